@@ -1,0 +1,318 @@
+"""The ports of the controller: what it needs from the world, and nothing more.
+
+One controller runs in three worlds (the real V2C cloud, the HTTP simulator, the
+in-process backtest). It only ever sees the small interfaces below; adapters in
+`adapters/` implement them. Nothing here imports httpx, SQLAlchemy or pandas.
+
+Units inside the product are SI floats: W, Wh, A, V, seconds. Times are
+timezone-aware `datetime` in UTC. The adapters convert at the boundary (the
+cloud speaks strings in kW).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+NOMINAL_VOLTAGE_V = 230.0
+"""Line-to-neutral voltage used when a charger does not report one (V)."""
+
+MIN_CURRENT_A = 6
+"""IEC 61851 minimum AC charging current per phase (A)."""
+
+MAX_CURRENT_A = 32
+"""Highest current a Trydan accepts as setpoint (A)."""
+
+
+class ChargeState(IntEnum):
+    """`charge_state` of `currentstatecharge`.
+
+    Anything the cloud reports beyond 0..2 is a fault; the raw code is kept in
+    `ChargerReading.charge_state_code` so nothing is lost.
+    """
+
+    DISCONNECTED = 0
+    CONNECTED = 1  # car plugged in, not charging
+    CHARGING = 2
+    FAULT = -1
+
+    @classmethod
+    def from_code(cls, code: int) -> ChargeState:
+        """Map a raw cloud code to a state; unknown codes are FAULT, never an error."""
+        try:
+            state = cls(code)
+        except ValueError:
+            return cls.FAULT
+        return cls.FAULT if state is cls.FAULT else state
+
+    @property
+    def plugged_in(self) -> bool:
+        """A car is at the charger (charging or not)."""
+        return self in (ChargeState.CONNECTED, ChargeState.CHARGING)
+
+
+class PvMode(IntEnum):
+    """`chargefvmode`: how the charger itself follows the sun.
+
+    The Trydan regulates locally in modes 0 and 1 using its own meter, so those
+    modes cost no API calls while the sun moves.
+    """
+
+    PV_MIN = 0  # PV + minimum power: never below the minimum current, surplus above
+    EXCLUSIVE_PV = 1  # exclusive PV: only surplus, stops when it is too low
+    MAX_POWER = 2  # maximum power: charges at the setpoint whatever the sun does
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerReading:
+    """One `currentstatecharge` answer, in SI units.
+
+    `house_power_w` is the consumption at the grid connection *including the
+    car* (the Trydan's clamp sits at the main supply); the household alone is
+    `house_power_w - car_power_w`.
+    """
+
+    time: datetime
+    device_id: str
+    charge_state: ChargeState
+    charge_state_code: int
+    car_power_w: float
+    pv_power_w: float
+    house_power_w: float
+    current_setpoint_a: float
+    phases: int
+    voltage_v: float
+    session_energy_wh: float
+    session_seconds: float
+    error_code: int = 0
+    pv_regulation_on: bool | None = None  # `photovoltaic_on`
+
+    @property
+    def household_w(self) -> float:
+        """Household consumption without the car (W), never negative."""
+        return max(0.0, self.house_power_w - self.car_power_w)
+
+    @property
+    def surplus_w(self) -> float:
+        """PV power left after the household, available to the car (W); may be negative."""
+        return self.pv_power_w - self.household_w
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """The account's daily call quota as last reported by the cloud.
+
+    From the `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`
+    headers; `reset_s` is seconds until the counter resets, when known.
+    """
+
+    limit: int
+    remaining: int
+    reset_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiCall:
+    """One HTTP attempt against the account's quota (retries are separate calls).
+
+    `status` is None when no answer came (timeout, dropped connection): such a
+    call may still have been counted by the server, so it counts here too.
+    """
+
+    time: datetime
+    device_id: str | None
+    endpoint: str
+    status: int | None
+    latency_s: float
+    quota: Quota | None = None
+
+
+CallListener = Callable[[ApiCall], None]
+"""Adapters report every attempted call to one of these (the budget's ledger)."""
+
+
+class ChargerError(Exception):
+    """A charger command or read failed; `retryable` says whether a later cycle may retry."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class ChargerAuthError(ChargerError):
+    """The cloud refused the credentials: the daemon must stop, retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class ChargerRateLimited(ChargerError):
+    """The daily quota is exhausted (HTTP 429): no call may be made before the reset."""
+
+    def __init__(self, message: str, reset_s: float | None = None) -> None:
+        super().__init__(message, retryable=True)
+        self.reset_s = reset_s
+
+
+@runtime_checkable
+class Charger(Protocol):
+    """One wall charger as the controller sees it.
+
+    Every method is one API call in the cloud worlds; each attempt is reported
+    to the adapter's `CallListener`. Methods raise `ChargerError` (or a
+    subclass) on failure and never anything transport-specific.
+    """
+
+    @property
+    def device_id(self) -> str: ...
+
+    def read(self) -> ChargerReading:
+        """Read the live state (`currentstatecharge`)."""
+        ...
+
+    def set_current(self, amps: int) -> None:
+        """Set the charging current setpoint, 6..32 A in whole amps (`intensity`)."""
+        ...
+
+    def set_pv_mode(self, mode: PvMode) -> None:
+        """Set how the charger follows the sun by itself (`chargefvmode`)."""
+        ...
+
+    def start(self) -> None:
+        """Start or resume charging (`startcharge`)."""
+        ...
+
+    def pause(self) -> None:
+        """Pause charging (`pausecharge`)."""
+        ...
+
+
+class Clock(Protocol):
+    """Where the controller gets the time: wall clock, simulator clock, or backtest clock."""
+
+    def now(self) -> datetime:
+        """Current time, timezone-aware UTC."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One write the controller sent (or tried to send) to a charger."""
+
+    time: datetime
+    device_id: str
+    kind: str  # "set_current" | "set_pv_mode" | "start" | "pause"
+    value: int | None
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a policy wants the charger to do, and why.
+
+    `current_a` is the setpoint in whole amps (ignored when `charging` is
+    False); `pv_mode` is the charger's own sun-following mode to use.
+    `reason` is a human sentence stored with the decision.
+    """
+
+    time: datetime
+    device_id: str
+    policy: str
+    charging: bool
+    current_a: int
+    pv_mode: PvMode
+    reason: str
+    surplus_w: float | None = None
+    details: dict[str, float | str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One plug-in session, closed or still open (`end` None)."""
+
+    device_id: str
+    start: datetime
+    end: datetime | None
+    energy_wh: float
+    solar_wh: float
+    grid_wh: float
+    cost: float | None = None
+    target_wh: float | None = None
+    target_met: bool | None = None
+
+
+class Store(Protocol):
+    """Where the controller records what it saw, decided and did.
+
+    Writes are grouped per cycle: `commit()` makes everything since the last
+    commit durable, so a crash loses at most the cycle in flight.
+    """
+
+    def record_call(self, call: ApiCall) -> None: ...
+
+    def record_observation(self, reading: ChargerReading) -> None: ...
+
+    def record_decision(self, decision: Decision) -> None: ...
+
+    def record_command(self, command: Command) -> None: ...
+
+    def record_session(self, session: SessionRecord) -> None:
+        """Insert or update (by device and start) a session."""
+        ...
+
+    def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
+        """The call ledger for a window (the budget rebuilds its day from it on restart)."""
+        ...
+
+    def commit(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PvForecast:
+    """PV power expected from `start` on, on a regular grid of `step_s` seconds.
+
+    `central_w` is the best guess, `pessimistic_w` a low quantile (the power
+    the sun delivers at least, most of the time; planners that must not miss a
+    departure use it). `variability` is 0 for a steady sky and rises towards 1
+    with broken clouds. Arrays are numpy float64 of equal length, in W.
+    """
+
+    start: datetime
+    step_s: float
+    central_w: npt.NDArray[np.float64]
+    pessimistic_w: npt.NDArray[np.float64]
+    clear_sky_w: npt.NDArray[np.float64]
+    variability: float
+
+    def __len__(self) -> int:
+        return int(self.central_w.shape[0])
+
+    def index_at(self, time: datetime) -> int:
+        """Grid index of `time`, clipped to the forecast's range."""
+        i = int((time - self.start).total_seconds() // self.step_s)
+        return min(max(i, 0), len(self))
+
+    def energy_wh(self, until: datetime, *, pessimistic: bool = False) -> float:
+        """PV energy expected from `start` to `until` (Wh)."""
+        series = self.pessimistic_w if pessimistic else self.central_w
+        n = self.index_at(until)
+        return float(series[:n].sum() * self.step_s / 3600.0)
+
+
+class Forecaster(Protocol):
+    """Knows how much PV power is coming; learns from what the charger's meter saw."""
+
+    def observe(self, time: datetime, pv_w: float) -> None:
+        """Feed one measured PV power sample (W), as irregular as API reads are."""
+        ...
+
+    def forecast(self, start: datetime, end: datetime, step_s: float = 60.0) -> PvForecast:
+        """Forecast PV power on [start, end) at `step_s` resolution."""
+        ...

@@ -1,0 +1,43 @@
+"""The controller's ports: value types behave as documented."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from optimizer.interfaces import ChargerReading, ChargeState, PvForecast
+
+T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
+
+
+def test_unknown_charge_state_codes_are_faults_not_errors() -> None:
+    assert ChargeState.from_code(2) is ChargeState.CHARGING
+    assert ChargeState.from_code(7) is ChargeState.FAULT
+    assert ChargeState.from_code(-1) is ChargeState.FAULT
+    assert not ChargeState.FAULT.plugged_in
+
+
+def test_surplus_excludes_the_car_from_the_household() -> None:
+    r = ChargerReading(
+        time=T0,
+        device_id="D",
+        charge_state=ChargeState.CHARGING,
+        charge_state_code=2,
+        car_power_w=1380.0,
+        pv_power_w=3000.0,
+        house_power_w=1880.0,
+        current_setpoint_a=6,
+        phases=1,
+        voltage_v=230.0,
+        session_energy_wh=0.0,
+        session_seconds=0.0,
+    )
+    assert r.household_w == 500.0
+    assert r.surplus_w == 2500.0
+
+
+def test_forecast_energy_integrates_power_over_time() -> None:
+    ones = np.full(120, 1000.0)
+    f = PvForecast(T0, 60.0, ones, ones / 2, ones, 0.0)
+    assert f.energy_wh(T0 + timedelta(hours=1)) == 1000.0
+    assert f.energy_wh(T0 + timedelta(hours=1), pessimistic=True) == 500.0
+    assert f.energy_wh(T0 + timedelta(hours=5)) == 2000.0
