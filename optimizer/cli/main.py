@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from optimizer.cli import backtest, daemon, device, forecast, simulator
+from optimizer.cli import backtest, daemon, device, forecast, sessions, simulator
 
 app = typer.Typer(
     name="v2c-solar",
@@ -16,6 +16,7 @@ app.add_typer(device.app, name="device")
 app.add_typer(simulator.app, name="simulator")
 app.add_typer(forecast.app, name="forecast")
 daemon.register(app)
+sessions.register(app)
 backtest.register(app)
 
 

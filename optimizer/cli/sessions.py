@@ -1,0 +1,9 @@
+"""`v2c-solar sessions`: the charging sessions recorded in the database."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
