@@ -1,0 +1,99 @@
+"""Turning a database URL into a ready SQLAlchemy engine, with one-line errors.
+
+SQLite (the default) is put in WAL mode with `synchronous=NORMAL` on every
+connection: a commit is then durable against a killed process (kill -9), and
+readers such as `v2c-solar sessions` never block the daemon's writes.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from adapters.storage.errors import StoreNotFoundError, StoreUrlError
+
+_PASSWORD_IN_URL = re.compile(r"(://[^/:@]*:).*@")
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced by `***`, safe for messages and logs.
+
+    Works on malformed URLs too (a regex, not the URL parser), since those are
+    exactly the ones that end up in error messages.
+    """
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def scrub(message: str, url: str) -> str:
+    """First line of `message` with the URL's password (if any) removed."""
+    line = message.strip().splitlines()[0] if message.strip() else message
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        password = None
+    if password:
+        line = line.replace(str(password), "***")
+    return line
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        raise StoreUrlError(
+            f"malformed database URL {redact_url(url)!r} (expected e.g. sqlite:///v2c-solar.db)"
+        ) from None
+
+
+def _sqlite_file(parsed: URL) -> str | None:
+    """Path of an SQLite database file; None for another backend or an in-memory SQLite."""
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL: commits survive kill -9 and readers do not block the writer."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_engine(url: str, *, create_if_missing: bool) -> Engine:
+    """An engine for `url`; raises `StoreUrlError` or `StoreNotFoundError` with one line.
+
+    With `create_if_missing=False` an SQLite file that does not exist is an
+    error instead of being created empty (readers must not litter the disk).
+    """
+    parsed = _parse(url)
+    shown = redact_url(url)
+    path = _sqlite_file(parsed)
+    if path is not None and not create_if_missing and not Path(path).is_file():
+        raise StoreNotFoundError(f"database file not found: {path} (from {shown})")
+    kwargs: dict[str, Any] = {}
+    is_sqlite = parsed.get_backend_name() == "sqlite"
+    if is_sqlite and path is None:
+        # One shared connection, or every checkout would see a fresh empty memory DB.
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, ImportError) as exc:
+        raise StoreUrlError(f"cannot use database URL {shown!r}: {scrub(str(exc), url)}") from None
+    if is_sqlite:
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+def describe_db_error(exc: DBAPIError, url: str) -> str:
+    """One line for a driver error: the driver's own first line, password removed."""
+    return scrub(str(exc.orig) if exc.orig is not None else str(exc), url)

@@ -1,0 +1,86 @@
+"""`MemoryStore`: the `Store` port on plain Python lists, for backtests and tests.
+
+A simulated year records hundreds of thousands of rows, so each `record_*` is a
+single `list.append` (no validation, no conversion) and `commit()` does
+nothing. This module must not import SQLAlchemy: backtests load it without the
+database stack (a test checks `sys.modules`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from adapters.storage.ledger import calls_per_day, select_sessions
+from optimizer.interfaces import ApiCall, ChargerReading, Command, Decision, SessionRecord
+
+
+class MemoryStore:
+    """Keeps every record in memory; the lists are public for analysis code.
+
+    Times are kept as given (callers pass tz-aware UTC, per the ports).
+    Sessions are keyed by (device_id, start) so `record_session` upserts like
+    the SQL store.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[ApiCall] = []
+        self.observations: list[ChargerReading] = []
+        self.decisions: list[Decision] = []
+        self.commands: list[Command] = []
+        self._sessions: dict[tuple[str, datetime], SessionRecord] = {}
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{name}={n}" for name, n in self.row_counts().items())
+        return f"MemoryStore({counts})"
+
+    def record_call(self, call: ApiCall) -> None:
+        """Append one API call to the ledger."""
+        self.calls.append(call)
+
+    def record_observation(self, reading: ChargerReading) -> None:
+        """Append one charger reading."""
+        self.observations.append(reading)
+
+    def record_decision(self, decision: Decision) -> None:
+        """Append one policy decision."""
+        self.decisions.append(decision)
+
+    def record_command(self, command: Command) -> None:
+        """Append one command sent to a charger."""
+        self.commands.append(command)
+
+    def record_session(self, session: SessionRecord) -> None:
+        """Insert or replace the session with the same device and start."""
+        self._sessions[(session.device_id, session.start.astimezone(UTC))] = session
+
+    def commit(self) -> None:
+        """Nothing to make durable: memory lives as long as the process."""
+
+    def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
+        """Calls with `start <= time < end`, in recording order."""
+        return [c for c in self.calls if start <= c.time < end]
+
+    def sessions(
+        self, device_id: str | None = None, since: datetime | None = None
+    ) -> list[SessionRecord]:
+        """Sessions (of one device, started at or after `since`), ordered by start."""
+        return select_sessions(self._sessions.values(), device_id, since)
+
+    def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
+        """API calls per UTC day on [start, end); every day in the window is a key."""
+        return calls_per_day((c.time for c in self.calls), start, end)
+
+    def latest_observation(self, device_id: str) -> ChargerReading | None:
+        """The most recent reading of a device, None when it was never read."""
+        readings = (r for r in self.observations if r.device_id == device_id)
+        return max(readings, key=lambda r: r.time, default=None)
+
+    def row_counts(self) -> dict[str, int]:
+        """Number of records per table name (same keys as the SQL store)."""
+        return {
+            "api_calls": len(self.calls),
+            "observations": len(self.observations),
+            "decisions": len(self.decisions),
+            "commands": len(self.commands),
+            "sessions": len(self._sessions),
+        }

@@ -1,0 +1,87 @@
+"""Schema versioning: a `schema_version` table and ordered upgrade steps.
+
+Opening a store applies, in order and each in its own transaction, every step
+whose version is above the database's. Step N must turn a version N-1 database
+into version N, and nothing else. Version 1 builds the tables from `schema`'s
+models as they stand; the day a later step alters a table, freeze version 1's
+DDL first (copy its CREATE statements into `_create_v1`), because a fresh
+database runs every step from 1 on. `test_storage_migrations` catches a fresh
+database whose steps do not end up at the models' schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, func, insert, inspect, select
+
+from adapters.storage.errors import SchemaTooNewError
+from adapters.storage.schema import RECORD_TABLES, Base, SchemaVersionRow
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationStep:
+    """One upgrade: `apply` runs inside the transaction that records `version`."""
+
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_v1(conn: Connection) -> None:
+    """Create api_calls, observations, decisions, commands and sessions with their indexes."""
+    tables = Base.metadata.tables
+    Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in RECORD_TABLES])
+
+
+STEPS: tuple[MigrationStep, ...] = (
+    MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
+)
+"""Every upgrade step this version of v2c-solar knows, in order."""
+
+
+def schema_version(conn: Connection) -> int | None:
+    """The database's schema version; None when it has no `schema_version` table at all."""
+    if not inspect(conn).has_table(SchemaVersionRow.__tablename__):
+        return None
+    return int(
+        conn.execute(select(func.coalesce(func.max(SchemaVersionRow.version), 0))).scalar_one()
+    )
+
+
+def _check_steps(steps: Sequence[MigrationStep]) -> None:
+    """Steps must be numbered 1, 2, 3... without gaps, or upgrades would skip one."""
+    versions = [step.version for step in steps]
+    if versions != list(range(1, len(steps) + 1)):
+        raise ValueError(
+            f"migration steps must be numbered 1..{len(steps)} in order, got {versions}"
+        )
+
+
+def upgrade(engine: Engine, steps: Sequence[MigrationStep] = STEPS) -> int:
+    """Bring the database up to the last of `steps`; return the version it is at.
+
+    Raises `SchemaTooNewError` when the database is at a version beyond the
+    last step (written by a newer v2c-solar: reading it could misread columns).
+    """
+    _check_steps(steps)
+    latest = len(steps)
+    with engine.begin() as conn:
+        Base.metadata.tables[SchemaVersionRow.__tablename__].create(conn, checkfirst=True)
+        current = schema_version(conn) or 0
+    if current > latest:
+        raise SchemaTooNewError(
+            f"database schema is version {current} but this v2c-solar knows only up to "
+            f"version {latest}: upgrade v2c-solar"
+        )
+    for step in steps[current:]:
+        with engine.begin() as conn:
+            step.apply(conn)
+            conn.execute(
+                insert(SchemaVersionRow).values(
+                    version=step.version, description=step.description, applied_at=datetime.now(UTC)
+                )
+            )
+    return latest

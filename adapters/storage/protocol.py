@@ -1,0 +1,36 @@
+"""What the CLI and the daemon may ask of any store, beyond the controller's `Store` port."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from optimizer.interfaces import ChargerReading, SessionRecord, Store
+
+TABLES = ("api_calls", "observations", "decisions", "commands", "sessions")
+"""Names of the recorded tables, the keys of `row_counts()`."""
+
+
+class QueryableStore(Store, Protocol):
+    """A `Store` that can also answer the questions reports and the daemon ask.
+
+    Queries see everything recorded so far, committed or not.
+    """
+
+    def sessions(
+        self, device_id: str | None = None, since: datetime | None = None
+    ) -> list[SessionRecord]:
+        """Sessions (of one device, started at or after `since`), ordered by start."""
+        ...
+
+    def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
+        """API calls per UTC day on [start, end); every day in the window is a key."""
+        ...
+
+    def latest_observation(self, device_id: str) -> ChargerReading | None:
+        """The most recent reading of a device, None when it was never read."""
+        ...
+
+    def row_counts(self) -> dict[str, int]:
+        """Number of rows per table (keys are `TABLES`)."""
+        ...

@@ -1,0 +1,152 @@
+"""The database tables, as SQLAlchemy 2.x declarative models.
+
+Times are stored as naive UTC in a timezone-less column on every backend (the
+one representation SQLite, PostgreSQL and MySQL all compare correctly) and come
+back tz-aware UTC through `UtcDateTime`. Energies are Wh, powers W, currents A,
+durations seconds. There is deliberately no column that could hold the API
+key: endpoints are stored as names (see `SqlStore.record_call`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A datetime column that accepts only tz-aware values and returns them in UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to UTC and drop tzinfo (SQLite would drop it silently, unconverted)."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime: v2c-solar stores tz-aware UTC times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Restore the UTC tzinfo the column does not keep."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all v2c-solar tables."""
+
+
+class SchemaVersionRow(Base):
+    """One row per upgrade step applied; the schema's version is the highest."""
+
+    __tablename__ = "schema_version"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(Text)
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiCallRow(Base):
+    """One HTTP attempt against the daily quota: the ledger the budget trusts across restarts."""
+
+    __tablename__ = "api_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None]
+    latency_s: Mapped[float]
+    quota_limit: Mapped[int | None]
+    quota_remaining: Mapped[int | None]
+    quota_reset_s: Mapped[float | None]
+
+
+class ObservationRow(Base):
+    """One `currentstatecharge` reading (all `ChargerReading` fields, SI units)."""
+
+    __tablename__ = "observations"
+    __table_args__ = (Index("ix_observations_device_time", "device_id", "time"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    charge_state: Mapped[int]
+    charge_state_code: Mapped[int]
+    car_power_w: Mapped[float]
+    pv_power_w: Mapped[float]
+    house_power_w: Mapped[float]
+    current_setpoint_a: Mapped[float]
+    phases: Mapped[int]
+    voltage_v: Mapped[float]
+    session_energy_wh: Mapped[float]
+    session_seconds: Mapped[float]
+    error_code: Mapped[int]
+    pv_regulation_on: Mapped[bool | None]
+
+
+class DecisionRow(Base):
+    """What a policy decided, and the human reason it gave."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(32))
+    charging: Mapped[bool]
+    current_a: Mapped[int]
+    pv_mode: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    surplus_w: Mapped[float | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class CommandRow(Base):
+    """One write sent (or attempted) to a charger."""
+
+    __tablename__ = "commands"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int | None]
+    ok: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SessionRow(Base):
+    """One plug-in session; unique per (device, start) so reconciliation upserts."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (UniqueConstraint("device_id", "start", name="uq_sessions_device_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    end: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    energy_wh: Mapped[float]
+    solar_wh: Mapped[float]
+    grid_wh: Mapped[float]
+    cost: Mapped[float | None]
+    target_wh: Mapped[float | None]
+    target_met: Mapped[bool | None]
+
+
+RECORD_TABLES = (ApiCallRow, ObservationRow, DecisionRow, CommandRow, SessionRow)
+"""The tables the stores record into (everything except `schema_version`)."""

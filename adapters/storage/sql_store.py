@@ -1,0 +1,464 @@
+"""`SqlStore`: the `Store` port on SQLAlchemy, SQLite by default, any SQLAlchemy URL.
+
+Writes are buffered in memory and written in one transaction by `commit()`;
+the controller commits once per cycle, so a kill -9 loses at most the cycle in
+flight (SQLite runs in WAL mode, see `engine`). Queries see committed rows and
+the pending buffer alike, so the process reads its own writes.
+
+Not for concurrent use from several threads: the daemon runs one cycle at a
+time. Connections are taken per operation, so the thread may change between
+calls (APScheduler's workers).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from adapters.storage.engine import describe_db_error, open_engine, redact_url
+from adapters.storage.errors import StoreError
+from adapters.storage.ledger import calls_per_day, select_sessions
+from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
+from adapters.storage.schema import (
+    ApiCallRow,
+    CommandRow,
+    DecisionRow,
+    ObservationRow,
+    SessionRow,
+)
+from adapters.storage.utc import as_utc
+from optimizer.interfaces import (
+    ApiCall,
+    ChargerReading,
+    ChargeState,
+    Command,
+    Decision,
+    PvMode,
+    Quota,
+    SessionRecord,
+)
+
+DEFAULT_URL = "sqlite:///v2c-solar.db"
+"""Where the daemon and the CLI keep their records unless told otherwise."""
+
+URL_ENV_VAR = "V2C_SOLAR_DB"
+"""Environment variable that overrides `DEFAULT_URL` in the CLI."""
+
+_ENDPOINT_NAME = re.compile(r"/?[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*")
+
+_READING_FLOATS = (
+    "car_power_w",
+    "pv_power_w",
+    "house_power_w",
+    "current_setpoint_a",
+    "voltage_v",
+    "session_energy_wh",
+    "session_seconds",
+)
+
+SessionKey = tuple[str, datetime]
+
+
+def _require_finite(value: float | None, what: str) -> None:
+    """NaN would become NULL in SQLite and fail the whole cycle's commit: refuse it here."""
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{what} is {value}: only finite numbers are stored")
+
+
+def _check_endpoint(endpoint: str) -> None:
+    """Endpoint names only; a URL could carry a query string with a secret in it."""
+    if not _ENDPOINT_NAME.fullmatch(endpoint):
+        # The value is not echoed: it may be exactly the thing that must not leak.
+        raise ValueError(
+            "ApiCall.endpoint must be an endpoint name such as 'device/currentstatecharge', "
+            "not a URL or a query string"
+        )
+
+
+class SqlStore:
+    """Records calls, observations, decisions, commands and sessions in a SQL database.
+
+    Times must be tz-aware (a naive time is a `ValueError` at `record_*`) and
+    come back in UTC, from the database and the pending buffer alike.
+
+    `url` is any SQLAlchemy URL (`sqlite:///path.db`, `postgresql://...`);
+    the schema is created or upgraded on open (see `migrations`). With
+    `create_if_missing=False` (read-only commands) a missing SQLite file or a
+    database without a v2c-solar schema is a `StoreError`, never created.
+    Every error is a `StoreError` subclass with a one-line message in which
+    the URL's password is redacted.
+
+    The API key has no column anywhere. `ApiCall.endpoint` must be the name of
+    the endpoint (`device/intensity`, `currentstatecharge`), not the URL: URLs
+    carry query strings, and query strings are where secrets leak from.
+    """
+
+    def __init__(
+        self,
+        url: str = DEFAULT_URL,
+        *,
+        create_if_missing: bool = True,
+        steps: Sequence[MigrationStep] = STEPS,
+    ) -> None:
+        self._raw_url = url
+        self.url = redact_url(url)
+        self._engine: Engine = open_engine(url, create_if_missing=create_if_missing)
+        try:
+            if not create_if_missing:
+                self._require_schema()
+            self.schema_version = upgrade(self._engine, steps)
+        except DBAPIError as exc:
+            self._engine.dispose()
+            raise StoreError(
+                f"cannot open database {self.url}: {describe_db_error(exc, url)}"
+            ) from None
+        except StoreError:
+            self._engine.dispose()
+            raise
+        self._calls: list[ApiCall] = []
+        self._observations: list[ChargerReading] = []
+        self._decisions: list[Decision] = []
+        self._commands: list[Command] = []
+        self._sessions: dict[SessionKey, SessionRecord] = {}
+
+    def _require_schema(self) -> None:
+        with self._engine.connect() as conn:
+            if schema_version(conn) is None:
+                raise StoreError(
+                    f"{self.url} is not a v2c-solar database (no schema_version table)"
+                )
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.url!r})"
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the connections; pending (uncommitted) records are dropped."""
+        self._engine.dispose()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def record_call(self, call: ApiCall) -> None:
+        """Buffer one API call for the ledger (see the class docstring on `endpoint`)."""
+        time = as_utc(call.time, "ApiCall.time")
+        _check_endpoint(call.endpoint)
+        _require_finite(call.latency_s, "ApiCall.latency_s")
+        if call.quota is not None:
+            _require_finite(call.quota.reset_s, "ApiCall.quota.reset_s")
+        self._calls.append(call if call.time.tzinfo is UTC else replace(call, time=time))
+
+    def record_observation(self, reading: ChargerReading) -> None:
+        """Buffer one charger reading."""
+        time = as_utc(reading.time, "ChargerReading.time")
+        for name in _READING_FLOATS:
+            _require_finite(getattr(reading, name), f"ChargerReading.{name}")
+        self._observations.append(
+            reading if reading.time.tzinfo is UTC else replace(reading, time=time)
+        )
+
+    def record_decision(self, decision: Decision) -> None:
+        """Buffer one policy decision with its reason."""
+        time = as_utc(decision.time, "Decision.time")
+        _require_finite(decision.surplus_w, "Decision.surplus_w")
+        self._decisions.append(
+            decision if decision.time.tzinfo is UTC else replace(decision, time=time)
+        )
+
+    def record_command(self, command: Command) -> None:
+        """Buffer one command sent to a charger."""
+        time = as_utc(command.time, "Command.time")
+        self._commands.append(
+            command if command.time.tzinfo is UTC else replace(command, time=time)
+        )
+
+    def record_session(self, session: SessionRecord) -> None:
+        """Buffer an insert-or-update of the session with this device and start."""
+        start = as_utc(session.start, "SessionRecord.start")
+        end = None if session.end is None else as_utc(session.end, "SessionRecord.end")
+        for name in ("energy_wh", "solar_wh", "grid_wh", "cost", "target_wh"):
+            _require_finite(getattr(session, name), f"SessionRecord.{name}")
+        self._sessions[(session.device_id, start)] = replace(session, start=start, end=end)
+
+    def commit(self) -> None:
+        """Write everything buffered since the last commit in one transaction.
+
+        On a transient database error (locked, disk I/O) the buffer is kept
+        for the next commit; on any other error it is dropped, so one bad row
+        cannot block every later cycle. Either way a `StoreError` is raised.
+        """
+        if not self._has_pending():
+            return
+        try:
+            with self._engine.begin() as conn:
+                self._write_pending(conn)
+        except OperationalError as exc:
+            detail = describe_db_error(exc, self._raw_url)
+            raise StoreError(f"commit to {self.url} failed, kept for retry: {detail}") from None
+        except SQLAlchemyError as exc:
+            self._clear_pending()
+            detail = (
+                describe_db_error(exc, self._raw_url)
+                if isinstance(exc, DBAPIError)
+                else str(exc).splitlines()[0]
+            )
+            raise StoreError(f"commit to {self.url} failed, cycle dropped: {detail}") from None
+        self._clear_pending()
+
+    def _has_pending(self) -> bool:
+        return bool(
+            self._calls or self._observations or self._decisions or self._commands or self._sessions
+        )
+
+    def _clear_pending(self) -> None:
+        self._calls = []
+        self._observations = []
+        self._decisions = []
+        self._commands = []
+        self._sessions = {}
+
+    def _write_pending(self, conn: Any) -> None:
+        if self._calls:
+            conn.execute(insert(ApiCallRow), [_call_row(c) for c in self._calls])
+        if self._observations:
+            conn.execute(insert(ObservationRow), [_reading_row(r) for r in self._observations])
+        if self._decisions:
+            conn.execute(insert(DecisionRow), [_decision_row(d) for d in self._decisions])
+        if self._commands:
+            conn.execute(insert(CommandRow), [_command_row(c) for c in self._commands])
+        for session in self._sessions.values():
+            row = _session_row(session)
+            updated = conn.execute(
+                update(SessionRow)
+                .where(SessionRow.device_id == session.device_id, SessionRow.start == session.start)
+                .values(row)
+            )
+            if updated.rowcount == 0:
+                conn.execute(insert(SessionRow), [row])
+
+    # -- queries --------------------------------------------------------------------
+
+    def _rows(self, statement: Any) -> Sequence[Row[Any]]:
+        try:
+            with self._engine.connect() as conn:
+                return conn.execute(statement).all()
+        except DBAPIError as exc:
+            raise StoreError(
+                f"cannot read {self.url}: {describe_db_error(exc, self._raw_url)}"
+            ) from None
+
+    def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
+        """Calls with `start <= time < end`, oldest first, committed or pending.
+
+        The budget planner rebuilds its day from this after a restart.
+        """
+        start, end = as_utc(start, "start"), as_utc(end, "end")
+        rows = self._rows(
+            select(ApiCallRow)
+            .where(ApiCallRow.time >= start, ApiCallRow.time < end)
+            .order_by(ApiCallRow.time, ApiCallRow.id)
+        )
+        calls = [_call_from_row(row) for row in rows]
+        calls += [c for c in self._calls if start <= c.time < end]
+        calls.sort(key=lambda c: c.time)
+        return calls
+
+    def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
+        """API calls per UTC day on [start, end); every day in the window is a key."""
+        start, end = as_utc(start, "start"), as_utc(end, "end")
+        rows = self._rows(
+            select(ApiCallRow.time).where(ApiCallRow.time >= start, ApiCallRow.time < end)
+        )
+        times = [row.time for row in rows] + [c.time for c in self._calls]
+        return calls_per_day(times, start, end)
+
+    def latest_observation(self, device_id: str) -> ChargerReading | None:
+        """The most recent reading of a device, None when it was never read."""
+        rows = self._rows(
+            select(ObservationRow)
+            .where(ObservationRow.device_id == device_id)
+            .order_by(ObservationRow.time.desc(), ObservationRow.id.desc())
+            .limit(1)
+        )
+        candidates = [_reading_from_row(row) for row in rows]
+        candidates += [r for r in self._observations if r.device_id == device_id]
+        return max(candidates, key=lambda r: r.time, default=None)
+
+    def sessions(
+        self, device_id: str | None = None, since: datetime | None = None
+    ) -> list[SessionRecord]:
+        """Sessions (of one device, started at or after `since`), ordered by start."""
+        statement = select(SessionRow)
+        if device_id is not None:
+            statement = statement.where(SessionRow.device_id == device_id)
+        if since is not None:
+            statement = statement.where(SessionRow.start >= as_utc(since, "since"))
+        merged = {
+            (s.device_id, s.start): s
+            for s in (_session_from_row(row) for row in self._rows(statement))
+        }
+        merged.update(self._sessions)
+        return select_sessions(merged.values(), device_id, since)
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table, counting the pending buffer as if committed."""
+        counts = {}
+        for model, pending in (
+            (ApiCallRow, len(self._calls)),
+            (ObservationRow, len(self._observations)),
+            (DecisionRow, len(self._decisions)),
+            (CommandRow, len(self._commands)),
+        ):
+            counts[model.__tablename__] = self._count(model) + pending
+        stored = {(s.device_id, s.start) for s in self.sessions()}
+        counts[SessionRow.__tablename__] = len(stored)
+        return counts
+
+    def _count(self, model: Any) -> int:
+        return int(self._rows(select(func.count()).select_from(model))[0][0])
+
+
+# -- value objects <-> rows -------------------------------------------------------------
+
+
+def _call_row(call: ApiCall) -> dict[str, Any]:
+    quota = call.quota
+    return {
+        "time": call.time,
+        "device_id": call.device_id,
+        "endpoint": call.endpoint,
+        "status": call.status,
+        "latency_s": call.latency_s,
+        "quota_limit": None if quota is None else quota.limit,
+        "quota_remaining": None if quota is None else quota.remaining,
+        "quota_reset_s": None if quota is None else quota.reset_s,
+    }
+
+
+def _call_from_row(row: Row[Any]) -> ApiCall:
+    quota = None
+    if row.quota_limit is not None and row.quota_remaining is not None:
+        quota = Quota(row.quota_limit, row.quota_remaining, row.quota_reset_s)
+    return ApiCall(row.time, row.device_id, row.endpoint, row.status, row.latency_s, quota)
+
+
+def _reading_row(reading: ChargerReading) -> dict[str, Any]:
+    return {
+        "time": reading.time,
+        "device_id": reading.device_id,
+        "charge_state": int(reading.charge_state),
+        "charge_state_code": reading.charge_state_code,
+        "car_power_w": reading.car_power_w,
+        "pv_power_w": reading.pv_power_w,
+        "house_power_w": reading.house_power_w,
+        "current_setpoint_a": reading.current_setpoint_a,
+        "phases": reading.phases,
+        "voltage_v": reading.voltage_v,
+        "session_energy_wh": reading.session_energy_wh,
+        "session_seconds": reading.session_seconds,
+        "error_code": reading.error_code,
+        "pv_regulation_on": reading.pv_regulation_on,
+    }
+
+
+def _reading_from_row(row: Row[Any]) -> ChargerReading:
+    return ChargerReading(
+        time=row.time,
+        device_id=row.device_id,
+        charge_state=ChargeState(row.charge_state),
+        charge_state_code=row.charge_state_code,
+        car_power_w=row.car_power_w,
+        pv_power_w=row.pv_power_w,
+        house_power_w=row.house_power_w,
+        current_setpoint_a=row.current_setpoint_a,
+        phases=row.phases,
+        voltage_v=row.voltage_v,
+        session_energy_wh=row.session_energy_wh,
+        session_seconds=row.session_seconds,
+        error_code=row.error_code,
+        pv_regulation_on=row.pv_regulation_on,
+    )
+
+
+def _decision_row(decision: Decision) -> dict[str, Any]:
+    return {
+        "time": decision.time,
+        "device_id": decision.device_id,
+        "policy": decision.policy,
+        "charging": decision.charging,
+        "current_a": decision.current_a,
+        "pv_mode": int(decision.pv_mode),
+        "reason": decision.reason,
+        "surplus_w": decision.surplus_w,
+        "details": dict(decision.details),
+    }
+
+
+def _decision_from_row(row: Row[Any]) -> Decision:
+    return Decision(
+        time=row.time,
+        device_id=row.device_id,
+        policy=row.policy,
+        charging=row.charging,
+        current_a=row.current_a,
+        pv_mode=PvMode(row.pv_mode),
+        reason=row.reason,
+        surplus_w=row.surplus_w,
+        details=dict(row.details),
+    )
+
+
+def _command_row(command: Command) -> dict[str, Any]:
+    return {
+        "time": command.time,
+        "device_id": command.device_id,
+        "kind": command.kind,
+        "value": command.value,
+        "ok": command.ok,
+        "error": command.error,
+    }
+
+
+def _session_row(session: SessionRecord) -> dict[str, Any]:
+    return {
+        "device_id": session.device_id,
+        "start": session.start,
+        "end": session.end,
+        "energy_wh": session.energy_wh,
+        "solar_wh": session.solar_wh,
+        "grid_wh": session.grid_wh,
+        "cost": session.cost,
+        "target_wh": session.target_wh,
+        "target_met": session.target_met,
+    }
+
+
+def _session_from_row(row: Row[Any]) -> SessionRecord:
+    return SessionRecord(
+        device_id=row.device_id,
+        start=row.start,
+        end=row.end,
+        energy_wh=row.energy_wh,
+        solar_wh=row.solar_wh,
+        grid_wh=row.grid_wh,
+        cost=row.cost,
+        target_wh=row.target_wh,
+        target_met=row.target_met,
+    )
