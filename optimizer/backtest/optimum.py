@@ -37,7 +37,6 @@ All powers in W, energies in Wh, currents in A, times in seconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -164,14 +163,14 @@ def current_caps_a(
 
 
 def solve_session(
-    surplus_w: Sequence[float] | FloatArray,
+    surplus_w: npt.ArrayLike,
     energy_wanted_wh: float,
     *,
     objective: Objective = "solar_only",
     limits: ChargeLimits | None = None,
     step_s: float = DEFAULT_STEP_S,
-    house_w: Sequence[float] | FloatArray | None = None,
-    price_per_kwh: Sequence[float] | FloatArray | None = None,
+    house_w: npt.ArrayLike | None = None,
+    price_per_kwh: npt.ArrayLike | None = None,
     time_limit_s: float = 10.0,
 ) -> SessionOptimum:
     """Optimal charging schedule of one session over its steps (see the module docstring).
@@ -216,7 +215,7 @@ def solve_session(
     return _account(currents, solar_w, limits, step_s, energy_wanted_wh, objective, status, price)
 
 
-def _as_array(name: str, values: Sequence[float] | FloatArray, n: int | None = None) -> FloatArray:
+def _as_array(name: str, values: npt.ArrayLike, n: int | None = None) -> FloatArray:
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
