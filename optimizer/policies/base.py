@@ -1,0 +1,145 @@
+"""What a charging policy is: a `Policy` turns a `PolicyContext` into a `Decision`.
+
+The controller gathers everything a policy may look at into one immutable
+`PolicyContext` (the estimated surplus, the limits, what was last commanded,
+the cached forecast, the budget's state); the policy answers with a `Decision`
+and a human reason. Policies never call the charger, the clock or the store,
+so the same policy object behaves identically in the daemon and in backtests.
+Policies may keep state between calls (timers for enable/disable delays); one
+policy instance serves exactly one charger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Protocol, runtime_checkable
+
+from optimizer.interfaces import Decision, PvForecast, PvMode
+from optimizer.limits import ChargerLimits
+
+
+@dataclass(frozen=True, slots=True)
+class CommandedState:
+    """What the controller last told the charger; None where it does not know yet.
+
+    `currentstatecharge` does not report the PV mode, so the controller keeps
+    this record itself instead of asking.
+    """
+
+    current_a: int | None = None
+    pv_mode: PvMode | None = None
+    charging: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyContext:
+    """Everything a policy may use for one decision.
+
+    Powers in W, energies in Wh, times tz-aware UTC. `surplus_w` is the PV power
+    left after the household *without* the car: what the car could take from the
+    sun. It comes from a reading made this cycle when `fresh` is True, otherwise
+    it is extrapolated from the last reading with the forecast. None means
+    nothing is known yet (no reading so far).
+    """
+
+    now: datetime
+    device_id: str
+    limits: ChargerLimits
+    plugged_in: bool | None
+    charging: bool
+    car_power_w: float
+    surplus_w: float | None
+    pv_w: float | None
+    household_w: float | None
+    fresh: bool
+    reading_age_s: float | None
+    session_energy_wh: float
+    commanded: CommandedState
+    forecast: PvForecast | None = None
+    budget_nearly_out: bool = False
+    target_wh: float | None = None
+    departure: datetime | None = None
+    timezone: tzinfo = UTC
+
+    @property
+    def variability(self) -> float | None:
+        """Sky variability of the cached forecast (0 steady .. 1 broken clouds), if any."""
+        return None if self.forecast is None else self.forecast.variability
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """A charging strategy for one charger.
+
+    `budget_handover_mode` is the charger's own PV mode the controller hands
+    the charger to when the call budget is nearly out (None: this policy needs
+    no reads, keep its decision). `preferred_read_interval_s` lets a policy that
+    handed regulation to the charger ask for fewer reads (None: no preference,
+    the budget planner alone decides; `math.inf`: never read).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def budget_handover_mode(self) -> PvMode | None: ...
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        """The desired charger state now, with a reason."""
+        ...
+
+    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
+        """Hint for the controller's read gate (s)."""
+        ...
+
+
+def make_decision(
+    ctx: PolicyContext,
+    policy: str,
+    *,
+    charging: bool,
+    current_a: int,
+    pv_mode: PvMode,
+    reason: str,
+    **details: float | str | None,
+) -> Decision:
+    """Build a `Decision` stamped with the context's time, device and surplus."""
+    return Decision(
+        time=ctx.now,
+        device_id=ctx.device_id,
+        policy=policy,
+        charging=charging,
+        current_a=current_a,
+        pv_mode=pv_mode,
+        reason=reason,
+        surplus_w=ctx.surplus_w,
+        details=dict(details),
+    )
+
+
+def pause(ctx: PolicyContext, policy: str, reason: str) -> Decision:
+    """A decision to pause; the PV mode is left as last commanded (no call needed)."""
+    mode = ctx.commanded.pv_mode if ctx.commanded.pv_mode is not None else PvMode.MAX_POWER
+    return make_decision(
+        ctx, policy, charging=False, current_a=ctx.limits.min_current_a, pv_mode=mode, reason=reason
+    )
+
+
+def hand_over(ctx: PolicyContext, policy: str, mode: PvMode, reason: str) -> Decision:
+    """Let the charger follow the sun by itself in `mode`, with the maximum current as cap."""
+    return make_decision(
+        ctx, policy, charging=True, current_a=ctx.limits.max_current_a, pv_mode=mode, reason=reason
+    )
+
+
+def surplus_current_a(ctx: PolicyContext, surplus_w: float, voltage_v: float | None = None) -> int:
+    """Whole amps the surplus pays for (floor), using the limits' phases and voltage.
+
+    `voltage_v` overrides the limits' voltage (evcc computes with a flat 230 V).
+    """
+    limits = ctx.limits
+    volts = limits.voltage_v if voltage_v is None else voltage_v
+    if surplus_w <= 0.0:
+        return 0
+    return int(surplus_w / (limits.phases * volts) + 1e-9)

@@ -1,0 +1,58 @@
+"""`device_native`: the baseline where the charger follows the sun by itself.
+
+Sets the charger's own PV mode (exclusive-PV or PV+min) and the maximum current
+as its cap once, then never reads again: what a user gets with no cloud
+control at all. The backtest runs it as `device_exclusive_pv` and
+`device_pv_min`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from optimizer.interfaces import Decision, PvMode
+from optimizer.policies.base import PolicyContext, hand_over
+
+_MODES = {"exclusive_pv": PvMode.EXCLUSIVE_PV, "pv_min": PvMode.PV_MIN}
+
+
+class DeviceNativeParams(BaseModel):
+    """Parameters of `device_native` (`[policy.device_native]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["exclusive_pv", "pv_min"] = "exclusive_pv"
+
+
+class DeviceNativePolicy:
+    """Hand the charger its own PV mode once; never read."""
+
+    budget_handover_mode: PvMode | None = None
+
+    def __init__(self, params: DeviceNativeParams | None = None) -> None:
+        self.params = params or DeviceNativeParams()
+
+    @property
+    def name(self) -> str:
+        return f"device_{self.params.mode}"
+
+    @property
+    def pv_mode(self) -> PvMode:
+        """The charger's own mode this baseline uses."""
+        return _MODES[self.params.mode]
+
+    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
+        """Never read: the charger regulates alone."""
+        return math.inf
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        """The charger's own mode with the maximum current as cap, always."""
+        return hand_over(
+            ctx,
+            self.name,
+            self.pv_mode,
+            f"device-native: the charger's own {self.params.mode} mode",
+        )

@@ -1,0 +1,264 @@
+"""`target`: N kWh in the car by a departure time, from the sun first, the grid as late as possible.
+
+The plan (recomputed every `replan_s` and whenever the forecast changes) takes
+the pessimistic PV forecast until departure, subtracts the household, keeps
+what the car could take (nothing below the minimum power, at most the maximum),
+and compares that with the energy still missing. Only the shortfall is drawn
+from the grid, in the latest slots before departure (cheap-window slots
+first when a tariff window is configured): in a grid slot the car charges at
+full power, the sun covering part of it, the grid the rest. Outside grid slots
+the policy charges from surplus exactly like `solar_only`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from optimizer.interfaces import Decision, PvMode
+from optimizer.policies.base import PolicyContext, make_decision
+from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
+from optimizer.policies.tariff import TariffConfig, parse_hhmm
+
+_DEFAULT_STEP_S = 300.0
+
+
+class TargetParams(BaseModel):
+    """Parameters of `target` (`[policy.target]`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target_kwh: float = Field(default=20.0, gt=0.0, description="Energy wanted per session (kWh)")
+    departure: str = Field(default="07:30", description='Local departure time "HH:MM"')
+    margin_s: float = Field(
+        default=900.0, ge=0.0, description="Finish this long before departure (s)"
+    )
+    household_w: float = Field(
+        default=400.0, ge=0.0, description="Household load assumed for the plan when unknown (W)"
+    )
+    use_cheap_window: bool = Field(
+        default=True, description="Put grid top-ups in the tariff's cheap window"
+    )
+    replan_s: float = Field(
+        default=300.0, gt=0.0, description="Recompute the plan at least this often (s)"
+    )
+    solar: SolarOnlyParams = Field(default_factory=SolarOnlyParams)
+
+    @field_validator("departure")
+    @classmethod
+    def _valid_departure(cls, value: str) -> str:
+        parse_hhmm(value)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class GridPlan:
+    """The grid part of a target plan.
+
+    Slots of `step_s` seconds from `start`; `chosen` ones charge at full power.
+    """
+
+    start: datetime
+    step_s: float
+    chosen: npt.NDArray[np.bool_]
+    departure: datetime
+    missing_wh: float
+    solar_expected_wh: float
+    grid_wh: float
+
+    def charge_at(self, now: datetime) -> bool:
+        """Whether `now` is in a chosen grid slot (past the deadline: while energy is missing)."""
+        if self.grid_wh <= 0.0:
+            return False
+        i = int((now - self.start).total_seconds() // self.step_s)
+        if i >= self.chosen.shape[0]:
+            return True
+        return bool(self.chosen[max(i, 0)])
+
+    @property
+    def latest_start(self) -> datetime | None:
+        """Start of the first chosen slot."""
+        hits = np.flatnonzero(self.chosen)
+        if hits.size == 0:
+            return None
+        return self.start + timedelta(seconds=float(hits[0]) * self.step_s)
+
+
+def choose_latest_slots(
+    capacity_wh: npt.NDArray[np.float64],
+    needed_wh: float,
+    preferred: npt.NDArray[np.bool_] | None = None,
+) -> npt.NDArray[np.bool_]:
+    """Pick the latest slots (preferred ones first) until their capacity covers `needed_wh`.
+
+    Returns a boolean mask; all slots when even all of them fall short, none when
+    nothing is needed.
+    """
+    n = capacity_wh.shape[0]
+    chosen = np.zeros(n, dtype=bool)
+    if needed_wh <= 0.0 or n == 0:
+        return chosen
+    latest_first = np.arange(n - 1, -1, -1)
+    if preferred is not None:
+        pref = preferred[latest_first]
+        order = np.concatenate((latest_first[pref], latest_first[~pref]))
+    else:
+        order = latest_first
+    cumulative = np.cumsum(capacity_wh[order])
+    k = int(np.searchsorted(cumulative, needed_wh - 1e-9)) + 1
+    chosen[order[: min(k, n)]] = True
+    return chosen
+
+
+class TargetPolicy:
+    """Solar first, the missing energy from the grid as late as possible."""
+
+    budget_handover_mode: PvMode | None = PvMode.EXCLUSIVE_PV
+
+    def __init__(
+        self, params: TargetParams | None = None, tariff: TariffConfig | None = None
+    ) -> None:
+        self.params = params or TargetParams()
+        self.tariff = tariff
+        self.solar = SolarOnlyPolicy(self.params.solar, name="target")
+        self._plan: GridPlan | None = None
+        self._plan_key: tuple[object, ...] | None = None
+        self._grid_on = False
+
+    @property
+    def name(self) -> str:
+        return "target"
+
+    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
+        """The solar part's hint, none while drawing from the grid."""
+        return None if self._grid_on else self.solar.preferred_read_interval_s(ctx)
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        """Grid at full power inside the planned slots, solar-only otherwise."""
+        if ctx.plugged_in is not True:
+            self._plan, self._grid_on = None, False
+            return self.solar.decide(ctx)
+        plan = self.plan(ctx)
+        if plan.charge_at(ctx.now):
+            self._grid_on = True
+            return self._grid_decision(ctx, plan)
+        self._grid_on = False
+        solar = self.solar.decide(ctx)
+        start = plan.latest_start
+        when = "none needed" if start is None else f"grid from {_local_hhmm(start, ctx)}"
+        return _with_reason(solar, f"{solar.reason} [target: {self._summary(plan, ctx)}; {when}]")
+
+    def departure(self, ctx: PolicyContext) -> datetime:
+        """The session's departure, or the next local occurrence of the configured one."""
+        if ctx.departure is not None:
+            return ctx.departure
+        local_now = ctx.now.astimezone(ctx.timezone)
+        dep = parse_hhmm(self.params.departure)
+        candidate = local_now.replace(hour=dep.hour, minute=dep.minute, second=0, microsecond=0)
+        if candidate <= local_now:
+            candidate = (local_now + timedelta(days=1)).replace(
+                hour=dep.hour, minute=dep.minute, second=0, microsecond=0
+            )
+        return candidate.astimezone(ctx.now.tzinfo)
+
+    def target_wh(self, ctx: PolicyContext) -> float:
+        """Energy wanted this session (Wh)."""
+        return ctx.target_wh if ctx.target_wh is not None else self.params.target_kwh * 1000.0
+
+    def plan(self, ctx: PolicyContext) -> GridPlan:
+        """The current grid plan, recomputed when stale (see the module docstring)."""
+        key = (id(ctx.forecast), self.target_wh(ctx), ctx.departure)
+        plan = self._plan
+        if (
+            plan is None
+            or key != self._plan_key
+            or (ctx.now - plan.start).total_seconds() >= self.params.replan_s
+            or (ctx.fresh and plan.missing_wh != self._missing_wh(ctx))
+        ):
+            plan = self._compute_plan(ctx)
+            self._plan, self._plan_key = plan, key
+        return plan
+
+    def _missing_wh(self, ctx: PolicyContext) -> float:
+        return max(self.target_wh(ctx) - ctx.session_energy_wh, 0.0)
+
+    def _compute_plan(self, ctx: PolicyContext) -> GridPlan:
+        limits = ctx.limits
+        departure = self.departure(ctx)
+        deadline = departure - timedelta(seconds=self.params.margin_s)
+        fc = ctx.forecast
+        step_s = fc.step_s if fc is not None else _DEFAULT_STEP_S
+        n = max(math.floor((deadline - ctx.now).total_seconds() / step_s), 0)
+        pv = np.zeros(n)
+        if fc is not None and n > 0:
+            i0 = min(max(int((ctx.now - fc.start).total_seconds() // step_s), 0), len(fc))
+            part = fc.pessimistic_w[i0 : i0 + n]
+            pv[: part.shape[0]] = part
+        household = ctx.household_w if ctx.household_w is not None else self.params.household_w
+        surplus = pv - household
+        solar_car = np.where(
+            surplus >= limits.min_power_w, np.minimum(surplus, limits.max_power_w), 0.0
+        )
+        grid_w = limits.max_power_w - solar_car
+        if limits.max_grid_import_w is not None:
+            grid_w = np.minimum(grid_w, limits.max_grid_import_w)
+        hours = step_s / 3600.0
+        missing = self._missing_wh(ctx)
+        solar_wh = float(solar_car.sum() * hours)
+        grid_needed = max(missing - solar_wh, 0.0)
+        preferred = self._cheap_mask(ctx, n, step_s)
+        chosen = choose_latest_slots(grid_w * hours, grid_needed, preferred)
+        return GridPlan(ctx.now, step_s, chosen, departure, missing, solar_wh, grid_needed)
+
+    def _cheap_mask(
+        self, ctx: PolicyContext, n: int, step_s: float
+    ) -> npt.NDArray[np.bool_] | None:
+        tariff = self.tariff
+        if not self.params.use_cheap_window or tariff is None or tariff.cheap_window is None:
+            return None
+        step = timedelta(seconds=step_s)
+        return np.array(
+            [tariff.in_cheap_window(ctx.now + i * step, ctx.timezone) for i in range(n)], dtype=bool
+        )
+
+    def _grid_decision(self, ctx: PolicyContext, plan: GridPlan) -> Decision:
+        return make_decision(
+            ctx,
+            self.name,
+            charging=True,
+            current_a=ctx.limits.max_current_a,
+            pv_mode=PvMode.MAX_POWER,
+            reason=f"target: {self._summary(plan, ctx)}; grid top-up now (latest start)",
+            planned_grid_wh=plan.grid_wh,
+            solar_expected_wh=plan.solar_expected_wh,
+        )
+
+    def _summary(self, plan: GridPlan, ctx: PolicyContext) -> str:
+        return (
+            f"{plan.missing_wh / 1000:.1f} kWh missing by {_local_hhmm(plan.departure, ctx)}, "
+            f"pessimistic sun {plan.solar_expected_wh / 1000:.1f} kWh, "
+            f"grid {plan.grid_wh / 1000:.1f} kWh"
+        )
+
+
+def _local_hhmm(when: datetime, ctx: PolicyContext) -> str:
+    return when.astimezone(ctx.timezone).strftime("%H:%M")
+
+
+def _with_reason(decision: Decision, reason: str) -> Decision:
+    return Decision(
+        time=decision.time,
+        device_id=decision.device_id,
+        policy=decision.policy,
+        charging=decision.charging,
+        current_a=decision.current_a,
+        pv_mode=decision.pv_mode,
+        reason=reason,
+        surplus_w=decision.surplus_w,
+        details=decision.details,
+    )
