@@ -1,0 +1,101 @@
+"""Where reads are worth spending: pure functions over weights and rates.
+
+A read's worth at a moment is its *weight*: a car must be there to charge
+(plugged-in factor), the sun must be up for surplus to follow (expected PV
+power, kW), and a broken sky moves the surplus fast (1 + k * variability).
+The day's remaining read budget is then spread over the remaining day in
+proportion to weight, between a floor rate (at least one read every
+`max_read_interval_s`, to notice a car arriving) and a ceiling rate (no more
+than one read every `min_read_interval_s`):
+
+    rate(t) = clip(lam * weight(t), 1 / max_interval, 1 / min_interval)
+
+with `lam` chosen so that the integral of the rate over the rest of the day
+equals the budget (water-filling). Rates are in reads per second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+_BISECTION_STEPS = 64
+
+
+def plug_factor(plugged_in: bool | None, no_car_weight: float) -> float:
+    """Weight factor of the plug state: 1 plugged or unknown (we must find out), else no_car."""
+    return no_car_weight if plugged_in is False else 1.0
+
+
+def read_weights(
+    plug: FloatArray, pv_w: FloatArray, variability: FloatArray, *, variability_gain: float
+) -> FloatArray:
+    """`read_weight` over arrays: plug factor (devices,), PV W and variability (devices, cells)."""
+    sun_kw = np.clip(pv_w, 0.0, None) / 1000.0
+    return plug[:, None] * sun_kw * (1.0 + variability_gain * np.clip(variability, 0.0, 1.0))
+
+
+def read_weight(
+    plugged_in: bool | None,
+    pv_expected_w: float,
+    variability: float,
+    *,
+    variability_gain: float,
+    no_car_weight: float,
+) -> float:
+    """Worth of a read (arbitrary units, >= 0): plugged factor x PV kW x (1 + k var).
+
+    An unknown plug state (None) weighs like a plugged car: we must find out.
+    """
+    plug = plug_factor(plugged_in, no_car_weight)
+    sun_kw = max(pv_expected_w, 0.0) / 1000.0
+    var = min(max(variability, 0.0), 1.0)
+    return plug * sun_kw * (1.0 + variability_gain * var)
+
+
+def allocate_rates(
+    weights: FloatArray,
+    durations_s: FloatArray,
+    budget: float,
+    *,
+    min_rate: float,
+    max_rate: float,
+) -> FloatArray:
+    """Read rates (1/s) per device and time cell that spend at most `budget` reads.
+
+    `weights` has shape (devices, cells), `durations_s` shape (cells,). The
+    result has the shape of `weights`. When the budget cannot even pay the
+    floor rate everywhere, every cell gets the same lower rate; when it
+    exceeds what the ceiling rate can spend, cells with weight get the ceiling
+    and the rest the floor. In between, the water-filling `lam` is found by
+    bisection on a log scale, rounding towards spending less.
+    """
+    if weights.ndim != 2 or weights.shape[1] != durations_s.shape[0]:
+        raise ValueError(f"weights {weights.shape} do not match durations {durations_s.shape}")
+    if not 0 < min_rate <= max_rate:
+        raise ValueError(f"need 0 < min_rate <= max_rate, got {min_rate}, {max_rate}")
+    device_time_s = float(durations_s.sum()) * weights.shape[0]
+    if budget <= 0 or device_time_s <= 0:
+        return np.zeros_like(weights)
+    if budget <= min_rate * device_time_s:
+        return np.full_like(weights, budget / device_time_s)
+    ceiling = np.where(weights > 0, max_rate, min_rate)
+    if budget >= float((ceiling * durations_s).sum()):
+        return ceiling
+    positive = weights[weights > 0]
+    lo, hi = min_rate / float(positive.max()), max_rate / float(positive.min())
+    for _ in range(_BISECTION_STEPS):
+        mid = float(np.sqrt(lo * hi))
+        spend = float((np.clip(mid * weights, min_rate, max_rate) * durations_s).sum())
+        if spend > budget:
+            hi = mid
+        else:
+            lo = mid
+    return np.clip(lo * weights, min_rate, max_rate)
+
+
+def expected_reads(rates: FloatArray, durations_s: FloatArray) -> float:
+    """Reads the rates spend over the cells (all devices)."""
+    return float((rates * durations_s).sum())

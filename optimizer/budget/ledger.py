@@ -1,0 +1,162 @@
+"""The account's call ledger: what was spent in the current quota day.
+
+The cloud counts calls per account in fixed daily windows. The ledger keeps
+the time of every attempted call of the last two days, so the spend of any
+window can be recounted when the window's boundary is learned (from the
+`RateLimit-Reset` header). The server's own count (`RateLimit-Remaining`) is
+followed whenever it says more was spent than we saw (the user's app, another
+tool, calls we lost track of); it is never trusted to give back calls our own
+ledger says are spent, so a call the server did not count (a timeout) still
+counts here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from optimizer.interfaces import ApiCall, Quota
+
+DAY = timedelta(days=1)
+RETENTION = timedelta(hours=50)
+"""How long call times are kept: enough to recount a window whose boundary moves."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCount:
+    """The server's count as of one answer: `spent` calls by then, `seq` = our calls so far."""
+
+    at: datetime
+    spent: int
+    limit: int
+    seq: int
+
+
+def require_utc(t: datetime, what: str) -> datetime:
+    """Reject naive datetimes (the whole product works in tz-aware UTC)."""
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (UTC), got naive {t.isoformat()}")
+    return t.astimezone(UTC)
+
+
+class CallLedger:
+    """Every call against the account's daily quota, and the server's view of it."""
+
+    def __init__(self, limit: int, day_start_utc_hour: int = 0) -> None:
+        self._limit = limit
+        self._offset_s = float(day_start_utc_hour * 3600)
+        self._boundary_learned = False
+        self._calls: deque[tuple[int, ApiCall]] = deque()
+        self._seq = 0
+        self._server: ServerCount | None = None
+        self._blocked_until: datetime | None = None
+
+    # ---- the quota day -------------------------------------------------
+    @property
+    def boundary_learned(self) -> bool:
+        """True once `RateLimit-Reset` told us where the server's day starts."""
+        return self._boundary_learned
+
+    @property
+    def day_start_offset_s(self) -> float:
+        """Seconds after UTC midnight at which the quota day starts."""
+        return self._offset_s
+
+    def window(self, t: datetime) -> tuple[datetime, datetime]:
+        """The quota day [start, end) containing `t`."""
+        t = require_utc(t, "time")
+        midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+        start = midnight + timedelta(seconds=self._offset_s)
+        if start > t:
+            start -= DAY
+        return start, start + DAY
+
+    # ---- recording -----------------------------------------------------
+    def record(self, call: ApiCall) -> None:
+        """Count one attempted call; a 429 blocks further calls until the reset."""
+        at = require_utc(call.time, "ApiCall.time")
+        self._seq += 1
+        self._calls.append((self._seq, call))
+        self._prune(at)
+        if call.quota is not None:
+            self.observe(call.quota, at)
+        if call.status == 429:
+            reset_s = call.quota.reset_s if call.quota is not None else None
+            self._block(at, reset_s)
+
+    def observe(self, quota: Quota, at: datetime) -> None:
+        """Take in the server's count, as of an answer received at `at`.
+
+        Call this after recording the call the answer belongs to (or pass the
+        quota inside the `ApiCall`): the count then covers exactly our calls so far.
+        """
+        at = require_utc(at, "quota time")
+        if quota.limit < 0 or quota.remaining < 0:
+            raise ValueError(f"quota must not be negative, got {quota}")
+        if quota.reset_s is not None and 0 < quota.reset_s <= DAY.total_seconds():
+            reset_at = at + timedelta(seconds=quota.reset_s)
+            midnight = reset_at.replace(hour=0, minute=0, second=0, microsecond=0)
+            self._offset_s = float(round((reset_at - midnight).total_seconds() / 60) * 60 % 86400)
+            self._boundary_learned = True
+        spent = max(0, quota.limit - quota.remaining)
+        self._server = ServerCount(at=at, spent=spent, limit=quota.limit, seq=self._seq + 1)
+        if quota.remaining <= 0:
+            self._block(at, quota.reset_s)
+
+    def clear(self) -> None:
+        """Forget everything (before a restore replays the stored ledger)."""
+        self._calls.clear()
+        self._server = None
+        self._blocked_until = None
+
+    # ---- queries -------------------------------------------------------
+    def limit(self, now: datetime) -> int:
+        """The day's limit: ours, or the server's when it reports a lower one."""
+        server = self._current_server(now)
+        return min(self._limit, server.limit) if server is not None else self._limit
+
+    def spent(self, now: datetime) -> int:
+        """Calls spent in the quota day of `now`: ours, or the server's count if higher."""
+        start, end = self.window(now)
+        ours = sum(1 for _, c in self._calls if start <= c.time < end)
+        server = self._current_server(now)
+        if server is None:
+            return ours
+        since = sum(1 for seq, c in self._calls if seq >= server.seq and start <= c.time < end)
+        return max(ours, server.spent + since)
+
+    def server_remaining(self, now: datetime) -> tuple[datetime, int] | None:
+        """The last `RateLimit-Remaining` heard in this quota day, with its time."""
+        server = self._current_server(now)
+        return None if server is None else (server.at, server.limit - server.spent)
+
+    def blocked_until(self, now: datetime) -> datetime | None:
+        """When a 429 or remaining=0 forbids calls: the time of the reset, else None."""
+        if self._blocked_until is not None and now < self._blocked_until:
+            return self._blocked_until
+        return None
+
+    def calls(self, now: datetime) -> list[ApiCall]:
+        """The calls recorded in the quota day of `now`."""
+        start, end = self.window(now)
+        return [c for _, c in self._calls if start <= c.time < end]
+
+    # ---- internals -----------------------------------------------------
+    def _current_server(self, now: datetime) -> ServerCount | None:
+        if self._server is None:
+            return None
+        start, end = self.window(now)
+        return self._server if start <= self._server.at < end else None
+
+    def _block(self, at: datetime, reset_s: float | None) -> None:
+        if reset_s is not None and reset_s > 0:
+            until = at + timedelta(seconds=reset_s)
+        else:
+            until = self.window(at)[1]
+        if self._blocked_until is None or until > self._blocked_until:
+            self._blocked_until = until
+
+    def _prune(self, now: datetime) -> None:
+        while self._calls and self._calls[0][1].time < now - RETENTION:
+            self._calls.popleft()

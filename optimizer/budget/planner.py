@@ -1,0 +1,345 @@
+"""The budget planner: the one place that decides when a read happens.
+
+Every call it is asked about, it re-derives the read interval from scratch:
+the reads left today (limit - reserve - spent, where spent follows the
+server's `RateLimit-Remaining` when that is higher than our own ledger),
+spread over the rest of the quota day in proportion to each charger's read
+weight (see `allocation`). So a header saying fewer calls remain than we
+thought stretches the interval at once, and a car plugged in or a broken sky
+pulls reads towards now.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+
+from optimizer.budget.allocation import FloatArray, allocate_rates, plug_factor, read_weights
+from optimizer.budget.config import BudgetConfig
+from optimizer.budget.ledger import DAY, CallLedger, require_utc
+from optimizer.budget.plan import BudgetPlan, PlannedRead
+from optimizer.budget.profile import LearnedPvProfile
+from optimizer.budget.scheduler import ReadContext
+from optimizer.interfaces import ApiCall, Quota
+
+GRID_STEP_S = 300.0
+"""Time resolution of the rest-of-day allocation (s)."""
+
+DUE_SLACK = 0.05
+"""A read is due once 95 % of its interval has passed: the interval is re-derived at
+every cycle and drifts a little, and a controller waking at `next_read_at` must not
+find the read not-quite-due and spin."""
+
+PV_PROFILE_CACHE = 4096
+
+PvProfile = Callable[[datetime], float]
+"""Expected PV power (W) at a time: a clear-sky-shaped hint for the rest of the day."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """The rest of the quota day cut into cells, with each device's weight and read rate."""
+
+    edges: list[datetime]
+    device_ids: list[str]
+    plugged: list[bool | None]
+    pv_w: FloatArray
+    variability: FloatArray
+    weights: FloatArray
+    rates: FloatArray
+    budget: float
+
+    def cell(self, t: datetime) -> int:
+        return max(0, min(bisect.bisect_right(self.edges, t) - 1, len(self.edges) - 2))
+
+
+class BudgetPlanner:
+    """Shares the account's daily calls among reads and commands (a `ReadScheduler`).
+
+    `devices` is the number of chargers on the account (chargers not yet seen in
+    a `ReadContext` are assumed plugged in, so they get their share).
+    `pv_profile` gives the expected PV power (W) at any time; without it the
+    planner learns a time-of-day profile from the contexts it is shown.
+    """
+
+    def __init__(
+        self, config: BudgetConfig, *, devices: int = 1, pv_profile: PvProfile | None = None
+    ) -> None:
+        if devices < 1:
+            raise ValueError(f"devices must be at least 1, got {devices}")
+        self._config = config
+        self._devices = devices
+        self._ledger = CallLedger(config.daily_limit, config.day_start_utc_hour)
+        self._contexts: dict[str, ReadContext] = {}
+        self._learned = LearnedPvProfile() if pv_profile is None else None
+        self._pv_profile = pv_profile
+        self._pv_cache: dict[datetime, float] = {}
+
+    @property
+    def config(self) -> BudgetConfig:
+        return self._config
+
+    @property
+    def ledger(self) -> CallLedger:
+        """The call ledger (read-only use: windows, server count, calls of the day)."""
+        return self._ledger
+
+    # ---- what the controller tells us -----------------------------------
+    def record_call(self, call: ApiCall) -> None:
+        """Count one attempted call (a `CallListener`); failed calls count too."""
+        self._ledger.record(call)
+
+    def observe_quota(self, quota: Quota, at: datetime) -> None:
+        """Follow the server's `RateLimit-*` headers (after recording their call)."""
+        self._ledger.observe(quota, at)
+
+    def restore(self, calls: Iterable[ApiCall], now: datetime) -> None:
+        """Rebuild the ledger after a restart from the stored calls (ideally the last 48 h).
+
+        Calls carrying their `quota` also restore the server's count and the
+        learned day boundary.
+        """
+        require_utc(now, "now")
+        self._ledger.clear()
+        for call in sorted(calls, key=lambda c: require_utc(c.time, "ApiCall.time")):
+            self._ledger.record(call)
+
+    # ---- counts ----------------------------------------------------------
+    def spent(self, now: datetime) -> int:
+        """Calls spent in the quota day of `now` (ours, or the server's if higher)."""
+        return self._ledger.spent(now)
+
+    def remaining(self, now: datetime) -> int:
+        """Calls left in the quota day; 0 while a 429 / remaining=0 blocks us."""
+        if self._ledger.blocked_until(now) is not None:
+            return 0
+        return max(0, self._ledger.limit(now) - self._ledger.spent(now))
+
+    def reads_left(self, now: datetime) -> int:
+        """Calls reads may still use today: remaining minus the reserve."""
+        return max(0, self.remaining(now) - self._config.reserve)
+
+    def can_write(self, now: datetime, n: int = 1) -> bool:
+        """Whether `n` commands fit in today's quota; they may use the reserve, never call 1001."""
+        if n < 1:
+            raise ValueError(f"can_write needs n >= 1, got {n}")
+        return self.remaining(now) >= n
+
+    def nearly_out(self, now: datetime) -> bool:
+        """Reads left have dipped under `handover_remaining` (or we are blocked)."""
+        if self._ledger.blocked_until(now) is not None:
+            return True
+        return self.reads_left(now) < self._config.handover_remaining
+
+    # ---- when to read ----------------------------------------------------
+    def read_interval_s(self, now: datetime, ctx: ReadContext) -> float | None:
+        """The planned gap between reads of this charger now (s); None: no read left today."""
+        self._remember(now, ctx)
+        if self.reads_left(now) < 1:
+            return None
+        grid = self._grid(now, self._contexts)
+        rate = float(grid.rates[grid.device_ids.index(ctx.device_id), 0])
+        return 1.0 / rate if rate > 0 else None
+
+    def read_due(self, now: datetime, ctx: ReadContext) -> bool:
+        """Whether to read this charger now; never past the read budget or while blocked."""
+        interval = self.read_interval_s(now, ctx)
+        if interval is None:
+            return False
+        if ctx.last_read is None:
+            return True
+        elapsed = (now - require_utc(ctx.last_read, "last_read")).total_seconds()
+        return elapsed >= max(self._config.min_read_interval_s, interval * (1 - DUE_SLACK))
+
+    def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
+        """When the next read of this charger is due: now or later, at most the day's end."""
+        now = require_utc(now, "now")
+        blocked = self._ledger.blocked_until(now)
+        if blocked is not None:
+            return blocked
+        _, end = self._ledger.window(now)
+        interval = self.read_interval_s(now, ctx)
+        if interval is None:
+            return end
+        if ctx.last_read is None:
+            return now
+        due = require_utc(ctx.last_read, "last_read") + timedelta(seconds=interval)
+        return min(max(now, due), end)
+
+    # ---- the explainable plan --------------------------------------------
+    def plan(
+        self,
+        day: date,
+        contexts: Mapping[str, ReadContext] | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> BudgetPlan:
+        """The quota day starting on `day`: spend so far and the reads planned from `now` on.
+
+        `contexts` default to the last ones the controller showed; `now` to the
+        wall clock. A past day has no planned reads; a future day is planned
+        from its start with the whole budget.
+        """
+        now = require_utc(now, "now") if now is not None else datetime.now(UTC)
+        start = datetime.combine(day, time(0), UTC) + timedelta(
+            seconds=self._ledger.day_start_offset_s
+        )
+        end = start + DAY
+        as_of = min(max(now, start), end)
+        probe = min(as_of, end - timedelta(microseconds=1))
+        ctxs = dict(contexts) if contexts is not None else dict(self._contexts)
+        reads_left = self.reads_left(probe) if as_of < end else 0
+        slots: tuple[PlannedRead, ...] = ()
+        if reads_left >= 1 and as_of < end:
+            slots = self._slots(self._grid(as_of, ctxs), as_of, ctxs, reads_left)
+        server = self._ledger.server_remaining(probe)
+        return BudgetPlan(
+            window_start=start,
+            window_end=end,
+            as_of=as_of,
+            boundary_source=(
+                "RateLimit-Reset" if self._ledger.boundary_learned else "config day_start_utc_hour"
+            ),
+            limit=self._ledger.limit(probe),
+            reserve=self._config.reserve,
+            spent=self._ledger.spent(probe),
+            spent_by_endpoint=dict(Counter(c.endpoint for c in self._ledger.calls(probe))),
+            reads_left=reads_left,
+            server_remaining=None if server is None else server[1],
+            server_remaining_at=None if server is None else server[0],
+            blocked_until=self._ledger.blocked_until(probe),
+            nearly_out=self.nearly_out(probe),
+            slots=slots,
+        )
+
+    # ---- internals ---------------------------------------------------------
+    def _remember(self, now: datetime, ctx: ReadContext) -> None:
+        require_utc(now, "now")
+        if not math.isfinite(ctx.pv_expected_w) or not math.isfinite(ctx.variability):
+            raise ValueError(
+                f"ReadContext for {ctx.device_id!r}: pv_expected_w and variability must be "
+                f"finite, got {ctx.pv_expected_w}, {ctx.variability}"
+            )
+        self._contexts[ctx.device_id] = ctx
+        if self._learned is not None:
+            self._learned.observe(now, ctx.pv_expected_w)
+
+    def _pv_at(self, t: datetime) -> float:
+        if self._learned is not None:
+            return self._learned(t)
+        assert self._pv_profile is not None
+        value = self._pv_cache.get(t)
+        if value is None:
+            if len(self._pv_cache) >= PV_PROFILE_CACHE:
+                self._pv_cache.clear()
+            value = float(self._pv_profile(t))
+            if not math.isfinite(value):
+                raise ValueError(f"pv_profile({t.isoformat()}) is not finite: {value}")
+            self._pv_cache[t] = value
+        return value
+
+    def _grid(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
+        cfg = self._config
+        _, end = self._ledger.window(now)
+        edges = _cell_edges(now, end)
+        durations = np.diff([(e - now).total_seconds() for e in edges])
+        future_pv = [self._pv_at(e) for e in edges[1:-1]]
+        ids = list(contexts)
+        ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
+        n = len(edges) - 1
+        pv = np.zeros((len(ids), n))
+        var = np.full((len(ids), n), cfg.typical_variability)
+        plugged: list[bool | None] = []
+        for row, device in enumerate(ids):
+            ctx = contexts.get(device)
+            plugged.append(None if ctx is None else ctx.plugged_in)
+            pv[row, 1:] = future_pv
+            pv[row, 0] = ctx.pv_expected_w if ctx is not None else self._pv_at(now)
+            var[row, 0] = ctx.variability if ctx is not None else cfg.typical_variability
+        plug = np.array([plug_factor(p, cfg.no_car_weight) for p in plugged])
+        weights = read_weights(plug, pv, var, variability_gain=cfg.variability_gain)
+        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
+        reads_left = self.reads_left(now)
+        floor_need = min_rate * float(durations.sum()) * len(ids)
+        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
+        rates = allocate_rates(weights, durations, budget, min_rate=min_rate, max_rate=max_rate)
+        return _Grid(edges, ids, plugged, pv, var, weights, rates, budget)
+
+    def _slots(
+        self,
+        grid: _Grid,
+        as_of: datetime,
+        contexts: Mapping[str, ReadContext],
+        reads_left: int,
+    ) -> tuple[PlannedRead, ...]:
+        end = grid.edges[-1]
+        slots: list[PlannedRead] = []
+        for row, device in enumerate(grid.device_ids):
+            ctx = contexts.get(device)
+            t = as_of
+            if ctx is not None and ctx.last_read is not None and grid.rates[row, 0] > 0:
+                t = max(as_of, ctx.last_read + timedelta(seconds=1 / grid.rates[row, 0]))
+            while t < end:
+                i = grid.cell(t)
+                rate = float(grid.rates[row, i])
+                if rate <= 0:
+                    break
+                slots.append(
+                    PlannedRead(
+                        time=t,
+                        device_id=device,
+                        interval_s=1 / rate,
+                        weight=float(grid.weights[row, i]),
+                        reason=self._reason(grid, row, i),
+                    )
+                )
+                t += timedelta(seconds=1 / rate)
+        slots.sort(key=lambda s: s.time)
+        return tuple(slots[:reads_left])
+
+    def _reason(self, grid: _Grid, row: int, cell: int) -> str:
+        cfg = self._config
+        rate = float(grid.rates[row, cell])
+        every = _duration(1 / rate)
+        if rate < (1 - 1e-9) / cfg.max_read_interval_s:
+            return f"budget low: reads spread evenly to the reset, every {every}"
+        plugged = grid.plugged[row]
+        if plugged is False and cfg.no_car_weight == 0:
+            return f"no car: floor read every {every} to notice one arriving"
+        if grid.weights[row, cell] <= 0:
+            return f"sun down: floor read every {every}"
+        car = {True: "car plugged", None: "car unknown", False: "no car"}[plugged]
+        pv_kw = grid.pv_w[row, cell] / 1000
+        fastest = " (fastest allowed)" if rate >= (1 - 1e-9) / cfg.min_read_interval_s else ""
+        return (
+            f"{car}, PV {pv_kw:.1f} kW, variability {grid.variability[row, cell]:.2f}: "
+            f"every {every}{fastest}"
+        )
+
+
+def _cell_edges(now: datetime, end: datetime) -> list[datetime]:
+    """`now`, the grid-aligned times strictly between, and `end`."""
+    step = timedelta(seconds=GRID_STEP_S)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    first = epoch + step * ((now - epoch) // step + 1)
+    edges = [now]
+    t = first
+    while t < end:
+        edges.append(t)
+        t += step
+    edges.append(end)
+    return edges
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

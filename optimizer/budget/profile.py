@@ -1,0 +1,39 @@
+"""A PV-power hint for the rest of the day, learned from what the controller says."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+BUCKET_S = 900
+"""Time-of-day resolution of the learned profile (s)."""
+
+
+class LearnedPvProfile:
+    """Expected PV power (W) by time of day, from the contexts seen so far.
+
+    Each 15-minute slot of the UTC day keeps the last `pv_expected_w` seen in
+    it (yesterday's value until today's arrives). A slot never seen falls back
+    to the most recent value (persistence), which spreads reads evenly until a
+    day has been seen. Used when no forecast callable is given to the planner.
+    """
+
+    def __init__(self) -> None:
+        self._slots = [math.nan] * (86400 // BUCKET_S)
+        self._latest = 0.0
+
+    def observe(self, at: datetime, pv_w: float) -> None:
+        """Remember the PV power expected at `at` (W)."""
+        if not math.isfinite(pv_w):
+            raise ValueError(f"pv_expected_w must be finite, got {pv_w}")
+        self._slots[self._slot(at)] = max(pv_w, 0.0)
+        self._latest = max(pv_w, 0.0)
+
+    def __call__(self, at: datetime) -> float:
+        """Expected PV power at `at` (W)."""
+        value = self._slots[self._slot(at)]
+        return self._latest if math.isnan(value) else value
+
+    @staticmethod
+    def _slot(at: datetime) -> int:
+        return (at.hour * 3600 + at.minute * 60 + at.second) // BUCKET_S

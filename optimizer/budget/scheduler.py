@@ -1,0 +1,64 @@
+"""What the controller asks of a read scheduler, and what it tells it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from optimizer.interfaces import ApiCall, Quota
+
+
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What the controller knows about one charger right now.
+
+    `plugged_in` is None when the charger was never read; `pv_expected_w` is the
+    forecast PV power now (W, 0 at night); `variability` 0 for a steady sky,
+    rising to 1 with broken clouds; `last_read` the time of the last
+    `currentstatecharge` of this charger (tz-aware UTC) or None.
+    """
+
+    device_id: str
+    plugged_in: bool | None
+    charging: bool
+    pv_expected_w: float
+    variability: float
+    last_read: datetime | None
+
+
+@runtime_checkable
+class ReadScheduler(Protocol):
+    """Decides when the controller may read and write; the controller knows only this."""
+
+    def record_call(self, call: ApiCall) -> None:
+        """Count every attempted call, reads and writes (use as the adapters' CallListener)."""
+        ...
+
+    def observe_quota(self, quota: Quota, at: datetime) -> None:
+        """Take in the server's count; re-plans when it differs from ours."""
+        ...
+
+    def read_due(self, now: datetime, ctx: ReadContext) -> bool:
+        """Whether to read `ctx.device_id` now (never past the read budget)."""
+        ...
+
+    def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
+        """When the next read of this charger is due (>= now)."""
+        ...
+
+    def can_write(self, now: datetime, n: int = 1) -> bool:
+        """Whether `n` commands fit in today's quota (the reserve is for these)."""
+        ...
+
+    def nearly_out(self, now: datetime) -> bool:
+        """True when the policy should hand the charger to its own exclusive-PV mode."""
+        ...
+
+    def remaining(self, now: datetime) -> int:
+        """Calls left in the quota day (0 while blocked by a 429)."""
+        ...
+
+    def spent(self, now: datetime) -> int:
+        """Calls spent in the quota day."""
+        ...
