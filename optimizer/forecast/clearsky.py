@@ -1,0 +1,94 @@
+"""Clear-sky PV power of a site on a 1-minute grid, computed once per UTC day.
+
+The physics is `optimizer.pvmodel.clear_sky_pv` (pvlib solar position,
+Ineichen, isotropic transposition, PVWatts). Solar geometry for a day costs
+tens of milliseconds in pvlib, while the forecaster asks for the same days
+thousands of times, so each UTC day is computed once at 1-minute resolution
+and kept in a small LRU. Lookups are then pure numpy: `power_at` is O(1) and
+`power_grid` is one `np.interp` over the cached days.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from optimizer.pvmodel import clear_sky_pv
+from optimizer.site import SiteConfig
+
+DAY_S = 86_400
+MINUTE_S = 60
+POINTS_PER_DAY = DAY_S // MINUTE_S
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class ClearSkyCache:
+    """Clear-sky AC power of `site` (W), cached per UTC day at 1-minute resolution.
+
+    Each cached day holds 1441 values (00:00 to 24:00 inclusive) so that
+    interpolation never needs the neighbouring day. `max_days` bounds memory
+    (about 11 kB a day).
+    """
+
+    def __init__(self, site: SiteConfig, *, max_days: int = 16) -> None:
+        if max_days < 3:
+            raise ValueError(
+                f"max_days must be at least 3 (a 48 h forecast spans 3 days), got {max_days}"
+            )
+        self.site = site
+        self._max_days = max_days
+        self._days: OrderedDict[int, FloatArray] = OrderedDict()
+        self.computed_days = 0
+        """How many days were computed with pvlib (cache misses), for tests and benchmarks."""
+
+    @property
+    def peak_w(self) -> float:
+        """Upper bound of the site's AC power (W): the sum of inverter limits or of nameplates."""
+        total = 0.0
+        for array in self.site.arrays:
+            total += array.inverter_ac_w or array.pdc0_w
+        return total
+
+    def day(self, day_index: int) -> FloatArray:
+        """The 1441 clear-sky values (W) of UTC day `day_index` (days since 1970-01-01)."""
+        values = self._days.get(day_index)
+        if values is not None:
+            self._days.move_to_end(day_index)
+            return values
+        start = pd.Timestamp(day_index * DAY_S, unit="s", tz="UTC")
+        times = pd.date_range(start, periods=POINTS_PER_DAY + 1, freq="min")
+        values = clear_sky_pv(self.site, times).to_numpy(dtype=np.float64)
+        values.setflags(write=False)
+        self._days[day_index] = values
+        self.computed_days += 1
+        if len(self._days) > self._max_days:
+            self._days.popitem(last=False)
+        return values
+
+    def power_at(self, t_s: float) -> float:
+        """Clear-sky power (W) at epoch seconds `t_s`, linearly interpolated. O(1)."""
+        day_index = int(t_s // DAY_S)
+        values = self.day(day_index)
+        pos = (t_s - day_index * DAY_S) / MINUTE_S
+        i = int(pos)
+        frac = pos - i
+        return float(values[i] * (1.0 - frac) + values[i + 1] * frac)
+
+    def power_grid(self, start_s: float, n: int, step_s: float) -> FloatArray:
+        """Clear-sky power (W) at `start_s + k * step_s` for k in 0..n-1 (epoch seconds)."""
+        if n <= 0:
+            return np.zeros(0)
+        if step_s <= 0:
+            raise ValueError(f"step_s must be positive, got {step_s}")
+        times = start_s + step_s * np.arange(n, dtype=np.float64)
+        first = int(start_s // DAY_S)
+        last = int(times[-1] // DAY_S)
+        days = [self.day(d)[:-1] for d in range(first, last + 1)]
+        days.append(self.day(last)[-1:])
+        values = np.concatenate(days)
+        positions = (times - first * DAY_S) / MINUTE_S
+        return np.interp(positions, np.arange(values.shape[0], dtype=np.float64), values)

@@ -1,0 +1,136 @@
+"""`PvForecaster`: the controller's `Forecaster`, built from clear sky, calibration and nowcast.
+
+    forecaster = PvForecaster(GRAZ)
+    forecaster.observe(reading.time, reading.pv_power_w)   # every read, O(1)
+    fc = forecaster.forecast(now, now + timedelta(hours=48), 60.0)
+
+Power = calibrated clear-sky power x forecast clear-sky index. The clear-sky
+power comes from `optimizer.pvmodel` (cached per day), scaled by the online
+calibration ratio and clipped at the inverters' AC limit; the clear-sky index
+comes from the nowcast, optionally steered at long horizons by an external
+`ForecastSource`.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+
+from optimizer.forecast.calibration import Calibration
+from optimizer.forecast.clearsky import ClearSkyCache
+from optimizer.forecast.nowcast import Nowcast
+from optimizer.forecast.sources import ForecastSource
+from optimizer.interfaces import PvForecast
+from optimizer.pvmodel import INVERTER_EFFICIENCY
+from optimizer.site import SiteConfig
+
+MIN_DAYLIGHT_FRACTION = 0.05
+"""Below this share of peak clear-sky power the clear-sky index is too noisy to learn from."""
+
+MAX_FORECAST_POINTS = 1_000_000
+
+
+class PvForecaster:
+    """Forecasts a site's PV power from its config and the power it observes.
+
+    `calibration` is "auto" (learn the observed/modelled ratio on clear days),
+    "off" (trust the config), or a `Calibration` to share or tune. `source`
+    is an optional external forecast; the default works offline.
+    """
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        *,
+        calibration: Calibration | Literal["auto", "off"] = "auto",
+        source: ForecastSource | None = None,
+        nowcast: Nowcast | None = None,
+    ) -> None:
+        self.site = site
+        self.clear_sky = ClearSkyCache(site)
+        self.ac_limit_w = sum(
+            a.inverter_ac_w or a.pdc0_w * INVERTER_EFFICIENCY for a in site.arrays
+        )
+        if calibration == "auto":
+            self.calibration: Calibration | None = Calibration(
+                solar_offset_s=site.longitude / 15.0 * 3600.0,
+                peak_w=self.ac_limit_w,
+                clip_w=self.ac_limit_w,
+            )
+        elif calibration == "off":
+            self.calibration = None
+        elif isinstance(calibration, Calibration):
+            self.calibration = calibration
+        else:
+            raise ValueError(
+                f"calibration must be 'auto', 'off' or a Calibration, got {calibration!r}"
+            )
+        self.source = source
+        self.nowcast = nowcast or Nowcast()
+        self._min_daylight_w = MIN_DAYLIGHT_FRACTION * self.ac_limit_w
+
+    @property
+    def ratio(self) -> float:
+        """Learnt observed/modelled ratio (1.0 when calibration is off)."""
+        return self.calibration.ratio if self.calibration is not None else 1.0
+
+    @property
+    def calibrated_kwp(self) -> float:
+        """The site's effective DC size as the observations show it (kWp)."""
+        return self.site.kwp * self.ratio
+
+    @property
+    def variability(self) -> float:
+        """Current sky variability, 0 steady to 1 broken clouds."""
+        return self.nowcast.variability
+
+    def observe(self, time: datetime, pv_w: float) -> None:
+        """Feed one measured PV power sample (W). O(1) amortized; NaN samples are ignored."""
+        if time.tzinfo is None:
+            raise ValueError(f"observe: time must be timezone-aware, got naive {time.isoformat()}")
+        if not math.isfinite(pv_w):
+            return
+        pv_w = max(pv_w, 0.0)
+        t_s = time.timestamp()
+        model_w = self.clear_sky.power_at(t_s)
+        if self.calibration is not None:
+            self.calibration.add(t_s, pv_w, model_w)
+        expected_w = min(model_w * self.ratio, self.ac_limit_w)
+        if expected_w >= self._min_daylight_w:
+            self.nowcast.update(t_s, pv_w / expected_w)
+
+    def calibrated_clear_sky(self, start_s: float, n: int, step_s: float) -> np.ndarray:
+        """Calibrated clear-sky power (W) on a grid of epoch seconds."""
+        model = self.clear_sky.power_grid(start_s, n, step_s)
+        return np.minimum(model * self.ratio, self.ac_limit_w)
+
+    def forecast(self, start: datetime, end: datetime, step_s: float = 60.0) -> PvForecast:
+        """Forecast PV power on [start, end) every `step_s` seconds (W)."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise ValueError("forecast: start and end must be timezone-aware")
+        if not step_s > 0:
+            raise ValueError(f"forecast: step_s must be positive, got {step_s}")
+        span_s = (end - start).total_seconds()
+        if span_s <= 0:
+            raise ValueError(
+                f"forecast: end {end.isoformat()} is not after start {start.isoformat()}"
+            )
+        n = math.ceil(span_s / step_s)
+        if n > MAX_FORECAST_POINTS:
+            raise ValueError(f"forecast: {n} points requested, at most {MAX_FORECAST_POINTS}")
+        start_s = start.timestamp()
+        clear = self.calibrated_clear_sky(start_s, n, step_s)
+        times_s = start_s + step_s * np.arange(n, dtype=np.float64)
+        target = self.source.clear_sky_index(times_s) if self.source is not None else None
+        k_central, k_pessimistic = self.nowcast.clear_sky_index(times_s, target)
+        return PvForecast(
+            start=start,
+            step_s=float(step_s),
+            central_w=np.minimum(clear * k_central, self.ac_limit_w),
+            pessimistic_w=clear * k_pessimistic,
+            clear_sky_w=clear,
+            variability=self.nowcast.variability,
+        )

@@ -1,0 +1,146 @@
+"""Clear-sky-index nowcast from irregular PV observations.
+
+The clear-sky index k = observed / clear-sky power removes the sun's daily
+arc, so what is left is the weather: k near 1 under a clear sky, 0.2-0.5
+under overcast, jumping between the two with broken clouds. This module keeps
+a handful of exponentially weighted statistics of k, updated in O(1) per
+observation whatever the spacing between them (`alpha = 1 - exp(-dt / tau)`):
+
+- `k_now`: recent k, smoothed over 3 min on a steady sky and up to 15 min with
+  broken clouds (where the last sample says little about the next one);
+- `k_day`: the level of the last hours, and `k_clim` the level of the last days,
+  the targets a forecast relaxes to as the horizon grows;
+- `sigma_now`, `sigma_clim`: spread of k now and in general, for the
+  pessimistic quantile and the `variability` measure (0 steady, 1 broken).
+
+The forecast for a horizon h after the last observation is
+`k(h) = k_target + (k_now - k_target) * exp(-h / tau)`, with tau from 45 min
+(broken clouds: persistence decays fast) to 3 h (steady sky), and a
+pessimistic quantile `k(h) - z * sigma(h)` where sigma grows from `sigma_now`
+to `sigma_clim`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+K_MAX = 1.3
+"""Cloud enhancement can push k above 1 briefly; beyond 1.3 a sample is an error."""
+
+Z_PESSIMISTIC = 1.2816
+"""Standard-normal quantile for the 10 % pessimistic forecast."""
+
+
+@dataclass(frozen=True, slots=True)
+class NowcastState:
+    """A snapshot of the nowcast (clear-sky indices are dimensionless)."""
+
+    last_time_s: float | None
+    k_now: float
+    k_day: float
+    k_clim: float
+    sigma_now: float
+    sigma_clim: float
+    variability: float
+
+
+class Nowcast:
+    """Exponentially weighted clear-sky-index statistics, O(1) per observation."""
+
+    def __init__(
+        self,
+        *,
+        k_clim: float = 0.7,
+        sigma_clim: float = 0.3,
+        tau_day_s: float = 3 * 3600.0,
+        tau_clim_s: float = 3 * 86_400.0,
+        tau_sigma_s: float = 1800.0,
+        tau_steady_s: float = 3 * 3600.0,
+        tau_broken_s: float = 2700.0,
+        variability_scale: float = 0.2,
+    ) -> None:
+        self._k_now = k_clim
+        self._k_day = k_clim
+        self._k_clim = k_clim
+        self._var_now = sigma_clim**2
+        self._var_clim = sigma_clim**2
+        self._tau_day = tau_day_s
+        self._tau_clim = tau_clim_s
+        self._tau_sigma = tau_sigma_s
+        self._tau_steady = tau_steady_s
+        self._tau_broken = tau_broken_s
+        self._var_scale = variability_scale
+        self._last_t: float | None = None
+
+    @property
+    def variability(self) -> float:
+        """0 for a steady sky, towards 1 with broken clouds (std of k over ~30 min, scaled)."""
+        return min(1.0, math.sqrt(self._var_now) / self._var_scale)
+
+    @property
+    def state(self) -> NowcastState:
+        """A snapshot of the statistics."""
+        return NowcastState(
+            self._last_t,
+            self._k_now,
+            self._k_day,
+            self._k_clim,
+            math.sqrt(self._var_now),
+            math.sqrt(self._var_clim),
+            self.variability,
+        )
+
+    def update(self, t_s: float, k: float) -> None:
+        """Feed one clear-sky index observed at epoch seconds `t_s` (daylight samples only)."""
+        k = min(max(k, 0.0), K_MAX)
+        if self._last_t is None:
+            self._k_now = self._k_day = k
+            self._last_t = t_s
+            return
+        dt = t_s - self._last_t
+        if dt <= 0.0:
+            return
+        self._last_t = t_s
+        deviation = k - self._k_now
+        self._var_now += _alpha(dt, self._tau_sigma) * (deviation * deviation - self._var_now)
+        day_deviation = k - self._k_day
+        self._var_clim += _alpha(dt, self._tau_clim) * (
+            day_deviation * day_deviation - self._var_clim
+        )
+        tau_now = 180.0 + 720.0 * self.variability
+        self._k_now += _alpha(dt, tau_now) * deviation
+        self._k_day += _alpha(dt, self._tau_day) * day_deviation
+        self._k_clim += _alpha(dt, self._tau_clim) * (k - self._k_clim)
+
+    def clear_sky_index(
+        self, times_s: FloatArray, target: FloatArray | None = None
+    ) -> tuple[FloatArray, FloatArray]:
+        """Central and pessimistic clear-sky index at epoch seconds `times_s`.
+
+        `target` optionally replaces the level far horizons relax to (an
+        external forecast's clear-sky index; NaN where it has nothing).
+        """
+        level = 0.5 * (self._k_day + self._k_clim)
+        if target is not None:
+            level_arr = np.where(np.isnan(target), level, np.clip(target, 0.0, K_MAX))
+        else:
+            level_arr = np.full(times_s.shape, level)
+        last = self._last_t if self._last_t is not None else -math.inf
+        horizon = np.maximum(times_s - last, 0.0)
+        tau = self._tau_broken + (self._tau_steady - self._tau_broken) * (1.0 - self.variability)
+        weight = np.exp(-horizon / tau)
+        central = level_arr + (self._k_now - level_arr) * weight
+        sigma = np.sqrt(self._var_now * weight + self._var_clim * (1.0 - weight))
+        pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
+        return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
+
+
+def _alpha(dt_s: float, tau_s: float) -> float:
+    """EWMA weight of a new sample `dt_s` after the previous one."""
+    return 1.0 - math.exp(-dt_s / tau_s)
