@@ -1,0 +1,88 @@
+"""What the async and the sync client share: configuration, the key, the engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import SecretStr
+
+from adapters.v2c_cloud.endpoints import DEFAULT_BASE_URL
+from adapters.v2c_cloud.engine import Engine, RetryPolicy
+from adapters.v2c_cloud.errors import V2CValidationError
+from adapters.v2c_cloud.operations import OPERATIONS, Operations
+from adapters.v2c_cloud.redaction import install_log_redaction
+from optimizer.interfaces import CallListener, Quota
+
+API_KEY_ENV = "V2C_API_KEY"
+"""Environment variable holding the API key when none is passed."""
+
+DEFAULT_TIMEOUT_S = 10.0
+"""Per-request timeout (s): the cloud relays reads to the charger, which can be slow."""
+
+
+def resolve_api_key(api_key: str | SecretStr | None) -> SecretStr:
+    """The key from the argument or `V2C_API_KEY`, wrapped so it never prints."""
+    if isinstance(api_key, SecretStr):
+        api_key = api_key.get_secret_value()
+    if api_key is None:
+        api_key = os.environ.get(API_KEY_ENV)
+    api_key = (api_key or "").strip()
+    if not api_key:
+        raise V2CValidationError(f"no V2C API key: pass api_key= or set {API_KEY_ENV}")
+    if not api_key.isascii() or any(c.isspace() for c in api_key):
+        raise V2CValidationError("the V2C API key must be ASCII without whitespace")
+    return SecretStr(api_key)
+
+
+class ClientBase:
+    """Configuration and state common to `AsyncV2CClient` and `V2CClient`."""
+
+    ops: Operations = OPERATIONS
+
+    def __init__(
+        self,
+        api_key: str | SecretStr | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retry: RetryPolicy | None = None,
+        on_call: CallListener | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise V2CValidationError(f"base_url must start with http:// or https://: {base_url!r}")
+        if not timeout > 0:
+            raise V2CValidationError(f"timeout must be > 0 s, got {timeout!r}")
+        install_log_redaction()
+        self.base_url = base_url.rstrip("/")
+        self.timeout = float(timeout)
+        self._engine = Engine(
+            resolve_api_key(api_key), retry=retry or RetryPolicy(), on_call=on_call, clock=clock
+        )
+
+    @property
+    def quota(self) -> Quota | None:
+        """The latest quota the cloud reported (RateLimit-* headers), None before any."""
+        return self._engine.quota
+
+    @property
+    def calls_made(self) -> int:
+        """Attempts made by this client, failed ones and retries included."""
+        return self._engine.calls_made
+
+    @property
+    def on_call(self) -> CallListener | None:
+        """The listener told about every attempt (the budget's ledger)."""
+        return self._engine.on_call
+
+    @on_call.setter
+    def on_call(self, listener: CallListener | None) -> None:
+        self._engine.on_call = listener
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_key=SecretStr('**********'), "
+            f"calls_made={self.calls_made}, quota={self.quota})"
+        )

@@ -1,0 +1,483 @@
+"""Typed results of the V2C Cloud API, in SI units.
+
+The API answers numbers as strings, power in kW and energy in kWh. Each
+`from_api` converts at this boundary: power in W, energy in Wh, current in A,
+voltage in V, durations in s. Fields the answer lacks become None; fields this
+module does not know are kept (under their API names) as pydantic extras; a
+value that cannot be read raises `V2CResponseError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, field_serializer
+
+from adapters.v2c_cloud.errors import V2CResponseError
+from adapters.v2c_cloud.redaction import excerpt
+from optimizer.interfaces import ChargeState
+
+KILO = 1000.0
+"""kW -> W and kWh -> Wh."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawText:
+    """A response body that is not JSON (kept so lenient parsers can use the text)."""
+
+    text: str
+
+
+def _bad(where: str, key: str, raw: object, expected: str) -> V2CResponseError:
+    shown = excerpt(repr(raw), 60)
+    return V2CResponseError(f"{where}: field {key!r} is not {expected}: {shown}", field=key)
+
+
+def _number(payload: Mapping[str, Any], key: str, where: str, scale: float = 1.0) -> float | None:
+    """`payload[key]` as a float times `scale`; None if missing, null or empty."""
+    raw = payload.get(key)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _bad(where, key, raw, "a number")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _bad(where, key, raw, "a number") from None
+    if not math.isfinite(value):
+        raise _bad(where, key, raw, "a finite number")
+    return value * scale
+
+
+def _integer(payload: Mapping[str, Any], key: str, where: str) -> int | None:
+    value = _number(payload, key, where)
+    if value is None:
+        return None
+    if not value.is_integer():
+        raise _bad(where, key, payload.get(key), "a whole number")
+    return int(value)
+
+
+def _flag(payload: Mapping[str, Any], key: str, where: str) -> bool | None:
+    raw = payload.get(key)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "1.0", "1.000000", "true"}:
+        return True
+    if text in {"0", "0.0", "0.000000", "false"}:
+        return False
+    raise _bad(where, key, raw, "a flag (0/1, true/false)")
+
+
+def _text(payload: Mapping[str, Any], key: str, where: str) -> str | None:
+    raw = payload.get(key)
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise _bad(where, key, raw, "a string")
+    return str(raw)
+
+
+def _datetime(payload: Mapping[str, Any], key: str, where: str, *, utc: bool) -> datetime | None:
+    """ISO 8601 from the API; `utc=True`: must have an offset, returned in UTC."""
+    raw = payload.get(key)
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise _bad(where, key, raw, "an ISO 8601 date-time")
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _bad(where, key, raw, "an ISO 8601 date-time") from None
+    if utc:
+        if value.tzinfo is None:
+            raise _bad(where, key, raw, "a date-time with a UTC offset")
+        return value.astimezone(UTC)
+    return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _object(payload: object, where: str) -> Mapping[str, Any]:
+    if isinstance(payload, RawText):
+        raise V2CResponseError(f"{where}: body is not JSON: {excerpt(repr(payload.text), 60)}")
+    if not isinstance(payload, Mapping):
+        raise V2CResponseError(
+            f"{where}: expected a JSON object, got {type(payload).__name__}: "
+            f"{excerpt(repr(payload), 60)}"
+        )
+    return payload
+
+
+def _array(payload: object, where: str) -> list[Mapping[str, Any]]:
+    if isinstance(payload, RawText):
+        raise V2CResponseError(f"{where}: body is not JSON: {excerpt(repr(payload.text), 60)}")
+    if payload is None:
+        return []
+    if not isinstance(payload, list):
+        raise V2CResponseError(
+            f"{where}: expected a JSON array, got {type(payload).__name__}: "
+            f"{excerpt(repr(payload), 60)}"
+        )
+    return [_object(item, f"{where}[{i}]") for i, item in enumerate(payload)]
+
+
+def _extras(payload: Mapping[str, Any], known: set[str]) -> dict[str, Any]:
+    return {str(k): v for k, v in payload.items() if k not in known}
+
+
+class V2CModel(BaseModel):
+    """Base of the typed results: immutable, unknown API fields kept as extras."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class CommandResult(V2CModel):
+    """Answer of a command (a POST/PUT/DELETE action): `{"message": ...}`.
+
+    Lenient on purpose: a command the server accepted must not be reported as
+    failed (and re-sent, spending calls) because its answer was plain text.
+    """
+
+    message: str | None = None
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "command") -> Self:
+        """Parse a command answer: an object, plain text, or an empty body."""
+        if payload is None:
+            return cls()
+        if isinstance(payload, RawText):
+            return cls(message=payload.text.strip() or None)
+        if isinstance(payload, str):
+            return cls(message=payload)
+        obj = _object(payload, where)
+        return cls(message=_text(obj, "message", where), **_extras(obj, {"message"}))
+
+
+# API key -> (field, kind, scale)
+_DEVICE_FIELDS: dict[str, tuple[str, str, float]] = {
+    "error": ("error_code", "int", 1.0),
+    "battery": ("battery_power_w", "num", KILO),
+    "voltage": ("voltage_v", "num", 1.0),
+    "intensity": ("current_setpoint_a", "num", 1.0),
+    "seconds": ("session_seconds", "num", 1.0),
+    "photovoltaic_on": ("pv_regulation_on", "flag", 1.0),
+    "house_power": ("house_power_w", "num", KILO),
+    "power": ("car_power_w", "num", KILO),
+    "sun_power": ("pv_power_w", "num", KILO),
+    "phases": ("phases", "int", 1.0),
+    "cp_level": ("cp_level", "num", 1.0),
+    "energy": ("session_energy_wh", "num", KILO),
+}
+
+
+class DeviceState(V2CModel):
+    """A charger's state in SI units (the fields `currentstatecharge` reports).
+
+    `house_power_w` is the consumption at the grid connection *including the
+    car*: the Trydan's clamp sits at the main supply. `charge_state` is the
+    mapped enum (codes beyond 0..2 are FAULT), `charge_state_code` the raw code.
+    """
+
+    charge_state: ChargeState | None = None
+    charge_state_code: int | None = None
+    car_power_w: float | None = None
+    pv_power_w: float | None = None
+    house_power_w: float | None = None
+    battery_power_w: float | None = None
+    current_setpoint_a: float | None = None
+    voltage_v: float | None = None
+    phases: int | None = None
+    session_energy_wh: float | None = None
+    session_seconds: float | None = None
+    error_code: int | None = None
+    pv_regulation_on: bool | None = None
+    cp_level: float | None = None
+
+    @field_serializer("charge_state", when_used="json")
+    def _charge_state_name(self, state: ChargeState | None) -> str | None:
+        return None if state is None else state.name
+
+    @classmethod
+    def from_fields(cls, obj: Mapping[str, Any], where: str) -> Self:
+        """Convert an object of API fields (strings, kW, kWh) to SI."""
+        values: dict[str, Any] = {}
+        for key, (name, kind, scale) in _DEVICE_FIELDS.items():
+            if kind == "num":
+                values[name] = _number(obj, key, where, scale)
+            elif kind == "int":
+                values[name] = _integer(obj, key, where)
+            else:
+                values[name] = _flag(obj, key, where)
+        code = _integer(obj, "charge_state", where)
+        values["charge_state_code"] = code
+        values["charge_state"] = None if code is None else ChargeState.from_code(code)
+        known = set(_DEVICE_FIELDS) | {"charge_state"}
+        extras = {k: v for k, v in _extras(obj, known).items() if k not in cls.model_fields}
+        return cls(**values, **extras)
+
+
+class CurrentStateCharge(DeviceState):
+    """`currentstatecharge`: the live state."""
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "currentstatecharge") -> Self:
+        """Parse the answer (an object of numeric strings)."""
+        return cls.from_fields(_object(payload, where), where)
+
+
+class Reported(DeviceState):
+    """`device/reported`: the last state the device reported (its "shadow").
+
+    The cloud sometimes sends the object serialized inside a JSON string;
+    both forms are accepted.
+    """
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "reported") -> Self:
+        """Parse an object, or a JSON string holding one."""
+        for _ in range(2):
+            if not isinstance(payload, str):
+                break
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                raise V2CResponseError(
+                    f"{where}: string body is not JSON: {excerpt(repr(payload), 60)}"
+                ) from None
+        return cls.from_fields(_object(payload, where), where)
+
+
+class Connected(V2CModel):
+    """`device/connected`: whether the charger is online at the cloud."""
+
+    connected: bool | None = None
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "connected") -> Self:
+        """Parse a boolean, "true"/"false"/"1"/"0" (JSON or plain text), or `{"connected": ...}`."""
+        if isinstance(payload, RawText):
+            payload = payload.text.strip()
+        if isinstance(payload, Mapping):
+            return cls(
+                connected=_flag(payload, "connected", where),
+                **_extras(payload, {"connected"}),
+            )
+        return cls(connected=_flag({"connected": payload}, "connected", where))
+
+
+class WifiNetwork(V2CModel):
+    """One network of `wifilist`; `rssi_dbm` is the signal strength (dBm)."""
+
+    ssid: str | None = None
+    rssi_dbm: float | None = None
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "wifilist") -> list[Self]:
+        """Parse the array of networks."""
+        return [
+            cls(
+                ssid=_text(o, "ssid", f"{where}[{i}]"),
+                rssi_dbm=_number(o, "rssi", f"{where}[{i}]"),
+                **_extras(o, {"ssid", "rssi"}),
+            )
+            for i, o in enumerate(_array(payload, where))
+        ]
+
+
+class RfidCard(V2CModel):
+    """One registered RFID card: its UID `code` and its name `tag`."""
+
+    code: str | None = None
+    tag: str | None = None
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "rfid_list") -> list[Self]:
+        """Parse the array of cards."""
+        return [
+            cls(
+                code=_text(o, "code", f"{where}[{i}]"),
+                tag=_text(o, "tag", f"{where}[{i}]"),
+                **_extras(o, {"code", "tag"}),
+            )
+            for i, o in enumerate(_array(payload, where))
+        ]
+
+
+def _hourly_wh(obj: Mapping[str, Any], key: str, where: str) -> list[float] | None:
+    raw = obj.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise _bad(where, key, raw, "kWh values joined by '|'")
+    parts = [p for p in raw.split("|") if p.strip()]
+    try:
+        return [float(p) * KILO for p in parts]
+    except ValueError:
+        raise _bad(where, key, raw, "kWh values joined by '|'") from None
+
+
+_STAT_KEYS = {
+    "id", "deviceId", "startChargeDate", "endChargeDate", "idCharge", "energy", "cost", "coCost",
+    "costFv", "energyByHour", "energyByHourFv", "rfidCode", "rfidName", "message", "warning",
+    "finished", "createdAt", "updatedAt",
+}  # fmt: skip
+
+
+class ChargeStatistic(V2CModel):
+    """One charging session of `stadistic/device`, in Wh.
+
+    `start_local`/`end_local` are naive: the API writes them in the charger's
+    local time without an offset (compare `createdAt`, which is UTC). `created_at`
+    and `updated_at` are tz-aware UTC. `energy_by_hour_wh` is the energy per
+    hour of the session (Wh). Costs are in the account's currency.
+    """
+
+    id: int | None = None
+    device_id: str | None = None
+    start_local: datetime | None = None
+    end_local: datetime | None = None
+    id_charge: str | None = None
+    energy_wh: float | None = None
+    cost: float | None = None
+    co_cost: float | None = None
+    cost_fv: float | None = None
+    energy_by_hour_wh: list[float] | None = None
+    energy_by_hour_fv_wh: list[float] | None = None
+    rfid_code: str | None = None
+    rfid_name: str | None = None
+    message: str | None = None
+    warning: bool | None = None
+    finished: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one statistics object."""
+        return cls(
+            id=_integer(o, "id", where),
+            device_id=_text(o, "deviceId", where),
+            start_local=_datetime(o, "startChargeDate", where, utc=False),
+            end_local=_datetime(o, "endChargeDate", where, utc=False),
+            id_charge=_text(o, "idCharge", where),
+            energy_wh=_number(o, "energy", where, KILO),
+            cost=_number(o, "cost", where),
+            co_cost=_number(o, "coCost", where),
+            cost_fv=_number(o, "costFv", where),
+            energy_by_hour_wh=_hourly_wh(o, "energyByHour", where),
+            energy_by_hour_fv_wh=_hourly_wh(o, "energyByHourFv", where),
+            rfid_code=_text(o, "rfidCode", where),
+            rfid_name=_text(o, "rfidName", where),
+            message=_text(o, "message", where),
+            warning=_flag(o, "warning", where),
+            finished=_flag(o, "finished", where),
+            created_at=_datetime(o, "createdAt", where, utc=True),
+            updated_at=_datetime(o, "updatedAt", where, utc=True),
+            **_extras(o, _STAT_KEYS),
+        )
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "stadistic_device") -> list[Self]:
+        """Parse the array of sessions."""
+        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+
+
+class GlobalStatistic(V2CModel):
+    """Account totals of `stadistic/global/me`: energy (Wh) and number of charges."""
+
+    total_energy_wh: float | None = None
+    total_charges: int | None = None
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "stadistic_global_me") -> list[Self]:
+        """Parse the array of totals."""
+        out = []
+        for i, o in enumerate(_array(payload, where)):
+            w = f"{where}[{i}]"
+            out.append(
+                cls(
+                    total_energy_wh=_number(o, "totalEnergy", w, KILO),
+                    total_charges=_integer(o, "totalCharges", w),
+                    **_extras(o, {"totalEnergy", "totalCharges"}),
+                )
+            )
+        return out
+
+
+class PowerProfile(V2CModel):
+    """A personalized power profile; `updated_at` is its `updateAt` key.
+
+    `updated_at` is tz-aware UTC when the API writes an offset, naive otherwise.
+    """
+
+    name: str | None = None
+    mode: str | None = None
+    value: int | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one profile object."""
+        return cls(
+            name=_text(o, "name", where),
+            mode=_text(o, "mode", where),
+            value=_integer(o, "value", where),
+            updated_at=_datetime(o, "updateAt", where, utc=False),
+            **_extras(o, {"name", "mode", "value", "updateAt"}),
+        )
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "personalicepower_get") -> Self:
+        """Parse one profile object."""
+        return cls.from_object(_object(payload, where), where)
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "personalicepower_all") -> list[Self]:
+        """Parse the array of profiles."""
+        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+
+
+class FirmwareVersion(V2CModel):
+    """`version`: the firmware version string."""
+
+    version: str | None = None
+
+    @classmethod
+    def from_api(cls, payload: object, where: str = "version") -> Self:
+        """Parse a JSON string, plain text, or `{"version": ...}`."""
+        if isinstance(payload, RawText):
+            return cls(version=payload.text.strip() or None)
+        if isinstance(payload, str | int | float) and not isinstance(payload, bool):
+            return cls(version=str(payload))
+        obj = _object(payload, where)
+        return cls(version=_text(obj, "version", where), **_extras(obj, {"version"}))
+
+
+class Pairing(V2CModel):
+    """One device pairing of the account."""
+
+    id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str = "pairings_me") -> list[Self]:
+        """Parse the array of pairings."""
+        return [
+            cls(
+                id=_text(o, "id", f"{where}[{i}]"),
+                name=_text(o, "name", f"{where}[{i}]"),
+                **_extras(o, {"id", "name"}),
+            )
+            for i, o in enumerate(_array(payload, where))
+        ]
+
+
+ResultParser = Callable[[object], Any]
+"""Turns a decoded body (JSON value, `RawText` or None) into a typed result."""
