@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
@@ -62,11 +62,22 @@ def _sqlite_file(parsed: URL) -> str | None:
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL: commits survive kill -9 and readers do not block the writer."""
+    """WAL: commits survive kill -9 and readers do not block the writer.
+
+    Also takes transaction control away from the sqlite3 module, which would
+    otherwise run DDL outside any transaction (a failed upgrade step would
+    leave half its tables behind); `_begin` emits BEGIN instead.
+    """
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin(conn: Connection) -> None:
+    """Start every SQLAlchemy transaction explicitly, DDL included (see above)."""
+    conn.exec_driver_sql("BEGIN")
 
 
 def open_engine(url: str, *, create_if_missing: bool) -> Engine:
@@ -91,6 +102,7 @@ def open_engine(url: str, *, create_if_missing: bool) -> Engine:
         raise StoreUrlError(f"cannot use database URL {shown!r}: {scrub(str(exc), url)}") from None
     if is_sqlite:
         event.listen(engine, "connect", _set_sqlite_pragmas)
+        event.listen(engine, "begin", _begin)
     return engine
 
 

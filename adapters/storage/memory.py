@@ -57,8 +57,8 @@ class MemoryStore:
         """Nothing to make durable: memory lives as long as the process."""
 
     def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
-        """Calls with `start <= time < end`, in recording order."""
-        return [c for c in self.calls if start <= c.time < end]
+        """Calls with `start <= time < end`, oldest first (a stable sort keeps ties in order)."""
+        return sorted((c for c in self.calls if start <= c.time < end), key=lambda c: c.time)
 
     def sessions(
         self, device_id: str | None = None, since: datetime | None = None

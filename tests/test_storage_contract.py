@@ -1,0 +1,185 @@
+"""The `Store` contract, run against both `MemoryStore` and `SqlStore`.
+
+Also holds the value-object factories the other storage tests import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from adapters.storage import MemoryStore, QueryableStore, SqlStore
+from optimizer.interfaces import (
+    ApiCall,
+    ChargerReading,
+    ChargeState,
+    Command,
+    Decision,
+    PvMode,
+    Quota,
+    SessionRecord,
+)
+
+T0 = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+
+
+def make_call(minute: int, *, endpoint: str = "device/currentstatecharge", n: int = 0) -> ApiCall:
+    """A successful read `minute` minutes after T0, quota counting down from 1000."""
+    return ApiCall(
+        time=T0 + timedelta(minutes=minute),
+        device_id="dev-1",
+        endpoint=endpoint,
+        status=200,
+        latency_s=0.25 + minute / 1000,
+        quota=Quota(limit=1000, remaining=999 - n, reset_s=3600.0 * 12),
+    )
+
+
+def make_reading(minute: int, device_id: str = "dev-1", pv_w: float = 3000.0) -> ChargerReading:
+    return ChargerReading(
+        time=T0 + timedelta(minutes=minute),
+        device_id=device_id,
+        charge_state=ChargeState.CHARGING,
+        charge_state_code=2,
+        car_power_w=1380.0,
+        pv_power_w=pv_w,
+        house_power_w=1900.5,
+        current_setpoint_a=6.0,
+        phases=1,
+        voltage_v=229.7,
+        session_energy_wh=512.25,
+        session_seconds=1800.0,
+        error_code=0,
+        pv_regulation_on=True,
+    )
+
+
+def make_decision(minute: int) -> Decision:
+    return Decision(
+        time=T0 + timedelta(minutes=minute),
+        device_id="dev-1",
+        policy="solar_only",
+        charging=True,
+        current_a=8,
+        pv_mode=PvMode.EXCLUSIVE_PV,
+        reason="surplus 1900 W covers 8 A for 120 s",
+        surplus_w=1900.0,
+        details={"window_min_w": 1850.0, "note": "steady", "missing": None},
+    )
+
+
+def make_command(minute: int) -> Command:
+    return Command(T0 + timedelta(minutes=minute), "dev-1", "set_current", 8, True, None)
+
+
+def make_session(device_id: str = "dev-1", hour: int = 0, **changes: object) -> SessionRecord:
+    values: dict[str, object] = {
+        "device_id": device_id,
+        "start": T0 + timedelta(hours=hour),
+        "end": T0 + timedelta(hours=hour + 3),
+        "energy_wh": 7400.0,
+        "solar_wh": 6100.0,
+        "grid_wh": 1300.0,
+        "cost": 0.39,
+        "target_wh": 7000.0,
+        "target_met": True,
+    }
+    values.update(changes)
+    return SessionRecord(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["memory", "sql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueryableStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+    else:
+        with SqlStore(f"sqlite:///{tmp_path / 'c.db'}") as sql:
+            yield sql
+
+
+def test_calls_between_is_half_open_and_ordered(store: QueryableStore) -> None:
+    for minute in (30, 10, 20, 40):
+        store.record_call(make_call(minute))
+    store.commit()
+    got = store.calls_between(T0 + timedelta(minutes=10), T0 + timedelta(minutes=40))
+    assert [c.time for c in got] == [T0 + timedelta(minutes=m) for m in (10, 20, 30)]
+    assert got[0] == make_call(10)
+
+
+def test_pending_records_are_visible_before_commit(store: QueryableStore) -> None:
+    store.record_call(make_call(1))
+    store.commit()
+    store.record_call(make_call(2))
+    store.record_observation(make_reading(2))
+    assert len(store.calls_between(T0, T0 + timedelta(hours=1))) == 2
+    assert store.latest_observation("dev-1") == make_reading(2)
+    assert store.row_counts()["api_calls"] == 2
+
+
+def test_session_upsert_by_device_and_start(store: QueryableStore) -> None:
+    store.record_session(make_session(end=None, energy_wh=100.0, cost=None, target_met=None))
+    store.commit()
+    final = make_session()
+    store.record_session(final)
+    store.record_session(make_session(device_id="dev-2"))
+    store.commit()
+    assert store.sessions(device_id="dev-1") == [final]
+    assert store.row_counts()["sessions"] == 2
+
+
+def test_session_upsert_matches_same_instant_in_another_zone(store: QueryableStore) -> None:
+    store.record_session(make_session(energy_wh=1.0))
+    store.commit()
+    cest = timezone(timedelta(hours=2))
+    store.record_session(make_session(start=T0.astimezone(cest), energy_wh=2.0))
+    store.commit()
+    (only,) = store.sessions()
+    assert only.energy_wh == 2.0
+
+
+def test_sessions_filter_by_device_and_since_sorted(store: QueryableStore) -> None:
+    for device, hour in (("dev-1", 48), ("dev-2", 24), ("dev-1", 0), ("dev-1", 24)):
+        store.record_session(make_session(device, hour))
+    store.commit()
+    got = store.sessions(device_id="dev-1", since=T0 + timedelta(hours=1))
+    assert [s.start for s in got] == [T0 + timedelta(hours=24), T0 + timedelta(hours=48)]
+    assert [s.device_id for s in store.sessions()] == ["dev-1", "dev-1", "dev-2", "dev-1"]
+
+
+def test_calls_per_day_counts_utc_days_including_empty_ones(store: QueryableStore) -> None:
+    day = timedelta(days=1)
+    for minute in (0, 60, 24 * 60 + 5, 3 * 24 * 60):
+        store.record_call(make_call(minute))
+    store.commit()
+    midnight = datetime(2024, 6, 1, tzinfo=UTC)
+    got = store.calls_per_day(midnight, midnight + 3 * day)
+    assert got == {date(2024, 6, 1): 2, date(2024, 6, 2): 1, date(2024, 6, 3): 0}
+
+
+def test_latest_observation_is_per_device_and_by_time(store: QueryableStore) -> None:
+    assert store.latest_observation("dev-1") is None
+    store.record_observation(make_reading(50, pv_w=1.0))
+    store.record_observation(make_reading(10, pv_w=2.0))
+    store.record_observation(make_reading(60, device_id="dev-2"))
+    store.commit()
+    assert store.latest_observation("dev-1") == make_reading(50, pv_w=1.0)
+
+
+def test_row_counts_cover_every_table(store: QueryableStore) -> None:
+    for minute in range(3):
+        store.record_call(make_call(minute))
+        store.record_observation(make_reading(minute))
+        store.record_decision(make_decision(minute))
+    store.record_command(make_command(1))
+    store.record_session(make_session())
+    store.commit()
+    assert store.row_counts() == {
+        "api_calls": 3,
+        "observations": 3,
+        "decisions": 3,
+        "commands": 1,
+        "sessions": 1,
+    }

@@ -1,0 +1,103 @@
+"""Schema versioning: ordered upgrade steps, refusal of newer schemas, drift against the models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, create_engine, inspect, text
+
+from adapters.storage import SchemaTooNewError, SqlStore
+from adapters.storage.engine import open_engine
+from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
+from adapters.storage.schema import Base
+from tests.test_storage_contract import make_call
+
+
+def _add_notes_column(conn: Connection) -> None:
+    conn.execute(text("ALTER TABLE api_calls ADD COLUMN note VARCHAR(40)"))
+    conn.execute(text("UPDATE api_calls SET note = 'migrated'"))
+
+
+FAKE_V2 = MigrationStep(2, "add api_calls.note", _add_notes_column)
+
+
+def _columns(url: str, table: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        return {c["name"] for c in inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
+    with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        assert store.schema_version == len(STEPS) == 1
+
+
+def test_v1_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    with SqlStore(url) as v1:
+        v1.record_call(make_call(0))
+        v1.commit()
+    assert "note" not in _columns(url, "api_calls")
+    with SqlStore(url, steps=(*STEPS, FAKE_V2)) as v2:
+        assert v2.schema_version == 2
+        assert v2.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT note FROM api_calls")).scalar_one() == "migrated"
+        assert schema_version(conn) == 2
+        history = conn.execute(text("SELECT version, description FROM schema_version")).all()
+    engine.dispose()
+    assert [tuple(r) for r in history] == [(1, STEPS[0].description), (2, FAKE_V2.description)]
+
+
+def test_steps_already_applied_are_not_run_again(tmp_path: Path) -> None:
+    runs: list[int] = []
+    counting = MigrationStep(2, "count", lambda _conn: runs.append(2))
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    for _ in range(3):
+        SqlStore(url, steps=(*STEPS, counting)).close()
+    assert runs == [2]
+
+
+def test_a_failing_step_leaves_the_previous_version(tmp_path: Path) -> None:
+    def boom(conn: Connection) -> None:
+        conn.execute(text("CREATE TABLE half_done (x INTEGER)"))
+        raise RuntimeError("step failed")
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'f.db'}", create_if_missing=True)
+    with pytest.raises(RuntimeError):
+        upgrade(engine, (*STEPS, MigrationStep(2, "boom", boom)))
+    with engine.connect() as conn:
+        assert schema_version(conn) == 1
+        assert not inspect(conn).has_table("half_done")
+    engine.dispose()
+
+
+def test_newer_schema_is_a_one_line_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    SqlStore(url, steps=(*STEPS, FAKE_V2)).close()
+    with pytest.raises(SchemaTooNewError) as info:
+        SqlStore(url)
+    message = str(info.value)
+    assert "version 2" in message and "up to version 1" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("versions", [(2,), (1, 3), (1, 1)])
+def test_steps_must_be_numbered_without_gaps(tmp_path: Path, versions: tuple[int, ...]) -> None:
+    steps = [MigrationStep(v, f"v{v}", lambda _conn: None) for v in versions]
+    with pytest.raises(ValueError, match="numbered"):
+        upgrade(create_engine(f"sqlite:///{tmp_path / 'x.db'}"), steps)
+
+
+def test_steps_build_exactly_the_models_schema(tmp_path: Path) -> None:
+    """Catches a model change shipped without its upgrade step (or a v1 that drifted)."""
+    migrated = f"sqlite:///{tmp_path / 'migrated.db'}"
+    SqlStore(migrated).close()
+    reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    Base.metadata.create_all(reference)
+    reference.dispose()
+    for table in Base.metadata.tables:
+        assert _columns(migrated, table) == _columns(str(reference.url), table), table
