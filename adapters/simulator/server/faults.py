@@ -1,0 +1,129 @@
+"""Fault injection: the ways the real cloud misbehaves, each off by default.
+
+`FaultConfig` says what to inject; `FaultInjector` draws, per request, from one
+seeded random generator so a run is reproducible for a given seed and call
+sequence. The kinds, in the order the simulator applies them:
+
+- outage window: every API call whose simulated time is in [start, end) gets a
+  503 before authentication (the gateway is down, nothing is counted);
+- key revocation: from `revoke_keys_at` (simulated) on, every configured key
+  is refused with 401 (the user revoked the key in the V2C app);
+- connection drop (probability `drop_rate`): the socket is closed without any
+  HTTP response;
+- timeout (probability `timeout_rate`): the request is held `timeout_s` wall
+  seconds, then the socket is closed without a response;
+- server error (probability `error_rate`): a 5xx from `error_statuses`;
+- malformed body (probability `malformed_rate`): a 200 whose JSON body is cut;
+- latency: `latency_s` wall seconds added to every API answer.
+
+Drops, timeouts, errors and malformed bodies happen after the quota has
+counted the call: the gateway had already let it through.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+import threading
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class FaultConfig(BaseModel):
+    """What to inject; everything off by default. Rates are probabilities per call."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    error_statuses: tuple[int, ...] = (500, 502, 503)
+    latency_s: float = Field(default=0.0, ge=0.0)
+    timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_s: float = Field(default=30.0, ge=0.0)
+    malformed_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    outage_start: datetime | None = None
+    outage_end: datetime | None = None
+    revoke_keys_at: datetime | None = None
+    seed: int = 0
+
+    @field_validator("error_statuses")
+    @classmethod
+    def _statuses_are_5xx(cls, statuses: tuple[int, ...]) -> tuple[int, ...]:
+        if not statuses or any(not 500 <= s <= 599 for s in statuses):
+            raise ValueError(f"error_statuses must be non-empty 5xx codes, got {statuses!r}")
+        return statuses
+
+    @field_validator("outage_start", "outage_end", "revoke_keys_at")
+    @classmethod
+    def _aware(cls, t: datetime | None) -> datetime | None:
+        if t is not None and t.tzinfo is None:
+            raise ValueError(f"time must be timezone-aware (UTC), got naive {t.isoformat()}")
+        return t
+
+    @model_validator(mode="after")
+    def _outage_is_a_window(self) -> FaultConfig:
+        start, end = self.outage_start, self.outage_end
+        if (start is None) != (end is None):
+            raise ValueError("outage_start and outage_end must be given together")
+        if start is not None and end is not None and end <= start:
+            raise ValueError(f"outage_end {end.isoformat()} must be after {start.isoformat()}")
+        total = self.error_rate + self.timeout_rate + self.malformed_rate + self.drop_rate
+        if total > 1.0:
+            raise ValueError(f"fault rates add up to {total:g}, more than 1")
+        return self
+
+
+class Fault(enum.Enum):
+    """What happens to one counted call."""
+
+    NONE = "none"
+    DROP = "drop"
+    TIMEOUT = "timeout"
+    ERROR = "error"
+    MALFORMED = "malformed"
+
+
+class FaultInjector:
+    """Draws the fault of each call from a seeded generator; thread-safe."""
+
+    def __init__(self, config: FaultConfig | None = None) -> None:
+        self.config = config or FaultConfig()
+        self._rng = random.Random(self.config.seed)
+        self._lock = threading.Lock()
+
+    def in_outage(self, now: datetime) -> bool:
+        """The gateway is down at simulated time `now`."""
+        start, end = self.config.outage_start, self.config.outage_end
+        return start is not None and end is not None and start <= now < end
+
+    def keys_revoked(self, now: datetime) -> bool:
+        """Every configured key has been revoked by simulated time `now`."""
+        at = self.config.revoke_keys_at
+        return at is not None and now >= at
+
+    def draw(self) -> tuple[Fault, int]:
+        """The fault for the next counted call, and the 5xx status if it is an ERROR.
+
+        One uniform draw picks among the kinds by their rates, so the rates are
+        exact marginal probabilities and the sequence depends only on the seed.
+        """
+        c = self.config
+        with self._lock:
+            u = self._rng.random()
+            status = self._rng.choice(c.error_statuses)
+        for fault, rate in (
+            (Fault.DROP, c.drop_rate),
+            (Fault.TIMEOUT, c.timeout_rate),
+            (Fault.ERROR, c.error_rate),
+            (Fault.MALFORMED, c.malformed_rate),
+        ):
+            if u < rate:
+                return fault, status
+            u -= rate
+        return Fault.NONE, status
+
+
+def malform(body: bytes) -> bytes:
+    """A JSON body cut in half and left inside an open string: no parser accepts it."""
+    return body[: len(body) // 2] + b'{"'

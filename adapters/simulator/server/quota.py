@@ -1,0 +1,89 @@
+"""The per-key daily call quota, as the V2C cloud's gateway enforces it.
+
+Each API key may make `limit` calls per simulated UTC day (1000 on the real
+cloud). Every call the gateway lets through counts, whatever its outcome
+(a 400, a 404 or an injected 5xx cost a call just like a success). The counter
+resets when the simulated clock crosses UTC midnight.
+
+Keys are held only as opaque dictionary keys here; nothing is logged.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+DEFAULT_DAILY_LIMIT = 1000
+"""Calls per key per day on the real V2C cloud."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    """One key's quota after a call: what the `RateLimit-*` headers say.
+
+    `reset_s` is whole seconds until the simulated day boundary (rounded up,
+    so it is never 0 while the old day lasts).
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int
+
+    def headers(self) -> dict[str, str]:
+        """The `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers."""
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset_s),
+        }
+
+
+def seconds_to_utc_midnight(t: datetime) -> float:
+    """Seconds from `t` (tz-aware) to the next UTC midnight, the quota's day boundary."""
+    if t.tzinfo is None:
+        raise ValueError(f"time must be timezone-aware (UTC), got naive {t.isoformat()}")
+    t = t.astimezone(UTC)
+    midnight = datetime(t.year, t.month, t.day, tzinfo=UTC) + timedelta(days=1)
+    return (midnight - t).total_seconds()
+
+
+class DailyQuota:
+    """Counts calls per key and simulated UTC day; thread-safe."""
+
+    def __init__(self, limit: int = DEFAULT_DAILY_LIMIT) -> None:
+        if limit < 0:
+            raise ValueError(f"daily limit must be >= 0 calls, got {limit!r}")
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[date, int]] = {}
+
+    def _used_locked(self, key: str, day: date) -> int:
+        counted_day, used = self._counts.get(key, (day, 0))
+        return used if counted_day == day else 0
+
+    @staticmethod
+    def _reset_s(now: datetime) -> int:
+        return math.ceil(seconds_to_utc_midnight(now))
+
+    def consume(self, key: str, now: datetime) -> QuotaState:
+        """Count one call for `key` at simulated time `now`, if any is left.
+
+        Past the limit the call is refused (`allowed` False) and not counted.
+        """
+        day = now.astimezone(UTC).date()
+        with self._lock:
+            used = self._used_locked(key, day)
+            allowed = used < self.limit
+            if allowed:
+                used += 1
+                self._counts[key] = (day, used)
+        return QuotaState(allowed, self.limit, self.limit - used, self._reset_s(now))
+
+    def peek(self, key: str | None, now: datetime) -> QuotaState:
+        """The quota of `key` without counting a call (a fresh one for None)."""
+        with self._lock:
+            used = 0 if key is None else self._used_locked(key, now.astimezone(UTC).date())
+        return QuotaState(True, self.limit, self.limit - used, self._reset_s(now))

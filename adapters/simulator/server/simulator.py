@@ -1,0 +1,122 @@
+"""The simulator's core, without HTTP: world, clock, keys, quota, settings, dispatch.
+
+`Simulator` holds one world model and everything the cloud keeps around it.
+The HTTP layer (`app.py`) asks it, per request: what time is it (which
+advances the world), is this key valid, may it make another call, and what
+does this operation answer. One lock serialises every access to the world,
+so the HTTP thread, a background ticker and a test can all touch it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import random
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from adapters.simulator.server.config import SimulatorConfig
+from adapters.simulator.server.faults import FaultInjector
+from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, WorldLike
+from adapters.simulator.server.quota import DailyQuota, QuotaState
+from adapters.simulator.server.settings import DeviceSettings
+from adapters.simulator.server.wire import Tariff
+from optimizer.clock import ScaledClock
+
+
+class Simulator:
+    """One simulated V2C cloud account set over one world model.
+
+    `clock` starts at the world's current time unless given. Every configured
+    key sees every device of the world (`pairings/me` lists them all).
+    """
+
+    def __init__(
+        self, world: WorldLike, config: SimulatorConfig, *, clock: ScaledClock | None = None
+    ) -> None:
+        self.world = world
+        self.config = config
+        self.clock = clock or ScaledClock(world.now, speed=config.speed)
+        self.quota = DailyQuota(config.daily_limit)
+        self.faults = FaultInjector(config.faults)
+        self.tz = ZoneInfo(config.timezone)
+        self.tariff = Tariff()
+        self.settings = {d: DeviceSettings(d) for d in world.device_ids}
+        self._keys = tuple(k.get_secret_value().encode() for k in config.api_keys)
+        self._rng = random.Random(config.seed)
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Simulator(devices={list(self.settings)}, keys={len(self._keys)} configured)"
+
+    @contextmanager
+    def locked_world(self) -> Iterator[WorldLike]:
+        """The world, advanced to the clock's time, held exclusively for the block."""
+        with self._lock:
+            self.world.advance_to(self.clock.now())
+            yield self.world
+
+    def now(self) -> datetime:
+        """Current simulated time (UTC); steps the world's physics up to it."""
+        with self._lock:
+            t = self.clock.now()
+            self.world.advance_to(t)
+            return t
+
+    def jump_to(self, t: datetime) -> datetime:
+        """Move the simulated clock forward to `t` (never backwards) and the world with it."""
+        with self._lock:
+            delta_s = (t - self.clock.now()).total_seconds()
+            if delta_s > 0:
+                self.clock.jump(delta_s)
+        return self.now()
+
+    def is_valid_key(self, key: str | None, now: datetime) -> bool:
+        """`key` is a configured key and keys are not revoked at simulated time `now`."""
+        if key is None or self.faults.keys_revoked(now):
+            return False
+        given = key.encode()
+        # Compare against every key in constant time, so timing reveals nothing.
+        matches = [hmac.compare_digest(given, k) for k in self._keys]
+        return any(matches)
+
+    def count_call(self, key: str, now: datetime) -> QuotaState:
+        """Count one call of `key` against its daily quota."""
+        return self.quota.consume(key, now)
+
+    def has_device(self, device_id: str) -> bool:
+        """The world has a charger with this id."""
+        return device_id in self.settings
+
+    def dispatch(
+        self,
+        operation_id: str,
+        device_id: str | None,
+        query: Mapping[str, str],
+        body: Mapping[str, Any] | None,
+    ) -> object:
+        """Run one validated operation against the world; the JSON-able 200 body.
+
+        Raises ApiError for answers other than 200.
+        """
+        handler = HANDLERS.get(operation_id)
+        if handler is None:
+            raise ApiError(501, f"operation {operation_id!r} is not simulated")
+        with self._lock:
+            now = self.clock.now()
+            self.world.advance_to(now)
+            ctx = CallContext(
+                world=self.world,
+                settings=self.settings,
+                device_id=device_id,
+                query=query,
+                body=body,
+                now=now,
+                tz=self.tz,
+                tariff=self.tariff,
+                rng=self._rng,
+            )
+            return handler(ctx)
