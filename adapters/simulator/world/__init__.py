@@ -1,0 +1,48 @@
+"""The physical world behind the simulator: PV, household, car and Trydan, in plain Python.
+
+Used by the HTTP simulator (`adapters.simulator.server`) and, in-process, by
+the backtests (`adapters.simulator.inprocess`). There is one physical model
+in the code base, and this is it; PV comes from `optimizer.pvmodel`.
+"""
+
+from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
+from adapters.simulator.world.car import Car
+from adapters.simulator.world.charger import SimCharger
+from adapters.simulator.world.scenario import (
+    CarConfig,
+    DailySessions,
+    DeviceConfig,
+    HouseholdConfig,
+    RandomSessions,
+    Scenario,
+    ScenarioError,
+    ScheduledSession,
+    ScheduleSessions,
+    WeatherConfig,
+    default_scenario,
+    load_scenario,
+)
+from adapters.simulator.world.world import World
+from optimizer.interfaces import ChargerReading, PvMode
+
+__all__ = [
+    "Car",
+    "CarConfig",
+    "ChargerReading",
+    "DailySessions",
+    "DeviceConfig",
+    "EnergyTotals",
+    "HouseholdConfig",
+    "PvMode",
+    "RandomSessions",
+    "Scenario",
+    "ScenarioError",
+    "ScheduleSessions",
+    "ScheduledSession",
+    "SessionLog",
+    "SimCharger",
+    "WeatherConfig",
+    "World",
+    "default_scenario",
+    "load_scenario",
+]

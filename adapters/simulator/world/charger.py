@@ -1,0 +1,424 @@
+"""One Trydan: the state the cloud's write endpoints change, and how it drives the car.
+
+Assumptions where V2C documents nothing (all stated, all in one place):
+
+- Setpoint (`intensity`) 6..32 A in whole amps; reported as 0 while paused.
+- `chargefvmode` 2 (maximum power): offers the setpoint.
+- 1 (exclusive PV): every `regulation_interval_s` the charger measures the
+  surplus (PV minus household, its clamp sees both) and offers
+  floor(surplus / (phases * V)) whole amps, at least the minimum current,
+  at most the setpoint. When that falls below the minimum current for
+  `pv_mode_delay_s` (counted at each regulation) it stops; while stopped it
+  restarts once the surplus covers the minimum for `pv_mode_delay_s`. During the
+  stop delay it keeps the minimum current (drawing the shortfall from the
+  grid). At plug-in it starts at once if the surplus covers the minimum.
+- 0 (PV + minimum): the same regulation, never below the minimum current
+  and never stopping.
+- `min_car_int` is the minimum current of the PV modes; `max_car_int` caps
+  every offer. With `dynamic` on and `maxpower` set, the offer is also capped
+  so household + car stay within `maxpower`; below the minimum it offers 0.
+- `locked` blocks charging; `pausecharge` stops until `startcharge`; both
+  persist across sessions. `charger_until_energy` / `charger_until_minutes`
+  stop the session once its energy / charging time reaches the limit; the
+  limits apply to the current (or next) session and clear at unplug.
+- The car draws min(offer, what it accepts): see `car.Car`. Phases used are
+  min(charger phases, car phases). Power = amps * phases * voltage.
+- Counters: `session_energy_wh`, `session_seconds` (seconds with power flowing).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
+from adapters.simulator.world.car import Car
+from adapters.simulator.world.scenario import DeviceConfig
+from optimizer.interfaces import (
+    MAX_CURRENT_A,
+    MIN_CURRENT_A,
+    ChargerReading,
+    ChargeState,
+    PvMode,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _whole_amps(amps: int, what: str) -> int:
+    if isinstance(amps, bool) or not isinstance(amps, int | np.integer):
+        raise ValueError(f"{what} must be whole amps, got {amps!r}")
+    if not MIN_CURRENT_A <= amps <= MAX_CURRENT_A:
+        raise ValueError(f"{what} must be {MIN_CURRENT_A}..{MAX_CURRENT_A} A, got {amps}")
+    return int(amps)
+
+
+class SimCharger:
+    """One simulated Trydan and the car plugged into it (if any)."""
+
+    def __init__(
+        self,
+        config: DeviceConfig,
+        *,
+        start: datetime,
+        pv_mode_delay_s: float,
+        regulation_interval_s: float,
+    ) -> None:
+        self.device_id = config.device_id
+        self.config = config
+        self.phases = config.phases
+        self.voltage_v = config.voltage_v
+        self.setpoint_a = config.initial_current_a
+        self.pv_mode = PvMode(config.initial_pv_mode)
+        self.paused = False
+        self.locked = False
+        self.dynamic = config.dynamic
+        self.min_car_a = config.min_current_a
+        self.max_car_a = config.max_current_a
+        self.max_power_w: float | None = config.main_fuse_w
+        self.until_energy_wh: float | None = None
+        self.until_seconds: float | None = None
+        self.limit_reached = False
+        self.pv_mode_delay_s = pv_mode_delay_s
+        self.regulation_interval_s = regulation_interval_s
+        self.car: Car | None = None
+        self.session: SessionLog | None = None
+        self.finished: list[SessionLog] = []
+        self.totals = EnergyTotals()
+        self.now = start
+        self.car_power_w = 0.0
+        self.pv_w = 0.0
+        self.household_w = 0.0
+        self._pv_on = False
+        self._pv_timer_s = 0.0
+        self._regulated_a = 0.0
+        self._fresh_plug = False
+
+    # -- what the cloud's endpoints do --------------------------------------------------
+
+    def reading(self) -> ChargerReading:
+        """The `currentstatecharge` snapshot of the last simulated step (SI units).
+
+        `house_power_w` includes the car; `pv_power_w` is the PV (`sun_power`).
+        """
+        if self.car is None:
+            state = ChargeState.DISCONNECTED
+        elif self.car_power_w > 0:
+            state = ChargeState.CHARGING
+        else:
+            state = ChargeState.CONNECTED
+        session = self.session
+        return ChargerReading(
+            time=self.now,
+            device_id=self.device_id,
+            charge_state=state,
+            charge_state_code=int(state),
+            car_power_w=self.car_power_w,
+            pv_power_w=self.pv_w,
+            house_power_w=self.household_w + self.car_power_w,
+            current_setpoint_a=0.0 if self.paused else float(self.setpoint_a),
+            phases=self.phases,
+            voltage_v=self.voltage_v,
+            session_energy_wh=session.energy_wh if session else 0.0,
+            session_seconds=session.seconds if session else 0.0,
+            pv_regulation_on=self.pv_mode != PvMode.MAX_POWER,
+        )
+
+    def set_intensity(self, amps: int) -> None:
+        """Setpoint current, 6..32 whole amps (ValueError otherwise)."""
+        self.setpoint_a = _whole_amps(amps, "intensity")
+
+    def set_pv_mode(self, mode: PvMode) -> None:
+        """`chargefvmode` 0, 1 or 2; switching into a PV mode restarts its regulation."""
+        mode = PvMode(int(mode))
+        if mode != self.pv_mode:
+            self._pv_timer_s = 0.0
+            self._fresh_plug = True
+        self.pv_mode = mode
+
+    def start(self) -> None:
+        """Resume charging (`startcharge`); also clears a reached energy/time limit."""
+        self.paused = False
+        self.limit_reached = False
+
+    def pause(self) -> None:
+        """Pause charging (`pausecharge`) until `start`."""
+        self.paused = True
+
+    def set_locked(self, on: bool) -> None:
+        """Lock (no charging) or unlock the charging point."""
+        self.locked = bool(on)
+
+    def set_dynamic(self, on: bool) -> None:
+        """Dynamic power control: keep household + car within `max_power_w`."""
+        self.dynamic = bool(on)
+
+    def set_min_car_current(self, amps: int) -> None:
+        """Minimum current of the PV modes (`min_car_int`)."""
+        self.min_car_a = _whole_amps(amps, "min_car_int")
+
+    def set_max_car_current(self, amps: int) -> None:
+        """Cap on every offer (`max_car_int`)."""
+        self.max_car_a = _whole_amps(amps, "max_car_int")
+
+    def set_max_power(self, watts: float) -> None:
+        """Installation limit (W, `maxpower`), used with dynamic power control."""
+        if not math.isfinite(watts) or watts <= 0:
+            raise ValueError(f"maxpower must be a positive number of watts, got {watts!r}")
+        self.max_power_w = float(watts)
+
+    def charge_until_energy(self, wh: float) -> None:
+        """Stop the session once it has delivered `wh` (`charger_until_energy`)."""
+        if not math.isfinite(wh) or wh <= 0:
+            raise ValueError(f"energy limit must be positive, got {wh!r}")
+        self.until_energy_wh = float(wh)
+        self.limit_reached = False
+
+    def charge_until_seconds(self, s: float) -> None:
+        """Stop the session after `s` seconds of charging (`charger_until_minutes`)."""
+        if not math.isfinite(s) or s <= 0:
+            raise ValueError(f"time limit must be positive, got {s!r}")
+        self.until_seconds = float(s)
+        self.limit_reached = False
+
+    def start_charge_energy(self, wh: float) -> None:
+        """`startchargekw`: start now and stop after `wh`."""
+        self.charge_until_energy(wh)
+        self.start()
+
+    def start_charge_seconds(self, s: float) -> None:
+        """`startchargeminutes`: start now and stop after `s` seconds of charging."""
+        self.charge_until_seconds(s)
+        self.start()
+
+    # -- plug-in and unplug (called by the world) ---------------------------------------
+
+    def plug_in(self, car: Car, log: SessionLog) -> None:
+        """A car arrives: a new session with zeroed counters."""
+        self.car = car
+        self.session = log
+        self.limit_reached = False
+        self._pv_timer_s = 0.0
+        self._fresh_plug = True
+
+    def unplug(self, when: datetime) -> None:
+        """The car leaves: close the session, clear the per-session limits."""
+        if self.session is not None:
+            self.session.end = when
+            if self.car is not None:
+                self.session.soc = self.car.soc
+            self.finished.append(self.session)
+        self.car = None
+        self.session = None
+        self.until_energy_wh = None
+        self.until_seconds = None
+        self.limit_reached = False
+        self.car_power_w = 0.0
+
+    # -- physics ------------------------------------------------------------------------
+
+    def idle(self, pv: FloatArray, house: FloatArray, dt: float) -> None:
+        """Steps without charging: everything above the household is exported."""
+        if pv.shape[0] == 0:
+            return
+        surplus = pv - house
+        exported = float(np.maximum(surplus, 0.0).sum()) * dt / 3600.0
+        self.totals.add(0.0, 0.0, exported)
+        self.totals.pv_wh += float(pv.sum()) * dt / 3600.0
+        self.totals.household_wh += float(house.sum()) * dt / 3600.0
+        if self.session is not None:
+            self.session.add(0.0, 0.0, exported)
+        self.car_power_w = 0.0
+        self.pv_w = float(pv[-1])
+        self.household_w = float(house[-1])
+
+    def _blocked(self) -> bool:
+        car = self.car
+        return car is None or self.paused or self.locked or self.limit_reached or car.full
+
+    def _offer(self, surplus: FloatArray, house: FloatArray, k0: int, dt: float) -> FloatArray:
+        """Current offered per step (A, whole amps except in the taper) before the car's own limit."""
+        n = surplus.shape[0]
+        cap = float(min(self.setpoint_a, self.max_car_a))
+        car = self.car
+        assert car is not None
+        wpa = min(self.phases, car.phases) * self.voltage_v
+        if self.pv_mode == PvMode.MAX_POWER:
+            offer = np.full(n, cap)
+        else:
+            available = np.floor(surplus / wpa)
+            minimum = float(self.min_car_a)
+            if self.pv_mode == PvMode.PV_MIN:
+                offer = np.minimum(np.maximum(available, minimum), cap)
+                offer = self._hold_between_regulations(offer, k0, dt)
+            else:
+                offer = self._exclusive_pv(available, minimum, cap, k0, dt)
+        if self.dynamic and self.max_power_w is not None:
+            room = np.floor((self.max_power_w - house) / wpa)
+            offer = np.where(room >= self.min_car_a, np.minimum(offer, room), 0.0)
+        return offer
+
+    def _regulation_every(self, dt: float) -> int:
+        return max(1, round(self.regulation_interval_s / dt))
+
+    def _hold_between_regulations(self, offer: FloatArray, k0: int, dt: float) -> FloatArray:
+        every = self._regulation_every(dt)
+        if every == 1:
+            self._regulated_a = float(offer[-1])
+            return offer
+        n = offer.shape[0]
+        idx = np.arange(n)
+        last_tick = idx - (k0 + idx) % every
+        held = np.where(last_tick >= 0, offer[np.maximum(last_tick, 0)], self._regulated_a)
+        self._regulated_a = float(held[-1])
+        return held
+
+    def _exclusive_pv(
+        self, available: FloatArray, minimum: float, cap: float, k0: int, dt: float
+    ) -> FloatArray:
+        """The stop/restart state machine of exclusive PV, one regulation at a time."""
+        every = self._regulation_every(dt)
+        reg_dt = dt * every
+        delay = self.pv_mode_delay_s
+        on, timer, held = self._pv_on, self._pv_timer_s, self._regulated_a
+        if self._fresh_plug:
+            on, timer, self._fresh_plug = bool(available[0] >= minimum), 0.0, False
+        avail = available.tolist()
+        out = [0.0] * len(avail)
+        phase = k0 % every
+        for i, a in enumerate(avail):
+            if every == 1 or (phase + i) % every == 0:
+                if a >= minimum:
+                    if on:
+                        timer = 0.0
+                    else:
+                        timer += reg_dt
+                        if timer >= delay:
+                            on, timer = True, 0.0
+                elif on:
+                    timer += reg_dt
+                    if timer >= delay:
+                        on, timer = False, 0.0
+                else:
+                    timer = 0.0
+                if on:
+                    held = a if a > minimum else minimum
+                    held = held if held < cap else cap
+                else:
+                    held = 0.0
+            out[i] = held
+        self._pv_on, self._pv_timer_s, self._regulated_a = on, timer, held
+        return np.asarray(out, dtype=float)
+
+    def charge(self, pv: FloatArray, house: FloatArray, k0: int, dt: float) -> None:
+        """Simulate steps with the car plugged in and the commands constant.
+
+        Vectorized while the car is below its taper and no limit is near; the
+        taper and the step that reaches a limit run one step at a time.
+        """
+        n = pv.shape[0]
+        if n == 0:
+            return
+        if self._blocked():
+            self.idle(pv, house, dt)
+            return
+        car, session = self.car, self.session
+        assert car is not None and session is not None
+        surplus = pv - house
+        offer = self._offer(surplus, house, k0, dt)
+        wpa = min(self.phases, car.phases) * self.voltage_v
+        h = dt / 3600.0
+        # Bulk: the car accepts its maximum current while SoC <= taper start.
+        amps = np.minimum(offer, car.max_current_a)
+        energy = amps * wpa * h
+        before = np.concatenate(([0.0], np.cumsum(energy)[:-1]))
+        bulk = int(
+            np.searchsorted(before, (car.taper_start_soc - car.soc) / car.soc_per_wh(), "right")
+        )
+        if self.until_energy_wh is not None:
+            bulk = min(
+                bulk, int(np.searchsorted(before, self.until_energy_wh - session.energy_wh, "left"))
+            )
+        if self.until_seconds is not None:
+            charging_s = np.concatenate(([0.0], np.cumsum(energy > 0)[:-1])) * dt
+            bulk = min(
+                bulk, int(np.searchsorted(charging_s, self.until_seconds - session.seconds, "left"))
+            )
+        bulk = max(0, min(bulk, n))
+        if bulk:
+            self._account(energy[:bulk], surplus[:bulk], pv[:bulk], house[:bulk], dt)
+            car.soc = min(
+                1.0, car.soc + float(before[bulk - 1] + energy[bulk - 1]) * car.soc_per_wh()
+            )
+        if bulk < n:
+            self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], dt)
+
+    def _account(
+        self, energy: FloatArray, surplus: FloatArray, pv: FloatArray, house: FloatArray, dt: float
+    ) -> None:
+        h = dt / 3600.0
+        power = energy / h
+        solar = float(np.minimum(power, np.maximum(surplus, 0.0)).sum()) * h
+        exported = float(np.maximum(surplus - power, 0.0).sum()) * h
+        total = float(energy.sum())
+        session = self.session
+        assert session is not None
+        session.add(total, solar, exported)
+        session.seconds += float(np.count_nonzero(energy > 0)) * dt
+        self.totals.add(total, solar, exported)
+        self.totals.pv_wh += float(pv.sum()) * h
+        self.totals.household_wh += float(house.sum()) * h
+        self.car_power_w = float(power[-1])
+        self.pv_w = float(pv[-1])
+        self.household_w = float(house[-1])
+
+    def _charge_stepwise(
+        self, offer: FloatArray, pv: FloatArray, house: FloatArray, dt: float
+    ) -> None:
+        """One step at a time: the taper, and the step where a limit is reached."""
+        car, session, totals = self.car, self.session, self.totals
+        assert car is not None and session is not None
+        wpa = min(self.phases, car.phases) * self.voltage_v
+        h = dt / 3600.0
+        per_wh = car.soc_per_wh()
+        until_e, until_s = self.until_energy_wh, self.until_seconds
+        pv_l, house_l, offer_l = pv.tolist(), house.tolist(), offer.tolist()
+        power = 0.0
+        e_sum = solar_sum = export_sum = secs = 0.0
+        stop = len(offer_l)
+        for i, offered in enumerate(offer_l):
+            if (until_e is not None and session.energy_wh + e_sum >= until_e) or (
+                until_s is not None and session.seconds + secs >= until_s
+            ):
+                self.limit_reached = True
+                stop = i
+                break
+            accepted = car.accepted_current_a()
+            if accepted <= 0.0:
+                stop = i
+                break
+            amps = offered if offered < accepted else accepted
+            power = amps * wpa
+            surplus = pv_l[i] - house_l[i]
+            pos = surplus if surplus > 0.0 else 0.0
+            e = power * h
+            e_sum += e
+            solar_sum += (power if power < pos else pos) * h
+            export_sum += (surplus - power if surplus > power else 0.0) * h
+            if power > 0.0:
+                secs += dt
+                car.soc = min(1.0, car.soc + e * per_wh)
+        session.add(e_sum, solar_sum, export_sum)
+        session.seconds += secs
+        totals.add(e_sum, solar_sum, export_sum)
+        if stop:
+            totals.pv_wh += float(pv[:stop].sum()) * h
+            totals.household_wh += float(house[:stop].sum()) * h
+            self.car_power_w = power
+            self.pv_w = pv_l[stop - 1]
+            self.household_w = house_l[stop - 1]
+        if stop < len(offer_l):
+            self.idle(pv[stop:], house[stop:], dt)

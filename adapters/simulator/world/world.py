@@ -1,0 +1,212 @@
+"""The simulated world: time, sky, households, cars and chargers, stepped together.
+
+Time runs on a grid of `step_s` seconds (1..60, dividing a day) anchored at
+UTC midnight; each step's PV, household and car power hold for the whole step.
+`advance_to(t)` simulates every whole step before `t`; commands sent between
+calls take effect from the current step on. Between two calls the commands are
+constant, so the chargers simulate whole segments at once (vectorized) and
+only split them at UTC midnight and at arrivals and departures.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+
+from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
+from adapters.simulator.world.car import Car
+from adapters.simulator.world.charger import SimCharger
+from adapters.simulator.world.inputs import DAY_S, DayInputs
+from adapters.simulator.world.scenario import Scenario
+from adapters.simulator.world.sessions import (
+    PlannedSession,
+    SessionPlan,
+    plan_from_config,
+    plan_from_frame,
+)
+
+
+def _validate_step(step_s: float) -> float:
+    if not isinstance(step_s, int | float) or not math.isfinite(step_s):
+        raise ValueError(f"step_s must be a number of seconds, got {step_s!r}")
+    if not 1 <= step_s <= 60 or DAY_S % step_s != 0 or step_s != int(step_s):
+        raise ValueError(f"step_s must be whole seconds in 1..60 dividing a day, got {step_s!r}")
+    return float(step_s)
+
+
+class _Device:
+    """A charger with its session plan and where it stands in it."""
+
+    def __init__(self, charger: SimCharger, plan: SessionPlan) -> None:
+        self.charger = charger
+        self.plan = plan
+        self.next: PlannedSession | None = None
+        self.next_checked_k = -1
+        self.departure_k = 0
+
+
+class World:
+    """Several homes under one sky, each with a Trydan and a car (see the module doc)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int = 0,
+        step_s: float = 1.0,
+        pv_w: pd.Series | None = None,
+        house_w: pd.Series | None = None,
+        sessions: pd.DataFrame | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.step_s = _validate_step(step_s)
+        self._steps_per_day = int(DAY_S // self.step_s)
+        start = scenario.start_utc
+        self._origin = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
+        self._k = int((start - self._origin).total_seconds() // self.step_s)
+        self._inputs = DayInputs(scenario, seed, self.step_s, pv_w, house_w)
+        self._devices: dict[str, _Device] = {}
+        tz = scenario.site.tz
+        for config in scenario.devices:
+            charger = SimCharger(
+                config,
+                start=self.now,
+                pv_mode_delay_s=scenario.pv_mode_delay_s,
+                regulation_interval_s=scenario.pv_regulation_interval_s,
+            )
+            if sessions is not None:
+                frame = sessions
+                if "device_id" in sessions.columns:
+                    frame = sessions[sessions["device_id"] == config.device_id]
+                plan = plan_from_frame(frame, config.car, tz)
+            else:
+                plan = plan_from_config(
+                    config.sessions, config.car, tz, self.now, seed, config.device_id
+                )
+            self._devices[config.device_id] = _Device(charger, plan)
+        for device in self._devices.values():
+            self._update_plug(device, self._k)
+
+    # -- the contract -------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        """Simulated time (tz-aware UTC), always on the step grid."""
+        return self._time(self._k)
+
+    @property
+    def device_ids(self) -> list[str]:
+        """The scenario's devices, in scenario order."""
+        return list(self._devices)
+
+    def charger(self, device_id: str) -> SimCharger:
+        """The device's charger; KeyError naming an unknown device."""
+        return self._device(device_id).charger
+
+    def sessions(self, device_id: str) -> list[SessionLog]:
+        """Finished sessions and the current one (if a car is plugged in), oldest first."""
+        charger = self._device(device_id).charger
+        current = [charger.session] if charger.session is not None else []
+        return [*charger.finished, *current]
+
+    def totals(self, device_id: str) -> EnergyTotals:
+        """Energy sums since the start (Wh): car, solar and grid parts, PV exported."""
+        return self._device(device_id).charger.totals
+
+    def advance_to(self, t: datetime) -> None:
+        """Simulate every whole step that ends at or before `t` (no-op if `t` <= now)."""
+        if t.tzinfo is None:
+            raise ValueError(f"advance_to needs a tz-aware time, got {t.isoformat()}")
+        target = int((t - self._origin).total_seconds() // self.step_s)
+        if target <= self._k:
+            return
+        for device in self._devices.values():
+            self._advance_device(device, self._k, target)
+        self._k = target
+        now = self.now
+        for device in self._devices.values():
+            device.charger.now = now
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _device(self, device_id: str) -> _Device:
+        try:
+            return self._devices[device_id]
+        except KeyError:
+            raise KeyError(f"unknown device {device_id!r}") from None
+
+    def _time(self, k: int) -> datetime:
+        return self._origin + timedelta(seconds=k * self.step_s)
+
+    def _k_at(self, t: datetime) -> int:
+        """First grid step starting at or after `t`."""
+        return math.ceil((t - self._origin).total_seconds() / self.step_s)
+
+    def _day(self, k: int) -> date:
+        return (self._origin + timedelta(days=k // self._steps_per_day)).date()
+
+    def _update_plug(self, device: _Device, k: int) -> None:
+        """Plug a car in or out when step `k` is its arrival or departure."""
+        charger = device.charger
+        if charger.car is not None:
+            if k >= device.departure_k:
+                charger.unplug(self._time(k))
+            else:
+                return
+        while True:
+            session = device.plan.first_ending_after(self._time(k))
+            if session is None:
+                device.next = None
+                return
+            arrival_k, departure_k = self._k_at(session.arrival), self._k_at(session.departure)
+            if departure_k <= max(arrival_k, k):
+                continue  # shorter than a step, or already over at the grid: skipped
+            device.next = session
+            if arrival_k > k:
+                return
+            self._plug_in(device, session, k, departure_k)
+            return
+
+    def _plug_in(self, device: _Device, session: PlannedSession, k: int, departure_k: int) -> None:
+        config = device.charger.config
+        soc = session.arrival_soc if session.arrival_soc is not None else config.car.departure_soc
+        car = Car.from_config(config.car, soc, session.max_current_a, session.phases)
+        log = SessionLog(
+            device_id=config.device_id,
+            start=self._time(k),
+            end=None,
+            target_wh=session.energy_wh,
+            arrival_soc=car.soc,
+            soc=car.soc,
+            planned_departure=session.departure,
+        )
+        device.charger.plug_in(car, log)
+        device.departure_k = departure_k
+        device.next = None
+
+    def _advance_device(self, device: _Device, k: int, target: int) -> None:
+        charger = device.charger
+        per_day = self._steps_per_day
+        dt = self.step_s
+        while k < target:
+            day_index = k // per_day
+            end = min(target, (day_index + 1) * per_day)
+            if charger.car is not None:
+                end = min(end, device.departure_k)
+            elif device.next is not None:
+                end = min(end, self._k_at(device.next.arrival))
+            day = self._day(k)
+            lo, hi = k - day_index * per_day, end - day_index * per_day
+            pv = self._inputs.pv(day)[lo:hi]
+            house = self._inputs.household(charger.device_id, day)[lo:hi]
+            if charger.car is not None:
+                charger.charge(pv, house, k, dt)
+                if charger.session is not None and charger.car is not None:
+                    charger.session.soc = charger.car.soc
+            else:
+                charger.idle(pv, house, dt)
+            k = end
+            self._update_plug(device, k)
