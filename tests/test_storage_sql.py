@@ -32,10 +32,9 @@ def sqlite_url(tmp_path: Path, name: str = "v.db") -> str:
 
 
 def test_sqlite_runs_in_wal_mode_with_normal_sync(tmp_path: Path) -> None:
-    with SqlStore(sqlite_url(tmp_path)) as store:
-        with store._engine.connect() as conn:
-            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-            sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    with SqlStore(sqlite_url(tmp_path)) as store, store._engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        sync = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert mode == "wal"
     assert sync == 1  # NORMAL
 
@@ -109,14 +108,18 @@ calls = st.builds(
 
 @settings(max_examples=40, deadline=None)
 @given(batch=st.lists(calls, max_size=8))
-def test_any_call_round_trips_as_utc(tmp_path_factory: pytest.TempPathFactory, batch: list[ApiCall]) -> None:
+def test_any_call_round_trips_as_utc(
+    tmp_path_factory: pytest.TempPathFactory, batch: list[ApiCall]
+) -> None:
     url = sqlite_url(tmp_path_factory.mktemp("h"))
     with SqlStore(url) as store:
         for call in batch:
             store.record_call(call)
         store.commit()
     with SqlStore(url) as store:
-        got = store.calls_between(datetime(1999, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC))
+        got = store.calls_between(
+            datetime(1999, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)
+        )
     assert sorted(got, key=lambda c: c.time) == sorted(batch, key=lambda c: c.time)
     assert all(c.time.tzinfo is UTC for c in got)
 
@@ -155,9 +158,11 @@ def _fields(obj: object) -> dict[str, object]:
     ],
 )
 def test_endpoint_must_be_a_name_and_is_not_echoed(tmp_path: Path, endpoint: str) -> None:
-    with SqlStore(sqlite_url(tmp_path)) as store:
-        with pytest.raises(ValueError, match="endpoint name") as info:
-            store.record_call(ApiCall(T0, "d", endpoint, 200, 0.1))
+    with (
+        SqlStore(sqlite_url(tmp_path)) as store,
+        pytest.raises(ValueError, match="endpoint name") as info,
+    ):
+        store.record_call(ApiCall(T0, "d", endpoint, 200, 0.1))
     if endpoint:
         assert endpoint not in str(info.value)
 
