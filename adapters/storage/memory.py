@@ -19,7 +19,9 @@ class MemoryStore:
 
     Times are kept as given (callers pass tz-aware UTC, per the ports).
     Sessions are keyed by (device_id, start) so `record_session` upserts like
-    the SQL store.
+    the SQL store. Same contract as `SqlStore` (endpoint names, not URLs, in
+    `ApiCall.endpoint`), but unchecked here: checking costs time per row, and
+    nothing in memory outlives the process.
     """
 
     def __init__(self) -> None:
