@@ -110,7 +110,7 @@ def choose_latest_slots(
     else:
         order = latest_first
     cumulative = np.cumsum(capacity_wh[order])
-    k = int(np.searchsorted(cumulative, needed_wh - 1e-9)) + 1
+    k = int(np.searchsorted(cumulative, needed_wh)) + 1  # first prefix that covers the need
     chosen[order[: min(k, n)]] = True
     return chosen
 

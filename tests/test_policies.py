@@ -1,0 +1,322 @@
+"""Each policy on scripted surplus sequences and known forecasts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.interfaces import PvForecast, PvMode
+from optimizer.limits import ChargerLimits
+from optimizer.policies import Policy, PolicyContext, make_policy
+from optimizer.policies.base import CommandedState
+from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
+from optimizer.policies.target import TargetParams, TargetPolicy, choose_latest_slots
+from optimizer.policies.tariff import TariffConfig
+
+T0 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
+LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
+MIN_W = 6 * 230.0  # 1380 W
+
+
+def ctx(
+    t: float,
+    surplus: float | None,
+    *,
+    plugged: bool | None = True,
+    energy_wh: float = 0.0,
+    forecast: PvForecast | None = None,
+    household: float = 500.0,
+    charging: bool = False,
+    limits: ChargerLimits = LIMITS,
+) -> PolicyContext:
+    """A context `t` seconds after T0."""
+    return PolicyContext(
+        now=T0 + timedelta(seconds=t),
+        device_id="dev1",
+        limits=limits,
+        plugged_in=plugged,
+        charging=charging,
+        car_power_w=0.0,
+        surplus_w=surplus,
+        pv_w=None if surplus is None else surplus + household,
+        household_w=household,
+        fresh=True,
+        reading_age_s=0.0,
+        session_energy_wh=energy_wh,
+        commanded=CommandedState(),
+        forecast=forecast,
+    )
+
+
+def run(policy: Policy, script: Sequence[tuple[float, float]]) -> list[tuple[bool, int]]:
+    """Feed (time s, surplus W) samples; return (charging, current) per sample."""
+    out = []
+    for t, surplus in script:
+        d = policy.decide(ctx(t, surplus))
+        out.append((d.charging, d.current_a if d.charging else 0))
+    return out
+
+
+# ----- solar_only ---------------------------------------------------------------------
+
+
+def test_solar_only_waits_the_enable_delay_before_starting() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=60.0, deficit_budget_wh=None))
+    states = run(policy, [(0, 2000.0), (30, 2000.0), (59, 2000.0), (60, 2000.0)])
+    assert [on for on, _ in states] == [False, False, False, True]
+    assert states[-1][1] == 8  # floor(2000 / 230)
+
+
+def test_solar_only_restarts_the_enable_delay_after_a_dip() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=60.0))
+    states = run(policy, [(0, 2000.0), (40, 1000.0), (50, 2000.0), (100, 2000.0), (110, 2000.0)])
+    assert [on for on, _ in states] == [False, False, False, False, True]
+
+
+def test_solar_only_threshold_raises_the_start_power() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=0.0, threshold_w=300.0))
+    assert run(policy, [(0, MIN_W + 200.0)]) == [(False, 0)]
+    assert run(policy, [(10, MIN_W + 300.0)]) == [(True, 7)]
+
+
+def test_solar_only_keeps_the_minimum_through_the_disable_delay_then_stops() -> None:
+    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None)
+    policy = SolarOnlyPolicy(params)
+    script = [(0, 3000.0), (60, 800.0), (120, 800.0), (200, 800.0), (240, 800.0)]
+    assert run(policy, script) == [(True, 13), (True, 6), (True, 6), (True, 6), (False, 0)]
+
+
+def test_solar_only_short_cloud_does_not_stop_charging() -> None:
+    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None)
+    policy = SolarOnlyPolicy(params)
+    script = [(0, 3000.0), (60, 500.0), (180, 500.0), (200, 3000.0), (300, 500.0), (420, 500.0)]
+    assert all(on for on, _ in run(policy, script))
+
+
+def test_solar_only_deep_dip_stops_early_on_the_deficit_budget() -> None:
+    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0)
+    policy = SolarOnlyPolicy(params)
+    # at 0 W surplus the minimum draws 1380 W from the grid: 23 Wh per minute
+    script = [(0, 3000.0), (60, 0.0), (90, 0.0), (120, 0.0), (150, 0.0)]
+    assert [on for on, _ in run(policy, script)] == [True, True, True, False, False]
+
+
+def test_solar_only_shallow_dip_uses_the_whole_delay() -> None:
+    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0)
+    policy = SolarOnlyPolicy(params)
+    # 1300 W surplus: 80 W short, 1.3 Wh per minute, 13 Wh over 10 minutes < 20 Wh
+    script = [(0, 3000.0)] + [(60 * k, 1300.0) for k in range(1, 11)] + [(661, 1300.0)]
+    states = run(policy, script)
+    assert all(on for on, _ in states[:-1]) and states[-1] == (False, 0)
+
+
+def test_solar_only_window_minimum_follows_drops_at_once_and_rises_late() -> None:
+    params = SolarOnlyParams(enable_delay_s=0.0, current_window_s=120.0)
+    policy = SolarOnlyPolicy(params)
+    script = [(0, 3000.0), (30, 2300.0), (60, 3000.0), (151, 3000.0), (200, 3000.0)]
+    assert [a for _, a in run(policy, script)] == [13, 10, 10, 13, 13]
+
+
+def test_solar_only_current_is_clamped_to_the_limits() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=0.0))
+    assert run(policy, [(0, 10_000.0)]) == [(True, 16)]
+
+
+def test_solar_only_waits_in_exclusive_pv_without_a_car() -> None:
+    policy = SolarOnlyPolicy()
+    for plugged in (False, None):
+        d = policy.decide(ctx(0, 3000.0, plugged=plugged))
+        assert d.charging and d.pv_mode is PvMode.EXCLUSIVE_PV
+
+
+def test_solar_only_hands_over_on_a_steady_sky_and_reads_rarely() -> None:
+    params = SolarOnlyParams(handover_max_variability=0.1, handover_read_interval_s=1200.0)
+    policy = SolarOnlyPolicy(params)
+    steady = _forecast(np.full(100, 3000.0), variability=0.05)
+    d = policy.decide(ctx(0, 2500.0, forecast=steady))
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and "steady" in d.reason
+    assert policy.preferred_read_interval_s(ctx(0, 2500.0)) == 1200.0
+    broken = _forecast(np.full(100, 3000.0), variability=0.6)
+    d = policy.decide(ctx(60, 2500.0, forecast=broken, charging=True))
+    assert d.pv_mode is PvMode.MAX_POWER and d.charging  # resumes from what the charger did
+    assert policy.preferred_read_interval_s(ctx(60, 2500.0)) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=-2000, max_value=8000), min_size=1, max_size=60))
+def test_solar_only_never_leaves_the_current_limits(surpluses: list[float]) -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=30.0, disable_delay_s=60.0))
+    for i, s in enumerate(surpluses):
+        d = policy.decide(ctx(30.0 * i, s))
+        if d.charging:
+            assert LIMITS.min_current_a <= d.current_a <= LIMITS.max_current_a
+            assert d.pv_mode is PvMode.MAX_POWER
+
+
+# ----- baselines and simple policies ---------------------------------------------------
+
+
+def test_evcc_style_uses_its_delays_and_truncates_at_230_v() -> None:
+    policy = make_policy("evcc_style")
+    script = [(0, 2000.0), (30, 2000.0), (60, 2000.0), (90, 1000.0), (240, 1000.0), (270, 1000.0)]
+    assert run(policy, script) == [
+        (False, 0),
+        (False, 0),
+        (True, 8),
+        (True, 6),
+        (True, 6),
+        (False, 0),
+    ]
+
+
+def test_evcc_style_waits_paused_without_a_car() -> None:
+    d = make_policy("evcc_style").decide(ctx(0, 3000.0, plugged=False))
+    assert not d.charging
+
+
+def test_min_solar_keeps_the_minimum_and_adds_surplus() -> None:
+    policy = make_policy("min_solar")
+    assert run(policy, [(0, -500.0), (60, 2500.0), (120, 9000.0)]) == [
+        (True, 6),
+        (True, 10),
+        (True, 16),
+    ]
+
+
+def test_fast_and_off() -> None:
+    fast = make_policy("fast").decide(ctx(0, -1000.0))
+    assert fast.charging and fast.current_a == 16 and fast.pv_mode is PvMode.MAX_POWER
+    off = make_policy("off").decide(ctx(0, 5000.0))
+    assert not off.charging
+
+
+def test_device_native_uses_its_mode_and_never_reads() -> None:
+    policy = make_policy("device_native", {"mode": "exclusive_pv"})
+    d = policy.decide(ctx(0, None, plugged=None))
+    assert d.charging and d.pv_mode is PvMode.EXCLUSIVE_PV
+    assert policy.preferred_read_interval_s(ctx(0, None)) == math.inf
+    assert policy.name == "device_exclusive_pv"
+
+
+def test_unknown_policy_and_bad_params_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown policy 'turbo'"):
+        make_policy("turbo")
+    with pytest.raises(ValueError, match="enable_delay_s"):
+        make_policy("solar_only", {"enable_delay_s": -1})
+
+
+# ----- target ---------------------------------------------------------------------------
+
+
+def _forecast(
+    pessimistic: np.ndarray, variability: float = 0.5, step_s: float = 900.0
+) -> PvForecast:
+    return PvForecast(
+        start=T0,
+        step_s=step_s,
+        central_w=pessimistic * 1.2,
+        pessimistic_w=pessimistic.astype(float),
+        clear_sky_w=pessimistic * 1.5,
+        variability=variability,
+    )
+
+
+def test_choose_latest_slots_takes_the_last_slots_first() -> None:
+    chosen = choose_latest_slots(np.full(10, 100.0), 250.0)
+    assert chosen.tolist() == [False] * 7 + [True] * 3
+
+
+def test_choose_latest_slots_prefers_the_cheap_window() -> None:
+    cheap = np.zeros(10, dtype=bool)
+    cheap[2:4] = True
+    chosen = choose_latest_slots(np.full(10, 100.0), 250.0, cheap)
+    assert np.flatnonzero(chosen).tolist() == [2, 3, 9]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0, max_value=1000), min_size=1, max_size=50),
+    st.floats(min_value=0, max_value=20_000),
+)
+def test_choose_latest_slots_covers_the_need_with_the_latest_slots(
+    caps: list[float], needed: float
+) -> None:
+    capacity = np.array(caps)
+    chosen = choose_latest_slots(capacity, needed)
+    total = capacity[chosen].sum()
+    if needed <= 0:
+        assert not chosen.any()
+    elif capacity.sum() < needed:
+        assert chosen.all()
+    else:
+        assert total >= needed * (1 - 1e-9)
+        # contiguous at the end, and dropping the earliest chosen slot would fall short
+        first = int(np.flatnonzero(chosen)[0])
+        assert chosen[first:].all()
+        assert capacity[first + 1 :].sum() < needed * (1 + 1e-9)
+
+
+def _night_then_sun() -> np.ndarray:
+    """Quarter-hours from 18:00 UTC: dark until 04:00 UTC (40 slots), then 3 kW PV."""
+    pv = np.zeros(96)
+    pv[40:] = 3000.0
+    return pv
+
+
+def test_target_draws_only_the_missing_energy_as_late_as_possible() -> None:
+    # departure 07:30 UTC, 15 min margin -> deadline 07:15 = 53 quarter-hours from 18:00
+    params = TargetParams(target_kwh=10.0, departure="07:30", margin_s=900.0, household_w=500.0)
+    policy = TargetPolicy(params)
+    fc = _forecast(_night_then_sun())
+    c = ctx(0, -500.0, forecast=fc, household=500.0)
+    plan = policy.plan(c)
+    # sun from 04:00 to 07:15: 13 slots of (3000 - 500) W = 8.125 kWh
+    assert plan.solar_expected_wh == pytest.approx(13 * 2500.0 * 0.25)
+    assert plan.grid_wh == pytest.approx(10_000.0 - 8125.0)
+    # the latest slots are sunny: at 16 A (3680 W) the grid adds 1180 W = 295 Wh per slot,
+    # so 1875 Wh need the last 7 slots before the deadline (06:00 .. 07:15 UTC)
+    chosen = np.flatnonzero(plan.chosen).tolist()
+    assert chosen == list(range(46, 53))
+    assert plan.latest_start == T0 + timedelta(minutes=15 * 46)
+    # now (18:00) is not a grid slot: solar-only (dark -> paused)
+    d = policy.decide(c)
+    assert not d.charging and "grid 1.9 kWh" in d.reason
+    # at 05:30 UTC it is
+    late = policy.decide(ctx(46 * 900.0, 2500.0, forecast=fc))
+    assert late.charging and late.current_a == 16 and late.pv_mode is PvMode.MAX_POWER
+
+
+def test_target_with_enough_sun_draws_nothing_from_the_grid() -> None:
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, departure="07:30", household_w=500.0))
+    plan = policy.plan(ctx(0, -500.0, forecast=_forecast(_night_then_sun())))
+    assert plan.grid_wh == 0.0 and not plan.chosen.any()
+
+
+def test_target_counts_energy_already_in_the_car() -> None:
+    policy = TargetPolicy(TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0))
+    plan = policy.plan(ctx(0, -500.0, energy_wh=9000.0, forecast=_forecast(_night_then_sun())))
+    assert plan.missing_wh == 1000.0 and plan.grid_wh == 0.0
+
+
+def test_target_past_the_deadline_charges_now() -> None:
+    policy = TargetPolicy(TargetParams(target_kwh=10.0, departure="18:10", margin_s=900.0))
+    d = policy.decide(ctx(0, -500.0, forecast=_forecast(np.zeros(96))))
+    assert d.charging and d.current_a == 16
+
+
+def test_target_uses_the_cheap_window_first() -> None:
+    tariff = TariffConfig(
+        import_price_per_kwh=0.30, cheap_price_per_kwh=0.10, cheap_start="22:00", cheap_end="23:00"
+    )
+    params = TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0)
+    policy = TargetPolicy(params, tariff)
+    c = ctx(0, -500.0, forecast=_forecast(_night_then_sun()))
+    chosen = np.flatnonzero(policy.plan(c).chosen).tolist()
+    # cheap 22:00-23:00 UTC = slots 16..19 at 920 Wh each: 1875 Wh takes the latest three
+    assert chosen == [17, 18, 19]
