@@ -240,7 +240,7 @@ class SimCharger:
         return car is None or self.paused or self.locked or self.limit_reached or car.full
 
     def _offer(self, surplus: FloatArray, house: FloatArray, k0: int, dt: float) -> FloatArray:
-        """Current offered per step (A, whole amps except in the taper) before the car's own limit."""
+        """Current offered per step (A, whole amps) before the car's own limit."""
         n = surplus.shape[0]
         cap = float(min(self.setpoint_a, self.max_car_a))
         car = self.car

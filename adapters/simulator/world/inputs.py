@@ -71,12 +71,13 @@ class _Series:
         if (values < 0).any():
             first = values.index[values.to_numpy() < 0][0]
             raise ValueError(f"{name}: negative power at {first.isoformat()}")
-        values.index = values.index.tz_convert("UTC")
-        spacing = float(np.median(np.diff(values.index.asi8))) / 1e9 if len(values) > 1 else step_s
+        values.index = values.index.tz_convert("UTC").as_unit("ns")
+        ns = values.index.asi8
+        spacing = float(np.median(np.diff(ns))) / 1e9 if len(values) > 1 else step_s
         if spacing < step_s:
             values = values.resample(f"{int(step_s)}s").mean().dropna()
         self.name = name
-        self.t = values.index.asi8.astype(float) / 1e9
+        self.t = values.index.as_unit("ns").asi8.astype(float) / 1e9
         self.v = values.to_numpy(dtype=float)
 
     def day(self, day: date, step_s: float) -> FloatArray:

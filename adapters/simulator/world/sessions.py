@@ -17,6 +17,7 @@ session says otherwise, and accepts energy until it is full.
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ class SessionPlan:
 
     def __init__(self, sessions: Sequence[PlannedSession] = ()) -> None:
         ordered = sorted(sessions, key=lambda s: s.arrival)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in itertools.pairwise(ordered):
             if after.arrival < before.departure:
                 raise ValueError(
                     f"sessions overlap: {before.arrival.isoformat()} - "
@@ -243,10 +244,18 @@ def plan_from_config(
 
 
 REQUIRED_COLUMNS = ("arrival", "departure", "energy_kwh")
+_NUMERIC_COLUMNS = (
+    ("energy_kwh", 0.0, 300.0),
+    ("max_current_a", 1.0, 80.0),
+    ("phases", 1.0, 3.0),
+    ("arrival_soc", 0.0, 1.0),
+)
 
 
 def plan_from_frame(frame: pd.DataFrame, car: CarConfig, tz: ZoneInfo) -> SessionPlan:
-    """A plan from a DataFrame `arrival, departure, energy_kwh[, max_current_a, phases, arrival_soc]`.
+    """A plan from a DataFrame of `arrival, departure, energy_kwh` sessions.
+
+    Optional columns: `max_current_a, phases, arrival_soc`.
 
     Naive timestamps are site-local. Raises ValueError with one line naming the
     row and column of the first bad value.
@@ -256,7 +265,7 @@ def plan_from_frame(frame: pd.DataFrame, car: CarConfig, tz: ZoneInfo) -> Sessio
         raise ValueError(f"sessions: missing column(s) {', '.join(missing)}")
     sessions = []
     for row, record in enumerate(frame.to_dict("records")):
-        values: dict[str, object] = {}
+        times: dict[str, datetime] = {}
         for column in ("arrival", "departure"):
             try:
                 stamp = pd.Timestamp(record[column])
@@ -266,42 +275,35 @@ def plan_from_frame(frame: pd.DataFrame, car: CarConfig, tz: ZoneInfo) -> Sessio
                 ) from None
             if pd.isna(stamp):
                 raise ValueError(f"sessions row {row}, column {column}: missing")
-            values[column] = _local(stamp.to_pydatetime(), tz)
-        for column, lo, hi in (
-            ("energy_kwh", 0.0, 300.0),
-            ("max_current_a", 1.0, 80.0),
-            ("phases", 1.0, 3.0),
-            ("arrival_soc", 0.0, 1.0),
-        ):
+            times[column] = _local(stamp.to_pydatetime(), tz)
+        numbers: dict[str, float] = {}
+        for column, lo, hi in _NUMERIC_COLUMNS:
             if column not in record or (column != "energy_kwh" and pd.isna(record[column])):
                 continue
             try:
-                number = float(record[column])  # type: ignore[arg-type]
+                number = float(record[column])
             except (ValueError, TypeError):
                 number = float("nan")
             if not lo <= number <= hi:
                 raise ValueError(
                     f"sessions row {row}, column {column}: {record[column]!r} not in {lo:g}..{hi:g}"
                 )
-            values[column] = number
-        arrival, departure = values["arrival"], values["departure"]
-        assert isinstance(arrival, datetime) and isinstance(departure, datetime)
-        if departure <= arrival:
+            numbers[column] = number
+        if times["departure"] <= times["arrival"]:
             raise ValueError(f"sessions row {row}, column departure: not after arrival")
-        energy_wh = float(values["energy_kwh"]) * 1000.0  # type: ignore[arg-type]
-        phases = values.get("phases")
+        phases = numbers.get("phases")
         if phases is not None and phases not in (1.0, 3.0):
             raise ValueError(f"sessions row {row}, column phases: must be 1 or 3")
-        soc = values.get("arrival_soc")
-        current = values.get("max_current_a")
+        energy_wh = numbers["energy_kwh"] * 1000.0
+        soc = numbers.get("arrival_soc")
         sessions.append(
             PlannedSession(
-                arrival=arrival,
-                departure=departure,
+                arrival=times["arrival"],
+                departure=times["departure"],
                 energy_wh=energy_wh,
-                arrival_soc=float(soc) if soc is not None else _arrival_soc(car, energy_wh),  # type: ignore[arg-type]
-                max_current_a=float(current) if current is not None else None,  # type: ignore[arg-type]
-                phases=int(phases) if phases is not None else None,  # type: ignore[call-overload]
+                arrival_soc=soc if soc is not None else _arrival_soc(car, energy_wh),
+                max_current_a=numbers.get("max_current_a"),
+                phases=int(phases) if phases is not None else None,
             )
         )
     return SessionPlan(sessions)

@@ -67,7 +67,7 @@ def _overcast(
 
 def _ramp(raw: FloatArray, ramp_s: float, step_s: float) -> FloatArray:
     """Linear edges over `ramp_s`: a moving average whose window spans the ramp."""
-    width = int(round(ramp_s / step_s))
+    width = round(ramp_s / step_s)
     if width <= 1:
         return raw
     kernel = np.full(width, 1.0 / width)

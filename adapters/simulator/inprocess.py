@@ -1,0 +1,167 @@
+"""The world as a `Charger` in-process: what backtests run the real controller against.
+
+`WorldCharger` does what the cloud adapter does, without HTTP: each method
+first advances the world to the clock's time, then reads or commands the
+simulated Trydan, and reports exactly one `ApiCall` with the cloud adapter's
+endpoint name, so the budget ledger counts calls exactly as the daemon does.
+A per-day counter stands in for the cloud's quota (reset at UTC midnight);
+past the limit a call raises `ChargerRateLimited` and is reported as 429.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from adapters.simulator.world.world import World
+from optimizer.interfaces import (
+    ApiCall,
+    CallListener,
+    ChargerError,
+    ChargerRateLimited,
+    ChargerReading,
+    Clock,
+    PvMode,
+    Quota,
+)
+
+DEFAULT_DAILY_LIMIT = 1000
+"""The V2C Cloud's calls per user per day."""
+
+
+class SimClock:
+    """A `Clock` over simulated time that only moves when told to."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = self._aware(start)
+
+    @staticmethod
+    def _aware(t: datetime) -> datetime:
+        if t.tzinfo is None:
+            raise ValueError(f"SimClock needs a tz-aware time, got {t.isoformat()}")
+        return t.astimezone(UTC)
+
+    def now(self) -> datetime:
+        """Current simulated time (tz-aware UTC)."""
+        return self._now
+
+    def set(self, t: datetime) -> None:
+        """Jump to `t` (backwards too: the caller owns the clock)."""
+        self._now = self._aware(t)
+
+    def advance(self, seconds: float) -> None:
+        """Move forward by `seconds` (>= 0)."""
+        if not seconds >= 0:
+            raise ValueError(f"SimClock.advance needs seconds >= 0, got {seconds!r}")
+        self._now = self._now + timedelta(seconds=seconds)
+
+
+class _DailyQuota:
+    """Calls per UTC day, as the cloud's `RateLimit-*` headers would report them."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.day: object = None
+        self.used = 0
+
+    def take(self, now: datetime) -> Quota | None:
+        """Count one call; None when unlimited. Raises nothing: the caller checks `exceeded`."""
+        day = now.date()
+        if day != self.day:
+            self.day, self.used = day, 0
+        self.used += 1
+        if self.limit is None:
+            return None
+        midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+        return Quota(
+            limit=self.limit,
+            remaining=max(self.limit - self.used, 0),
+            reset_s=(midnight - now).total_seconds(),
+        )
+
+    def exceeded(self) -> bool:
+        return self.limit is not None and self.used > self.limit
+
+
+class WorldCharger:
+    """One simulated Trydan as an `optimizer.interfaces.Charger`, with call accounting."""
+
+    def __init__(
+        self,
+        world: World,
+        device_id: str,
+        clock: Clock,
+        on_call: CallListener | None = None,
+        daily_limit: int | None = DEFAULT_DAILY_LIMIT,
+    ) -> None:
+        if daily_limit is not None and daily_limit < 0:
+            raise ValueError(f"daily_limit must be >= 0 or None, got {daily_limit}")
+        self._world = world
+        self._sim = world.charger(device_id)
+        self._device_id = device_id
+        self._clock = clock
+        self._on_call = on_call
+        self._quota = _DailyQuota(daily_limit)
+
+    @property
+    def device_id(self) -> str:
+        """The simulated device's id."""
+        return self._device_id
+
+    @property
+    def calls_today(self) -> int:
+        """Calls counted in the current UTC day (including refused ones)."""
+        return self._quota.used
+
+    def _call(self, endpoint: str) -> None:
+        """Advance the world, count the call, report it; raise when over the quota."""
+        now = self._clock.now()
+        self._world.advance_to(now)
+        quota = self._quota.take(now)
+        refused = self._quota.exceeded()
+        if self._on_call is not None:
+            self._on_call(
+                ApiCall(
+                    time=now,
+                    device_id=self._device_id,
+                    endpoint=endpoint,
+                    status=429 if refused else 200,
+                    latency_s=0.0,
+                    quota=quota,
+                )
+            )
+        if refused:
+            raise ChargerRateLimited(
+                f"daily quota of {self._quota.limit} calls exhausted ({endpoint})",
+                reset_s=quota.reset_s if quota else None,
+            )
+
+    def read(self) -> ChargerReading:
+        """`currentstatecharge`: the live reading at the clock's time."""
+        self._call("currentstatecharge")
+        return self._sim.reading()
+
+    def set_current(self, amps: int) -> None:
+        """`intensity`: setpoint 6..32 whole amps (ChargerError, not retryable, otherwise)."""
+        self._call("intensity")
+        try:
+            self._sim.set_intensity(amps)
+        except ValueError as exc:
+            raise ChargerError(str(exc), retryable=False) from None
+
+    def set_pv_mode(self, mode: PvMode) -> None:
+        """`chargefvmode`: how the charger follows the sun by itself."""
+        self._call("chargefvmode")
+        try:
+            self._sim.set_pv_mode(mode)
+        except ValueError as exc:
+            raise ChargerError(str(exc), retryable=False) from None
+
+    def start(self) -> None:
+        """`startcharge`."""
+        self._call("startcharge")
+        self._sim.start()
+
+    def pause(self) -> None:
+        """`pausecharge`."""
+        self._call("pausecharge")
+        self._sim.pause()

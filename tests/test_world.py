@@ -1,0 +1,228 @@
+"""The world's physics: Trydan mode semantics, the car, determinism and energy conservation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.simulator.world import (
+    CarConfig,
+    ChargerReading,
+    DeviceConfig,
+    PvMode,
+    Scenario,
+    ScheduledSession,
+    ScheduleSessions,
+    WeatherConfig,
+    World,
+    default_scenario,
+)
+from optimizer.interfaces import ChargeState
+
+START = datetime(2026, 6, 21, 0, 0, tzinfo=UTC)
+WPA = 3 * 230.0  # W per amp on three phases
+
+
+def _scenario(
+    car: CarConfig | None = None, pv_mode: PvMode = PvMode.MAX_POWER, **device: object
+) -> Scenario:
+    session = ScheduledSession(
+        arrival=START, departure=START + timedelta(days=1), energy_kwh=20.0, arrival_soc=0.2
+    )
+    config = DeviceConfig(
+        device_id="T1",
+        initial_pv_mode=pv_mode,
+        car=car or CarConfig(battery_kwh=100.0, max_current_a=32),
+        sessions=ScheduleSessions(kind="schedule", sessions=(session,)),
+        **device,  # type: ignore[arg-type]
+    )
+    return Scenario(devices=(config,), start=START, pv_mode_delay_s=60.0)
+
+
+def _series(watts: Sequence[tuple[float, float]], hours: float = 24.0) -> pd.Series:
+    """Piecewise-constant power (W) at 1 s: [(from_minute, watts), ...]."""
+    index = pd.date_range(START, periods=int(hours * 3600) + 1, freq="s")
+    minutes = np.arange(len(index)) / 60.0
+    values = np.zeros(len(index))
+    for from_minute, w in watts:
+        values[minutes >= from_minute] = w
+    return pd.Series(values, index=index)
+
+
+def _world(pv: Sequence[tuple[float, float]], pv_mode: PvMode, **kw: object) -> World:
+    return World(
+        _scenario(pv_mode=pv_mode, **kw),  # type: ignore[arg-type]
+        step_s=1,
+        pv_w=_series(pv),
+        house_w=_series([(0, 300.0)]),
+    )
+
+
+def _at(world: World, minute: float) -> ChargerReading:
+    world.advance_to(START + timedelta(minutes=minute))
+    return world.charger("T1").reading()
+
+
+def test_max_power_follows_the_setpoint_whatever_the_sun() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER)
+    world.charger("T1").set_intensity(10)
+    assert _at(world, 5).car_power_w == pytest.approx(10 * WPA)
+    world.charger("T1").set_intensity(16)
+    reading = _at(world, 6)
+    assert reading.car_power_w == pytest.approx(16 * WPA)
+    assert reading.charge_state is ChargeState.CHARGING
+    assert reading.house_power_w == pytest.approx(300.0 + 16 * WPA)  # house includes the car
+    assert reading.current_setpoint_a == 16
+
+
+def test_exclusive_pv_follows_surplus_stops_after_delay_and_restarts() -> None:
+    # 10 A of surplus, then 2 A (below the 6 A minimum) from minute 10, back at minute 20.
+    pv = [(0, 300 + 10 * WPA), (10, 300 + 2 * WPA), (20, 300 + 8.5 * WPA)]
+    world = _world(pv, PvMode.EXCLUSIVE_PV)
+    assert _at(world, 9).car_power_w == pytest.approx(10 * WPA)
+    # Within the 60 s delay it holds the minimum current.
+    assert _at(world, 10.5).car_power_w == pytest.approx(6 * WPA)
+    stopped = _at(world, 12)
+    assert stopped.car_power_w == 0.0
+    assert stopped.charge_state is ChargeState.CONNECTED
+    assert _at(world, 20.5).car_power_w == 0.0  # restart waits for the delay too
+    assert _at(world, 22).car_power_w == pytest.approx(8 * WPA)  # whole amps, floored
+
+
+def test_pv_plus_minimum_never_goes_below_the_minimum() -> None:
+    world = _world([(0, 300 + 2 * WPA), (10, 300 + 12 * WPA)], PvMode.PV_MIN)
+    assert _at(world, 9).car_power_w == pytest.approx(6 * WPA)
+    assert _at(world, 15).car_power_w == pytest.approx(12 * WPA)
+    log = world.sessions("T1")[0]
+    assert log.grid_wh > 0  # the minimum drew from the grid in the first 10 minutes
+
+
+def test_setpoint_caps_the_pv_modes() -> None:
+    for mode in (PvMode.PV_MIN, PvMode.EXCLUSIVE_PV):
+        world = _world([(0, 300 + 20 * WPA)], mode)
+        world.charger("T1").set_intensity(9)
+        assert _at(world, 5).car_power_w == pytest.approx(9 * WPA), mode
+
+
+def test_pause_start_and_lock_block_charging() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER)
+    charger = world.charger("T1")
+    charger.pause()
+    paused = _at(world, 5)
+    assert paused.car_power_w == 0.0
+    assert paused.current_setpoint_a == 0
+    charger.start()
+    assert _at(world, 6).car_power_w > 0
+    charger.set_locked(True)
+    assert _at(world, 7).car_power_w == 0.0
+    charger.set_locked(False)
+    assert _at(world, 8).car_power_w > 0
+
+
+def test_charge_until_energy_stops_the_session() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER)
+    world.charger("T1").start_charge_energy(2000.0)
+    reading = _at(world, 120)
+    assert reading.car_power_w == 0.0
+    assert 2000.0 <= reading.session_energy_wh < 2000.0 + 16 * WPA / 3600 + 1e-9
+
+
+def test_charge_until_seconds_stops_after_charging_time() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER)
+    world.charger("T1").charge_until_seconds(600.0)
+    reading = _at(world, 30)
+    assert reading.session_seconds == 600.0
+    assert reading.car_power_w == 0.0
+
+
+def test_dynamic_power_control_keeps_the_house_within_maxpower() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER, main_fuse_w=300 + 8 * WPA, dynamic=True)
+    world.charger("T1").set_intensity(16)
+    assert _at(world, 5).house_power_w <= 300 + 8 * WPA + 1e-6
+
+
+def test_bad_setpoints_are_refused_with_a_clear_error() -> None:
+    charger = World(default_scenario()).charger("SIM0001")
+    for bad in (5, 33, 7.5):
+        with pytest.raises(ValueError, match="intensity"):
+            charger.set_intensity(bad)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="NOPE"):
+        World(default_scenario()).charger("NOPE")
+
+
+def test_car_tapers_near_full_and_stops_when_full() -> None:
+    car = CarConfig(battery_kwh=10.0, max_current_a=16, taper_start_soc=0.8, charge_efficiency=1.0)
+    world = World(
+        _scenario(car=car), step_s=1, pv_w=_series([(0, 0.0)]), house_w=_series([(0, 300.0)])
+    )
+    # From 20 % at 11 kW the taper starts after ~33 min.
+    assert _at(world, 30).car_power_w == pytest.approx(16 * WPA)
+    tapering = _at(world, 45).car_power_w
+    assert 0 < tapering < 16 * WPA
+    full = _at(world, 240)
+    assert full.car_power_w == 0.0
+    log = world.sessions("T1")[0]
+    assert log.soc == pytest.approx(1.0, abs=0.02)
+    assert log.energy_wh == pytest.approx((log.soc - 0.2) * 10_000.0, rel=1e-9)
+
+
+def test_sessions_open_and_close_at_arrival_and_departure() -> None:
+    world = World(default_scenario(), seed=1, step_s=60)  # car home 08:00-20:00 local
+    world.advance_to(world.now + timedelta(hours=7))  # 05:00 local
+    assert world.charger("SIM0001").reading().charge_state is ChargeState.DISCONNECTED
+    world.advance_to(world.now + timedelta(hours=4))
+    assert world.charger("SIM0001").reading().charge_state.plugged_in
+    world.advance_to(world.now + timedelta(hours=13))
+    logs = world.sessions("SIM0001")
+    assert logs[0].end == datetime(2026, 6, 21, 18, 0, tzinfo=UTC)
+    assert logs[0].start == datetime(2026, 6, 21, 6, 0, tzinfo=UTC)
+    assert world.charger("SIM0001").reading().session_energy_wh == 0.0
+
+
+def _run(seed: int, step_s: int, weather: str = "broken_clouds", days: int = 2) -> World:
+    base = default_scenario()
+    scenario = base.model_copy(update={"weather": WeatherConfig(kind=weather)})  # type: ignore[arg-type]
+    world = World(scenario, seed=seed, step_s=step_s)
+    charger = world.charger("SIM0001")
+    charger.set_pv_mode(PvMode.EXCLUSIVE_PV)
+    rng = np.random.default_rng(seed)
+    for _ in range(days * 24):
+        world.advance_to(world.now + timedelta(minutes=float(rng.integers(1, 120))))
+        charger.set_intensity(int(rng.integers(6, 33)))
+        charger.set_pv_mode(PvMode(int(rng.integers(0, 3))))
+    return world
+
+
+def test_same_seed_same_world_other_seed_other_world() -> None:
+    a, b, c = _run(7, 10), _run(7, 10), _run(8, 10)
+    assert a.totals("SIM0001") == b.totals("SIM0001")
+    assert a.sessions("SIM0001") == b.sessions("SIM0001")
+    assert a.totals("SIM0001").pv_wh != c.totals("SIM0001").pv_wh
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), step_s=st.sampled_from([1, 5, 30, 60]))
+def test_car_energy_is_solar_plus_grid(seed: int, step_s: int) -> None:
+    world = _run(seed, step_s, days=1)
+    totals = world.totals("SIM0001")
+    assert totals.energy_wh == pytest.approx(totals.solar_wh + totals.grid_wh, abs=1e-6)
+    assert 0 <= totals.solar_wh <= totals.energy_wh + 1e-9
+    sessions = world.sessions("SIM0001")
+    assert sum(s.energy_wh for s in sessions) == pytest.approx(totals.energy_wh, abs=1e-6)
+    for s in sessions:
+        assert abs(s.energy_wh - (s.solar_wh + s.grid_wh)) <= 1e-6
+    # PV goes to the house, the car or the grid: nothing lost, nothing invented.
+    used = totals.solar_wh + totals.pv_exported_wh
+    assert used <= totals.pv_wh + 1e-6
+
+
+def test_broken_clouds_ramp_within_minutes_and_clear_sky_does_not() -> None:
+    cloudy = _run(3, 60, days=1).totals("SIM0001").pv_wh
+    clear = _run(3, 60, weather="clear", days=1).totals("SIM0001").pv_wh
+    assert 0.3 * clear < cloudy < clear
