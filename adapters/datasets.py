@@ -149,7 +149,7 @@ def _utc(value: object, name: str) -> pd.Timestamp | None:
     if value is None:
         return None
     try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"{name}: cannot read {value!r} as a time") from exc
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

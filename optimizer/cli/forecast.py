@@ -1,7 +1,267 @@
-"""`v2c-solar forecast ...` commands."""
+"""`v2c-solar forecast ...` commands: evaluate the forecaster on a PV series, show the clear sky."""
 
 from __future__ import annotations
 
-import typer
+import json
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, NoReturn
 
-app = typer.Typer(help="forecast commands.", no_args_is_help=True)
+import pandas as pd
+import pydantic
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.forecast.evaluation import METHODS, Scores, evaluate
+from optimizer.forecast.forecaster import PvForecaster
+from optimizer.site import GRAZ, ArrayConfig, SiteConfig
+
+app = typer.Typer(
+    help="PV forecast: evaluate on measured data, show the clear sky.", no_args_is_help=True
+)
+
+DATASETS = ("graz-2017",)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _site_from_toml(path: Path) -> SiteConfig:
+    """Read the [site] table of a TOML config.
+
+    TODO(config): replace with `optimizer.config.load_config(path).site` once it lands.
+    """
+    try:
+        from optimizer.config import load_config  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        try:
+            table = tomllib.loads(path.read_text())["site"]
+        except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
+            _fail(f"{path}: cannot read a [site] table ({exc})")
+        try:
+            return SiteConfig.model_validate(table)
+        except pydantic.ValidationError as exc:
+            _fail(f"{path}: [site] {_first_error(exc)}")
+    try:
+        site: SiteConfig = load_config(path).site
+    except Exception as exc:
+        _fail(f"{path}: {exc}".splitlines()[0])
+    return site
+
+
+def _first_error(exc: pydantic.ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"])
+    return f"{where}: {error['msg']}"
+
+
+def _site(
+    config: Path | None,
+    base: SiteConfig | None,
+    *,
+    lat: float | None,
+    lon: float | None,
+    tz: str | None,
+    kwp: float | None,
+    tilt: float | None,
+    azimuth: float | None,
+) -> SiteConfig:
+    """The site from --config (or a dataset's own), with command-line overrides applied."""
+    site = _site_from_toml(config) if config is not None else base
+    try:
+        if site is None:
+            if lat is None or lon is None or kwp is None:
+                _fail("give --config FILE, or at least --lat, --lon and --kwp")
+            array = ArrayConfig(
+                kwp=kwp, tilt_deg=30.0 if tilt is None else tilt,
+                azimuth_deg=180.0 if azimuth is None else azimuth,
+            )  # fmt: skip
+            return SiteConfig(latitude=lat, longitude=lon, timezone=tz or "UTC", arrays=(array,))
+        updates = {"latitude": lat, "longitude": lon, "timezone": tz}
+        array_updates = {"kwp": kwp, "tilt_deg": tilt, "azimuth_deg": azimuth}
+        array_changes = {k: v for k, v in array_updates.items() if v is not None}
+        if array_changes and len(site.arrays) != 1:
+            _fail("--kwp/--tilt/--azimuth only apply to a site with exactly one array")
+        data = site.model_dump() | {k: v for k, v in updates.items() if v is not None}
+        if array_changes:
+            data["arrays"] = [site.arrays[0].model_dump() | array_changes]
+        return SiteConfig.model_validate(data)
+    except pydantic.ValidationError as exc:
+        _fail(_first_error(exc))
+
+
+def read_pv_file(path: Path, timezone: str) -> pd.Series:
+    """A `timestamp,pv_w` CSV or Parquet as a UTC Series (W); naive times are in `timezone`."""
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path)
+    except (OSError, ValueError, ImportError) as exc:
+        _fail(f"{path}: cannot read ({exc})".splitlines()[0])
+    missing = {"timestamp", "pv_w"} - set(frame.columns)
+    if missing:
+        _fail(f"{path}: missing column(s) {', '.join(sorted(missing))} (need timestamp,pv_w)")
+    try:
+        times = pd.to_datetime(frame["timestamp"], format="ISO8601")
+    except (ValueError, TypeError):
+        try:
+            times = pd.to_datetime(frame["timestamp"], format="ISO8601", utc=True)
+        except (ValueError, TypeError) as exc:
+            _fail(f"{path}: column timestamp: {exc}".splitlines()[0])
+    index = pd.DatetimeIndex(times)
+    if index.tz is None:
+        index = index.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    values = pd.to_numeric(frame["pv_w"], errors="coerce").to_numpy(dtype=float)
+    series = pd.Series(values, index=index.tz_convert("UTC"), name="pv_w")
+    series = series[series.index.notna()]
+    if series.notna().sum() < 2:
+        _fail(f"{path}: fewer than two usable pv_w values")
+    return series
+
+
+def _parse_step(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        seconds = pd.Timedelta(text).total_seconds()
+    except ValueError:
+        _fail(f"--sample-every: cannot read {text!r} as a duration (e.g. 2min, 90s)")
+    if not 60.0 <= seconds <= 3600.0:
+        _fail(f"--sample-every must be between 1min and 1h, got {text!r}")
+    return seconds
+
+
+def _scores_table(scores: Scores) -> Table:
+    table = Table(title=f"MAE / RMSE (W); calibrated kWp {scores.calibrated_kwp:.2f}")
+    table.add_column("horizon")
+    table.add_column("n", justify="right")
+    for method in METHODS:
+        table.add_column(method.replace("_", " "), justify="right")
+    for h, mae in scores.mae_w.items():
+        rmse = scores.rmse_w[h]
+        cells = [f"{mae[m]:.0f} / {rmse[m]:.0f}" for m in METHODS]
+        table.add_row(f"{h} min", str(scores.count[h]), *cells)
+    return table
+
+
+@app.command("evaluate")
+def evaluate_command(
+    pv: Annotated[Path | None, typer.Option(help="CSV or Parquet with timestamp,pv_w")] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Real data instead of --pv: graz-2017")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config with a [site] table")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude (deg north)")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude (deg east)")] = None,
+    tz: Annotated[
+        str | None, typer.Option(help="IANA zone; also the zone of naive timestamps")
+    ] = None,
+    kwp: Annotated[float | None, typer.Option(help="Array size (kWp)")] = None,
+    tilt: Annotated[float | None, typer.Option(help="Array tilt (deg)")] = None,
+    azimuth: Annotated[float | None, typer.Option(help="Array azimuth (deg, 180 = south)")] = None,
+    sample_every: Annotated[
+        str | None, typer.Option(help="Observe every e.g. 2min (default: random 1-5 min)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random sampling")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
+) -> None:
+    """Score the forecaster on a PV series vs persistence, smart persistence, clear sky."""
+    if (pv is None) == (dataset is None):
+        _fail("give exactly one of --pv FILE or --dataset graz-2017")
+    step_s = _parse_step(sample_every)
+    if dataset is not None:
+        if dataset not in DATASETS:
+            _fail(f"--dataset: unknown {dataset!r}; known: {', '.join(DATASETS)}")
+        site = _site(config, GRAZ, lat=lat, lon=lon, tz=tz, kwp=kwp, tilt=tilt, azimuth=azimuth)
+        from adapters.datasets import DatasetUnavailable, load_graz_pv
+
+        try:
+            series = load_graz_pv()
+        except DatasetUnavailable as exc:
+            _fail(str(exc))
+    else:
+        assert pv is not None
+        site = _site(config, None, lat=lat, lon=lon, tz=tz, kwp=kwp, tilt=tilt, azimuth=azimuth)
+        if not pv.is_file():
+            _fail(f"--pv: no such file {pv}")
+        series = read_pv_file(pv, site.timezone)
+    try:
+        scores = evaluate(series, site, sample_every_s=step_s, seed=seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(scores.to_json(), allow_nan=False, default=_nan_to_none))
+    else:
+        Console().print(_scores_table(scores))
+
+
+def _nan_to_none(value: object) -> object:
+    return None
+
+
+@app.command("show")
+def show_command(
+    config: Annotated[Path, typer.Option(help="TOML config with a [site] table")],
+    hours: Annotated[int, typer.Option(min=1, max=24 * 14, help="How far ahead")] = 48,
+    start: Annotated[str | None, typer.Option(help="ISO start time (default: this hour)")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write a PNG plot here")] = None,
+) -> None:
+    """Print (hourly) and optionally plot the clear-sky PV forecast of the configured site."""
+    site = _site_from_toml(config)
+    begin = _parse_start(start)
+    forecaster = PvForecaster(site, calibration="off")
+    fc = forecaster.forecast(begin, begin + timedelta(hours=hours), 60.0)
+    index = pd.date_range(begin, periods=len(fc), freq="min").tz_convert(site.timezone)
+    clear = pd.Series(fc.clear_sky_w, index=index)
+    hourly = clear.resample("h").mean()
+    table = Table(title=f"Clear-sky PV, {site.kwp:.1f} kWp at {site.latitude}, {site.longitude}")
+    table.add_column(f"hour ({site.timezone})")
+    table.add_column("mean W", justify="right")
+    for time, value in hourly.items():
+        table.add_row(time.strftime("%a %Y-%m-%d %H:%M"), f"{value:.0f}")
+    console = Console()
+    console.print(table)
+    console.print(f"energy: {fc.clear_sky_w.sum() / 60000.0:.1f} kWh in {hours} h")
+    if plot is not None:
+        _plot(clear, plot, site)
+        console.print(f"plot written to {plot}")
+
+
+def _parse_start(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        _fail(f"--start: cannot read {text!r} as a time")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.to_pydatetime()
+
+
+def _plot(clear: pd.Series, path: Path, site: SiteConfig) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.plot(clear.index, clear.to_numpy() / 1000.0, label="clear sky")
+    ax.set_ylabel("PV power (kW)")
+    ax.set_title(f"Clear-sky PV forecast, {site.kwp:.1f} kWp")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.autofmt_xdate()
+    try:
+        fig.savefig(path, dpi=100)
+    except OSError as exc:
+        _fail(f"--plot: cannot write {path} ({exc})")
+    finally:
+        plt.close(fig)
+
+
+__all__ = ["app", "read_pv_file"]

@@ -13,9 +13,9 @@ on clear periods. This module learns that ratio day by day:
    periods; their energy ratio sum(observed) / sum(model) is the day's
    estimate. A day needs `min_clear_samples` of them, so an overcast or snowy
    day gives no estimate at all.
-3. The calibrated ratio is the 75th percentile of the last `window_days`
-   estimates, clipped to `bounds`. The upper quantile ignores days where snow,
-   shade or curtailment pulled the steady ratio down, without trusting a
+3. The calibrated ratio is the median of the last `window_days`
+   estimates, clipped to `bounds`. The median ignores the odd day where snow,
+   shade or curtailment pulled the steady ratio down, and never trusts a
    single bright day.
 
 `add` is O(1); the per-day work (a percentile over at most a few hundred
@@ -142,7 +142,7 @@ class Calibration:
                 if low <= estimate <= high:
                     self._estimates.append(estimate)
                     self._days_used += 1
-                    self._ratio = float(np.percentile(np.asarray(self._estimates), 75))
+                    self._ratio = float(np.median(np.asarray(self._estimates)))
         self._ratios.clear()
         self._observed.clear()
         self._modelled.clear()

@@ -14,8 +14,8 @@ observation whatever the spacing between them (`alpha = 1 - exp(-dt / tau)`):
   pessimistic quantile and the `variability` measure (0 steady, 1 broken).
 
 The forecast for a horizon h after the last observation is
-`k(h) = k_target + (k_now - k_target) * exp(-h / tau)`, with tau from 45 min
-(broken clouds: persistence decays fast) to 3 h (steady sky), and a
+`k(h) = k_target + (k_now - k_target) * exp(-h / tau)`, with tau from 2 h
+(broken clouds: persistence decays fast) to 6 h (steady sky), and a
 pessimistic quantile `k(h) - z * sigma(h)` where sigma grows from `sigma_now`
 to `sigma_clim`.
 """
@@ -61,8 +61,9 @@ class Nowcast:
         tau_day_s: float = 3 * 3600.0,
         tau_clim_s: float = 3 * 86_400.0,
         tau_sigma_s: float = 1800.0,
-        tau_steady_s: float = 3 * 3600.0,
-        tau_broken_s: float = 2700.0,
+        tau_steady_s: float = 6 * 3600.0,
+        tau_broken_s: float = 7200.0,
+        tau_smooth_s: float = 900.0,
         variability_scale: float = 0.2,
     ) -> None:
         self._k_now = k_clim
@@ -75,7 +76,9 @@ class Nowcast:
         self._tau_sigma = tau_sigma_s
         self._tau_steady = tau_steady_s
         self._tau_broken = tau_broken_s
+        self._tau_smooth = tau_smooth_s
         self._var_scale = variability_scale
+        self._k_last = k_clim
         self._last_t: float | None = None
 
     @property
@@ -100,13 +103,14 @@ class Nowcast:
         """Feed one clear-sky index observed at epoch seconds `t_s` (daylight samples only)."""
         k = min(max(k, 0.0), K_MAX)
         if self._last_t is None:
-            self._k_now = self._k_day = k
+            self._k_now = self._k_day = self._k_last = k
             self._last_t = t_s
             return
         dt = t_s - self._last_t
         if dt <= 0.0:
             return
         self._last_t = t_s
+        self._k_last = k
         deviation = k - self._k_now
         self._var_now += _alpha(dt, self._tau_sigma) * (deviation * deviation - self._var_now)
         day_deviation = k - self._k_day
@@ -135,7 +139,9 @@ class Nowcast:
         horizon = np.maximum(times_s - last, 0.0)
         tau = self._tau_broken + (self._tau_steady - self._tau_broken) * (1.0 - self.variability)
         weight = np.exp(-horizon / tau)
-        central = level_arr + (self._k_now - level_arr) * weight
+        fresh = np.exp(-horizon / self._tau_smooth)
+        start = self._k_last * fresh + self._k_now * (1.0 - fresh)
+        central = level_arr + (start - level_arr) * weight
         sigma = np.sqrt(self._var_now * weight + self._var_clim * (1.0 - weight))
         pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
         return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
