@@ -82,9 +82,9 @@ def allocate_rates(
     if budget <= min_rate * device_time_s:
         return np.full_like(weights, budget / device_time_s)
     ceiling = np.where(weights > 0, max_rate, min_rate)
-    if budget >= float((ceiling * durations_s).sum()):
-        return ceiling
     positive = weights[weights > 0]
+    if positive.size == 0 or budget >= float((ceiling * durations_s).sum()):
+        return ceiling
     lo, hi = min_rate / float(positive.max()), max_rate / float(positive.min())
     for _ in range(_BISECTION_STEPS):
         mid = float(np.sqrt(lo * hi))

@@ -23,17 +23,17 @@ class BudgetConfig(pydantic.BaseModel, extra="forbid", frozen=True):
     charger over to its own exclusive-PV mode.
     """
 
-    daily_limit: int = Field(1000, ge=1)
-    reserve: int = Field(100, ge=0)
-    day_start_utc_hour: int = Field(0, ge=0, le=23)
-    min_read_interval_s: float = Field(30.0, gt=0)
-    max_read_interval_s: float = Field(1800.0, gt=0)
-    handover_remaining: int = Field(20, ge=0)
-    variability_gain: float = Field(2.0, ge=0)
+    daily_limit: int = Field(default=1000, ge=1)
+    reserve: int = Field(default=100, ge=0)
+    day_start_utc_hour: int = Field(default=0, ge=0, le=23)
+    min_read_interval_s: float = Field(default=30.0, gt=0)
+    max_read_interval_s: float = Field(default=1800.0, gt=0)
+    handover_remaining: int = Field(default=20, ge=0)
+    variability_gain: float = Field(default=2.0, ge=0)
     """k in the read weight `(1 + k * variability)`: how much broken clouds attract reads."""
-    typical_variability: float = Field(0.3, ge=0, le=1)
+    typical_variability: float = Field(default=0.3, ge=0, le=1)
     """Sky variability assumed for the rest of the day (the weight's baseline)."""
-    no_car_weight: float = Field(0.0, ge=0, le=1)
+    no_car_weight: float = Field(default=0.0, ge=0, le=1)
     """Weight factor with no car plugged in (0: floor reads only, every max_read_interval_s)."""
 
     @model_validator(mode="after")

@@ -155,7 +155,7 @@ class BudgetPlanner:
         if ctx.last_read is None:
             return True
         elapsed = (now - require_utc(ctx.last_read, "last_read")).total_seconds()
-        return elapsed >= max(self._config.min_read_interval_s, interval * (1 - DUE_SLACK))
+        return elapsed >= self._due_gap_s(interval)
 
     def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
         """When the next read of this charger is due: now or later, at most the day's end."""
@@ -169,8 +169,12 @@ class BudgetPlanner:
             return end
         if ctx.last_read is None:
             return now
-        due = require_utc(ctx.last_read, "last_read") + timedelta(seconds=interval)
+        due = require_utc(ctx.last_read, "last_read") + timedelta(seconds=self._due_gap_s(interval))
         return min(max(now, due), end)
+
+    def _due_gap_s(self, interval_s: float) -> float:
+        """Seconds after the last read at which the next is due (the interval less the slack)."""
+        return max(self._config.min_read_interval_s, interval_s * (1 - DUE_SLACK))
 
     # ---- the explainable plan --------------------------------------------
     def plan(
