@@ -1,4 +1,4 @@
-"""Shared fakes for the V2C client tests: a recording transport over canned answers."""
+"""Shared fakes for the V2C client tests (no tests here): a recording transport."""
 
 from __future__ import annotations
 
