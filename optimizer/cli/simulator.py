@@ -1,7 +1,154 @@
-"""`v2c-solar simulator ...` commands."""
+"""`v2c-solar simulator ...` commands: serve the V2C Cloud simulator on this machine."""
 
 from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(help="simulator commands.", no_args_is_help=True)
+
+_FAULTS = "Fault injection (all off by default)"
+
+
+def _utc_time(text: str | None, option: str) -> datetime | None:
+    """Parse an ISO 8601 time with offset (or Z) given to `option`; BadParameter otherwise."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint=option) from None
+    if t.tzinfo is None:
+        raise typer.BadParameter(f"needs a UTC offset or Z: {text!r}", param_hint=option)
+    return t
+
+
+def _shown_key(key: str, demo_key: str) -> str:
+    """The demo key in full (it is public); any other key masked to its first two characters."""
+    return key if key == demo_key else f"{key[:2]}*** (from --api-key/V2C_API_KEY)"
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port (0: any free).")] = 8080,
+    speed: Annotated[
+        float, typer.Option(min=0.001, max=100_000, help="Simulated seconds per wall second.")
+    ] = 60.0,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(help="Scenario TOML (config/scenarios/...); default: one device SIM0001."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the world and of the server's draws.")] = 1,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(help="Accepted API key (repeatable); default V2C_API_KEY, else demo-key."),
+    ] = None,
+    daily_limit: Annotated[int, typer.Option(min=0, help="Calls per key per sim day.")] = 1000,
+    base_path: Annotated[str, typer.Option(help="Path prefix of the API.")] = "/kong/v2c_service",
+    tick: Annotated[
+        float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
+    ] = None,
+    error_rate: Annotated[
+        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(random 5xx).")
+    ] = 0.0,
+    latency: Annotated[
+        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Added latency (wall s).")
+    ] = 0.0,
+    timeout_rate: Annotated[
+        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(no answer).")
+    ] = 0.0,
+    timeout_s: Annotated[
+        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Hold before dropping (wall s).")
+    ] = 30.0,
+    malformed_rate: Annotated[
+        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(cut JSON body).")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(connection drop).")
+    ] = 0.0,
+    outage_start: Annotated[
+        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage from (ISO 8601, sim).")
+    ] = None,
+    outage_end: Annotated[
+        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage until (ISO 8601, sim).")
+    ] = None,
+    revoke_keys_at: Annotated[
+        str | None,
+        typer.Option(rich_help_panel=_FAULTS, help="Keys refused from (ISO 8601, sim)."),
+    ] = None,
+) -> None:
+    """Serve the V2C Cloud API over a simulated home until Ctrl-C.
+
+    Clients follow simulated time through the X-Simulated-Time header of every
+    answer or GET /sim/clock.
+    """
+    import uvicorn
+    from pydantic import ValidationError
+
+    from adapters.simulator.server import (
+        DEMO_API_KEY,
+        FaultConfig,
+        Simulator,
+        SimulatorConfig,
+        create_app,
+        free_port,
+        resolve_api_keys,
+    )
+    from adapters.simulator.world import World, default_scenario, load_scenario
+
+    keys = resolve_api_keys(api_key or ())
+    try:
+        faults = FaultConfig(
+            error_rate=error_rate,
+            latency_s=latency,
+            timeout_rate=timeout_rate,
+            timeout_s=timeout_s,
+            malformed_rate=malformed_rate,
+            drop_rate=drop_rate,
+            outage_start=_utc_time(outage_start, "--outage-start"),
+            outage_end=_utc_time(outage_end, "--outage-end"),
+            revoke_keys_at=_utc_time(revoke_keys_at, "--revoke-keys-at"),
+            seed=seed,
+        )
+        world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
+        config = SimulatorConfig(
+            api_keys=tuple(keys),  # type: ignore[arg-type]  # pydantic wraps str in SecretStr
+            daily_limit=daily_limit,
+            base_path=base_path,
+            speed=speed,
+            tick_s=tick,
+            timezone=world_scenario.site.timezone,
+            seed=seed,
+            faults=faults,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "options"
+        raise typer.BadParameter(f"{where}: {first['msg']}") from None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    sim = Simulator(World(world_scenario, seed=seed), config)
+    port = port or free_port(host)
+    loopback = host == "localhost" or _is_loopback(host)
+    shown = host if ":" not in host else f"[{host}]"
+    typer.echo(f"V2C Cloud simulator: http://{shown}:{port}{config.base_path}")
+    typer.echo(f"  devices: {', '.join(sim.world.device_ids)}; speed {speed:g}x")
+    typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
+    for key in keys:
+        typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
+    if not loopback:
+        typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
+    uvicorn.run(create_app(sim), host=host, port=port, log_level="warning", access_log=False)
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

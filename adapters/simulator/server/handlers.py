@@ -435,10 +435,13 @@ def _profile_from(ctx: CallContext, name: str) -> PowerProfile:
 
 @handles("personalicepower_create")
 def _personalicepower_create(ctx: CallContext) -> object:
+    """Save a profile; saving under an existing name replaces that profile."""
     name = ctx.query["name"]
-    if ctx.device.find_profile(name=name) is not None:
-        raise ApiError(400, f"a power profile named {name!r} already exists")
-    ctx.device.profiles.append(_profile_from(ctx, name))
+    index = ctx.device.find_profile(name=name)
+    if index is None:
+        ctx.device.profiles.append(_profile_from(ctx, name))
+    else:
+        ctx.device.profiles[index] = _profile_from(ctx, name)
     return COMMAND_OK
 
 
