@@ -18,7 +18,7 @@ def parse_hhmm(value: str) -> time:
         hours_s, minutes_s = value.split(":")
         parsed = time(int(hours_s), int(minutes_s))
     except ValueError:
-        raise ValueError(f"expected a time of day as HH:MM, got {value!r}") from None
+        raise ValueError("expected a local time of day as HH:MM (24 h)") from None
     return parsed
 
 

@@ -1,0 +1,145 @@
+"""The app config: one TOML file (`config/home.toml`) validated into `AppConfig`.
+
+Sections: `[site]` (location and PV arrays), `[[chargers]]` (device id and
+electrical limits), `[policy]` (active policy and parameters), `[budget]`
+(the call-budget planner), `[controller]` (cycle tuning), `[storage]`
+(database URL) and an optional `[tariff]`. Every error is one line naming the
+file and the key path, e.g.
+`config/home.toml: policy.solar_only.enable_delay_s: must be >= 0 (got -5)`.
+The API key is never part of the config: it comes from `V2C_API_KEY`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import ErrorDetails
+
+from optimizer.budget.config import BudgetConfig
+from optimizer.controller import ControllerSettings
+from optimizer.limits import ChargerLimits
+from optimizer.policies.registry import PolicyConfig
+from optimizer.policies.tariff import TariffConfig
+from optimizer.site import SiteConfig
+
+
+class ConfigError(ValueError):
+    """The config file is unreadable or invalid; the message is one line naming file and key."""
+
+
+class ChargerConfig(BaseModel):
+    """`[[chargers]]`: one Trydan on the account."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, description="V2C Cloud device id")
+    name: str | None = Field(default=None, description="A label for logs and tables")
+    limits: ChargerLimits = Field(default_factory=ChargerLimits)
+
+
+class StorageConfig(BaseModel):
+    """`[storage]`: where the log lives (any SQLAlchemy URL)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str = Field(default="sqlite:///v2c-solar.db", min_length=1)
+
+
+class AppConfig(BaseModel):
+    """The whole validated config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: SiteConfig
+    chargers: tuple[ChargerConfig, ...] = Field(min_length=1)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    controller: ControllerSettings = Field(default_factory=ControllerSettings)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    tariff: TariffConfig | None = None
+
+    @model_validator(mode="after")
+    def _unique_devices(self) -> Self:
+        seen: set[str] = set()
+        for charger in self.chargers:
+            if charger.device_id in seen:
+                raise ValueError(f"device_id {charger.device_id!r} appears twice in [[chargers]]")
+            seen.add(charger.device_id)
+        return self
+
+    def charger(self, device_id: str) -> ChargerConfig:
+        """The charger with `device_id`; KeyError naming it otherwise."""
+        for charger in self.chargers:
+            if charger.device_id == device_id:
+                return charger
+        raise KeyError(f"no charger {device_id!r} in the config")
+
+
+def load_config(path: str | Path) -> AppConfig:
+    """Read and validate a TOML config file; raise `ConfigError` with one line on any problem."""
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: invalid TOML: {exc}") from None
+    return parse_config(data, where)
+
+
+def parse_config(data: Mapping[str, Any], where: str = "config") -> AppConfig:
+    """Validate an already parsed mapping; `where` names the source in errors."""
+    try:
+        return AppConfig.model_validate(dict(data))
+    except pydantic.ValidationError as exc:
+        # The first error only: later ones are often consequences of it.
+        raise ConfigError(f"{where}: {describe_error(exc.errors()[0])}") from None
+
+
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """`("chargers", 0, "limits", "phases")` -> `chargers[0].limits.phases`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+_BOUNDS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def describe_error(err: ErrorDetails) -> str:
+    """One pydantic error as `key.path: what is wrong (got value)`."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        section = key_path(loc[:-1])
+        where = f"[{section}]" if section else "the top level"
+        return f"unknown key '{loc[-1]}' in {where}"
+    if kind == "missing":
+        return f"{key_path(loc)}: required key is missing"
+    ctx = err.get("ctx") or {}
+    if kind in _BOUNDS:
+        op, name = _BOUNDS[kind]
+        bound = ctx.get(name)
+        shown = format(bound, "g") if isinstance(bound, int | float) else str(bound)
+        message = f"must be {op} {shown}"
+    else:
+        message = str(err["msg"]).removeprefix("Value error, ")
+    path = key_path(loc) or "config"
+    got = "" if not loc or isinstance(err.get("input"), dict) else f" (got {err['input']!r})"
+    return f"{path}: {message}{got}"
