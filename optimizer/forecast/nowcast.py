@@ -36,6 +36,9 @@ K_MAX = 1.3
 Z_PESSIMISTIC = 1.2816
 """Standard-normal quantile for the 10 % pessimistic forecast."""
 
+INITIAL_SIGMA_NOW = 0.1
+"""Spread of k assumed at the first observation, before any change has been seen."""
+
 
 @dataclass(frozen=True, slots=True)
 class NowcastState:
@@ -104,6 +107,7 @@ class Nowcast:
         k = min(max(k, 0.0), K_MAX)
         if self._last_t is None:
             self._k_now = self._k_day = self._k_last = k
+            self._var_now = INITIAL_SIGMA_NOW**2
             self._last_t = t_s
             return
         dt = t_s - self._last_t

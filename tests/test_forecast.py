@@ -1,0 +1,178 @@
+"""Forecaster: cached clear sky, clear-sky-index nowcast, calibration, the Forecaster port."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.forecast import Calibration, ClearSkyCache, Nowcast, PvForecaster
+from optimizer.forecast.sources import ConstantClearSkyIndex, ForecastSource
+from optimizer.interfaces import Forecaster, PvForecast
+from optimizer.pvmodel import clear_sky_pv
+from optimizer.site import GRAZ
+
+JUNE = datetime(2017, 6, 1, tzinfo=UTC)
+
+
+def test_clear_sky_grid_matches_the_pv_model_and_days_are_computed_once() -> None:
+    cache = ClearSkyCache(GRAZ)
+    times = pd.date_range(JUNE, periods=3 * 1440, freq="min")
+    grid = cache.power_grid(JUNE.timestamp(), len(times), 60.0)
+    expected = clear_sky_pv(GRAZ, times).to_numpy()
+    np.testing.assert_allclose(grid, expected, atol=1e-6)
+    assert cache.computed_days == 3
+    cache.power_grid(JUNE.timestamp() + 1800.0, 2 * 1440, 60.0)
+    assert cache.power_at(JUNE.timestamp() + 11 * 3600 + 30) > 0
+    assert cache.computed_days == 3
+
+
+def test_clear_sky_cache_interpolates_between_minutes_and_is_bounded() -> None:
+    cache = ClearSkyCache(GRAZ, max_days=3)
+    t = JUNE.timestamp() + 9 * 3600
+    mid = cache.power_at(t + 30.0)
+    assert mid == pytest.approx(0.5 * (cache.power_at(t) + cache.power_at(t + 60.0)))
+    for day in range(6):
+        cache.day(int(t // 86400) + day)
+    assert len(cache._days) == 3
+
+
+def _feed(nowcast: Nowcast, ks: list[float], step_s: float = 120.0) -> float:
+    t = JUNE.timestamp()
+    for k in ks:
+        nowcast.update(t, k)
+        t += step_s
+    return t - step_s
+
+
+def test_steady_clear_sky_index_persists_and_is_steady() -> None:
+    nowcast = Nowcast()
+    last = _feed(nowcast, [0.9] * 60)
+    central, pessimistic = nowcast.clear_sky_index(np.array([last + 300.0, last + 3600.0]))
+    assert central[0] == pytest.approx(0.9, abs=0.02)
+    assert nowcast.variability < 0.1
+    assert np.all(pessimistic <= central)
+
+
+def test_broken_clouds_raise_variability_and_widen_the_pessimistic_gap() -> None:
+    steady, broken = Nowcast(), Nowcast()
+    _feed(steady, [0.6] * 60)
+    last = _feed(broken, [0.2, 1.0] * 30)
+    assert broken.variability > 0.8 > steady.variability
+    times = np.array([last + 600.0])
+    gap_broken = np.subtract(*broken.clear_sky_index(times))[0]
+    gap_steady = np.subtract(*steady.clear_sky_index(times))[0]
+    assert gap_broken > 2 * gap_steady
+
+
+def test_far_horizons_relax_towards_the_recent_level() -> None:
+    nowcast = Nowcast(k_clim=0.5)
+    last = _feed(nowcast, [0.5] * 200 + [1.0] * 10)
+    central, _ = nowcast.clear_sky_index(last + np.array([60.0, 3600.0, 12 * 3600.0, 48 * 3600.0]))
+    assert np.all(np.diff(central) < 0)
+    assert central[0] > 0.9
+    assert central[-1] < 0.7
+
+
+def _clear_day_truth(scale: float, day: datetime) -> pd.Series:
+    times = pd.date_range(day, periods=1440, freq="min")
+    return clear_sky_pv(GRAZ, times) * scale
+
+
+def test_calibration_learns_the_ratio_on_clear_days_and_ignores_snow_and_curtailment() -> None:
+    forecaster = PvForecaster(GRAZ)
+    for day in range(10):
+        start = JUNE + timedelta(days=day)
+        truth = _clear_day_truth(0.8, start)
+        if day in (3, 4):
+            truth = truth * 0.05  # snow on the panels
+        if day == 6:
+            truth = truth.clip(upper=1500.0)  # export limit
+        for time, value in truth.iloc[::3].items():
+            forecaster.observe(time.to_pydatetime(), float(value))
+    assert forecaster.ratio == pytest.approx(0.8, rel=0.02)
+    assert forecaster.calibrated_kwp == pytest.approx(0.8 * GRAZ.kwp, rel=0.02)
+
+
+def test_calibration_without_clear_periods_keeps_the_config() -> None:
+    calibration = Calibration(peak_w=7000.0)
+    rng = np.random.default_rng(1)
+    t = JUNE.timestamp()
+    for _ in range(5 * 720):
+        calibration.add(t, float(rng.uniform(0, 3000)), 5000.0)
+        t += 120.0
+    calibration.flush()
+    assert calibration.ratio == 1.0
+    assert calibration.state.days_used == 0
+
+
+def test_calibration_rejects_bad_bounds() -> None:
+    with pytest.raises(ValueError, match="bounds"):
+        Calibration(bounds=(1.2, 1.5))
+
+
+def test_forecaster_implements_the_port_and_returns_consistent_arrays() -> None:
+    forecaster: Forecaster = PvForecaster(GRAZ)
+    noon = JUNE + timedelta(hours=11)
+    for i in range(30):
+        forecaster.observe(noon + timedelta(minutes=2 * i), 3000.0)
+    start = noon + timedelta(hours=1)
+    fc = forecaster.forecast(start, start + timedelta(hours=48), 60.0)
+    assert isinstance(fc, PvForecast)
+    assert len(fc) == 2880 == fc.pessimistic_w.shape[0] == fc.clear_sky_w.shape[0]
+    assert np.all(fc.pessimistic_w <= fc.central_w + 1e-9)
+    assert np.all(fc.central_w <= 7000.0 + 1e-9)
+    night = fc.index_at(JUNE + timedelta(hours=23))
+    assert fc.central_w[night] == 0.0
+    assert 0.0 < fc.energy_wh(start + timedelta(hours=6)) < fc.energy_wh(start + timedelta(hours=30))
+
+
+def test_forecaster_refuses_naive_times_and_bad_ranges() -> None:
+    forecaster = PvForecaster(GRAZ)
+    with pytest.raises(ValueError, match="timezone-aware"):
+        forecaster.observe(datetime(2017, 6, 1, 12), 100.0)
+    with pytest.raises(ValueError, match="not after"):
+        forecaster.forecast(JUNE, JUNE, 60.0)
+    with pytest.raises(ValueError, match="step_s"):
+        forecaster.forecast(JUNE, JUNE + timedelta(hours=1), 0.0)
+
+
+def test_an_external_source_sets_the_far_level() -> None:
+    source = ConstantClearSkyIndex(0.2)
+    assert isinstance(source, ForecastSource)
+    with_source = PvForecaster(GRAZ, calibration="off", source=source)
+    without = PvForecaster(GRAZ, calibration="off")
+    noon = JUNE + timedelta(hours=11)
+    for forecaster in (with_source, without):
+        for i in range(30):
+            forecaster.observe(noon + timedelta(minutes=2 * i), 5000.0)
+    tomorrow = noon + timedelta(days=1)
+    a = with_source.forecast(tomorrow, tomorrow + timedelta(hours=1))
+    b = without.forecast(tomorrow, tomorrow + timedelta(hours=1))
+    assert a.central_w.mean() < 0.5 * b.central_w.mean()
+    assert a.central_w.mean() == pytest.approx(0.2 * a.clear_sky_w.mean(), rel=0.1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 600), st.floats(-100.0, 20_000.0) | st.just(float("nan"))),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_forecast_bounds_hold_for_any_observations(samples: list[tuple[int, float]]) -> None:
+    forecaster = PvForecaster(GRAZ)
+    t = JUNE + timedelta(hours=6)
+    for gap_s, value in samples:
+        t += timedelta(seconds=gap_s)
+        forecaster.observe(t, value)
+    fc = forecaster.forecast(t, t + timedelta(hours=6), 300.0)
+    assert np.all(np.isfinite(fc.central_w))
+    assert np.all((fc.pessimistic_w >= 0) & (fc.pessimistic_w <= fc.central_w + 1e-9))
+    assert np.all(fc.central_w <= forecaster.ac_limit_w + 1e-9)
+    assert 0.0 <= fc.variability <= 1.0
