@@ -116,8 +116,8 @@ def serve(
             seed=seed,
         )
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
-        config = SimulatorConfig(
-            api_keys=tuple(keys),  # type: ignore[arg-type]  # pydantic wraps str in SecretStr
+        config = SimulatorConfig.for_keys(
+            keys,
             daily_limit=daily_limit,
             base_path=base_path,
             speed=speed,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -42,6 +43,11 @@ class SimulatorConfig(BaseModel):
     timezone: str = "UTC"
     seed: int = 0
     faults: FaultConfig = FaultConfig()
+
+    @classmethod
+    def for_keys(cls, keys: Iterable[str], **settings: Any) -> SimulatorConfig:
+        """A config accepting `keys` (plain strings, wrapped as secrets) and `settings`."""
+        return cls(api_keys=tuple(SecretStr(k) for k in keys), **settings)
 
     @field_validator("api_keys")
     @classmethod
