@@ -11,7 +11,7 @@ than one read every `min_read_interval_s`):
     rate(t) = clip(lam * weight(t), 1 / max_interval, 1 / min_interval)
 
 with `lam` chosen so that the integral of the rate over the rest of the day
-equals the budget (water-filling). Rates are in reads per second.
+equals the budget (water-filling, solved exactly). Rates are in reads per second.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
-
-_BISECTION_STEPS = 64
 
 
 def plug_factor(plugged_in: bool | None, no_car_weight: float) -> float:
@@ -69,8 +67,7 @@ def allocate_rates(
     result has the shape of `weights`. When the budget cannot even pay the
     floor rate everywhere, every cell gets the same lower rate; when it
     exceeds what the ceiling rate can spend, cells with weight get the ceiling
-    and the rest the floor. In between, the water-filling `lam` is found by
-    bisection on a log scale, rounding towards spending less.
+    and the rest the floor. In between, the water level `lam` is solved exactly.
     """
     if weights.ndim != 2 or weights.shape[1] != durations_s.shape[0]:
         raise ValueError(f"weights {weights.shape} do not match durations {durations_s.shape}")
@@ -82,18 +79,53 @@ def allocate_rates(
     if budget <= min_rate * device_time_s:
         return np.full_like(weights, budget / device_time_s)
     ceiling = np.where(weights > 0, max_rate, min_rate)
-    positive = weights[weights > 0]
-    if positive.size == 0 or budget >= float((ceiling * durations_s).sum()):
+    positive = weights > 0
+    if not positive.any() or budget >= float((ceiling * durations_s).sum()):
         return ceiling
-    lo, hi = min_rate / float(positive.max()), max_rate / float(positive.min())
-    for _ in range(_BISECTION_STEPS):
-        mid = float(np.sqrt(lo * hi))
-        spend = float((np.clip(mid * weights, min_rate, max_rate) * durations_s).sum())
-        if spend > budget:
-            hi = mid
-        else:
-            lo = mid
-    return np.clip(lo * weights, min_rate, max_rate)
+    lam = _water_level(weights, durations_s, budget, min_rate, max_rate)
+    return np.clip(lam * weights, min_rate, max_rate)
+
+
+def _water_level(
+    weights: FloatArray, durations_s: FloatArray, budget: float, min_rate: float, max_rate: float
+) -> float:
+    """The `lam` at which sum(d * clip(lam * w, min_rate, max_rate)) equals `budget`, exactly.
+
+    The spend is piecewise linear and increasing in `lam`, with breakpoints where
+    a cell leaves the floor (lam = min_rate / w) or reaches the ceiling
+    (lam = max_rate / w). Evaluate it at every breakpoint with cumulative sums,
+    then solve the linear piece that crosses the budget.
+    """
+    d_all = np.broadcast_to(durations_s, weights.shape)
+    pos = weights > 0
+    w, d = weights[pos], d_all[pos]
+    zero_spend = min_rate * float(d_all[~pos].sum())
+    leave = min_rate / w  # leaves the floor
+    cap = max_rate / w  # reaches the ceiling
+    order_l, order_c = np.argsort(leave), np.argsort(cap)
+    leave_s, cap_s = leave[order_l], cap[order_c]
+    cum_d_l = np.concatenate(([0.0], np.cumsum(d[order_l])))
+    cum_dw_l = np.concatenate(([0.0], np.cumsum((d * w)[order_l])))
+    cum_d_c = np.concatenate(([0.0], np.cumsum(d[order_c])))
+    cum_dw_c = np.concatenate(([0.0], np.cumsum((d * w)[order_c])))
+    d_total = float(d.sum())
+
+    def pieces(lam: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Spend = const + lam * slope on the piece starting at each `lam`."""
+        i = np.searchsorted(leave_s, lam, side="right")
+        j = np.searchsorted(cap_s, lam, side="right")
+        const = zero_spend + min_rate * (d_total - cum_d_l[i]) + max_rate * cum_d_c[j]
+        return const, cum_dw_l[i] - cum_dw_c[j]
+
+    breaks = np.sort(np.concatenate((leave, cap)))
+    const, slope = pieces(breaks)
+    spend = const + breaks * slope
+    k = int(np.searchsorted(spend, budget, side="right")) - 1  # last breakpoint not above budget
+    if k < 0:
+        return float(breaks[0])
+    if slope[k] <= 0:
+        return float(breaks[k])
+    return float(min((budget - const[k]) / slope[k], breaks[min(k + 1, breaks.size - 1)]))
 
 
 def expected_reads(rates: FloatArray, durations_s: FloatArray) -> float:

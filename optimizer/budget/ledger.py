@@ -51,6 +51,13 @@ class CallLedger:
         self._seq = 0
         self._server: ServerCount | None = None
         self._blocked_until: datetime | None = None
+        self._version = 0
+        self._spent_cache: tuple[int, datetime, int] | None = None
+
+    @property
+    def version(self) -> int:
+        """Changes whenever a call or a server count is recorded (for callers' caches)."""
+        return self._version
 
     # ---- the quota day -------------------------------------------------
     @property
@@ -76,6 +83,7 @@ class CallLedger:
     def record(self, call: ApiCall) -> None:
         """Count one attempted call; a 429 blocks further calls until the reset."""
         at = require_utc(call.time, "ApiCall.time")
+        self._version += 1
         self._seq += 1
         self._calls.append((self._seq, call))
         self._prune(at)
@@ -92,6 +100,7 @@ class CallLedger:
         quota inside the `ApiCall`): the count then covers exactly our calls so far.
         """
         at = require_utc(at, "quota time")
+        self._version += 1
         if quota.limit < 0 or quota.remaining < 0:
             raise ValueError(f"quota must not be negative, got {quota}")
         if quota.reset_s is not None and 0 < quota.reset_s <= DAY.total_seconds():
@@ -106,6 +115,7 @@ class CallLedger:
 
     def clear(self) -> None:
         """Forget everything (before a restore replays the stored ledger)."""
+        self._version += 1
         self._calls.clear()
         self._server = None
         self._blocked_until = None
@@ -119,6 +129,13 @@ class CallLedger:
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day of `now`: ours, or the server's count if higher."""
         start, end = self.window(now)
+        if self._spent_cache is not None and self._spent_cache[:2] == (self._version, start):
+            return self._spent_cache[2]
+        spent = self._count_spent(now, start, end)
+        self._spent_cache = (self._version, start, spent)
+        return spent
+
+    def _count_spent(self, now: datetime, start: datetime, end: datetime) -> int:
         ours = sum(1 for _, c in self._calls if start <= c.time < end)
         server = self._current_server(now)
         if server is None:

@@ -80,6 +80,10 @@ class BudgetPlanner:
         self._learned = LearnedPvProfile() if pv_profile is None else None
         self._pv_profile = pv_profile
         self._pv_cache: dict[datetime, float] = {}
+        self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
+        self._future_cache: (
+            tuple[tuple[object, ...], tuple[list[datetime], FloatArray, FloatArray]] | None
+        ) = None
 
     @property
     def config(self) -> BudgetConfig:
@@ -249,11 +253,29 @@ class BudgetPlanner:
         return value
 
     def _grid(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
+        """The allocation for the rest of the day, cached while nothing it depends on changed."""
+        key = (
+            now,
+            self._ledger.version,
+            tuple(
+                (c.device_id, c.plugged_in, c.pv_expected_w, c.variability)
+                for c in contexts.values()
+            ),
+        )
+        if self._grid_cache is not None and self._grid_cache[0] == key:
+            return self._grid_cache[1]
+        grid = self._allocate(now, contexts)
+        self._grid_cache = (key, grid)
+        return grid
+
+    def _allocate(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         cfg = self._config
         _, end = self._ledger.window(now)
-        edges = _cell_edges(now, end)
-        durations = np.diff([(e - now).total_seconds() for e in edges])
-        future_pv = [self._pv_at(e) for e in edges[1:-1]]
+        tail, tail_offsets_s, future_pv = self._future_cells(now, end)
+        edges = [now, *tail]
+        durations = np.diff(
+            np.concatenate(([0.0], tail_offsets_s + (tail[0] - now).total_seconds()))
+        )
         ids = list(contexts)
         ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
         n = len(edges) - 1
@@ -274,6 +296,22 @@ class BudgetPlanner:
         budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
         rates = allocate_rates(weights, durations, budget, min_rate=min_rate, max_rate=max_rate)
         return _Grid(edges, ids, plugged, pv, var, weights, rates, budget)
+
+    def _future_cells(
+        self, now: datetime, end: datetime
+    ) -> tuple[list[datetime], FloatArray, FloatArray]:
+        """Grid-aligned cell edges after `now` up to `end`, their offsets from the first (s),
+        and the expected PV power in each cell but the current one (W); cached per cell."""
+        tail = _cell_edges(now, end)[1:]
+        version = self._learned.version if self._learned is not None else 0
+        key = (tail[0], end, version)
+        if self._future_cache is not None and self._future_cache[0] == key:
+            return self._future_cache[1]
+        offsets = np.array([(e - tail[0]).total_seconds() for e in tail])
+        future_pv = np.array([self._pv_at(e) for e in tail[:-1]], dtype=np.float64)
+        value = (tail, offsets, future_pv)
+        self._future_cache = (key, value)
+        return value
 
     def _slots(
         self,
@@ -330,15 +368,12 @@ class BudgetPlanner:
 def _cell_edges(now: datetime, end: datetime) -> list[datetime]:
     """`now`, the grid-aligned times strictly between, and `end`."""
     step = timedelta(seconds=GRID_STEP_S)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    first = epoch + step * ((now - epoch) // step + 1)
-    edges = [now]
-    t = first
-    while t < end:
-        edges.append(t)
-        t += step
-    edges.append(end)
-    return edges
+    first = _EPOCH + step * ((now - _EPOCH) // step + 1)
+    count = max(0, -((first - end) // step))  # aligned times in [first, end)
+    return [now, *(first + i * step for i in range(count)), end]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _duration(seconds: float) -> str:

@@ -21,13 +21,19 @@ class LearnedPvProfile:
     def __init__(self) -> None:
         self._slots = [math.nan] * (86400 // BUCKET_S)
         self._latest = 0.0
+        self.version = 0
+        """Changes whenever an expected value changes (for callers' caches)."""
 
     def observe(self, at: datetime, pv_w: float) -> None:
         """Remember the PV power expected at `at` (W)."""
         if not math.isfinite(pv_w):
             raise ValueError(f"pv_expected_w must be finite, got {pv_w}")
-        self._slots[self._slot(at)] = max(pv_w, 0.0)
-        self._latest = max(pv_w, 0.0)
+        value = max(pv_w, 0.0)
+        slot = self._slot(at)
+        if self._slots[slot] != value or self._latest != value:
+            self._slots[slot] = value
+            self._latest = value
+            self.version += 1
 
     def __call__(self, at: datetime) -> float:
         """Expected PV power at `at` (W)."""
