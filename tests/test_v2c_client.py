@@ -247,7 +247,7 @@ BAD_CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("ocpp_addr", {"device_id": "D", "url": "http://x"}, "ws://"),
     ("inverter_ip", {"device_id": "D", "ip": "300.1.1.1"}, "IPv4"),
     ("rfid_learn", {"device_id": "D", "tag": ""}, "tag must not be empty"),
-    ("personalicepower_get", {"device_id": "D", "updated_at": datetime(2023, 1, 1)}, "timezone-aware"),
+    ("personalicepower_get", {"device_id": "D", "updated_at": datetime(2023, 1, 1)}, "timezone"),
     ("personalicepower_get", {"device_id": "D", "updated_at": "last tuesday"}, "ISO 8601"),
     ("personalicepower_create", {**PROFILE, "value": -1}, "at least 0"),
 ]  # fmt: skip
