@@ -1,0 +1,36 @@
+"""The control daemon: scheduling and wiring around the controllers, never control logic.
+
+- `Daemon` (core): the jobs (each charger's cycle, the daily budget roll and
+  session reconcile) and when each is due; `run_cycles` drives them without
+  wall-clock waits (tests, simulated days);
+- `SchedulerRunner` (runner): the same jobs under APScheduler at wall times;
+- `build_daemon` (wiring): controllers, one planner and one store from the config.
+"""
+
+from optimizer.daemon.core import (
+    RECONCILE_PREFIX,
+    ROLL_JOB,
+    Daemon,
+    DaemonStats,
+    DaemonStopped,
+    DaySpend,
+    Reconciler,
+)
+from optimizer.daemon.reconcile import missing_sessions
+from optimizer.daemon.runner import SchedulerRunner, SpeedClock
+from optimizer.daemon.wiring import build_daemon, ledger_listener
+
+__all__ = [
+    "RECONCILE_PREFIX",
+    "ROLL_JOB",
+    "Daemon",
+    "DaemonStats",
+    "DaemonStopped",
+    "DaySpend",
+    "Reconciler",
+    "SchedulerRunner",
+    "SpeedClock",
+    "build_daemon",
+    "ledger_listener",
+    "missing_sessions",
+]

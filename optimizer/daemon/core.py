@@ -1,0 +1,302 @@
+"""The daemon's scheduling core: which job runs when, in simulated or real time.
+
+The daemon is wiring plus scheduling, never control logic. It owns a set of
+jobs, each with the (clock) time it is due next:
+
+- one cycle job per charger: runs `Controller.cycle()` and is due again at
+  the `CycleResult.next_cycle_at` the controller asked for;
+- a daily budget roll: closes the quota day in the call ledger (the calls the
+  store holds for it) and re-plans;
+- a daily session reconcile per charger (optional): asks the charger's
+  statistics (`stadistic/device`) through a callback the wiring provides.
+
+`Daemon.run_due(now)` runs every job due at `now`; `Daemon.run_cycles(until,
+advance)` drives the whole thing deterministically by jumping a clock from
+one due time to the next (a `SimClock`, or the HTTP simulator's clock). The
+APScheduler runner (`optimizer.daemon.runner`) runs the very same jobs at
+wall-clock times. Wake-ups are bounded below (`min_interval_s`), so nothing
+that goes wrong can make the daemon spin.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from optimizer.budget.planner import BudgetPlanner
+from optimizer.controller import Controller, CycleResult
+from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
+
+log = logging.getLogger(__name__)
+
+DAY = timedelta(days=1)
+
+ROLL_JOB = "budget-roll"
+"""Key of the daily budget-roll job."""
+
+RECONCILE_PREFIX = "reconcile:"
+"""Keys of the daily reconcile jobs are this prefix plus the device id."""
+
+Reconciler = Callable[[str, date, datetime], None]
+"""`(device_id, local day to reconcile, now)`: fetch the charger's statistics of that
+day and merge them into the store. Makes API calls through the ledgered client."""
+
+
+@dataclass(frozen=True, slots=True)
+class DaySpend:
+    """Calls spent in one quota day, from the store's ledger (the numbers the budget trusts)."""
+
+    day_start: datetime
+    calls: int
+    by_endpoint: dict[str, int]
+
+
+@dataclass(slots=True)
+class DaemonStats:
+    """Counters for the status line and the tests."""
+
+    cycles: int = 0
+    reads: int = 0
+    commands: int = 0
+    cycle_errors: int = 0
+    reconciles: int = 0
+    days: list[DaySpend] = field(default_factory=list)
+
+
+class DaemonStopped(Exception):
+    """Raised by `run_due` after the daemon stopped (fatal error or shutdown)."""
+
+
+class Daemon:
+    """Schedules the controllers' cycles and the daily jobs over one clock.
+
+    All controllers share one `BudgetPlanner` and one `Store` (the wiring makes
+    sure of it). Jobs run one at a time (`SqlStore` is single-threaded): the
+    APScheduler runner uses one worker and `run_due` holds a lock.
+
+    `min_interval_s` (simulated s) bounds every job's next wake-up below, on
+    top of the controller's own minimum. `reconcile_at` is the local time of
+    day the reconcile jobs run (for the previous local day); `tz` the local zone.
+    `on_cycle` sees every `CycleResult` (the live status line).
+    """
+
+    def __init__(
+        self,
+        controllers: Sequence[Controller],
+        planner: BudgetPlanner,
+        store: Store,
+        clock: Clock,
+        *,
+        reconciler: Reconciler | None = None,
+        reconcile_at: time = time(0, 20),
+        safe_mode: PvMode = PvMode.EXCLUSIVE_PV,
+        min_interval_s: float = 1.0,
+        on_cycle: Callable[[CycleResult], None] | None = None,
+    ) -> None:
+        if not controllers:
+            raise ValueError("the daemon needs at least one controller")
+        ids = [c.device_id for c in controllers]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate charger device ids: {ids}")
+        if not min_interval_s > 0:
+            raise ValueError(f"min_interval_s must be > 0, got {min_interval_s!r}")
+        self.controllers = {c.device_id: c for c in controllers}
+        self.planner = planner
+        self.store = store
+        self.clock = clock
+        self.safe_mode = safe_mode
+        self.min_interval = timedelta(seconds=min_interval_s)
+        self.on_cycle = on_cycle
+        self.stats = DaemonStats()
+        self.last_results: dict[str, CycleResult] = {}
+        self.fatal: ChargerAuthError | None = None
+        self._reconciler = reconciler
+        self._reconcile_at = reconcile_at
+        self._tz = next(iter(self.controllers.values())).timezone
+        self._lock = threading.Lock()
+        self._stopped = False
+        now = clock.now()
+        self._due: dict[str, datetime] = {device: now for device in self.controllers}
+        self._due[ROLL_JOB] = self._day_end(now)
+        if reconciler is not None:
+            for device in self.controllers:
+                self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
+
+    # ----- restore --------------------------------------------------------------------
+
+    def restore_budget(self, now: datetime | None = None) -> int:
+        """Rebuild the planner's ledger from the store's calls of the last 48 h.
+
+        Returns the calls spent in the current quota day after the restore.
+        """
+        now = now or self.clock.now()
+        self.planner.restore(self.store.calls_between(now - 2 * DAY, now + self.min_interval), now)
+        return self.planner.spent(now)
+
+    # ----- schedule -------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> dict[str, datetime]:
+        """Every job's key and the clock time it is due next (a copy)."""
+        return dict(self._due)
+
+    def due_at(self, key: str) -> datetime:
+        """When job `key` is due next (clock time)."""
+        return self._due[key]
+
+    def next_wakeup(self) -> datetime:
+        """The earliest due time of any job."""
+        return min(self._due.values())
+
+    @property
+    def stopped(self) -> bool:
+        """True after a fatal error or `shutdown()`."""
+        return self._stopped
+
+    def run_job(self, key: str, now: datetime | None = None) -> datetime:
+        """Run job `key` now (whether due or not) and return when it is due next.
+
+        A `ChargerAuthError` stops the daemon (`fatal` is set) and is re-raised.
+        """
+        with self._lock:
+            if self._stopped:
+                raise DaemonStopped("the daemon has stopped")
+            now = now or self.clock.now()
+            try:
+                nxt = self._run_locked(key, now)
+            except ChargerAuthError as exc:
+                self.fatal = exc
+                self._stopped = True
+                raise
+            nxt = max(nxt, now + self.min_interval)
+            self._due[key] = nxt
+            return nxt
+
+    def run_due(self, now: datetime | None = None) -> list[CycleResult]:
+        """Run every job due at `now` (clock time), cycles in device order."""
+        now = now or self.clock.now()
+        results: list[CycleResult] = []
+        for key in sorted(self._due, key=lambda k: (self._due[k], k)):
+            if self._due[key] <= now:
+                self.run_job(key, now)
+                if key in self.controllers:
+                    results.append(self.last_results[key])
+        return results
+
+    def run_cycles(self, until: datetime, advance: Callable[[datetime], None]) -> list[CycleResult]:
+        """Drive the daemon up to `until` (exclusive) without wall-clock waits.
+
+        `advance(t)` must move the clock (and the world behind the chargers)
+        to `t`; it is called with each next due time in turn. Deterministic for
+        a deterministic world: this is how tests run several simulated days.
+        """
+        results: list[CycleResult] = []
+        while not self._stopped:
+            t = self.next_wakeup()
+            if t >= until:
+                break
+            advance(t)
+            results.extend(self.run_due(max(self.clock.now(), t)))
+        return results
+
+    def shutdown(self, safe_mode: PvMode | None = None) -> list[Command]:
+        """Stop: leave every charger in `safe_mode` (default the daemon's) and commit.
+
+        Waits for a job in flight (the lock). Skips the chargers after a 401:
+        the cloud refuses us, further calls only burn quota. Idempotent.
+        """
+        mode = self.safe_mode if safe_mode is None else safe_mode
+        commands: list[Command] = []
+        with self._lock:
+            fatal = self.fatal is not None
+            self._stopped = True
+            if not fatal:
+                for controller in self.controllers.values():
+                    commands.extend(controller.shutdown(mode))
+            self.store.commit()
+        return commands
+
+    # ----- the jobs -------------------------------------------------------------------
+
+    def _run_locked(self, key: str, now: datetime) -> datetime:
+        if key in self.controllers:
+            return self._cycle(self.controllers[key])
+        if key == ROLL_JOB:
+            return self._roll(now)
+        if key.startswith(RECONCILE_PREFIX):
+            return self._reconcile(key.removeprefix(RECONCILE_PREFIX), now)
+        raise KeyError(f"unknown daemon job {key!r}")
+
+    def _cycle(self, controller: Controller) -> datetime:
+        try:
+            result = controller.cycle()
+        except ChargerAuthError:
+            self.stats.cycle_errors += 1
+            raise
+        self.stats.cycles += 1
+        self.stats.reads += int(result.reading is not None)
+        self.stats.commands += sum(1 for c in result.commands if c.ok)
+        self.stats.cycle_errors += int(bool(result.errors))
+        self.last_results[controller.device_id] = result
+        if result.errors:
+            log.warning("%s: %s", controller.device_id, "; ".join(result.errors))
+        if self.on_cycle is not None:
+            self.on_cycle(result)
+        return result.next_cycle_at
+
+    def _roll(self, now: datetime) -> datetime:
+        """Close the quota day that just ended: its spend from the store, then re-plan.
+
+        The planner's ledger moves to the new day by itself (its window follows
+        the clock); what the roll adds is the day's spend as the store has it
+        and a cycle of every charger at once, so the fresh budget is spread
+        from the first minute of the day instead of after the last long sleep.
+        """
+        day_start = self._day_start(now - self.min_interval)
+        calls = self.store.calls_between(day_start, day_start + DAY)
+        by_endpoint: dict[str, int] = {}
+        for call in calls:
+            by_endpoint[call.endpoint] = by_endpoint.get(call.endpoint, 0) + 1
+        spend = DaySpend(day_start, len(calls), by_endpoint)
+        self.stats.days.append(spend)
+        log.info("quota day %s closed: %d calls %s", f"{day_start:%F}", len(calls), by_endpoint)
+        for device in self.controllers:
+            self._due[device] = min(self._due[device], now)  # re-plan every charger at once
+        return self._day_end(now)
+
+    def _reconcile(self, device_id: str, now: datetime) -> datetime:
+        assert self._reconciler is not None
+        local_yesterday = (now.astimezone(self._tz) - DAY).date()
+        if self.planner.reads_left(now) >= 1:
+            try:
+                self._reconciler(device_id, local_yesterday, now)
+                self.stats.reconciles += 1
+            except ChargerAuthError:
+                raise
+            except Exception as exc:  # a statistics failure never stops charging
+                log.warning("reconcile %s %s failed: %s", device_id, local_yesterday, exc)
+            self.store.commit()
+        else:
+            log.info("reconcile %s skipped: no call budget left for reads", device_id)
+        return self._next_reconcile(now + self.min_interval)
+
+    # ----- day arithmetic -------------------------------------------------------------
+
+    def _day_start(self, t: datetime) -> datetime:
+        """Start of the quota day holding `t` (the planner's ledger knows the boundary)."""
+        start, _ = self.planner.ledger.window(t)
+        return start
+
+    def _day_end(self, t: datetime) -> datetime:
+        _, end = self.planner.ledger.window(t)
+        return end
+
+    def _next_reconcile(self, after: datetime) -> datetime:
+        local = after.astimezone(self._tz)
+        candidate = datetime.combine(local.date(), self._reconcile_at, tzinfo=self._tz)
+        if candidate <= local:
+            candidate = datetime.combine(local.date() + DAY, self._reconcile_at, tzinfo=self._tz)
+        return candidate.astimezone(UTC)

@@ -1,0 +1,133 @@
+"""Run a `Daemon`'s jobs at wall-clock times with APScheduler 3 (BackgroundScheduler).
+
+Each job (a charger's cycle, the daily roll and reconciles) is one APScheduler
+date job at the wall time its due time maps to: `wall = now_wall + (due -
+clock.now()) / speed`, so a `ScaledClock` running 1440x faster than real time
+(the demo) and the `WallClock` (live) are driven the same way. After a job
+runs it is added again at its next due time. One worker thread runs the jobs,
+so they never overlap (the store is single-threaded); the main thread only
+waits, shows status and handles signals.
+
+Misfires are never dropped (`misfire_grace_time=None`): a late cycle still
+runs, reading the clock when it does. A wake-up is at least `min_wall_s`
+away, on top of the daemon's own lower bound in simulated time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from optimizer.daemon.core import Daemon, DaemonStopped
+from optimizer.interfaces import ChargerAuthError
+
+log = logging.getLogger(__name__)
+
+
+class SpeedClock(Protocol):
+    """A clock that knows how fast it runs (`WallClock`, `ScaledClock`)."""
+
+    def now(self) -> datetime: ...
+
+    @property
+    def speed(self) -> float: ...
+
+
+class SchedulerRunner:
+    """APScheduler on top of `Daemon`: start, wait until told to stop, stop cleanly.
+
+    `stop_event` is set when the daemon must stop by itself: after a 401
+    (`daemon.fatal`) or an unexpected error (`error`). Signal handlers set it too.
+    """
+
+    def __init__(
+        self,
+        daemon: Daemon,
+        clock: SpeedClock,
+        *,
+        min_wall_s: float = 0.001,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        if not clock.speed > 0:
+            raise ValueError(f"clock speed must be > 0, got {clock.speed!r}")
+        self.daemon = daemon
+        self.clock = clock
+        self.min_wall_s = min_wall_s
+        self.stop_event = stop_event or threading.Event()
+        self.error: BaseException | None = None
+        self._ids = itertools.count()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            timezone=UTC,
+        )
+
+    def wall_time(self, due: datetime) -> datetime:
+        """The wall-clock time at which the clock will show `due` (never in the past)."""
+        wall_now = datetime.now(UTC)
+        delay_s = (due - self.clock.now()).total_seconds() / self.clock.speed
+        return wall_now + timedelta(seconds=max(delay_s, self.min_wall_s))
+
+    def start(self) -> None:
+        """Schedule every job of the daemon and start the background scheduler."""
+        for key, due in self.daemon.jobs.items():
+            self._schedule(key, due)
+        self._scheduler.start()
+
+    def wait(
+        self,
+        *,
+        until: datetime | None = None,
+        tick: Callable[[], None] | None = None,
+        poll_s: float = 0.1,
+    ) -> None:
+        """Block the calling (main) thread until the stop event, or the clock reaches `until`.
+
+        `tick` runs every `poll_s` wall seconds (the live status line).
+        """
+        while not self.stop_event.wait(poll_s):
+            if tick is not None:
+                tick()
+            if until is not None and self.clock.now() >= until:
+                break
+
+    def stop(self) -> None:
+        """Stop scheduling and wait for the job in flight to finish (idempotent)."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+
+    def _schedule(self, key: str, due: datetime) -> None:
+        self._scheduler.add_job(
+            self._run,
+            trigger=DateTrigger(run_date=self.wall_time(due)),
+            args=[key],
+            id=f"{key}#{next(self._ids)}",
+            name=key,
+        )
+
+    def _run(self, key: str) -> None:
+        if self.stop_event.is_set():
+            return
+        try:
+            nxt = self.daemon.run_job(key)
+        except DaemonStopped:
+            return
+        except ChargerAuthError as exc:
+            log.error("stopping: the cloud refused the API key: %s", exc)
+            self.stop_event.set()
+            return
+        except Exception as exc:
+            log.exception("stopping: job %s failed", key)
+            self.error = exc
+            self.stop_event.set()
+            return
+        if not self.stop_event.is_set():
+            self._schedule(key, nxt)
