@@ -23,8 +23,17 @@ def test_clear_sky_grid_matches_the_pv_model_and_days_are_computed_once() -> Non
     cache = ClearSkyCache(GRAZ)
     times = pd.date_range(JUNE, periods=3 * 1440, freq="min")
     grid = cache.power_grid(JUNE.timestamp(), len(times), 60.0)
-    expected = clear_sky_pv(GRAZ, times).to_numpy()
-    np.testing.assert_allclose(grid, expected, atol=1e-6)
+    unclipped = GRAZ.model_copy(
+        update={"arrays": (GRAZ.arrays[0].model_copy(update={"inverter_ac_w": None}),)}
+    )
+    expected = clear_sky_pv(unclipped, times).to_numpy()
+    np.testing.assert_allclose(grid, expected, atol=0.005 * expected.max())
+    small_inverter = GRAZ.model_copy(
+        update={"arrays": (GRAZ.arrays[0].model_copy(update={"inverter_ac_w": 3000.0}),)}
+    )
+    noon_s = JUNE.timestamp() + 11 * 3600
+    assert ClearSkyCache(small_inverter).power_at(noon_s) == pytest.approx(grid[660], rel=1e-6)
+    assert grid[660] > 3000.0
     assert cache.computed_days == 3
     cache.power_grid(JUNE.timestamp() + 1800.0, 2 * 1440, 60.0)
     assert cache.power_at(JUNE.timestamp() + 11 * 3600 + 30) > 0

@@ -8,11 +8,14 @@ on clear periods. This module learns that ratio day by day:
    within 15 minutes, agree within `steady_tolerance`. Steady samples with the
    sun well up (model above `min_model_fraction` of peak) and the inverter not
    clipping are candidates for "clear".
-2. At the end of each solar day the candidates with a ratio in the top band
-   (at least `clear_band` times the day's 90th percentile) are the clear
-   periods; their energy ratio sum(observed) / sum(model) is the day's
-   estimate. A day needs `min_clear_samples` of them, so an overcast or snowy
-   day gives no estimate at all.
+2. At the end of each solar day, separately for the morning and the
+   afternoon, the candidates with a ratio in the top band (at least
+   `clear_band` times that half-day's 90th percentile) are the clear
+   periods, and their energy ratio sum(observed) / sum(model) is the
+   half-day's estimate. The day's estimate is the geometric mean of both
+   halves: a wrong azimuth raises one and lowers the other, so it cancels
+   to first order. Each half needs `min_clear_samples`, so an overcast or
+   snowy day gives no estimate at all.
 3. The calibrated ratio is the median of the last `window_days`
    estimates, clipped to `bounds`. The median ignores the odd day where snow,
    shade or curtailment pulled the steady ratio down, and never trusts a
@@ -86,6 +89,7 @@ class Calibration:
         self._ratios: list[float] = []
         self._observed: list[float] = []
         self._modelled: list[float] = []
+        self._afternoon: list[bool] = []
 
     @property
     def ratio(self) -> float:
@@ -114,6 +118,7 @@ class Calibration:
             self._ratios.append(ratio)
             self._observed.append(observed_w)
             self._modelled.append(model_w)
+            self._afternoon.append((t_s + self._offset_s) % DAY_S >= DAY_S / 2)
 
     def flush(self) -> None:
         """Close the day in progress now (end of a data set; normally days close by themselves)."""
@@ -130,20 +135,30 @@ class Calibration:
         return (max(r0, r1, r2) - min(r0, r1, r2)) <= self._tolerance * mean
 
     def _close_day(self) -> None:
-        if len(self._ratios) >= self._min_clear:
-            ratios = np.asarray(self._ratios)
-            clear = ratios >= self._band * np.percentile(ratios, 90)
-            if int(clear.sum()) >= self._min_clear:
-                estimate = float(
-                    np.asarray(self._observed)[clear].sum()
-                    / np.asarray(self._modelled)[clear].sum()
-                )
-                low, high = self._bounds
-                if low <= estimate <= high:
-                    self._estimates.append(estimate)
-                    self._days_used += 1
-                    self._ratio = float(np.median(np.asarray(self._estimates)))
-        self._ratios.clear()
-        self._observed.clear()
-        self._modelled.clear()
+        ratios = np.asarray(self._ratios)
+        observed = np.asarray(self._observed)
+        modelled = np.asarray(self._modelled)
+        afternoon = np.asarray(self._afternoon, dtype=bool)
+        halves = [self._half_day_estimate(ratios[m], observed[m], modelled[m])
+                  for m in (~afternoon, afternoon)]  # fmt: skip
+        if all(h is not None for h in halves):
+            estimate = float(np.sqrt(np.prod(np.asarray(halves, dtype=float))))
+            low, high = self._bounds
+            if low <= estimate <= high:
+                self._estimates.append(estimate)
+                self._days_used += 1
+                self._ratio = float(np.median(np.asarray(self._estimates)))
+        for buffer in (self._ratios, self._observed, self._modelled, self._afternoon):
+            buffer.clear()
         self._recent.clear()
+
+    def _half_day_estimate(
+        self, ratios: np.ndarray, observed: np.ndarray, modelled: np.ndarray
+    ) -> float | None:
+        """Energy ratio of the clear samples of half a day, or None without enough of them."""
+        if ratios.size < self._min_clear:
+            return None
+        clear = ratios >= self._band * np.percentile(ratios, 90)
+        if int(clear.sum()) < self._min_clear:
+            return None
+        return float(observed[clear].sum() / modelled[clear].sum())

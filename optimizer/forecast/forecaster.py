@@ -30,6 +30,9 @@ from optimizer.site import SiteConfig
 MIN_DAYLIGHT_FRACTION = 0.05
 """Below this share of peak clear-sky power the clear-sky index is too noisy to learn from."""
 
+CLIPPING_FRACTION = 0.9
+"""Samples where the model is this close to the AC limit say nothing about the array size."""
+
 MAX_FORECAST_POINTS = 1_000_000
 
 
@@ -96,7 +99,7 @@ class PvForecaster:
         pv_w = max(pv_w, 0.0)
         t_s = time.timestamp()
         model_w = self.clear_sky.power_at(t_s)
-        if self.calibration is not None:
+        if self.calibration is not None and model_w < CLIPPING_FRACTION * self.ac_limit_w:
             self.calibration.add(t_s, pv_w, model_w)
         expected_w = min(model_w * self.ratio, self.ac_limit_w)
         if expected_w >= self._min_daylight_w:
