@@ -1,0 +1,218 @@
+"""Policies, baselines and the perfect-foresight optimum side by side, on the same data.
+
+`compare` runs every chosen policy and every baseline through `run_backtest`
+(each in its own world built from the same inputs), then solves the optimum
+(`optimizer.backtest.optimum`, solar-only objective, on the world's 1-minute
+steps rather than the module's 5-minute default, see `solve_optimum`) for the
+very sessions the world simulated: same plug-in and unplug steps, and as energy
+wanted the AC energy the car could take from its arrival SoC to full (what the
+world lets every policy put in it). `ratio_to_optimum` = policy solar kWh /
+optimum solar kWh.
+
+The optimum forbids grid energy for the car; a policy that draws from the grid
+during transients gets the solar part of those steps credited (the world counts
+min(car power, surplus) as solar), so on rare cases a grid-using baseline such as
+`device_pv_min` can show a ratio slightly above 1: its grid kWh stands beside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.backtest.engine import (
+    BASELINE_NAMES,
+    BacktestInputs,
+    BacktestResult,
+    BacktestSetup,
+    Contender,
+    baseline_contender,
+    policy_contender,
+    run_backtest,
+)
+from optimizer.backtest.metrics import Metrics, compute_metrics, ratio
+from optimizer.backtest.optimum import (
+    DEFAULT_STEP_S,
+    ChargeLimits,
+    SessionsOptimum,
+    optimum_for_sessions,
+)
+from optimizer.policies.registry import POLICY_NAMES
+
+OPTIMUM_NAME = "optimum"
+
+PRODUCT_POLICIES: tuple[str, ...] = tuple(
+    name for name in POLICY_NAMES if name not in ("evcc_style", "device_native")
+)
+"""Policies `--policy all` runs (the baselines' policies run as baselines)."""
+
+
+@dataclass
+class Comparison:
+    """Every run's result and metrics, and the optimum, keyed by name (policies first)."""
+
+    results: dict[str, BacktestResult]
+    optimum: SessionsOptimum
+    metrics: dict[str, Metrics] = field(default_factory=dict)
+    optimum_runtime_s: float = 0.0
+
+
+def contenders(policies: Sequence[str]) -> list[Contender]:
+    """The chosen policies (validated by name) followed by the four baselines."""
+    unknown = [p for p in policies if p not in PRODUCT_POLICIES]
+    if unknown:
+        raise ValueError(
+            f"unknown policy {unknown[0]!r}; known: {', '.join(PRODUCT_POLICIES)} or 'all'"
+        )
+    chosen = [policy_contender(p) for p in dict.fromkeys(policies)]
+    return chosen + [baseline_contender(name) for name in BASELINE_NAMES]
+
+
+def optimum_sessions(result: BacktestResult) -> pd.DataFrame:
+    """The sessions the world simulated, as the optimum reads them.
+
+    Energy wanted is the car's headroom to full; the car's current and phases are
+    the session's if the input gave them, else the car's, and never more phases
+    than the charger has.
+    """
+    world = result.sessions
+    setup = result.setup
+    given = result.inputs.sessions.copy()
+    given["departure"] = pd.to_datetime(given["departure"], utc=True)
+    by_departure = given.drop_duplicates("departure").set_index("departure")
+    rows = []
+    for row in world.itertuples(index=False):
+        planned = pd.Timestamp(row.planned_departure)
+        max_a = float(setup.car.max_current_a)
+        phases = setup.car.phases
+        if planned in by_departure.index:
+            source = by_departure.loc[planned]
+            if "max_current_a" in source and pd.notna(source["max_current_a"]):
+                max_a = float(source["max_current_a"])
+            if "phases" in source and pd.notna(source["phases"]):
+                phases = int(source["phases"])
+        phases = 1 if phases == 2 else phases  # as the world simulates it
+        rows.append(
+            {
+                "arrival": pd.Timestamp(row.start),
+                "departure": pd.Timestamp(row.end),
+                "energy_kwh": float(row.headroom_wh) / 1000.0,
+                "max_current_a": max_a,
+                "phases": min(phases, setup.limits.phases),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["arrival", "departure", "energy_kwh", "max_current_a", "phases"]
+    )
+
+
+def solve_optimum(result: BacktestResult, step_s: float | None = None) -> SessionsOptimum:
+    """The solar-only optimum over the sessions `result`'s world simulated.
+
+    `step_s` defaults to the world's own step (1 minute): on the optimum module's
+    default 5-minute grid the optimum loses up to 5 minutes at each plug-in and its
+    block-mean surplus is coarser than what a policy sees, so it would not bound the
+    policies from above. At 1-minute steps a session-day still solves in well under
+    a second (see benchmarks/backtest_results.md).
+    """
+    inputs, limits = result.inputs, result.setup.limits
+    step_s = step_s or result.setup.step_s
+    grid = pd.date_range(
+        inputs.start, inputs.end, freq=f"{int(result.setup.step_s)}s", inclusive="left"
+    )
+    pv = _on(inputs.pv_w, grid)
+    house = _on(inputs.house_w, grid)
+    return optimum_for_sessions(
+        pv - house,
+        optimum_sessions(result),
+        objective="solar_only",
+        limits=ChargeLimits(
+            phases=limits.phases,
+            voltage_v=limits.voltage_v,
+            min_current_a=limits.min_current_a,
+            max_current_a=limits.max_current_a,
+            fuse_w=limits.main_fuse_w,
+        ),
+        step_s=step_s,
+        house_w=house if limits.main_fuse_w is not None else None,
+    )
+
+
+def _on(series: pd.Series, grid: pd.DatetimeIndex) -> pd.Series:
+    """The series on the world's grid, the way the world reads it (linear in time)."""
+    values = series.astype("float64").dropna().sort_index()
+    t = values.index.tz_convert("UTC").as_unit("ns").asi8.astype(float)
+    g = grid.tz_convert("UTC").as_unit("ns").asi8.astype(float)
+    return pd.Series(np.interp(g, t, values.to_numpy()), index=grid)
+
+
+def optimum_metrics(optimum: SessionsOptimum, inputs: BacktestInputs) -> Metrics:
+    """The optimum's row in the comparison (no calls: it is not a controller)."""
+    totals = optimum.totals
+    energy, solar = totals["energy_wh"], totals["solar_wh"]
+    return {
+        "ev_kwh": round(energy / 1000.0, 4),
+        "solar_kwh": round(solar / 1000.0, 4),
+        "grid_kwh": round(totals["grid_wh"] / 1000.0, 4),
+        "solar_share": round(solar / energy, 4) if energy > 0 else 0.0,
+        "sessions": int(totals["sessions"]),
+        "ratio_to_optimum": 1.0 if solar > 0 else None,
+        "calls_per_day_mean": 0.0,
+        "calls_per_day_max": 0,
+        "target_misses": None,
+        "unmet_kwh": None,
+        "current_changes_per_day": None,
+        "step_s": float(optimum.sessions["steps"].size and _step_s(optimum)),
+    }
+
+
+def _step_s(optimum: SessionsOptimum) -> float:
+    index = optimum.steps.index
+    if len(index) < 2:
+        return DEFAULT_STEP_S
+    return float(pd.Series(index).diff().dropna().min().total_seconds())
+
+
+def compare(
+    inputs: BacktestInputs,
+    policies: Sequence[str],
+    setup: BacktestSetup | None = None,
+    *,
+    progress: Callable[[str, float], None] | None = None,
+) -> Comparison:
+    """Run `policies` and the baselines, solve the optimum, fill in the ratios.
+
+    `progress(name, fraction)` reports each run's simulated fraction done.
+    """
+    import time as wall
+
+    setup = setup or BacktestSetup()
+    results: dict[str, BacktestResult] = {}
+    for contender in contenders(policies):
+        report = None
+        if progress is not None:
+            name = contender.name
+
+            def report(fraction: float, name: str = name) -> None:
+                progress(name, fraction)
+
+        results[contender.name] = run_backtest(inputs, contender, setup, progress=report)
+    first = next(iter(results.values()))
+    started = wall.perf_counter()
+    optimum = solve_optimum(first)
+    elapsed = wall.perf_counter() - started
+    if progress is not None:
+        progress(OPTIMUM_NAME, 1.0)
+    metrics: dict[str, Metrics] = {}
+    best = optimum_metrics(optimum, inputs)
+    for name, result in results.items():
+        m = compute_metrics(result)
+        m["ratio_to_optimum"] = ratio(m["solar_kwh"], best["solar_kwh"])
+        result.metrics = m
+        metrics[name] = m
+    best["runtime_s"] = round(elapsed, 3)
+    metrics[OPTIMUM_NAME] = best
+    return Comparison(results, optimum, metrics, elapsed)

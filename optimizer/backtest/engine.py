@@ -1,0 +1,480 @@
+"""The backtest engine: the real controller, in-process, over the one world model.
+
+Nothing is re-implemented for backtests. A run wires exactly what the daemon
+wires, with in-process adapters:
+
+* charger: `adapters.simulator.inprocess.WorldCharger` over a `World` built from
+  the user's PV and household series and plug-in sessions (the one physical model);
+* clock: `SimClock`, moved by the loop below;
+* store: `MemoryStore`; forecaster: `PvForecaster` for the site;
+* read scheduler: the `BudgetPlanner` for product policies, a
+  `FixedIntervalSchedule` for the baselines (see `Contender`).
+
+The loop is the daemon's scheduler compressed in time::
+
+    clock.set(t); result = controller.cycle(); world.advance_to(next); t = next
+
+where `next = result.next_cycle_at` (cut at the window's end). After each cycle the
+world is advanced to the next cycle time and its bookkeeping (`EnergyTotals`, the
+truth) is differenced, so each row of the per-cycle frame holds exactly the energy
+of its interval and the rows sum to the world's totals. API calls are counted from
+the ledger the controller records through `Controller.on_call` (one `ApiCall` per
+attempt, as the daemon counts them).
+
+Units: W, Wh, A, V, seconds; times tz-aware UTC.
+"""
+
+from __future__ import annotations
+
+import math
+import time as wall
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+from adapters.simulator.inprocess import DEFAULT_DAILY_LIMIT, SimClock, WorldCharger
+from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, World
+from adapters.storage.memory import MemoryStore
+from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, ReadScheduler
+from optimizer.controller import Controller, ControllerSettings
+from optimizer.forecast.forecaster import PvForecaster
+from optimizer.interfaces import ApiCall
+from optimizer.limits import ChargerLimits
+from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
+from optimizer.policies.device_native import DeviceNativeParams, DeviceNativePolicy
+from optimizer.site import SiteConfig
+
+DEVICE_ID = "BT0001"
+"""Device id of the simulated charger in a backtest."""
+
+DEFAULT_STEP_S = 60.0
+"""World step of a backtest (s): 1 minute, the resolution of the real data sets."""
+
+BASELINE_NAMES: tuple[str, ...] = (
+    "device_exclusive_pv",
+    "device_pv_min",
+    "evcc_style",
+    "evcc_style_budget",
+)
+"""The baselines every backtest runs beside the chosen policies (the optimum is extra)."""
+
+STEP_COLUMNS = [
+    "time",
+    "duration_s",
+    "pv_w",
+    "house_w",
+    "car_w",
+    "car_wh",
+    "solar_wh",
+    "grid_wh",
+    "exported_wh",
+    "setpoint_a",
+    "pv_mode",
+    "charging",
+    "plugged_in",
+    "calls",
+    "set_current",
+    "price_per_kwh",
+]
+
+
+@dataclass(frozen=True)
+class BacktestInputs:
+    """The data a backtest runs on.
+
+    `pv_w` and `house_w` (W, household without the car) are tz-aware Series of any
+    step covering [start, end); `sessions` has `arrival, departure, energy_kwh` and
+    optional `max_current_a, phases` (UTC); `prices` (currency/kWh) is optional.
+    Gaps must already be filled (see `optimizer.backtest.inputs.resample_to_step`).
+    """
+
+    pv_w: pd.Series
+    house_w: pd.Series
+    sessions: pd.DataFrame
+    start: datetime
+    end: datetime
+    site: SiteConfig
+    prices: pd.Series | None = None
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise ValueError(f"BacktestInputs.{name} must be a tz-aware datetime")
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start}")
+
+    @property
+    def days(self) -> float:
+        """Length of the simulated window (days)."""
+        return (self.end - self.start).total_seconds() / 86400.0
+
+
+@dataclass(frozen=True)
+class BacktestSetup:
+    """Everything about the installation and the controller that is not data."""
+
+    limits: ChargerLimits = field(default_factory=ChargerLimits)
+    car: CarConfig = field(default_factory=CarConfig)
+    policies: PolicyConfig = field(default_factory=PolicyConfig)
+    budget: BudgetConfig = field(default_factory=lambda: BudgetConfig())  # type: ignore[call-arg]
+    controller: ControllerSettings = field(default_factory=ControllerSettings)
+    tariff: TariffConfig | None = None
+    step_s: float = DEFAULT_STEP_S
+    pv_mode_delay_s: float = 60.0
+    pv_regulation_interval_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One thing to backtest: a policy paired with its read schedule and quota.
+
+    `quota_limit` is the cloud's daily limit the `WorldCharger` enforces (None:
+    unlimited, to show what an unconstrained loop would spend).
+    """
+
+    name: str
+    make_policy: Callable[[BacktestSetup], Policy]
+    make_schedule: Callable[[BacktestSetup], ReadScheduler]
+    quota_limit: int | None = DEFAULT_DAILY_LIMIT
+
+
+def policy_contender(name: str) -> Contender:
+    """A product policy from the setup's `PolicyConfig`, reads planned by the budget planner."""
+
+    def policy(setup: BacktestSetup) -> Policy:
+        return build_policy(setup.policies, name, setup.tariff)
+
+    def schedule(setup: BacktestSetup) -> ReadScheduler:
+        return BudgetPlanner(setup.budget)
+
+    return Contender(name, policy, schedule)
+
+
+def baseline_contender(name: str) -> Contender:
+    """One of `BASELINE_NAMES`, as an ordinary policy with a fixed read schedule.
+
+    device_* : the charger's own PV mode, never read (0 calls after the set-up writes);
+    evcc_style: a 30 s loop, no daily limit; evcc_style_budget: 90 s, held to 1000.
+    """
+    if name in ("device_exclusive_pv", "device_pv_min"):
+        mode = "exclusive_pv" if name == "device_exclusive_pv" else "pv_min"
+        return Contender(
+            name,
+            lambda _s: DeviceNativePolicy(DeviceNativeParams(mode=mode)),
+            lambda _s: FixedIntervalSchedule.never(),
+        )
+    if name == "evcc_style":
+        return Contender(
+            name,
+            lambda s: build_policy(s.policies, "evcc_style"),
+            lambda _s: FixedIntervalSchedule(30.0),
+            quota_limit=None,
+        )
+    if name == "evcc_style_budget":
+        return Contender(
+            name,
+            lambda s: build_policy(s.policies, "evcc_style"),
+            lambda _s: FixedIntervalSchedule(90.0, daily_limit=DEFAULT_DAILY_LIMIT),
+        )
+    raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINE_NAMES)}")
+
+
+@dataclass
+class BacktestResult:
+    """One contender's run: the per-cycle frame, the world's sessions and the ledger.
+
+    `steps` has `STEP_COLUMNS`, one row per controller cycle covering
+    [time, time + duration_s) (energy is attributed at the world's step: a cycle
+    shorter than a step may show none, the next one all); `charging` is whether
+    power flowed at the interval's end; `sessions` one row per plug-in session as the world
+    saw it; `calls` every API call attempt; `totals` the world's energy sums (Wh).
+    """
+
+    name: str
+    inputs: BacktestInputs
+    setup: BacktestSetup
+    steps: pd.DataFrame
+    sessions: pd.DataFrame
+    calls: list[ApiCall]
+    totals: dict[str, float]
+    runtime_s: float
+    cycles: int
+    metrics: dict[str, float | int | None] = field(default_factory=dict)
+
+
+def build_world(inputs: BacktestInputs, setup: BacktestSetup) -> World:
+    """The world for a run: the site, one charger wired as the limits say, the data."""
+    limits = setup.limits
+    if limits.phases not in (1, 3):
+        raise ValueError(f"the world model simulates 1 or 3 phases, got {limits.phases}")
+    device = DeviceConfig(
+        device_id=DEVICE_ID,
+        phases=limits.phases,  # type: ignore[arg-type]
+        voltage_v=limits.voltage_v,
+        min_current_a=limits.min_current_a,
+        max_current_a=limits.max_current_a,
+        main_fuse_w=limits.main_fuse_w,
+        initial_current_a=limits.max_current_a,
+        car=setup.car,
+    )
+    scenario = Scenario(
+        name="backtest",
+        site=inputs.site,
+        devices=(device,),
+        start=inputs.start.astimezone(UTC),
+        pv_mode_delay_s=setup.pv_mode_delay_s,
+        pv_regulation_interval_s=setup.pv_regulation_interval_s,
+    )
+    sessions = _world_sessions(inputs.sessions)
+    return World(
+        scenario,
+        step_s=setup.step_s,
+        pv_w=inputs.pv_w,
+        house_w=inputs.house_w,
+        sessions=sessions,
+    )
+
+
+def _world_sessions(sessions: pd.DataFrame) -> pd.DataFrame:
+    """Sessions as the world reads them (phases 2 is simulated as 1, NaNs dropped)."""
+    frame = sessions.copy()
+    if "phases" in frame.columns:
+        phases = pd.to_numeric(frame["phases"], errors="coerce").astype("float64")
+        frame["phases"] = phases.where(phases != 2.0, 1.0)
+    return frame
+
+
+class _Active:
+    """Which input session is active at a time (for `set_session_target`)."""
+
+    def __init__(self, sessions: pd.DataFrame) -> None:
+        self.arrival = [pd.Timestamp(t).to_pydatetime() for t in sessions["arrival"]]
+        self.departure = [pd.Timestamp(t).to_pydatetime() for t in sessions["departure"]]
+        self.energy_wh = [float(e) * 1000.0 for e in sessions["energy_kwh"]]
+        self.i = 0
+
+    def at(self, t: datetime) -> tuple[float | None, datetime | None]:
+        while self.i < len(self.departure) and self.departure[self.i] <= t:
+            self.i += 1
+        if self.i < len(self.arrival) and self.arrival[self.i] <= t:
+            return self.energy_wh[self.i], self.departure[self.i]
+        return None, None
+
+
+def run_backtest(
+    inputs: BacktestInputs,
+    contender: Contender,
+    setup: BacktestSetup | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> BacktestResult:
+    """Run one contender over the inputs with the real controller; see the module doc.
+
+    `progress` is called with the simulated fraction done (0..1) about once a day.
+    The session's energy wanted and departure are told to the controller at
+    arrival (`Controller.set_session_target`), as a user tells the app.
+    """
+    setup = setup or BacktestSetup()
+    started = wall.perf_counter()
+    world = build_world(inputs, setup)
+    clock = SimClock(inputs.start)
+    store = MemoryStore()
+
+    def relay(call: ApiCall) -> None:
+        controller.on_call(call)
+
+    charger = WorldCharger(world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit)
+    controller = Controller(
+        charger,
+        clock,
+        store,
+        PvForecaster(inputs.site),
+        contender.make_policy(setup),
+        contender.make_schedule(setup),
+        setup.limits,
+        settings=setup.controller,
+        timezone=inputs.site.tz,
+        tariff=setup.tariff,
+    )
+    rows = _loop(inputs, world, clock, store, controller, progress)
+    totals = world.totals(DEVICE_ID)
+    steps = _steps_frame(rows, inputs.prices)
+    return BacktestResult(
+        name=contender.name,
+        inputs=inputs,
+        setup=setup,
+        steps=steps,
+        sessions=sessions_frame(world),
+        calls=store.calls,
+        totals={
+            "energy_wh": totals.energy_wh,
+            "solar_wh": totals.solar_wh,
+            "grid_wh": totals.grid_wh,
+            "pv_exported_wh": totals.pv_exported_wh,
+            "pv_wh": totals.pv_wh,
+            "household_wh": totals.household_wh,
+        },
+        runtime_s=wall.perf_counter() - started,
+        cycles=len(rows[0]),
+    )
+
+
+_Rows = tuple[list[float], ...]
+
+
+def _loop(
+    inputs: BacktestInputs,
+    world: World,
+    clock: SimClock,
+    store: MemoryStore,
+    controller: Controller,
+    progress: Callable[[float], None] | None,
+) -> _Rows:
+    """The cycle loop; returns column lists (time_s, then the energy and state columns)."""
+    sim = world.charger(DEVICE_ID)
+    totals = world.totals(DEVICE_ID)
+    active = _Active(inputs.sessions)
+    end = inputs.end
+    span_s = (end - inputs.start).total_seconds()
+    cols: _Rows = tuple([] for _ in range(14))
+    (t_s, dur, pv, house, car, solar, grid, exported, setp, mode, plug, calls, writes, flowing) = (
+        cols
+    )
+    t = inputs.start
+    next_progress = 0.0
+    while t < end:
+        world.advance_to(t)
+        before = (totals.energy_wh, totals.solar_wh, totals.pv_exported_wh)
+        before_pv, before_house = totals.pv_wh, totals.household_wh
+        n_calls = len(store.calls)
+        clock.set(t)
+        controller.set_session_target(*active.at(t))
+        result = controller.cycle()
+        nxt = min(max(result.next_cycle_at, t + timedelta(seconds=1)), end)
+        world.advance_to(nxt)
+        seconds = (nxt - t).total_seconds()
+        t_s.append(t.timestamp())
+        dur.append(seconds)
+        car.append(totals.energy_wh - before[0])
+        solar.append(totals.solar_wh - before[1])
+        grid.append((totals.energy_wh - before[0]) - (totals.solar_wh - before[1]))
+        exported.append(totals.pv_exported_wh - before[2])
+        pv.append(totals.pv_wh - before_pv)
+        house.append(totals.household_wh - before_house)
+        setp.append(0.0 if sim.paused else float(sim.setpoint_a))
+        mode.append(float(int(sim.pv_mode)))
+        plug.append(1.0 if sim.car is not None else 0.0)
+        flowing.append(1.0 if sim.car_power_w > 0.0 else 0.0)
+        calls.append(float(len(store.calls) - n_calls))
+        writes.append(float(sum(1 for c in result.commands if c.kind == "set_current" and c.ok)))
+        t = nxt
+        if progress is not None and (t - inputs.start).total_seconds() >= next_progress:
+            progress(min(1.0, (t - inputs.start).total_seconds() / span_s))
+            next_progress += 86400.0
+    world.advance_to(end)
+    if progress is not None:
+        progress(1.0)
+    return cols
+
+
+def _steps_frame(cols: _Rows, prices: pd.Series | None) -> pd.DataFrame:
+    (t_s, dur, pv, house, car, solar, grid, exported, setp, mode, plug, calls, writes, flowing) = (
+        cols
+    )
+    duration = np.asarray(dur, dtype=float)
+    hours = np.where(duration > 0, duration / 3600.0, math.nan)
+    time = pd.to_datetime(np.asarray(t_s, dtype=float), unit="s", utc=True)
+    car_wh = np.asarray(car, dtype=float)
+    frame = pd.DataFrame(
+        {
+            "time": time,
+            "duration_s": duration,
+            "pv_w": np.asarray(pv, dtype=float) / hours,
+            "house_w": np.asarray(house, dtype=float) / hours,
+            "car_w": car_wh / hours,
+            "car_wh": car_wh,
+            "solar_wh": np.asarray(solar, dtype=float),
+            "grid_wh": np.asarray(grid, dtype=float),
+            "exported_wh": np.asarray(exported, dtype=float),
+            "setpoint_a": np.asarray(setp, dtype=float),
+            "pv_mode": np.asarray(mode, dtype=np.int64),
+            "charging": np.asarray(flowing, dtype=float) > 0,
+            "plugged_in": np.asarray(plug, dtype=float) > 0,
+            "calls": np.asarray(calls, dtype=np.int64),
+            "set_current": np.asarray(writes, dtype=np.int64),
+        }
+    )
+    frame["price_per_kwh"] = _prices_at(prices, frame["time"]) if prices is not None else math.nan
+    return frame[STEP_COLUMNS]
+
+
+def _prices_at(prices: pd.Series, times: pd.Series) -> np.ndarray:
+    """The price in force at each time (the last price at or before it)."""
+    series = prices.astype("float64").dropna().sort_index()
+    series.index = series.index.tz_convert("UTC")
+    position = series.index.searchsorted(pd.DatetimeIndex(times), side="right") - 1
+    values = series.to_numpy()
+    return np.where(position >= 0, values[np.clip(position, 0, None)], math.nan)
+
+
+def sessions_frame(world: World) -> pd.DataFrame:
+    """The world's sessions: start, end, target, energy split, arrival SoC, car headroom.
+
+    `headroom_wh` is the AC energy the car could take from its arrival SoC to full
+    (ignoring the taper): the most any schedule can put in it.
+    """
+    car = world.scenario.device(DEVICE_ID).car
+    rows = []
+    for log in world.sessions(DEVICE_ID):
+        rows.append(
+            {
+                "start": log.start,
+                "end": log.end,
+                "planned_departure": log.planned_departure,
+                "target_wh": log.target_wh,
+                "energy_wh": log.energy_wh,
+                "solar_wh": log.solar_wh,
+                "grid_wh": log.grid_wh,
+                "arrival_soc": log.arrival_soc,
+                "headroom_wh": (1.0 - log.arrival_soc)
+                * car.battery_kwh
+                * 1000.0
+                / car.charge_efficiency,
+                "target_met": bool(log.target_met) if log.target_met is not None else None,
+            }
+        )
+    columns = [
+        "start",
+        "end",
+        "planned_departure",
+        "target_wh",
+        "energy_wh",
+        "solar_wh",
+        "grid_wh",
+        "arrival_soc",
+        "headroom_wh",
+        "target_met",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+__all__ = [
+    "BASELINE_NAMES",
+    "DEFAULT_STEP_S",
+    "DEVICE_ID",
+    "STEP_COLUMNS",
+    "BacktestInputs",
+    "BacktestResult",
+    "BacktestSetup",
+    "Contender",
+    "baseline_contender",
+    "build_world",
+    "policy_contender",
+    "run_backtest",
+    "sessions_frame",
+]
