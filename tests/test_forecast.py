@@ -137,7 +137,9 @@ def test_forecaster_implements_the_port_and_returns_consistent_arrays() -> None:
     assert np.all(fc.central_w <= 7000.0 + 1e-9)
     night = fc.index_at(JUNE + timedelta(hours=23))
     assert fc.central_w[night] == 0.0
-    assert 0.0 < fc.energy_wh(start + timedelta(hours=6)) < fc.energy_wh(start + timedelta(hours=30))
+    assert (
+        0.0 < fc.energy_wh(start + timedelta(hours=6)) < fc.energy_wh(start + timedelta(hours=30))
+    )
 
 
 def test_forecaster_refuses_naive_times_and_bad_ranges() -> None:

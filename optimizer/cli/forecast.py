@@ -31,26 +31,27 @@ def _fail(message: str) -> NoReturn:
 
 
 def _site_from_toml(path: Path) -> SiteConfig:
-    """Read the [site] table of a TOML config.
+    """The site of a config file: the full app config when it is complete, else its [site] table.
 
-    TODO(config): replace with `optimizer.config.load_config(path).site` once it lands.
+    Forecast commands need only the site, so a config without `[[chargers]]`
+    is fine here; `optimizer.config.load_config` is used first so every
+    command reads the same file the same way.
     """
+    from optimizer.config import ConfigError, load_config
+
     try:
-        from optimizer.config import load_config  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
+        return load_config(path).site
+    except ConfigError as full_error:
         try:
             table = tomllib.loads(path.read_text())["site"]
-        except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
-            _fail(f"{path}: cannot read a [site] table ({exc})")
+        except (OSError, tomllib.TOMLDecodeError, KeyError):
+            _fail(str(full_error).splitlines()[0])
         try:
             return SiteConfig.model_validate(table)
         except pydantic.ValidationError as exc:
             _fail(f"{path}: [site] {_first_error(exc)}")
-    try:
-        site: SiteConfig = load_config(path).site
-    except Exception as exc:
-        _fail(f"{path}: {exc}".splitlines()[0])
-    return site
+    except OSError as exc:
+        _fail(f"{path}: cannot read ({exc})")
 
 
 def _first_error(exc: pydantic.ValidationError) -> str:
