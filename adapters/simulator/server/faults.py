@@ -125,5 +125,10 @@ class FaultInjector:
 
 
 def malform(body: bytes) -> bytes:
-    """A JSON body cut in half and left inside an open string: no parser accepts it."""
-    return body[: len(body) // 2] + b'{"'
+    """A JSON body cut in half and ended by `<` (as if an HTML error page began).
+
+    The cut mimics a truncated transfer; the `<` guarantees the result is never
+    accidentally valid (half of `123456` is `123`): JSON allows `<` only inside
+    a string, and a text ending in it leaves that string unterminated.
+    """
+    return body[: len(body) // 2] + b"<"
