@@ -226,3 +226,22 @@ def test_broken_clouds_ramp_within_minutes_and_clear_sky_does_not() -> None:
     cloudy = _run(3, 60, days=1).totals("SIM0001").pv_wh
     clear = _run(3, 60, weather="clear", days=1).totals("SIM0001").pv_wh
     assert 0.3 * clear < cloudy < clear
+
+
+@pytest.mark.parametrize("step_s", [1, 60])
+def test_short_segment_path_agrees_with_the_vectorized_path(
+    step_s: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.simulator.world.charger as charger_module
+    import adapters.simulator.world.world as world_module
+
+    for module in (charger_module, world_module):
+        monkeypatch.setattr(module, "SHORT_SEGMENT_STEPS", 0)
+    vectorized = _run(11, step_s, days=2)
+    for module in (charger_module, world_module):
+        monkeypatch.setattr(module, "SHORT_SEGMENT_STEPS", 10**9)
+    stepwise = _run(11, step_s, days=2)
+    a, b = vectorized.totals("SIM0001"), stepwise.totals("SIM0001")
+    assert a.energy_wh > 1000
+    for field in ("energy_wh", "solar_wh", "grid_wh", "pv_exported_wh", "pv_wh"):
+        assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-9), field

@@ -60,22 +60,23 @@ class _DailyQuota:
 
     def __init__(self, limit: int | None) -> None:
         self.limit = limit
-        self.day: object = None
         self.used = 0
+        self._day_start = datetime.min.replace(tzinfo=UTC)
+        self._day_end: datetime | None = None
 
     def take(self, now: datetime) -> Quota | None:
         """Count one call; None when unlimited. Raises nothing: the caller checks `exceeded`."""
-        day = now.date()
-        if day != self.day:
-            self.day, self.used = day, 0
+        if self._day_end is None or not self._day_start <= now < self._day_end:
+            midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
+            self._day_start, self._day_end = midnight, midnight + timedelta(days=1)
+            self.used = 0
         self.used += 1
         if self.limit is None:
             return None
-        midnight = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
         return Quota(
             limit=self.limit,
             remaining=max(self.limit - self.used, 0),
-            reset_s=(midnight - now).total_seconds(),
+            reset_s=(self._day_end - now).total_seconds(),
         )
 
     def exceeded(self) -> bool:

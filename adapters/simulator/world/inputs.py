@@ -110,6 +110,22 @@ class DayInputs:
         self._house = _Series("house_w", house_w, step_s) if house_w is not None else None
         self._pv_cache: dict[date, FloatArray] = {}
         self._house_cache: dict[tuple[str, date], FloatArray] = {}
+        self._list_cache: dict[tuple[str, date], list[float]] = {}
+
+    def as_list(self, device_id: str | None, day: date) -> list[float]:
+        """PV (`device_id` None) or a device's household power as Python floats, cached.
+
+        Short segments read single steps; Python lists are much faster there than numpy.
+        """
+        key = (device_id or "", day)
+        cached = self._list_cache.get(key)
+        if cached is None:
+            if len(self._list_cache) > 16:
+                self._list_cache.clear()
+            values = self.pv(day) if device_id is None else self.household(device_id, day)
+            cached = values.tolist()
+            self._list_cache[key] = cached
+        return cached
 
     def pv(self, day: date) -> FloatArray:
         """PV power (W) on the day's grid."""

@@ -17,7 +17,7 @@ import pandas as pd
 
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
-from adapters.simulator.world.charger import SimCharger
+from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, SimCharger
 from adapters.simulator.world.inputs import DAY_S, DayInputs
 from adapters.simulator.world.scenario import Scenario
 from adapters.simulator.world.sessions import (
@@ -26,6 +26,10 @@ from adapters.simulator.world.sessions import (
     plan_from_config,
     plan_from_frame,
 )
+
+
+_NEVER = 2**62
+"""A step index beyond any simulation: no event pending."""
 
 
 def _validate_step(step_s: float) -> float:
@@ -43,7 +47,7 @@ class _Device:
         self.charger = charger
         self.plan = plan
         self.next: PlannedSession | None = None
-        self.next_checked_k = -1
+        self.arrival_k = _NEVER
         self.departure_k = 0
 
 
@@ -69,6 +73,8 @@ class World:
         self._k = int((start - self._origin).total_seconds() // self.step_s)
         self._inputs = DayInputs(scenario, seed, self.step_s, pv_w, house_w)
         self._devices: dict[str, _Device] = {}
+        self._cached_day_index = -1
+        self._cached_day = self._origin.date()
         tz = scenario.site.tz
         for config in scenario.devices:
             charger = SimCharger(
@@ -145,9 +151,6 @@ class World:
         """First grid step starting at or after `t`."""
         return math.ceil((t - self._origin).total_seconds() / self.step_s)
 
-    def _day(self, k: int) -> date:
-        return (self._origin + timedelta(days=k // self._steps_per_day)).date()
-
     def _update_plug(self, device: _Device, k: int) -> None:
         """Plug a car in or out when step `k` is its arrival or departure."""
         charger = device.charger
@@ -160,11 +163,13 @@ class World:
             session = device.plan.first_ending_after(self._time(k))
             if session is None:
                 device.next = None
+                device.arrival_k = _NEVER
                 return
             arrival_k, departure_k = self._k_at(session.arrival), self._k_at(session.departure)
             if departure_k <= max(arrival_k, k):
                 continue  # shorter than a step, or already over at the grid: skipped
             device.next = session
+            device.arrival_k = arrival_k
             if arrival_k > k:
                 return
             self._plug_in(device, session, k, departure_k)
@@ -186,27 +191,47 @@ class World:
         device.charger.plug_in(car, log)
         device.departure_k = departure_k
         device.next = None
+        device.arrival_k = _NEVER
 
     def _advance_device(self, device: _Device, k: int, target: int) -> None:
         charger = device.charger
         per_day = self._steps_per_day
         dt = self.step_s
+        inputs = self._inputs
         while k < target:
             day_index = k // per_day
             end = min(target, (day_index + 1) * per_day)
-            if charger.car is not None:
-                end = min(end, device.departure_k)
-            elif device.next is not None:
-                end = min(end, self._k_at(device.next.arrival))
-            day = self._day(k)
+            event = device.departure_k if charger.car is not None else device.arrival_k
+            end = min(end, event)
+            day = self._day_of_index(day_index)
             lo, hi = k - day_index * per_day, end - day_index * per_day
-            pv = self._inputs.pv(day)[lo:hi]
-            house = self._inputs.household(charger.device_id, day)[lo:hi]
+            if hi - lo <= SHORT_SEGMENT_STEPS:
+                pv_l = inputs.as_list(None, day)[lo:hi]
+                house_l = inputs.as_list(charger.device_id, day)[lo:hi]
+                if charger.car is not None:
+                    charger.charge_short(pv_l, house_l, k, dt)
+                    if charger.session is not None:
+                        charger.session.soc = charger.car.soc
+                else:
+                    charger.idle_short(pv_l, house_l, dt)
+                k = end
+                if k >= event:
+                    self._update_plug(device, k)
+                continue
+            pv = inputs.pv(day)[lo:hi]
+            house = inputs.household(charger.device_id, day)[lo:hi]
             if charger.car is not None:
                 charger.charge(pv, house, k, dt)
-                if charger.session is not None and charger.car is not None:
+                if charger.session is not None:
                     charger.session.soc = charger.car.soc
             else:
                 charger.idle(pv, house, dt)
             k = end
-            self._update_plug(device, k)
+            if k >= event:
+                self._update_plug(device, k)
+
+    def _day_of_index(self, day_index: int) -> date:
+        if day_index != self._cached_day_index:
+            self._cached_day_index = day_index
+            self._cached_day = (self._origin + timedelta(days=day_index)).date()
+        return self._cached_day
