@@ -27,7 +27,6 @@ from adapters.simulator.world.sessions import (
     plan_from_frame,
 )
 
-
 _NEVER = 2**62
 """A step index beyond any simulation: no event pending."""
 
