@@ -234,10 +234,35 @@ def build_world(inputs: BacktestInputs, setup: BacktestSetup) -> World:
     return World(
         scenario,
         step_s=setup.step_s,
-        pv_w=inputs.pv_w,
-        house_w=inputs.house_w,
+        pv_w=_cover_utc_days(inputs.pv_w, inputs.start, inputs.end),
+        house_w=_cover_utc_days(inputs.house_w, inputs.start, inputs.end),
         sessions=sessions,
     )
+
+
+def _cover_utc_days(series: pd.Series, start: datetime, end: datetime) -> pd.Series:
+    """Extend `series` with its edge values to the UTC midnights around [start, end).
+
+    The world prepares whole UTC days; values outside [start, end) are never simulated.
+    """
+    values = series.astype("float64").dropna().sort_index()
+    if values.empty:
+        raise ValueError(f"{series.name}: no data")
+    values.index = values.index.tz_convert("UTC")
+    first = pd.Timestamp(start).tz_convert("UTC").floor("D")
+    last = pd.Timestamp(end).tz_convert("UTC").ceil("D") + pd.Timedelta(days=1)
+    if values.index[0] > pd.Timestamp(start) or values.index[-1] < pd.Timestamp(end) - pd.Timedelta(
+        hours=1
+    ):
+        raise ValueError(
+            f"{series.name}: covers {values.index[0]} .. {values.index[-1]}, "
+            f"not the simulated window {start.isoformat()} .. {end.isoformat()}"
+        )
+    pad = pd.Series(
+        [values.iloc[0], values.iloc[-1]], index=pd.DatetimeIndex([first, last]), dtype="float64"
+    )
+    extended = pd.concat([pad.iloc[:1], values, pad.iloc[1:]])
+    return extended[~extended.index.duplicated(keep="last")].sort_index()
 
 
 def _world_sessions(sessions: pd.DataFrame) -> pd.DataFrame:

@@ -1,9 +1,288 @@
-"""Top-level backtest commands."""
+"""`v2c-solar backtest`: policies vs baselines vs the optimum on the user's data or real-2017."""
 
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES, Comparison, compare
+from optimizer.backtest.engine import BacktestInputs, BacktestSetup
+from optimizer.site import GRAZ, ArrayConfig, SiteConfig
+
+JSON_KEYS = (
+    "ev_kwh",
+    "solar_kwh",
+    "grid_kwh",
+    "solar_share",
+    "ratio_to_optimum",
+    "calls_per_day_mean",
+    "calls_per_day_max",
+    "target_misses",
+    "unmet_kwh",
+    "current_changes_per_day",
+    "start_stop_cycles_per_day",
+    "pv_exported_kwh",
+    "sessions",
+    "cost",
+)
+TABLE_COLUMNS = (
+    ("solar_kwh", "solar kWh"),
+    ("grid_kwh", "grid kWh"),
+    ("ratio_to_optimum", "ratio"),
+    ("target_misses", "misses"),
+    ("calls_per_day_mean", "calls/d"),
+    ("calls_per_day_max", "max/d"),
+    ("current_changes_per_day", "I chg/d"),
+)
+
+
+class BacktestArgError(ValueError):
+    """A bad argument or file: one line, exit code 2."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _site(
+    base: SiteConfig,
+    lat: float | None,
+    lon: float | None,
+    tz: str | None,
+    kwp: float | None,
+    tilt: float | None,
+    azimuth: float | None,
+) -> SiteConfig:
+    data = base.model_dump()
+    for key, value in (("latitude", lat), ("longitude", lon), ("timezone", tz)):
+        if value is not None:
+            data[key] = value
+    array = base.arrays[0].model_dump()
+    for key, value in (("kwp", kwp), ("tilt_deg", tilt), ("azimuth_deg", azimuth)):
+        if value is not None:
+            array[key] = value
+    data["arrays"] = (ArrayConfig.model_validate(array), *base.arrays[1:])
+    return SiteConfig.model_validate(data)
+
+
+def _file_inputs(
+    pv: Path, load: Path, sessions: Path | None, prices: Path | None,
+    site: SiteConfig, start: str | None, days: int | None, seed: int,
+) -> BacktestInputs:  # fmt: skip
+    from optimizer.backtest.inputs import (
+        load_house,
+        load_prices,
+        load_pv,
+        load_sessions,
+        resample_to_step,
+    )
+    from optimizer.backtest.sessions import CommuterPattern, sample_sessions
+
+    pv_raw = load_pv(pv, tz=site.timezone)
+    if pv_raw.name != "pv_w":
+        raise BacktestArgError(f"{pv}: backtests need column pv_w (AC power, W), got {pv_raw.name}")
+    house_raw = load_house(load, tz=site.timezone)
+    first = max(pv_raw.index[0], house_raw.index[0])
+    last = min(pv_raw.index[-1], house_raw.index[-1])
+    t0 = pd.Timestamp(start, tz=site.timezone).tz_convert("UTC") if start else first.ceil("D")
+    t1 = last.floor("min") if days is None else t0 + pd.Timedelta(days=days)
+    if t1 > last + pd.Timedelta(minutes=1) or t0 < first:
+        raise BacktestArgError(
+            f"the data covers {first} .. {last} (UTC), not the window {t0} .. {t1}"
+        )
+    if t1 <= t0:
+        raise BacktestArgError(f"empty window {t0} .. {t1}")
+    pv_grid, pv_gaps = resample_to_step(pv_raw, 60.0, start=t0, end=t1)
+    house_grid, house_gaps = resample_to_step(house_raw, 60.0, start=t0, end=t1)
+    if sessions is not None:
+        frame = load_sessions(sessions, tz=site.timezone)
+        frame = frame[(frame["departure"] > t0) & (frame["arrival"] < t1)].copy()
+        frame["arrival"] = frame["arrival"].clip(lower=t0)
+        frame["departure"] = frame["departure"].clip(upper=t1)
+        note = f"sessions: {len(frame)} from {sessions}"
+    else:
+        frame = sample_sessions(CommuterPattern(), t0, t1, tz=site.timezone, seed=seed)
+        note = f"sessions: commuter pattern, seed {seed}"
+    price_series = load_prices(prices, tz=site.timezone) if prices is not None else None
+    return BacktestInputs(
+        pv_w=pv_grid,
+        house_w=house_grid,
+        sessions=frame.reset_index(drop=True),
+        start=t0.to_pydatetime(),
+        end=t1.to_pydatetime(),
+        site=site,
+        prices=price_series,
+        notes=(str(pv_gaps), str(house_gaps), note),
+    )
+
+
+def json_summary(comparison: Comparison) -> dict[str, dict[str, dict[str, object]]]:
+    """`{"policies": {NAME: {metric: value}}}` for every run and the optimum."""
+    return {
+        "policies": {
+            name: {key: metrics.get(key) for key in JSON_KEYS if key in metrics}
+            for name, metrics in comparison.metrics.items()
+        }
+    }
+
+
+def _table(comparison: Comparison) -> Table:
+    table = Table(title="backtest: policies, baselines and the optimum")
+    table.add_column("policy")
+    for _, header in TABLE_COLUMNS:
+        table.add_column(header, justify="right")
+    for name, metrics in comparison.metrics.items():
+        cells = []
+        for key, _ in TABLE_COLUMNS:
+            value = metrics.get(key)
+            cells.append(
+                "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+            )
+        table.add_row(name, *cells)
+    return table
+
+
+def _write_output(comparison: Comparison, out: Path) -> None:
+    from optimizer.backtest.plots import plot_day, plot_monthly_energy
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(json_summary(comparison), indent=2) + "\n")
+    for name, result in comparison.results.items():
+        try:
+            result.steps.to_parquet(out / f"steps_{name}.parquet", index=False)
+        except ImportError:
+            result.steps.to_csv(out / f"steps_{name}.csv", index=False)
+    first = next(iter(comparison.results.values()))
+    steps = first.steps
+    local = steps["time"].dt.tz_convert(first.inputs.site.tz)
+    daily = steps.groupby(local.dt.date)["pv_w"].mean()
+    sunniest = daily.idxmax() if len(daily) else first.inputs.start.date()
+    for name, result in comparison.results.items():
+        plot_day(result, sunniest, out / f"day_{name}.png")
+    plot_monthly_energy(comparison.results, out / "monthly_energy.png")
+
+
+def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
+    if config is None:
+        return BacktestSetup(), None
+    from optimizer.config import ConfigError, load_config
+
+    try:
+        app = load_config(config)
+    except ConfigError as exc:
+        raise BacktestArgError(str(exc)) from None
+    setup = BacktestSetup(
+        limits=app.chargers[0].limits,
+        policies=app.policy,
+        budget=app.budget,
+        controller=app.controller,
+        tariff=app.tariff,
+    )
+    return setup, app.site
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add `backtest` to the root app."""
+
+    @app.command("backtest")
+    def backtest(
+        pv: Annotated[Path | None, typer.Option(help="PV file: timestamp, pv_w")] = None,
+        load: Annotated[
+            Path | None, typer.Option(help="Household file: timestamp, house_w")
+        ] = None,
+        sessions: Annotated[
+            Path | None, typer.Option(help="Sessions file: arrival, departure, energy_kwh")
+        ] = None,
+        prices: Annotated[
+            Path | None, typer.Option(help="Prices: timestamp, price_per_kwh")
+        ] = None,
+        config: Annotated[Path | None, typer.Option(help="config TOML (limits, policies)")] = None,
+        dataset: Annotated[str | None, typer.Option(help="real-2017 instead of files")] = None,
+        policy: Annotated[str, typer.Option(help="policy name, or 'all'")] = "solar_only",
+        start: Annotated[str | None, typer.Option(help="first local day, YYYY-MM-DD")] = None,
+        days: Annotated[int | None, typer.Option(min=1, help="days to simulate")] = None,
+        seed: Annotated[int, typer.Option(help="seed of sampled sessions")] = 2017,
+        output: Annotated[Path | None, typer.Option(help="write metrics, steps, plots")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print only the metrics")] = False,
+        lat: Annotated[float | None, typer.Option()] = None,
+        lon: Annotated[float | None, typer.Option()] = None,
+        tz: Annotated[str | None, typer.Option()] = None,
+        kwp: Annotated[float | None, typer.Option()] = None,
+        tilt: Annotated[float | None, typer.Option()] = None,
+        azimuth: Annotated[float | None, typer.Option()] = None,
+    ) -> None:
+        """Backtest a policy beside the baselines and the perfect-foresight optimum."""
+        try:
+            policies = list(PRODUCT_POLICIES) if policy == "all" else [policy]
+            if policy != "all" and policy not in PRODUCT_POLICIES:
+                raise BacktestArgError(
+                    f"--policy: unknown {policy!r}; known: {', '.join(PRODUCT_POLICIES)}, all"
+                )
+            setup, config_site = _setup(config)
+            site = _site(config_site or GRAZ, lat, lon, tz, kwp, tilt, azimuth)
+            if dataset is not None:
+                if pv or load or sessions:
+                    raise BacktestArgError(
+                        "--dataset and --pv/--load/--sessions exclude each other"
+                    )
+                from adapters.datasets import DatasetUnavailable
+                from optimizer.backtest.dataset import load_dataset
+
+                try:
+                    inputs = load_dataset(
+                        dataset, start and date.fromisoformat(start), days, seed=seed
+                    )
+                except DatasetUnavailable as exc:
+                    raise BacktestArgError(str(exc)) from None
+            else:
+                if pv is None or load is None:
+                    raise BacktestArgError("give --pv and --load files, or --dataset real-2017")
+                if start is not None:
+                    date.fromisoformat(start)
+                inputs = _file_inputs(pv, load, sessions, prices, site, start, days, seed)
+            comparison = _run(inputs, policies, setup, quiet=as_json)
+        except typer.Exit:
+            raise
+        except (ValueError, OSError) as exc:
+            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        if as_json:
+            typer.echo(json.dumps(json_summary(comparison)))
+        else:
+            console = Console()
+            for note in inputs.notes:
+                console.print(f"[dim]{note}[/dim]")
+            console.print(_table(comparison))
+        if output is not None:
+            _write_output(comparison, output)
+
+
+def _run(
+    inputs: BacktestInputs, policies: list[str], setup: BacktestSetup, *, quiet: bool
+) -> Comparison:
+    if quiet:
+        return compare(inputs, policies, setup)
+    with Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=False,
+    ) as bar:  # fmt: skip
+        tasks: dict[str, int] = {}
+
+        def progress(name: str, fraction: float) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name, total=1.0)
+            bar.update(tasks[name], completed=fraction)
+
+        return compare(inputs, policies, setup, progress=progress)
+
+
+__all__ = ["JSON_KEYS", "OPTIMUM_NAME", "json_summary", "register"]
