@@ -38,7 +38,8 @@ def make_sim() -> Iterator[MakeSim]:
             "timezone": "Europe/Vienna",
             **overrides,
         }
-        running = start_simulator(World(default_scenario(), seed=1), SimulatorConfig(**settings))
+        world = World(default_scenario(), seed=1, step_s=10.0)  # coarse steps: fast jumps
+        running = start_simulator(world, SimulatorConfig(**settings))
         started.append(running)
         return running
 
