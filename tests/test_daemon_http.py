@@ -1,0 +1,211 @@
+"""The daemon end to end against the HTTP simulator on 127.0.0.1, over real HTTP.
+
+The real `V2CClient`, `CloudCharger`, `SqlStore`, planner and controllers,
+wired by `build_daemon`. Simulated time is driven by `Daemon.run_cycles`,
+which jumps the simulator's clock (running at a negligible speed) from one
+due time to the next: deterministic, several simulated days in seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from adapters.simulator.server import FaultConfig, RunningSimulator
+from adapters.simulator.world import default_scenario
+from adapters.storage import SqlStore
+from adapters.v2c_cloud import V2CClient
+from adapters.v2c_cloud.charger import CloudCharger
+from optimizer.cli.daemon import (
+    DayCountingQuota,
+    cloud_reconciler,
+    demo_config,
+    start_demo_simulator,
+)
+from optimizer.daemon import Daemon, build_daemon, ledger_listener
+from optimizer.interfaces import ChargerAuthError, PvMode
+
+DEVICE = "SIM0001"
+KEY = "demo-key"
+FROZEN = 0.001
+"""Simulator speed: time moves only when the test jumps it."""
+
+
+@dataclass
+class Rig:
+    running: RunningSimulator
+    counter: DayCountingQuota
+    client: V2CClient
+    store: SqlStore
+    daemon: Daemon
+    url: str
+
+    def advance(self, t: datetime) -> None:
+        self.running.simulator.jump_to(t)
+
+    def run_for(self, hours: float) -> None:
+        until = self.daemon.clock.now() + timedelta(hours=hours)
+        self.daemon.run_cycles(until, self.advance)
+
+
+@pytest.fixture
+def make_rig(tmp_path: Path) -> Iterator[object]:
+    rigs: list[Rig] = []
+
+    def make(faults: FaultConfig | None = None, policy: str | None = None) -> Rig:
+        scenario = default_scenario()
+        running, counter = start_demo_simulator(scenario, seed=1, speed=FROZEN, faults=faults)
+        clock = running.simulator.clock
+        url = f"sqlite:///{tmp_path / f'daemon{len(rigs)}.db'}"
+        store = SqlStore(url)
+        client = V2CClient(
+            api_key=KEY, base_url=running.base_url, clock=clock.now, sleep=lambda s: None
+        )
+        config = demo_config(scenario, policy)
+        chargers = {DEVICE: CloudCharger(client, DEVICE, clock=clock.now)}
+        daemon = build_daemon(
+            config,
+            dict(chargers),
+            clock,
+            store,
+            reconciler=cloud_reconciler(client, store, config.site.tz),
+        )
+        client.on_call = ledger_listener(daemon)
+        rig = Rig(running, counter, client, store, daemon, url)
+        rigs.append(rig)
+        return rig
+
+    yield make
+    for rig in rigs:
+        rig.client.close()
+        rig.store.close()
+        rig.running.stop()
+
+
+def _commands(url: str) -> list[tuple[str, int | None, bool]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT kind, value, ok FROM commands ORDER BY id")).all()
+    engine.dispose()
+    return [(r[0], r[1], bool(r[2])) for r in rows]
+
+
+def test_three_days_within_quota_sessions_recorded_and_safe_state(make_rig: object) -> None:
+    rig: Rig = make_rig()  # type: ignore[operator]
+    start = rig.daemon.clock.now()
+    rig.run_for(72)
+    end = rig.daemon.clock.now()
+
+    # The simulator's own counter, per simulated UTC day: never past the limit.
+    server_days = dict(rig.counter.per_day)
+    assert len(server_days) >= 3
+    assert max(server_days.values()) <= 1000
+    assert sum(server_days.values()) > 1000  # the daemon did use its budget
+    # The DB ledger agrees with the server exactly (nothing lost, nothing invented).
+    ledger = rig.store.calls_per_day(start - timedelta(days=1), end + timedelta(seconds=1))
+    assert {d: n for d, n in ledger.items() if n} == server_days
+    # The daily roll saw each closed day with the store's count.
+    rolled = {s.day_start.date(): s.calls for s in rig.daemon.stats.days}
+    for day, calls in rolled.items():
+        assert calls == server_days.get(day, 0)
+    assert len(rolled) >= 3
+
+    # Sessions: the world's three daily sessions are in the DB with their energy.
+    with rig.running.simulator.locked_world() as world:
+        truth = [s for s in world.sessions(DEVICE) if s.end is not None]
+    recorded = [s for s in rig.store.sessions(DEVICE) if s.end is not None]
+    assert len(truth) == 3
+    assert len(recorded) == len(truth)
+    for got, want in zip(recorded, truth, strict=True):
+        assert abs((got.start - want.start).total_seconds()) < 3600
+        assert got.energy_wh == pytest.approx(want.energy_wh, rel=0.05)
+        assert got.solar_wh + got.grid_wh == pytest.approx(got.energy_wh, abs=1e-6)
+
+    # The daily reconcile asked stadistic/device once a day, through the ledger.
+    stats_calls = [c for c in rig.store.calls_between(start, end) if "stadistic" in c.endpoint]
+    assert len(stats_calls) == rig.daemon.stats.reconciles >= 2
+
+    # Shutdown leaves the charger itself in exclusive-PV mode (the world says so).
+    rig.daemon.shutdown()
+    with rig.running.simulator.locked_world() as world:
+        assert world.charger(DEVICE).pv_mode is PvMode.EXCLUSIVE_PV
+    assert rig.daemon.stopped
+
+
+def test_fast_policy_shutdown_sends_exclusive_pv_and_commits(make_rig: object) -> None:
+    rig: Rig = make_rig(policy="fast")  # type: ignore[operator]
+    rig.run_for(12)  # the car is plugged in at 08:00 local: fast charges at MAX_POWER
+    with rig.running.simulator.locked_world() as world:
+        assert world.charger(DEVICE).pv_mode is PvMode.MAX_POWER
+    commands = rig.daemon.shutdown()
+    assert [(c.kind, c.value, c.ok) for c in commands] == [("set_pv_mode", 1, True)]
+    assert _commands(rig.url)[-1] == ("set_pv_mode", 1, True)  # committed, readable elsewhere
+    with rig.running.simulator.locked_world() as world:
+        assert world.charger(DEVICE).pv_mode is PvMode.EXCLUSIVE_PV
+
+
+def test_revoked_key_stops_the_daemon_with_an_auth_error(make_rig: object) -> None:
+    t0 = default_scenario().start_utc
+    revoke = t0 + timedelta(hours=10)
+    rig: Rig = make_rig(faults=FaultConfig(revoke_keys_at=revoke))  # type: ignore[operator]
+    with pytest.raises(ChargerAuthError):
+        rig.run_for(24)
+    assert rig.daemon.stopped
+    assert isinstance(rig.daemon.fatal, ChargerAuthError)
+    assert revoke <= rig.daemon.clock.now() < revoke + timedelta(minutes=31)
+    # No further job runs, and shutdown makes no call against a refused key.
+    calls_before = rig.client.calls_made
+    rig.daemon.run_cycles(revoke + timedelta(hours=5), rig.advance)
+    assert rig.daemon.shutdown() == []
+    assert rig.client.calls_made == calls_before
+
+
+def test_outage_backs_off_without_spinning_and_resumes(make_rig: object) -> None:
+    t0 = default_scenario().start_utc
+    out_start, out_end = t0 + timedelta(hours=10), t0 + timedelta(hours=14)
+    faults = FaultConfig(outage_start=out_start, outage_end=out_end)
+    rig: Rig = make_rig(faults=faults)  # type: ignore[operator]
+    cycles_before: list[int] = []
+
+    def run_until(t: datetime) -> None:
+        rig.daemon.run_cycles(t, rig.advance)
+        cycles_before.append(rig.daemon.stats.cycles)
+
+    run_until(out_start)
+    run_until(out_end)
+    run_until(out_end + timedelta(hours=2))
+    calls = rig.store.calls_between(out_start, out_end)
+    # Backoff 60 s doubling to 30 min: about a dozen attempts (x3 client retries) in 4 h.
+    assert calls, "the daemon must keep probing during an outage"
+    assert all(c.status == 503 for c in calls)
+    attempts_per_hour = len(calls) / 4
+    assert attempts_per_hour < 15
+    cycles_in_outage = cycles_before[1] - cycles_before[0]
+    assert cycles_in_outage < 4 * 3600 / 60  # never more than one cycle a minute
+    # After the outage, reads succeed again within the longest backoff.
+    after = [
+        c for c in rig.store.calls_between(out_end, out_end + timedelta(hours=2)) if c.status == 200
+    ]
+    assert after and after[0].time < out_end + timedelta(minutes=31)
+    # The ledger kept the failed attempts: the planner counts them as spent.
+    day_spent = rig.daemon.planner.spent(out_end)
+    assert day_spent >= len(calls)
+
+
+def test_restart_restores_the_days_ledger(make_rig: object, tmp_path: Path) -> None:
+    rig: Rig = make_rig()  # type: ignore[operator]
+    rig.run_for(12)
+    now = rig.daemon.clock.now()
+    spent = rig.daemon.planner.spent(now)
+    assert spent > 100
+    config = demo_config(default_scenario(), None)
+    clock = rig.running.simulator.clock
+    charger = CloudCharger(rig.client, DEVICE, clock=clock.now)
+    again = build_daemon(config, {DEVICE: charger}, clock, SqlStore(rig.url))
+    assert again.planner.spent(now) == spent
+    assert again.planner.remaining(now) == 1000 - spent
