@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,data]'
+	# The BSRN Payerne file ships only in pvlib's source distribution: fetch it once.
+	$(BIN)/python -c 'from adapters.datasets import bsrn_payerne_path; print(bsrn_payerne_path())'
 	touch $(STAMP)
 
 setup: $(STAMP)
