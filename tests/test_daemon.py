@@ -1,0 +1,325 @@
+"""The daemon's scheduling core and its APScheduler runner, without HTTP.
+
+Scheduling is checked with scripted controllers (whose wishes we know) on a
+`SimClock`; the wiring with the real controllers against the in-process world.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.simulator.inprocess import SimClock, WorldCharger
+from adapters.simulator.world import DeviceConfig, World, default_scenario
+from adapters.storage import MemoryStore
+from optimizer.budget import BudgetConfig, BudgetPlanner
+from optimizer.cli.daemon import demo_config
+from optimizer.clock import ScaledClock
+from optimizer.controller import Controller, CycleResult
+from optimizer.daemon import (
+    RECONCILE_PREFIX,
+    ROLL_JOB,
+    Daemon,
+    DaemonStopped,
+    SchedulerRunner,
+    build_daemon,
+    ledger_listener,
+    missing_sessions,
+)
+from optimizer.interfaces import (
+    ApiCall,
+    ChargerAuthError,
+    Command,
+    Decision,
+    PvMode,
+    SessionRecord,
+)
+
+T0 = datetime(2026, 6, 21, 4, 0, tzinfo=UTC)
+
+
+class ScriptedController:
+    """Stands in for a `Controller`: asks for its next cycle `wish(now)` later."""
+
+    def __init__(
+        self,
+        device_id: str,
+        clock: Any,
+        wish: Callable[[datetime], datetime],
+        fail_at: datetime | None = None,
+    ) -> None:
+        self.device_id = device_id
+        self.clock = clock
+        self.timezone = UTC
+        self.wish = wish
+        self.fail_at = fail_at
+        self.cycle_times: list[datetime] = []
+        self.asked: list[datetime] = []
+        self.shutdowns: list[PvMode] = []
+
+    def cycle(self) -> CycleResult:
+        now = self.clock.now()
+        if self.fail_at is not None and now >= self.fail_at:
+            raise ChargerAuthError("401 Invalid authentication credentials")
+        self.cycle_times.append(now)
+        nxt = self.wish(now)
+        self.asked.append(nxt)
+        decision = Decision(now, self.device_id, "scripted", False, 0, PvMode.EXCLUSIVE_PV, "x")
+        return CycleResult(now, self.device_id, False, None, None, decision, (), (), nxt)
+
+    def shutdown(self, safe_mode: PvMode = PvMode.EXCLUSIVE_PV) -> list[Command]:
+        self.shutdowns.append(safe_mode)
+        return [Command(self.clock.now(), self.device_id, "set_pv_mode", int(safe_mode), True)]
+
+
+def make_daemon(
+    controllers: list[ScriptedController],
+    clock: Any,
+    store: MemoryStore | None = None,
+    **kwargs: Any,
+) -> Daemon:
+    planner = BudgetPlanner(BudgetConfig(), devices=len(controllers))
+    return Daemon(
+        cast(list[Controller], controllers), planner, store or MemoryStore(), clock, **kwargs
+    )
+
+
+def test_each_cycle_runs_exactly_when_its_controller_asked() -> None:
+    clock = SimClock(T0)
+    a = ScriptedController("A", clock, lambda t: t + timedelta(seconds=45))
+    b = ScriptedController("B", clock, lambda t: t + timedelta(seconds=70 + t.minute))
+    daemon = make_daemon([a, b], clock)
+    daemon.run_cycles(T0 + timedelta(hours=2), clock.set)
+    for c in (a, b):
+        assert c.cycle_times[0] == T0
+        assert c.cycle_times[1:] == c.asked[:-1]  # each cycle at the previous wish
+        assert len(c.cycle_times) > 60
+    assert daemon.stats.cycles == len(a.cycle_times) + len(b.cycle_times)
+
+
+def test_wakeups_are_bounded_below_so_nothing_spins() -> None:
+    clock = SimClock(T0)
+    eager = ScriptedController("A", clock, lambda t: t - timedelta(minutes=5))  # in the past
+    daemon = make_daemon([eager], clock, min_interval_s=2.0)
+    daemon.run_cycles(T0 + timedelta(minutes=10), clock.set)
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(eager.cycle_times)}
+    assert gaps == {2.0}
+    assert len(eager.cycle_times) == 300
+
+
+def test_min_interval_must_be_positive() -> None:
+    clock = SimClock(T0)
+    with pytest.raises(ValueError, match="min_interval_s"):
+        make_daemon([ScriptedController("A", clock, lambda t: t)], clock, min_interval_s=0)
+
+
+def test_budget_roll_runs_at_each_quota_day_boundary_with_the_stores_count() -> None:
+    clock = SimClock(T0)
+    store = MemoryStore()
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(minutes=30))
+    daemon = make_daemon([ctl], clock, store)
+    midnight = datetime(2026, 6, 22, tzinfo=UTC)
+    assert daemon.due_at(ROLL_JOB) == midnight
+    for k in range(7):  # seven calls on the first day, recorded through the ledger
+        call = ApiCall(T0 + timedelta(minutes=k), "A", "currentstatecharge", 200, 0.1)
+        daemon.planner.record_call(call)
+        store.record_call(call)
+    daemon.run_cycles(midnight + timedelta(days=1, hours=1), clock.set)
+    assert [(d.day_start, d.calls) for d in daemon.stats.days] == [
+        (datetime(2026, 6, 21, tzinfo=UTC), 7),
+        (midnight, 0),
+    ]
+    assert daemon.due_at(ROLL_JOB) == midnight + timedelta(days=2)
+    assert midnight in ctl.cycle_times  # every charger re-planned at the new day
+
+
+def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_stop() -> None:
+    clock = SimClock(T0)
+    seen: list[tuple[str, date]] = []
+
+    def reconciler(device: str, day: date, now: datetime) -> None:
+        seen.append((device, day))
+        if len(seen) == 1:
+            raise RuntimeError("statistics answer unreadable")
+
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(minutes=30))
+    daemon = make_daemon([ctl], clock, reconciler=reconciler)
+    assert RECONCILE_PREFIX + "A" in daemon.jobs
+    daemon.run_cycles(T0 + timedelta(days=3), clock.set)
+    assert seen == [("A", date(2026, 6, 21)), ("A", date(2026, 6, 22)), ("A", date(2026, 6, 23))]
+    assert daemon.stats.reconciles == 2
+    assert not daemon.stopped
+
+
+def test_auth_error_stops_the_daemon_and_shutdown_sends_nothing() -> None:
+    clock = SimClock(T0)
+    ctl = ScriptedController(
+        "A", clock, lambda t: t + timedelta(minutes=1), fail_at=T0 + timedelta(minutes=10)
+    )
+    daemon = make_daemon([ctl], clock)
+    with pytest.raises(ChargerAuthError):
+        daemon.run_cycles(T0 + timedelta(hours=1), clock.set)
+    assert daemon.stopped and daemon.fatal is not None
+    with pytest.raises(DaemonStopped):
+        daemon.run_job("A")
+    assert daemon.shutdown() == []
+    assert ctl.shutdowns == []
+
+
+def test_shutdown_leaves_every_charger_in_the_safe_mode_once() -> None:
+    clock = SimClock(T0)
+    a = ScriptedController("A", clock, lambda t: t + timedelta(minutes=1))
+    b = ScriptedController("B", clock, lambda t: t + timedelta(minutes=1))
+    daemon = make_daemon([a, b], clock)
+    daemon.run_cycles(T0 + timedelta(minutes=5), clock.set)
+    commands = daemon.shutdown()
+    assert [c.device_id for c in commands] == ["A", "B"]
+    assert a.shutdowns == b.shutdowns == [PvMode.EXCLUSIVE_PV]
+    assert daemon.stopped
+    assert daemon.run_cycles(T0 + timedelta(hours=1), clock.set) == []
+
+
+def test_duplicate_devices_are_refused() -> None:
+    clock = SimClock(T0)
+    same = [ScriptedController("A", clock, lambda t: t) for _ in range(2)]
+    with pytest.raises(ValueError, match="duplicate"):
+        make_daemon(same, clock)
+
+
+# ----- the APScheduler runner ----------------------------------------------------------------
+
+
+def test_runner_maps_simulated_due_times_to_wall_time() -> None:
+    clock = ScaledClock(T0, speed=600.0)
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(seconds=60))
+    runner = SchedulerRunner(make_daemon([ctl], clock), clock)
+    wall = runner.wall_time(clock.now() + timedelta(seconds=600))
+    assert (wall - datetime.now(UTC)).total_seconds() == pytest.approx(1.0, abs=0.05)
+    past = runner.wall_time(clock.now() - timedelta(hours=1))
+    assert past >= datetime.now(UTC) - timedelta(milliseconds=5)
+
+
+def test_runner_runs_cycles_in_a_worker_and_stops_cleanly() -> None:
+    clock = ScaledClock(T0, speed=600.0)  # a cycle every 60 simulated s = every 0.1 wall s
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(seconds=60))
+    daemon = make_daemon([ctl], clock)
+    runner = SchedulerRunner(daemon, clock)
+    runner.start()
+    runner.wait(until=clock.now() + timedelta(seconds=600), poll_s=0.02)
+    runner.stop()
+    daemon.shutdown()
+    n = len(ctl.cycle_times)
+    assert 3 <= n <= 12  # ~10 in one wall second; loose: the machine is shared
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ctl.cycle_times)]
+    assert min(gaps) >= 60.0  # never before the controller asked
+    assert ctl.shutdowns == [PvMode.EXCLUSIVE_PV]
+    assert threading.active_count() < 50
+
+
+def test_runner_sets_the_stop_event_on_a_401() -> None:
+    clock = ScaledClock(T0, speed=600.0)
+    ctl = ScriptedController(
+        "A", clock, lambda t: t + timedelta(seconds=60), fail_at=T0 + timedelta(seconds=100)
+    )
+    daemon = make_daemon([ctl], clock)
+    runner = SchedulerRunner(daemon, clock)
+    runner.start()
+    assert runner.stop_event.wait(5.0)
+    runner.stop()
+    assert isinstance(daemon.fatal, ChargerAuthError)
+    time.sleep(0.3)
+    assert len(ctl.cycle_times) <= 2  # nothing ran after the refusal
+
+
+# ----- wiring with the real controllers, in-process world ---------------------------------
+
+
+def test_build_daemon_shares_one_planner_and_store_across_chargers() -> None:
+    base = default_scenario()
+    scenario = base.model_copy(
+        update={"devices": (DeviceConfig(device_id="G1"), DeviceConfig(device_id="G2"))}
+    )
+    world = World(scenario, seed=3)
+    clock = SimClock(world.now)
+    store = MemoryStore()
+    config = demo_config(scenario, "solar_only")
+    chargers = {d: WorldCharger(world, d, clock) for d in ("G1", "G2")}
+    daemon = build_daemon(config, dict(chargers), clock, store)
+    for charger in chargers.values():
+        charger._on_call = ledger_listener(daemon)
+    controllers = list(daemon.controllers.values())
+    assert controllers[0].scheduler is controllers[1].scheduler is daemon.planner
+    assert controllers[0].store is controllers[1].store is store
+
+    def advance(t: datetime) -> None:
+        clock.set(t)
+        world.advance_to(t)
+
+    start = clock.now()
+    daemon.run_cycles(start + timedelta(hours=12), advance)
+    calls = store.calls_between(start, clock.now() + timedelta(seconds=1))
+    assert {c.device_id for c in calls} == {"G1", "G2"}
+    assert daemon.planner.spent(clock.now()) == sum(
+        1 for c in calls if c.time >= datetime(2026, 6, 21, tzinfo=UTC)
+    )
+    assert sum(ch.calls_today for ch in chargers.values()) <= 1000
+
+
+def test_build_daemon_refuses_chargers_that_do_not_match_the_config() -> None:
+    scenario = default_scenario()
+    world = World(scenario, seed=1)
+    clock = SimClock(world.now)
+    with pytest.raises(ValueError, match="missing"):
+        build_daemon(demo_config(scenario, None), {}, clock, MemoryStore())
+
+
+# ----- reconciling the charger's statistics ----------------------------------------------
+
+
+def _session(device: str, start_h: float, hours: float | None, wh: float = 5000.0) -> SessionRecord:
+    start = T0 + timedelta(hours=start_h)
+    end = None if hours is None else start + timedelta(hours=hours)
+    return SessionRecord(device, start, end, wh, wh / 2, wh / 2)
+
+
+def test_missing_sessions_adds_only_finished_sessions_no_read_saw() -> None:
+    recorded = [_session("A", 2, 5)]
+    reported = [
+        _session("A", 2.1, 4.8),  # the same session, times a little off
+        _session("A", 10, 1),  # came and went between reads
+        _session("B", 2, 5),  # another charger
+        _session("A", 20, None),  # still open: the controller follows it
+    ]
+    assert missing_sessions(reported, recorded) == [reported[1], reported[2]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 48), st.floats(0.1, 10)), max_size=6),
+    st.lists(st.tuples(st.floats(0, 48), st.floats(0.1, 10)), max_size=6),
+)
+def test_missing_sessions_never_duplicate_a_recorded_session(
+    rec: list[tuple[float, float]], rep: list[tuple[float, float]]
+) -> None:
+    recorded = [_session("A", s, h) for s, h in rec]
+    reported = [_session("A", s, h) for s, h in rep]
+    added = missing_sessions(reported, recorded)
+    slack = timedelta(minutes=10)
+    everything = recorded + added
+    for new in added:
+        assert new in reported
+        for other in everything:
+            if other is new:
+                continue
+            assert new.end is not None and other.end is not None
+            assert new.start > other.end + slack or other.start > new.end + slack
+    for r in reported:  # every reported session is now covered
+        assert any(r.start <= o.end + slack and o.start <= r.end + slack for o in everything)  # type: ignore[operator]
