@@ -9,6 +9,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -252,6 +253,11 @@ def register(app: typer.Typer) -> None:
             comparison = _run(inputs, policies, setup, quiet=as_json)
         except typer.Exit:
             raise
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            _fail(f"{exc.title} {where}: {err['msg']} (got {err.get('input')!r})")
+            return
         except (ValueError, OSError) as exc:
             _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
