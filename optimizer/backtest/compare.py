@@ -87,7 +87,7 @@ def optimum_sessions(result: BacktestResult) -> pd.DataFrame:
     for row in world.itertuples(index=False):
         planned = pd.Timestamp(row.planned_departure)
         max_a = float(setup.car.max_current_a)
-        phases = setup.car.phases
+        phases: int = setup.car.phases
         if planned in by_departure.index:
             source = by_departure.loc[planned]
             if "max_current_a" in source and pd.notna(source["max_current_a"]):

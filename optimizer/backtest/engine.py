@@ -121,7 +121,7 @@ class BacktestSetup:
     limits: ChargerLimits = field(default_factory=ChargerLimits)
     car: CarConfig = field(default_factory=CarConfig)
     policies: PolicyConfig = field(default_factory=PolicyConfig)
-    budget: BudgetConfig = field(default_factory=lambda: BudgetConfig())  # type: ignore[call-arg]
+    budget: BudgetConfig = field(default_factory=lambda: BudgetConfig())
     controller: ControllerSettings = field(default_factory=ControllerSettings)
     tariff: TariffConfig | None = None
     step_s: float = DEFAULT_STEP_S
@@ -162,10 +162,12 @@ def baseline_contender(name: str) -> Contender:
     evcc_style: a 30 s loop, no daily limit; evcc_style_budget: 90 s, held to 1000.
     """
     if name in ("device_exclusive_pv", "device_pv_min"):
-        mode = "exclusive_pv" if name == "device_exclusive_pv" else "pv_min"
+        params = DeviceNativeParams(
+            mode="exclusive_pv" if name == "device_exclusive_pv" else "pv_min"
+        )
         return Contender(
             name,
-            lambda _s: DeviceNativePolicy(DeviceNativeParams(mode=mode)),
+            lambda _s: DeviceNativePolicy(params),
             lambda _s: FixedIntervalSchedule.never(),
         )
     if name == "evcc_style":

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES, Comparison, compare
@@ -281,7 +281,7 @@ def _run(
         TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
         TimeElapsedColumn(), console=Console(stderr=True), transient=False,
     ) as bar:  # fmt: skip
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(name: str, fraction: float) -> None:
             if name not in tasks:
