@@ -1,0 +1,245 @@
+"""`v2c-solar run`, `demo` and `budget`: argument errors, the demo's JSON, SIGTERM, 401."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from adapters.simulator.server import RunningSimulator
+from adapters.simulator.world import default_scenario
+from adapters.storage import SqlStore
+from optimizer.cli.daemon import start_demo_simulator
+from optimizer.cli.main import app
+from optimizer.interfaces import ApiCall
+
+runner = CliRunner()
+
+CONFIG = """
+[site]
+latitude = 47.05
+longitude = 15.44
+timezone = "Europe/Vienna"
+arrays = [{ kwp = 8.0, tilt_deg = 30.0, azimuth_deg = 180.0, inverter_ac_w = 7000.0 }]
+
+[[chargers]]
+device_id = "SIM0001"
+limits = { phases = 3, max_current_a = 16 }
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "home.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    return path
+
+
+def one_line_error(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("error: "), output
+    return lines[0]
+
+
+# ----- argument errors: one line, exit 2 --------------------------------------------------
+
+
+def test_run_without_api_key_is_a_one_line_error(
+    config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("V2C_API_KEY", raising=False)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    result = runner.invoke(app, ["run", "--config", str(config), "--db", db])
+    assert result.exit_code == 2
+    assert "V2C_API_KEY" in one_line_error(result.output)
+    assert not (tmp_path / "x.db").exists()  # nothing created before the inputs are good
+
+
+def test_run_with_missing_or_bad_config_names_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("V2C_API_KEY", "k")
+    missing = tmp_path / "nope.toml"
+    result = runner.invoke(app, ["run", "--config", str(missing)])
+    assert result.exit_code == 2
+    assert "nope.toml" in one_line_error(result.output)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CONFIG + "\n[budget]\nreserve = -1\n", encoding="utf-8")
+    result = runner.invoke(app, ["run", "--config", str(bad)])
+    assert result.exit_code == 2
+    line = one_line_error(result.output)
+    assert "bad.toml" in line and "budget.reserve" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--hours", "0"], "--hours"),
+        (["--hours", "1000"], "--hours"),
+        (["--speed", "0"], "--speed"),
+        (["--policy", "greedy"], "unknown policy 'greedy'"),
+        (["--scenario", "no/such.toml"], "such.toml"),
+    ],
+)
+def test_demo_argument_errors(args: list[str], needle: str) -> None:
+    result = runner.invoke(app, ["demo", *args])
+    assert result.exit_code == 2
+    assert needle in one_line_error(result.output)
+
+
+def test_run_refuses_an_unknown_policy(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("V2C_API_KEY", "k")
+    result = runner.invoke(app, ["run", "--config", str(config), "--policy", "nope"])
+    assert result.exit_code == 2
+    assert "--policy" in one_line_error(result.output)
+
+
+def test_budget_with_bad_config_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "b.toml"
+    bad.write_text(CONFIG + "\nsurprise = 1\n", encoding="utf-8")
+    result = runner.invoke(app, ["budget", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "unknown key 'surprise'" in one_line_error(result.output)
+
+
+# ----- demo ----------------------------------------------------------------------------------
+
+
+def test_demo_json_is_one_object_with_consistent_counts(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = runner.invoke(
+        app, ["demo", "--hours", "2", "--speed", "4000", "--json", "--db", db, "--seed", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)  # stdout holds nothing but the object
+    for key in ("calls_used", "calls_per_day_max", "ev_kwh", "solar_kwh", "grid_kwh", "sessions"):
+        assert key in summary
+    assert summary["calls_used"] > 0
+    assert summary["calls_used"] == sum(summary["calls_per_day"].values())
+    assert summary["calls_per_day"] == summary["simulator_calls_per_day"]
+    assert summary["calls_per_day_max"] == max(summary["calls_per_day"].values()) <= 1000
+    assert summary["ev_kwh"] == pytest.approx(summary["solar_kwh"] + summary["grid_kwh"], abs=0.01)
+    assert summary["fatal"] is None
+    with SqlStore(db) as store:
+        assert store.row_counts()["api_calls"] == summary["calls_used"]
+
+
+def test_demo_refuses_a_database_holding_the_simulated_days(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'used.db'}"
+    start = default_scenario().start_utc
+    with SqlStore(db) as store:
+        store.record_call(
+            ApiCall(start + timedelta(hours=1), "SIM0001", "currentstatecharge", 200, 0.1)
+        )
+        store.commit()
+    result = runner.invoke(app, ["demo", "--hours", "2", "--db", db, "--json"])
+    assert result.exit_code == 2
+    assert "fresh database" in one_line_error(result.output)
+
+
+def _query(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql)).all()]
+    except sa.exc.OperationalError:
+        return []
+    finally:
+        engine.dispose()
+
+
+def test_sigterm_finishes_the_cycle_leaves_exclusive_pv_and_exits_0(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", "48"]
+    cmd += ["--speed", "3000", "--policy", "fast", "--db", db, "--json"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        # Wait until the car is in and fast charges at MAX_POWER (commanded, committed).
+        while time.monotonic() < deadline and proc.poll() is None:
+            rows = _query(db, "SELECT kind, value FROM commands WHERE ok ORDER BY id")
+            if ("set_pv_mode", 2) in rows and ("start", None) in rows:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["safe_mode_commands"] == 1
+    commands = _query(db, "SELECT kind, value, ok FROM commands ORDER BY id")
+    assert commands[-1] == ("set_pv_mode", 1, 1)
+    last_decision = _query(db, "SELECT pv_mode, reason FROM decisions ORDER BY id DESC LIMIT 1")
+    assert last_decision[0][0] == 1
+    assert str(last_decision[0][1]).startswith("shutdown")
+
+
+# ----- run against a cloud that refuses the key ----------------------------------------------
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    running, _ = start_demo_simulator(default_scenario(), seed=1, speed=1.0)
+    yield running
+    running.stop()
+
+
+def test_run_stops_on_401_with_a_clear_message(
+    simulator: RunningSimulator, config: Path, tmp_path: Path
+) -> None:
+    env = dict(os.environ, V2C_API_KEY="wrong-key", V2C_BASE_URL=simulator.base_url)
+    db = f"sqlite:///{tmp_path / 'run.db'}"
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+    done = subprocess.run(
+        [*cmd, "--db", db], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert "refused the API key (401)" in errors[0] and "V2C_API_KEY" in errors[0]
+    assert "wrong-key" not in done.stderr + done.stdout
+    assert _query(db, "SELECT status FROM api_calls") == [(401,)]
+
+
+# ----- budget --------------------------------------------------------------------------------
+
+
+def test_budget_prints_spend_from_the_ledger_and_the_plan(config: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    now = datetime.now(UTC)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    with SqlStore(db) as store:
+        for k in range(37):
+            t = day_start + (now - day_start) * k / 40
+            store.record_call(ApiCall(t, "SIM0001", "currentstatecharge", 200, 0.1))
+        store.record_call(ApiCall(day_start, "SIM0001", "intensity", 200, 0.1))
+        store.record_call(ApiCall(day_start - timedelta(hours=2), "SIM0001", "intensity", 200, 0.1))
+        store.commit()
+    result = runner.invoke(app, ["budget", "--config", str(config), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "Spent 38 of 1000 calls" in result.stdout
+    assert "currentstatecharge 37" in result.stdout and "intensity 1" in result.stdout
+    if now < day_start + timedelta(hours=23, minutes=50):
+        assert "Planned reads" in result.stdout
+
+
+def test_budget_without_a_database_plans_the_whole_budget(config: Path, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'none.db'}"
+    result = runner.invoke(app, ["budget", "--config", str(config), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "Spent 0 of 1000 calls" in result.stdout
+    assert not (tmp_path / "none.db").exists()
