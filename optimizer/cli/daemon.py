@@ -47,8 +47,8 @@ API_KEY_ENV = "V2C_API_KEY"
 BASE_URL_ENV = "V2C_BASE_URL"
 DB_ENV = "V2C_SOLAR_DB"
 
-DEMO_SPEED = 1440.0
-"""Default demo speed (simulated s per wall s): a simulated day in a wall minute."""
+DEMO_SPEED = 2880.0
+"""Default demo speed (simulated s per wall s): a simulated day in 30 wall seconds."""
 
 MAX_DEMO_HOURS = 24.0 * 14
 EXIT_USAGE = 2
@@ -483,6 +483,11 @@ def summarize(
     )
 
 
+def _short(iso: str) -> str:
+    """`2026-06-21T08:00+02:00` -> `06-21 08:00` (local time, for the table)."""
+    return iso[5:16].replace("T", " ")
+
+
 def print_summary(summary: DemoSummary) -> None:
     """The session table and the call counts, for humans."""
     from rich.console import Console
@@ -495,8 +500,8 @@ def print_summary(summary: DemoSummary) -> None:
         share = f"{100 * s['solar_kwh'] / s['ev_kwh']:.0f}" if s["ev_kwh"] > 0 else "-"
         table.add_row(
             s["device_id"],
-            s["start"],
-            s["end"] or "(plugged in)",
+            _short(s["start"]),
+            _short(s["end"]) if s["end"] else "(plugged in)",
             f"{s['ev_kwh']:.2f}",
             f"{s['solar_kwh']:.2f}",
             f"{s['grid_kwh']:.2f}",
