@@ -1,11 +1,25 @@
 """PV power from irradiance: the one physical PV model of the code base.
 
 Pure functions over pandas objects, in the style of pvlib (which does the
-physics): solar position, Ineichen clear sky, transposition to the plane of
-array, Faiman cell temperature, PVWatts DC with system losses, and the PVWatts
-inverter with its AC limit. Used by the forecaster (clear-sky PV), the
+physics): solar position, Ineichen clear sky, Perez transposition to the plane
+of array, Faiman cell temperature, PVWatts DC with system losses, and the
+PVWatts inverter with its AC limit. Used by the forecaster (clear-sky PV), the
 simulator's world (PV under clouds) and the data loaders (measured plane
 irradiance to PV power).
+
+Choices checked against a year of measured irradiance at Graz (sunpeek 2017,
+clear minutes found with `pvlib.clearsky.detect_clearsky`):
+
+- Linke turbidity: pvlib's monthly climatology interpolated to the day (as
+  `lookup_linke_turbidity(..., interp_turbidity=True)`), with the
+  extraterrestrial irradiance of the day (`get_extra_radiation`, +-3.3 %
+  over the year) rather than Ineichen's constant 1364 W/m2.
+- Transposition: Perez. With the *measured* GHI and DNI at Graz it reproduces
+  the measured 30 degree south plane within 2 % from February to November,
+  where the isotropic model is 3-9 % low.
+
+Internally the chain runs on numpy arrays (pvlib accepts them), which makes a
+day of clear sky cost about a millisecond instead of twenty.
 
 Units: irradiance W/m2, temperatures degC, wind m/s, power W. Index: a
 tz-aware `pandas.DatetimeIndex`.
@@ -16,6 +30,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pvlib
 
@@ -26,6 +41,15 @@ INVERTER_EFFICIENCY = 0.96
 
 DEFAULT_TEMP_AIR_C = 20.0
 DEFAULT_WIND_M_S = 1.0
+ALBEDO = 0.25
+"""Ground reflectance for the transposition (pvlib's default)."""
+
+SKY_MODEL = "perez"
+"""Default sky diffuse model of `plane_irradiance` (pvlib name)."""
+
+FloatArray = npt.NDArray[np.float64]
+
+MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _require_tz(times: pd.DatetimeIndex) -> None:
@@ -33,62 +57,124 @@ def _require_tz(times: pd.DatetimeIndex) -> None:
         raise ValueError("times must be timezone-aware (got a naive DatetimeIndex)")
 
 
-def _location(site: SiteConfig) -> pvlib.location.Location:
-    return pvlib.location.Location(
-        site.latitude, site.longitude, tz="UTC", altitude=site.altitude_m
-    )
-
-
 def clear_sky_irradiance(site: SiteConfig, times: pd.DatetimeIndex) -> pd.DataFrame:
     """Ineichen clear-sky `ghi`, `dni`, `dhi` (W/m2) plus solar `zenith` and `azimuth` (deg).
 
-    The Linke turbidity comes from pvlib's monthly climatology, looked up once
-    per site and cached, because the lookup reads a file.
+    `zenith` is the refraction-corrected (apparent) zenith. Also returns
+    `dni_extra` (W/m2, the day's extraterrestrial normal irradiance) and
+    `airmass` (relative), which the Perez transposition needs.
     """
     _require_tz(times)
-    solpos = _location(site).get_solarposition(times)
-    turbidity = _linke_turbidity_by_month(site.latitude, site.longitude)
-    tl = pd.Series(np.asarray(turbidity)[times.month - 1], index=times)
-    am_rel = pvlib.atmosphere.get_relative_airmass(solpos["apparent_zenith"])
-    am_abs = pvlib.atmosphere.get_absolute_airmass(
-        am_rel, pvlib.atmosphere.alt2pres(site.altitude_m)
+    return pd.DataFrame(_clear_sky_arrays(site, times), index=times)
+
+
+def _clear_sky_arrays(site: SiteConfig, times: pd.DatetimeIndex) -> dict[str, FloatArray]:
+    """`clear_sky_irradiance` on plain numpy arrays (no index), for speed."""
+    utc = times.tz_convert("UTC")
+    solpos = pvlib.solarposition.spa_python(
+        utc, site.latitude, site.longitude, site.altitude_m, how="numpy"
     )
-    cs = pvlib.clearsky.ineichen(solpos["apparent_zenith"], am_abs, tl, altitude=site.altitude_m)
-    out = pd.DataFrame(cs, index=times).fillna(0.0)
-    out["zenith"] = solpos["apparent_zenith"]
-    out["azimuth"] = solpos["azimuth"]
+    zenith = solpos["apparent_zenith"].to_numpy(dtype=np.float64)
+    azimuth = solpos["azimuth"].to_numpy(dtype=np.float64)
+    dni_extra = np.asarray(pvlib.irradiance.get_extra_radiation(utc.day_of_year), dtype=np.float64)
+    am_rel = np.asarray(pvlib.atmosphere.get_relative_airmass(zenith), dtype=np.float64)
+    am_abs = am_rel * (pvlib.atmosphere.alt2pres(site.altitude_m) / 101325.0)
+    turbidity = linke_turbidity(site.latitude, site.longitude, utc)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        cs = pvlib.clearsky.ineichen(
+            zenith, am_abs, turbidity, altitude=site.altitude_m, dni_extra=dni_extra
+        )
+    out = {k: np.nan_to_num(np.asarray(cs[k], dtype=np.float64)) for k in ("ghi", "dni", "dhi")}
+    out.update(zenith=zenith, azimuth=azimuth, dni_extra=dni_extra, airmass=am_rel)
     return out
 
 
-@lru_cache(maxsize=64)
-def _linke_turbidity_by_month(latitude: float, longitude: float) -> tuple[float, ...]:
-    """Monthly Linke turbidity climatology at a location (dimensionless)."""
-    mid_months = pd.date_range("2020-01-15", periods=12, freq="MS", tz="UTC") + pd.Timedelta(
-        days=14
+def linke_turbidity(latitude: float, longitude: float, times: pd.DatetimeIndex) -> FloatArray:
+    """Linke turbidity (dimensionless) at `times`: pvlib's climatology, interpolated daily.
+
+    Same values as `pvlib.clearsky.lookup_linke_turbidity(times, latitude,
+    longitude, interp_turbidity=True)`, but the file is read once per site
+    and the interpolation is one `np.interp`.
+    """
+    monthly = np.asarray(_monthly_linke_turbidity(latitude, longitude))
+    ends = np.concatenate([[monthly[-1]], monthly, [monthly[0]]])
+    day = np.asarray(times.day_of_year, dtype=np.float64)
+    leap = np.asarray(times.is_leap_year, dtype=bool)
+    return np.where(
+        leap,
+        np.interp(day, _month_middles(366), ends),
+        np.interp(day, _month_middles(365), ends),
     )
+
+
+@lru_cache(maxsize=2)
+def _month_middles(year_days: int) -> FloatArray:
+    """Day of year of each month's middle, with last December and next January around it."""
+    lengths = np.array(MONTH_DAYS, dtype=np.float64)
+    if year_days == 366:
+        lengths[1] += 1
+    middles = np.cumsum(lengths) - lengths / 2.0
+    return np.concatenate([[-31 / 2.0], middles, [year_days + 31 / 2.0]])
+
+
+@lru_cache(maxsize=64)
+def _monthly_linke_turbidity(latitude: float, longitude: float) -> tuple[float, ...]:
+    """Monthly Linke turbidity climatology at a location, January first (dimensionless).
+
+    Read on the 15th of each month of 2015 (not interpolated): one file read per site.
+    """
+    mid_months = pd.DatetimeIndex([f"2015-{m:02d}-15" for m in range(1, 13)], tz="UTC")
     values = pvlib.clearsky.lookup_linke_turbidity(
         mid_months, latitude, longitude, interp_turbidity=False
     )
     return tuple(float(v) for v in values)
 
 
-def plane_irradiance(array: ArrayConfig, irradiance: pd.DataFrame) -> pd.Series:
-    """Global irradiance on the array's plane (W/m2), isotropic sky transposition.
+def plane_irradiance(
+    array: ArrayConfig, irradiance: pd.DataFrame, *, sky_model: str = SKY_MODEL
+) -> pd.Series:
+    """Global irradiance on the array's plane (W/m2), Perez transposition by default.
 
     `irradiance` needs `ghi`, `dni`, `dhi`, `zenith`, `azimuth` columns, as
-    returned by `clear_sky_irradiance`.
+    returned by `clear_sky_irradiance`; `dni_extra` and `airmass` are
+    computed from the index and zenith when absent. `sky_model` is any pvlib
+    sky diffuse model name ("isotropic", "haydavies", "perez", ...).
     """
-    poa = pvlib.irradiance.get_total_irradiance(
-        array.tilt_deg,
-        array.azimuth_deg,
-        irradiance["zenith"],
-        irradiance["azimuth"],
-        irradiance["dni"],
-        irradiance["ghi"],
-        irradiance["dhi"],
-        model="isotropic",
-    )
-    return poa["poa_global"].fillna(0.0).clip(lower=0.0)
+    columns = {str(k): irradiance[k].to_numpy(dtype=np.float64) for k in irradiance.columns}
+    if "dni_extra" not in columns:
+        if not isinstance(irradiance.index, pd.DatetimeIndex):
+            raise ValueError("plane_irradiance: needs a DatetimeIndex or a 'dni_extra' column")
+        columns["dni_extra"] = np.asarray(
+            pvlib.irradiance.get_extra_radiation(irradiance.index.day_of_year), dtype=np.float64
+        )
+    poa = _plane_irradiance_array(array, columns, sky_model)
+    return pd.Series(poa, index=irradiance.index)
+
+
+def _plane_irradiance_array(
+    array: ArrayConfig, irradiance: dict[str, FloatArray], sky_model: str = SKY_MODEL
+) -> FloatArray:
+    """`plane_irradiance` on numpy arrays."""
+    airmass = irradiance.get("airmass")
+    if airmass is None:
+        airmass = np.asarray(
+            pvlib.atmosphere.get_relative_airmass(irradiance["zenith"]), dtype=np.float64
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        poa = pvlib.irradiance.get_total_irradiance(
+            array.tilt_deg,
+            array.azimuth_deg,
+            irradiance["zenith"],
+            irradiance["azimuth"],
+            irradiance["dni"],
+            irradiance["ghi"],
+            irradiance["dhi"],
+            dni_extra=irradiance["dni_extra"],
+            airmass=airmass,
+            albedo=ALBEDO,
+            model=sky_model,
+        )
+    return np.clip(np.nan_to_num(np.asarray(poa["poa_global"], dtype=np.float64)), 0.0, None)
 
 
 def pv_from_poa(
@@ -103,14 +189,28 @@ def pv_from_poa(
     then the PVWatts inverter, clipped at `inverter_ac_w` when set. Night and
     negative sensor readings give 0 W.
     """
-    poa = poa_w_m2.clip(lower=0.0).fillna(0.0)
+    temp = (
+        temp_air_c.to_numpy(dtype=np.float64) if isinstance(temp_air_c, pd.Series) else temp_air_c
+    )
+    wind = wind_m_s.to_numpy(dtype=np.float64) if isinstance(wind_m_s, pd.Series) else wind_m_s
+    ac = _pv_from_poa_array(array, poa_w_m2.to_numpy(dtype=np.float64), temp, wind)
+    return pd.Series(ac, index=poa_w_m2.index)
+
+
+def _pv_from_poa_array(
+    array: ArrayConfig,
+    poa_w_m2: FloatArray,
+    temp_air_c: FloatArray | float = DEFAULT_TEMP_AIR_C,
+    wind_m_s: FloatArray | float = DEFAULT_WIND_M_S,
+) -> FloatArray:
+    """`pv_from_poa` on numpy arrays."""
+    poa = np.nan_to_num(np.clip(poa_w_m2, 0.0, None))
     temp_cell = pvlib.temperature.faiman(poa, temp_air_c, wind_m_s)
     dc = pvlib.pvsystem.pvwatts_dc(poa, temp_cell, array.pdc0_w, array.gamma_pdc)
-    dc = dc * (1.0 - array.losses_pct / 100.0)
+    dc = np.asarray(dc, dtype=np.float64) * (1.0 - array.losses_pct / 100.0)
     ac_limit = array.inverter_ac_w or array.pdc0_w * INVERTER_EFFICIENCY
     ac = pvlib.inverter.pvwatts(dc, ac_limit / INVERTER_EFFICIENCY, INVERTER_EFFICIENCY)
-    ac = pd.Series(np.asarray(ac, dtype=float), index=poa.index)
-    return ac.clip(lower=0.0, upper=ac_limit).fillna(0.0)
+    return np.nan_to_num(np.clip(np.asarray(ac, dtype=np.float64), 0.0, ac_limit))
 
 
 def clear_sky_pv(
@@ -119,8 +219,20 @@ def clear_sky_pv(
     temp_air_c: pd.Series | float = DEFAULT_TEMP_AIR_C,
 ) -> pd.Series:
     """AC power of all the site's arrays under a clear sky (W)."""
-    irradiance = clear_sky_irradiance(site, times)
-    total = pd.Series(0.0, index=times)
+    _require_tz(times)
+    temp = (
+        temp_air_c.to_numpy(dtype=np.float64) if isinstance(temp_air_c, pd.Series) else temp_air_c
+    )
+    return pd.Series(clear_sky_pv_array(site, times, temp), index=times, name="clear_sky_pv_w")
+
+
+def clear_sky_pv_array(
+    site: SiteConfig, times: pd.DatetimeIndex, temp_air_c: FloatArray | float = DEFAULT_TEMP_AIR_C
+) -> FloatArray:
+    """`clear_sky_pv` as a plain numpy array (W), for callers that cache it."""
+    _require_tz(times)
+    irradiance = _clear_sky_arrays(site, times)
+    total = np.zeros(len(times))
     for array in site.arrays:
-        total = total + pv_from_poa(array, plane_irradiance(array, irradiance), temp_air_c)
-    return total.rename("clear_sky_pv_w")
+        total += _pv_from_poa_array(array, _plane_irradiance_array(array, irradiance), temp_air_c)
+    return total

@@ -1,10 +1,18 @@
 """The one PV model: physically sensible clear-sky power and strict site validation."""
 
+import numpy as np
 import pandas as pd
+import pvlib
 import pydantic
 import pytest
 
-from optimizer.pvmodel import clear_sky_pv, pv_from_poa
+from optimizer.pvmodel import (
+    clear_sky_irradiance,
+    clear_sky_pv,
+    linke_turbidity,
+    plane_irradiance,
+    pv_from_poa,
+)
 from optimizer.site import GRAZ, ArrayConfig, SiteConfig
 
 
@@ -56,3 +64,43 @@ def test_bad_site_values_name_the_field() -> None:
         SiteConfig(latitude=95, longitude=0, arrays=(array,))
     with pytest.raises(pydantic.ValidationError, match="unknown time zone"):
         SiteConfig(latitude=45, longitude=0, timezone="Mars/Olympus", arrays=(array,))
+
+
+def test_linke_turbidity_is_pvlibs_daily_interpolated_climatology() -> None:
+    times = pd.date_range("2016-01-01", "2017-12-31 23:00", freq="7h", tz="UTC")
+    expected = pvlib.clearsky.lookup_linke_turbidity(times, GRAZ.latitude, GRAZ.longitude)
+    got = linke_turbidity(GRAZ.latitude, GRAZ.longitude, times)
+    np.testing.assert_allclose(got, expected.to_numpy(), atol=1e-9)
+    jan15 = pd.DatetimeIndex(["2017-01-15"], tz="UTC")
+    january = pvlib.clearsky.lookup_linke_turbidity(
+        jan15, GRAZ.latitude, GRAZ.longitude, interp_turbidity=False
+    )
+    assert linke_turbidity(GRAZ.latitude, GRAZ.longitude, jan15)[0] == pytest.approx(
+        float(january.iloc[0]), abs=0.05
+    )
+
+
+def test_clear_sky_uses_the_days_extraterrestrial_irradiance() -> None:
+    """Earth is 3 % closer to the sun in January: same sky, more DNI than a 1364 W/m2 constant."""
+    noon = pd.DatetimeIndex(["2017-01-03 11:00"], tz="UTC")
+    cs = clear_sky_irradiance(GRAZ, noon)
+    assert cs["dni_extra"].iloc[0] == pytest.approx(1412, abs=5)
+    constant = pvlib.clearsky.ineichen(
+        cs["zenith"],
+        cs["airmass"] * pvlib.atmosphere.alt2pres(GRAZ.altitude_m) / 101325.0,
+        linke_turbidity(GRAZ.latitude, GRAZ.longitude, noon),
+        altitude=GRAZ.altitude_m,
+    )
+    assert cs["dni"].iloc[0] == pytest.approx(
+        float(constant["dni"].iloc[0]) * 1412 / 1364, rel=0.01
+    )
+
+
+def test_plane_irradiance_fills_in_what_a_measured_frame_lacks() -> None:
+    times = pd.date_range("2017-06-21 04:00", periods=16 * 12, freq="5min", tz="UTC")
+    cs = clear_sky_irradiance(GRAZ, times)
+    full = plane_irradiance(GRAZ.arrays[0], cs)
+    measured_like = plane_irradiance(GRAZ.arrays[0], cs[["ghi", "dni", "dhi", "zenith", "azimuth"]])
+    np.testing.assert_allclose(full, measured_like, atol=1e-6)
+    isotropic = plane_irradiance(GRAZ.arrays[0], cs, sky_model="isotropic")
+    assert (full >= 0).all() and full.max() > isotropic.max()  # Perez adds circumsolar light

@@ -1,11 +1,13 @@
 """Clear-sky PV power of a site on a 1-minute grid, computed once per UTC day.
 
-The physics is `optimizer.pvmodel.clear_sky_pv` (pvlib solar position,
-Ineichen, isotropic transposition, PVWatts). Solar geometry for a day costs
-tens of milliseconds in pvlib, while the forecaster asks for the same days
-thousands of times, so each UTC day is computed once at 1-minute resolution
-and kept in a small LRU. Lookups are then pure numpy: `power_at` is O(1) and
-`power_grid` is one `np.interp` over the cached days.
+The physics is `optimizer.pvmodel.clear_sky_pv` (pvlib SPA solar position,
+Ineichen with the daily Linke turbidity, Perez transposition, PVWatts). A day
+costs a few milliseconds in pvlib (mostly the SPA's nutation series), while
+the forecaster asks for the same days thousands of times, so each UTC day is
+computed once at 1-minute resolution and kept in a small LRU. The days a
+forecast lacks are computed together in one pvlib call (a 48 h forecast
+spans three days: one call, not three). Lookups are then pure numpy:
+`power_at` is O(1) and `power_grid` is one `np.interp` over the cached days.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optimizer.pvmodel import clear_sky_pv
+from optimizer.pvmodel import clear_sky_pv_array
 from optimizer.site import SiteConfig
 
 DAY_S = 86_400
@@ -62,17 +64,28 @@ class ClearSkyCache:
         if values is not None:
             self._days.move_to_end(day_index)
             return values
-        start = pd.Timestamp(day_index * DAY_S, unit="s", tz="UTC")
-        coarse = pd.date_range(start, periods=POINTS_PER_DAY // MODEL_STEP_MIN + 1, freq="5min")
-        model = clear_sky_pv(self._model_site, coarse).to_numpy(dtype=np.float64)
+        self._compute(day_index, day_index)
+        return self._days[day_index]
+
+    def _compute(self, first: int, last: int) -> None:
+        """Compute UTC days `first..last` (inclusive) in one pvlib call and cache them."""
+        n_days = last - first + 1
+        if n_days > self._max_days:
+            raise ValueError(f"{n_days} days requested at once, the cache holds {self._max_days}")
+        per_day = POINTS_PER_DAY // MODEL_STEP_MIN
+        start = pd.Timestamp(first * DAY_S, unit="s", tz="UTC")
+        coarse = pd.date_range(start, periods=n_days * per_day + 1, freq=f"{MODEL_STEP_MIN}min")
+        model = clear_sky_pv_array(self._model_site, coarse)
         minutes = np.arange(POINTS_PER_DAY + 1, dtype=np.float64)
-        values = np.interp(minutes, minutes[::MODEL_STEP_MIN], model)
-        values.setflags(write=False)
-        self._days[day_index] = values
-        self.computed_days += 1
-        if len(self._days) > self._max_days:
+        for k in range(n_days):
+            segment = model[k * per_day : (k + 1) * per_day + 1]
+            values = np.interp(minutes, minutes[::MODEL_STEP_MIN], segment)
+            values.setflags(write=False)
+            self._days[first + k] = values
+            self._days.move_to_end(first + k)
+            self.computed_days += 1
+        while len(self._days) > self._max_days:
             self._days.popitem(last=False)
-        return values
 
     def power_at(self, t_s: float) -> float:
         """Unclipped clear-sky power (W) at epoch seconds `t_s`, interpolated. O(1)."""
@@ -92,6 +105,9 @@ class ClearSkyCache:
         times = start_s + step_s * np.arange(n, dtype=np.float64)
         first = int(start_s // DAY_S)
         last = int(times[-1] // DAY_S)
+        missing = [d for d in range(first, last + 1) if d not in self._days]
+        if missing and last - first < self._max_days:
+            self._compute(missing[0], missing[-1])
         days = [self.day(d)[:-1] for d in range(first, last + 1)]
         days.append(self.day(last)[-1:])
         values = np.concatenate(days)
