@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/v2c-solar --help
+	$(BIN)/v2c-solar demo --hours 24
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
