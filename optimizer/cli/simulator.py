@@ -9,7 +9,10 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="simulator commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="Serve the V2C Cloud simulator: the same HTTP API over a simulated home, on 127.0.0.1.",
+    no_args_is_help=True,
+)
 
 _FAULTS = "Fault injection (all off by default)"
 
