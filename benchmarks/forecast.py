@@ -69,9 +69,9 @@ def calibration_table(pv: pd.Series) -> list[str]:
         "| correct config: error after 7 d | 30 d | wrong vs correct after 7 d |",
         "|---|---|---|---|---|---|---|",
     ]
-    errors7: list[float] = []
-    relative7: list[float] = []
-    for month in (1, 2, 3, 5, 6, 7, 8, 9, 10, 11):
+    errors7: dict[int, float] = {}
+    relative7: dict[int, float] = {}
+    for month in (1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12):
         start = pd.Timestamp(2017, month, 1, tz="UTC")
         piece = pv[start : start + pd.Timedelta(days=31)]
         wrong = calibration_track(piece, _wrong_site())
@@ -79,23 +79,26 @@ def calibration_table(pv: pd.Series) -> list[str]:
         e = {d: wrong[d] / TRUE_KWP - 1.0 for d in wrong}
         c = {d: right[d] / TRUE_KWP - 1.0 for d in right}
         rel7 = wrong[7] / right[7] - 1.0
-        errors7.append(abs(e[7]))
-        relative7.append(abs(rel7))
+        errors7[month] = abs(e[7])
+        relative7[month] = abs(rel7)
         lines.append(
             f"| 2017-{month:02d}-01 | {e[1]:+.1%} | {e[7]:+.1%} | {e[30]:+.1%} "
             f"| {c[7]:+.1%} | {c[30]:+.1%} | {rel7:+.1%} |"
         )
-    within = sum(x <= 0.05 for x in errors7)
-    within_rel = sum(x <= 0.05 for x in relative7)
-    return [
-        *lines,
-        "",
-        f"After 7 days: within 5 % of the true kWp in {within} of {len(errors7)} starts "
-        f"(median |error| {statistics.median(errors7):.1%}); within 5 % of what the correct "
-        f"config calibrates to in {within_rel} of {len(relative7)} starts "
-        f"(median {statistics.median(relative7):.1%}).",
-        "",
-    ]
+    lines.append("")
+    for label, months in (
+        ("odd months (used to choose the calibration's settings)", (1, 3, 5, 7, 9, 11)),
+        ("even months (held out)", (2, 6, 8, 10, 12)),
+    ):
+        e7 = [errors7[m] for m in months]
+        r7 = [relative7[m] for m in months]
+        lines.append(
+            f"- {label}: after 7 days within 5 % of the true kWp in "
+            f"{sum(x <= 0.05 for x in e7)} of {len(e7)} starts (median |error| "
+            f"{statistics.median(e7):.1%}); within 5 % of what the correct config calibrates "
+            f"to in {sum(x <= 0.05 for x in r7)} of {len(r7)} (median {statistics.median(r7):.1%})."
+        )
+    return [*lines, ""]
 
 
 def speed_lines() -> list[str]:
@@ -151,6 +154,15 @@ def main() -> None:
         print("\n".join(lines[-9:]), flush=True)
     lines += ["#### Calibration from kWp +30 % and azimuth +20 deg", ""]
     lines += calibration_table(pv)
+    lines += [
+        "What is left after 7 days is mostly the clear-sky model's own bias at Graz (column "
+        "'correct config'), not the config error: on clear days the measured 2017 plane "
+        "irradiance is above the Linke-turbidity climatology (clearer air than average), and "
+        "the model runs the cells at 20 degC while Graz's clear winter days are near 0 degC "
+        "(+4..8 % power). A December start gets no clear half-day with enough steady samples "
+        "within 2 h of noon at 1-5 min sampling, so the config stays as typed.",
+        "",
+    ]
     lines += ["#### Speed", ""]
     lines += speed_lines()
     text = "\n".join(lines)

@@ -65,6 +65,7 @@ class Calibration:
         solar_offset_s: float = 0.0,
         peak_w: float = 1.0,
         clip_w: float | None = None,
+        noon_window_s: float | None = None,
     ) -> None:
         low, high = bounds
         if not 0 < low <= 1.0 <= high:
@@ -82,6 +83,7 @@ class Calibration:
         self._band = clear_band
         self._offset_s = solar_offset_s
         self._clip_w = clip_w
+        self._noon_window_s = noon_window_s
         self._estimates: deque[float] = deque(maxlen=window_days)
         self._days_used = 0
         self._recent: deque[tuple[float, float]] = deque(maxlen=3)
@@ -107,18 +109,24 @@ class Calibration:
         if day != self._day:
             self._close_day()
             self._day = day
-        if model_w < self._min_model_w or not observed_w >= 0.0:
+        if model_w < self._min_model_w or not observed_w >= 0.0 or not self._near_noon(t_s):
             self._recent.clear()
             return
         ratio = observed_w / model_w
         self._recent.append((t_s, ratio))
-        if self._clip_w is not None and observed_w >= 0.97 * self._clip_w:
+        if self._clip_w is not None and observed_w >= self._clip_w:
             return
         if self._is_steady():
             self._ratios.append(ratio)
             self._observed.append(observed_w)
             self._modelled.append(model_w)
             self._afternoon.append((t_s + self._offset_s) % DAY_S >= DAY_S / 2)
+
+    def _near_noon(self, t_s: float) -> bool:
+        """Within `noon_window_s` of mean solar noon (always, without a window)."""
+        if self._noon_window_s is None:
+            return True
+        return abs((t_s + self._offset_s) % DAY_S - DAY_S / 2) <= self._noon_window_s
 
     def flush(self) -> None:
         """Close the day in progress now (end of a data set; normally days close by themselves)."""
