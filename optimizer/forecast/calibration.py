@@ -6,8 +6,9 @@ on clear periods. This module learns that ratio day by day:
 
 1. A sample is *steady* when the last three observed/modelled ratios, taken
    within 15 minutes, agree within `steady_tolerance`. Steady samples with the
-   sun well up (model above `min_model_fraction` of peak) and the inverter not
-   clipping are candidates for "clear".
+   sun well up (model above `min_model_fraction` of peak, and within
+   `noon_window_s` of solar noon when set) and the inverter not clipping are
+   candidates for "clear".
 2. At the end of each solar day, separately for the morning and the
    afternoon, the candidates with a ratio in the top band (at least
    `clear_band` times that half-day's 90th percentile) are the clear
