@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -67,40 +68,50 @@ def run(policy: Policy, script: Sequence[tuple[float, float]]) -> list[tuple[boo
 
 
 def test_solar_only_waits_the_enable_delay_before_starting() -> None:
-    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=60.0, deficit_budget_wh=None))
+    policy = SolarOnlyPolicy(
+        SolarOnlyParams(regulation="controller", enable_delay_s=60.0, deficit_budget_wh=None)
+    )
     states = run(policy, [(0, 2000.0), (30, 2000.0), (59, 2000.0), (60, 2000.0)])
     assert [on for on, _ in states] == [False, False, False, True]
     assert states[-1][1] == 8  # floor(2000 / 230)
 
 
 def test_solar_only_restarts_the_enable_delay_after_a_dip() -> None:
-    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=60.0))
+    policy = SolarOnlyPolicy(SolarOnlyParams(regulation="controller", enable_delay_s=60.0))
     states = run(policy, [(0, 2000.0), (40, 1000.0), (50, 2000.0), (100, 2000.0), (110, 2000.0)])
     assert [on for on, _ in states] == [False, False, False, False, True]
 
 
 def test_solar_only_threshold_raises_the_start_power() -> None:
-    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=0.0, threshold_w=300.0))
+    policy = SolarOnlyPolicy(
+        SolarOnlyParams(regulation="controller", enable_delay_s=0.0, threshold_w=300.0)
+    )
     assert run(policy, [(0, MIN_W + 200.0)]) == [(False, 0)]
     assert run(policy, [(10, MIN_W + 300.0)]) == [(True, 7)]
 
 
 def test_solar_only_keeps_the_minimum_through_the_disable_delay_then_stops() -> None:
-    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None)
+    params = SolarOnlyParams(
+        regulation="controller", enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None
+    )
     policy = SolarOnlyPolicy(params)
     script = [(0, 3000.0), (60, 800.0), (120, 800.0), (200, 800.0), (240, 800.0)]
     assert run(policy, script) == [(True, 13), (True, 6), (True, 6), (True, 6), (False, 0)]
 
 
 def test_solar_only_short_cloud_does_not_stop_charging() -> None:
-    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None)
+    params = SolarOnlyParams(
+        regulation="controller", enable_delay_s=0.0, disable_delay_s=180.0, deficit_budget_wh=None
+    )
     policy = SolarOnlyPolicy(params)
     script = [(0, 3000.0), (60, 500.0), (180, 500.0), (200, 3000.0), (300, 500.0), (420, 500.0)]
     assert all(on for on, _ in run(policy, script))
 
 
 def test_solar_only_deep_dip_stops_early_on_the_deficit_budget() -> None:
-    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0)
+    params = SolarOnlyParams(
+        regulation="controller", enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0
+    )
     policy = SolarOnlyPolicy(params)
     # at 0 W surplus the minimum draws 1380 W from the grid: 23 Wh per minute
     script = [(0, 3000.0), (60, 0.0), (90, 0.0), (120, 0.0), (150, 0.0)]
@@ -108,7 +119,9 @@ def test_solar_only_deep_dip_stops_early_on_the_deficit_budget() -> None:
 
 
 def test_solar_only_shallow_dip_uses_the_whole_delay() -> None:
-    params = SolarOnlyParams(enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0)
+    params = SolarOnlyParams(
+        regulation="controller", enable_delay_s=0.0, disable_delay_s=600.0, deficit_budget_wh=20.0
+    )
     policy = SolarOnlyPolicy(params)
     # 1300 W surplus: 80 W short, 1.3 Wh per minute, 13 Wh over 10 minutes < 20 Wh
     script = [(0, 3000.0)] + [(60 * k, 1300.0) for k in range(1, 11)] + [(661, 1300.0)]
@@ -117,14 +130,14 @@ def test_solar_only_shallow_dip_uses_the_whole_delay() -> None:
 
 
 def test_solar_only_window_minimum_follows_drops_at_once_and_rises_late() -> None:
-    params = SolarOnlyParams(enable_delay_s=0.0, current_window_s=120.0)
+    params = SolarOnlyParams(regulation="controller", enable_delay_s=0.0, current_window_s=120.0)
     policy = SolarOnlyPolicy(params)
     script = [(0, 3000.0), (30, 2300.0), (60, 3000.0), (151, 3000.0), (200, 3000.0)]
     assert [a for _, a in run(policy, script)] == [13, 10, 10, 13, 13]
 
 
 def test_solar_only_current_is_clamped_to_the_limits() -> None:
-    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=0.0))
+    policy = SolarOnlyPolicy(SolarOnlyParams(regulation="controller", enable_delay_s=0.0))
     assert run(policy, [(0, 10_000.0)]) == [(True, 16)]
 
 
@@ -136,7 +149,9 @@ def test_solar_only_waits_in_exclusive_pv_without_a_car() -> None:
 
 
 def test_solar_only_hands_over_on_a_steady_sky_and_reads_rarely() -> None:
-    params = SolarOnlyParams(handover_max_variability=0.1, handover_read_interval_s=1200.0)
+    params = SolarOnlyParams(
+        regulation="controller", handover_max_variability=0.1, handover_read_interval_s=1200.0
+    )
     policy = SolarOnlyPolicy(params)
     steady = _forecast(np.full(100, 3000.0), variability=0.05)
     d = policy.decide(ctx(0, 2500.0, forecast=steady))
@@ -148,10 +163,80 @@ def test_solar_only_hands_over_on_a_steady_sky_and_reads_rarely() -> None:
     assert policy.preferred_read_interval_s(ctx(60, 2500.0)) is None
 
 
+def test_solar_only_by_default_lets_the_charger_follow_the_sun_and_reads_rarely() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(handover_read_interval_s=600.0))
+    for t, surplus in [(0, 3000.0), (60, 500.0), (120, -800.0), (180, 9000.0)]:
+        d = policy.decide(ctx(t, surplus, forecast=_forecast(np.full(100, 3000.0))))
+        assert d.charging and d.pv_mode is PvMode.EXCLUSIVE_PV
+        assert d.current_a == LIMITS.max_current_a  # the cap, the charger picks the current
+        assert policy.preferred_read_interval_s(ctx(t, surplus)) == 600.0
+    assert not policy.bridging  # bridging is off by default
+
+
+def _bridging_policy(**overrides: float | bool) -> SolarOnlyPolicy:
+    params = {
+        "bridge_surplus_ratio": 1.5,
+        "bridge_min_variability": 0.3,
+        "bridge_max_deficit_wh": 30.0,
+        "bridge_read_interval_s": 120.0,
+        "bridge_cooldown_s": 900.0,
+        "handover_read_interval_s": 900.0,
+        **overrides,
+    }
+    return SolarOnlyPolicy(SolarOnlyParams.model_validate(params))
+
+
+def test_solar_only_bridges_broken_clouds_over_a_bright_sky_in_pv_min() -> None:
+    policy = _bridging_policy()
+    bright = _forecast(np.full(100, 3000.0), variability=0.6)  # central 3600 W - 500 W house
+    d = policy.decide(ctx(0, 2500.0, forecast=bright))
+    assert d.pv_mode is PvMode.PV_MIN and policy.bridging and "shadows" in d.reason
+    assert policy.preferred_read_interval_s(ctx(0, 2500.0)) == 120.0
+    # a short shadow (one read at 800 W short of the minimum for 2 min: ~27 Wh) is bridged
+    d = policy.decide(ctx(120, MIN_W - 800.0, forecast=bright))
+    assert d.pv_mode is PvMode.PV_MIN
+    d = policy.decide(ctx(240, 2500.0, forecast=bright))
+    assert d.pv_mode is PvMode.PV_MIN and policy.bridging
+
+
+def test_solar_only_ends_a_bridge_after_a_long_shadow_and_cools_down() -> None:
+    policy = _bridging_policy()
+    bright = _forecast(np.full(100, 3000.0), variability=0.6)
+    policy.decide(ctx(0, 2500.0, forecast=bright))
+    policy.decide(ctx(120, 0.0, forecast=bright))  # 2 min x 1380 W = 46 Wh > 30 Wh
+    d = policy.decide(ctx(240, 0.0, forecast=bright))
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and not policy.bridging
+    assert policy.preferred_read_interval_s(ctx(240, 0.0)) == 900.0
+    d = policy.decide(ctx(600, 2500.0, forecast=bright))  # within the cooldown
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV
+    d = policy.decide(ctx(240 + 901, 2500.0, forecast=bright))
+    assert d.pv_mode is PvMode.PV_MIN
+
+
+@pytest.mark.parametrize(
+    ("pv_w", "variability", "energy_wh", "why"),
+    [
+        (3000.0, 0.1, 0.0, "steady sky"),
+        (1500.0, 0.6, 0.0, "too small"),  # central 1800 - 500 W house < 1.5 x 1380 W
+        (3000.0, 0.6, 12_000.0, "has its energy"),
+    ],
+)
+def test_solar_only_does_not_bridge_when_it_would_only_buy_grid(
+    pv_w: float, variability: float, energy_wh: float, why: str
+) -> None:
+    policy = _bridging_policy()
+    fc = _forecast(np.full(100, pv_w), variability=variability)
+    c = replace(ctx(0, 2500.0, forecast=fc, energy_wh=energy_wh), target_wh=10_000.0)
+    d = policy.decide(c)
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and why in d.reason and not policy.bridging
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(min_value=-2000, max_value=8000), min_size=1, max_size=60))
 def test_solar_only_never_leaves_the_current_limits(surpluses: list[float]) -> None:
-    policy = SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=30.0, disable_delay_s=60.0))
+    policy = SolarOnlyPolicy(
+        SolarOnlyParams(regulation="controller", enable_delay_s=30.0, disable_delay_s=60.0)
+    )
     for i, s in enumerate(surpluses):
         d = policy.decide(ctx(30.0 * i, s))
         if d.charging:
@@ -181,12 +266,20 @@ def test_evcc_style_waits_paused_without_a_car() -> None:
 
 
 def test_min_solar_keeps_the_minimum_and_adds_surplus() -> None:
-    policy = make_policy("min_solar")
+    policy = make_policy("min_solar", {"regulation": "controller"})
     assert run(policy, [(0, -500.0), (60, 2500.0), (120, 9000.0)]) == [
         (True, 6),
         (True, 10),
         (True, 16),
     ]
+
+
+def test_min_solar_by_default_hands_the_charger_its_pv_min_mode() -> None:
+    policy = make_policy("min_solar", {"handover_read_interval_s": 1200.0})
+    for t, surplus in [(0, -500.0), (60, 2500.0)]:
+        d = policy.decide(ctx(t, surplus))
+        assert d.charging and d.pv_mode is PvMode.PV_MIN
+        assert policy.preferred_read_interval_s(ctx(t, surplus)) == 1200.0
 
 
 def test_fast_and_off() -> None:
@@ -284,9 +377,11 @@ def test_target_draws_only_the_missing_energy_as_late_as_possible() -> None:
     chosen = np.flatnonzero(plan.chosen).tolist()
     assert chosen == list(range(46, 53))
     assert plan.latest_start == T0 + timedelta(minutes=15 * 46)
-    # now (18:00) is not a grid slot: solar-only (dark -> paused)
+    # now (18:00) is not a grid slot: solar-only (dark: the charger's exclusive-PV mode,
+    # which draws nothing without surplus; it used to be an explicit pause when the
+    # controller regulated the solar part itself)
     d = policy.decide(c)
-    assert not d.charging and "grid 1.9 kWh" in d.reason
+    assert (not d.charging or d.pv_mode is PvMode.EXCLUSIVE_PV) and "grid 1.9 kWh" in d.reason
     # at 05:30 UTC it is
     late = policy.decide(ctx(46 * 900.0, 2500.0, forecast=fc))
     assert late.charging and late.current_a == 16 and late.pv_mode is PvMode.MAX_POWER

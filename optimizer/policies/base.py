@@ -126,10 +126,18 @@ def pause(ctx: PolicyContext, policy: str, reason: str) -> Decision:
     )
 
 
-def hand_over(ctx: PolicyContext, policy: str, mode: PvMode, reason: str) -> Decision:
+def hand_over(
+    ctx: PolicyContext, policy: str, mode: PvMode, reason: str, **details: float | str | None
+) -> Decision:
     """Let the charger follow the sun by itself in `mode`, with the maximum current as cap."""
     return make_decision(
-        ctx, policy, charging=True, current_a=ctx.limits.max_current_a, pv_mode=mode, reason=reason
+        ctx,
+        policy,
+        charging=True,
+        current_a=ctx.limits.max_current_a,
+        pv_mode=mode,
+        reason=reason,
+        **details,
     )
 
 

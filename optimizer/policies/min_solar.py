@@ -1,6 +1,14 @@
-"""`min_solar`: the minimum current whenever a car is plugged in, surplus above."""
+"""`min_solar`: the minimum current whenever a car is plugged in, surplus above.
+
+By default (`regulation = "charger"`) the charger's own PV+min mode does
+exactly this by itself, measuring every few seconds at no call cost, so the
+policy hands it over and reads rarely. `"controller"` regulates from the
+controller's reads in maximum-power mode instead.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,6 +27,11 @@ class MinSolarParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    regulation: Literal["charger", "controller"] = Field(
+        default="charger",
+        description="Who follows the sun: the charger's own PV+min mode (few reads) or the "
+        "controller in maximum-power mode",
+    )
     current_window_s: float = Field(
         default=0.0, ge=0.0, description="Current follows the minimum surplus over this window (s)"
     )
@@ -26,8 +39,8 @@ class MinSolarParams(BaseModel):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Hand regulation to the charger's PV+min mode when the forecast "
-        "variability is at most this; None: never",
+        description="(controller regulation) hand regulation to the charger's PV+min mode "
+        "when the forecast variability is at most this; None: never",
     )
     handover_read_interval_s: float = Field(default=900.0, gt=0.0)
 
@@ -58,10 +71,14 @@ class MinSolarPolicy:
         """Minimum current plus surplus, or the charger's PV+min mode on a steady sky."""
         limit = self.params.handover_max_variability
         steady = limit is not None and ctx.variability is not None and ctx.variability <= limit
-        if ctx.plugged_in is not True or ctx.surplus_w is None or steady:
-            self._handed_over = steady and ctx.plugged_in is True
+        by_charger = self.params.regulation == "charger"
+        if ctx.plugged_in is not True or ctx.surplus_w is None or steady or by_charger:
+            self._handed_over = (steady or by_charger) and ctx.plugged_in is True
             self._window.clear()
-            why = "steady sky" if steady else "no car (or state unknown)"
+            if by_charger:
+                why = "regulation by the charger"
+            else:
+                why = "steady sky" if steady else "no car (or state unknown)"
             return hand_over(
                 ctx, self.name, PvMode.PV_MIN, f"{why}: the charger's PV+min mode regulates itself"
             )

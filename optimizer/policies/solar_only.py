@@ -1,15 +1,38 @@
 """`solar_only`: charge the car from solar surplus only.
 
-Starts when the surplus covers the minimum current (plus a threshold) for an
-enable delay, stops when it falls below for a disable delay or when a dip has
-drawn more than a deficit budget from the grid; in between the current is
-floor(surplus / (phases * V)) clamped to the limits. With a steady sky the
-policy may hand the fine regulation to the charger's own exclusive-PV mode and
-ask for rare reads: the charger follows the sun for free.
+Two ways to follow the sun (`regulation`):
+
+* ``"charger"`` (default): the charger's own exclusive-PV mode follows the
+  surplus by itself (it measures every few seconds with its own clamp, at no
+  call cost), with the maximum current as its cap, while the policy reads
+  rarely (`handover_read_interval_s`). A cloud loop reading every minute or two
+  cannot follow the sun better than that; what the policy adds is what the
+  charger cannot know. With broken clouds over a bright background (the
+  forecast's variability high and its expected surplus well above the minimum
+  power) it *bridges*: it switches the charger to PV+min, which keeps charging
+  at the minimum current through a cloud's shadow instead of stopping and
+  waiting out the restart delay; the shadow's shortfall is drawn from the grid
+  (it shows as grid energy). Bridging happens only while the session still
+  lacks the energy wanted (when known), reads more often (`bridge_read_interval_s`)
+  so a long shadow is noticed, and ends once a shadow has drawn
+  `bridge_max_deficit_wh` or the expected surplus falls. Bridging is off by
+  default (`bridge_surplus_ratio = None`): on real-2017 it put grid energy into
+  cars the sun would have filled anyway and won less solar than it cost grid
+  (benchmarks/policy_results.md).
+* ``"controller"``: the controller regulates in maximum-power mode: starts when
+  the surplus covers the minimum current (plus a threshold) for an enable
+  delay, stops when it falls below for a disable delay or when a dip has drawn
+  more than a deficit budget from the grid; in between the current is
+  floor(surplus / (phases * V)) clamped to the limits. With a steady sky it may
+  still hand the regulation to the charger (`handover_max_variability`).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
@@ -28,6 +51,11 @@ class SolarOnlyParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    regulation: Literal["charger", "controller"] = Field(
+        default="charger",
+        description="Who follows the sun: the charger's own PV modes (few reads) or the "
+        "controller in maximum-power mode",
+    )
     threshold_w: float = Field(
         default=0.0, ge=0.0, description="Surplus above minimum power to start (W)"
     )
@@ -51,16 +79,42 @@ class SolarOnlyParams(BaseModel):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Hand regulation to the charger's exclusive-PV mode when the forecast "
-        "variability is at most this; None: never",
+        description="(controller regulation) hand regulation to the charger's exclusive-PV "
+        "mode when the forecast variability is at most this; None: never",
     )
     handover_read_interval_s: float = Field(
         default=900.0, gt=0.0, description="Reads wanted while the charger regulates itself (s)"
     )
+    bridge_surplus_ratio: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="(charger regulation) bridge cloud shadows in PV+min mode when the "
+        "expected surplus is at least this multiple of the minimum power; None: never",
+    )
+    bridge_min_variability: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Bridge only when the sky is at least this broken"
+    )
+    bridge_horizon_s: float = Field(
+        default=1800.0, gt=0.0, description="Expected surplus = forecast mean over this (s)"
+    )
+    bridge_max_deficit_wh: float = Field(
+        default=40.0, ge=0.0, description="Stop bridging once a shadow drew this much (Wh)"
+    )
+    bridge_read_interval_s: float = Field(
+        default=120.0, gt=0.0, description="Reads wanted while bridging (s)"
+    )
+    bridge_cooldown_s: float = Field(
+        default=900.0, ge=0.0, description="No new bridge this long after one ended on a deficit"
+    )
+    bridge_only_below_target: bool = Field(
+        default=True,
+        description="Bridge only while the session has less than its energy wanted (when known)",
+    )
 
 
 class SolarOnlyPolicy:
-    """Charge only from surplus, with hysteresis, smoothing and optional hand-over."""
+    """Charge only from surplus: the charger's own PV modes plus forecast-led bridging,
+    or the controller's own regulation with hysteresis and smoothing."""
 
     budget_handover_mode: PvMode | None = PvMode.EXCLUSIVE_PV
 
@@ -71,19 +125,31 @@ class SolarOnlyPolicy:
         self.gate = StartStopGate(p.enable_delay_s, p.disable_delay_s, p.deficit_budget_wh)
         self._window = WindowMinimum(p.current_window_s)
         self._handed_over = False
+        self._bridging = False
+        self._bridge_deficit_wh = 0.0
+        self._last_fresh: datetime | None = None
+        self._no_bridge_until: datetime | None = None
 
     @property
     def name(self) -> str:
         return self._name
 
+    @property
+    def bridging(self) -> bool:
+        """Whether the charger is in PV+min mode to bridge cloud shadows."""
+        return self._bridging
+
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """Few reads while the charger regulates itself; else the budget decides."""
+        """Few reads while the charger regulates itself, more while bridging; else no hint."""
+        if self._bridging:
+            return self.params.bridge_read_interval_s
         return self.params.handover_read_interval_s if self._handed_over else None
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Desired state for the surplus in `ctx` (see the module docstring)."""
         if ctx.plugged_in is not True or ctx.surplus_w is None:
             self._handed_over = False
+            self._end_bridge(ctx, cooldown=False)
             self.gate.reset()
             self._window.clear()
             return hand_over(
@@ -93,6 +159,9 @@ class SolarOnlyPolicy:
                 "no car (or state unknown): charger waits in exclusive-PV mode so an arriving "
                 "car starts from the sun without a call",
             )
+        if self.params.regulation == "charger":
+            self._handed_over = True
+            return self.follow_by_charger(ctx, ctx.surplus_w)
         if self._steady_sky(ctx):
             if not self._handed_over:
                 self._handed_over = True
@@ -109,6 +178,97 @@ class SolarOnlyPolicy:
             self.gate.reset(on=ctx.charging)
             self._window.clear()
         return self.follow_surplus(ctx, ctx.surplus_w)
+
+    # ----- regulation by the charger ---------------------------------------------------
+
+    def follow_by_charger(self, ctx: PolicyContext, surplus_w: float) -> Decision:
+        """Exclusive-PV mode, or PV+min while bridging broken clouds (see the module doc)."""
+        min_w = ctx.limits.min_power_w
+        self._track_deficit(ctx, surplus_w, min_w)
+        expected_w = self.expected_surplus_w(ctx)
+        why_not = self._bridge_blocker(ctx, expected_w, min_w)
+        if self._bridging and why_not is not None:
+            self._end_bridge(ctx, cooldown=why_not.startswith("a shadow"))
+        elif not self._bridging and why_not is None:
+            self._bridging = True
+            self._bridge_deficit_wh = 0.0
+        if self._bridging:
+            return hand_over(
+                ctx,
+                self.name,
+                PvMode.PV_MIN,
+                f"broken clouds (variability {ctx.variability or 0.0:.2f}) over an expected "
+                f"{expected_w or 0.0:.0f} W surplus: PV+min keeps charging through shadows "
+                f"(grid drawn so far {self._bridge_deficit_wh:.0f} Wh)",
+                expected_surplus_w=expected_w,
+                bridge_deficit_wh=self._bridge_deficit_wh,
+            )
+        return hand_over(
+            ctx,
+            self.name,
+            PvMode.EXCLUSIVE_PV,
+            f"the charger's exclusive-PV mode follows the {surplus_w:.0f} W surplus by itself at "
+            f"no call cost ({why_not})",
+            expected_surplus_w=expected_w,
+        )
+
+    def expected_surplus_w(self, ctx: PolicyContext) -> float | None:
+        """Mean forecast PV minus the household over the bridge horizon (W), None if unknown."""
+        fc = ctx.forecast
+        if fc is None or ctx.household_w is None:
+            return None
+        i0 = fc.index_at(ctx.now)
+        i1 = fc.index_at(ctx.now + timedelta(seconds=self.params.bridge_horizon_s))
+        window = fc.central_w[i0 : max(i1, i0 + 1)]
+        if window.shape[0] == 0:
+            return None
+        return float(np.mean(window)) - ctx.household_w
+
+    def _bridge_blocker(
+        self, ctx: PolicyContext, expected_w: float | None, min_w: float
+    ) -> str | None:
+        """Why not to bridge now (a short phrase), None when bridging is worth it."""
+        p = self.params
+        if p.bridge_surplus_ratio is None:
+            return "bridging off"
+        if self._bridging and self._bridge_deficit_wh > p.bridge_max_deficit_wh:
+            return f"a shadow drew {self._bridge_deficit_wh:.0f} Wh: stop bridging"
+        if ctx.budget_nearly_out:
+            return "call budget nearly out"
+        if self._no_bridge_until is not None and ctx.now < self._no_bridge_until:
+            return "after a long shadow, no bridging for a while"
+        if ctx.variability is None or ctx.variability < p.bridge_min_variability:
+            return "steady sky, nothing to bridge"
+        if expected_w is None or expected_w < p.bridge_surplus_ratio * min_w:
+            return "expected surplus too small to bridge"
+        if (
+            p.bridge_only_below_target
+            and ctx.target_wh is not None
+            and ctx.session_energy_wh >= ctx.target_wh
+        ):
+            return "the session has its energy: no grid for bridging"
+        return None
+
+    def _track_deficit(self, ctx: PolicyContext, surplus_w: float, min_w: float) -> None:
+        """Integrate the grid a bridge draws, from fresh readings only (Wh)."""
+        if not ctx.fresh:
+            return
+        last, self._last_fresh = self._last_fresh, ctx.now
+        if not self._bridging:
+            return
+        if surplus_w >= min_w:
+            self._bridge_deficit_wh = 0.0
+        elif last is not None:
+            dt_h = max((ctx.now - last).total_seconds(), 0.0) / 3600.0
+            self._bridge_deficit_wh += (min_w - max(surplus_w, 0.0)) * dt_h
+
+    def _end_bridge(self, ctx: PolicyContext, *, cooldown: bool) -> None:
+        if self._bridging and cooldown:
+            self._no_bridge_until = ctx.now + timedelta(seconds=self.params.bridge_cooldown_s)
+        self._bridging = False
+        self._bridge_deficit_wh = 0.0
+
+    # ----- regulation by the controller ------------------------------------------------
 
     def follow_surplus(self, ctx: PolicyContext, surplus_w: float) -> Decision:
         """Fine regulation by the controller: hysteresis on/off, current from the surplus."""
