@@ -23,6 +23,21 @@ RETENTION = timedelta(hours=50)
 """How long call times are kept: enough to recount a window whose boundary moves."""
 
 
+@dataclass(slots=True)
+class _WindowCount:
+    """Running counts for one quota window [start, end), kept in step with the ledger.
+
+    `ours`: our calls in the window; `since`: those of them made after the server's
+    last count (`seq >= ServerCount.seq`). Recounted from the calls only when the
+    window moves (a new quota day, a learned boundary) or after `clear`.
+    """
+
+    start: datetime
+    end: datetime
+    ours: int
+    since: int
+
+
 @dataclass(frozen=True, slots=True)
 class ServerCount:
     """The server's count as of one answer: `spent` calls by then, `seq` = our calls so far."""
@@ -35,6 +50,8 @@ class ServerCount:
 
 def require_utc(t: datetime, what: str) -> datetime:
     """Reject naive datetimes (the whole product works in tz-aware UTC)."""
+    if t.tzinfo is UTC:
+        return t  # the common case, on every cycle: already UTC
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware (UTC), got naive {t.isoformat()}")
     return t.astimezone(UTC)
@@ -52,7 +69,8 @@ class CallLedger:
         self._server: ServerCount | None = None
         self._blocked_until: datetime | None = None
         self._version = 0
-        self._spent_cache: tuple[int, datetime, int] | None = None
+        self._window: tuple[datetime, datetime] | None = None
+        self._count: _WindowCount | None = None
 
     @property
     def version(self) -> int:
@@ -73,11 +91,15 @@ class CallLedger:
     def window(self, t: datetime) -> tuple[datetime, datetime]:
         """The quota day [start, end) containing `t`."""
         t = require_utc(t, "time")
+        cached = self._window
+        if cached is not None and cached[0] <= t < cached[1]:
+            return cached
         midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
         start = midnight + timedelta(seconds=self._offset_s)
         if start > t:
             start -= DAY
-        return start, start + DAY
+        self._window = (start, start + DAY)
+        return self._window
 
     # ---- recording -----------------------------------------------------
     def record(self, call: ApiCall) -> None:
@@ -86,6 +108,11 @@ class CallLedger:
         self._version += 1
         self._seq += 1
         self._calls.append((self._seq, call))
+        count = self._count
+        if count is not None and count.start <= call.time < count.end:
+            count.ours += 1
+            if self._server is not None:
+                count.since += 1  # every call after the server's last count is "since"
         self._prune(at)
         if call.quota is not None:
             self.observe(call.quota, at)
@@ -106,10 +133,16 @@ class CallLedger:
         if quota.reset_s is not None and 0 < quota.reset_s <= DAY.total_seconds():
             reset_at = at + timedelta(seconds=quota.reset_s)
             midnight = reset_at.replace(hour=0, minute=0, second=0, microsecond=0)
-            self._offset_s = float(round((reset_at - midnight).total_seconds() / 60) * 60 % 86400)
+            offset_s = float(round((reset_at - midnight).total_seconds() / 60) * 60 % 86400)
+            if offset_s != self._offset_s:
+                self._offset_s = offset_s
+                self._window = None
+                self._count = None  # the day moved: recount at the next query
             self._boundary_learned = True
         spent = max(0, quota.limit - quota.remaining)
         self._server = ServerCount(at=at, spent=spent, limit=quota.limit, seq=self._seq + 1)
+        if self._count is not None:
+            self._count.since = 0  # no call recorded so far comes after this count
         if quota.remaining <= 0:
             self._block(at, quota.reset_s)
 
@@ -119,6 +152,7 @@ class CallLedger:
         self._calls.clear()
         self._server = None
         self._blocked_until = None
+        self._count = None
 
     # ---- queries -------------------------------------------------------
     def limit(self, now: datetime) -> int:
@@ -129,19 +163,24 @@ class CallLedger:
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day of `now`: ours, or the server's count if higher."""
         start, end = self.window(now)
-        if self._spent_cache is not None and self._spent_cache[:2] == (self._version, start):
-            return self._spent_cache[2]
-        spent = self._count_spent(now, start, end)
-        self._spent_cache = (self._version, start, spent)
-        return spent
+        count = self._count
+        if count is None or count.start != start:
+            count = self._count = self._recount(start, end)
+        server = self._server
+        if server is None or not start <= server.at < end:
+            return count.ours
+        return max(count.ours, server.spent + count.since)
 
-    def _count_spent(self, now: datetime, start: datetime, end: datetime) -> int:
-        ours = sum(1 for _, c in self._calls if start <= c.time < end)
-        server = self._current_server(now)
-        if server is None:
-            return ours
-        since = sum(1 for seq, c in self._calls if seq >= server.seq and start <= c.time < end)
-        return max(ours, server.spent + since)
+    def _recount(self, start: datetime, end: datetime) -> _WindowCount:
+        """Count the window's calls from scratch (when the window moves; O(calls kept))."""
+        server_seq = self._server.seq if self._server is not None else None
+        ours = since = 0
+        for seq, c in self._calls:
+            if start <= c.time < end:
+                ours += 1
+                if server_seq is not None and seq >= server_seq:
+                    since += 1
+        return _WindowCount(start, end, ours, since)
 
     def server_remaining(self, now: datetime) -> tuple[datetime, int] | None:
         """The last `RateLimit-Remaining` heard in this quota day, with its time."""
@@ -175,5 +214,11 @@ class CallLedger:
             self._blocked_until = until
 
     def _prune(self, now: datetime) -> None:
-        while self._calls and self._calls[0][1].time < now - RETENTION:
-            self._calls.popleft()
+        horizon = now - RETENTION
+        calls, count, server = self._calls, self._count, self._server
+        while calls and calls[0][1].time < horizon:
+            seq, call = calls.popleft()
+            if count is not None and count.start <= call.time < count.end:
+                count.ours -= 1
+                if server is not None and seq >= server.seq:
+                    count.since -= 1

@@ -26,6 +26,7 @@ from optimizer.budget.ledger import DAY, CallLedger, require_utc
 from optimizer.budget.plan import BudgetPlan, PlannedRead
 from optimizer.budget.profile import LearnedPvProfile
 from optimizer.budget.scheduler import ReadContext
+from optimizer.budget.spend_curve import SpendCurve, current_rates
 from optimizer.interfaces import ApiCall, Quota
 
 GRID_STEP_S = 300.0
@@ -84,6 +85,8 @@ class BudgetPlanner:
         self._future_cache: (
             tuple[tuple[object, ...], tuple[list[datetime], FloatArray, FloatArray]] | None
         ) = None
+        self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
+        self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
     @property
     def config(self) -> BudgetConfig:
@@ -145,10 +148,10 @@ class BudgetPlanner:
     def read_interval_s(self, now: datetime, ctx: ReadContext) -> float | None:
         """The planned gap between reads of this charger now (s); None: no read left today."""
         self._remember(now, ctx)
-        if self.reads_left(now) < 1:
+        reads_left = self.reads_left(now)
+        if reads_left < 1:
             return None
-        grid = self._grid(now, self._contexts)
-        rate = float(grid.rates[grid.device_ids.index(ctx.device_id), 0])
+        rate = self._rate_now(now, ctx.device_id, reads_left)
         return 1.0 / rate if rate > 0 else None
 
     def read_due(self, now: datetime, ctx: ReadContext) -> bool:
@@ -254,19 +257,89 @@ class BudgetPlanner:
 
     def _grid(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         """The allocation for the rest of the day, cached while nothing it depends on changed."""
-        key = (
-            now,
-            self._ledger.version,
-            tuple(
-                (c.device_id, c.plugged_in, c.pv_expected_w, c.variability)
-                for c in contexts.values()
-            ),
-        )
+        key = (now, self._ledger.version, self._context_key(contexts))
         if self._grid_cache is not None and self._grid_cache[0] == key:
             return self._grid_cache[1]
         grid = self._allocate(now, contexts)
         self._grid_cache = (key, grid)
         return grid
+
+    def _rate_now(self, now: datetime, device_id: str, reads_left: int) -> float:
+        """`_grid(now, contexts).rates[device, 0]` without building the grid.
+
+        The future cells' spend curve is cached per cell (it changes when the grid
+        moves on, a plug state changes or the PV profile learns); the current cell
+        and the budget, which change with every cycle and every call, are solved
+        against it in microseconds (`spend_curve.current_rates`).
+        """
+        key = (now, self._ledger.version, self._context_key(self._contexts))
+        if self._rate_cache is not None and self._rate_cache[0] == key:
+            return self._rate_cache[1]
+        cfg = self._config
+        _, end = self._ledger.window(now)
+        first = _first_edge_after(now)
+        tail0 = first if first < end else end
+        ids = self._row_ids(self._contexts)
+        plugged = [self._plugged(device) for device in ids]
+        curve, future_s = self._future_curve(now, end, tail0, plugged)
+        pv_now, var_now = [], []
+        for device in ids:
+            ctx = self._contexts.get(device)
+            pv_now.append(ctx.pv_expected_w if ctx is not None else self._pv_at(now))
+            var_now.append(ctx.variability if ctx is not None else cfg.typical_variability)
+        gain = cfg.variability_gain
+        weights_now = [
+            plug_factor(p, cfg.no_car_weight)
+            * (max(pv, 0.0) / 1000.0)
+            * (1.0 + gain * min(max(var, 0.0), 1.0))
+            for p, pv, var in zip(plugged, pv_now, var_now, strict=True)
+        ]
+        d0 = (tail0 - now).total_seconds()
+        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
+        floor_need = min_rate * (d0 + future_s) * len(ids)
+        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
+        rates = current_rates(curve, weights_now, d0, budget, min_rate=min_rate, max_rate=max_rate)
+        rate = rates[ids.index(device_id)]
+        self._rate_cache = (key, rate)
+        return rate
+
+    def _future_curve(
+        self, now: datetime, end: datetime, tail0: datetime, plugged: list[bool | None]
+    ) -> tuple[SpendCurve, float]:
+        """The spend curve of every device's cells after the current one, and their
+        length (s, per device); cached per cell."""
+        cfg = self._config
+        version = self._learned.version if self._learned is not None else 0
+        key = (tail0, end, version, tuple(plugged))
+        if self._curve_cache is not None and self._curve_cache[0] == key:
+            return self._curve_cache[1]
+        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
+        _, offsets, future_pv = self._future_cells(now, end)
+        durations = np.diff(offsets)
+        plug = np.array([plug_factor(p, cfg.no_car_weight) for p in plugged])
+        pv = np.broadcast_to(future_pv, (len(plugged), future_pv.shape[0]))
+        var = np.full(pv.shape, cfg.typical_variability)
+        weights = read_weights(plug, pv, var, variability_gain=cfg.variability_gain)
+        curve = SpendCurve.build(weights, durations, min_rate=min_rate, max_rate=max_rate)
+        value = (curve, float(durations.sum()))
+        self._curve_cache = (key, value)
+        return value
+
+    def _row_ids(self, contexts: Mapping[str, ReadContext]) -> list[str]:
+        """Devices of the allocation: those seen, then placeholders up to `devices`."""
+        ids = list(contexts)
+        ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
+        return ids
+
+    def _plugged(self, device: str) -> bool | None:
+        ctx = self._contexts.get(device)
+        return None if ctx is None else ctx.plugged_in
+
+    @staticmethod
+    def _context_key(contexts: Mapping[str, ReadContext]) -> tuple[object, ...]:
+        return tuple(
+            (c.device_id, c.plugged_in, c.pv_expected_w, c.variability) for c in contexts.values()
+        )
 
     def _allocate(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         cfg = self._config
@@ -276,8 +349,7 @@ class BudgetPlanner:
         durations = np.diff(
             np.concatenate(([0.0], tail_offsets_s + (tail[0] - now).total_seconds()))
         )
-        ids = list(contexts)
-        ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
+        ids = self._row_ids(contexts)
         n = len(edges) - 1
         pv = np.zeros((len(ids), n))
         var = np.full((len(ids), n), cfg.typical_variability)
@@ -365,15 +437,21 @@ class BudgetPlanner:
         )
 
 
+def _first_edge_after(now: datetime) -> datetime:
+    """The first grid-aligned time strictly after `now`."""
+    return _EPOCH + _STEP * ((now - _EPOCH) // _STEP + 1)
+
+
 def _cell_edges(now: datetime, end: datetime) -> list[datetime]:
     """`now`, the grid-aligned times strictly between, and `end`."""
-    step = timedelta(seconds=GRID_STEP_S)
-    first = _EPOCH + step * ((now - _EPOCH) // step + 1)
+    step = _STEP
+    first = _first_edge_after(now)
     count = max(0, -((first - end) // step))  # aligned times in [first, end)
     return [now, *(first + i * step for i in range(count)), end]
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STEP = timedelta(seconds=GRID_STEP_S)
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,192 @@
+"""The budget's fast paths give what recomputing from scratch gives.
+
+The backtest asks the planner for a read interval about twice per cycle, a
+simulated year holds ~10^5 cycles, so the hot paths keep state between calls:
+
+* `CallLedger` keeps a running count of the current quota window (and caches the
+  window), instead of recounting its calls at every query;
+* `BudgetPlanner.read_interval_s` solves only the current cell against a cached
+  spend curve of the future cells (`spend_curve`), instead of re-allocating the
+  whole rest-of-day grid.
+
+Each is checked against the from-scratch computation on random sequences of
+events (calls, server counts that disagree with ours, learned day boundaries,
+day rolls, restarts, plug changes, a moving sky).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optimizer.budget import BudgetConfig, BudgetPlanner, CallLedger, ReadContext
+from optimizer.budget.allocation import allocate_rates
+from optimizer.budget.spend_curve import SpendCurve, current_rates
+from optimizer.interfaces import ApiCall, Quota
+
+T0 = datetime(2026, 6, 1, 21, 0, tzinfo=UTC)
+MIN_RATE, MAX_RATE = 1 / 1800, 1 / 30
+
+
+# ---- the ledger's running count -------------------------------------------------------
+
+
+def _window_from_scratch(ledger: CallLedger, t: datetime) -> tuple[datetime, datetime]:
+    midnight = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight + timedelta(seconds=ledger.day_start_offset_s)
+    if start > t:
+        start -= timedelta(days=1)
+    return start, start + timedelta(days=1)
+
+
+def _spent_from_scratch(ledger: CallLedger, now: datetime) -> int:
+    """The ledger's definition of spent, recounted over every call it keeps."""
+    start, end = _window_from_scratch(ledger, now)
+    kept = list(ledger._calls)
+    ours = sum(1 for _, c in kept if start <= c.time < end)
+    server = ledger._server
+    if server is None or not start <= server.at < end:
+        return ours
+    since = sum(1 for seq, c in kept if seq >= server.seq and start <= c.time < end)
+    return max(ours, server.spent + since)
+
+
+ledger_event = st.tuples(
+    st.sampled_from(["call", "call", "call", "call+quota", "quota", "query", "clear"]),
+    st.one_of(st.floats(-600, 120), st.floats(0, 12 * 3600)),  # time step (s), may go back
+    st.integers(0, 1000),  # remaining
+    st.one_of(st.none(), st.floats(1, 86400)),  # reset_s
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=st.lists(ledger_event, max_size=120), hour=st.integers(0, 23))
+def test_ledger_running_count_equals_a_recount(
+    events: list[tuple[str, float, int, float | None]], hour: int
+) -> None:
+    ledger = CallLedger(1000, hour)
+    t = T0
+    for kind, step_s, remaining, reset_s in events:
+        t += timedelta(seconds=step_s)
+        quota = Quota(1000, remaining, reset_s)
+        if kind == "call":
+            ledger.record(ApiCall(t, "D1", "currentstatecharge", 200, 0.1))
+        elif kind == "call+quota":
+            ledger.record(ApiCall(t, "D1", "intensity", 200, 0.1, quota))
+        elif kind == "quota":
+            ledger.observe(quota, t)
+        elif kind == "clear":
+            ledger.clear()
+        for probe in (t, t - timedelta(hours=20), t + timedelta(hours=3)):
+            assert ledger.window(probe) == _window_from_scratch(ledger, probe)
+            assert ledger.spent(probe) == _spent_from_scratch(ledger, probe)
+
+
+# ---- the current cell against a cached future curve -------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    devices=st.integers(1, 3),
+    cells=st.integers(0, 40),
+    d0=st.floats(1e-3, 300.0),
+    budget=st.floats(0.0, 3000.0),
+    data=st.data(),
+)
+def test_current_rates_equal_allocating_the_whole_grid(
+    devices: int, cells: int, d0: float, budget: float, data: st.DataObject
+) -> None:
+    weight = st.one_of(st.just(0.0), st.floats(1e-4, 20.0))
+    weights = np.array(
+        data.draw(st.lists(weight, min_size=devices * (cells + 1), max_size=devices * (cells + 1)))
+    ).reshape(devices, cells + 1)
+    future_d = np.array(data.draw(st.lists(st.floats(1.0, 300.0), min_size=cells, max_size=cells)))
+    durations = np.concatenate(([d0], future_d))
+    expected = allocate_rates(weights, durations, budget, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    curve = SpendCurve.build(weights[:, 1:], future_d, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    got = current_rates(
+        curve, weights[:, 0].tolist(), d0, budget, min_rate=MIN_RATE, max_rate=MAX_RATE
+    )
+    for row in range(devices):
+        assert math.isclose(got[row], expected[row, 0], rel_tol=1e-9, abs_tol=1e-15), (row, got)
+
+
+def test_spend_curve_is_the_spend_of_its_cells() -> None:
+    rng = np.random.default_rng(7)
+    weights = np.where(rng.random((2, 50)) < 0.3, 0.0, rng.random((2, 50)) * 8)
+    durations = rng.uniform(10, 300, 50)
+    curve = SpendCurve.build(weights, durations, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    for lam in [0.0, *np.geomspace(1e-6, 10, 40)]:
+        direct = float((np.clip(lam * weights, MIN_RATE, MAX_RATE) * durations).sum())
+        assert math.isclose(curve.spend(float(lam)), direct, rel_tol=1e-9)
+
+
+# ---- the planner's interval against the full grid ----------------------------------
+
+
+def _interval_from_scratch(planner: BudgetPlanner, now: datetime, device: str) -> float | None:
+    """`read_interval_s` as the whole rest-of-day allocation gives it."""
+    if planner.reads_left(now) < 1:
+        return None
+    grid = planner._allocate(now, planner._contexts)
+    rate = float(grid.rates[grid.device_ids.index(device), 0])
+    return 1.0 / rate if rate > 0 else None
+
+
+planner_event = st.tuples(
+    st.sampled_from(["ask", "ask", "ask", "call", "call", "header", "plug", "sky"]),
+    st.one_of(st.floats(0, 120), st.floats(120, 3 * 3600)),  # time step (s)
+    st.integers(0, 2),  # device
+    st.integers(0, 1000),  # header remaining / plug state / sky
+)
+
+
+def _pv(t: datetime) -> float:
+    """A clear-sky-shaped PV profile (W), sun from 4:00 to 20:00 UTC."""
+    hours = t.hour + t.minute / 60 + t.second / 3600
+    return max(0.0, 7000.0 * math.sin(math.pi * (hours - 4) / 16))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    events=st.lists(planner_event, min_size=1, max_size=80),
+    devices=st.integers(1, 3),
+    learned=st.booleans(),
+    no_car_weight=st.sampled_from([0.0, 0.2]),
+    limit=st.sampled_from([60, 1000]),
+)
+def test_planner_interval_equals_the_full_allocation(
+    events: list[tuple[str, float, int, int]],
+    devices: int,
+    learned: bool,
+    no_car_weight: float,
+    limit: int,
+) -> None:
+    config = BudgetConfig(daily_limit=limit, reserve=10, no_car_weight=no_car_weight)
+    planner = BudgetPlanner(config, devices=devices, pv_profile=None if learned else _pv)
+    ids = [f"D{i}" for i in range(devices)]
+    plugged: dict[str, bool | None] = dict.fromkeys(ids)
+    sky = 0.3
+    t = T0
+    for kind, step_s, which, value in events:
+        t += timedelta(seconds=step_s)
+        device = ids[which % devices]
+        if kind == "call":
+            planner.record_call(ApiCall(t, device, "currentstatecharge", 200, 0.1))
+        elif kind == "header":  # the server's count, often not ours: re-plan at once
+            planner.observe_quota(Quota(limit, min(value, limit), None), t)
+        elif kind == "plug":
+            plugged[device] = [True, False, None][value % 3]
+        elif kind == "sky":
+            sky = value / 1000
+        ctx = ReadContext(device, plugged[device], False, _pv(t) * (1 - sky / 2), sky, None)
+        got = planner.read_interval_s(t, ctx)
+        expected = _interval_from_scratch(planner, t, device)
+        if expected is None:
+            assert got is None
+        else:
+            assert got is not None and math.isclose(got, expected, rel_tol=1e-9)
