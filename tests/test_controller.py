@@ -47,7 +47,9 @@ class Rig:
         self.store = FakeStore()
         self.forecaster = FakeForecaster()
         self.scheduler = FakeScheduler(interval_s)
-        self.policy = policy or SolarOnlyPolicy(SolarOnlyParams(enable_delay_s=0.0))
+        self.policy = policy or SolarOnlyPolicy(
+            SolarOnlyParams(regulation="controller", enable_delay_s=0.0)
+        )
         self.controller = Controller(
             self.charger,
             self.clock,
@@ -347,7 +349,7 @@ def test_shutdown_swallows_charger_errors() -> None:
 
 def test_same_inputs_give_the_same_decisions() -> None:
     def run() -> list[tuple[bool, int, str]]:
-        rig = Rig(policy=make_policy("solar_only"))
+        rig = Rig(policy=make_policy("solar_only", {"regulation": "controller"}))
         out = []
         for i in range(40):
             rig.world.pv_w = 1000.0 + 2500.0 * math.sin(i / 5.0) ** 2
