@@ -83,7 +83,7 @@ class BudgetPlanner:
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: (
-            tuple[tuple[object, ...], tuple[list[datetime], FloatArray, FloatArray]] | None
+            tuple[tuple[object, ...], tuple[datetime, FloatArray, FloatArray]] | None
         ) = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
@@ -277,8 +277,7 @@ class BudgetPlanner:
             return self._rate_cache[1]
         cfg = self._config
         _, end = self._ledger.window(now)
-        first = _first_edge_after(now)
-        tail0 = first if first < end else end
+        tail0, _, _ = self._future_cells(now, end)
         ids = self._row_ids(self._contexts)
         plugged = [self._plugged(device) for device in ids]
         curve, future_s = self._future_curve(now, end, tail0, plugged)
@@ -344,7 +343,8 @@ class BudgetPlanner:
     def _allocate(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         cfg = self._config
         _, end = self._ledger.window(now)
-        tail, tail_offsets_s, future_pv = self._future_cells(now, end)
+        _, tail_offsets_s, future_pv = self._future_cells(now, end)
+        tail = _cell_edges(now, end)[1:]
         edges = [now, *tail]
         durations = np.diff(
             np.concatenate(([0.0], tail_offsets_s + (tail[0] - now).total_seconds()))
@@ -371,17 +371,30 @@ class BudgetPlanner:
 
     def _future_cells(
         self, now: datetime, end: datetime
-    ) -> tuple[list[datetime], FloatArray, FloatArray]:
-        """Grid-aligned cell edges after `now` up to `end`, their offsets from the first (s),
-        and the expected PV power in each cell but the current one (W); cached per cell."""
-        tail = _cell_edges(now, end)[1:]
+    ) -> tuple[datetime, FloatArray, FloatArray]:
+        """The first grid-aligned cell edge after `now` (or `end`), every later edge's offset
+        from it up to `end` (s), and the expected PV power in each cell but the current
+        one (W); cached per cell and PV profile version.
+
+        Plain arithmetic on the 300 s grid (no list of datetimes): the edges are
+        `tail0 + i * GRID_STEP_S` and `end`.
+        """
+        first = _first_edge_after(now)
+        tail0 = first if first < end else end
         version = self._learned.version if self._learned is not None else 0
-        key = (tail[0], end, version)
+        key = (tail0, end, version)
         if self._future_cache is not None and self._future_cache[0] == key:
             return self._future_cache[1]
-        offsets = np.array([(e - tail[0]).total_seconds() for e in tail])
-        future_pv = np.array([self._pv_at(e) for e in tail[:-1]], dtype=np.float64)
-        value = (tail, offsets, future_pv)
+        count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
+        offsets = np.append(np.arange(count) * GRID_STEP_S, (end - tail0).total_seconds())
+        if self._learned is not None:
+            epoch_s = (tail0 - _EPOCH).total_seconds() + offsets[:count]
+            future_pv = self._learned.at_utc_seconds(epoch_s)
+        else:
+            future_pv = np.array(
+                [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
+            )
+        value = (tail0, offsets, future_pv)
         self._future_cache = (key, value)
         return value
 

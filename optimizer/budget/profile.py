@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
 BUCKET_S = 900
 """Time-of-day resolution of the learned profile (s)."""
 
@@ -43,3 +46,12 @@ class LearnedPvProfile:
     @staticmethod
     def _slot(at: datetime) -> int:
         return (at.hour * 3600 + at.minute * 60 + at.second) // BUCKET_S
+
+    def at_utc_seconds(self, epoch_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """`self(t)` for many times at once, given as UTC epoch seconds (W).
+
+        Same slot as `__call__` for whole-second times (the planner's grid edges).
+        """
+        slots = np.asarray(self._slots, dtype=np.float64)
+        values = slots[((epoch_s % 86400.0) // BUCKET_S).astype(np.int64)]
+        return np.where(np.isnan(values), self._latest, values)

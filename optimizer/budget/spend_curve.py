@@ -26,14 +26,12 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from optimizer.budget.allocation import FloatArray
 
 
-@dataclass(frozen=True, slots=True)
 class SpendCurve:
     """Reads spent by a fixed set of cells as a function of the water level `lam`.
 
@@ -41,61 +39,95 @@ class SpendCurve:
     below `breaks[0]` every cell is at the floor (`floor_spend`). `ceiling_spend`
     is the spend with every positive-weight cell at `max_rate` and the rest at
     `min_rate`; `duration_s` the cells' summed duration (device-seconds).
+
+    The breakpoints are sorted only when first needed (`piece`): most cycles
+    end on a cheap special case (no sun or no car ahead, a budget below the
+    floor or above the ceiling) and never solve for `lam`.
     """
 
-    breaks: list[float]
-    const: list[float]
-    slope: list[float]
-    floor_spend: float
-    ceiling_spend: float
-    duration_s: float
-    positive: bool
+    __slots__ = (
+        "_const",
+        "_d",
+        "_slope",
+        "_solved",
+        "_w",
+        "breaks",
+        "ceiling_spend",
+        "duration_s",
+        "floor_spend",
+        "max_rate",
+        "min_rate",
+        "positive",
+    )
+
+    def __init__(
+        self, weights: FloatArray, durations_s: FloatArray, *, min_rate: float, max_rate: float
+    ) -> None:
+        """The curve of cells with `weights` (devices, cells) and `durations_s` (cells,)."""
+        w_all = np.asarray(weights, dtype=np.float64)
+        if w_all.ndim != 2 or w_all.shape[1] != np.shape(durations_s)[0]:
+            raise ValueError(
+                f"weights {w_all.shape} do not match durations {np.shape(durations_s)}"
+            )
+        d_all = np.broadcast_to(np.asarray(durations_s, dtype=np.float64), w_all.shape).ravel()
+        w_all = w_all.ravel()
+        pos = w_all > 0
+        self.min_rate, self.max_rate = min_rate, max_rate
+        self.duration_s = float(d_all.sum())
+        self._w, self._d = w_all[pos], d_all[pos]
+        d_pos = float(self._d.sum())
+        self.positive = bool(self._w.size)
+        self.floor_spend = min_rate * self.duration_s
+        self.ceiling_spend = max_rate * d_pos + min_rate * (self.duration_s - d_pos)
+        self.breaks: list[float] = []
+        self._const: list[float] = []
+        self._slope: list[float] = []
+        self._solved = not self.positive
+
+    def solve(self) -> None:
+        """Sort the breakpoints and find each piece (once; `piece` calls it)."""
+        if not self._solved:
+            self._solve_pieces()
+            self._solved = True
 
     @classmethod
     def build(
         cls, weights: FloatArray, durations_s: FloatArray, *, min_rate: float, max_rate: float
     ) -> SpendCurve:
-        """The curve of cells with `weights` and `durations_s` (same shape, any, flattened)."""
-        w_all = np.asarray(weights, dtype=np.float64).ravel()
-        d_all = np.broadcast_to(np.asarray(durations_s, dtype=np.float64), weights.shape).ravel()
-        if w_all.shape != d_all.shape:
-            raise ValueError(f"weights {w_all.shape} do not match durations {d_all.shape}")
-        pos = w_all > 0
-        w, d = w_all[pos], d_all[pos]
-        duration = float(d_all.sum())
-        ceiling = float(np.where(pos, max_rate, min_rate) @ d_all) if d_all.size else 0.0
-        if not pos.any():
-            return cls([], [], [], min_rate * duration, ceiling, duration, False)
-        zero_spend = min_rate * float(d_all[~pos].sum())
+        """Same as the constructor (named for readability at call sites)."""
+        return cls(weights, durations_s, min_rate=min_rate, max_rate=max_rate)
+
+    def _solve_pieces(self) -> None:
+        """Breakpoints and the linear piece after each, as `allocation._water_level` does.
+
+        A cell leaves the floor at lam = min_rate / w and reaches the ceiling at
+        max_rate / w: both orders are the order of decreasing weight, so one sort
+        and one pair of cumulative sums serve both.
+        """
+        min_rate, max_rate = self.min_rate, self.max_rate
+        order = np.argsort(-self._w, kind="stable")
+        w, d = self._w[order], self._d[order]
         leave, cap = min_rate / w, max_rate / w
-        order_l, order_c = np.argsort(leave), np.argsort(cap)
-        leave_s, cap_s = leave[order_l], cap[order_c]
-        cum_d_l = np.concatenate(([0.0], np.cumsum(d[order_l])))
-        cum_dw_l = np.concatenate(([0.0], np.cumsum((d * w)[order_l])))
-        cum_d_c = np.concatenate(([0.0], np.cumsum(d[order_c])))
-        cum_dw_c = np.concatenate(([0.0], np.cumsum((d * w)[order_c])))
-        d_total = float(d.sum())
+        cum_d = np.zeros(w.size + 1)
+        cum_dw = np.zeros(w.size + 1)
+        np.cumsum(d, out=cum_d[1:])
+        np.cumsum(d * w, out=cum_dw[1:])
         breaks = np.sort(np.concatenate((leave, cap)))
-        i = np.searchsorted(leave_s, breaks, side="right")
-        j = np.searchsorted(cap_s, breaks, side="right")
-        const = zero_spend + min_rate * (d_total - cum_d_l[i]) + max_rate * cum_d_c[j]
-        slope = cum_dw_l[i] - cum_dw_c[j]
-        return cls(
-            breaks.tolist(),
-            const.tolist(),
-            slope.tolist(),
-            min_rate * duration,
-            ceiling,
-            duration,
-            True,
-        )
+        i = np.searchsorted(leave, breaks, side="right")
+        j = np.searchsorted(cap, breaks, side="right")
+        zero_spend = min_rate * (self.duration_s - float(cum_d[-1]))
+        const = zero_spend + min_rate * (cum_d[-1] - cum_d[i]) + max_rate * cum_d[j]
+        self.breaks = breaks.tolist()
+        self._const = const.tolist()
+        self._slope = (cum_dw[i] - cum_dw[j]).tolist()
 
     def piece(self, lam: float) -> tuple[float, float]:
         """(const, slope) of the linear piece that starts at or before `lam`."""
+        self.solve()
         k = bisect.bisect_right(self.breaks, lam) - 1
         if k < 0:
             return self.floor_spend, 0.0
-        return self.const[k], self.slope[k]
+        return self._const[k], self._slope[k]
 
     def spend(self, lam: float) -> float:
         """Reads these cells spend at water level `lam`."""
@@ -168,6 +200,7 @@ def _water_level(
         const, slope = piece(lam)
         return const + lam * slope
 
+    future.solve()
     breaks = future.breaks
     lo_i, hi_i = 0, len(breaks)  # find the last future break with total <= budget
     while lo_i < hi_i:
