@@ -82,9 +82,7 @@ class BudgetPlanner:
         self._pv_profile = pv_profile
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
-        self._future_cache: (
-            tuple[tuple[object, ...], tuple[datetime, FloatArray, FloatArray]] | None
-        ) = None
+        self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
@@ -277,10 +275,11 @@ class BudgetPlanner:
             return self._rate_cache[1]
         cfg = self._config
         _, end = self._ledger.window(now)
-        tail0, _, _ = self._future_cells(now, end)
+        first = _first_edge_after(now)
+        tail0 = first if first < end else end
         ids = self._row_ids(self._contexts)
-        plugged = [self._plugged(device) for device in ids]
-        curve, future_s = self._future_curve(now, end, tail0, plugged)
+        plug = tuple(plug_factor(self._plugged(device), cfg.no_car_weight) for device in ids)
+        curve, future_s = self._future_curve(tail0, end, plug)
         pv_now, var_now = [], []
         for device in ids:
             ctx = self._contexts.get(device)
@@ -288,10 +287,8 @@ class BudgetPlanner:
             var_now.append(ctx.variability if ctx is not None else cfg.typical_variability)
         gain = cfg.variability_gain
         weights_now = [
-            plug_factor(p, cfg.no_car_weight)
-            * (max(pv, 0.0) / 1000.0)
-            * (1.0 + gain * min(max(var, 0.0), 1.0))
-            for p, pv, var in zip(plugged, pv_now, var_now, strict=True)
+            p * (max(pv, 0.0) / 1000.0) * (1.0 + gain * min(max(var, 0.0), 1.0))
+            for p, pv, var in zip(plug, pv_now, var_now, strict=True)
         ]
         d0 = (tail0 - now).total_seconds()
         min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
@@ -303,23 +300,37 @@ class BudgetPlanner:
         return rate
 
     def _future_curve(
-        self, now: datetime, end: datetime, tail0: datetime, plugged: list[bool | None]
+        self, tail0: datetime, end: datetime, plug: tuple[float, ...]
     ) -> tuple[SpendCurve, float]:
         """The spend curve of every device's cells after the current one, and their
-        length (s, per device); cached per cell."""
+        length (s, per device); cached per cell, plug factors and PV profile version.
+
+        With no device worth reading ahead (every plug factor 0: no car, and
+        `no_car_weight` 0) every future cell sits at the floor whatever the sun
+        does, and the curve needs no PV at all.
+        """
         cfg = self._config
+        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
+        if not any(plug):
+            key: tuple[object, ...] = (tail0, end, plug)
+            if self._curve_cache is not None and self._curve_cache[0] == key:
+                return self._curve_cache[1]
+            future_s = (end - tail0).total_seconds()
+            weights = np.zeros((len(plug), 1))
+            curve = SpendCurve(weights, np.array([future_s]), min_rate=min_rate, max_rate=max_rate)
+            self._curve_cache = (key, (curve, future_s))
+            return curve, future_s
         version = self._learned.version if self._learned is not None else 0
-        key = (tail0, end, version, tuple(plugged))
+        key = (tail0, end, version, plug)
         if self._curve_cache is not None and self._curve_cache[0] == key:
             return self._curve_cache[1]
-        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
-        _, offsets, future_pv = self._future_cells(now, end)
+        offsets, future_pv = self._future_cells(tail0, end)
         durations = np.diff(offsets)
-        plug = np.array([plug_factor(p, cfg.no_car_weight) for p in plugged])
-        pv = np.broadcast_to(future_pv, (len(plugged), future_pv.shape[0]))
-        var = np.full(pv.shape, cfg.typical_variability)
-        weights = read_weights(plug, pv, var, variability_gain=cfg.variability_gain)
-        curve = SpendCurve.build(weights, durations, min_rate=min_rate, max_rate=max_rate)
+        # `read_weights` with the rest of the day at the typical variability, row by row
+        sun_kw = np.maximum(future_pv, 0.0) / 1000.0
+        factor = 1.0 + cfg.variability_gain * min(max(cfg.typical_variability, 0.0), 1.0)
+        weights = np.vstack([p * sun_kw * factor for p in plug])
+        curve = SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
         value = (curve, float(durations.sum()))
         self._curve_cache = (key, value)
         return value
@@ -343,8 +354,8 @@ class BudgetPlanner:
     def _allocate(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         cfg = self._config
         _, end = self._ledger.window(now)
-        _, tail_offsets_s, future_pv = self._future_cells(now, end)
         tail = _cell_edges(now, end)[1:]
+        tail_offsets_s, future_pv = self._future_cells(tail[0], end)
         edges = [now, *tail]
         durations = np.diff(
             np.concatenate(([0.0], tail_offsets_s + (tail[0] - now).total_seconds()))
@@ -369,18 +380,14 @@ class BudgetPlanner:
         rates = allocate_rates(weights, durations, budget, min_rate=min_rate, max_rate=max_rate)
         return _Grid(edges, ids, plugged, pv, var, weights, rates, budget)
 
-    def _future_cells(
-        self, now: datetime, end: datetime
-    ) -> tuple[datetime, FloatArray, FloatArray]:
-        """The first grid-aligned cell edge after `now` (or `end`), every later edge's offset
-        from it up to `end` (s), and the expected PV power in each cell but the current
-        one (W); cached per cell and PV profile version.
+    def _future_cells(self, tail0: datetime, end: datetime) -> tuple[FloatArray, FloatArray]:
+        """Offsets (s) of the grid-aligned cell edges from `tail0` (the first edge after
+        now, or `end`) up to `end`, and the expected PV power in each of those cells (W);
+        cached per cell and PV profile version.
 
         Plain arithmetic on the 300 s grid (no list of datetimes): the edges are
         `tail0 + i * GRID_STEP_S` and `end`.
         """
-        first = _first_edge_after(now)
-        tail0 = first if first < end else end
         version = self._learned.version if self._learned is not None else 0
         key = (tail0, end, version)
         if self._future_cache is not None and self._future_cache[0] == key:
@@ -394,7 +401,7 @@ class BudgetPlanner:
             future_pv = np.array(
                 [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
             )
-        value = (tail0, offsets, future_pv)
+        value = (offsets, future_pv)
         self._future_cache = (key, value)
         return value
 

@@ -23,6 +23,7 @@ class LearnedPvProfile:
 
     def __init__(self) -> None:
         self._slots = [math.nan] * (86400 // BUCKET_S)
+        self._array = np.full(len(self._slots), math.nan)  # the same, for `at_utc_seconds`
         self._latest = 0.0
         self.version = 0
         """Changes whenever an expected value changes (for callers' caches)."""
@@ -35,6 +36,7 @@ class LearnedPvProfile:
         slot = self._slot(at)
         if self._slots[slot] != value or self._latest != value:
             self._slots[slot] = value
+            self._array[slot] = value
             self._latest = value
             self.version += 1
 
@@ -52,6 +54,5 @@ class LearnedPvProfile:
 
         Same slot as `__call__` for whole-second times (the planner's grid edges).
         """
-        slots = np.asarray(self._slots, dtype=np.float64)
-        values = slots[((epoch_s % 86400.0) // BUCKET_S).astype(np.int64)]
+        values = self._array[((epoch_s % 86400.0) // BUCKET_S).astype(np.int64)]
         return np.where(np.isnan(values), self._latest, values)
