@@ -289,6 +289,16 @@ def test_fast_and_off() -> None:
     assert not off.charging
 
 
+def test_fast_and_off_read_rarely_but_fast_watches_the_fuse() -> None:
+    fused = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, main_fuse_w=5750.0)
+    fast = make_policy("fast", {"read_interval_s": 600.0})
+    assert fast.preferred_read_interval_s(ctx(0, 0.0)) == 600.0
+    assert fast.preferred_read_interval_s(ctx(0, 0.0, limits=fused)) is None
+    assert make_policy("off").preferred_read_interval_s(ctx(0, 0.0)) == 1800.0
+    with pytest.raises(ValueError, match="read_interval_s"):
+        make_policy("off", {"read_interval_s": 0})
+
+
 def test_device_native_uses_its_mode_and_never_reads() -> None:
     policy = make_policy("device_native", {"mode": "exclusive_pv"})
     d = policy.decide(ctx(0, None, plugged=None))

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import PolicyContext, make_decision
 
 
 class FastParams(BaseModel):
-    """Parameters of `fast` (`[policy.fast]`): none yet, unknown keys are still errors."""
+    """Parameters of `fast` (`[policy.fast]`).
+
+    Charging flat out needs no reads; without a main fuse limit they only keep the
+    session log current, so they are spaced out instead of spending the budget.
+    With a fuse configured every read the budget allows is kept: the household
+    can rise at any moment and the controller caps the current from the reading.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    read_interval_s: float = Field(
+        default=900.0, gt=0, description="Seconds between reads without a main fuse limit"
+    )
 
 
 class FastPolicy:
@@ -27,8 +37,10 @@ class FastPolicy:
         return "fast"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """No preference: reads only serve the session log and the fuse limit."""
-        return None
+        """Few reads (s), unless a main fuse needs watching (then the planner decides)."""
+        if ctx.limits.main_fuse_w is not None:
+            return None
+        return self.params.read_interval_s
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Maximum power, always."""

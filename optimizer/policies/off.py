@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import PolicyContext, pause
 
 
 class OffParams(BaseModel):
-    """Parameters of `off` (`[policy.off]`): none."""
+    """Parameters of `off` (`[policy.off]`).
+
+    A paused charger needs no reads; the few it gets keep the session log and
+    the plug state current.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    read_interval_s: float = Field(default=1800.0, gt=0, description="Seconds between reads")
 
 
 class OffPolicy:
@@ -27,8 +33,8 @@ class OffPolicy:
         return "off"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """No preference."""
-        return None
+        """Paused: read rarely (s)."""
+        return self.params.read_interval_s
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Paused, always."""
