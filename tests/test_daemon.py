@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from adapters.simulator.inprocess import SimClock, WorldCharger
 from adapters.simulator.world import DeviceConfig, World, default_scenario
 from adapters.storage import MemoryStore
-from optimizer.budget import BudgetConfig, BudgetPlanner
+from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
 from optimizer.cli.daemon import demo_config
 from optimizer.clock import ScaledClock
 from optimizer.controller import Controller, CycleResult
@@ -139,6 +139,23 @@ def test_budget_roll_runs_at_each_quota_day_boundary_with_the_stores_count() -> 
     ]
     assert daemon.due_at(ROLL_JOB) == midnight + timedelta(days=2)
     assert midnight in ctl.cycle_times  # every charger re-planned at the new day
+
+
+def test_a_fixed_schedule_runs_the_same_daemon_with_utc_quota_days() -> None:
+    """Backtest baselines use a fixed read interval instead of the planner."""
+    clock = SimClock(T0)
+    store = MemoryStore()
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(minutes=30))
+    daemon = Daemon(cast(list[Controller], [ctl]), FixedIntervalSchedule(90.0, 1000), store, clock)
+    midnight = datetime(2026, 6, 22, tzinfo=UTC)
+    assert daemon.due_at(ROLL_JOB) == midnight
+    assert daemon.restore_budget() == 0  # nothing to restore, no error
+    store.record_call(ApiCall(T0, "A", "currentstatecharge", 200, 0.1))
+    daemon.run_cycles(midnight + timedelta(hours=1), clock.set)
+    assert [(d.day_start, d.calls) for d in daemon.stats.days] == [
+        (datetime(2026, 6, 21, tzinfo=UTC), 1)
+    ]
+    assert midnight in ctl.cycle_times
 
 
 def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_stop() -> None:

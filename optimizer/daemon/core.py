@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from optimizer.budget.planner import BudgetPlanner
+from optimizer.budget.scheduler import ReadScheduler
 from optimizer.controller import Controller, CycleResult
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
 
@@ -73,8 +74,10 @@ class DaemonStopped(Exception):
 class Daemon:
     """Schedules the controllers' cycles and the daily jobs over one clock.
 
-    All controllers share one `BudgetPlanner` and one `Store` (the wiring makes
-    sure of it). Jobs run one at a time (`SqlStore` is single-threaded): the
+    All controllers share one read scheduler and one `Store` (the wiring makes
+    sure of it). At home that is the `BudgetPlanner`; the backtest runs its
+    baselines through this same daemon with a `FixedIntervalSchedule`, whose
+    quota day is the UTC day. Jobs run one at a time (`SqlStore` is single-threaded): the
     APScheduler runner uses one worker and `run_due` holds a lock.
 
     `min_interval_s` (simulated s) bounds every job's next wake-up below, on
@@ -86,7 +89,7 @@ class Daemon:
     def __init__(
         self,
         controllers: Sequence[Controller],
-        planner: BudgetPlanner,
+        planner: ReadScheduler,
         store: Store,
         clock: Clock,
         *,
@@ -133,7 +136,9 @@ class Daemon:
         Returns the calls spent in the current quota day after the restore.
         """
         now = now or self.clock.now()
-        self.planner.restore(self.store.calls_between(now - 2 * DAY, now + self.min_interval), now)
+        if isinstance(self.planner, BudgetPlanner):
+            calls = self.store.calls_between(now - 2 * DAY, now + self.min_interval)
+            self.planner.restore(calls, now)
         return self.planner.spent(now)
 
     # ----- schedule -------------------------------------------------------------------
@@ -270,7 +275,7 @@ class Daemon:
     def _reconcile(self, device_id: str, now: datetime) -> datetime:
         assert self._reconciler is not None
         local_yesterday = (now.astimezone(self._tz) - DAY).date()
-        if self.planner.reads_left(now) >= 1:
+        if self._reads_left(now) >= 1:
             try:
                 self._reconciler(device_id, local_yesterday, now)
                 self.stats.reconciles += 1
@@ -285,14 +290,26 @@ class Daemon:
 
     # ----- day arithmetic -------------------------------------------------------------
 
+    def _reads_left(self, now: datetime) -> int:
+        """Calls a read may use now: the planner keeps its reserve for commands."""
+        if isinstance(self.planner, BudgetPlanner):
+            return self.planner.reads_left(now)
+        return self.planner.remaining(now)
+
+    def _window(self, t: datetime) -> tuple[datetime, datetime]:
+        """The quota day holding `t`: the planner's ledger knows (and learns) the
+        boundary; other schedules count UTC days, as the in-process quota does."""
+        if isinstance(self.planner, BudgetPlanner):
+            return self.planner.ledger.window(t)
+        start = datetime.combine(t.astimezone(UTC).date(), time(0), tzinfo=UTC)
+        return start, start + DAY
+
     def _day_start(self, t: datetime) -> datetime:
-        """Start of the quota day holding `t` (the planner's ledger knows the boundary)."""
-        start, _ = self.planner.ledger.window(t)
-        return start
+        """Start of the quota day holding `t`."""
+        return self._window(t)[0]
 
     def _day_end(self, t: datetime) -> datetime:
-        _, end = self.planner.ledger.window(t)
-        return end
+        return self._window(t)[1]
 
     def _next_reconcile(self, after: datetime) -> datetime:
         local = after.astimezone(self._tz)
