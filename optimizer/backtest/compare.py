@@ -4,10 +4,12 @@
 (each in its own world built from the same inputs), then solves the optimum
 (`optimizer.backtest.optimum`, solar-only objective, on the world's 1-minute
 steps rather than the module's 5-minute default, see `solve_optimum`) for the
-very sessions the world simulated: same plug-in and unplug steps, and as energy
-wanted the AC energy the car could take from its arrival SoC to full (what the
-world lets every policy put in it). `ratio_to_optimum` = policy solar kWh /
-optimum solar kWh.
+very sessions the world simulated: same plug-in and unplug steps, the same car
+(battery capacity, arrival SoC, taper start, taper stop current, charge
+efficiency, maximum current and phases, so the optimum's car tapers above
+its taper start exactly as the world's does), and as energy wanted the AC energy the
+car could take from its arrival SoC to full. `ratio_to_optimum` = policy solar
+kWh / optimum solar kWh.
 
 The optimum forbids grid energy for the car; a policy that draws from the grid
 during transients gets the solar part of those steps credited (the world counts
@@ -76,10 +78,13 @@ def optimum_sessions(result: BacktestResult) -> pd.DataFrame:
 
     Energy wanted is the car's headroom to full; the car's current and phases are
     the session's if the input gave them, else the car's, and never more phases
-    than the charger has.
+    than the charger has. The battery (capacity_kwh, taper_start_soc, taper_stop_a,
+    charge_efficiency) is the world's car and arrival_soc the SoC the world's session
+    began with, so the optimum's car tapers as the world's (`CarBattery`).
     """
     world = result.sessions
     setup = result.setup
+    car = setup.car
     given = result.inputs.sessions.copy()
     given["departure"] = pd.to_datetime(given["departure"], utc=True)
     by_departure = given.drop_duplicates("departure").set_index("departure")
@@ -102,11 +107,28 @@ def optimum_sessions(result: BacktestResult) -> pd.DataFrame:
                 "energy_kwh": float(row.headroom_wh) / 1000.0,
                 "max_current_a": max_a,
                 "phases": min(phases, setup.limits.phases),
+                "capacity_kwh": float(car.battery_kwh),
+                "arrival_soc": float(row.arrival_soc),
+                "taper_start_soc": float(car.taper_start_soc),
+                "taper_stop_a": float(car.taper_stop_a),
+                "charge_efficiency": float(car.charge_efficiency),
             }
         )
-    return pd.DataFrame(
-        rows, columns=["arrival", "departure", "energy_kwh", "max_current_a", "phases"]
-    )
+    return pd.DataFrame(rows, columns=_OPTIMUM_SESSION_COLUMNS)
+
+
+_OPTIMUM_SESSION_COLUMNS = [
+    "arrival",
+    "departure",
+    "energy_kwh",
+    "max_current_a",
+    "phases",
+    "capacity_kwh",
+    "arrival_soc",
+    "taper_start_soc",
+    "taper_stop_a",
+    "charge_efficiency",
+]
 
 
 def solve_optimum(result: BacktestResult, step_s: float | None = None) -> SessionsOptimum:

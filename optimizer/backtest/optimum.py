@@ -4,24 +4,47 @@ For one plug-in session, knowing the whole future (PV surplus, household load, p
 choose a charging current per step. The problem is a mixed-integer program solved with
 `scipy.optimize.milp` (HiGHS):
 
-* the current is constant within a step of `step_s` seconds (**5-minute steps by default**,
-  `DEFAULT_STEP_S`; the backtested policies may run at finer steps, the optimum's coarser
-  grid is a documented approximation made for speed);
-* the current is 0 or a whole number of amps in `[min_current_a, cap_t]`, a semi-integer
+* the charger's offer is constant within a step of `step_s` seconds (**5-minute steps by
+  default**, `DEFAULT_STEP_S`; the backtest comparison solves on the world's own 1-minute
+  steps, see `optimizer.backtest.compare.solve_optimum`);
+* the offer is 0 or a whole number of amps in `[min_current_a, cap_t]`, a semi-integer
   variable (HiGHS's native form of "integer variable with an on/off binary");
   `cap_t` is the smallest of the charger's maximum, the car's maximum current, the car's
   maximum power and the main fuse's headroom `fuse_w - house_w[t]`, all in whole amps;
-* car power is `current * phases * voltage_v` (W);
-* the session ends at departure (the end of the arrays); charging stops when the energy
-  wanted is reached: the step in which it is reached is charged only partly, so the
-  delivered energy never exceeds what was wanted.
+* car power is `drawn current * phases * voltage_v` (W).
+
+The car (`CarBattery`, optional) is modelled exactly as the world's car
+(`adapters/simulator/world/car.py`) and with the world's discretisation: in step t the car
+draws `min(offer_t, accepted_t)`, where `accepted_t` is computed from the SoC **at the step
+start**, `soc_t = arrival_soc + charge_efficiency * E_t / capacity_wh`, `E_t` the AC energy
+delivered before step t. Above `taper_start_soc` the car accepts
+`max_current_a * (1 - soc_t) / (1 - taper_start_soc) = a - b * E_t`, linear in `E_t`, so the
+model stays a MILP: with `c_t` the drawn current, a binary `z_t` picks which of the two
+bounds the car is at (`z_t = 0`: `c_t = offer_t <= a - b E_t`; `z_t = 1`:
+`c_t = a - b E_t <= offer_t`), and `E_{t+1} = E_t + e_t` chains the steps. Below the taper
+start `a - b E_t >= max_current_a`, so the line never binds there; binaries exist only in
+steps the taper can reach at all (every earlier step at its largest current), which keeps
+a session-day well under a second.
+
+`taper_stop_a` (below it the car is full for good) makes the feasible set non-convex.
+It is modelled as a cap on the session's energy: any world trajectory ends at most one
+step after its acceptance reached `taper_stop_a`, so it delivers at most
+`stop_wh + one step at taper_stop_a` (`CarBattery.full_after_wh`, a bound valid for every
+schedule because `E + k * accepted(E)` grows with `E`). The solution is then **replayed
+through the world's physics** (`replay`: `min(offer, accepted)` per step from the step-start
+SoC, stopping below `taper_stop_a`), and the replay's energies are what is reported, so the
+optimum's energy is one the world can deliver. The replay delivers at least the MILP's
+energy minus that one step at `taper_stop_a` (at 60 s steps, 1 phase: 3.8 Wh per session;
+3 phases: 11.5 Wh), i.e. the reported optimum is exact to within that.
 
 Two objectives (`Objective`):
 
 ``solar_only``
     Maximise solar energy into the car with no grid energy for the car: in every step
-    the car power must not exceed `max(surplus_w, 0)`. With whole amps above 6 A this is
-    an integer problem (the current is the surplus truncated to whole amps, or nothing).
+    the car's drawn power must not exceed `max(surplus_w, 0)`. Above 6 A the drawn
+    current is the surplus truncated to whole amps, or nothing, unless the tapering car
+    takes less than the offer: then a tapering car can be filled from a surplus below
+    the charger's minimum current.
 ``target``
     Deliver the energy wanted by departure (or, if that is impossible, as much as the
     limits allow; the rest is `shortfall_wh`) with the least grid energy, or the least
@@ -31,13 +54,17 @@ Two objectives (`Objective`):
     The objective counts whole steps; the last, partly charged step is then cut, so the
     reported grid energy is at most that of the exact optimum plus one step's part.
 
+Charging stops when the energy wanted is reached: the step in which it is reached is
+charged only partly, so the delivered energy never exceeds what was wanted.
+
 All powers in W, energies in Wh, currents in A, times in seconds.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -94,6 +121,77 @@ class ChargeLimits:
     def watts_per_amp(self) -> float:
         """Car power per amp of setpoint (W/A)."""
         return self.phases * self.voltage_v
+
+
+@dataclass(frozen=True, slots=True)
+class CarBattery:
+    """The plugged-in car's battery and the current it accepts, as the world models it.
+
+    Mirrors `adapters/simulator/world/car.py`: at the start of each step the car accepts
+    `max_current_a` (A) while its SoC is at most `taper_start_soc`, above it
+    `max_current_a * (1 - soc) / (1 - taper_start_soc)`, and nothing once that is below
+    `taper_stop_a` (the car is full and stays so). SoC (0..1) rises by
+    `charge_efficiency / capacity_wh` per Wh of AC energy delivered at the charger.
+    """
+
+    capacity_wh: float
+    arrival_soc: float
+    max_current_a: float
+    taper_start_soc: float = 0.8
+    taper_stop_a: float = 1.0
+    charge_efficiency: float = 1.0
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("capacity_wh", self.capacity_wh > 0, "must be positive"),
+            ("arrival_soc", 0.0 <= self.arrival_soc <= 1.0, "must be in 0..1"),
+            ("max_current_a", self.max_current_a > 0, "must be positive"),
+            ("taper_start_soc", 0.0 < self.taper_start_soc < 1.0, "must be in (0, 1)"),
+            ("taper_stop_a", self.taper_stop_a >= 0, "must be >= 0"),
+            ("charge_efficiency", 0.0 < self.charge_efficiency <= 1.0, "must be in (0, 1]"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"CarBattery.{name} {rule}, got {getattr(self, name)!r}")
+
+    @property
+    def soc_per_wh(self) -> float:
+        """SoC gained per Wh of AC energy (1/Wh)."""
+        return self.charge_efficiency / self.capacity_wh
+
+    @property
+    def taper_line(self) -> tuple[float, float]:
+        """`(a, b)`: above the taper start the car accepts `a - b * E` amps, E in Wh (A, A/Wh)."""
+        scale = self.max_current_a / (1.0 - self.taper_start_soc)
+        return scale * (1.0 - self.arrival_soc), scale * self.soc_per_wh
+
+    @property
+    def taper_starts_after_wh(self) -> float:
+        """AC energy (Wh) after which the SoC is above the taper start (negative: already)."""
+        return (self.taper_start_soc - self.arrival_soc) / self.soc_per_wh
+
+    def accepted_current_a(self, delivered_wh: float) -> float:
+        """Current (A) the car accepts after `delivered_wh` of AC energy; 0 when full."""
+        soc = min(1.0, self.arrival_soc + delivered_wh * self.soc_per_wh)
+        if soc <= self.taper_start_soc:
+            return self.max_current_a
+        amps = self.max_current_a * (1.0 - soc) / (1.0 - self.taper_start_soc)
+        return amps if amps >= self.taper_stop_a else 0.0
+
+    def full_after_wh(self, wh_per_amp: float) -> float:
+        """Most AC energy (Wh) any schedule can put in the car with steps of `wh_per_amp`.
+
+        The car accepts at least `taper_stop_a` up to `stop_wh`; a schedule's last
+        charging step starts at or below it and adds at most one step at the current
+        accepted there, since `E + wh_per_amp * accepted(E)` grows with E. 0 if the car
+        arrives full.
+        """
+        stop_soc = 1.0 - self.taper_stop_a * (1.0 - self.taper_start_soc) / self.max_current_a
+        stop_soc = max(self.taper_start_soc, stop_soc)
+        if self.accepted_current_a(0.0) <= 0.0:
+            return 0.0
+        stop_wh = max(0.0, stop_soc - self.arrival_soc) / self.soc_per_wh
+        return stop_wh + wh_per_amp * min(self.max_current_a, max(self.taper_stop_a, 0.0))
 
 
 @dataclass(frozen=True)
@@ -168,6 +266,7 @@ def solve_session(
     *,
     objective: Objective = "solar_only",
     limits: ChargeLimits | None = None,
+    car: CarBattery | None = None,
     step_s: float = DEFAULT_STEP_S,
     house_w: npt.ArrayLike | None = None,
     price_per_kwh: npt.ArrayLike | None = None,
@@ -178,8 +277,9 @@ def solve_session(
     `surplus_w[t]` is PV minus household (car excluded) in step t (W, may be negative);
     the session runs from the first step to departure at the end of the array.
     `energy_wanted_wh` is the energy the car wants (Wh; `math.inf` for "as much as
-    possible"). `house_w` (W) is needed only for the fuse limit; `price_per_kwh` only
-    makes `target` minimise cost instead of grid energy.
+    possible"). `car` adds the battery's taper (None: the car takes any current up to
+    the limits until the energy wanted is in). `house_w` (W) is needed only for the fuse
+    limit; `price_per_kwh` only makes `target` minimise cost instead of grid energy.
     """
     limits = limits or ChargeLimits()
     surplus = _as_array("surplus_w", surplus_w)
@@ -193,26 +293,16 @@ def solve_session(
     if objective not in ("solar_only", "target"):
         raise ValueError(f"objective must be 'solar_only' or 'target', got {objective!r}")
 
-    solar_w = np.maximum(surplus, 0.0)
-    caps = current_caps_a(n, limits, house)
-    if objective == "solar_only":
-        caps = np.minimum(caps, np.floor(solar_w / limits.watts_per_amp + _AMP_EPS))
-        caps[caps < limits.min_current_a] = 0
-    wh_per_amp = limits.watts_per_amp * step_s / 3600.0
-    deliverable_wh = min(energy_wanted_wh, float(caps.sum()) * wh_per_amp)
-
-    if n == 0 or deliverable_wh <= _ENERGY_EPS_WH:
-        currents = np.zeros(n, dtype=np.int64)
+    if car is not None and (limits.car_max_current_a or math.inf) > car.max_current_a:
+        limits = replace(limits, car_max_current_a=car.max_current_a)
+    problem = _Problem.build(surplus, energy_wanted_wh, objective, limits, car, step_s, house)
+    if n == 0 or problem.upper_wh <= _ENERGY_EPS_WH:
+        offers = np.zeros(n, dtype=np.int64)
         status: Status = "no_steps" if n == 0 else "optimal"
-    elif objective == "solar_only":
-        currents, status = _solve_solar_only(caps, limits, wh_per_amp, deliverable_wh, time_limit_s)
     else:
         costs = np.ones(n) if price is None else np.maximum(price, 0.0) / 1000.0 + 1e-9
-        currents, status = _solve_target(
-            caps, limits, wh_per_amp, solar_w * step_s / 3600.0, costs, deliverable_wh,
-            time_limit_s,
-        )  # fmt: skip
-    return _account(currents, solar_w, limits, step_s, energy_wanted_wh, objective, status, price)
+        offers, status = problem.solve(costs, time_limit_s)
+    return _account(offers, problem, energy_wanted_wh, objective, status, price)
 
 
 def _as_array(name: str, values: npt.ArrayLike, n: int | None = None) -> FloatArray:
@@ -227,105 +317,303 @@ def _as_array(name: str, values: npt.ArrayLike, n: int | None = None) -> FloatAr
     return array
 
 
-def _current_bounds(caps: IntArray, limits: ChargeLimits) -> tuple[FloatArray, FloatArray]:
-    """Semi-integer bounds: 0 or [min, cap]; steps with no room are fixed at 0."""
-    can_charge = caps >= limits.min_current_a
-    lower = np.where(can_charge, float(limits.min_current_a), 0.0)
-    upper = np.where(can_charge, caps.astype(np.float64), 0.0)
-    return lower, upper
+@dataclass(frozen=True)
+class Replay:
+    """A schedule of offers run through the world's physics (see `replay`), per step.
 
-
-def _solve_solar_only(
-    caps: IntArray,
-    limits: ChargeLimits,
-    wh_per_amp: float,
-    energy_wh: float,
-    time_limit_s: float,
-) -> tuple[IntArray, Status]:
-    """Maximise energy into the car, every step within its solar cap.
-
-    Variables: currents I (semi-integer) and delivered energies e (Wh, continuous) with
-    e_t <= wh_per_amp * I_t and sum(e) <= energy wanted.
+    `current_a` is the current the car drew (A), `full_wh` the energy of the whole step
+    at that current, `energy_wh` what was delivered (less than `full_wh` only in the step
+    where the energy wanted was reached).
     """
-    n = caps.shape[0]
-    lower, upper = _current_bounds(caps, limits)
-    eye = sparse.identity(n, format="csr")
-    per_step = LinearConstraint(sparse.hstack([-wh_per_amp * eye, eye]), -np.inf, 0.0)
-    total = LinearConstraint(np.concatenate([np.zeros(n), np.ones(n)])[None, :], 0.0, energy_wh)
-    result = milp(
-        c=np.concatenate([np.zeros(n), -np.ones(n)]),
-        integrality=np.concatenate([np.full(n, 3), np.zeros(n)]),
-        bounds=Bounds(
-            np.concatenate([lower, np.zeros(n)]), np.concatenate([upper, upper * wh_per_amp])
-        ),
-        constraints=[per_step, total],
-        options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7},
-    )
-    return _currents_from(result, n)
+
+    current_a: FloatArray
+    full_wh: FloatArray
+    energy_wh: FloatArray
 
 
-def _solve_target(
-    caps: IntArray,
-    limits: ChargeLimits,
+def replay(
+    offers_a: npt.ArrayLike,
     wh_per_amp: float,
-    solar_wh: FloatArray,
-    costs: FloatArray,
-    energy_wh: float,
-    time_limit_s: float,
-) -> tuple[IntArray, Status]:
-    """Deliver `energy_wh` (known to be deliverable) with least grid cost.
+    car: CarBattery | None,
+    energy_wanted_wh: float = math.inf,
+) -> Replay:
+    """Run whole-amp offers through the world's physics, one step at a time.
 
-    Variables: currents I (semi-integer) and grid energies g (Wh) with
-    g_t >= wh_per_amp * I_t - solar_wh_t and sum(wh_per_amp * I) >= energy_wh.
+    As `adapters/simulator/world/charger.py` does: in each step the car draws
+    `min(offer, accepted)` with `accepted` from the SoC at the step start
+    (`CarBattery.accepted_current_a`; without a car, any offer), adds
+    `current * wh_per_amp` Wh, and is full for good once it accepts nothing. The step in
+    which `energy_wanted_wh` is reached is charged only partly.
     """
-    n = caps.shape[0]
-    lower, upper = _current_bounds(caps, limits)
-    eye = sparse.identity(n, format="csr")
-    grid_split = LinearConstraint(sparse.hstack([wh_per_amp * eye, -eye]), -np.inf, solar_wh)
-    enough = LinearConstraint(
-        np.concatenate([np.full(n, wh_per_amp), np.zeros(n)])[None, :],
-        energy_wh - _ENERGY_EPS_WH,
-        np.inf,
-    )
-    result = milp(
-        c=np.concatenate([np.zeros(n), costs]),
-        integrality=np.concatenate([np.full(n, 3), np.zeros(n)]),
-        bounds=Bounds(
-            np.concatenate([lower, np.zeros(n)]), np.concatenate([upper, upper * wh_per_amp])
-        ),
-        constraints=[grid_split, enough],
-        options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6},
-    )
-    return _currents_from(result, n)
+    offers = np.asarray(offers_a, dtype=np.float64)
+    n = offers.shape[0]
+    drawn, full, delivered = np.zeros(n), np.zeros(n), np.zeros(n)
+    energy = 0.0
+    for t, offer in enumerate(offers.tolist()):
+        if offer <= 0.0:
+            continue
+        accepted = math.inf if car is None else car.accepted_current_a(energy)
+        if accepted <= 0.0 or energy >= energy_wanted_wh:
+            break
+        amps = min(offer, accepted)
+        drawn[t], full[t] = amps, amps * wh_per_amp
+        delivered[t] = min(full[t], energy_wanted_wh - energy)
+        energy += delivered[t]
+    return Replay(drawn, full, delivered)
 
 
-def _currents_from(result: object, n: int) -> tuple[IntArray, Status]:
+@dataclass(frozen=True)
+class _Problem:
+    """One session's data in the solver's units (per step: amps and Wh per step).
+
+    `offer_cap` is the highest whole-amp offer (0: no charging), `draw_cap` the highest
+    current the car may draw (also the grid-free cap for `solar_only`), `upper_wh` the
+    most energy the session can take (wanted, car full, and every step at its cap).
+    """
+
+    objective: Objective
+    limits: ChargeLimits
+    car: CarBattery | None
+    step_s: float
+    wh_per_amp: float
+    solar_w: FloatArray
+    offer_cap: IntArray
+    draw_cap: FloatArray
+    upper_wh: float
+
+    @classmethod
+    def build(
+        cls,
+        surplus: FloatArray,
+        energy_wanted_wh: float,
+        objective: Objective,
+        limits: ChargeLimits,
+        car: CarBattery | None,
+        step_s: float,
+        house: FloatArray | None,
+    ) -> _Problem:
+        n = surplus.shape[0]
+        wh_per_amp = limits.watts_per_amp * step_s / 3600.0
+        solar_w = np.maximum(surplus, 0.0)
+        offer_cap = current_caps_a(n, limits, house)
+        draw_cap = offer_cap.astype(np.float64)
+        if objective == "solar_only":
+            draw_cap = np.minimum(draw_cap, solar_w / limits.watts_per_amp)
+            if car is None:  # the car always takes the offer: whole amps only
+                draw_cap = np.floor(draw_cap + _AMP_EPS)
+                draw_cap[draw_cap < limits.min_current_a] = 0.0
+        upper = min(energy_wanted_wh, float(draw_cap.sum()) * wh_per_amp)
+        if car is not None:
+            upper = min(upper, car.full_after_wh(wh_per_amp))
+        return cls(objective, limits, car, step_s, wh_per_amp, solar_w, offer_cap, draw_cap, upper)
+
+    def solve(self, costs: FloatArray, time_limit_s: float) -> tuple[IntArray, Status]:
+        """The optimal whole-amp offers per step, and the solver's status."""
+        if self.objective == "solar_only":
+            return self._milp_solar_only(time_limit_s)
+        most = replay(self.offer_cap, self.wh_per_amp, self.car, self.upper_wh)
+        deliverable = float(most.energy_wh.sum())
+        if deliverable <= _ENERGY_EPS_WH:
+            return np.zeros_like(self.offer_cap), "optimal"
+        return self._milp(costs, deliverable - _ENERGY_EPS_WH, self.upper_wh, time_limit_s, 1e-6)
+
+    def _milp_solar_only(self, time_limit_s: float) -> tuple[IntArray, Status]:
+        """Most grid-free energy, as a MILP with one binary per step the taper can reach.
+
+        Blocks of n variables: drawn current c, car-limited z (binary), delivered energy e,
+        energy before the step E. In step t the car draws at most `whole_t`, the surplus
+        truncated to whole amps (0 below the minimum current), unless it is at its taper
+        (`z_t = 1`, allowed only once `a - b E_t <= cap_t`, the grid-free cap): then up
+        to its taper current `a - b E_t`, however small. This is the set of currents the
+        world's car can draw without grid, except that it also allows drawing less; since
+        `E + k * accepted(E)` grows with E, drawing less never gains energy later, so the
+        optimum is the world's (the offers are `ceil(c)`, replayed by `_account`).
+        """
+        n = self.offer_cap.shape[0]
+        k = self.wh_per_amp
+        drawn, limited, delivered, before = (np.arange(n) + i * n for i in range(4))
+        cap = np.where(self.offer_cap >= self.limits.min_current_a, self.draw_cap, 0.0)
+        whole = np.floor(cap + _AMP_EPS)
+        whole[whole < self.limits.min_current_a] = 0.0
+        taper = self._taper_steps() if self.car is not None else np.zeros(0, dtype=np.int64)
+        taper = taper[cap[taper] > whole[taper] + _AMP_EPS]  # a fraction or a small surplus
+        z_hi = np.zeros(n)
+        z_hi[taper] = 1.0
+        upper_before = np.full(n, self.upper_wh)
+        upper_before[0] = 0.0  # nothing delivered before the first step
+        rows = _Rows(4 * n)
+        rows.add([(drawn, 1.0), (limited, -(cap - whole))], -np.inf, whole)  # c <= whole + z
+        rows.add([(delivered, 1.0), (drawn, -k)], -np.inf, 0.0)  # e <= k c
+        chain = [(before[1:], 1.0), (before[:-1], -1.0), (delivered[:-1], -1.0)]
+        rows.add(chain, 0.0, 0.0)  # E_{t+1} = E_t + e_t
+        rows.add([(before[-1:], 1.0), (delivered[-1:], 1.0)], -np.inf, self.upper_wh)
+        if self.car is not None:
+            a, b = self.car.taper_line
+            line = self._taper_steps()
+            rows.add([(drawn[line], 1.0), (before[line], b)], -np.inf, a)  # c <= a - b E
+            # z = 1 only where the taper current is within the grid-free cap:
+            # a - b E_t <= cap_t  <=>  (a - cap_t) z_t <= b E_t.
+            rows.add([(limited[taper], a - cap[taper]), (before[taper], -b)], -np.inf, 0.0)
+        result = milp(
+            c=np.concatenate([np.zeros(2 * n), -np.ones(n), np.zeros(n)]),
+            integrality=np.concatenate([np.zeros(n), np.ones(n), np.zeros(2 * n)]),
+            bounds=Bounds(np.zeros(4 * n), np.concatenate([cap, z_hi, cap * k, upper_before])),
+            constraints=[rows.constraint()],
+            options={"time_limit": time_limit_s, "mip_rel_gap": 1e-7},
+        )
+        return _offers_from(result, self, n, first=0)
+
+    def _milp(
+        self,
+        costs: FloatArray | None,
+        least_wh: float,
+        most_wh: float,
+        time_limit_s: float,
+        gap: float,
+    ) -> tuple[IntArray, Status]:
+        """Variables per step, in blocks of n: offer J, drawn current c, car-limited z,
+        delivered energy e, energy before the step E, and for `target` grid energy g."""
+        n = self.offer_cap.shape[0]
+        k = self.wh_per_amp
+        blocks = 6 if costs is not None else 5
+        offer, drawn, limited, delivered, before, grid = (np.arange(n) + i * n for i in range(6))
+        lower, upper, integrality = _variable_bounds(self, blocks)
+        rows = _Rows(blocks * n)
+        rows.add([(drawn, 1.0), (offer, -1.0)], -np.inf, 0.0)  # c <= J
+        cap = self.offer_cap.astype(np.float64)
+        rows.add([(offer, 1.0), (drawn, -1.0), (limited, -cap)], -np.inf, 0.0)  # z = 0: c >= J
+        rows.add([(delivered, 1.0), (drawn, -k)], -np.inf, 0.0)  # e <= k c
+        chain = [(before[1:], 1.0), (before[:-1], -1.0), (delivered[:-1], -1.0)]
+        rows.add(chain, 0.0, 0.0)  # E_{t+1} = E_t + e_t
+        rows.add([(before[-1:], 1.0), (delivered[-1:], 1.0)], least_wh, most_wh)  # session total
+        if self.car is not None:
+            taper = self._taper_steps()
+            a, b = self.car.taper_line
+            line = [(drawn[taper], 1.0), (before[taper], b)]
+            rows.add(line, -np.inf, a)  # c <= a - b E: the taper
+            rows.add([*line, (limited[taper], -a)], 0.0, np.inf)  # z = 1: c >= a - b E
+        if costs is not None:
+            solar_wh = self.solar_w * self.step_s / 3600.0
+            rows.add([(drawn, k), (grid, -1.0)], -np.inf, solar_wh)  # g >= k c - solar
+            objective = np.concatenate([np.zeros(5 * n), costs])
+        else:
+            objective = np.concatenate([np.zeros(3 * n), -np.ones(n), np.zeros(n)])
+        result = milp(
+            c=objective,
+            integrality=integrality,
+            bounds=Bounds(lower, upper),
+            constraints=[rows.constraint()],
+            options={"time_limit": time_limit_s, "mip_rel_gap": gap},
+        )
+        return _offers_from(result, self, n, first=n)
+
+    def _taper_steps(self) -> IntArray:
+        """Steps that could start above the taper (every earlier step at its cap)."""
+        assert self.car is not None
+        reachable = np.concatenate([[0.0], np.cumsum(self.draw_cap * self.wh_per_amp)[:-1]])
+        can = (reachable > self.car.taper_starts_after_wh - 1e-9) & (self.draw_cap > 0)
+        return np.flatnonzero(can)
+
+
+def _variable_bounds(problem: _Problem, blocks: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Bounds and integrality of the blocks J (semi-integer), c, z (binary), e, E, g."""
+    n = problem.offer_cap.shape[0]
+    k = problem.wh_per_amp
+    can = problem.draw_cap > 0
+    offer_hi = np.where(can, problem.offer_cap, 0).astype(np.float64)
+    offer_lo = np.where(offer_hi >= problem.limits.min_current_a, problem.limits.min_current_a, 0)
+    offer_hi[offer_lo == 0] = 0.0
+    draw_hi = np.where(offer_hi > 0, problem.draw_cap, 0.0)
+    z_hi = np.zeros(n)
+    if problem.car is not None:
+        z_hi[problem._taper_steps()] = 1.0
+    z_hi[draw_hi <= 0] = 0.0
+    lower = [offer_lo.astype(np.float64), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)]
+    upper = [offer_hi, draw_hi, z_hi, draw_hi * k, np.full(n, problem.upper_wh)]
+    upper[4][0] = 0.0  # nothing delivered before the first step
+    kinds = [np.full(n, 3), np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n)]
+    if blocks == 6:
+        lower.append(np.zeros(n))
+        upper.append(draw_hi * k)
+        kinds.append(np.zeros(n))
+    return np.concatenate(lower), np.concatenate(upper), np.concatenate(kinds)
+
+
+class _Rows:
+    """Sparse constraint rows built block-wise: each `add` appends rows `lo <= sum <= hi`."""
+
+    def __init__(self, n_vars: int) -> None:
+        self.n_vars = n_vars
+        self.rows: list[IntArray] = []
+        self.cols: list[IntArray] = []
+        self.vals: list[FloatArray] = []
+        self.lo: list[FloatArray] = []
+        self.hi: list[FloatArray] = []
+        self.count = 0
+
+    def add(
+        self,
+        terms: Sequence[tuple[IntArray, float | FloatArray]],
+        lo: float | FloatArray,
+        hi: float | FloatArray,
+    ) -> None:
+        """Rows `lo <= sum(coef * x[cols]) <= hi`, one per position of the column arrays."""
+        m = terms[0][0].shape[0]
+        if m == 0:
+            return
+        row_ids = np.arange(self.count, self.count + m)
+        for cols, coef in terms:
+            self.rows.append(row_ids)
+            self.cols.append(np.asarray(cols, dtype=np.int64))
+            self.vals.append(np.broadcast_to(np.asarray(coef, dtype=np.float64), (m,)))
+        self.lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (m,)))
+        self.hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (m,)))
+        self.count += m
+
+    def constraint(self) -> LinearConstraint:
+        matrix = sparse.csr_array(
+            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
+            shape=(self.count, self.n_vars),
+        )
+        return LinearConstraint(matrix, np.concatenate(self.lo), np.concatenate(self.hi))
+
+
+def _offers_from(result: object, problem: _Problem, n: int, first: int) -> tuple[IntArray, Status]:
+    """Whole-amp offers from the solution: the drawn current rounded up, at least the minimum.
+
+    Where the car is at its offer the drawn current is that offer; where it is at its
+    taper, any offer at or above the taper current gives the same physics, so the
+    smallest is reported.
+    """
     x = getattr(result, "x", None)
     code = getattr(result, "status", -1)
     if x is None:
         return np.zeros(n, dtype=np.int64), "infeasible"
     status: Status = "optimal" if code == 0 else "time_limit"
-    return np.rint(np.asarray(x[:n])).astype(np.int64), status
+    drawn = np.asarray(x[first : first + n])  # the block of drawn currents
+    offers = np.maximum(np.ceil(drawn - 1e-6), problem.limits.min_current_a)
+    offers = np.minimum(offers, problem.offer_cap)
+    return np.where(drawn > 1e-6, offers, 0).astype(np.int64), status
 
 
 def _account(
-    currents: IntArray,
-    solar_w: FloatArray,
-    limits: ChargeLimits,
-    step_s: float,
+    offers: IntArray,
+    problem: _Problem,
     energy_wanted_wh: float,
     objective: Objective,
     status: Status,
     price: FloatArray | None,
 ) -> SessionOptimum:
-    """Turn setpoints into energies, stopping when the energy wanted is reached."""
-    full_power_w = currents * limits.watts_per_amp
-    full_wh = full_power_w * step_s / 3600.0
-    before = np.concatenate([[0.0], np.cumsum(full_wh)[:-1]])
-    energy_wh = np.clip(energy_wanted_wh - before, 0.0, full_wh)
-    fraction = np.divide(energy_wh, full_wh, out=np.zeros_like(full_wh), where=full_wh > 0)
-    currents = np.where(fraction > 0, currents, 0)
-    solar_wh = fraction * np.minimum(full_power_w, solar_w) * step_s / 3600.0
+    """Energies of the offers as the world's physics delivers them (`replay`)."""
+    step_s = problem.step_s
+    run = replay(offers, problem.wh_per_amp, problem.car, energy_wanted_wh)
+    full_power_w = run.current_a * problem.limits.watts_per_amp
+    energy_wh = run.energy_wh
+    currents = np.where(energy_wh > 0, offers, 0).astype(np.int64)
+    solar_part = np.divide(
+        problem.solar_w, full_power_w, out=np.ones_like(energy_wh), where=full_power_w > 0
+    )
+    solar_wh = energy_wh * np.minimum(solar_part, 1.0)  # exactly the energy when all solar
     grid_wh = energy_wh - solar_wh
     delivered = float(energy_wh.sum())
     shortfall = 0.0 if math.isinf(energy_wanted_wh) else max(0.0, energy_wanted_wh - delivered)
@@ -379,8 +667,12 @@ def optimum_for_sessions(
     lying entirely within [arrival, departure), so energy is never credited outside the
     plug-in window. `sessions` has columns arrival, departure, energy_kwh and optionally
     max_current_a and phases (missing or NaN: the values of `limits`, whose
-    `max_current_a` stays the charger's maximum). Raises ValueError if a session's steps
-    are not covered by the series.
+    `max_current_a` stays the charger's maximum). With the columns capacity_kwh and
+    arrival_soc (and optionally taper_start_soc, taper_stop_a, charge_efficiency; missing:
+    the `CarBattery` defaults) a session's car tapers as the world's car does
+    (`CarBattery`); its maximum current is the session's max_current_a, else
+    `limits.car_max_current_a`, else `limits.max_current_a`. Raises ValueError if a
+    session's steps are not covered by the series.
     """
     limits = limits or ChargeLimits()
     step = pd.Timedelta(seconds=step_s)
@@ -401,6 +693,7 @@ def optimum_for_sessions(
             float(session.energy_kwh) * 1000.0,
             objective=objective,
             limits=session_limits,
+            car=_session_car(session_limits, session),
             step_s=step_s,
             house_w=None if house is None else _window("house_w", house, index, arrival),
             price_per_kwh=None if price is None else _window("price", price, index, arrival),
@@ -455,6 +748,26 @@ def _session_limits(limits: ChargeLimits, session: object) -> ChargeLimits:
         ),
         car_max_power_w=limits.car_max_power_w,
         fuse_w=limits.fuse_w,
+    )
+
+
+def _session_car(limits: ChargeLimits, session: object) -> CarBattery | None:
+    """The session's car battery, if the session gives capacity_kwh and arrival_soc."""
+    capacity = getattr(session, "capacity_kwh", None)
+    soc = getattr(session, "arrival_soc", None)
+    if capacity is None or soc is None or pd.isna(capacity) or pd.isna(soc):
+        return None
+    options: dict[str, float] = {}
+    for name in ("taper_start_soc", "taper_stop_a", "charge_efficiency"):
+        value = getattr(session, name, None)
+        if value is not None and not pd.isna(value):
+            options[name] = float(value)
+    max_a = limits.car_max_current_a
+    return CarBattery(
+        capacity_wh=float(capacity) * 1000.0,
+        arrival_soc=float(soc),
+        max_current_a=float(limits.max_current_a if max_a is None else max_a),
+        **options,
     )
 
 
