@@ -245,3 +245,127 @@ def test_short_segment_path_agrees_with_the_vectorized_path(
     assert a.energy_wh > 1000
     for field in ("energy_wh", "solar_wh", "grid_wh", "pv_exported_wh", "pv_wh"):
         assert getattr(a, field) == pytest.approx(getattr(b, field), rel=1e-9), field
+
+
+# -- the per-step record ---------------------------------------------------------------
+
+
+def _recorded_run(seed: int, step_s: int, days: int = 1) -> World:
+    """`_run`, recording from the start."""
+    base = default_scenario()
+    world = World(base, seed=seed, step_s=step_s)
+    world.record(until=world.now + timedelta(hours=3))  # grows past it
+    charger = world.charger("SIM0001")
+    rng = np.random.default_rng(seed)
+    for _ in range(days * 24):
+        world.advance_to(world.now + timedelta(minutes=float(rng.integers(1, 120))))
+        charger.set_intensity(int(rng.integers(6, 33)))
+        charger.set_pv_mode(PvMode(int(rng.integers(0, 3))))
+        if rng.random() < 0.1:
+            charger.pause()
+        elif rng.random() < 0.3:
+            charger.start()
+    return world
+
+
+def _assert_record_sums_to_totals(world: World, device_id: str) -> None:
+    series = world.recorded(device_id)
+    totals = world.totals(device_id)
+    h = series.step_s / 3600.0
+    assert series.end == world.now
+    assert series.car_wh().sum() == pytest.approx(totals.energy_wh, abs=1e-6)
+    assert series.solar_wh().sum() == pytest.approx(totals.solar_wh, abs=1e-6)
+    assert series.exported_wh().sum() == pytest.approx(totals.pv_exported_wh, abs=1e-6)
+    assert series.pv_w.sum() * h == pytest.approx(totals.pv_wh, rel=1e-12)
+    assert series.household_w.sum() * h == pytest.approx(totals.household_wh, rel=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), step_s=st.sampled_from([1, 5, 30, 60]))
+def test_recorded_steps_sum_to_the_worlds_totals(seed: int, step_s: int) -> None:
+    world = _recorded_run(seed, step_s)
+    _assert_record_sums_to_totals(world, "SIM0001")
+    series = world.recorded("SIM0001")
+    wpa = world.charger("SIM0001").voltage_v
+    # Power is current times volts on the phases in use; nothing flows unplugged.
+    flowing = series.current_a > 0
+    phases = series.car_w[flowing] / (series.current_a[flowing] * wpa)
+    assert set(np.round(phases, 9)) <= {1.0, 3.0}
+    assert not (series.car_w[~series.plugged] > 0).any()
+    assert not (series.car_w[series.paused] > 0).any()
+    assert (series.current_a <= series.setpoint_a + 1e-9).all()
+
+
+@pytest.mark.parametrize("short", [0, 10**9])
+def test_record_agrees_on_the_vectorized_and_the_short_path(
+    short: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adapters.simulator.world.charger as charger_module
+    import adapters.simulator.world.world as world_module
+
+    for module in (charger_module, world_module):
+        monkeypatch.setattr(module, "SHORT_SEGMENT_STEPS", short)
+    world = _recorded_run(5, 60, days=2)
+    assert world.totals("SIM0001").energy_wh > 1000
+    _assert_record_sums_to_totals(world, "SIM0001")
+
+
+def test_recording_changes_nothing_and_is_off_by_default() -> None:
+    plain = _run(7, 30)
+    assert plain.charger("SIM0001").recorder is None
+    with pytest.raises(ValueError, match="not recording 'SIM0001'"):
+        plain.recorded("SIM0001")
+    base = default_scenario()
+    scenario = base.model_copy(update={"weather": WeatherConfig(kind="broken_clouds")})
+    recorded = World(scenario, seed=7, step_s=30)
+    recorded.record()
+    charger = recorded.charger("SIM0001")
+    charger.set_pv_mode(PvMode.EXCLUSIVE_PV)
+    rng = np.random.default_rng(7)
+    for _ in range(2 * 24):
+        recorded.advance_to(recorded.now + timedelta(minutes=float(rng.integers(1, 120))))
+        charger.set_intensity(int(rng.integers(6, 33)))
+        charger.set_pv_mode(PvMode(int(rng.integers(0, 3))))
+    assert recorded.totals("SIM0001") == plain.totals("SIM0001")
+    assert recorded.sessions("SIM0001") == plain.sessions("SIM0001")
+
+
+def test_record_shows_the_chargers_own_stops_and_restarts_in_exclusive_pv() -> None:
+    # Surplus 10 A, 2 A from minute 10 (stop after the delay), 8.5 A from minute 20.
+    pv = [(0, 300 + 10 * WPA), (10, 300 + 2 * WPA), (20, 300 + 8.5 * WPA)]
+    world = _world(pv, PvMode.EXCLUSIVE_PV)
+    world.record()
+    world.charger("T1").set_intensity(16)
+    world.advance_to(START + timedelta(minutes=30))
+    series = world.recorded("T1")
+    minute = np.arange(len(series)) * series.step_s / 60.0
+    assert len(series) == 30 * 60
+    flowing = series.car_w > 0
+    starts = int(np.count_nonzero(flowing[1:] & ~flowing[:-1])) + int(flowing[0])
+    assert starts == 2  # at plug-in, and the charger's own restart after minute 20
+    assert series.current_a[minute < 9.9].max() == 10
+    assert series.current_a[(minute > 12) & (minute < 20)].max() == 0
+    assert series.current_a[minute > 22].min() == 8  # whole amps, floored
+    assert (series.setpoint_a == 16).all()
+    assert (series.pv_mode == int(PvMode.EXCLUSIVE_PV)).all()
+    assert series.times()[0] == START
+    assert series.plugged.all()
+
+
+def test_record_marks_commands_from_the_step_they_take_effect() -> None:
+    world = _world([(0, 0.0)], PvMode.MAX_POWER)
+    world.record()
+    charger = world.charger("T1")
+    charger.set_intensity(10)
+    world.advance_to(START + timedelta(minutes=1))
+    charger.pause()
+    world.advance_to(START + timedelta(minutes=2))
+    charger.start()
+    charger.set_intensity(12)
+    world.advance_to(START + timedelta(minutes=3))
+    series = world.recorded("T1")
+    per_minute = series.setpoint_a.reshape(3, 60)
+    assert per_minute[:, 0].tolist() == [10.0, 0.0, 12.0]
+    assert (per_minute == per_minute[:, :1]).all()
+    assert series.paused.reshape(3, 60)[:, 0].tolist() == [False, True, False]
+    assert series.current_a.reshape(3, 60)[:, -1].tolist() == [10.0, 0.0, 12.0]

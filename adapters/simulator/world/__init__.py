@@ -8,6 +8,7 @@ in the code base, and this is it; PV comes from `optimizer.pvmodel`.
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.charger import SimCharger
+from adapters.simulator.world.recording import StepRecorder, StepSeries
 from adapters.simulator.world.scenario import (
     CarConfig,
     DailySessions,
@@ -41,6 +42,8 @@ __all__ = [
     "ScheduledSession",
     "SessionLog",
     "SimCharger",
+    "StepRecorder",
+    "StepSeries",
     "WeatherConfig",
     "World",
     "default_scenario",

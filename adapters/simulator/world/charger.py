@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
+from adapters.simulator.world.recording import ChargerState, StepRecorder
 from adapters.simulator.world.scenario import DeviceConfig
 from optimizer.interfaces import (
     MAX_CURRENT_A,
@@ -99,6 +100,14 @@ class SimCharger:
         self._pv_timer_s = 0.0
         self._regulated_a = 0.0
         self._fresh_plug = False
+        self.recorder: StepRecorder | None = None
+        """Per-step record the physics writes into, when the world records (see `World.record`)."""
+
+    def recorded_state(self) -> ChargerState:
+        """(offer cap A, PV mode, paused, plugged in) for the world's per-step record."""
+        blocked = self.paused or self.locked
+        cap = 0.0 if blocked else float(min(self.setpoint_a, self.max_car_a))
+        return (cap, int(self.pv_mode), self.paused, self.car is not None)
 
     # -- what the cloud's endpoints do --------------------------------------------------
 
@@ -371,11 +380,15 @@ class SimCharger:
         bulk = max(0, min(bulk, n))
         if bulk:
             self._account(energy[:bulk], surplus[:bulk], pv[:bulk], house[:bulk], dt)
+            if self.recorder is not None:
+                i = k0 - self.recorder.first_k
+                self.recorder.current_a[i : i + bulk] = amps[:bulk]
+                self.recorder.car_w[i : i + bulk] = amps[:bulk] * wpa
             car.soc = min(
                 1.0, car.soc + float(before[bulk - 1] + energy[bulk - 1]) * car.soc_per_wh()
             )
         if bulk < n:
-            self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], dt)
+            self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], k0 + bulk, dt)
 
     def _account(
         self, energy: FloatArray, surplus: FloatArray, pv: FloatArray, house: FloatArray, dt: float
@@ -397,10 +410,11 @@ class SimCharger:
         self.household_w = float(house[-1])
 
     def _charge_stepwise(
-        self, offer: FloatArray, pv: FloatArray, house: FloatArray, dt: float
+        self, offer: FloatArray, pv: FloatArray, house: FloatArray, k0: int, dt: float
     ) -> None:
         """One step at a time: the taper, and the step where a limit is reached."""
         car, session, totals = self.car, self.session, self.totals
+        rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         assert car is not None and session is not None
         wpa = min(self.phases, car.phases) * self.voltage_v
         h = dt / 3600.0
@@ -423,6 +437,9 @@ class SimCharger:
                 break
             amps = offered if offered < accepted else accepted
             power = amps * wpa
+            if rec_w is not None and rec_a is not None:
+                rec_w[i0 + i] = power
+                rec_a[i0 + i] = amps
             surplus = pv_l[i] - house_l[i]
             pos = surplus if surplus > 0.0 else 0.0
             e = power * h
@@ -472,6 +489,7 @@ class SimCharger:
         if self._fresh_plug and mode == PvMode.EXCLUSIVE_PV:
             on, timer, self._fresh_plug = floor((pv[0] - house[0]) / wpa) >= minimum, 0.0, False
         until_e, until_s = self.until_energy_wh, self.until_seconds
+        rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         stopped = False
         power = 0.0
         e_sum = solar_sum = export_sum = secs = 0.0
@@ -512,7 +530,11 @@ class SimCharger:
             ):
                 stopped = self.limit_reached = True
             accepted = 0.0 if stopped else car.accepted_current_a()
-            power = (offer if offer < accepted else accepted) * wpa
+            amps = offer if offer < accepted else accepted
+            power = amps * wpa
+            if rec_w is not None and rec_a is not None:
+                rec_w[i0 + i] = power
+                rec_a[i0 + i] = amps
             pos = surplus if surplus > 0.0 else 0.0
             e = power * h
             e_sum += e
@@ -533,3 +555,12 @@ class SimCharger:
         self.car_power_w = power
         self.pv_w = pv[-1]
         self.household_w = house[-1]
+
+
+def _record_arrays(
+    recorder: StepRecorder | None, k0: int
+) -> tuple[FloatArray | None, FloatArray | None, int]:
+    """The recorder's power and current arrays and the index of step `k0` in them."""
+    if recorder is None:
+        return None, None, 0
+    return recorder.car_w, recorder.current_a, k0 - recorder.first_k

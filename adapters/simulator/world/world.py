@@ -6,6 +6,12 @@ UTC midnight; each step's PV, household and car power hold for the whole step.
 calls take effect from the current step on. Between two calls the commands are
 constant, so the chargers simulate whole segments at once (vectorized) and
 only split them at UTC midnight and at arrivals and departures.
+
+`record()` turns on a per-step record of every charger (`recorded()` reads it as
+a `StepSeries`): the car's actual power and current, the offer cap, the PV mode,
+paused and plugged in, beside the PV and household inputs. Off by default (the
+HTTP simulator has no use for it); a backtest turns it on for its plots and
+flapping metrics.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, SimCharger
 from adapters.simulator.world.inputs import DAY_S, DayInputs
+from adapters.simulator.world.recording import StepRecorder, StepSeries
 from adapters.simulator.world.scenario import Scenario
 from adapters.simulator.world.sessions import (
     PlannedSession,
@@ -121,6 +129,56 @@ class World:
         """Energy sums since the start (Wh): car, solar and grid parts, PV exported."""
         return self._device(device_id).charger.totals
 
+    def record(self, until: datetime | None = None) -> None:
+        """Record every charger's steps from now on (`recorded` reads them).
+
+        `until` sizes the preallocated arrays (default: one day); they grow when the
+        world runs past it. Calling it again restarts the record at the current step.
+        """
+        steps = self._steps_per_day
+        if until is not None:
+            if until.tzinfo is None:
+                raise ValueError(f"record needs a tz-aware time, got {until.isoformat()}")
+            steps = max(1, self._k_at(until) - self._k)
+        for device in self._devices.values():
+            recorder = StepRecorder(self._k, steps)
+            recorder.mark(self._k, device.charger.recorded_state())
+            device.charger.recorder = recorder
+
+    def recorded(self, device_id: str) -> StepSeries:
+        """The device's steps from `record()` up to now; ValueError when not recording."""
+        recorder = self._device(device_id).charger.recorder
+        if recorder is None:
+            raise ValueError(f"world is not recording {device_id!r}: call World.record() first")
+        first, last = recorder.first_k, self._k
+        recorder.fill_to(last)
+        n = last - first
+        pv = np.empty(n)
+        household = np.empty(n)
+        k = first
+        while k < last:
+            day_index = k // self._steps_per_day
+            day = self._day_of_index(day_index)
+            lo = k - day_index * self._steps_per_day
+            hi = min(self._steps_per_day, lo + (last - k))
+            pv[k - first : k - first + hi - lo] = self._inputs.pv(day)[lo:hi]
+            household[k - first : k - first + hi - lo] = self._inputs.household(device_id, day)[
+                lo:hi
+            ]
+            k += hi - lo
+        return StepSeries(
+            start=self._time(first),
+            step_s=self.step_s,
+            pv_w=pv,
+            household_w=household,
+            car_w=recorder.car_w[:n].copy(),
+            current_a=recorder.current_a[:n].copy(),
+            setpoint_a=recorder.setpoint_a[:n].copy(),
+            pv_mode=recorder.pv_mode[:n].copy(),
+            paused=recorder.paused[:n].copy(),
+            plugged=recorder.plugged[:n].copy(),
+        )
+
     def advance_to(self, t: datetime) -> None:
         """Simulate every whole step that ends at or before `t` (no-op if `t` <= now)."""
         if t.tzinfo is None:
@@ -129,6 +187,10 @@ class World:
         if target <= self._k:
             return
         for device in self._devices.values():
+            recorder = device.charger.recorder
+            if recorder is not None:
+                recorder.reserve(target)
+                recorder.mark(self._k, device.charger.recorded_state())
             self._advance_device(device, self._k, target)
         self._k = target
         now = self.now
@@ -215,7 +277,7 @@ class World:
                     charger.idle_short(pv_l, house_l, dt)
                 k = end
                 if k >= event:
-                    self._update_plug(device, k)
+                    self._plug_event(device, k)
                 continue
             pv = inputs.pv(day)[lo:hi]
             house = inputs.household(charger.device_id, day)[lo:hi]
@@ -227,7 +289,14 @@ class World:
                 charger.idle(pv, house, dt)
             k = end
             if k >= event:
-                self._update_plug(device, k)
+                self._plug_event(device, k)
+
+    def _plug_event(self, device: _Device, k: int) -> None:
+        """An arrival or departure at step `k` (and its mark in the per-step record)."""
+        self._update_plug(device, k)
+        recorder = device.charger.recorder
+        if recorder is not None:
+            recorder.mark(k, device.charger.recorded_state())
 
     def _day_of_index(self, day_index: int) -> date:
         if day_index != self._cached_day_index:
