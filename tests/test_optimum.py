@@ -10,12 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.simulator.world.bookkeeping import SessionLog
+from adapters.simulator.world.car import Car
+from adapters.simulator.world.charger import SimCharger
+from adapters.simulator.world.scenario import CarConfig, DeviceConfig
 from optimizer.backtest.optimum import (
+    CarBattery,
     ChargeLimits,
+    Method,
     current_caps_a,
     optimum_for_sessions,
+    replay,
     solve_session,
 )
+from optimizer.interfaces import PvMode
 
 HOUR_S = 3600.0
 
@@ -229,3 +237,191 @@ def test_optimum_for_sessions_refuses_uncovered_sessions() -> None:
     )
     with pytest.raises(ValueError, match="surplus_w has no data at 2024-06-01 11:00"):
         optimum_for_sessions(pd.Series(1000.0, index), sessions)
+
+
+# -- the car's taper, against the world's own charger and car -----------------------------
+
+MINUTE_S = 60.0
+T0 = pd.Timestamp("2017-09-09 10:00", tz="UTC").to_pydatetime()
+
+
+def _world_charger(battery: CarBattery, phases: int = 1) -> SimCharger:
+    """The world's charger (60 s steps, no PV-mode delay) with `battery` plugged in."""
+    config = CarConfig(
+        battery_kwh=battery.capacity_wh / 1000.0,
+        max_current_a=int(battery.max_current_a),
+        phases=phases,  # type: ignore[arg-type]
+        taper_start_soc=battery.taper_start_soc,
+        taper_stop_a=battery.taper_stop_a,
+        charge_efficiency=battery.charge_efficiency,
+    )
+    device = DeviceConfig(device_id="d", phases=phases, car=config)  # type: ignore[arg-type]
+    charger = SimCharger(device, start=T0, pv_mode_delay_s=0.0, regulation_interval_s=5.0)
+    car = Car.from_config(config, battery.arrival_soc)
+    charger.plug_in(car, SessionLog("d", T0, None, arrival_soc=car.soc, soc=car.soc))
+    return charger
+
+
+def _world_run(battery: CarBattery, surplus: np.ndarray, mode: PvMode, amps: int = 16) -> float:
+    """Energy (Wh) the world's charger puts in the car in `mode` at `amps`, step by step."""
+    charger = _world_charger(battery)
+    charger.set_pv_mode(mode)
+    charger.set_intensity(amps)
+    house = np.full(surplus.shape, 500.0)
+    for t in range(surplus.shape[0]):
+        charger.charge(surplus[t : t + 1] + house[t : t + 1], house[t : t + 1], t, MINUTE_S)
+    assert charger.session is not None
+    assert charger.session.grid_wh == pytest.approx(0.0, abs=1e-6) or mode == PvMode.MAX_POWER
+    return charger.session.energy_wh
+
+
+def _world_best_follower(battery: CarBattery, surplus: np.ndarray) -> tuple[float, float]:
+    """The best grid-free choice each minute, as the world's car answers it: offer at
+    least the car's taper current if the surplus covers it, else the surplus in whole
+    amps (6 A or nothing). Returns (energy, grid) in Wh."""
+    charger = _world_charger(battery)
+    house = np.full(surplus.shape, 500.0)
+    for t in range(surplus.shape[0]):
+        car = charger.car
+        assert car is not None
+        accepted, room = car.accepted_current_a(), surplus[t] / 230.0
+        if 0 < accepted <= room:
+            offer = min(32, max(6, math.ceil(accepted)))
+        else:
+            offer = min(32, math.floor(room)) if room >= 6 else 0
+        if offer:
+            charger.set_intensity(offer)
+            charger.start()
+        else:
+            charger.pause()
+        charger.charge(surplus[t : t + 1] + house[t : t + 1], house[t : t + 1], t, MINUTE_S)
+    assert charger.session is not None
+    return charger.session.energy_wh, charger.session.grid_wh
+
+
+@pytest.mark.parametrize("method", ["auto", "milp"])
+def test_a_tapering_car_takes_what_the_worlds_car_takes(method: Method) -> None:
+    """A car at 90 % with plenty of sun: 3 h at 16 A would be 11 kWh; the world's car,
+    tapering from 8 A down, takes ~1 kWh. The optimum delivers what the world does."""
+    battery = CarBattery(10_000.0, 0.9, 16.0, charge_efficiency=0.92)
+    surplus = np.full(180, 8000.0)
+    world_wh = _world_run(battery, surplus, PvMode.MAX_POWER)
+    result = solve_session(surplus, math.inf, car=battery, step_s=MINUTE_S, method=method)
+    assert world_wh < 0.1 * 16 * 230 * 3  # the taper bites
+    assert result.total_energy_wh == pytest.approx(world_wh, rel=1e-3)
+    assert result.total_grid_wh == pytest.approx(0.0, abs=1e-6)
+    # Hand check of the first step: 8 A from 90 % SoC for a minute.
+    assert result.energy_wh[0] == pytest.approx(16 * 0.1 / 0.2 * 230 / 60)
+
+
+@pytest.mark.parametrize("method", ["auto", "milp"])
+def test_a_tapering_car_fills_from_a_surplus_below_the_minimum_current(method: Method) -> None:
+    """At 95 % the car accepts 4 A: offered 6 A it draws 4 A, which 1000 W (4.3 A) covers
+    with no grid, as the world's PV+min mode shows."""
+    battery = CarBattery(10_000.0, 0.95, 16.0, charge_efficiency=0.92)
+    surplus = np.full(60, 1000.0)
+    world_wh = _world_run(battery, surplus, PvMode.PV_MIN, amps=6)
+    result = solve_session(surplus, math.inf, car=battery, step_s=MINUTE_S, method=method)
+    assert result.total_energy_wh == pytest.approx(world_wh, rel=1e-3)
+    # By hand: it fills until it accepts less than 1 A, at SoC 1 - 1 A * 0.2 / 16 A =
+    # 98.75 %: (0.9875 - 0.95) * 10 kWh / 0.92 = 407.6 Wh, plus at most one step at 1 A.
+    assert 407.6 <= result.total_energy_wh <= 407.6 + 230 / 60 + 0.1
+    assert result.total_grid_wh == pytest.approx(0.0, abs=1e-6)
+    assert set(result.current_a[result.current_a > 0].tolist()) == {6}
+
+
+def test_taper_stop_current_ends_the_session_as_in_the_world() -> None:
+    battery = CarBattery(2_000.0, 0.97, 16.0, taper_stop_a=2.0, charge_efficiency=0.92)
+    surplus = np.full(240, 8000.0)
+    world_wh = _world_run(battery, surplus, PvMode.MAX_POWER)
+    result = solve_session(surplus, math.inf, car=battery, step_s=MINUTE_S)
+    slack_wh = 2.0 * 230 * MINUTE_S / 3600  # one step at the stop current
+    assert world_wh - slack_wh <= result.total_energy_wh <= world_wh + slack_wh
+    assert result.total_energy_wh <= battery.full_after_wh(230 * MINUTE_S / 3600) + 1e-6
+
+
+def test_replay_is_the_worlds_physics() -> None:
+    battery = CarBattery(10_000.0, 0.85, 16.0, charge_efficiency=0.92)
+    offers = np.array([16, 16, 0, 6, 32, 16])
+    run = replay(offers, 230 * MINUTE_S / 3600, battery)
+    charger = _world_charger(battery)
+    charger.set_pv_mode(PvMode.MAX_POWER)
+    for t, offer in enumerate(offers):
+        if offer:
+            charger.set_intensity(int(offer))
+            charger.start()
+        else:
+            charger.pause()
+        before = charger.session.energy_wh if charger.session else 0.0
+        charger.charge(np.array([9000.0]), np.array([0.0]), t, MINUTE_S)
+        assert charger.session is not None
+        assert run.energy_wh[t] == pytest.approx(charger.session.energy_wh - before)
+
+
+def test_bad_car_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"CarBattery\.arrival_soc must be in 0\.\.1"):
+        CarBattery(10_000.0, 1.5, 16.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    surplus=st.lists(st.floats(-1000, 6000), min_size=1, max_size=90),
+    soc=st.floats(0.6, 1.0),
+    capacity_kwh=st.floats(1.0, 20.0),
+    stop_a=st.sampled_from([0.0, 1.0, 3.0]),
+)
+def test_solar_optimum_equals_the_worlds_best_grid_free_follower(
+    surplus: list[float], soc: float, capacity_kwh: float, stop_a: float
+) -> None:
+    """With the taper, charging as much as the sun allows each minute is optimal (the
+    energy after a step grows with the energy before it), so the MILP must match the
+    world's best minute-by-minute follower: never above it (it claims nothing the
+    world's car refuses), never below it by more than one step at the stop current."""
+    battery = CarBattery(
+        capacity_kwh * 1000, soc, 16.0, taper_stop_a=stop_a, charge_efficiency=0.92
+    )
+    array = np.array(surplus)
+    follower_wh, follower_grid = _world_best_follower(battery, array)
+    assert follower_grid == pytest.approx(0.0, abs=1e-6)
+    result = solve_session(array, math.inf, car=battery, step_s=MINUTE_S)
+    by_milp = solve_session(array, math.inf, car=battery, step_s=MINUTE_S, method="milp")
+    slack = stop_a * 230 * MINUTE_S / 3600 + 1e-3
+    assert result.status == by_milp.status == "optimal"
+    for found in (result, by_milp):
+        assert found.total_grid_wh == pytest.approx(0.0, abs=1e-6)
+        assert follower_wh - slack <= found.total_energy_wh <= follower_wh + slack
+    device_wh = _world_run(battery, np.maximum(array, 0.0), PvMode.EXCLUSIVE_PV, amps=32)
+    assert result.total_solar_wh >= device_wh - slack
+
+
+# -- real data: the optimum bounds the charger's own grid-free follower, session by session --
+
+
+@pytest.mark.parametrize("start", ["2017-06-16", "2017-09-08"])
+def test_optimum_bounds_the_devices_exclusive_pv_on_real_2017(start: str) -> None:
+    """Three real days including a sunny weekend, where the car fills into its taper:
+    in every session where the charger's own exclusive-PV mode drew no grid, the
+    optimum's solar energy is at least the device's (less one step at the stop current)."""
+    from adapters.datasets import DatasetUnavailable
+    from optimizer.backtest.compare import solve_optimum
+    from optimizer.backtest.dataset import load_real_2017
+    from optimizer.backtest.engine import BacktestSetup, baseline_contender, run_backtest
+
+    try:
+        inputs = load_real_2017(start, 3)
+    except DatasetUnavailable as error:  # pragma: no cover - the data packages are installed
+        pytest.skip(str(error))
+    setup = BacktestSetup()
+    device = run_backtest(inputs, baseline_contender("device_exclusive_pv"), setup)
+    optimum = solve_optimum(device)
+    sessions = device.sessions
+    assert len(optimum.sessions) == len(sessions)
+    slack_wh = setup.car.taper_stop_a * 230.0 * setup.step_s / 3600.0 * setup.car.phases
+    grid_free = sessions["grid_wh"].abs().to_numpy() < 1e-6
+    assert grid_free.any()
+    for i in np.flatnonzero(grid_free):
+        assert optimum.sessions["solar_wh"].iloc[i] >= sessions["solar_wh"].iloc[i] - slack_wh
+    assert (optimum.sessions["status"] == "optimal").all()
+    assert optimum.totals["grid_wh"] == pytest.approx(0.0, abs=1e-6)
+    # Nothing beyond what the car can take: at most its headroom to full.
+    assert (optimum.sessions["energy_wh"] <= sessions["headroom_wh"].to_numpy() + 1e-6).all()

@@ -23,8 +23,17 @@ model stays a MILP: with `c_t` the drawn current, a binary `z_t` picks which of 
 bounds the car is at (`z_t = 0`: `c_t = offer_t <= a - b E_t`; `z_t = 1`:
 `c_t = a - b E_t <= offer_t`), and `E_{t+1} = E_t + e_t` chains the steps. Below the taper
 start `a - b E_t >= max_current_a`, so the line never binds there; binaries exist only in
-steps the taper can reach at all (every earlier step at its largest current), which keeps
-a session-day well under a second.
+steps the taper can reach at all (every earlier step at its largest current).
+
+For `solar_only` with a car that MILP has a structure HiGHS cannot see: the energy after a
+step, `E + k * g_t(E)` with `g_t(E)` the most current the car can draw without grid, is
+nondecreasing in the energy before it, so taking the most grid-free energy in every step
+in order is optimal (`_Problem.most_each_step`, proof in its docstring). HiGHS's
+relaxation of the whole-amp x taper choice is weak (10 % gap on a sunny weekend,
+> 10 s per session), so `solve_session` uses that one-pass solution by default
+(`method="auto"`, milliseconds) and keeps the MILP as `method="milp"`; the tests check
+that both give the same energy, and that it equals the world's own best grid-free
+follower. `target` and car-less sessions are solved by HiGHS.
 
 `taper_stop_a` (below it the car is full for good) makes the feasible set non-convex.
 It is modelled as a cap on the session's energy: any world trajectory ends at most one
@@ -80,6 +89,7 @@ DEFAULT_STEP_S = 300.0
 
 Objective = Literal["solar_only", "target"]
 Status = Literal["optimal", "time_limit", "infeasible", "no_steps"]
+Method = Literal["auto", "milp"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -271,6 +281,7 @@ def solve_session(
     house_w: npt.ArrayLike | None = None,
     price_per_kwh: npt.ArrayLike | None = None,
     time_limit_s: float = 10.0,
+    method: Method = "auto",
 ) -> SessionOptimum:
     """Optimal charging schedule of one session over its steps (see the module docstring).
 
@@ -280,8 +291,13 @@ def solve_session(
     possible"). `car` adds the battery's taper (None: the car takes any current up to
     the limits until the energy wanted is in). `house_w` (W) is needed only for the fuse
     limit; `price_per_kwh` only makes `target` minimise cost instead of grid energy.
+    `method="milp"` solves `solar_only` with a car by HiGHS too (slow on multi-day
+    sessions: the whole-amp x taper binaries leave a weak relaxation); `"auto"` uses the
+    exact one-pass solution of that MILP (`_Problem.most_each_step`).
     """
     limits = limits or ChargeLimits()
+    if method not in ("auto", "milp"):
+        raise ValueError(f"method must be 'auto' or 'milp', got {method!r}")
     surplus = _as_array("surplus_w", surplus_w)
     n = surplus.shape[0]
     house = None if house_w is None else _as_array("house_w", house_w, n)
@@ -301,7 +317,7 @@ def solve_session(
         status: Status = "no_steps" if n == 0 else "optimal"
     else:
         costs = np.ones(n) if price is None else np.maximum(price, 0.0) / 1000.0 + 1e-9
-        offers, status = problem.solve(costs, time_limit_s)
+        offers, status = problem.solve(costs, time_limit_s, method)
     return _account(offers, problem, energy_wanted_wh, objective, status, price)
 
 
@@ -407,15 +423,56 @@ class _Problem:
             upper = min(upper, car.full_after_wh(wh_per_amp))
         return cls(objective, limits, car, step_s, wh_per_amp, solar_w, offer_cap, draw_cap, upper)
 
-    def solve(self, costs: FloatArray, time_limit_s: float) -> tuple[IntArray, Status]:
+    def solve(
+        self, costs: FloatArray, time_limit_s: float, method: Method
+    ) -> tuple[IntArray, Status]:
         """The optimal whole-amp offers per step, and the solver's status."""
         if self.objective == "solar_only":
+            if self.car is not None and method == "auto":
+                return self.most_each_step(), "optimal"
             return self._milp_solar_only(time_limit_s)
         most = replay(self.offer_cap, self.wh_per_amp, self.car, self.upper_wh)
         deliverable = float(most.energy_wh.sum())
         if deliverable <= _ENERGY_EPS_WH:
             return np.zeros_like(self.offer_cap), "optimal"
         return self._milp(costs, deliverable - _ENERGY_EPS_WH, self.upper_wh, time_limit_s, 1e-6)
+
+    def most_each_step(self) -> IntArray:
+        """Solar-only offers taking the most grid-free energy in every step, in order.
+
+        In step t with `E` delivered before it, the car can draw without grid at most
+        `g_t(E)`: its accepted current if that is within the grid-free cap (offering at
+        least that, and at least the minimum current), else the surplus in whole amps
+        (or nothing below the minimum). `E + k * g_t(E)` is nondecreasing in E (slope 1,
+        or `1 - k b > 0` along the taper, and a jump up where the taper current falls
+        under the cap), so by induction no schedule has more energy after any step: this
+        is the MILP's optimum (checked against `method="milp"` in the tests), found in
+        one pass. The only exception is the stop below `taper_stop_a`, which costs at
+        most one step at that current (see the module docstring).
+        """
+        assert self.car is not None
+        n = self.offer_cap.shape[0]
+        minimum = self.limits.min_current_a
+        cap = np.where(self.offer_cap >= minimum, self.draw_cap, 0.0)
+        whole = np.floor(cap + _AMP_EPS)
+        whole[whole < minimum] = 0.0
+        offers = np.zeros(n, dtype=np.int64)
+        energy = 0.0
+        for t in range(n):
+            if cap[t] <= 0.0:
+                continue
+            accepted = self.car.accepted_current_a(energy)
+            if accepted <= 0.0 or energy >= self.upper_wh:
+                break
+            if accepted <= cap[t] + _AMP_EPS:
+                offer = min(int(self.offer_cap[t]), max(minimum, math.ceil(accepted - _AMP_EPS)))
+                drawn = min(offer, accepted)
+            else:
+                offer = int(whole[t])
+                drawn = whole[t]
+            offers[t] = offer
+            energy += drawn * self.wh_per_amp
+        return offers
 
     def _milp_solar_only(self, time_limit_s: float) -> tuple[IntArray, Status]:
         """Most grid-free energy, as a MILP with one binary per step the taper can reach.
