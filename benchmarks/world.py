@@ -5,6 +5,9 @@ The backtest target is <= 5 s per simulated year per policy including the
 controller, so the world alone should take a small part of that. Each row
 advances the world the way a caller would: a read (and, every 10th read, a
 new setpoint) every `poll` seconds of simulated time through `WorldCharger`.
+Each case runs twice: plain (the HTTP simulator's way) and with the per-step
+record on (`World.record`, what a backtest uses); the last column is the
+record's overhead.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ CASES = (
 )
 
 
-def run(case: Case) -> tuple[float, float, int]:
+def run(case: Case, record: bool = False) -> tuple[float, float, int]:
     """Seconds for the world setup + run, the simulated kWh into the car, and calls made."""
     scenario = load_scenario(f"config/scenarios/{case.scenario}.toml") if case.scenario else None
     scenario = scenario or default_scenario()
@@ -54,10 +57,12 @@ def run(case: Case) -> tuple[float, float, int]:
         scenario = scenario.model_copy(update={"devices": (device,)})
     began = time.perf_counter()
     world = World(scenario, seed=1, step_s=case.step_s)
+    end = world.now + timedelta(days=case.days)
+    if record:
+        world.record(until=end)
     clock = SimClock(world.now)
     charger = WorldCharger(world, world.device_ids[0], clock, daily_limit=None)
     charger.set_pv_mode(case.mode)
-    end = world.now + timedelta(days=case.days)
     n = 0
     while clock.now() < end:
         clock.advance(case.poll_s)
@@ -65,16 +70,23 @@ def run(case: Case) -> tuple[float, float, int]:
         n += 1
         if n % 10 == 0:
             charger.set_current(6 + n % 11)
+    if record:
+        world.recorded(world.device_ids[0])
     elapsed = time.perf_counter() - began
     return elapsed, world.totals(world.device_ids[0]).energy_wh / 1000.0, n
 
 
 def main() -> None:
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
-    print(f"{'case':40s} {'seconds':>8s} {'car kWh':>9s} {'reads':>8s}")
+    head = f"{'case':40s} {'seconds':>8s} {'car kWh':>9s} {'reads':>8s}"
+    print(f"{head} {'recording':>10s} {'overhead':>9s}")
     for case in CASES:
         seconds, kwh, reads = run(case)
-        print(f"{case.name:40s} {seconds:8.2f} {kwh:9.0f} {reads:8d}")
+        recorded, kwh_recorded, _ = run(case, record=True)
+        assert kwh_recorded == kwh, "recording changed the physics"
+        overhead = 100.0 * (recorded - seconds) / seconds
+        row = f"{case.name:40s} {seconds:8.2f} {kwh:9.0f} {reads:8d}"
+        print(f"{row} {recorded:10.2f} {overhead:8.1f}%")
 
 
 if __name__ == "__main__":

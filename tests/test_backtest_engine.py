@@ -15,6 +15,7 @@ from adapters.storage.ledger import calls_per_day
 from optimizer.backtest.compare import compare, solve_optimum
 from optimizer.backtest.engine import (
     BASELINE_NAMES,
+    CYCLE_COLUMNS,
     STEP_COLUMNS,
     BacktestInputs,
     BacktestSetup,
@@ -22,7 +23,7 @@ from optimizer.backtest.engine import (
     policy_contender,
     run_backtest,
 )
-from optimizer.backtest.metrics import compute_metrics
+from optimizer.backtest.metrics import compute_metrics, current_changes, starts
 from optimizer.site import GRAZ
 
 START = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
@@ -75,6 +76,17 @@ def test_rows_sum_to_the_worlds_totals_and_energy_is_conserved(contender: object
     assert totals["pv_wh"] == pytest.approx(
         result.inputs.pv_w.sum() / 60.0, rel=1e-9
     )  # the world saw exactly the input PV
+    # One row per world step, and the per-step truth sums to the world's totals.
+    step_h = result.setup.step_s / 3600.0
+    assert len(steps) == (result.inputs.end - START).total_seconds() / result.setup.step_s
+    assert (steps["time"].diff().dropna() == pd.Timedelta(seconds=result.setup.step_s)).all()
+    assert steps["exported_wh"].sum() == pytest.approx(totals["pv_exported_wh"], abs=1e-6)
+    assert steps["pv_w"].sum() * step_h == pytest.approx(totals["pv_wh"], rel=1e-12)
+    assert steps["house_w"].sum() * step_h == pytest.approx(totals["household_wh"], rel=1e-12)
+    assert steps["car_w"].to_numpy() * step_h == pytest.approx(steps["car_wh"].to_numpy())
+    assert steps["car_w"].max() <= 32 * 3 * 230.0 + 1e-6  # no aliasing spikes
+    assert (steps["current_a"] <= steps["setpoint_a"] + 1e-9).all()
+    assert not steps.loc[~steps["plugged_in"], "charging"].any()
 
 
 def test_calls_are_the_controllers_ledger_one_per_attempt() -> None:
@@ -89,6 +101,20 @@ def test_calls_are_the_controllers_ledger_one_per_attempt() -> None:
     assert "currentstatecharge" in endpoints
     writes = sum(1 for c in result.calls if c.endpoint == "intensity")
     assert writes == int(steps["set_current"].sum())
+    # The per-cycle log holds the same calls and commands, binned by cycle.
+    log = result.cycle_log
+    assert list(log.columns) == CYCLE_COLUMNS
+    assert len(log) == result.cycles
+    assert int(log["calls"].sum()) == len(result.calls)
+    assert int(log["commands"].sum()) == int(steps["commands"].sum()) >= writes
+    assert log["duration_s"].sum() == pytest.approx((result.inputs.end - START).total_seconds())
+    # Each call lands in the step its time falls in.
+    step_of_call = pd.Series([c.time for c in result.calls]).dt.floor("min").value_counts()
+    per_step = steps.set_index("time")["calls"]
+    assert (per_step[step_of_call.index] == step_of_call).all()
+    assert metrics["commands_per_day"] == pytest.approx(
+        steps["commands"].sum() / result.inputs.days, abs=0.01
+    )
 
 
 def test_baselines_spend_the_calls_they_are_built_for() -> None:
@@ -139,3 +165,39 @@ def test_optimum_bounds_every_policys_grid_free_solar(levels: list[float], polic
     grid_free = steps.loc[steps["grid_wh"].abs() < 1e-6, "solar_wh"].sum()
     assert optimum.totals["solar_wh"] >= grid_free - 1e-6
     assert optimum.totals["grid_wh"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_flapping_is_counted_on_the_truth_by_hand() -> None:
+    steps = pd.DataFrame(
+        {
+            "car_w": [0.0, 4140.0, 4140.0, 4830.0, 5106.0, 0.0, 0.0, 5520.0],
+            "current_a": [0.0, 6.0, 6.0, 7.0, 7.4, 0.0, 0.0, 8.0],
+        }
+    )
+    # 0->6, 6->7, 7.4->0, 0->8 change by >= 1 A; 7->7.4 (a taper-like drift) does not.
+    assert current_changes(steps) == 4
+    assert starts(steps) == 2
+    assert starts(steps.iloc[1:]) == 2  # charging at the window's start counts as a start
+    assert current_changes(steps.iloc[1:]) == 4
+
+
+def test_the_chargers_own_restarts_are_counted_without_any_command() -> None:
+    """Exclusive PV on a sky flipping between 10 A and 1 A of surplus every 10 minutes:
+    the charger stops and restarts by itself; the controller sends only its set-up."""
+    limits = BacktestSetup().limits
+    wpa = limits.phases * limits.voltage_v
+    high, low = 300.0 + 10.5 * wpa, 300.0 + 1.0 * wpa
+    inputs = _inputs([high, low] * 12, block_min=10)
+    result = run_backtest(inputs, baseline_contender("device_exclusive_pv"))
+    metrics = compute_metrics(result)
+    steps = result.steps
+    high_blocks = 12
+    assert starts(steps) == high_blocks
+    assert metrics["start_stop_cycles_per_day"] == pytest.approx(
+        high_blocks / inputs.days, abs=0.01
+    )
+    # Each start goes 0 -> 6 A (minimum, within the restart) or straight to 10 A, and each stop
+    # 10 -> 6 -> 0 A: at least two changes per high block, none of them ours.
+    assert current_changes(steps) >= 2 * high_blocks
+    assert metrics["commands_per_day"] * inputs.days <= 3
+    assert set(steps.loc[steps["charging"], "current_a"]) <= {6.0, 10.0}

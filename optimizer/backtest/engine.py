@@ -14,12 +14,20 @@ The loop is the daemon's scheduler compressed in time::
 
     clock.set(t); result = controller.cycle(); world.advance_to(next); t = next
 
-where `next = result.next_cycle_at` (cut at the window's end). After each cycle the
-world is advanced to the next cycle time and its bookkeeping (`EnergyTotals`, the
-truth) is differenced, so each row of the per-cycle frame holds exactly the energy
-of its interval and the rows sum to the world's totals. API calls are counted from
-the ledger the controller records through `Controller.on_call` (one `ApiCall` per
-attempt, as the daemon counts them).
+where `next = result.next_cycle_at` (cut at the window's end).
+
+Two frames come out of a run:
+
+* `steps`: one row per world step (`STEP_COLUMNS`), from the world's per-step record
+  (`World.record`, the truth): PV, household, the car's actual power and current,
+  the offer cap, mode, paused and plugged in, the energy split computed as the
+  world's bookkeeping does (so the rows sum to its `EnergyTotals`), and the API
+  calls and commands that fell in the step;
+* `cycle_log`: one row per controller cycle (`CYCLE_COLUMNS`): when it ran, until
+  the next one, the calls it spent and the commands it sent.
+
+API calls are counted from the ledger the controller records through
+`Controller.on_call` (one `ApiCall` per attempt, as the daemon counts them).
 
 Units: W, Wh, A, V, seconds; times tz-aware UTC.
 """
@@ -36,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from adapters.simulator.inprocess import DEFAULT_DAILY_LIMIT, SimClock, WorldCharger
-from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, World
+from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, ReadScheduler
 from optimizer.controller import Controller, ControllerSettings
@@ -67,18 +75,33 @@ STEP_COLUMNS = [
     "pv_w",
     "house_w",
     "car_w",
+    "current_a",
+    "setpoint_a",
+    "pv_mode",
+    "paused",
+    "plugged_in",
+    "charging",
     "car_wh",
     "solar_wh",
     "grid_wh",
     "exported_wh",
-    "setpoint_a",
-    "pv_mode",
-    "charging",
-    "plugged_in",
     "calls",
+    "commands",
     "set_current",
     "price_per_kwh",
 ]
+"""Columns of `BacktestResult.steps`, one row per world step [time, time + duration_s).
+
+Powers in W (`house_w` without the car, `car_w` what the car actually drew),
+`current_a` the car's actual current and `setpoint_a` the most the charger offered
+(intensity capped by `max_car_int`, 0 while paused) in A; `pv_mode` the charger's
+`chargefvmode`; `charging` whether power flowed in the step; energies in Wh;
+`calls` API call attempts, `commands` successful writes of any kind and
+`set_current` successful current writes made during the step.
+"""
+
+CYCLE_COLUMNS = ["time", "duration_s", "calls", "commands", "set_current"]
+"""Columns of `BacktestResult.cycle_log`, one row per controller cycle."""
 
 
 @dataclass(frozen=True)
@@ -188,13 +211,12 @@ def baseline_contender(name: str) -> Contender:
 
 @dataclass
 class BacktestResult:
-    """One contender's run: the per-cycle frame, the world's sessions and the ledger.
+    """One contender's run: the per-step and per-cycle frames, the sessions and the ledger.
 
-    `steps` has `STEP_COLUMNS`, one row per controller cycle covering
-    [time, time + duration_s) (energy is attributed at the world's step: a cycle
-    shorter than a step may show none, the next one all); `charging` is whether
-    power flowed at the interval's end; `sessions` one row per plug-in session as the world
-    saw it; `calls` every API call attempt; `totals` the world's energy sums (Wh).
+    `steps` has `STEP_COLUMNS`, one row per world step (the truth, see the module
+    doc); `cycle_log` has `CYCLE_COLUMNS`, one row per controller cycle; `sessions`
+    one row per plug-in session as the world saw it; `calls` every API call
+    attempt; `totals` the world's energy sums (Wh); `cycles` how many cycles ran.
     """
 
     name: str
@@ -206,6 +228,7 @@ class BacktestResult:
     totals: dict[str, float]
     runtime_s: float
     cycles: int
+    cycle_log: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CYCLE_COLUMNS))
     metrics: dict[str, float | int | None] = field(default_factory=dict)
 
 
@@ -309,6 +332,7 @@ def run_backtest(
     setup = setup or BacktestSetup()
     started = wall.perf_counter()
     world = build_world(inputs, setup)
+    world.record(until=inputs.end)
     clock = SimClock(inputs.start)
     store = MemoryStore()
 
@@ -328,9 +352,9 @@ def run_backtest(
         timezone=inputs.site.tz,
         tariff=setup.tariff,
     )
-    rows = _loop(inputs, world, clock, store, controller, progress)
+    log = _loop(inputs, world, clock, store, controller, progress)
     totals = world.totals(DEVICE_ID)
-    steps = _steps_frame(rows, inputs.prices)
+    steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs.prices)
     return BacktestResult(
         name=contender.name,
         inputs=inputs,
@@ -347,11 +371,9 @@ def run_backtest(
             "household_wh": totals.household_wh,
         },
         runtime_s=wall.perf_counter() - started,
-        cycles=len(rows[0]),
+        cycles=len(log),
+        cycle_log=log,
     )
-
-
-_Rows = tuple[list[float], ...]
 
 
 def _loop(
@@ -361,44 +383,32 @@ def _loop(
     store: MemoryStore,
     controller: Controller,
     progress: Callable[[float], None] | None,
-) -> _Rows:
-    """The cycle loop; returns column lists (time_s, then the energy and state columns)."""
-    sim = world.charger(DEVICE_ID)
-    totals = world.totals(DEVICE_ID)
+) -> pd.DataFrame:
+    """The cycle loop; returns the per-cycle frame (`CYCLE_COLUMNS`)."""
     active = _Active(inputs.sessions)
     end = inputs.end
     span_s = (end - inputs.start).total_seconds()
-    cols: _Rows = tuple([] for _ in range(14))
-    (t_s, dur, pv, house, car, solar, grid, exported, setp, mode, plug, calls, writes, flowing) = (
-        cols
-    )
+    t_s: list[float] = []
+    dur: list[float] = []
+    calls: list[int] = []
+    commands: list[int] = []
+    writes: list[int] = []
     t = inputs.start
     next_progress = 0.0
     while t < end:
         world.advance_to(t)
-        before = (totals.energy_wh, totals.solar_wh, totals.pv_exported_wh)
-        before_pv, before_house = totals.pv_wh, totals.household_wh
         n_calls = len(store.calls)
         clock.set(t)
         controller.set_session_target(*active.at(t))
         result = controller.cycle()
         nxt = min(max(result.next_cycle_at, t + timedelta(seconds=1)), end)
         world.advance_to(nxt)
-        seconds = (nxt - t).total_seconds()
         t_s.append(t.timestamp())
-        dur.append(seconds)
-        car.append(totals.energy_wh - before[0])
-        solar.append(totals.solar_wh - before[1])
-        grid.append((totals.energy_wh - before[0]) - (totals.solar_wh - before[1]))
-        exported.append(totals.pv_exported_wh - before[2])
-        pv.append(totals.pv_wh - before_pv)
-        house.append(totals.household_wh - before_house)
-        setp.append(0.0 if sim.paused else float(sim.setpoint_a))
-        mode.append(float(int(sim.pv_mode)))
-        plug.append(1.0 if sim.car is not None else 0.0)
-        flowing.append(1.0 if sim.car_power_w > 0.0 else 0.0)
-        calls.append(float(len(store.calls) - n_calls))
-        writes.append(float(sum(1 for c in result.commands if c.kind == "set_current" and c.ok)))
+        dur.append((nxt - t).total_seconds())
+        calls.append(len(store.calls) - n_calls)
+        sent = [c for c in result.commands if c.ok]
+        commands.append(len(sent))
+        writes.append(sum(1 for c in sent if c.kind == "set_current"))
         t = nxt
         if progress is not None and (t - inputs.start).total_seconds() >= next_progress:
             progress(min(1.0, (t - inputs.start).total_seconds() / span_s))
@@ -406,38 +416,71 @@ def _loop(
     world.advance_to(end)
     if progress is not None:
         progress(1.0)
-    return cols
-
-
-def _steps_frame(cols: _Rows, prices: pd.Series | None) -> pd.DataFrame:
-    (t_s, dur, pv, house, car, solar, grid, exported, setp, mode, plug, calls, writes, flowing) = (
-        cols
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime(np.asarray(t_s, dtype=float), unit="s", utc=True),
+            "duration_s": np.asarray(dur, dtype=float),
+            "calls": np.asarray(calls, dtype=np.int64),
+            "commands": np.asarray(commands, dtype=np.int64),
+            "set_current": np.asarray(writes, dtype=np.int64),
+        },
+        columns=CYCLE_COLUMNS,
     )
-    duration = np.asarray(dur, dtype=float)
-    hours = np.where(duration > 0, duration / 3600.0, math.nan)
-    time = pd.to_datetime(np.asarray(t_s, dtype=float), unit="s", utc=True)
-    car_wh = np.asarray(car, dtype=float)
+
+
+def _steps_frame(
+    series: StepSeries,
+    cycle_log: pd.DataFrame,
+    calls: list[ApiCall],
+    prices: pd.Series | None,
+) -> pd.DataFrame:
+    """One row per world step (`STEP_COLUMNS`) from the world's record and the ledger."""
+    n = len(series)
+    start_s = series.start.timestamp()
+    car_wh, solar_wh = series.car_wh(), series.solar_wh()
+    cycle_s = pd.DatetimeIndex(cycle_log["time"]).as_unit("ns").asi8 / 1e9
+    call_s = np.fromiter((c.time.timestamp() for c in calls), dtype=float, count=len(calls))
     frame = pd.DataFrame(
         {
-            "time": time,
-            "duration_s": duration,
-            "pv_w": np.asarray(pv, dtype=float) / hours,
-            "house_w": np.asarray(house, dtype=float) / hours,
-            "car_w": car_wh / hours,
+            "time": series.times(),
+            "duration_s": np.full(n, series.step_s),
+            "pv_w": series.pv_w,
+            "house_w": series.household_w,
+            "car_w": series.car_w,
+            "current_a": series.current_a,
+            "setpoint_a": series.setpoint_a,
+            "pv_mode": series.pv_mode.astype(np.int64),
+            "paused": series.paused,
+            "plugged_in": series.plugged,
+            "charging": series.car_w > 0.0,
             "car_wh": car_wh,
-            "solar_wh": np.asarray(solar, dtype=float),
-            "grid_wh": np.asarray(grid, dtype=float),
-            "exported_wh": np.asarray(exported, dtype=float),
-            "setpoint_a": np.asarray(setp, dtype=float),
-            "pv_mode": np.asarray(mode, dtype=np.int64),
-            "charging": np.asarray(flowing, dtype=float) > 0,
-            "plugged_in": np.asarray(plug, dtype=float) > 0,
-            "calls": np.asarray(calls, dtype=np.int64),
-            "set_current": np.asarray(writes, dtype=np.int64),
+            "solar_wh": solar_wh,
+            "grid_wh": car_wh - solar_wh,
+            "exported_wh": series.exported_wh(),
+            "calls": _per_step(call_s, start_s, series.step_s, n),
+            "commands": _per_step(cycle_s, start_s, series.step_s, n, cycle_log["commands"]),
+            "set_current": _per_step(cycle_s, start_s, series.step_s, n, cycle_log["set_current"]),
         }
     )
     frame["price_per_kwh"] = _prices_at(prices, frame["time"]) if prices is not None else math.nan
     return frame[STEP_COLUMNS]
+
+
+def _per_step(
+    times_s: np.ndarray,
+    start_s: float,
+    step_s: float,
+    n: int,
+    weights: pd.Series | None = None,
+) -> np.ndarray:
+    """How many events (or the sum of `weights`) fall in each of `n` steps from `start_s`."""
+    index = np.floor((times_s - start_s) / step_s).astype(np.int64)
+    outside = (index < 0) | (index >= n)
+    if outside.any():
+        first = float(times_s[outside][0])
+        raise ValueError(f"event at {first} s outside the simulated steps (engine bug)")
+    w = None if weights is None else weights.to_numpy(dtype=float)
+    return np.bincount(index, weights=w, minlength=n).astype(np.int64)
 
 
 def _prices_at(prices: pd.Series, times: pd.Series) -> np.ndarray:
@@ -492,6 +535,7 @@ def sessions_frame(world: World) -> pd.DataFrame:
 
 __all__ = [
     "BASELINE_NAMES",
+    "CYCLE_COLUMNS",
     "DEFAULT_STEP_S",
     "DEVICE_ID",
     "STEP_COLUMNS",

@@ -3,15 +3,20 @@
 Energy comes from the world's `EnergyTotals` (the truth: per world step, the car's
 solar part is min(car power, max(PV - household, 0)), the rest grid). Calls come
 from the ledger the controller recorded (one `ApiCall` per attempt, as the daemon
-counts them), per UTC day, the cloud's quota day.
+counts them), per UTC day, the cloud's quota day. Flapping is counted on the
+world's per-step record (`BacktestResult.steps`), so it sees what the car
+actually drew whoever changed it: our commands or the charger's own PV regulation.
 
 Definitions (per day = per simulated day, the window's length in days):
 
-* `current_changes_per_day`: successful `set_current` commands the controller sent
-  (the charger's own PV-mode regulation changes the current without commands and
-  is not counted);
-* `start_stop_cycles_per_day`: cycles in which charging began (no car power in
-  the cycle before, car power in this one), from the per-cycle frame;
+* `start_stop_cycles_per_day`: steps in which the car's actual power went from 0
+  to > 0 (a step already charging at the window's start counts as a start);
+* `current_changes_per_day`: steps in which the car's actual current changed by
+  at least 1 A from the step before (starts and stops included; the window
+  starts at 0 A), regardless of who made the change; the car's own slow taper
+  near full changes it by far less per step and is not counted;
+* `commands_per_day`: successful writes the controller sent (current, PV mode,
+  start, pause): our share of the changes, and of the calls;
 * `target_misses`: sessions whose car got less than the energy wanted;
   `unmet_kwh` the sum of what they lacked;
 * `cost`: grid energy of the car times the price in force (only with prices).
@@ -25,6 +30,7 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from adapters.storage.ledger import calls_per_day
 
@@ -48,6 +54,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "calls_per_day_max",
     "current_changes_per_day",
     "start_stop_cycles_per_day",
+    "commands_per_day",
     "cost",
     "ratio_to_optimum",
     "runtime_s",
@@ -71,8 +78,6 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     )
     missed = int((lacking > 1e-6).sum())
     steps = result.steps
-    charging = steps["charging"].to_numpy(bool)
-    starts = int(np.count_nonzero(charging[1:] & ~charging[:-1])) + int(bool(charging[:1].any()))
     metrics: Metrics = {
         "ev_kwh": _kwh(energy),
         "solar_kwh": _kwh(solar),
@@ -86,13 +91,30 @@ def compute_metrics(result: BacktestResult) -> Metrics:
         "calls": len(result.calls),
         "calls_per_day_mean": round(len(result.calls) / days, 2) if days > 0 else 0.0,
         "calls_per_day_max": max(per_day.values(), default=0),
-        "current_changes_per_day": round(float(steps["set_current"].sum()) / days, 2),
-        "start_stop_cycles_per_day": round(starts / days, 2),
+        "current_changes_per_day": round(current_changes(steps) / days, 2),
+        "start_stop_cycles_per_day": round(starts(steps) / days, 2),
+        "commands_per_day": round(float(steps["commands"].sum()) / days, 2),
         "cost": _cost(result),
         "ratio_to_optimum": None,
         "runtime_s": round(result.runtime_s, 3),
     }
     return metrics
+
+
+CURRENT_CHANGE_A = 1.0
+"""Smallest step-to-step change of the actual current counted as a change (A)."""
+
+
+def starts(steps: pd.DataFrame) -> int:
+    """Steps where the car's actual power went from 0 to > 0 (see the module doc)."""
+    flowing = steps["car_w"].to_numpy(float) > 0.0
+    return int(np.count_nonzero(np.diff(flowing.astype(np.int8), prepend=0) > 0))
+
+
+def current_changes(steps: pd.DataFrame) -> int:
+    """Steps where the actual current changed by >= `CURRENT_CHANGE_A` (see the module doc)."""
+    current = steps["current_a"].to_numpy(float)
+    return int(np.count_nonzero(np.abs(np.diff(current, prepend=0.0)) >= CURRENT_CHANGE_A - 1e-9))
 
 
 def _cost(result: BacktestResult) -> float | None:

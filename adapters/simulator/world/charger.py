@@ -105,9 +105,11 @@ class SimCharger:
 
     def recorded_state(self) -> ChargerState:
         """(offer cap A, PV mode, paused, plugged in) for the world's per-step record."""
-        blocked = self.paused or self.locked
-        cap = 0.0 if blocked else float(min(self.setpoint_a, self.max_car_a))
-        return (cap, int(self.pv_mode), self.paused, self.car is not None)
+        if self.paused or self.locked:
+            cap = 0
+        else:
+            cap = self.setpoint_a if self.setpoint_a < self.max_car_a else self.max_car_a
+        return (cap, self.pv_mode, self.paused, self.car is not None)
 
     # -- what the cloud's endpoints do --------------------------------------------------
 

@@ -45,7 +45,6 @@ class StepRecorder:
     """
 
     __slots__ = (
-        "_state",
         "_state_k",
         "car_w",
         "current_a",
@@ -54,6 +53,7 @@ class StepRecorder:
         "plugged",
         "pv_mode",
         "setpoint_a",
+        "state",
     )
 
     def __init__(self, first_k: int, capacity: int) -> None:
@@ -65,7 +65,8 @@ class StepRecorder:
         self.pv_mode: IntArray = np.zeros(capacity, dtype=np.int8)
         self.paused: BoolArray = np.zeros(capacity, dtype=np.bool_)
         self.plugged: BoolArray = np.zeros(capacity, dtype=np.bool_)
-        self._state: ChargerState | None = None
+        self.state: ChargerState | None = None
+        """The charger's state from the last mark on (None before the first)."""
         self._state_k = first_k
 
     @property
@@ -87,14 +88,14 @@ class StepRecorder:
 
     def mark(self, k: int, state: ChargerState) -> None:
         """The charger is in `state` from step `k` on (steps before keep the previous one)."""
-        if state == self._state:
+        if state == self.state:
             return
         self.fill_to(k)
-        self._state = state
+        self.state = state
 
     def fill_to(self, k: int) -> None:
         """Write the current state into every step from the last mark up to `k`."""
-        state = self._state
+        state = self.state
         lo, hi = self._state_k - self.first_k, k - self.first_k
         if state is not None and hi > lo:
             cap, mode, paused, plugged = state

@@ -189,8 +189,11 @@ class World:
         for device in self._devices.values():
             recorder = device.charger.recorder
             if recorder is not None:
-                recorder.reserve(target)
-                recorder.mark(self._k, device.charger.recorded_state())
+                if target - recorder.first_k > recorder.car_w.shape[0]:
+                    recorder.reserve(target)
+                state = device.charger.recorded_state()
+                if state != recorder.state:
+                    recorder.mark(self._k, state)
             self._advance_device(device, self._k, target)
         self._k = target
         now = self.now
