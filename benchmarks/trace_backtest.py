@@ -9,12 +9,12 @@ two views of every run:
 
 * `charger`: what reached the charger and the car: every command (time, kind,
   value, ok), every API call (time, endpoint, status), every reading (time and
-  all its values), the world's energy totals and sessions (Wh), and the energy
-  into the car (total, solar, grid) and the PV export accumulated up to each read
-  and each command time. A change in how often the controller *wakes up* must
+  all its values), the world's per-step truth (`BacktestResult.steps`: PV, house,
+  car power, current, setpoint, mode, energy split per world step), its energy
+  totals and sessions (Wh). A change in how often the controller *wakes up* must
   leave all of this identical.
-* `cycles`: the per-cycle view: every decision (time, state, reason), the
-  per-cycle frame. A pure speed-up (same cycles) must leave this identical too.
+* `cycles`: the per-cycle view: every decision (time, state, reason) and the
+  per-cycle log. A pure speed-up (same cycles) must leave this identical too.
 
 `compare` says for each slice and contender which views are identical and shows
 the first difference. Energies are compared exactly and, separately, to 1e-6 Wh:
@@ -30,8 +30,6 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 import optimizer.backtest.engine as engine
 from adapters.storage.memory import MemoryStore
@@ -76,30 +74,15 @@ def run_traced(inputs: Any, contender: Contender) -> tuple[BacktestResult, Memor
 
 def trace(result: BacktestResult, store: MemoryStore) -> dict[str, Any]:
     """The two views of one run (see the module docstring), JSON-ready."""
-    steps = result.steps
-    start_s = steps["time"].astype("int64").to_numpy() / 1e9
-    cum = {
-        key: np.concatenate(([0.0], np.cumsum(steps[key].to_numpy(dtype=float))))
-        for key in ("car_wh", "solar_wh", "grid_wh", "exported_wh")
-    }
-
-    def energy_at(t_s: float) -> list[float]:
-        i = int(np.searchsorted(start_s, t_s, side="left"))  # rows that start before t
-        return [float(cum[key][i]) for key in cum]
-
     commands = [[c.time.isoformat(), c.kind, c.value, c.ok] for c in store.commands]
     readings = [
         [r.time.isoformat(), *(repr(v) for v in _reading_values(r))] for r in store.observations
     ]
-    marks = sorted(
-        {c.time.timestamp() for c in store.commands}
-        | {r.time.timestamp() for r in store.observations}
-    )
     charger = {
         "commands": commands,
         "calls": [[c.time.isoformat(), c.endpoint, c.status] for c in store.calls],
         "readings": readings,
-        "energy_at_marks": [[t, *energy_at(t)] for t in marks],
+        "steps": json.loads(result.steps.to_json(orient="values", date_format="iso")),
         "totals": result.totals,
         "sessions": json.loads(result.sessions.to_json(orient="records", date_format="iso")),
     }
@@ -108,7 +91,7 @@ def trace(result: BacktestResult, store: MemoryStore) -> dict[str, Any]:
             [d.time.isoformat(), d.charging, d.current_a, int(d.pv_mode), d.reason, d.surplus_w]
             for d in store.decisions
         ],
-        "steps": steps.to_csv(index=False),
+        "cycle_log": result.cycle_log.to_csv(index=False),
     }
     return {"cycles_count": result.cycles, "charger": charger, "cycles": cycles}
 

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
-from optimizer.budget.scheduler import ReadContext, ReadScheduler
+from optimizer.budget.scheduler import ReadContext, ReadScheduler, SteadyReadScheduler
 from optimizer.interfaces import (
     ApiCall,
     Charger,
@@ -49,7 +49,13 @@ from optimizer.interfaces import (
     Store,
 )
 from optimizer.limits import ChargerLimits
-from optimizer.policies.base import CommandedState, Policy, PolicyContext, hand_over
+from optimizer.policies.base import (
+    CommandedState,
+    Policy,
+    PolicyContext,
+    hand_over,
+    next_decision_at,
+)
 from optimizer.policies.target import TargetPolicy
 from optimizer.policies.tariff import TariffConfig
 
@@ -71,6 +77,13 @@ class ControllerSettings(BaseModel):
     forecast_step_s: float = Field(default=300.0, gt=0.0, description="Forecast resolution")
     max_cycle_interval_s: float = Field(
         default=300.0, gt=0.0, description="Decide at least this often, even without a read"
+    )
+    idle_max_interval_s: float = Field(
+        default=3600.0,
+        gt=0.0,
+        description="Sleep at most this long when nothing can change before the next read "
+        "(s); at or below max_cycle_interval_s the controller checks in every "
+        "max_cycle_interval_s as before",
     )
     min_cycle_interval_s: float = Field(default=1.0, gt=0.0, description="Never cycle faster")
     error_backoff_s: float = Field(
@@ -279,6 +292,8 @@ class Controller:
         self._blocked_until: datetime | None = None
         self._session_target_wh: float | None = None
         self._session_departure: datetime | None = None
+        self._idle_since: tuple[datetime, bool] | None = None
+        """(last cycle, replay read contexts?) while sleeping past check-ins (`_idle_until`)."""
 
     # ----- wiring -------------------------------------------------------------------
 
@@ -310,6 +325,7 @@ class Controller:
         """
         now = self.clock.now()
         errors: list[str] = []
+        self._catch_up(now)
         try:
             forecast = self._current_forecast(now, errors)
             ctx = self._context(now, forecast, fresh=False)
@@ -324,6 +340,9 @@ class Controller:
             self.store.record_decision(decision)
             hint = self.policy.preferred_read_interval_s(ctx)
             next_at = self._next_cycle_at(now, forecast, hint)
+            check_in = now + timedelta(seconds=self.settings.max_cycle_interval_s)
+            if not errors and next_at >= check_in:
+                next_at = self._idle_until(now, ctx, decision, forecast, hint, next_at)
         finally:
             self.store.commit()
         return CycleResult(
@@ -687,6 +706,98 @@ class Controller:
         errors.append(f"{what} failed ({exc}); retry in {wait:.0f} s")
 
     # ----- schedule -----------------------------------------------------------------
+
+    def _idle_until(
+        self,
+        now: datetime,
+        ctx: PolicyContext,
+        decision: Decision,
+        forecast: PvForecast | None,
+        hint: float | None,
+        next_at: datetime,
+    ) -> datetime:
+        """The next cycle when the check-ins before it cannot change anything, else `next_at`.
+
+        Between reads the controller checks in every `max_cycle_interval_s`. A check-in
+        can change something only through the policy (its decision or state), a write
+        still pending, the read plan (a read falling due), the forecast refresh and
+        what the read scheduler learns from the context. When the policy promises its
+        decision holds (`next_decision_at`), nothing is pending, and the scheduler
+        promises its plan holds (`steady_until`), the controller sleeps to the first
+        check-in at which one of them may change (or the planned read), at most
+        `idle_max_interval_s`, and `_catch_up` replays the skipped check-ins' forecast
+        refreshes and read contexts: reads, commands and energy stay exactly the same.
+        Returns a time on the check-in grid `now + k * max_cycle_interval_s` or the read.
+        """
+        s = self.settings
+        step_s = s.max_cycle_interval_s
+        if s.idle_max_interval_s <= step_s or self._planned_writes(ctx, decision):
+            return next_at
+        if not self._calls_allowed(now) or ctx.budget_nearly_out:
+            return next_at
+        decide_at = next_decision_at(self.policy, ctx)
+        if decide_at is None:
+            return next_at
+        wake = self._grid_ceil(now, decide_at, step_s)
+        wake = min(wake, now + timedelta(seconds=step_s * (s.idle_max_interval_s // step_s)))
+        if hint != math.inf:
+            scheduler = self.scheduler
+            if not isinstance(scheduler, SteadyReadScheduler) or self._last_read_at is None:
+                return next_at
+            read_ctx = self._read_context(now, forecast)
+            steady = scheduler.steady_until(now, read_ctx, self._dark_until(now, forecast))
+            wake = min(wake, self._grid_ceil(now, steady, step_s))
+            read_at = scheduler.next_read_at(now, read_ctx)
+            if hint is not None:
+                read_at = max(read_at, self._last_read_at + timedelta(seconds=hint))
+            wake = min(wake, read_at)
+        if wake <= next_at:
+            return next_at
+        self._idle_since = (now, hint != math.inf)
+        return wake
+
+    @staticmethod
+    def _grid_ceil(now: datetime, t: datetime, step_s: float) -> datetime:
+        """The first check-in time `now + k * step_s` (k >= 1) at or after `t`."""
+        if t <= now:
+            return now + timedelta(seconds=step_s)
+        seconds = (t - now).total_seconds()
+        if seconds > 400 * 86400.0:
+            return now + timedelta(days=400)
+        return now + timedelta(seconds=step_s * max(math.ceil(seconds / step_s), 1))
+
+    @staticmethod
+    def _dark_until(now: datetime, forecast: PvForecast | None) -> datetime:
+        """Start of the first forecast step from `now` on with clear-sky power (no sun
+        before it whatever the weather); `now` without a forecast."""
+        if forecast is None:
+            return now
+        i0 = forecast.index_at(now)
+        lit = np.flatnonzero(forecast.clear_sky_w[i0:] > 0.0)
+        j = i0 + int(lit[0]) if lit.size else len(forecast)
+        return forecast.start + timedelta(seconds=forecast.step_s * j)
+
+    def _catch_up(self, now: datetime) -> None:
+        """Replay the check-ins skipped since the last cycle (see `_idle_until`).
+
+        Each would have refreshed the forecast when due and shown the read scheduler
+        its context; nothing else in them could change anything.
+        """
+        idle = self._idle_since
+        if idle is None:
+            return
+        self._idle_since = None
+        last, remember = idle
+        step = timedelta(seconds=self.settings.max_cycle_interval_s)
+        scheduler = self.scheduler
+        steady = scheduler if remember and isinstance(scheduler, SteadyReadScheduler) else None
+        errors: list[str] = []
+        t = last + step
+        while t < now:
+            forecast = self._current_forecast(t, errors)
+            if steady is not None:
+                steady.replay_context(t, self._read_context(t, forecast))
+            t += step
 
     def _next_cycle_at(
         self, now: datetime, forecast: PvForecast | None, hint: float | None

@@ -83,3 +83,13 @@ class FixedIntervalSchedule:
         if ctx.last_read is None:
             return now
         return max(now, ctx.last_read + timedelta(seconds=self.interval_s))
+
+    def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
+        """The end of the quota day: reads come every `interval_s` whatever happens."""
+        now = require_utc(now, "now")
+        if self._ledger.blocked_until(now) is not None:
+            return now
+        return self._ledger.window(now)[1]
+
+    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
+        """Nothing to learn: a fixed schedule ignores the context."""

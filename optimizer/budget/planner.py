@@ -177,6 +177,38 @@ class BudgetPlanner:
         due = require_utc(ctx.last_read, "last_read") + timedelta(seconds=self._due_gap_s(interval))
         return min(max(now, due), end)
 
+    def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
+        """Until when this charger's read plan cannot move (a `SteadyReadScheduler`).
+
+        A charger whose read weight is 0 (no car with `no_car_weight` 0, or no sun
+        expected: `dark_until`) reads at the floor rate, `1 / max_read_interval_s`,
+        whatever the rest of the day holds, as long as the budget pays the floor
+        (else the even spread drifts with the clock). So without calls, nothing
+        changes until the weight may rise or the quota day ends. `now`: no promise.
+        """
+        now = require_utc(now, "now")
+        if self._ledger.blocked_until(now) is not None or ctx.last_read is None:
+            return now
+        _, end = self._ledger.window(now)
+        reads_left = self.reads_left(now)
+        if reads_left < 1:
+            return end  # no read before the reset, whatever happens
+        cfg = self._config
+        if plug_factor(ctx.plugged_in, cfg.no_car_weight) == 0.0:
+            until = end
+        elif ctx.pv_expected_w > 0.0:
+            return now
+        else:
+            until = min(max(dark_until, now), end)
+        devices = max(len(self._row_ids(self._contexts)), self._devices)
+        floor_need = (end - now).total_seconds() * devices / cfg.max_read_interval_s
+        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
+        return until if budget > floor_need else now
+
+    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
+        """Learn from a skipped check-in's context as `read_due` would have."""
+        self._remember(now, ctx)
+
     def _due_gap_s(self, interval_s: float) -> float:
         """Seconds after the last read at which the next is due (the interval less the slack)."""
         return max(self._config.min_read_interval_s, interval_s * (1 - DUE_SLACK))

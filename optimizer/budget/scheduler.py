@@ -62,3 +62,27 @@ class ReadScheduler(Protocol):
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day."""
         ...
+
+
+@runtime_checkable
+class SteadyReadScheduler(Protocol):
+    """A `ReadScheduler` that can tell the controller when its answers stay the same.
+
+    Lets a controller whose policy's decision cannot change sleep past its routine
+    check-ins without changing a single read: it asks `steady_until`, and at the
+    next wake it hands over, with `replay_context`, the contexts the skipped
+    check-ins would have shown (the planner learns its PV profile from them).
+    """
+
+    def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
+        """Until when `read_due` stays False and `next_read_at` keeps its answer (>= now).
+
+        Assumes no call is made meanwhile and this charger's contexts keep `ctx`'s plug
+        state, last read and charging flag, with no expected PV before `dark_until`.
+        `now` means "no promise".
+        """
+        ...
+
+    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
+        """Take in the context a skipped check-in at `now` would have shown."""
+        ...

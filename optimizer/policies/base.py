@@ -94,6 +94,35 @@ class Policy(Protocol):
         ...
 
 
+FOREVER = datetime.max.replace(tzinfo=UTC)
+"""`next_decision_at` for a decision that no passing of time alone can change."""
+
+
+@runtime_checkable
+class DecisionTimeHint(Protocol):
+    """Optional part of a `Policy`: when its decision could next change by itself.
+
+    `next_decision_at(ctx)` is asked right after `decide(ctx)`. It answers the
+    earliest time at which `decide` could answer differently (charging, current,
+    PV mode) or change the policy's own state, as long as no new reading comes in
+    and the context moves only with the clock, the forecast and the session
+    target; `FOREVER` when only a reading can change it; None for no promise
+    (the controller then decides every `max_cycle_interval_s`). With a promise
+    the controller may sleep until the next read instead of checking in.
+    """
+
+    def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
+        """The earliest time the decision made for `ctx` could change (UTC), or None."""
+        ...
+
+
+def next_decision_at(policy: object, ctx: PolicyContext) -> datetime | None:
+    """`policy.next_decision_at(ctx)` for policies that give the hint, else None."""
+    if isinstance(policy, DecisionTimeHint):
+        return policy.next_decision_at(ctx)
+    return None
+
+
 def make_decision(
     ctx: PolicyContext,
     policy: str,

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
+    FOREVER,
     PolicyContext,
     hand_over,
     make_decision,
@@ -144,6 +145,18 @@ class SolarOnlyPolicy:
         if self._bridging:
             return self.params.bridge_read_interval_s
         return self.params.handover_read_interval_s if self._handed_over else None
+
+    def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
+        """`FOREVER` where only a reading can change the decision, else None (see
+        `DecisionTimeHint`): without a car the charger waits in exclusive-PV mode, and in
+        charger regulation without bridging it keeps exclusive-PV mode; the controller's
+        own regulation and bridging follow the clock (delays, forecast windows)."""
+        if ctx.plugged_in is not True or ctx.surplus_w is None:
+            return FOREVER
+        p = self.params
+        if p.regulation == "charger" and p.bridge_surplus_ratio is None:
+            return FOREVER
+        return None
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Desired state for the surplus in `ctx` (see the module docstring)."""

@@ -138,6 +138,17 @@ class TargetPolicy:
         """The solar part's hint, none while drawing from the grid."""
         return None if self._grid_on else self.solar.preferred_read_interval_s(ctx)
 
+    def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
+        """Without a car, the solar part's hint; with one, None (see `DecisionTimeHint`).
+
+        With a car the plan is recomputed every `replan_s` from that moment's clock:
+        its slots, and so the grid window's start, depend on when it was computed,
+        so there is no time before which the decision is sure to stay the same.
+        """
+        if ctx.plugged_in is not True:
+            return self.solar.next_decision_at(ctx)
+        return None
+
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
         if ctx.plugged_in is not True:
