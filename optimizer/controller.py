@@ -292,6 +292,8 @@ class Controller:
         self._blocked_until: datetime | None = None
         self._session_target_wh: float | None = None
         self._session_departure: datetime | None = None
+        self._steady_scheduler = scheduler if isinstance(scheduler, SteadyReadScheduler) else None
+        self._planned_read_at: datetime | None = None
         self._idle_since: tuple[datetime, bool] | None = None
         """(last cycle, replay read contexts?) while sleeping past check-ins (`_idle_until`)."""
 
@@ -741,16 +743,13 @@ class Controller:
         wake = self._grid_ceil(now, decide_at, step_s)
         wake = min(wake, now + timedelta(seconds=step_s * (s.idle_max_interval_s // step_s)))
         if hint != math.inf:
-            scheduler = self.scheduler
-            if not isinstance(scheduler, SteadyReadScheduler) or self._last_read_at is None:
+            scheduler = self._steady_scheduler
+            read_at = self._planned_read_at
+            if scheduler is None or read_at is None or self._last_read_at is None:
                 return next_at
             read_ctx = self._read_context(now, forecast)
             steady = scheduler.steady_until(now, read_ctx, self._dark_until(now, forecast))
-            wake = min(wake, self._grid_ceil(now, steady, step_s))
-            read_at = scheduler.next_read_at(now, read_ctx)
-            if hint is not None:
-                read_at = max(read_at, self._last_read_at + timedelta(seconds=hint))
-            wake = min(wake, read_at)
+            wake = min(wake, self._grid_ceil(now, steady, step_s), read_at)
         if wake <= next_at:
             return next_at
         self._idle_since = (now, hint != math.inf)
@@ -773,7 +772,10 @@ class Controller:
         if forecast is None:
             return now
         i0 = forecast.index_at(now)
-        lit = np.flatnonzero(forecast.clear_sky_w[i0:] > 0.0)
+        clear = forecast.clear_sky_w
+        if i0 < clear.shape[0] and clear[i0] > 0.0:
+            return now  # daylight: the common case, no scan
+        lit = np.flatnonzero(clear[i0:] > 0.0)
         j = i0 + int(lit[0]) if lit.size else len(forecast)
         return forecast.start + timedelta(seconds=forecast.step_s * j)
 
@@ -789,8 +791,7 @@ class Controller:
         self._idle_since = None
         last, remember = idle
         step = timedelta(seconds=self.settings.max_cycle_interval_s)
-        scheduler = self.scheduler
-        steady = scheduler if remember and isinstance(scheduler, SteadyReadScheduler) else None
+        steady = self._steady_scheduler if remember else None
         errors: list[str] = []
         t = last + step
         while t < now:
@@ -807,10 +808,12 @@ class Controller:
         s = self.settings
         latest = now + timedelta(seconds=s.max_cycle_interval_s)
         nxt = latest
+        self._planned_read_at = None
         if hint != math.inf:
             read_at = self.scheduler.next_read_at(now, self._read_context(now, forecast))
             if hint is not None and self._last_read_at is not None:
                 read_at = max(read_at, self._last_read_at + timedelta(seconds=hint))
+            self._planned_read_at = read_at
             nxt = min(read_at, latest)
         for wait_until in (self._retry_at, self._blocked_until):
             if wait_until is not None and wait_until > nxt:

@@ -117,10 +117,13 @@ class DecisionTimeHint(Protocol):
 
 
 def next_decision_at(policy: object, ctx: PolicyContext) -> datetime | None:
-    """`policy.next_decision_at(ctx)` for policies that give the hint, else None."""
-    if isinstance(policy, DecisionTimeHint):
-        return policy.next_decision_at(ctx)
-    return None
+    """`policy.next_decision_at(ctx)` for policies that give the hint, else None.
+
+    (`getattr`, not `isinstance(policy, DecisionTimeHint)`: a runtime protocol check
+    costs tens of microseconds, and this runs every cycle.)
+    """
+    hint = getattr(policy, "next_decision_at", None)
+    return None if hint is None else hint(ctx)
 
 
 def make_decision(
