@@ -14,8 +14,9 @@ year at 1-minute steps.
 
 `--runtime` times only the controller runs (no optimum, no metrics table): wall
 seconds and cycles per contender, scaled to a simulated year, printed and written
-as the file's "## Runtime" section (the rest of the file is kept; a full run
-keeps an existing Runtime section too).
+as the "Latest `--runtime` run" at the end of the file's "## Runtime" section (the
+section's earlier notes and before/after tables and the rest of the file are kept;
+a full run keeps an existing Runtime section too).
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def main() -> int:
     if args.runtime:
         section = runtime_section(args.periods.split(","), args.policies.split(","), args.days)
         text = args.out.read_text() if args.out.exists() else ""
-        args.out.write_text(_with_runtime(_without_runtime(text), section, command))
+        args.out.write_text(
+            _with_runtime(_without_runtime(text), section, command, _runtime_of(text))
+        )
         print(f"wrote {args.out}")
         return 0
     lines = [
@@ -137,10 +140,19 @@ def _without_runtime(text: str) -> str:
     return text if start < 0 else text[:start].rstrip() + "\n"
 
 
-def _with_runtime(text: str, table: list[str], command: str) -> str:
-    """`text` with a Runtime section holding the latest table (earlier notes are replaced)."""
+LATEST_HEADING = "### Latest `--runtime` run"
+
+
+def _with_runtime(text: str, table: list[str], command: str, kept: str = "") -> str:
+    """`text` with a Runtime section: the `kept` notes of earlier rounds (the section
+    as it was, less its previous latest run), then the latest table."""
+    notes = kept[: kept.find(LATEST_HEADING)] if LATEST_HEADING in kept else kept
+    notes = notes.removeprefix(RUNTIME_HEADING).strip()
     section = [
         RUNTIME_HEADING,
+        "",
+        *([notes, ""] if notes else []),
+        LATEST_HEADING,
         "",
         f"Command: `{command.strip()}`",
         "",
