@@ -10,6 +10,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,18 +31,20 @@ JSON_KEYS = (
     "unmet_kwh",
     "current_changes_per_day",
     "start_stop_cycles_per_day",
+    "commands_per_day",
     "pv_exported_kwh",
     "sessions",
     "cost",
 )
 TABLE_COLUMNS = (
-    ("solar_kwh", "solar kWh"),
-    ("grid_kwh", "grid kWh"),
+    ("solar_kwh", "solar\nkWh"),
+    ("grid_kwh", "grid\nkWh"),
     ("ratio_to_optimum", "ratio"),
-    ("target_misses", "misses"),
-    ("calls_per_day_mean", "calls/d"),
-    ("calls_per_day_max", "max/d"),
-    ("current_changes_per_day", "I chg/d"),
+    ("target_misses", "miss"),
+    ("calls_per_day_mean", "calls\n/day"),
+    ("calls_per_day_max", "max\n/day"),
+    ("current_changes_per_day", "I chg\n/day"),
+    ("start_stop_cycles_per_day", "start\n/day"),
 )
 
 
@@ -137,8 +140,8 @@ def json_summary(comparison: Comparison) -> dict[str, dict[str, dict[str, object
 
 
 def _table(comparison: Comparison) -> Table:
-    table = Table(title="backtest: policies, baselines and the optimum")
-    table.add_column("policy")
+    table = Table(title="backtest: policies, baselines and the optimum", box=box.SIMPLE_HEAD)
+    table.add_column("policy", no_wrap=True)
     for _, header in TABLE_COLUMNS:
         table.add_column(header, justify="right")
     for name, metrics in comparison.metrics.items():
@@ -146,7 +149,7 @@ def _table(comparison: Comparison) -> Table:
         for key, _ in TABLE_COLUMNS:
             value = metrics.get(key)
             cells.append(
-                "-" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+                "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
             )
         table.add_row(name, *cells)
     return table
@@ -158,18 +161,39 @@ def _write_output(comparison: Comparison, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(json_summary(comparison), indent=2) + "\n")
     for name, result in comparison.results.items():
-        try:
-            result.steps.to_parquet(out / f"steps_{name}.parquet", index=False)
-        except ImportError:
-            result.steps.to_csv(out / f"steps_{name}.csv", index=False)
+        for kind, frame in (("steps", result.steps), ("cycles", result.cycle_log)):
+            try:
+                frame.to_parquet(out / f"{kind}_{name}.parquet", index=False)
+            except ImportError:
+                frame.to_csv(out / f"{kind}_{name}.csv", index=False)
     first = next(iter(comparison.results.values()))
-    steps = first.steps
-    local = steps["time"].dt.tz_convert(first.inputs.site.tz)
-    daily = steps.groupby(local.dt.date)["pv_w"].mean()
-    sunniest = daily.idxmax() if len(daily) else first.inputs.start.date()
+    sunny, clouded = days_to_plot(first.steps, first.inputs.site.timezone)
     for name, result in comparison.results.items():
-        plot_day(result, sunniest, out / f"day_{name}.png")
+        plot_day(result, sunny, out / f"day_{name}.png")
+        if clouded is not None:
+            plot_day(result, clouded, out / f"day_{name}_clouds.png")
     plot_monthly_energy(comparison.results, out / "monthly_energy.png")
+
+
+def days_to_plot(steps: pd.DataFrame, timezone: str) -> tuple[date, date | None]:
+    """The sunniest local day and the most broken-cloud one (None when it is the same day).
+
+    Sunniest: most PV energy. Broken clouds: most PV variation (the sum of the
+    step-to-step PV changes) per kWh of PV, among days with at least a third of the
+    sunniest day's PV, so a dark winter day does not win on noise.
+    """
+    local = steps["time"].dt.tz_convert(timezone).dt.date
+    pv = steps["pv_w"]
+    whole = local.groupby(local).transform("size") == local.value_counts().max()
+    energy = pv.groupby(local).sum()
+    variation = pv.diff().abs().where(local.eq(local.shift())).groupby(local).sum()
+    candidates = energy[whole.groupby(local).all()]
+    if candidates.empty:
+        candidates = energy
+    sunny = candidates.idxmax()
+    bright = candidates[candidates >= candidates.max() / 3]
+    clouded = (variation[bright.index] / bright.clip(lower=1.0)).idxmax()
+    return sunny, (clouded if clouded != sunny else None)
 
 
 def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
@@ -265,6 +289,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(json_summary(comparison)))
         else:
             console = Console()
+            if not console.is_terminal:  # a file or a pipe: no reason to squeeze the table
+                console = Console(width=max(console.width, 120))
             for note in inputs.notes:
                 console.print(f"[dim]{note}[/dim]")
             console.print(_table(comparison))
