@@ -4,6 +4,7 @@ and the optimum as an upper bound of every policy's grid-free solar energy."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -204,3 +205,17 @@ def test_the_chargers_own_restarts_are_counted_without_any_command() -> None:
     assert int(steps["commands"].sum()) <= 3
     assert metrics["commands_per_day"] == pytest.approx(steps["commands"].sum() / inputs.days)
     assert set(steps.loc[steps["charging"], "current_a"]) <= {6.0, 10.0}
+
+
+def test_plot_day_draws_a_simulated_day_and_names_a_missing_one(tmp_path: Path) -> None:
+    from optimizer.backtest.plots import monthly_energy, plot_day
+
+    result = run_backtest(_sunny(hours=3), policy_contender("solar_only"))
+    out = plot_day(result, START.astimezone(GRAZ.tz).date(), tmp_path / "day.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="2026-07-01 is not in the run"):
+        plot_day(result, datetime(2026, 7, 1).date(), tmp_path / "none.png")
+    table = monthly_energy({"solar_only": result})
+    assert table[("solar_only", "solar_kwh")].sum() == pytest.approx(
+        result.totals["solar_wh"] / 1000.0
+    )
