@@ -435,7 +435,39 @@ class _Problem:
         deliverable = float(most.energy_wh.sum())
         if deliverable <= _ENERGY_EPS_WH:
             return np.zeros_like(self.offer_cap), "optimal"
+        if self.car is None:
+            return self._target_without_taper(costs, deliverable, time_limit_s)
         return self._milp(costs, deliverable - _ENERGY_EPS_WH, self.upper_wh, time_limit_s, 1e-6)
+
+    def _target_without_taper(
+        self, costs: FloatArray, energy_wh: float, time_limit_s: float
+    ) -> tuple[IntArray, Status]:
+        """`target` when the car takes every offer: steps couple only through the total.
+
+        Variables: offers I (semi-integer) and grid energies g (Wh) with
+        g_t >= k I_t - solar_wh_t and sum(k I) >= energy_wh (known deliverable).
+        """
+        n = self.offer_cap.shape[0]
+        k = self.wh_per_amp
+        minimum = self.limits.min_current_a
+        upper = np.where(self.offer_cap >= minimum, self.offer_cap, 0).astype(np.float64)
+        lower = np.where(upper > 0, float(minimum), 0.0)
+        eye = sparse.identity(n, format="csr")
+        solar_wh = self.solar_w * self.step_s / 3600.0
+        grid_split = LinearConstraint(sparse.hstack([k * eye, -eye]), -np.inf, solar_wh)
+        enough = LinearConstraint(
+            np.concatenate([np.full(n, k), np.zeros(n)])[None, :],
+            energy_wh - _ENERGY_EPS_WH,
+            np.inf,
+        )
+        result = milp(
+            c=np.concatenate([np.zeros(n), costs]),
+            integrality=np.concatenate([np.full(n, 3), np.zeros(n)]),
+            bounds=Bounds(np.concatenate([lower, np.zeros(n)]), np.concatenate([upper, upper * k])),
+            constraints=[grid_split, enough],
+            options={"time_limit": time_limit_s, "mip_rel_gap": 1e-6},
+        )
+        return _offers_from(result, self, n, first=0)
 
     def most_each_step(self) -> IntArray:
         """Solar-only offers taking the most grid-free energy in every step, in order.
