@@ -369,3 +369,29 @@ def test_record_marks_commands_from_the_step_they_take_effect() -> None:
     assert (per_minute == per_minute[:, :1]).all()
     assert series.paused.reshape(3, 60)[:, 0].tolist() == [False, True, False]
     assert series.current_a.reshape(3, 60)[:, -1].tolist() == [10.0, 0.0, 12.0]
+
+
+def test_record_started_mid_day_grows_across_days_and_matches_the_totals_since() -> None:
+    pv = _series([(0, 300 + 10 * WPA), (600, 300 + 2 * WPA), (900, 300 + 12 * WPA)], hours=48)
+    world = World(
+        _scenario(pv_mode=PvMode.EXCLUSIVE_PV),
+        step_s=60,
+        pv_w=pv,
+        house_w=_series([(0, 300.0), (700, 900.0)], hours=48),
+    )
+    world.advance_to(START + timedelta(hours=10, minutes=30))
+    before = world.totals("T1")
+    before_pv, before_house, before_car = before.pv_wh, before.household_wh, before.energy_wh
+    world.record(until=world.now + timedelta(minutes=5))
+    for minutes in (7, 300, 1000, 30):
+        world.advance_to(world.now + timedelta(minutes=minutes))
+    series = world.recorded("T1")
+    totals = world.totals("T1")
+    assert series.start == START + timedelta(hours=10, minutes=30)
+    assert len(series) == 7 + 300 + 1000 + 30
+    assert series.pv_w.sum() / 60 == pytest.approx(totals.pv_wh - before_pv, rel=1e-12)
+    assert series.household_w.sum() / 60 == pytest.approx(
+        totals.household_wh - before_house, rel=1e-12
+    )
+    assert series.car_wh().sum() == pytest.approx(totals.energy_wh - before_car, abs=1e-6)
+    assert series.car_wh().sum() > 1000 and series.plugged.any() and not series.plugged.all()

@@ -10,7 +10,8 @@ world's step number, cheaply enough for a year at 1-min steps:
 * the charger's state (offer cap, PV mode, paused, plugged in) only changes between
   two `advance_to` calls or at an arrival or departure, so the world reports it at
   those points and the recorder fills the steps in between only when it changes;
-* PV and household power are the world's inputs, copied when the series is read.
+* PV and household power are the world's inputs, copied a whole UTC day at a
+  time when the world first simulates a step of that day.
 
 `StepSeries` is what a caller gets: one element per step, with the per-step
 energies computed exactly as the world's bookkeeping does, so they sum to its
@@ -49,9 +50,12 @@ class StepRecorder:
         "car_w",
         "current_a",
         "first_k",
+        "household_w",
+        "input_day",
         "paused",
         "plugged",
         "pv_mode",
+        "pv_w",
         "setpoint_a",
         "state",
     )
@@ -59,6 +63,10 @@ class StepRecorder:
     def __init__(self, first_k: int, capacity: int) -> None:
         capacity = max(int(capacity), _MIN_CAPACITY)
         self.first_k = first_k
+        self.input_day = -1
+        """Index of the last UTC day whose inputs were copied (-1: none yet)."""
+        self.pv_w: FloatArray = np.zeros(capacity)
+        self.household_w: FloatArray = np.zeros(capacity)
         self.car_w: FloatArray = np.zeros(capacity)
         self.current_a: FloatArray = np.zeros(capacity)
         self.setpoint_a: FloatArray = np.zeros(capacity)
@@ -80,11 +88,20 @@ class StepRecorder:
         if needed <= self.capacity:
             return
         size = max(needed, 2 * self.capacity)
-        for name in ("car_w", "current_a", "setpoint_a", "pv_mode", "paused", "plugged"):
+        names = ("pv_w", "household_w", "car_w", "current_a", "setpoint_a", "pv_mode", "paused")
+        for name in (*names, "plugged"):
             old = getattr(self, name)
             new = np.zeros(size, dtype=old.dtype)
             new[: old.shape[0]] = old
             setattr(self, name, new)
+
+    def copy_inputs(self, k_day: int, pv_w: FloatArray, household_w: FloatArray) -> None:
+        """Copy one day's inputs starting at world step `k_day` (the part from `first_k` on)."""
+        skip = max(0, self.first_k - k_day)
+        lo = k_day + skip - self.first_k
+        n = min(pv_w.shape[0] - skip, self.capacity - lo)
+        self.pv_w[lo : lo + n] = pv_w[skip : skip + n]
+        self.household_w[lo : lo + n] = household_w[skip : skip + n]
 
     def mark(self, k: int, state: ChargerState) -> None:
         """The charger is in `state` from step `k` on (steps before keep the previous one)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
@@ -132,16 +131,19 @@ class World:
     def record(self, until: datetime | None = None) -> None:
         """Record every charger's steps from now on (`recorded` reads them).
 
-        `until` sizes the preallocated arrays (default: one day); they grow when the
-        world runs past it. Calling it again restarts the record at the current step.
+        `until` sizes the preallocated arrays (default: to the end of the UTC day);
+        they grow when the world runs past it. Calling it again restarts the record at
+        the current step.
         """
-        steps = self._steps_per_day
+        end_k = self._k + 1
         if until is not None:
             if until.tzinfo is None:
                 raise ValueError(f"record needs a tz-aware time, got {until.isoformat()}")
-            steps = max(1, self._k_at(until) - self._k)
+            end_k = max(end_k, self._k_at(until))
+        per_day = self._steps_per_day
+        end_k = -(-end_k // per_day) * per_day  # whole days: inputs are copied by the day
         for device in self._devices.values():
-            recorder = StepRecorder(self._k, steps)
+            recorder = StepRecorder(self._k, end_k - self._k)
             recorder.mark(self._k, device.charger.recorded_state())
             device.charger.recorder = recorder
 
@@ -153,24 +155,11 @@ class World:
         first, last = recorder.first_k, self._k
         recorder.fill_to(last)
         n = last - first
-        pv = np.empty(n)
-        household = np.empty(n)
-        k = first
-        while k < last:
-            day_index = k // self._steps_per_day
-            day = self._day_of_index(day_index)
-            lo = k - day_index * self._steps_per_day
-            hi = min(self._steps_per_day, lo + (last - k))
-            pv[k - first : k - first + hi - lo] = self._inputs.pv(day)[lo:hi]
-            household[k - first : k - first + hi - lo] = self._inputs.household(device_id, day)[
-                lo:hi
-            ]
-            k += hi - lo
         return StepSeries(
             start=self._time(first),
             step_s=self.step_s,
-            pv_w=pv,
-            household_w=household,
+            pv_w=recorder.pv_w[:n].copy(),
+            household_w=recorder.household_w[:n].copy(),
             car_w=recorder.car_w[:n].copy(),
             current_a=recorder.current_a[:n].copy(),
             setpoint_a=recorder.setpoint_a[:n].copy(),
@@ -190,7 +179,8 @@ class World:
             recorder = device.charger.recorder
             if recorder is not None:
                 if target - recorder.first_k > recorder.car_w.shape[0]:
-                    recorder.reserve(target)
+                    per_day = self._steps_per_day  # room for whole days of inputs
+                    recorder.reserve(-(-target // per_day) * per_day)
                 state = device.charger.recorded_state()
                 if state != recorder.state:
                     recorder.mark(self._k, state)
@@ -269,6 +259,12 @@ class World:
             end = min(end, event)
             day = self._day_of_index(day_index)
             lo, hi = k - day_index * per_day, end - day_index * per_day
+            recorder = charger.recorder
+            if recorder is not None and recorder.input_day != day_index:
+                recorder.input_day = day_index
+                recorder.copy_inputs(
+                    day_index * per_day, inputs.pv(day), inputs.household(charger.device_id, day)
+                )
             if hi - lo <= SHORT_SEGMENT_STEPS:
                 pv_l = inputs.as_list(None, day)[lo:hi]
                 house_l = inputs.as_list(charger.device_id, day)[lo:hi]
