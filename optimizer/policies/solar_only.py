@@ -19,6 +19,22 @@ Two ways to follow the sun (`regulation`):
   default (`bridge_surplus_ratio = None`): on real-2017 it put grid energy into
   cars the sun would have filled anyway and won less solar than it cost grid
   (benchmarks/policy_results.md).
+
+  It also *follows the taper*: near full a car accepts less than the charger's
+  minimum current (the constant-voltage taper), and a surplus below the minimum
+  power can still pay for that whole draw, yet exclusive-PV mode stops below the
+  minimum power. The policy learns from its readings what the car accepts (it
+  draws less than the charger offers, below the minimum current: `CarAcceptance`)
+  and, while the surplus covers that draw with a margin, switches the charger to
+  PV+min, which offers the minimum current; the car takes only what it accepts, all
+  of it from the sun. Meanwhile it reads every `taper_read_interval_s` while the
+  surplus is below the minimum power (a shadow then makes the grid pay until the
+  next reading, so each costs at most the car's draw for one interval), and goes
+  back to exclusive-PV at the first reading whose surplus no longer covers the car.
+  While the car tapers below the minimum it reads every
+  `taper_watch_read_interval_s` otherwise, to see the surplus come into reach. A
+  full car (no draw though offered the minimum) ends it. On by default: on
+  real-2017 it won more solar than the grid it cost (benchmarks/policy_results.md).
 * ``"controller"``: the controller regulates in maximum-power mode: starts when
   the surplus covers the minimum current (plus a threshold) for an enable
   delay, stops when it falls below for a disable delay or when a dip has drawn
@@ -111,6 +127,114 @@ class SolarOnlyParams(BaseModel):
         default=True,
         description="Bridge only while the session has less than its energy wanted (when known)",
     )
+    taper_follow: bool = Field(
+        default=True,
+        description="(charger regulation) PV+min while the car tapers below the minimum current "
+        "and the surplus covers what it draws",
+    )
+    taper_margin_w: float = Field(
+        default=50.0,
+        ge=0.0,
+        description="Switch to PV+min once the surplus exceeds the tapering car's draw by this (W)",
+    )
+    taper_read_interval_s: float = Field(
+        default=60.0,
+        gt=0.0,
+        description="Reads wanted in PV+min for the taper while the surplus is below the minimum "
+        "power (s): a shadow then makes the grid pay until the next reading",
+    )
+    taper_watch_read_interval_s: float = Field(
+        default=120.0,
+        gt=0.0,
+        description="Reads wanted otherwise while the car tapers below the minimum (s), to see "
+        "the surplus fall into reach of PV+min",
+    )
+
+
+ACCEPTANCE_TOLERANCE_A = 0.5
+"""A car drawing this much (A) less than the charger offers is limiting the draw itself."""
+
+
+class CarAcceptance:
+    """What the plugged-in car accepts at most (W), learnt from one session's readings.
+
+    A car draws min(offer, what it accepts). A reading with the car drawing clearly
+    less than the charger offers (`ACCEPTANCE_TOLERANCE_A`) shows what it accepts;
+    near full (the constant-voltage taper) that only falls as the battery fills, so
+    the latest such draw bounds what it takes from above until the next reading,
+    charging or not. A draw of the whole offer above the bound means the car accepts
+    more than thought (it woke up, another car): the bound is forgotten.
+    """
+
+    def __init__(self) -> None:
+        self.bound_w: float | None = None
+        self.full = False
+
+    def reset(self) -> None:
+        """Forget the bound (unplug, unknown state)."""
+        self.bound_w = None
+        self.full = False
+
+    def observe(self, ctx: PolicyContext) -> None:
+        """Take in a fresh reading's car power (W) against what was offered.
+
+        No power while the charger surely offered at least the minimum (PV+min or
+        maximum-power mode, or exclusive-PV with a surplus above the minimum power;
+        started) means the car takes nothing: full. (Exclusive-PV waiting out its
+        restart delay looks the same; the next draw clears it.)
+        """
+        car_w = ctx.car_power_w
+        if car_w <= 0.0:
+            if _surely_offered(ctx):
+                self.full = True
+            return  # otherwise paused or stopped by exclusive-PV: nothing learnt
+        self.full = False
+        limits = ctx.limits
+        if car_w < offered_w(ctx) - ACCEPTANCE_TOLERANCE_A * limits.watts_per_amp:
+            self.bound_w = car_w
+        elif self.bound_w is not None and car_w > self.bound_w:
+            self.bound_w = None
+
+    def below_minimum(self, ctx: PolicyContext) -> bool:
+        """Whether the car is known to accept less than the charger's minimum current."""
+        bound = self.bound_w
+        limits = ctx.limits
+        return (
+            not self.full
+            and bound is not None
+            and bound < limits.min_power_w - ACCEPTANCE_TOLERANCE_A * limits.watts_per_amp
+        )
+
+
+def _surely_offered(ctx: PolicyContext) -> bool:
+    """Whether the charger offered the car at least the minimum current at the reading."""
+    c = ctx.commanded
+    if c.charging is not True or c.pv_mode is None:
+        return False
+    if c.pv_mode is not PvMode.EXCLUSIVE_PV:
+        return True
+    limits = ctx.limits
+    margin_w = ACCEPTANCE_TOLERANCE_A * limits.watts_per_amp
+    return ctx.surplus_w is not None and ctx.surplus_w >= limits.min_power_w + margin_w
+
+
+def offered_w(ctx: PolicyContext) -> float:
+    """What the charger offered the car at the reading in `ctx` (W), as commanded.
+
+    Maximum-power mode offers the setpoint; the PV modes floor(surplus / (phases * V))
+    whole amps, at least the minimum, at most the setpoint. Unknown mode: the minimum,
+    which every charging offer reaches.
+    """
+    limits = ctx.limits
+    c = ctx.commanded
+    cap = limits.max_current_a if c.current_a is None else min(c.current_a, limits.max_current_a)
+    if c.pv_mode is PvMode.MAX_POWER:
+        amps = cap
+    elif c.pv_mode is None or ctx.surplus_w is None:
+        amps = limits.min_current_a
+    else:
+        amps = min(max(surplus_current_a(ctx, ctx.surplus_w), limits.min_current_a), cap)
+    return limits.power_w(amps)
 
 
 class SolarOnlyPolicy:
@@ -130,6 +254,9 @@ class SolarOnlyPolicy:
         self._bridge_deficit_wh = 0.0
         self._last_fresh: datetime | None = None
         self._no_bridge_until: datetime | None = None
+        self.acceptance = CarAcceptance()
+        self._tapering = False
+        self._read_surplus_w: float | None = None
 
     @property
     def name(self) -> str:
@@ -140,17 +267,32 @@ class SolarOnlyPolicy:
         """Whether the charger is in PV+min mode to bridge cloud shadows."""
         return self._bridging
 
+    @property
+    def following_taper(self) -> bool:
+        """Whether the charger is in PV+min mode for a car tapering below the minimum."""
+        return self._tapering
+
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """Few reads while the charger regulates itself, more while bridging; else no hint."""
+        """Few reads while the charger regulates itself, more while bridging or following
+        the taper; else no hint."""
         if self._bridging:
             return self.params.bridge_read_interval_s
+        p = self.params
+        if self._tapering:
+            read_w = self._read_surplus_w  # not ctx's: the hint must hold between readings
+            if read_w is None or read_w < ctx.limits.min_power_w:
+                return p.taper_read_interval_s
+            return p.taper_watch_read_interval_s
+        if p.taper_follow and ctx.plugged_in is True and self.acceptance.below_minimum(ctx):
+            return p.taper_watch_read_interval_s
         return self.params.handover_read_interval_s if self._handed_over else None
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """`FOREVER` where only a reading can change the decision, else None (see
         `DecisionTimeHint`): without a car the charger waits in exclusive-PV mode, and in
-        charger regulation without bridging it keeps exclusive-PV mode; the controller's
-        own regulation and bridging follow the clock (delays, forecast windows)."""
+        charger regulation without bridging the mode (exclusive-PV, or PV+min while
+        following the taper) changes only on a fresh reading; the controller's own
+        regulation and bridging follow the clock (delays, forecast windows)."""
         if ctx.plugged_in is not True or ctx.surplus_w is None:
             return FOREVER
         p = self.params
@@ -163,6 +305,8 @@ class SolarOnlyPolicy:
         if ctx.plugged_in is not True or ctx.surplus_w is None:
             self._handed_over = False
             self._end_bridge(ctx, cooldown=False)
+            self._tapering = False
+            self.acceptance.reset()
             self.gate.reset()
             self._window.clear()
             return hand_over(
@@ -195,9 +339,13 @@ class SolarOnlyPolicy:
     # ----- regulation by the charger ---------------------------------------------------
 
     def follow_by_charger(self, ctx: PolicyContext, surplus_w: float) -> Decision:
-        """Exclusive-PV mode, or PV+min while bridging broken clouds (see the module doc)."""
+        """Exclusive-PV mode, or PV+min while bridging broken clouds or following a
+        tapering car (see the module doc)."""
         min_w = ctx.limits.min_power_w
         self._track_deficit(ctx, surplus_w, min_w)
+        if ctx.fresh:
+            self.acceptance.observe(ctx)
+            self._read_surplus_w = surplus_w
         expected_w = self.expected_surplus_w(ctx)
         why_not = self._bridge_blocker(ctx, expected_w, min_w)
         if self._bridging and why_not is not None:
@@ -206,6 +354,7 @@ class SolarOnlyPolicy:
             self._bridging = True
             self._bridge_deficit_wh = 0.0
         if self._bridging:
+            self._tapering = False
             return hand_over(
                 ctx,
                 self.name,
@@ -216,14 +365,55 @@ class SolarOnlyPolicy:
                 expected_surplus_w=expected_w,
                 bridge_deficit_wh=self._bridge_deficit_wh,
             )
+        taper_why_not = self._update_taper(ctx, surplus_w)
+        if self._tapering:
+            return hand_over(
+                ctx,
+                self.name,
+                PvMode.PV_MIN,
+                f"the car tapers to {self.acceptance.bound_w or 0.0:.0f} W, below the minimum "
+                f"power, and the {surplus_w:.0f} W surplus covers it: PV+min offers the minimum, "
+                "the car takes what it accepts, all from the sun",
+                car_accepts_w=self.acceptance.bound_w,
+            )
         return hand_over(
             ctx,
             self.name,
             PvMode.EXCLUSIVE_PV,
             f"the charger's exclusive-PV mode follows the {surplus_w:.0f} W surplus by itself at "
-            f"no call cost ({why_not})",
+            f"no call cost ({why_not}; {taper_why_not})",
             expected_surplus_w=expected_w,
         )
+
+    def _update_taper(self, ctx: PolicyContext, surplus_w: float) -> str:
+        """Enter or leave taper following on a fresh reading; why not following (a phrase).
+
+        Between readings the state holds: the surplus then is only an extrapolation.
+        """
+        if not ctx.fresh:
+            return "following the taper" if self._tapering else "no fresh reading"
+        why_not = self._taper_blocker(ctx, surplus_w)
+        self._tapering = why_not is None
+        return why_not or "following the taper"
+
+    def _taper_blocker(self, ctx: PolicyContext, surplus_w: float) -> str | None:
+        """Why not to follow the taper in PV+min now (a short phrase), None to follow it."""
+        p = self.params
+        if not p.taper_follow:
+            return "taper following off"
+        if self.acceptance.full:
+            return "the car is full"
+        if not self.acceptance.below_minimum(ctx):
+            return "the car takes at least the minimum current"
+        if ctx.budget_nearly_out:
+            return "call budget nearly out"
+        if self._tapering and ctx.car_power_w > max(surplus_w, 0.0):
+            return f"the grid paid part of the car's {ctx.car_power_w:.0f} W: back to exclusive PV"
+        # Enter with a margin over the car's draw, stay while the surplus covers it.
+        need_w = (self.acceptance.bound_w or 0.0) + (0.0 if self._tapering else p.taper_margin_w)
+        if surplus_w < need_w:
+            return f"surplus {surplus_w:.0f} W below the {need_w:.0f} W the tapering car needs"
+        return None
 
     def expected_surplus_w(self, ctx: PolicyContext) -> float | None:
         """Mean forecast PV minus the household over the bridge horizon (W), None if unknown."""
