@@ -10,11 +10,12 @@ wires, with in-process adapters:
 * read scheduler: the `BudgetPlanner` for product policies, a
   `FixedIntervalSchedule` for the baselines (see `Contender`).
 
-The loop is the daemon's scheduler compressed in time::
-
-    clock.set(t); result = controller.cycle(); world.advance_to(next); t = next
-
-where `next = result.next_cycle_at` (cut at the window's end).
+The loop is the daemon's own scheduling core (`Daemon.run_cycles`), compressed in
+time: each cycle runs at the `next_cycle_at` the controller asked for, the quota day
+rolls at its boundary as it does at home, and between due times the world is
+advanced (`drive`). So a backtest makes the decisions the daemon would make on the
+same inputs; `tests/test_backtest_daemon_equivalence.py` checks it against the
+daemon talking HTTP to the simulator.
 
 Two frames come out of a run:
 
@@ -41,15 +42,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from adapters.simulator.inprocess import DEFAULT_DAILY_LIMIT, SimClock, WorldCharger
 from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, ReadScheduler
-from optimizer.controller import Controller, ControllerSettings
+from optimizer.controller import Controller, ControllerSettings, CycleResult
+from optimizer.daemon.core import Daemon
 from optimizer.forecast.forecaster import PvForecaster
-from optimizer.interfaces import ApiCall
+from optimizer.interfaces import ApiCall, Charger, Clock, Command, Decision, Store
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
 from optimizer.policies.device_native import DeviceNativeParams, DeviceNativePolicy
@@ -216,7 +219,8 @@ class BacktestResult:
     `steps` has `STEP_COLUMNS`, one row per world step (the truth, see the module
     doc); `cycle_log` has `CYCLE_COLUMNS`, one row per controller cycle; `sessions`
     one row per plug-in session as the world saw it; `calls` every API call
-    attempt; `totals` the world's energy sums (Wh); `cycles` how many cycles ran.
+    attempt; `totals` the world's energy sums (Wh); `cycles` how many cycles ran;
+    `decisions` and `commands` what the controller decided and sent, as recorded.
     """
 
     name: str
@@ -230,6 +234,8 @@ class BacktestResult:
     cycles: int
     cycle_log: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CYCLE_COLUMNS))
     metrics: dict[str, float | int | None] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
 
 
 def build_world(inputs: BacktestInputs, setup: BacktestSetup) -> World:
@@ -316,6 +322,102 @@ class _Active:
         return None, None
 
 
+def make_controller(
+    inputs: BacktestInputs,
+    contender: Contender,
+    setup: BacktestSetup,
+    charger: Charger,
+    clock: Clock,
+    store: Store,
+) -> Controller:
+    """The controller a backtest runs: exactly what the daemon wires, for any charger.
+
+    The backtest passes the in-process `WorldCharger`; the equivalence test
+    passes a `CloudCharger` talking HTTP to the simulator over the same world.
+    """
+    return Controller(
+        charger,
+        clock,
+        store,
+        PvForecaster(inputs.site),
+        contender.make_policy(setup),
+        contender.make_schedule(setup),
+        setup.limits,
+        settings=setup.controller,
+        timezone=inputs.site.tz,
+        tariff=setup.tariff,
+    )
+
+
+def drive(
+    inputs: BacktestInputs,
+    controller: Controller,
+    clock: SimClock,
+    store: Store,
+    advance_world: Callable[[datetime], object],
+    progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """Run `controller` from `inputs.start` to `inputs.end` with the daemon's own core.
+
+    `Daemon.run_cycles` decides when each cycle runs (the controller's
+    `next_cycle_at`, the daily budget roll), exactly as at home; between due
+    times `advance_world(t)` moves the world to `t`. Each session's energy
+    wanted and departure are told to the controller from arrival on, as a user
+    tells the app. Returns the per-cycle frame (`CYCLE_COLUMNS`).
+    """
+    active = _Active(inputs.sessions)
+    span_s = (inputs.end - inputs.start).total_seconds()
+    next_progress = [0.0]
+    t_s: list[float] = []
+    commands: list[int] = []
+    writes: list[int] = []
+
+    def advance(t: datetime) -> None:
+        advance_world(t)
+        clock.set(t)
+        controller.set_session_target(*active.at(t))
+        done_s = (t - inputs.start).total_seconds()
+        if progress is not None and done_s >= next_progress[0]:
+            progress(min(1.0, done_s / span_s))
+            next_progress[0] += 86400.0
+
+    def on_cycle(result: CycleResult) -> None:
+        t_s.append(result.time.timestamp())
+        sent = [c for c in result.commands if c.ok]
+        commands.append(len(sent))
+        writes.append(sum(1 for c in sent if c.kind == "set_current"))
+
+    daemon = Daemon([controller], controller.scheduler, store, clock, on_cycle=on_cycle)
+    daemon.run_cycles(inputs.end, advance)
+    advance_world(inputs.end)
+    if progress is not None:
+        progress(1.0)
+    times = np.asarray(t_s, dtype=float)
+    ends = np.append(times[1:], inputs.end.timestamp())
+    return pd.DataFrame(
+        {
+            "time": pd.to_datetime(times, unit="s", utc=True),
+            "duration_s": ends - times,
+            "calls": _calls_per_cycle(times, store),
+            "commands": np.asarray(commands, dtype=np.int64),
+            "set_current": np.asarray(writes, dtype=np.int64),
+        },
+        columns=CYCLE_COLUMNS,
+    )
+
+
+def _calls_per_cycle(cycle_s: npt.NDArray[np.float64], store: Store) -> npt.NDArray[np.int64]:
+    """API calls made in each cycle: every call belongs to the last cycle started at or
+    before it (calls are only made inside cycles)."""
+    if cycle_s.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = datetime.fromtimestamp(float(cycle_s[0]), UTC)
+    end = datetime.fromtimestamp(float(cycle_s[-1]), UTC) + timedelta(days=1)
+    call_s = np.fromiter((c.time.timestamp() for c in store.calls_between(start, end)), dtype=float)
+    owner = np.searchsorted(cycle_s, call_s, side="right") - 1
+    return np.bincount(owner[owner >= 0], minlength=cycle_s.size).astype(np.int64)
+
+
 def run_backtest(
     inputs: BacktestInputs,
     contender: Contender,
@@ -326,8 +428,6 @@ def run_backtest(
     """Run one contender over the inputs with the real controller; see the module doc.
 
     `progress` is called with the simulated fraction done (0..1) about once a day.
-    The session's energy wanted and departure are told to the controller at
-    arrival (`Controller.set_session_target`), as a user tells the app.
     """
     setup = setup or BacktestSetup()
     started = wall.perf_counter()
@@ -340,19 +440,8 @@ def run_backtest(
         controller.on_call(call)
 
     charger = WorldCharger(world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit)
-    controller = Controller(
-        charger,
-        clock,
-        store,
-        PvForecaster(inputs.site),
-        contender.make_policy(setup),
-        contender.make_schedule(setup),
-        setup.limits,
-        settings=setup.controller,
-        timezone=inputs.site.tz,
-        tariff=setup.tariff,
-    )
-    log = _loop(inputs, world, clock, store, controller, progress)
+    controller = make_controller(inputs, contender, setup, charger, clock, store)
+    log = drive(inputs, controller, clock, store, world.advance_to, progress)
     totals = world.totals(DEVICE_ID)
     steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs.prices)
     return BacktestResult(
@@ -373,58 +462,8 @@ def run_backtest(
         runtime_s=wall.perf_counter() - started,
         cycles=len(log),
         cycle_log=log,
-    )
-
-
-def _loop(
-    inputs: BacktestInputs,
-    world: World,
-    clock: SimClock,
-    store: MemoryStore,
-    controller: Controller,
-    progress: Callable[[float], None] | None,
-) -> pd.DataFrame:
-    """The cycle loop; returns the per-cycle frame (`CYCLE_COLUMNS`)."""
-    active = _Active(inputs.sessions)
-    end = inputs.end
-    span_s = (end - inputs.start).total_seconds()
-    t_s: list[float] = []
-    dur: list[float] = []
-    calls: list[int] = []
-    commands: list[int] = []
-    writes: list[int] = []
-    t = inputs.start
-    next_progress = 0.0
-    while t < end:
-        world.advance_to(t)
-        n_calls = len(store.calls)
-        clock.set(t)
-        controller.set_session_target(*active.at(t))
-        result = controller.cycle()
-        nxt = min(max(result.next_cycle_at, t + timedelta(seconds=1)), end)
-        world.advance_to(nxt)
-        t_s.append(t.timestamp())
-        dur.append((nxt - t).total_seconds())
-        calls.append(len(store.calls) - n_calls)
-        sent = [c for c in result.commands if c.ok]
-        commands.append(len(sent))
-        writes.append(sum(1 for c in sent if c.kind == "set_current"))
-        t = nxt
-        if progress is not None and (t - inputs.start).total_seconds() >= next_progress:
-            progress(min(1.0, (t - inputs.start).total_seconds() / span_s))
-            next_progress += 86400.0
-    world.advance_to(end)
-    if progress is not None:
-        progress(1.0)
-    return pd.DataFrame(
-        {
-            "time": pd.to_datetime(np.asarray(t_s, dtype=float), unit="s", utc=True),
-            "duration_s": np.asarray(dur, dtype=float),
-            "calls": np.asarray(calls, dtype=np.int64),
-            "commands": np.asarray(commands, dtype=np.int64),
-            "set_current": np.asarray(writes, dtype=np.int64),
-        },
-        columns=CYCLE_COLUMNS,
+        decisions=store.decisions,
+        commands=store.commands,
     )
 
 
