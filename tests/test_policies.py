@@ -8,17 +8,27 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adapters.simulator.world.scenario import CarConfig
+from optimizer.backtest.engine import (
+    BacktestInputs,
+    BacktestSetup,
+    baseline_contender,
+    policy_contender,
+    run_backtest,
+)
 from optimizer.interfaces import PvForecast, PvMode
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyContext, make_policy
-from optimizer.policies.base import CommandedState
-from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
+from optimizer.policies.base import FOREVER, CommandedState
+from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy, offered_w
 from optimizer.policies.target import TargetParams, TargetPolicy, choose_latest_slots
 from optimizer.policies.tariff import TariffConfig
+from optimizer.site import GRAZ
 
 T0 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
 LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
@@ -242,6 +252,193 @@ def test_solar_only_never_leaves_the_current_limits(surpluses: list[float]) -> N
         if d.charging:
             assert LIMITS.min_current_a <= d.current_a <= LIMITS.max_current_a
             assert d.pv_mode is PvMode.MAX_POWER
+
+
+# ----- solar_only: following the car's taper ------------------------------------------
+
+EXCLUSIVE = CommandedState(current_a=16, pv_mode=PvMode.EXCLUSIVE_PV, charging=True)
+PV_MIN = CommandedState(current_a=16, pv_mode=PvMode.PV_MIN, charging=True)
+
+
+def reading(
+    t: float, surplus: float, car_w: float, commanded: CommandedState = EXCLUSIVE
+) -> PolicyContext:
+    """A fresh reading `t` s after T0: the car drew `car_w` under `commanded`."""
+    return replace(ctx(t, surplus, charging=car_w > 0.0), car_power_w=car_w, commanded=commanded)
+
+
+def _tapering_policy() -> SolarOnlyPolicy:
+    """A default solar_only that has seen the car draw 920 W (4 A) of a 10 A offer."""
+    policy = SolarOnlyPolicy()
+    d = policy.decide(reading(0, 2500.0, 920.0))
+    assert policy.acceptance.bound_w == 920.0
+    # PV+min at once: up here it charges as exclusive PV would, and is ready for a dip
+    assert d.charging and d.pv_mode is PvMode.PV_MIN and policy.following_taper
+    assert d.current_a == LIMITS.max_current_a
+    assert policy.preferred_read_interval_s(ctx(0, 2500.0)) == 120.0
+    return policy
+
+
+def _left_taper_policy() -> SolarOnlyPolicy:
+    """A tapering car (880 W) whose last reading showed the grid paying: exclusive PV."""
+    policy = _tapering_policy()
+    d = policy.decide(reading(60, 500.0, 880.0, PV_MIN))  # the grid paid 380 W: leave
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and not policy.following_taper
+    assert "grid paid" in d.reason and policy.acceptance.bound_w == 880.0
+    assert policy.preferred_read_interval_s(ctx(60, 500.0)) == 120.0  # still watching
+    return policy
+
+
+def test_solar_only_follows_a_taper_below_the_minimum_in_pv_min() -> None:
+    policy = _left_taper_policy()
+    # 1100 W cannot pay the 1380 W minimum (exclusive PV stops) but covers the car's 880 W
+    d = policy.decide(reading(120, 1100.0, 0.0))
+    assert d.charging and d.pv_mode is PvMode.PV_MIN and policy.following_taper
+    assert policy.preferred_read_interval_s(ctx(120, 1100.0)) == 60.0  # below the minimum
+    d = policy.decide(reading(180, 900.0, 860.0, PV_MIN))  # it drew less: the bound follows
+    assert d.pv_mode is PvMode.PV_MIN and policy.acceptance.bound_w == 860.0
+    d = policy.decide(reading(240, 3000.0, 850.0, PV_MIN))  # bright: PV+min charges the same
+    assert d.pv_mode is PvMode.PV_MIN
+    assert policy.preferred_read_interval_s(ctx(240, 3000.0)) == 120.0
+
+
+def test_solar_only_enters_the_taper_only_with_a_margin_over_the_draw() -> None:
+    policy = _left_taper_policy()
+    d = policy.decide(reading(120, 880.0 + 49.0, 0.0))
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and "below the 930 W" in d.reason
+    d = policy.decide(reading(180, 880.0 + 50.0, 0.0))
+    assert d.pv_mode is PvMode.PV_MIN
+    d = policy.decide(reading(240, 880.0, 870.0, PV_MIN))  # stays while the surplus covers it
+    assert d.pv_mode is PvMode.PV_MIN
+
+
+def test_solar_only_keeps_its_taper_mode_between_readings() -> None:
+    """Only a reading changes the taper decision, so `next_decision_at` may promise FOREVER."""
+    policy = _tapering_policy()
+    for t, extrapolated in [(120, -500.0), (180, 5000.0), (240, 0.0)]:
+        c = replace(ctx(t, extrapolated), fresh=False)
+        assert policy.decide(c).pv_mode is PvMode.PV_MIN
+        assert policy.next_decision_at(c) == FOREVER
+    policy = _left_taper_policy()
+    c = replace(ctx(120, 1100.0), fresh=False)  # an extrapolated surplus in reach: no switch
+    assert policy.decide(c).pv_mode is PvMode.EXCLUSIVE_PV
+    assert policy.next_decision_at(c) == FOREVER
+
+
+@pytest.mark.parametrize(
+    ("car_w", "why"),
+    [
+        (1380.0, "at least the minimum"),  # draws the whole minimum offer: not tapering below
+        (1300.0, "at least the minimum"),  # within the tolerance of the minimum
+        (0.0, "at least the minimum"),  # never seen charging: nothing known
+    ],
+)
+def test_solar_only_does_not_follow_a_taper_it_has_not_seen(car_w: float, why: str) -> None:
+    policy = SolarOnlyPolicy()
+    policy.decide(reading(0, MIN_W, car_w))
+    d = policy.decide(reading(60, 1100.0, 0.0))
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and why in d.reason
+    assert policy.preferred_read_interval_s(ctx(60, 1100.0)) == 900.0
+
+
+def test_solar_only_taper_ends_when_full_unplugged_or_accepting_more() -> None:
+    policy = _tapering_policy()
+    d = policy.decide(reading(60, 1100.0, 0.0, PV_MIN))  # offered 6 A, took nothing: full
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and "full" in d.reason
+    assert policy.preferred_read_interval_s(ctx(60, 1100.0)) == 900.0
+    policy = _tapering_policy()
+    policy.decide(ctx(60, 1100.0, plugged=False))
+    assert policy.acceptance.bound_w is None and not policy.following_taper
+    assert policy.decide(reading(120, 1100.0, 0.0)).pv_mode is PvMode.EXCLUSIVE_PV
+    policy = _tapering_policy()
+    policy.decide(reading(60, 2500.0, 2300.0, PV_MIN))  # takes the whole 10 A offer
+    assert policy.acceptance.bound_w is None
+    assert policy.decide(reading(120, 1100.0, 0.0)).pv_mode is PvMode.EXCLUSIVE_PV
+
+
+def test_solar_only_taper_following_can_be_switched_off() -> None:
+    policy = SolarOnlyPolicy(SolarOnlyParams(taper_follow=False))
+    policy.decide(reading(0, 2500.0, 920.0))
+    d = policy.decide(reading(60, 1100.0, 0.0))
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV and "off" in d.reason
+
+
+def test_offered_power_follows_the_commanded_mode() -> None:
+    assert offered_w(reading(0, 2500.0, 0.0)) == 10 * 230.0  # floor(2500 / 230)
+    assert offered_w(reading(0, 500.0, 0.0, PV_MIN)) == MIN_W  # never below the minimum
+    assert offered_w(reading(0, 9000.0, 0.0)) == 16 * 230.0  # never above the cap
+    fixed = CommandedState(current_a=8, pv_mode=PvMode.MAX_POWER, charging=True)
+    assert offered_w(reading(0, 500.0, 0.0, fixed)) == 8 * 230.0
+    assert offered_w(reading(0, 2500.0, 0.0, CommandedState())) == MIN_W
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=-1500, max_value=6000), st.floats(0.0, 1.0)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(min_value=300.0, max_value=3680.0),
+)
+def test_solar_only_picks_pv_min_only_when_the_reading_covers_a_sub_minimum_car(
+    samples: list[tuple[float, float]], accepts_w: float
+) -> None:
+    """A car whose acceptance only falls: PV+min is chosen only at readings whose surplus
+    covers what the car was last seen to accept, and only while that is below the minimum."""
+    policy = SolarOnlyPolicy()
+    commanded = EXCLUSIVE
+    for i, (surplus, fill) in enumerate(samples):
+        accepts_w *= 1.0 - 0.05 * fill  # the taper: acceptance falls as the car fills
+        offer_w = offered_w(reading(0, surplus, 0.0, commanded))
+        charging = commanded.pv_mode is PvMode.PV_MIN or surplus >= MIN_W
+        car_w = min(offer_w, accepts_w) if charging else 0.0
+        d = policy.decide(reading(60.0 * i, surplus, car_w, commanded))
+        if d.pv_mode is PvMode.PV_MIN:
+            bound = policy.acceptance.bound_w
+            assert bound is not None and bound >= accepts_w - 1e-6
+            assert bound < MIN_W and surplus >= bound
+        commanded = replace(commanded, pv_mode=d.pv_mode)
+
+
+def _taper_day(drop_minutes: int) -> BacktestInputs:
+    """A car arriving at 95 % (it accepts 4 A, 920 W, and less as it fills) in half an
+    hour of 2500 W surplus, then 1100 W for 5 h, with a `drop_minutes` shadow at noon."""
+    start = datetime(2026, 6, 1, 22, 0, tzinfo=UTC)
+    index = pd.date_range(start, periods=1440, freq="min")
+    hours = (index - start).total_seconds().to_numpy() / 3600.0
+    surplus = np.where(hours < 10.5, 2500.0, 1100.0)
+    surplus[(hours < 10.0) | (hours >= 15.5)] = 0.0
+    surplus[(hours >= 12.0) & (hours < 12.0 + drop_minutes / 60.0)] = -300.0
+    sessions = pd.DataFrame(
+        {
+            "arrival": [start + timedelta(hours=9.9)],
+            "departure": [start + timedelta(hours=17)],
+            "energy_kwh": [3.0],
+        }
+    )
+    return BacktestInputs(
+        pv_w=pd.Series(surplus + 400.0, index=index),
+        house_w=pd.Series(400.0, index=index),
+        sessions=sessions,
+        start=start,
+        end=start + timedelta(days=1),
+        site=GRAZ,
+    )
+
+
+@pytest.mark.parametrize("drop_minutes", [0, 10])
+def test_solar_only_takes_the_taper_the_charger_alone_leaves(drop_minutes: int) -> None:
+    inputs = _taper_day(drop_minutes)
+    setup = BacktestSetup(car=CarConfig(departure_soc=1.0))  # arrival SoC 1 - 3/60
+    device = run_backtest(inputs, baseline_contender("device_exclusive_pv"), setup)
+    policy = run_backtest(inputs, policy_contender("solar_only"), setup)
+    assert device.totals["grid_wh"] == 0.0
+    assert device.totals["solar_wh"] < 500.0  # only the bright half hour
+    assert policy.totals["solar_wh"] > device.totals["solar_wh"] + 1500.0
+    # a shadow costs at most the car's draw until the next reading (60 s) plus a step
+    assert policy.totals["grid_wh"] <= (920.0 * 2.0 / 60.0 if drop_minutes else 0.0)
+    assert len(policy.calls) < 600
 
 
 # ----- baselines and simple policies ---------------------------------------------------
