@@ -8,12 +8,14 @@ controller's reads in maximum-power mode instead.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
+    FOREVER,
     PolicyContext,
     hand_over,
     make_decision,
@@ -66,6 +68,19 @@ class MinSolarPolicy:
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
         """Few reads while the charger regulates itself."""
         return self.params.handover_read_interval_s if self._handed_over else None
+
+    def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
+        """`FOREVER` where only a reading can change the decision, else None (see
+        `DecisionTimeHint`): in charger regulation the charger keeps PV+min whatever the
+        clock, and without a car (or before the first reading) it waits in PV+min; the
+        controller's own regulation follows the extrapolated surplus and the forecast."""
+        if (
+            self.params.regulation == "charger"
+            or ctx.plugged_in is not True
+            or ctx.surplus_w is None
+        ):
+            return FOREVER
+        return None
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Minimum current plus surplus, or the charger's PV+min mode on a steady sky."""
