@@ -47,6 +47,7 @@ COLUMNS = [
     ("calls_per_day_mean", "calls/d mean"),
     ("calls_per_day_max", "calls/d max"),
     ("current_changes_per_day", "I changes/d"),
+    ("start_stop_cycles_per_day", "starts/d"),
     ("runtime_s", "run s"),
 ]
 
