@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
+import click
 import typer
+from typer.exceptions import TyperException
 
 from optimizer.cli import backtest, daemon, device, forecast, sessions, simulator
 
@@ -20,9 +24,37 @@ sessions.register(app)
 backtest.register(app)
 
 
+ARGUMENT_ERRORS: tuple[type[Exception], ...] = (TyperException, click.ClickException)
+"""Argument and usage errors: typer >= 0.2x vendors click, older typer uses click itself."""
+
+
+def error_line(exc: Exception) -> str:
+    """One line naming the command and what is wrong with its arguments."""
+    ctx = getattr(exc, "ctx", None)
+    where = getattr(ctx, "command_path", None) or "v2c-solar"
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    return f"error: {where}: {' '.join(str(message).split())} (see '{where} --help')"
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point.
+
+    Argument errors (missing, unknown or malformed options, unknown commands)
+    print one line and exit with code 2 before anything is called, instead of
+    a multi-line usage box; commands' own exit codes pass through.
+    """
+    try:
+        code = app(standalone_mode=False)
+    except (typer.Exit, click.exceptions.Exit) as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, click.Abort):
+        print("aborted", file=sys.stderr)
+        sys.exit(1)
+    except ARGUMENT_ERRORS as exc:
+        print(error_line(exc), file=sys.stderr)
+        sys.exit(getattr(exc, "exit_code", 2))
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
