@@ -444,8 +444,12 @@ def summarize(
     """Recorded numbers (the store) next to the simulator's ground truth."""
     start, end = outcome.started, outcome.ended + timedelta(seconds=1)
     day0 = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Days with calls only, as the simulator's counter lists them (a run ending just
+    # after midnight UTC may touch a day it made no call in).
     per_day = {
-        d.isoformat(): n for d, n in store.calls_per_day(day0, end).items() if d >= day0.date()
+        d.isoformat(): n
+        for d, n in store.calls_per_day(day0, end).items()
+        if d >= day0.date() and n > 0
     }
     recorded = [s for s in store.sessions() if s.end is None or s.end >= start]
     truth_sessions: list[SessionRecord] = []
