@@ -60,6 +60,29 @@ def _whole_amps(amps: int, what: str) -> int:
     return int(amps)
 
 
+def exclusive_pv_gate(
+    enough: bool, on: bool, timer_s: float, dt_s: float, delay_s: float
+) -> tuple[bool, float]:
+    """One regulation tick of exclusive PV's stop/restart delay: `(on, timer_s)` after it.
+
+    `enough` says the surplus covers the minimum current. Charging stops once the
+    surplus has been short for `delay_s` and restarts once it has been back for
+    `delay_s` (the timer counts the time the wish differs from the state, in s).
+    """
+    if enough == on:
+        return on, 0.0
+    timer_s += dt_s
+    if timer_s >= delay_s:
+        return enough, 0.0
+    return on, timer_s
+
+
+def pv_mode_current(amps: float, minimum: float, cap: float) -> float:
+    """Current (A) a PV mode holds for `amps` of surplus: at least the minimum, at most the cap."""
+    held = amps if amps > minimum else minimum
+    return held if held < cap else cap
+
+
 class SimCharger:
     """One simulated Trydan and the car plugged into it (if any)."""
 
@@ -320,24 +343,8 @@ class SimCharger:
         phase = k0 % every
         for i, a in enumerate(avail):
             if every == 1 or (phase + i) % every == 0:
-                if a >= minimum:
-                    if on:
-                        timer = 0.0
-                    else:
-                        timer += reg_dt
-                        if timer >= delay:
-                            on, timer = True, 0.0
-                elif on:
-                    timer += reg_dt
-                    if timer >= delay:
-                        on, timer = False, 0.0
-                else:
-                    timer = 0.0
-                if on:
-                    held = a if a > minimum else minimum
-                    held = held if held < cap else cap
-                else:
-                    held = 0.0
+                on, timer = exclusive_pv_gate(a >= minimum, on, timer, reg_dt, delay)
+                held = pv_mode_current(a, minimum, cap) if on else 0.0
             out[i] = held
         self._pv_on, self._pv_timer_s, self._regulated_a = on, timer, held
         return np.asarray(out, dtype=float)
@@ -504,24 +511,8 @@ class SimCharger:
                 if every == 1 or (k0 + i) % every == 0:
                     a = float(floor(surplus / wpa))
                     if mode == PvMode.EXCLUSIVE_PV:
-                        if a >= minimum:
-                            if on:
-                                timer = 0.0
-                            else:
-                                timer += reg_dt
-                                if timer >= delay:
-                                    on, timer = True, 0.0
-                        elif on:
-                            timer += reg_dt
-                            if timer >= delay:
-                                on, timer = False, 0.0
-                        else:
-                            timer = 0.0
-                    if mode == PvMode.PV_MIN or on:
-                        held = a if a > minimum else minimum
-                        held = held if held < cap else cap
-                    else:
-                        held = 0.0
+                        on, timer = exclusive_pv_gate(a >= minimum, on, timer, reg_dt, delay)
+                    held = pv_mode_current(a, minimum, cap) if mode == PvMode.PV_MIN or on else 0.0
                 offer = held
             if room_w is not None:
                 room = float(floor((room_w - hh) / wpa))
