@@ -57,15 +57,15 @@ def _over_http(contender: Contender, setup: BacktestSetup, start: date, days: in
     store = MemoryStore()
     with start_simulator(world, config) as running:
         client = V2CClient(KEY, base_url=running.base_url, clock=clock.now)
-        controller = make_controller(
-            inputs, contender, setup, CloudCharger(client, DEVICE_ID, clock=clock.now), clock, store
-        )
+        schedule = contender.make_schedule(setup)
+        charger = CloudCharger(client, DEVICE_ID, clock=clock.now)
+        controller = make_controller(inputs, contender, setup, charger, clock, store, schedule)
 
         def listen(call: ApiCall) -> None:
             controller.on_call(call)
 
         client.on_call = listen
-        drive(inputs, controller, clock, store, running.simulator.jump_to)
+        drive(inputs, controller, schedule, clock, store, running.simulator.jump_to)
         client.close()
     return store
 

@@ -48,7 +48,7 @@ import pandas as pd
 from adapters.simulator.inprocess import DEFAULT_DAILY_LIMIT, SimClock, WorldCharger
 from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
-from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, ReadScheduler
+from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, LedgeredScheduler
 from optimizer.controller import Controller, ControllerSettings, CycleResult
 from optimizer.daemon.core import Daemon
 from optimizer.forecast.forecaster import PvForecaster
@@ -165,7 +165,7 @@ class Contender:
 
     name: str
     make_policy: Callable[[BacktestSetup], Policy]
-    make_schedule: Callable[[BacktestSetup], ReadScheduler]
+    make_schedule: Callable[[BacktestSetup], LedgeredScheduler]
     quota_limit: int | None = DEFAULT_DAILY_LIMIT
 
 
@@ -175,7 +175,7 @@ def policy_contender(name: str) -> Contender:
     def policy(setup: BacktestSetup) -> Policy:
         return build_policy(setup.policies, name, setup.tariff)
 
-    def schedule(setup: BacktestSetup) -> ReadScheduler:
+    def schedule(setup: BacktestSetup) -> LedgeredScheduler:
         return BudgetPlanner(setup.budget)
 
     return Contender(name, policy, schedule)
@@ -329,11 +329,14 @@ def make_controller(
     charger: Charger,
     clock: Clock,
     store: Store,
+    schedule: LedgeredScheduler,
 ) -> Controller:
     """The controller a backtest runs: exactly what the daemon wires, for any charger.
 
     The backtest passes the in-process `WorldCharger`; the equivalence test
     passes a `CloudCharger` talking HTTP to the simulator over the same world.
+    `schedule` is `contender.make_schedule(setup)`, kept by the caller because
+    `drive` hands the same one to the daemon.
     """
     return Controller(
         charger,
@@ -341,7 +344,7 @@ def make_controller(
         store,
         PvForecaster(inputs.site),
         contender.make_policy(setup),
-        contender.make_schedule(setup),
+        schedule,
         setup.limits,
         settings=setup.controller,
         timezone=inputs.site.tz,
@@ -352,6 +355,7 @@ def make_controller(
 def drive(
     inputs: BacktestInputs,
     controller: Controller,
+    schedule: LedgeredScheduler,
     clock: SimClock,
     store: Store,
     advance_world: Callable[[datetime], object],
@@ -387,7 +391,9 @@ def drive(
         commands.append(len(sent))
         writes.append(sum(1 for c in sent if c.kind == "set_current"))
 
-    daemon = Daemon([controller], controller.scheduler, store, clock, on_cycle=on_cycle)
+    if schedule is not controller.scheduler:
+        raise ValueError("drive needs the controller's own read scheduler")
+    daemon = Daemon([controller], schedule, store, clock, on_cycle=on_cycle)
     daemon.run_cycles(inputs.end, advance)
     advance_world(inputs.end)
     if progress is not None:
@@ -440,8 +446,9 @@ def run_backtest(
         controller.on_call(call)
 
     charger = WorldCharger(world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit)
-    controller = make_controller(inputs, contender, setup, charger, clock, store)
-    log = drive(inputs, controller, clock, store, world.advance_to, progress)
+    schedule = contender.make_schedule(setup)
+    controller = make_controller(inputs, contender, setup, charger, clock, store, schedule)
+    log = drive(inputs, controller, schedule, clock, store, world.advance_to, progress)
     totals = world.totals(DEVICE_ID)
     steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs.prices)
     return BacktestResult(

@@ -11,7 +11,7 @@ from optimizer.budget.fixed import FixedIntervalSchedule
 from optimizer.budget.ledger import CallLedger
 from optimizer.budget.plan import BudgetPlan, PlannedRead
 from optimizer.budget.planner import BudgetPlanner, PvProfile
-from optimizer.budget.scheduler import ReadContext, ReadScheduler
+from optimizer.budget.scheduler import LedgeredScheduler, ReadContext, ReadScheduler
 
 __all__ = [
     "BudgetConfig",
@@ -20,6 +20,7 @@ __all__ = [
     "BudgetPlanner",
     "CallLedger",
     "FixedIntervalSchedule",
+    "LedgeredScheduler",
     "PlannedRead",
     "PvProfile",
     "ReadContext",

@@ -35,6 +35,11 @@ class FixedIntervalSchedule:
         self.daily_limit = daily_limit
         self._ledger = CallLedger(daily_limit if daily_limit is not None else UNLIMITED)
 
+    @property
+    def ledger(self) -> CallLedger:
+        """The call ledger (read-only use: windows, server count, calls of the day)."""
+        return self._ledger
+
     @classmethod
     def never(cls) -> FixedIntervalSchedule:
         """Never read: the charger's own modes do the work."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from optimizer.budget.ledger import CallLedger
 from optimizer.interfaces import ApiCall, Quota
 
 
@@ -61,6 +62,19 @@ class ReadScheduler(Protocol):
 
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day."""
+        ...
+
+
+class LedgeredScheduler(ReadScheduler, Protocol):
+    """A `ReadScheduler` that keeps the account's call ledger.
+
+    The daemon closes quota days by the ledger's window, which starts at the
+    configured boundary and follows what `RateLimit-Reset` teaches it.
+    """
+
+    @property
+    def ledger(self) -> CallLedger:
+        """The call ledger (read-only use: windows, server count, calls of the day)."""
         ...
 
 

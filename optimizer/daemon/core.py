@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from optimizer.budget.planner import BudgetPlanner
-from optimizer.budget.scheduler import ReadScheduler
+from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
 
@@ -76,9 +76,10 @@ class Daemon:
 
     All controllers share one read scheduler and one `Store` (the wiring makes
     sure of it). At home that is the `BudgetPlanner`; the backtest runs its
-    baselines through this same daemon with a `FixedIntervalSchedule`, whose
-    quota day is the UTC day. Jobs run one at a time (`SqlStore` is single-threaded): the
-    APScheduler runner uses one worker and `run_due` holds a lock.
+    baselines through this same daemon with a `FixedIntervalSchedule`. Either
+    keeps the call ledger whose window is the quota day. Jobs run one at a time
+    (`SqlStore` is single-threaded): the APScheduler runner uses one worker and
+    `run_due` holds a lock.
 
     `min_interval_s` (simulated s) bounds every job's next wake-up below, on
     top of the controller's own minimum. `reconcile_at` is the local time of
@@ -89,7 +90,7 @@ class Daemon:
     def __init__(
         self,
         controllers: Sequence[Controller],
-        planner: ReadScheduler,
+        planner: LedgeredScheduler,
         store: Store,
         clock: Clock,
         *,
@@ -296,20 +297,14 @@ class Daemon:
             return self.planner.reads_left(now)
         return self.planner.remaining(now)
 
-    def _window(self, t: datetime) -> tuple[datetime, datetime]:
-        """The quota day holding `t`: the planner's ledger knows (and learns) the
-        boundary; other schedules count UTC days, as the in-process quota does."""
-        if isinstance(self.planner, BudgetPlanner):
-            return self.planner.ledger.window(t)
-        start = datetime.combine(t.astimezone(UTC).date(), time(0), tzinfo=UTC)
-        return start, start + DAY
-
     def _day_start(self, t: datetime) -> datetime:
-        """Start of the quota day holding `t`."""
-        return self._window(t)[0]
+        """Start of the quota day holding `t` (the scheduler's ledger knows the boundary)."""
+        start, _ = self.planner.ledger.window(t)
+        return start
 
     def _day_end(self, t: datetime) -> datetime:
-        return self._window(t)[1]
+        _, end = self.planner.ledger.window(t)
+        return end
 
     def _next_reconcile(self, after: datetime) -> datetime:
         local = after.astimezone(self._tz)
