@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from adapters.simulator.quota import seconds_to_utc_midnight
 from adapters.simulator.server import DailyQuota, Fault, FaultConfig, FaultInjector
 from adapters.simulator.server.config import DEMO_API_KEY, SimulatorConfig, resolve_api_keys
 from adapters.simulator.server.faults import malform
-from adapters.simulator.server.quota import seconds_to_utc_midnight
 from adapters.simulator.server.wire import current_state_body, last_sessions
 from adapters.simulator.world import SessionLog
 from optimizer.interfaces import ChargerReading, ChargeState
@@ -36,6 +36,10 @@ def test_quota_counts_down_and_refuses_past_the_limit(t: datetime, limit: int, c
     for s in states:
         assert 0 < s.reset_s <= 86400
         assert s.reset_s == math.ceil(seconds_to_utc_midnight(t))
+    assert quota.attempts("k", t) == calls  # refused calls are remembered, not counted
+    assert quota.attempts("other", t) == 0
+    next_day = datetime(t.year, t.month, t.day, tzinfo=UTC) + timedelta(days=1)
+    assert quota.attempts("k", next_day) == 0
 
 
 @given(times)

@@ -4,14 +4,17 @@
 first advances the world to the clock's time, then reads or commands the
 simulated Trydan, and reports exactly one `ApiCall` with the cloud adapter's
 endpoint name, so the budget ledger counts calls exactly as the daemon does.
-A per-day counter stands in for the cloud's quota (reset at UTC midnight);
-past the limit a call raises `ChargerRateLimited` and is reported as 429.
+The simulator's quota model (`adapters.simulator.quota`) stands in for the
+cloud's (reset at UTC midnight); past the limit a call raises
+`ChargerRateLimited` and is reported as 429.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta
 
+from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, seconds_to_utc_midnight
 from adapters.simulator.world.world import World
 from optimizer.interfaces import (
     ApiCall,
@@ -24,8 +27,10 @@ from optimizer.interfaces import (
     Quota,
 )
 
-DEFAULT_DAILY_LIMIT = 1000
-"""The V2C Cloud's calls per user per day."""
+__all__ = ["DEFAULT_DAILY_LIMIT", "SimClock", "WorldCharger"]
+
+ACCOUNT = "account"
+"""The quota key of the in-process charger's account."""
 
 
 class SimClock:
@@ -55,34 +60,6 @@ class SimClock:
         self._now = self._now + timedelta(seconds=seconds)
 
 
-class _DailyQuota:
-    """Calls per UTC day, as the cloud's `RateLimit-*` headers would report them."""
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        self.used = 0
-        self._day_start = datetime.min.replace(tzinfo=UTC)
-        self._day_end: datetime | None = None
-
-    def take(self, now: datetime) -> Quota | None:
-        """Count one call; None when unlimited. Raises nothing: the caller checks `exceeded`."""
-        if self._day_end is None or not self._day_start <= now < self._day_end:
-            midnight = datetime.combine(now.date(), datetime.min.time(), tzinfo=UTC)
-            self._day_start, self._day_end = midnight, midnight + timedelta(days=1)
-            self.used = 0
-        self.used += 1
-        if self.limit is None:
-            return None
-        return Quota(
-            limit=self.limit,
-            remaining=max(self.limit - self.used, 0),
-            reset_s=(self._day_end - now).total_seconds(),
-        )
-
-    def exceeded(self) -> bool:
-        return self.limit is not None and self.used > self.limit
-
-
 class WorldCharger:
     """One simulated Trydan as an `optimizer.interfaces.Charger`, with call accounting."""
 
@@ -101,7 +78,9 @@ class WorldCharger:
         self._device_id = device_id
         self._clock = clock
         self._on_call = on_call
-        self._quota = _DailyQuota(daily_limit)
+        self._limit = daily_limit
+        # Unlimited still counts attempts, against a limit no run reaches.
+        self._quota = DailyQuota(daily_limit if daily_limit is not None else sys.maxsize)
 
     @property
     def device_id(self) -> str:
@@ -111,14 +90,19 @@ class WorldCharger:
     @property
     def calls_today(self) -> int:
         """Calls counted in the current UTC day (including refused ones)."""
-        return self._quota.used
+        return self._quota.attempts(ACCOUNT, self._clock.now())
 
     def _call(self, endpoint: str) -> None:
         """Advance the world, count the call, report it; raise when over the quota."""
         now = self._clock.now()
         self._world.advance_to(now)
-        quota = self._quota.take(now)
-        refused = self._quota.exceeded()
+        state = self._quota.consume(ACCOUNT, now)
+        refused = not state.allowed
+        quota = (
+            None
+            if self._limit is None
+            else Quota(state.limit, state.remaining, seconds_to_utc_midnight(now))
+        )
         if self._on_call is not None:
             self._on_call(
                 ApiCall(
@@ -132,7 +116,7 @@ class WorldCharger:
             )
         if refused:
             raise ChargerRateLimited(
-                f"daily quota of {self._quota.limit} calls exhausted ({endpoint})",
+                f"daily quota of {self._limit} calls exhausted ({endpoint})",
                 reset_s=quota.reset_s if quota else None,
             )
 

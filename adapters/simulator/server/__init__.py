@@ -8,6 +8,7 @@ See `app.py` for the request pipeline, the headers and how clients follow the
 simulated clock (`X-Simulated-Time`, `GET /sim/clock`).
 """
 
+from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, QuotaState
 from adapters.simulator.server.app import SIMULATED_TIME_HEADER, create_app, iso_utc
 from adapters.simulator.server.config import (
     API_KEY_ENV,
@@ -17,7 +18,6 @@ from adapters.simulator.server.config import (
     resolve_api_keys,
 )
 from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector
-from adapters.simulator.server.quota import DEFAULT_DAILY_LIMIT, DailyQuota, QuotaState
 from adapters.simulator.server.serve import RunningSimulator, free_port, start_simulator
 from adapters.simulator.server.simulator import Simulator
 

@@ -48,9 +48,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from adapters.simulator.quota import QuotaState
 from adapters.simulator.server.faults import Fault, malform
 from adapters.simulator.server.handlers import HANDLERS, ApiError
-from adapters.simulator.server.quota import QuotaState
 from adapters.simulator.server.simulator import Simulator
 from adapters.v2c_cloud.endpoints import Endpoint, endpoints
 from adapters.v2c_cloud.errors import V2CValidationError

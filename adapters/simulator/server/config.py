@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from adapters.simulator.quota import DEFAULT_DAILY_LIMIT
 from adapters.simulator.server.faults import FaultConfig
-from adapters.simulator.server.quota import DEFAULT_DAILY_LIMIT
 
 DEMO_API_KEY = "demo-key"
 """The key the simulator accepts when neither `--api-key` nor `V2C_API_KEY` gives one."""

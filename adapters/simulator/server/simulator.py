@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from adapters.simulator.quota import DailyQuota, QuotaState
 from adapters.simulator.server.config import SimulatorConfig
 from adapters.simulator.server.faults import FaultInjector
 from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, WorldLike
-from adapters.simulator.server.quota import DailyQuota, QuotaState
 from adapters.simulator.server.settings import DeviceSettings
 from adapters.simulator.server.wire import Tariff
 from optimizer.clock import ScaledClock

@@ -2,8 +2,12 @@
 
 Each API key may make `limit` calls per simulated UTC day (1000 on the real
 cloud). Every call the gateway lets through counts, whatever its outcome
-(a 400, a 404 or an injected 5xx cost a call just like a success). The counter
-resets when the simulated clock crosses UTC midnight.
+(a 400, a 404 or an injected 5xx cost a call just like a success); refused
+calls (429) are not counted against the limit but are remembered as attempts.
+The counter resets when the simulated clock crosses UTC midnight.
+
+The one model of the quota: the HTTP simulator keeps one per key, the
+in-process `WorldCharger` one for its account.
 
 Keys are held only as opaque dictionary keys here; nothing is logged.
 """
@@ -58,11 +62,14 @@ class DailyQuota:
             raise ValueError(f"daily limit must be >= 0 calls, got {limit!r}")
         self.limit = limit
         self._lock = threading.Lock()
-        self._counts: dict[str, tuple[date, int]] = {}
+        self._counts: dict[str, tuple[date, int, int]] = {}  # day, counted, refused
+
+    def _day_locked(self, key: str, day: date) -> tuple[int, int]:
+        counted_day, used, refused = self._counts.get(key, (day, 0, 0))
+        return (used, refused) if counted_day == day else (0, 0)
 
     def _used_locked(self, key: str, day: date) -> int:
-        counted_day, used = self._counts.get(key, (day, 0))
-        return used if counted_day == day else 0
+        return self._day_locked(key, day)[0]
 
     @staticmethod
     def _reset_s(now: datetime) -> int:
@@ -75,12 +82,20 @@ class DailyQuota:
         """
         day = now.astimezone(UTC).date()
         with self._lock:
-            used = self._used_locked(key, day)
+            used, refused = self._day_locked(key, day)
             allowed = used < self.limit
             if allowed:
                 used += 1
-                self._counts[key] = (day, used)
+            else:
+                refused += 1
+            self._counts[key] = (day, used, refused)
         return QuotaState(allowed, self.limit, self.limit - used, self._reset_s(now))
+
+    def attempts(self, key: str, now: datetime) -> int:
+        """Calls `key` tried in the UTC day of `now`, refused ones included."""
+        with self._lock:
+            used, refused = self._day_locked(key, now.astimezone(UTC).date())
+        return used + refused
 
     def peek(self, key: str | None, now: datetime) -> QuotaState:
         """The quota of `key` without counting a call (a fresh one for None)."""
