@@ -82,6 +82,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from adapters.simulator.world.car import accepted_current_a
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V
 
 DEFAULT_STEP_S = 300.0
@@ -137,7 +138,8 @@ class ChargeLimits:
 class CarBattery:
     """The plugged-in car's battery and the current it accepts, as the world models it.
 
-    Mirrors `adapters/simulator/world/car.py`: at the start of each step the car accepts
+    Uses the world car's own taper rule (`adapters.simulator.world.car.accepted_current_a`):
+    at the start of each step the car accepts
     `max_current_a` (A) while its SoC is at most `taper_start_soc`, above it
     `max_current_a * (1 - soc) / (1 - taper_start_soc)`, and nothing once that is below
     `taper_stop_a` (the car is full and stays so). SoC (0..1) rises by
@@ -183,10 +185,7 @@ class CarBattery:
     def accepted_current_a(self, delivered_wh: float) -> float:
         """Current (A) the car accepts after `delivered_wh` of AC energy; 0 when full."""
         soc = min(1.0, self.arrival_soc + delivered_wh * self.soc_per_wh)
-        if soc <= self.taper_start_soc:
-            return self.max_current_a
-        amps = self.max_current_a * (1.0 - soc) / (1.0 - self.taper_start_soc)
-        return amps if amps >= self.taper_stop_a else 0.0
+        return accepted_current_a(soc, self.max_current_a, self.taper_start_soc, self.taper_stop_a)
 
     def full_after_wh(self, wh_per_amp: float) -> float:
         """Most AC energy (Wh) any schedule can put in the car with steps of `wh_per_amp`.

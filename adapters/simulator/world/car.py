@@ -13,6 +13,21 @@ from dataclasses import dataclass
 from adapters.simulator.world.scenario import CarConfig
 
 
+def accepted_current_a(
+    soc: float, max_current_a: float, taper_start_soc: float, taper_stop_a: float
+) -> float:
+    """Current per phase (A) a car at `soc` (0..1) accepts: the taper rule of the model.
+
+    `max_current_a` up to `taper_start_soc`, then falling linearly to 0 A at a full
+    battery; below `taper_stop_a` the car considers itself full and takes nothing.
+    The optimum (`optimizer.backtest.optimum`) uses this same rule.
+    """
+    if soc <= taper_start_soc:
+        return max_current_a
+    amps = max_current_a * (1.0 - soc) / (1.0 - taper_start_soc)
+    return amps if amps >= taper_stop_a else 0.0
+
+
 @dataclass(slots=True)
 class Car:
     """A plugged-in car: battery capacity (Wh), SoC (0..1), accepted current and phases."""
@@ -46,11 +61,9 @@ class Car:
 
     def accepted_current_a(self) -> float:
         """Current per phase the car draws at most right now (A); 0 when full."""
-        soc = self.soc
-        if soc <= self.taper_start_soc:
-            return self.max_current_a
-        amps = self.max_current_a * (1.0 - soc) / (1.0 - self.taper_start_soc)
-        return amps if amps >= self.taper_stop_a else 0.0
+        return accepted_current_a(
+            self.soc, self.max_current_a, self.taper_start_soc, self.taper_stop_a
+        )
 
     @property
     def full(self) -> bool:
