@@ -241,6 +241,37 @@ def test_runner_runs_cycles_in_a_worker_and_stops_cleanly() -> None:
     assert threading.active_count() < 50
 
 
+class BlockingController(ScriptedController):
+    """A controller whose first cycle holds until the test lets it go."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__("A", clock, lambda t: t + timedelta(seconds=60))
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def cycle(self) -> CycleResult:
+        self.entered.set()
+        self.release.wait(5.0)
+        return super().cycle()
+
+
+def test_stop_while_a_cycle_runs_does_not_deadlock() -> None:
+    # APScheduler's shutdown(wait=True) holds its job-store lock while the job
+    # in flight finishes; the job used to re-add itself and wait for that lock.
+    clock = ScaledClock(T0, speed=600.0)
+    ctl = BlockingController(clock)
+    runner = SchedulerRunner(make_daemon([ctl], clock), clock)
+    runner.start()
+    assert ctl.entered.wait(5.0)
+    stopper = threading.Thread(target=runner.stop, daemon=True)
+    stopper.start()
+    time.sleep(0.2)  # shutdown has begun and waits for the cycle in flight
+    ctl.release.set()
+    stopper.join(5.0)
+    assert not stopper.is_alive(), "stop() deadlocked with the running cycle"
+    assert len(ctl.cycle_times) == 1
+
+
 def test_runner_sets_the_stop_event_on_a_401() -> None:
     clock = ScaledClock(T0, speed=600.0)
     ctl = ScriptedController(

@@ -64,6 +64,12 @@ class SchedulerRunner:
         self.stop_event = stop_event or threading.Event()
         self.error: BaseException | None = None
         self._ids = itertools.count()
+        # Guards "stopping" against a job re-adding itself: APScheduler's shutdown
+        # holds its job-store lock while it waits for the running job, and that
+        # job's add_job needs the same lock, so a job must never add itself once
+        # shutdown has begun (a deadlock seen on a loaded CI machine).
+        self._reschedule_lock = threading.Lock()
+        self._stopping = False
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -101,6 +107,8 @@ class SchedulerRunner:
 
     def stop(self) -> None:
         """Stop scheduling and wait for the job in flight to finish (idempotent)."""
+        with self._reschedule_lock:
+            self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
 
@@ -129,5 +137,6 @@ class SchedulerRunner:
             self.error = exc
             self.stop_event.set()
             return
-        if not self.stop_event.is_set():
-            self._schedule(key, nxt)
+        with self._reschedule_lock:
+            if not self._stopping and not self.stop_event.is_set():
+                self._schedule(key, nxt)
