@@ -50,6 +50,30 @@ def test_clear_sky_cache_interpolates_between_minutes_and_is_bounded() -> None:
     assert len(cache._days) == 3
 
 
+def test_prefetched_days_and_whole_minute_grids_give_the_same_values() -> None:
+    plain = ClearSkyCache(GRAZ, max_days=12)
+    ahead = ClearSkyCache(GRAZ, max_days=12, prefetch_days=6)
+    start_s = JUNE.timestamp() + 7 * 3600 + 300.0
+    fast = ahead.power_grid(start_s, 432, 300.0)  # whole minutes: a gather
+    assert ahead.computed_days == 6  # the 3 days the grid spans and 3 ahead, in one call
+    slow = plain.power_grid(start_s, 432, 300.0)
+    np.testing.assert_array_equal(fast, slow)
+    positions = (start_s + 300.0 * np.arange(432) - JUNE.timestamp()) / 60.0
+    days = [plain.day(int(JUNE.timestamp() // 86400) + d) for d in range(3)]
+    knots = np.concatenate([days[0][:-1], days[1][:-1], days[2]])
+    np.testing.assert_array_equal(fast, np.interp(positions, np.arange(knots.size), knots))
+    for d in range(3, 6):
+        np.testing.assert_array_equal(
+            ahead.day(int(JUNE.timestamp() // 86400) + d),
+            plain.day(int(JUNE.timestamp() // 86400) + d),
+        )
+    assert ahead.computed_days == 6
+    off_minute = ahead.power_grid(start_s + 30.0, 10, 300.0)  # between minutes: interpolated
+    assert off_minute[0] == pytest.approx(0.5 * (fast[0] + ahead.power_at(start_s + 60.0)))
+    with pytest.raises(ValueError, match="prefetch_days"):
+        ClearSkyCache(GRAZ, max_days=4, prefetch_days=3)
+
+
 def _feed(nowcast: Nowcast, ks: list[float], step_s: float = 120.0) -> float:
     t = JUNE.timestamp()
     for k in ks:

@@ -6,8 +6,12 @@ costs a few milliseconds in pvlib (mostly the SPA's nutation series), while
 the forecaster asks for the same days thousands of times, so each UTC day is
 computed once at 1-minute resolution and kept in a small LRU. The days a
 forecast lacks are computed together in one pvlib call (a 48 h forecast
-spans three days: one call, not three). Lookups are then pure numpy:
-`power_at` is O(1) and `power_grid` is one `np.interp` over the cached days.
+spans three days: one call, not three; a cache made with `prefetch_days`
+computes that many days ahead in the same call, since pvlib's cost per call is
+mostly fixed: 8 days cost ~3x one). Lookups are then pure numpy: `power_at` is
+O(1) and `power_grid` one `np.interp` over the cached days, or a plain gather
+when the grid falls on whole minutes (the forecaster's 5-min grid), which gives
+the very same values (`np.interp` returns the knot's value at a knot).
 """
 
 from __future__ import annotations
@@ -39,13 +43,19 @@ class ClearSkyCache:
     limit; a clipped curve scaled down would be wrong all around noon.
     Each cached day holds 1441 values (00:00 to 24:00 inclusive) so that
     interpolation never needs the neighbouring day. `max_days` bounds memory
-    (about 11 kB a day).
+    (about 11 kB a day). `prefetch_days` (1 to `max_days // 2`): a missing day is
+    computed together with the days after it up to this many in all, in one pvlib call
+    (the values are the same whatever the batch: pvlib works point by point).
     """
 
-    def __init__(self, site: SiteConfig, *, max_days: int = 16) -> None:
+    def __init__(self, site: SiteConfig, *, max_days: int = 16, prefetch_days: int = 1) -> None:
         if max_days < 3:
             raise ValueError(
                 f"max_days must be at least 3 (a 48 h forecast spans 3 days), got {max_days}"
+            )
+        if not 1 <= prefetch_days <= max_days // 2:
+            raise ValueError(
+                f"prefetch_days must be 1..{max_days // 2} (max_days // 2), got {prefetch_days}"
             )
         self.site = site
         self._model_site = site.model_copy(
@@ -54,6 +64,7 @@ class ClearSkyCache:
             }
         )
         self._max_days = max_days
+        self._prefetch_days = prefetch_days
         self._days: OrderedDict[int, FloatArray] = OrderedDict()
         self.computed_days = 0
         """How many days were computed with pvlib (cache misses), for tests and benchmarks."""
@@ -64,8 +75,17 @@ class ClearSkyCache:
         if values is not None:
             self._days.move_to_end(day_index)
             return values
-        self._compute(day_index, day_index)
+        self._compute(day_index, self._prefetch_end(day_index, day_index))
         return self._days[day_index]
+
+    def _prefetch_end(self, first: int, last: int) -> int:
+        """Last day to compute with the missing days `first..last`: `prefetch_days` ahead,
+        stopping before the next day already cached."""
+        end = max(last, first + self._prefetch_days - 1)
+        for d in range(last + 1, end + 1):
+            if d in self._days:
+                return d - 1
+        return end
 
     def _compute(self, first: int, last: int) -> None:
         """Compute UTC days `first..last` (inclusive) in one pvlib call and cache them."""
@@ -102,14 +122,20 @@ class ClearSkyCache:
             return np.zeros(0)
         if step_s <= 0:
             raise ValueError(f"step_s must be positive, got {step_s}")
-        times = start_s + step_s * np.arange(n, dtype=np.float64)
         first = int(start_s // DAY_S)
-        last = int(times[-1] // DAY_S)
+        last = int((start_s + step_s * (n - 1)) // DAY_S)
         missing = [d for d in range(first, last + 1) if d not in self._days]
         if missing and last - first < self._max_days:
-            self._compute(missing[0], missing[-1])
+            end = self._prefetch_end(missing[0], missing[-1])
+            self._compute(missing[0], end if end - first < self._max_days else missing[-1])
         days = [self.day(d)[:-1] for d in range(first, last + 1)]
         days.append(self.day(last)[-1:])
         values = np.concatenate(days)
+        offset_s = start_s - first * DAY_S
+        if offset_s % MINUTE_S == 0.0 and step_s % MINUTE_S == 0.0:
+            # Whole minutes: the knots themselves, exactly what np.interp returns there.
+            first_minute, every = int(offset_s) // MINUTE_S, int(step_s) // MINUTE_S
+            return values[first_minute : first_minute + every * (n - 1) + 1 : every].copy()
+        times = start_s + step_s * np.arange(n, dtype=np.float64)
         positions = (times - first * DAY_S) / MINUTE_S
         return np.interp(positions, np.arange(values.shape[0], dtype=np.float64), values)
