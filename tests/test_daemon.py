@@ -214,14 +214,25 @@ def test_duplicate_devices_are_refused() -> None:
 # ----- the APScheduler runner ----------------------------------------------------------------
 
 
+class FrozenSpeedClock:
+    """Simulated time that stands still at `T0` but claims a speed: exact mapping tests."""
+
+    speed = 600.0
+
+    def now(self) -> datetime:
+        return T0
+
+
 def test_runner_maps_simulated_due_times_to_wall_time() -> None:
-    clock = ScaledClock(T0, speed=600.0)
+    clock = FrozenSpeedClock()
     ctl = ScriptedController("A", clock, lambda t: t + timedelta(seconds=60))
-    runner = SchedulerRunner(make_daemon([ctl], clock), clock)
-    wall = runner.wall_time(clock.now() + timedelta(seconds=600))
-    assert (wall - datetime.now(UTC)).total_seconds() == pytest.approx(1.0, abs=0.05)
-    past = runner.wall_time(clock.now() - timedelta(hours=1))
-    assert past >= datetime.now(UTC) - timedelta(milliseconds=5)
+    runner = SchedulerRunner(make_daemon([ctl], clock), clock, min_wall_s=0.001)
+    before = datetime.now(UTC)
+    wall = runner.wall_time(T0 + timedelta(seconds=600))  # 600 s at 600x: 1 wall second
+    past = runner.wall_time(T0 - timedelta(hours=1))  # overdue: as soon as allowed
+    after = datetime.now(UTC)
+    assert before + timedelta(seconds=1) <= wall <= after + timedelta(seconds=1)
+    assert before + timedelta(seconds=0.001) <= past <= after + timedelta(seconds=0.001)
 
 
 def test_runner_runs_cycles_in_a_worker_and_stops_cleanly() -> None:
