@@ -794,11 +794,28 @@ class Controller:
         steady = self._steady_scheduler if remember else None
         errors: list[str] = []
         t = last + step
+        if steady is None and getattr(self.forecaster, "depends_only_on_observations", False):
+            self._last_refresh(t, now, step, errors)
+            return
         while t < now:
             forecast = self._current_forecast(t, errors)
             if steady is not None:
                 steady.replay_context(t, self._read_context(t, forecast))
             t += step
+
+    def _last_refresh(self, t: datetime, now: datetime, step: timedelta, errors: list[str]) -> None:
+        """Of the refreshes the check-ins `t, t + step, ..` before `now` would make, make
+        only the last: with no reading in between and a forecaster that depends on
+        nothing else, the ones before it are replaced unseen (`_catch_up`)."""
+        refresh_s = self.settings.forecast_refresh_s
+        fetched = self._forecast_at
+        last_due: datetime | None = None
+        while t < now:
+            if fetched is None or (t - fetched).total_seconds() >= refresh_s:
+                fetched = last_due = t
+            t += step
+        if last_due is not None:
+            self._current_forecast(last_due, errors)
 
     def _next_cycle_at(
         self, now: datetime, forecast: PvForecast | None, hint: float | None

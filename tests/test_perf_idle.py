@@ -19,12 +19,15 @@ from optimizer.backtest.engine import (
     BacktestInputs,
     BacktestResult,
     BacktestSetup,
+    Contender,
+    baseline_contender,
     policy_contender,
     run_backtest,
 )
 from optimizer.budget import BudgetConfig, BudgetPlanner
 from optimizer.budget.scheduler import ReadContext
 from optimizer.controller import ControllerSettings
+from optimizer.forecast.forecaster import PvForecaster
 from optimizer.limits import ChargerLimits
 from optimizer.policies.base import FOREVER, CommandedState, PolicyContext, next_decision_at
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
@@ -65,18 +68,38 @@ def _days(days: int, seed: int) -> BacktestInputs:
     )
 
 
+def _contender(name: str) -> Contender:
+    return baseline_contender(name) if name.startswith("device_") else policy_contender(name)
+
+
 def _run(inputs: BacktestInputs, policy: str, *, sleep: bool) -> BacktestResult:
     settings = ControllerSettings() if sleep else ControllerSettings(idle_max_interval_s=300.0)
-    return run_backtest(inputs, policy_contender(policy), BacktestSetup(controller=settings))
+    return run_backtest(inputs, _contender(policy), BacktestSetup(controller=settings))
 
 
-@pytest.mark.parametrize("policy", ["solar_only", "target"])
+@pytest.mark.parametrize(
+    "policy", ["solar_only", "target", "off", "device_exclusive_pv", "device_pv_min"]
+)
 @pytest.mark.parametrize("seed", [1, 2])
-def test_sleeping_changes_no_call_command_or_energy(policy: str, seed: int) -> None:
+def test_sleeping_changes_no_call_command_or_energy(
+    policy: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forecasts = [0]
+    original = PvForecaster.forecast
+
+    def counted(self: PvForecaster, *args: object, **kwargs: object) -> object:
+        forecasts[0] += 1
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PvForecaster, "forecast", counted)
     inputs = _days(2, seed)
     awake = _run(inputs, policy, sleep=False)
+    awake_forecasts, forecasts[0] = forecasts[0], 0
     asleep = _run(inputs, policy, sleep=True)
     assert asleep.cycles < awake.cycles
+    if policy in ("off", "device_exclusive_pv", "device_pv_min"):
+        # No read plan to replay: of the skipped refreshes only the last is made.
+        assert forecasts[0] < awake_forecasts
     assert [(c.time, c.endpoint, c.status) for c in asleep.calls] == [
         (c.time, c.endpoint, c.status) for c in awake.calls
     ]

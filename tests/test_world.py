@@ -395,3 +395,52 @@ def test_record_started_mid_day_grows_across_days_and_matches_the_totals_since()
     )
     assert series.car_wh().sum() == pytest.approx(totals.energy_wh - before_car, abs=1e-6)
     assert series.car_wh().sum() > 1000 and series.plugged.any() and not series.plugged.all()
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    arrival_soc=st.floats(0.6, 0.85),
+    mode=st.sampled_from(list(PvMode)),
+)
+def test_per_step_record_does_not_depend_on_when_the_world_is_advanced(
+    seed: int, arrival_soc: float, mode: PvMode
+) -> None:
+    """Advanced every 5 min (short path) or every 2 h (vectorized path, over the start
+    of the taper), the car and the record are the same bit for bit: only the order of
+    the energy sums differs. A controller that sleeps longer changes nothing physical."""
+    rng = np.random.default_rng(seed)
+    index = pd.date_range(START, periods=24 * 60 + 1, freq="min")
+    pv = pd.Series(rng.uniform(3000.0, 25000.0, index.size), index=index)
+    house = pd.Series(rng.uniform(200.0, 900.0, index.size), index=index)
+    session = ScheduledSession(
+        arrival=START,
+        departure=START + timedelta(hours=11),
+        energy_kwh=60.0,
+        arrival_soc=arrival_soc,
+    )
+    config = DeviceConfig(
+        device_id="T1",
+        initial_pv_mode=mode,
+        car=CarConfig(battery_kwh=40.0, max_current_a=32),
+        sessions=ScheduleSessions(kind="schedule", sessions=(session,)),
+    )
+    worlds = []
+    for every_min in (5, 120):
+        world = World(
+            Scenario(devices=(config,), start=START, pv_mode_delay_s=60.0),
+            step_s=60,
+            pv_w=pv,
+            house_w=house,
+        )
+        world.record(until=START + timedelta(hours=12))
+        for minute in range(every_min, 12 * 60 + 1, every_min):
+            world.advance_to(START + timedelta(minutes=minute))
+        worlds.append(world)
+    short, long = (w.recorded("T1") for w in worlds)
+    assert short.car_w.sum() > 0
+    for name in ("car_w", "current_a", "setpoint_a", "pv_mode", "plugged"):
+        np.testing.assert_array_equal(getattr(short, name), getattr(long, name), err_msg=name)
+    a, b = (w.sessions("T1")[0] for w in worlds)
+    assert a.soc == b.soc
+    assert a.energy_wh == pytest.approx(b.energy_wh, rel=1e-12)

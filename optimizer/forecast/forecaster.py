@@ -102,6 +102,13 @@ class PvForecaster:
         return self.site.kwp * self.ratio
 
     @property
+    def depends_only_on_observations(self) -> bool:
+        """True when `forecast` is a function of the observations so far and the times
+        asked, nothing else (no external `source`, which may change at any time): a
+        forecast nobody looks at before the next one need not be made."""
+        return self.source is None
+
+    @property
     def variability(self) -> float:
         """Current sky variability, 0 steady to 1 broken clouds."""
         return self.nowcast.variability

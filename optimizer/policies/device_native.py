@@ -9,12 +9,13 @@ control at all. The backtest runs it as `device_exclusive_pv` and
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, hand_over
+from optimizer.policies.base import FOREVER, PolicyContext, hand_over
 
 _MODES = {"exclusive_pv": PvMode.EXCLUSIVE_PV, "pv_min": PvMode.PV_MIN}
 
@@ -47,6 +48,12 @@ class DeviceNativePolicy:
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
         """Never read: the charger regulates alone."""
         return math.inf
+
+    def next_decision_at(self, ctx: PolicyContext) -> datetime:
+        """`FOREVER`: the decision never changes (see `DecisionTimeHint`), so the
+        controller sleeps `idle_max_interval_s` between check-ins instead of
+        `max_cycle_interval_s`; it never reads, so nothing else could wake it."""
+        return FOREVER
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """The charger's own mode with the maximum current as cap, always."""

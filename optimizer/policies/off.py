@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, pause
+from optimizer.policies.base import FOREVER, PolicyContext, pause
 
 
 class OffParams(BaseModel):
@@ -35,6 +37,10 @@ class OffPolicy:
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
         """Paused: read rarely (s)."""
         return self.params.read_interval_s
+
+    def next_decision_at(self, ctx: PolicyContext) -> datetime:
+        """`FOREVER`: paused whatever happens (see `DecisionTimeHint`)."""
+        return FOREVER
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Paused, always."""

@@ -393,9 +393,7 @@ class SimCharger:
                 i = k0 - self.recorder.first_k
                 self.recorder.current_a[i : i + bulk] = amps[:bulk]
                 self.recorder.car_w[i : i + bulk] = amps[:bulk] * wpa
-            car.soc = min(
-                1.0, car.soc + float(before[bulk - 1] + energy[bulk - 1]) * car.soc_per_wh()
-            )
+            car.soc = _soc_after(car.soc, energy[:bulk], car.soc_per_wh())
         if bulk < n:
             self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], k0 + bulk, dt)
 
@@ -548,6 +546,17 @@ class SimCharger:
         self.car_power_w = power
         self.pv_w = pv[-1]
         self.household_w = house[-1]
+
+
+def _soc_after(soc: float, energy_wh: FloatArray, per_wh: float) -> float:
+    """The SoC after steps of `energy_wh`, added step by step as `charge_short` and
+    `_charge_stepwise` do: the car's state (and the taper after it) must not depend
+    on how the world's steps were split into segments (that is, on when the
+    controller happened to wake up)."""
+    for e in energy_wh.tolist():
+        if e > 0.0:
+            soc = min(1.0, soc + e * per_wh)
+    return soc
 
 
 def _record_arrays(
