@@ -402,7 +402,7 @@ class SimCharger:
     ) -> None:
         h = dt / 3600.0
         power = energy / h
-        solar = float(np.minimum(power, np.maximum(surplus, 0.0)).sum()) * h
+        solar = float((np.minimum(power, np.maximum(surplus, 0.0)) * h).sum())  # as `energy`
         exported = float(np.maximum(surplus - power, 0.0).sum()) * h
         total = float(energy.sum())
         session = self.session
