@@ -794,95 +794,14 @@ class Controller:
         steady = self._steady_scheduler if remember else None
         errors: list[str] = []
         t = last + step
-        pure = getattr(self.forecaster, "depends_only_on_observations", False)
-        if steady is None and pure:
+        if steady is None and getattr(self.forecaster, "depends_only_on_observations", False):
             self._last_refresh(t, now, step, errors)
-            return
-        if steady is not None and pure and self._replay_contexts(steady, t, now, step):
             return
         while t < now:
             forecast = self._current_forecast(t, errors)
             if steady is not None:
                 steady.replay_context(t, self._read_context(t, forecast))
             t += step
-
-    def _replay_contexts(
-        self, steady: SteadyReadScheduler, t: datetime, now: datetime, step: timedelta
-    ) -> bool:
-        """Replay the check-ins `t, t + step, ..` before `now` (`_catch_up`) making only
-        the last forecast refresh due among them; False, with nothing done, when the
-        short forecast below fails or misses a check-in.
-
-        Check-ins before the first refresh falls due see the cached forecast, and those
-        from the last refresh on see that refresh, as they would have. With no reading
-        in between and a forecaster that depends only on its observations and the times
-        asked, a forecast step's power does not depend on when or over which span the
-        forecast was made, so the check-ins between the first and the last refresh take
-        `pv_expected_w` from one short forecast over just their steps: the values their
-        own refreshed 36 h forecasts would have given (pinned by tests/test_catch_up.py),
-        for a fraction of the cost."""
-        refresh_s = self.settings.forecast_refresh_s
-        fetched = self._forecast_at
-        times: list[datetime] = []
-        dues: list[int] = []
-        while t < now:
-            if fetched is None or (t - fetched).total_seconds() >= refresh_s:
-                fetched = t
-                dues.append(len(times))
-            times.append(t)
-            t += step
-        if not dues:
-            for when in times:
-                steady.replay_context(when, self._read_context(when, self._forecast))
-            return True
-        first, last = dues[0], dues[-1]
-        between = self._short_forecast_values(times[first:last])
-        if between is None:
-            return False
-        for when in times[:first]:
-            steady.replay_context(when, self._read_context(when, self._forecast))
-        for when, (value, variability) in zip(times[first:last], between, strict=True):
-            steady.replay_context(when, self._replayed_context(value, variability))
-        errors: list[str] = []
-        forecast = self._current_forecast(times[last], errors)
-        for when in times[last:]:
-            steady.replay_context(when, self._read_context(when, forecast))
-        return True
-
-    def _short_forecast_values(self, times: list[datetime]) -> list[tuple[float, float]] | None:
-        """(central PV power (W), variability) at each of `times` from one forecast over
-        just their steps; None when it fails or misses one of them."""
-        if not times:
-            return []
-        step_s = self.settings.forecast_step_s
-        first_s, last_s = times[0].timestamp(), times[-1].timestamp()
-        first_s -= first_s % step_s
-        n = int((last_s - last_s % step_s - first_s) // step_s) + 1
-        start = datetime.fromtimestamp(first_s, tz=UTC)
-        end = start + timedelta(seconds=n * step_s)
-        try:
-            forecast = self.forecaster.forecast(start, end, step_s)
-        except Exception:  # the full refresh path reports it
-            return None
-        values = []
-        for when in times:
-            value = _value_at(forecast.central_w, forecast, when)
-            if value is None:
-                return None
-            values.append((value, forecast.variability))
-        return values
-
-    def _replayed_context(self, pv_expected_w: float, variability: float) -> ReadContext:
-        """`_read_context` with the forecast's values already looked up."""
-        reading = self._reading
-        return ReadContext(
-            device_id=self.device_id,
-            plugged_in=self._plugged_in,
-            charging=reading is not None and reading.charge_state is ChargeState.CHARGING,
-            pv_expected_w=pv_expected_w or 0.0,
-            variability=variability,
-            last_read=self._last_read_at,
-        )
 
     def _last_refresh(self, t: datetime, now: datetime, step: timedelta, errors: list[str]) -> None:
         """Of the refreshes the check-ins `t, t + step, ..` before `now` would make, make
