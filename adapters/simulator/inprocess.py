@@ -7,11 +7,18 @@ endpoint name, so the budget ledger counts calls exactly as the daemon does.
 The simulator's quota model (`adapters.simulator.quota`) stands in for the
 cloud's (reset at UTC midnight); past the limit a call raises
 `ChargerRateLimited` and is reported as 429.
+
+The cloud counts calls per account (API key), not per charger: every
+`WorldCharger` of one account must share one `DailyQuota` (`account_quota`,
+or `WorldCharger.for_account` for all chargers of a world), so call 1001 of the
+day is refused whichever charger makes it and every charger reports the
+account's remaining count, as the HTTP simulator does.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, seconds_to_utc_midnight
@@ -27,10 +34,23 @@ from optimizer.interfaces import (
     Quota,
 )
 
-__all__ = ["DEFAULT_DAILY_LIMIT", "SimClock", "WorldCharger"]
+__all__ = ["DEFAULT_DAILY_LIMIT", "SimClock", "WorldCharger", "account_quota"]
 
 ACCOUNT = "account"
-"""The quota key of the in-process charger's account."""
+"""The quota key of the in-process chargers' account."""
+
+UNLIMITED_CALLS = sys.maxsize
+"""The limit of an unlimited account: attempts are still counted, no run reaches it."""
+
+
+def account_quota(daily_limit: int | None = DEFAULT_DAILY_LIMIT) -> DailyQuota:
+    """A fresh call counter for one account, to share among its `WorldCharger`s.
+
+    `daily_limit` is calls per UTC day (None: unlimited, nothing refused).
+    """
+    if daily_limit is not None and daily_limit < 0:
+        raise ValueError(f"daily_limit must be >= 0 or None, got {daily_limit}")
+    return DailyQuota(daily_limit if daily_limit is not None else UNLIMITED_CALLS)
 
 
 class SimClock:
@@ -61,7 +81,14 @@ class SimClock:
 
 
 class WorldCharger:
-    """One simulated Trydan as an `optimizer.interfaces.Charger`, with call accounting."""
+    """One simulated Trydan as an `optimizer.interfaces.Charger`, with call accounting.
+
+    `quota` is the account's call counter (`account_quota(daily_limit)`), shared by
+    every charger of the account; None gives this charger an account of its own.
+    `daily_limit` must match a shared quota's limit (None for an unlimited one):
+    with None nothing is refused and no `Quota` is reported, as an unconstrained
+    loop would see.
+    """
 
     def __init__(
         self,
@@ -70,17 +97,37 @@ class WorldCharger:
         clock: Clock,
         on_call: CallListener | None = None,
         daily_limit: int | None = DEFAULT_DAILY_LIMIT,
+        *,
+        quota: DailyQuota | None = None,
     ) -> None:
-        if daily_limit is not None and daily_limit < 0:
-            raise ValueError(f"daily_limit must be >= 0 or None, got {daily_limit}")
+        if quota is None:
+            quota = account_quota(daily_limit)
+        elif quota.limit != (daily_limit if daily_limit is not None else UNLIMITED_CALLS):
+            raise ValueError(
+                f"daily_limit {daily_limit} does not match the shared account quota's "
+                f"limit {quota.limit}; build it with account_quota(daily_limit)"
+            )
         self._world = world
         self._sim = world.charger(device_id)
         self._device_id = device_id
         self._clock = clock
         self._on_call = on_call
         self._limit = daily_limit
-        # Unlimited still counts attempts, against a limit no run reaches.
-        self._quota = DailyQuota(daily_limit if daily_limit is not None else sys.maxsize)
+        self._quota = quota
+
+    @classmethod
+    def for_account(
+        cls,
+        world: World,
+        clock: Clock,
+        on_call: CallListener | None = None,
+        daily_limit: int | None = DEFAULT_DAILY_LIMIT,
+        device_ids: Sequence[str] | None = None,
+    ) -> dict[str, WorldCharger]:
+        """One charger per device of `world` (or `device_ids`), all on one account's quota."""
+        quota = account_quota(daily_limit)
+        ids = world.device_ids if device_ids is None else device_ids
+        return {d: cls(world, d, clock, on_call, daily_limit, quota=quota) for d in ids}
 
     @property
     def device_id(self) -> str:
@@ -89,7 +136,10 @@ class WorldCharger:
 
     @property
     def calls_today(self) -> int:
-        """Calls counted in the current UTC day (including refused ones)."""
+        """The account's calls in the current UTC day, refused ones included.
+
+        Shared by every charger of the account: not this charger's own share.
+        """
         return self._quota.attempts(ACCOUNT, self._clock.now())
 
     def _call(self, endpoint: str) -> None:

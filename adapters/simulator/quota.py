@@ -7,7 +7,7 @@ calls (429) are not counted against the limit but are remembered as attempts.
 The counter resets when the simulated clock crosses UTC midnight.
 
 The one model of the quota: the HTTP simulator keeps one per key, the
-in-process `WorldCharger` one for its account.
+in-process `WorldCharger`s of one account share one (`inprocess.account_quota`).
 
 Keys are held only as opaque dictionary keys here; nothing is logged.
 """
