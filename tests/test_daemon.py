@@ -9,7 +9,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -301,35 +303,77 @@ def test_runner_sets_the_stop_event_on_a_401() -> None:
 # ----- wiring with the real controllers, in-process world ---------------------------------
 
 
-def test_build_daemon_shares_one_planner_and_store_across_chargers() -> None:
-    base = default_scenario()
-    scenario = base.model_copy(
+@dataclass
+class AccountRun:
+    """The daemon over two in-process chargers G1, G2 of one account (one quota)."""
+
+    world: World
+    clock: SimClock
+    store: MemoryStore
+    chargers: dict[str, WorldCharger]
+    daemon: Daemon
+
+    def run(self, duration: timedelta) -> list[ApiCall]:
+        """Run the daemon's cycles for `duration` of simulated time; the calls made."""
+
+        def advance(t: datetime) -> None:
+            self.clock.set(t)
+            self.world.advance_to(t)
+
+        start = self.clock.now()
+        self.daemon.run_cycles(start + duration, advance)
+        return self.store.calls_between(start, self.clock.now() + timedelta(seconds=1))
+
+
+def _account_run(seed: int, limit: int = 1000, budget: BudgetConfig | None = None) -> AccountRun:
+    scenario = default_scenario().model_copy(
         update={"devices": (DeviceConfig(device_id="G1"), DeviceConfig(device_id="G2"))}
     )
-    world = World(scenario, seed=3)
+    world = World(scenario, seed=seed)
     clock = SimClock(world.now)
     store = MemoryStore()
     config = demo_config(scenario, "solar_only")
-    chargers = {d: WorldCharger(world, d, clock) for d in ("G1", "G2")}
+    if budget is not None:
+        config = config.model_copy(update={"budget": budget})
+    chargers = WorldCharger.for_account(world, clock, daily_limit=limit)
     daemon = build_daemon(config, dict(chargers), clock, store)
     for charger in chargers.values():
         charger._on_call = ledger_listener(daemon)
-    controllers = list(daemon.controllers.values())
-    assert controllers[0].scheduler is controllers[1].scheduler is daemon.planner
-    assert controllers[0].store is controllers[1].store is store
+    return AccountRun(world, clock, store, chargers, daemon)
 
-    def advance(t: datetime) -> None:
-        clock.set(t)
-        world.advance_to(t)
 
-    start = clock.now()
-    daemon.run_cycles(start + timedelta(hours=12), advance)
-    calls = store.calls_between(start, clock.now() + timedelta(seconds=1))
+def test_build_daemon_shares_one_planner_and_store_across_chargers() -> None:
+    run = _account_run(seed=3)
+    controllers = list(run.daemon.controllers.values())
+    assert controllers[0].scheduler is controllers[1].scheduler is run.daemon.planner
+    assert controllers[0].store is controllers[1].store is run.store
+    calls = run.run(timedelta(hours=12))
     assert {c.device_id for c in calls} == {"G1", "G2"}
-    assert daemon.planner.spent(clock.now()) == sum(
-        1 for c in calls if c.time >= datetime(2026, 6, 21, tzinfo=UTC)
-    )
-    assert sum(ch.calls_today for ch in chargers.values()) <= 1000
+    today = [c for c in calls if c.time >= datetime(2026, 6, 21, tzinfo=UTC)]
+    assert run.daemon.planner.spent(run.clock.now()) == len(today)
+    # The world counts the account's calls, as the cloud does per key: both chargers
+    # see the same count, the one the planner keeps, and it stays within the quota.
+    g1, g2 = run.chargers["G1"], run.chargers["G2"]
+    assert g1.calls_today == g2.calls_today == len(today) <= 1000
+    assert [c.quota.remaining if c.quota else None for c in today] == [
+        1000 - i for i in range(1, 1 + len(today))
+    ]
+
+
+def test_chargers_of_one_account_stay_within_its_quota_day_after_day() -> None:
+    """A tight account quota binds across both chargers: the planner's plan must fit
+    it, or the world refuses the excess with a 429 as the cloud would."""
+    limit = 160
+    run = _account_run(seed=5, limit=limit, budget=BudgetConfig(daily_limit=limit, reserve=20))
+    calls = run.run(timedelta(days=3))
+    assert {c.device_id for c in calls} == {"G1", "G2"}
+    assert all(c.status == 200 for c in calls), "the world refused a call the plan made"
+    per_day = Counter(c.time.astimezone(UTC).date() for c in calls)
+    assert len(per_day) >= 3 and max(per_day.values()) <= limit
+    today = per_day[run.clock.now().astimezone(UTC).date()]
+    assert run.chargers["G1"].calls_today == run.chargers["G2"].calls_today == today
+    # The quota binds: without sharing, each charger alone would have had `limit`.
+    assert max(per_day.values()) > limit // 2
 
 
 def test_build_daemon_refuses_chargers_that_do_not_match_the_config() -> None:

@@ -45,7 +45,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from adapters.simulator.inprocess import DEFAULT_DAILY_LIMIT, SimClock, WorldCharger
+from adapters.simulator.inprocess import (
+    DEFAULT_DAILY_LIMIT,
+    SimClock,
+    WorldCharger,
+    account_quota,
+)
 from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, LedgeredScheduler
@@ -159,8 +164,9 @@ class BacktestSetup:
 class Contender:
     """One thing to backtest: a policy paired with its read schedule and quota.
 
-    `quota_limit` is the cloud's daily limit the `WorldCharger` enforces (None:
-    unlimited, to show what an unconstrained loop would spend).
+    `quota_limit` is the cloud's daily limit per account the `WorldCharger`s of a
+    run enforce together (None: unlimited, to show what an unconstrained loop
+    would spend).
     """
 
     name: str
@@ -445,7 +451,11 @@ def run_backtest(
     def relay(call: ApiCall) -> None:
         controller.on_call(call)
 
-    charger = WorldCharger(world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit)
+    # One run is one account: its chargers share the quota, as the cloud counts per key.
+    quota = account_quota(contender.quota_limit)
+    charger = WorldCharger(
+        world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit, quota=quota
+    )
     schedule = contender.make_schedule(setup)
     controller = make_controller(inputs, contender, setup, charger, clock, store, schedule)
     log = drive(inputs, controller, schedule, clock, store, world.advance_to, progress)
