@@ -21,6 +21,7 @@ from datetime import timedelta
 from adapters.simulator.inprocess import SimClock, WorldCharger
 from adapters.simulator.world import RandomSessions, World, default_scenario, load_scenario
 from optimizer.interfaces import PvMode
+from optimizer.sessions import HomeOfficePattern
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def run(case: Case, record: bool = False) -> tuple[float, float, int]:
         device = scenario.devices[0]
         if not isinstance(device.sessions, RandomSessions):
             device = device.model_copy(
-                update={"sessions": RandomSessions(kind="random", pattern="home_office")}
+                update={"sessions": RandomSessions(kind="random", pattern=HomeOfficePattern())}
             )
         scenario = scenario.model_copy(update={"devices": (device,)})
     began = time.process_time()

@@ -209,6 +209,11 @@ class SessionSampler:
         return self._home_since
 
     @property
+    def next_day(self) -> date:
+        """The local day the next sampling step draws."""
+        return self._day
+
+    @property
     def energy_kwh(self) -> float:
         """The energy the session in progress wants back (kWh)."""
         return self._energy_kwh

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,13 +10,12 @@ import pandas as pd
 import pytest
 
 from adapters.simulator.world import (
-    RandomSessions,
     ScenarioError,
     World,
     default_scenario,
     load_scenario,
 )
-from adapters.simulator.world.sessions import plan_from_config, plan_from_frame
+from adapters.simulator.world.sessions import plan_from_frame
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "config" / "scenarios"
 
@@ -49,6 +47,20 @@ def test_default_scenario_has_one_device_sim0001() -> None:
         ("[[devices]]\ndevice_id = 'A'\n[[devices]]\ndevice_id = 'A'\n", "duplicate device_id A"),
         ("pv_mode_delay_s = 'soon'\n", "pv_mode_delay_s"),
         ("name = \n", "invalid TOML"),
+        (
+            "[[devices]]\ndevice_id = 'A'\n[devices.sessions]\nkind = 'random'\nleave_h = 7.5\n",
+            "devices.0.sessions.random.leave_h: Extra inputs are not permitted",
+        ),
+        (
+            "[[devices]]\ndevice_id = 'A'\n[devices.sessions]\nkind = 'random'\n"
+            "pattern = 'nomad'\n",
+            "devices.0.sessions.random.pattern",
+        ),
+        (
+            "[[devices]]\ndevice_id = 'A'\n[devices.sessions]\nkind = 'random'\n"
+            "[devices.sessions.pattern]\nkind = 'commuter'\nphases = 3\n",
+            "phases belongs in [devices.car]",
+        ),
     ],
 )
 def test_bad_scenarios_fail_in_one_line_naming_file_and_key(
@@ -67,44 +79,6 @@ def test_bad_scenarios_fail_in_one_line_naming_file_and_key(
 def test_missing_scenario_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"nope\.toml: scenario file not found"):
         load_scenario(tmp_path / "nope.toml")
-
-
-def test_commuter_is_away_on_workdays_and_sessions_do_not_overlap() -> None:
-    config = RandomSessions(kind="random", pattern="commuter", trip_probability=0.0)
-    scenario = default_scenario()
-    start = datetime(2026, 6, 22, 0, 0, tzinfo=UTC)  # a Monday
-    plan = plan_from_config(config, scenario.devices[0].car, scenario.site.tz, start, 5, "X")
-    t = start
-    sessions = []
-    while t < start + timedelta(days=14):
-        s = plan.first_ending_after(t)
-        assert s is not None
-        sessions.append(s)
-        t = s.departure
-    for before, after in itertools.pairwise(sessions):
-        assert before.departure <= after.arrival
-    leaving = [s.departure.astimezone(scenario.site.tz) for s in sessions[:5]]
-    assert all(6 <= d.hour <= 9 and d.weekday() < 5 for d in leaving)
-    assert all(s.energy_wh >= 500 for s in sessions)
-
-
-def test_random_sessions_are_seeded() -> None:
-    config = RandomSessions(kind="random", pattern="home_office", trip_probability=0.5)
-    scenario = default_scenario()
-    start = datetime(2026, 6, 22, tzinfo=UTC)
-
-    def departures(seed: int) -> list[datetime]:
-        plan = plan_from_config(config, scenario.devices[0].car, scenario.site.tz, start, seed, "X")
-        out, t = [], start
-        for _ in range(5):
-            s = plan.first_ending_after(t)
-            assert s is not None
-            out.append(s.departure)
-            t = s.departure
-        return out
-
-    assert departures(1) == departures(1)
-    assert departures(1) != departures(2)
 
 
 def test_real_series_and_sessions_frame_drive_the_world() -> None:

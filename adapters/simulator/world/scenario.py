@@ -20,9 +20,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V, PvMode
+from optimizer.sessions import CommuterPattern, Pattern, SessionPattern
 from optimizer.site import GRAZ, SiteConfig
-
-WEEKDAYS = (0, 1, 2, 3, 4)
 
 
 class ScenarioError(ValueError):
@@ -100,31 +99,32 @@ class DailySessions(_Model):
 
 
 class RandomSessions(_Model):
-    """Sessions drawn from documented distributions, seeded per day (see `sessions.py`).
+    """Sessions sampled from a day pattern of `optimizer.sessions`, the backtests' sampler.
 
-    `commuter`: on workdays the car leaves at N(`leave_h`, `leave_sd_min`) and
-    returns at N(`return_h`, `return_sd_min`); on other days it makes a trip
-    with probability `trip_probability`. `home_office`: every day is a
-    non-workday. Trips start at N(10:00, 1 h) and last 1 h + Exp(`trip_mean_h`).
-    Energy used per outing: N(`energy_kwh_mean`, `energy_kwh_sd`), at least 0.5 kWh.
+    `pattern` names a pattern with its defaults (`"commuter"`, `"home_office"`,
+    `"weekend_trips"`) or is a table with `kind` and any of that pattern's fields to
+    override (`leave`, `back`, `jitter_min`, `trip_probability`, `trip.km_mean`, ...;
+    see `optimizer.sessions` for the distributions). Each device samples from its own
+    stream per (seed, device), day by day as the world reaches it. What the car
+    accepts (current, phases) is `[devices.car]`'s, so the pattern may not set
+    `max_current_a` or `phases`.
     """
 
     kind: Literal["random"]
-    pattern: Literal["commuter", "home_office"] = "commuter"
-    leave_h: float = Field(default=7.5, ge=0, lt=24)
-    leave_sd_min: float = Field(default=20.0, ge=0, le=240)
-    return_h: float = Field(default=17.5, ge=0, lt=24)
-    return_sd_min: float = Field(default=45.0, ge=0, le=240)
-    trip_probability: float = Field(default=0.3, ge=0, le=1)
-    trip_mean_h: float = Field(default=3.0, gt=0, le=24)
-    energy_kwh_mean: float = Field(default=8.0, ge=0, le=200)
-    energy_kwh_sd: float = Field(default=3.0, ge=0, le=100)
+    pattern: SessionPattern = CommuterPattern()
 
-    @model_validator(mode="after")
-    def _return_after_leave(self) -> RandomSessions:
-        if self.return_h <= self.leave_h:
-            raise ValueError("return_h must be after leave_h")
-        return self
+    @field_validator("pattern", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        return {"kind": value} if isinstance(value, str) else value
+
+    @field_validator("pattern")
+    @classmethod
+    def _car_limits_stay_with_the_car(cls, value: Pattern) -> Pattern:
+        for key in ("max_current_a", "phases"):
+            if key in value.model_fields_set:
+                raise ValueError(f"{key} belongs in [devices.car], not in the session pattern")
+        return value
 
 
 SessionsConfig = Annotated[

@@ -5,10 +5,11 @@ Three sources, one interface (`SessionPlan.first_ending_after`):
 - a fixed schedule (scenario list, or a pandas DataFrame with columns
   `arrival, departure, energy_kwh` and optional `max_current_a, phases, arrival_soc`);
 - a daily pattern (same hours on given weekdays);
-- a seeded random generator (`RandomSessions`): the car is at home except for
-  outings; see `RandomSessions` for the distributions. Each local day draws
-  from its own stream `(seed, device, day)`, so a day's outings do not depend
-  on how far the world was simulated before.
+- a seeded random day pattern (`RandomSessions`): the car is at home except for
+  trips, sampled day by day by `optimizer.sessions.SessionSampler` (the same
+  sampler as the backtests' `sample_sessions`) from one stream per
+  (seed, device), so the sessions do not depend on how far the world was
+  simulated before.
 
 A session's `energy_wh` is what the driver used on the outing before it and
 wants back; the car arrives at `departure_soc - energy / battery` unless the
@@ -21,23 +22,22 @@ import itertools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
 
 from adapters.simulator.world.scenario import (
-    WEEKDAYS,
     CarConfig,
     DailySessions,
     RandomSessions,
     ScheduleSessions,
     SessionsConfig,
 )
+from optimizer.sessions import SampledSession, SessionSampler
 
 MAX_LOOKAHEAD_DAYS = 366
-"""How far the random generator looks for the next outing before calling the session open-ended."""
+"""How far the random sampler looks for the next trip before calling the session open-ended."""
 
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -146,12 +146,13 @@ class _DailyPlan(SessionPlan):
         return False
 
 
-def _day_rng(seed: int, device_id: str, day: date) -> np.random.Generator:
-    return np.random.default_rng([seed, zlib.crc32(device_id.encode()), day.toordinal(), 7])
+def session_seed(seed: int, device_id: str) -> tuple[int, int, int]:
+    """The seed of one device's random sessions: its own stream per (world seed, device)."""
+    return (seed, zlib.crc32(device_id.encode()), 7)
 
 
 class _RandomPlan(SessionPlan):
-    """Home except for outings (see `RandomSessions` for the distributions)."""
+    """Sessions of `optimizer.sessions.SessionSampler`, sampled as the world reaches them."""
 
     def __init__(
         self,
@@ -163,68 +164,33 @@ class _RandomPlan(SessionPlan):
         device_id: str,
     ) -> None:
         super().__init__()
-        self._config = config
         self._car = car
-        self._tz = tz
-        self._seed = seed
-        self._device_id = device_id
-        self._day = start.astimezone(tz).date() - timedelta(days=1)
-        self._home_since = start
-        first_rng = _day_rng(seed, device_id, self._day)
-        self._pending_energy_wh = self._outing_energy_wh(first_rng)
-
-    def _outing_energy_wh(self, rng: np.random.Generator) -> float:
-        c = self._config
-        return max(0.5, float(rng.normal(c.energy_kwh_mean, c.energy_kwh_sd))) * 1000.0
-
-    def _outing(self, day: date) -> tuple[datetime, datetime, float] | None:
-        c = self._config
-        rng = _day_rng(self._seed, self._device_id, day)
-        workday = c.pattern == "commuter" and day.weekday() in WEEKDAYS
-        if workday:
-            leave_h = rng.normal(c.leave_h, c.leave_sd_min / 60.0)
-            return_h = rng.normal(c.return_h, c.return_sd_min / 60.0)
-        elif rng.random() < c.trip_probability:
-            leave_h = rng.normal(10.0, 1.0)
-            return_h = leave_h + 1.0 + rng.exponential(c.trip_mean_h)
-        else:
-            return None
-        leave_h = float(np.clip(leave_h, 0.25, 22.0))
-        return_h = float(np.clip(return_h, leave_h + 0.25, 23.75))
-        midnight = datetime.combine(day, time(0, 0), tzinfo=self._tz)
-        leave = (midnight + timedelta(hours=leave_h)).astimezone(UTC)
-        back = (midnight + timedelta(hours=return_h)).astimezone(UTC)
-        return leave, back, self._outing_energy_wh(rng)
+        self._sampler = SessionSampler(
+            config.pattern, pd.Timestamp(start), tz=tz.key, seed=session_seed(seed, device_id)
+        )
+        self._complete = False
 
     def _generate_more(self) -> bool:
-        for _ in range(MAX_LOOKAHEAD_DAYS):
-            self._day += timedelta(days=1)
-            outing = self._outing(self._day)
-            if outing is None:
-                continue
-            leave, back, energy = outing
-            if leave > self._home_since:
-                self._sessions.append(
-                    PlannedSession(
-                        self._home_since,
-                        leave,
-                        self._pending_energy_wh,
-                        _arrival_soc(self._car, self._pending_energy_wh),
-                    )
-                )
-            self._home_since = max(back, self._home_since)
-            self._pending_energy_wh = energy
-            return True
-        if self._home_since < _FAR_FUTURE:  # no outing for a year: one open-ended session
-            energy = self._pending_energy_wh
-            self._sessions.append(
-                PlannedSession(
-                    self._home_since, _FAR_FUTURE, energy, _arrival_soc(self._car, energy)
-                )
+        if self._complete:
+            return False
+        sampled = self._sampler.next_session(max_days=MAX_LOOKAHEAD_DAYS)
+        if sampled is None:  # no trip for a year: one open-ended session
+            home_since = self._sampler.home_since
+            assert home_since is not None  # a sampler without an end never closes
+            sampled = SampledSession(
+                home_since, pd.Timestamp(_FAR_FUTURE), self._sampler.energy_kwh
             )
-            self._home_since = _FAR_FUTURE
-            return True
-        return False
+            self._complete = True
+        energy_wh = sampled.energy_kwh * 1000.0
+        self._sessions.append(
+            PlannedSession(
+                sampled.arrival.to_pydatetime(),
+                sampled.departure.to_pydatetime(),
+                energy_wh,
+                _arrival_soc(self._car, energy_wh),
+            )
+        )
+        return True
 
 
 def plan_from_config(
