@@ -11,7 +11,7 @@ Three sources, one interface (`SessionPlan.first_ending_after`):
   (seed, device), so the sessions do not depend on how far the world was
   simulated before.
 
-A session's `energy_wh` is what the driver used on the outing before it and
+A session's `energy_wh` is what the driver used on the trip before it and
 wants back; the car arrives at `departure_soc - energy / battery` unless the
 session says otherwise, and accepts energy until it is full.
 """
