@@ -11,8 +11,9 @@ The API key is never part of the config: it comes from `V2C_API_KEY`.
 
 from __future__ import annotations
 
+import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
@@ -40,6 +41,17 @@ class ChargerConfig(BaseModel):
     device_id: str = Field(min_length=1, description="V2C Cloud device id")
     name: str | None = Field(default=None, description="A label for logs and tables")
     limits: ChargerLimits = Field(default_factory=ChargerLimits)
+
+    @model_validator(mode="after")
+    def _fuse_allows_the_minimum(self) -> Self:
+        """A fuse below the minimum charging power would let the car never charge."""
+        fuse, minimum = self.limits.main_fuse_w, self.limits.min_power_w
+        if fuse is not None and fuse < minimum:
+            raise ValueError(
+                f"limits.main_fuse_w ({fuse:g} W) is below the minimum charging power "
+                f"({minimum:g} W = min_current_a x phases x voltage_v): the car could never charge"
+            )
+        return self
 
 
 class StorageConfig(BaseModel):
@@ -84,9 +96,18 @@ def load_config(path: str | Path) -> AppConfig:
     """Read and validate a TOML config file; raise `ConfigError` with one line on any problem."""
     where = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    try:
+        # utf-8-sig: editors on Windows start UTF-8 files with a byte-order mark.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{where}: line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+            "save the file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -96,11 +117,31 @@ def load_config(path: str | Path) -> AppConfig:
 
 def parse_config(data: Mapping[str, Any], where: str = "config") -> AppConfig:
     """Validate an already parsed mapping; `where` names the source in errors."""
+    for loc, value in non_finite_numbers(data):
+        raise ConfigError(f"{where}: {key_path(loc)}: must be a finite number (got {value})")
     try:
         return AppConfig.model_validate(dict(data))
     except pydantic.ValidationError as exc:
         # The first error only: later ones are often consequences of it.
         raise ConfigError(f"{where}: {describe_error(exc.errors()[0])}") from None
+
+
+def non_finite_numbers(
+    data: object, loc: tuple[int | str, ...] = ()
+) -> Iterator[tuple[tuple[int | str, ...], float]]:
+    """Every `inf`/`nan` in a parsed TOML tree, with its key path.
+
+    TOML has literals for both; no setting means "unlimited" by infinity (an
+    omitted key does), and NaN slips through every `>=` bound.
+    """
+    if isinstance(data, float) and not math.isfinite(data):
+        yield loc, data
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from non_finite_numbers(value, (*loc, str(key)))
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            yield from non_finite_numbers(value, (*loc, index))
 
 
 def key_path(loc: tuple[int | str, ...]) -> str:
@@ -132,6 +173,9 @@ def describe_error(err: ErrorDetails) -> str:
         return f"unknown key '{loc[-1]}' in {where}"
     if kind == "missing":
         return f"{key_path(loc)}: required key is missing"
+    if kind in ("tuple_type", "list_type") and isinstance(err.get("input"), dict):
+        path = key_path(loc)
+        return f"{path}: must be an array of tables [[{path}]], not one table [{path}]"
     ctx = err.get("ctx") or {}
     if kind in _BOUNDS:
         op, name = _BOUNDS[kind]
@@ -141,5 +185,8 @@ def describe_error(err: ErrorDetails) -> str:
     else:
         message = str(err["msg"]).removeprefix("Value error, ")
     path = key_path(loc) or "config"
-    got = "" if not loc or isinstance(err.get("input"), dict) else f" (got {err['input']!r})"
+    shown = repr(err.get("input"))
+    # e.g. "unknown time zone 'X'" already names the (quoted) value
+    echoed = isinstance(err.get("input"), str) and shown in message
+    got = "" if not loc or echoed or isinstance(err.get("input"), dict) else f" (got {shown})"
     return f"{path}: {message}{got}"

@@ -21,7 +21,8 @@ exist at the start of summer time are dropped (`nonexistent="drop"`, logged and 
 Power samples are interval means labelled by the interval start. An empty numeric cell
 is a missing sample (a gap); anything else that is not a number is an error. Small
 negative powers down to `-negative_tolerance` (inverter standby, sensor offset at night)
-are set to 0; larger ones are errors.
+are set to 0; larger ones are errors, and so are values above `MAXIMA` (a unit or
+typing error: 1e12 W of PV is not a home).
 
 Every problem raises `InputError` with one line naming the file, the row (1-based as in
 the file, the CSV header being row 1; for Parquet the 1-based data row) and the column.
@@ -31,6 +32,7 @@ the file, the CSV header being row 1; for Parquet the 1-based data row) and the 
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import logging
 from dataclasses import dataclass
@@ -48,6 +50,21 @@ LongGap = Literal["raise", "nan", "interpolate"]
 
 PV_COLUMNS = ("pv_w", "poa_w_m2", "ghi_w_m2")
 """Accepted PV columns, in order of preference."""
+
+MAXIMA = {
+    "pv_w": 1e6,
+    "house_w": 1e6,
+    "poa_w_m2": 2000.0,
+    "ghi_w_m2": 2000.0,
+    "energy_kwh": 300.0,
+    "max_current_a": 80.0,
+}
+"""Largest plausible value per column: a value above it is a unit or typing error.
+
+Powers (W): 1 MW, the PV of the largest array a site config allows (1000 kWp).
+Irradiance (W/m²): 2000, above any cloud-enhanced peak. Sessions: 300 kWh and 80 A,
+the limits of the world model's car.
+"""
 
 DEFAULT_MAX_GAP_S = 900.0
 """Longest gap filled by interpolation without being told (s): 15 minutes."""
@@ -114,15 +131,29 @@ def _read_csv(path: Path) -> _Table:
     sep = ";" if header.count(";") > header.count(",") else ","
     if "\t" in header and header.count("\t") > header.count(sep):
         sep = "\t"
-    frame = pd.read_csv(
-        path,
-        sep=sep,
-        dtype=str,
-        keep_default_na=False,
-        na_values=[""],
-        skip_blank_lines=False,
-        encoding="utf-8-sig",
-    )
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save the file as UTF-8",
+            file=name,
+        ) from None
+    except pd.errors.ParserError as exc:
+        # "Error tokenizing data. C error: Expected 2 fields in line 4322, saw 4"
+        reason = str(exc).strip().splitlines()[0].removeprefix("Error tokenizing data. ")
+        raise InputError(
+            f"not a valid CSV table: {reason.removeprefix('C error: ')}", file=name
+        ) from None
+    # pandas renames a repeated header (`pv_w`, `pv_w.1`): check the header line itself.
+    _refuse_duplicate_columns(next(csv.reader([header], delimiter=sep)), name, header_row=1)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
     frame = frame.dropna(how="all")  # blank lines keep their row numbers via the index
     return _Table(frame, name, first_row=2, decimal_comma=sep == ";", header_row=1)
@@ -137,8 +168,21 @@ def _read_parquet(path: Path) -> _Table:
     except Exception as exc:
         raise InputError(f"not a readable Parquet file ({exc})", file=name) from exc
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    _refuse_duplicate_columns(list(frame.columns), name, header_row=None)
     frame = frame.reset_index(drop=True)
     return _Table(frame, name, first_row=1, decimal_comma=False, header_row=None)
+
+
+def _refuse_duplicate_columns(columns: list[str], file: str, header_row: int | None) -> None:
+    """Column names are matched case-insensitively: `pv_w` and `PV_W` would be ambiguous."""
+    names = pd.Index([str(c).strip().lower() for c in columns])
+    clash = names[names.duplicated()]
+    if len(clash):
+        raise InputError(
+            f"column '{clash[0]}' appears twice (names ignore case and blanks)",
+            file=file,
+            row=header_row,
+        )
 
 
 def _require(table: _Table, column: str) -> pd.Series:
@@ -280,17 +324,35 @@ def _parse_numbers(
     if not allow_missing:
         _refuse_missing(table, column, empty, raw, "missing value")
     if minimum is not None:
-        too_low = values < minimum - negative_tolerance
-        if too_low.any():
-            p = int(np.flatnonzero(too_low)[0])
-            raise InputError(
-                f"value {values[p]:g} is below the allowed minimum {minimum:g}",
-                file=table.file,
-                row=table.row(p),
-                column=column,
-            )
+        _refuse_values(
+            table,
+            column,
+            values,
+            values < minimum - negative_tolerance,
+            "below the allowed minimum",
+            minimum,
+        )
         values = np.where(values < minimum, minimum, values)
+    maximum = MAXIMA.get(column)
+    if maximum is not None:
+        _refuse_values(
+            table, column, values, values > maximum, "above the plausible maximum", maximum
+        )
     return values
+
+
+def _refuse_values(
+    table: _Table, column: str, values: np.ndarray, bad: np.ndarray, what: str, bound: float
+) -> None:
+    """InputError at the first `bad` value: `value V is <what> <bound>`."""
+    if bad.any():
+        p = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"value {values[p]:g} is {what} {bound:g}",
+            file=table.file,
+            row=table.row(p),
+            column=column,
+        )
 
 
 def _refuse_duplicates(table: _Table, column: str, times: pd.Series) -> None:

@@ -1,0 +1,160 @@
+"""Bad input found by a hostile-user audit: each case is one clear line, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from optimizer.backtest.inputs import InputError, load_pv, load_sessions
+from optimizer.config import ConfigError, load_config
+
+HOME = Path(__file__).resolve().parents[1] / "config" / "home.toml"
+PV_HEADER = "timestamp,pv_w\n"
+
+
+def config_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    return message.removeprefix(f"{path}: ")
+
+
+def home_bytes(old: str = "", new: str = "") -> bytes:
+    text = HOME.read_text(encoding="utf-8")
+    assert old in text, old
+    return text.replace(old, new, 1).encode("utf-8")
+
+
+# ----- config -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (home_bytes().replace(b'"garage"', b'"gar\xffage"'), "line 23: not UTF-8 text (byte 0xff)"),
+        (b"# \xff\n" + home_bytes(), "line 1: not UTF-8 text (byte 0xff)"),
+    ],
+)
+def test_non_utf8_config_names_the_line(tmp_path: Path, data: bytes, expected: str) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(data)
+    assert expected in config_error(path)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + home_bytes())
+    assert load_config(path).chargers[0].device_id == "YOUR_DEVICE_ID"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "enable_delay_s = 60.0        #",
+            "enable_delay_s = inf        #",
+            "policy.solar_only.enable_delay_s: must be a finite number (got inf)",
+        ),
+        (
+            "main_fuse_w = 5750.0",
+            "main_fuse_w = inf",
+            "chargers[0].limits.main_fuse_w: must be a finite number (got inf)",
+        ),
+        ("latitude = 47.05", "latitude = nan", "site.latitude: must be a finite number (got nan)"),
+        (
+            "max_current_a = 16 ",
+            "max_current_a = -inf ",
+            "chargers[0].limits.max_current_a: must be a finite number (got -inf)",
+        ),
+    ],
+)
+def test_non_finite_numbers_are_refused(tmp_path: Path, old: str, new: str, expected: str) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(home_bytes(old, new))
+    assert config_error(path) == expected
+
+
+def test_a_fuse_below_the_minimum_charging_power_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(home_bytes("main_fuse_w = 5750.0", "main_fuse_w = 1000.0"))
+    message = config_error(path)
+    assert message.startswith("chargers[0]: limits.main_fuse_w (1000 W) is below the minimum")
+    assert "(1380 W" in message
+
+
+def test_a_single_chargers_table_asks_for_an_array_of_tables(tmp_path: Path) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(home_bytes("\n[[chargers]]\n", "\n[chargers]\n"))
+    assert config_error(path) == (
+        "chargers: must be an array of tables [[chargers]], not one table [chargers]"
+    )
+
+
+def test_a_value_named_by_the_message_is_not_repeated(tmp_path: Path) -> None:
+    path = tmp_path / "home.toml"
+    path.write_bytes(home_bytes('timezone = "Europe/Vienna"', 'timezone = "Europe/Atlantis"'))
+    assert config_error(path) == "site.timezone: unknown time zone 'Europe/Atlantis'"
+
+
+# ----- data files -------------------------------------------------------------------------
+
+
+def input_error(path: Path, loader: object = load_pv) -> str:
+    with pytest.raises(InputError) as info:
+        loader(path)  # type: ignore[operator]
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path))
+    return message.removeprefix(str(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"timestamp,pv_w\n2024-06-01 00:00,\xff\n", ": not UTF-8 text (byte 0xff)"),
+        (
+            b"timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:01,1,2,3\n",
+            ": not a valid CSV table: Expected 2 fields in line 3, saw 4",
+        ),
+        (b'timestamp,pv_w\n"2024-06-01 00:00,1\n', ": not a valid CSV table: EOF inside string"),
+        (b"timestamp,pv_w,PV_W\n2024-06-01 00:00,1,2\n", ", row 1: column 'pv_w' appears twice"),
+        (b"timestamp,pv_w,pv_w\n2024-06-01 00:00,1,2\n", ", row 1: column 'pv_w' appears twice"),
+        (
+            b"timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:01,1e12\n",
+            ", row 3, column 'pv_w': value 1e+12 is above the plausible maximum 1e+06",
+        ),
+        (
+            b"timestamp,poa_w_m2\n2024-06-01 00:00,5000\n",
+            ", row 2, column 'poa_w_m2': value 5000 is above the plausible maximum 2000",
+        ),
+    ],
+)
+def test_unreadable_pv_files_name_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "pv.csv"
+    path.write_bytes(content)
+    assert input_error(path).startswith(expected)
+
+
+SESSION = "arrival,departure,energy_kwh,max_current_a\n2024-06-01 08:00,2024-06-01 17:00,{},{}\n"
+
+
+def test_a_plausible_session_loads(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.csv"
+    path.write_text(SESSION.format(300, 80))
+    assert load_sessions(path)["energy_kwh"].tolist() == [300.0]
+
+
+@pytest.mark.parametrize(
+    ("energy", "current", "expected"),
+    [
+        ("1e9", "16", "row 2, column 'energy_kwh': value 1e+09 is above the plausible maximum 300"),
+        ("10", "100", "row 2, column 'max_current_a': value 100 is above the plausible maximum 80"),
+    ],
+)
+def test_implausible_sessions_name_file_row_and_column(
+    tmp_path: Path, energy: str, current: str, expected: str
+) -> None:
+    path = tmp_path / "sessions.csv"
+    path.write_text(SESSION.format(energy, current))
+    assert input_error(path, load_sessions) == f", {expected}"
