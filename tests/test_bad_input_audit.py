@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from optimizer.backtest.inputs import InputError, load_pv, load_sessions
+from optimizer.cli.main import app
 from optimizer.config import ConfigError, load_config
 
 HOME = Path(__file__).resolve().parents[1] / "config" / "home.toml"
@@ -158,3 +161,82 @@ def test_implausible_sessions_name_file_row_and_column(
     path = tmp_path / "sessions.csv"
     path.write_text(SESSION.format(energy, current))
     assert input_error(path, load_sessions) == f", {expected}"
+
+
+# ----- backtest command -------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+def one_line_error(args: list[str], code: int = 2) -> str:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0].removeprefix("error: ")
+
+
+def write_series(path: Path, column: str, start: str, hours: int = 48) -> Path:
+    index = pd.date_range(start, periods=hours * 60, freq="min")
+    frame = pd.DataFrame({"timestamp": index.strftime("%Y-%m-%d %H:%M"), column: 100.0})
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[str]:
+    pv = write_series(tmp_path / "pv.csv", "pv_w", "2026-06-01")
+    load = write_series(tmp_path / "load.csv", "house_w", "2026-06-01")
+    return ["backtest", "--pv", str(pv), "--load", str(load), "--tz", "UTC", "--json"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--start", "2026-13-01"], "--start '2026-13-01': not a date YYYY-MM-DD"),
+        (["--start", "tomorrow"], "--start 'tomorrow': not a date YYYY-MM-DD"),
+        (["--lat", "95"], "--lat: must be <= 90 (got 95.0)"),
+        (["--kwp", "-1"], "--kwp: must be > 0 (got -1.0)"),
+        (["--tz", "Mars/Base"], "--tz: unknown time zone 'Mars/Base'"),
+        (["--start", "2020-01-01", "--days", "1"], "--start/--days: the window 2020-01-01"),
+    ],
+)
+def test_backtest_arguments_are_named(files: list[str], extra: list[str], expected: str) -> None:
+    assert one_line_error(files + extra).startswith(expected)
+
+
+def test_backtest_refuses_an_output_file_before_running(files: list[str], tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("x")
+    message = one_line_error([*files, "--output", str(taken)])
+    assert message == f"--output {taken}: exists and is not a directory"
+    assert taken.read_text() == "x"
+
+
+def test_backtest_names_both_files_when_they_do_not_overlap(
+    files: list[str], tmp_path: Path
+) -> None:
+    other = write_series(tmp_path / "other.csv", "house_w", "2027-06-01")
+    message = one_line_error([*files[:3], "--load", str(other), *files[5:]])
+    assert message.endswith(f"{other} covers 2027-06-01 00:00:00+00:00 .. "
+                            "2027-06-02 23:59:00+00:00 (UTC): no time in common")  # fmt: skip
+
+
+def test_backtest_names_a_phase_count_the_world_cannot_simulate(
+    files: list[str], tmp_path: Path
+) -> None:
+    config = tmp_path / "home.toml"
+    config.write_bytes(home_bytes("phases = 1 ", "phases = 2 "))
+    message = one_line_error([*files, "--config", str(config)])
+    assert (
+        message == f"{config}: chargers[0].limits.phases: backtests simulate 1 or 3 phases (got 2)"
+    )
+
+
+@pytest.mark.parametrize(("option", "value"), [("--seed", "-1"), ("--days", "99999999999")])
+def test_backtest_out_of_range_numbers_are_usage_errors(
+    files: list[str], option: str, value: str
+) -> None:
+    result = runner.invoke(app, [*files, option, value])
+    assert result.exit_code == 2 and option in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,10 @@ TABLE_COLUMNS = (
 )
 
 
+MAX_DAYS = 3660
+"""Longest backtest (days): ten years of minute steps."""
+
+
 class BacktestArgError(ValueError):
     """A bad argument or file: one line, exit code 2."""
 
@@ -55,6 +60,40 @@ class BacktestArgError(ValueError):
 def _fail(message: str) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
+
+
+def parse_start(text: str | None) -> date | None:
+    """`--start` as a date; BacktestArgError naming the option otherwise."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BacktestArgError(f"--start {text!r}: not a date YYYY-MM-DD ({exc})") from None
+
+
+def check_output(output: Path | None) -> None:
+    """Refuse an unusable `--output` before hours of simulation, not after."""
+    if output is None:
+        return
+    if output.exists() and not output.is_dir():
+        raise BacktestArgError(f"--output {output}: exists and is not a directory")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BacktestArgError(f"--output {output}: cannot create ({exc.strerror})") from None
+    if not os.access(output, os.W_OK):
+        raise BacktestArgError(f"--output {output}: not writable")
+
+
+_SITE_OPTIONS = {
+    "latitude": "--lat",
+    "longitude": "--lon",
+    "timezone": "--tz",
+    "kwp": "--kwp",
+    "tilt_deg": "--tilt",
+    "azimuth_deg": "--azimuth",
+}
 
 
 def _site(
@@ -74,8 +113,17 @@ def _site(
     for key, value in (("kwp", kwp), ("tilt_deg", tilt), ("azimuth_deg", azimuth)):
         if value is not None:
             array[key] = value
-    data["arrays"] = (ArrayConfig.model_validate(array), *base.arrays[1:])
-    return SiteConfig.model_validate(data)
+    try:
+        data["arrays"] = (ArrayConfig.model_validate(array), *base.arrays[1:])
+        return SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        from optimizer.config import describe_error
+
+        err = exc.errors()[0]
+        field = str(err["loc"][-1]) if err["loc"] else ""
+        option = _SITE_OPTIONS.get(field, field)
+        message = describe_error(err).split(": ", 1)[-1]
+        raise BacktestArgError(f"{option}: {message}") from None
 
 
 def _file_inputs(
@@ -97,11 +145,17 @@ def _file_inputs(
     house_raw = load_house(load, tz=site.timezone)
     first = max(pv_raw.index[0], house_raw.index[0])
     last = min(pv_raw.index[-1], house_raw.index[-1])
+    if first >= last:
+        raise BacktestArgError(
+            f"{pv} covers {pv_raw.index[0]} .. {pv_raw.index[-1]} and {load} covers "
+            f"{house_raw.index[0]} .. {house_raw.index[-1]} (UTC): no time in common"
+        )
     t0 = pd.Timestamp(start, tz=site.timezone).tz_convert("UTC") if start else first.ceil("D")
     t1 = last.floor("min") if days is None else t0 + pd.Timedelta(days=days)
     if t1 > last + pd.Timedelta(minutes=1) or t0 < first:
         raise BacktestArgError(
-            f"the data covers {first} .. {last} (UTC), not the window {t0} .. {t1}"
+            f"--start/--days: the window {t0} .. {t1} is outside the data, which covers "
+            f"{first} .. {last} (UTC)"
         )
     if t1 <= t0:
         raise BacktestArgError(f"empty window {t0} .. {t1}")
@@ -205,6 +259,11 @@ def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
         app = load_config(config)
     except ConfigError as exc:
         raise BacktestArgError(str(exc)) from None
+    if app.chargers[0].limits.phases not in (1, 3):
+        raise BacktestArgError(
+            f"{config}: chargers[0].limits.phases: backtests simulate 1 or 3 phases "
+            f"(got {app.chargers[0].limits.phases})"
+        )
     setup = BacktestSetup(
         limits=app.chargers[0].limits,
         policies=app.policy,
@@ -234,8 +293,10 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str | None, typer.Option(help="real-2017 instead of files")] = None,
         policy: Annotated[str, typer.Option(help="policy name, or 'all'")] = "solar_only",
         start: Annotated[str | None, typer.Option(help="first local day, YYYY-MM-DD")] = None,
-        days: Annotated[int | None, typer.Option(min=1, help="days to simulate")] = None,
-        seed: Annotated[int, typer.Option(help="seed of sampled sessions")] = 2017,
+        days: Annotated[
+            int | None, typer.Option(min=1, max=MAX_DAYS, help="days to simulate")
+        ] = None,
+        seed: Annotated[int, typer.Option(min=0, help="seed of sampled sessions")] = 2017,
         output: Annotated[Path | None, typer.Option(help="write metrics, steps, plots")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print only the metrics")] = False,
         lat: Annotated[float | None, typer.Option()] = None,
@@ -252,6 +313,8 @@ def register(app: typer.Typer) -> None:
                 raise BacktestArgError(
                     f"--policy: unknown {policy!r}; known: {', '.join(PRODUCT_POLICIES)}, all"
                 )
+            first_day = parse_start(start)
+            check_output(output)
             setup, config_site = _setup(config)
             site = _site(config_site or GRAZ, lat, lon, tz, kwp, tilt, azimuth)
             if dataset is not None:
@@ -263,16 +326,12 @@ def register(app: typer.Typer) -> None:
                 from optimizer.backtest.dataset import load_dataset
 
                 try:
-                    inputs = load_dataset(
-                        dataset, start and date.fromisoformat(start), days, seed=seed
-                    )
+                    inputs = load_dataset(dataset, first_day, days, seed=seed)
                 except DatasetUnavailable as exc:
                     raise BacktestArgError(str(exc)) from None
             else:
                 if pv is None or load is None:
                     raise BacktestArgError("give --pv and --load files, or --dataset real-2017")
-                if start is not None:
-                    date.fromisoformat(start)
                 inputs = _file_inputs(pv, load, sessions, prices, site, start, days, seed)
             comparison = _run(inputs, policies, setup, quiet=as_json)
         except typer.Exit:
