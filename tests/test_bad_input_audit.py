@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -240,3 +241,38 @@ def test_backtest_out_of_range_numbers_are_usage_errors(
 ) -> None:
     result = runner.invoke(app, [*files, option, value])
     assert result.exit_code == 2 and option in result.output
+
+
+# ----- forecast command -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--start", "9999-12-31T23:00"], "--start: year 9999 is outside 1900..2200"),
+        (["--plot", "{tmp}/out.xyz"], "--plot {tmp}/out.xyz: unknown image format 'xyz'; use one"),
+        (["--plot", "{tmp}"], "--plot {tmp}: is a directory; give a file name"),
+    ],
+)
+def test_forecast_show_arguments_are_named(tmp_path: Path, extra: list[str], expected: str) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    message = one_line_error(["forecast", "show", "--config", str(HOME), "--hours", "1", *args])
+    assert message.startswith(expected.replace("{tmp}", str(tmp_path)))
+
+
+def test_forecast_show_reads_a_non_utf8_config_as_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "home.toml"
+    config.write_bytes(b"# \xff\n" + home_bytes())
+    message = one_line_error(["forecast", "show", "--config", str(config)])
+    assert message == f"{config}: line 1: not UTF-8 text (byte 0xff); save the file as UTF-8"
+
+
+def test_forecast_evaluate_prints_null_for_horizons_without_samples(tmp_path: Path) -> None:
+    pv = tmp_path / "night.csv"
+    pv.write_text("timestamp,pv_w\n2024-06-01 00:00,0\n2024-06-01 00:01,0\n2024-06-01 00:02,0\n")
+    result = runner.invoke(
+        app, ["forecast", "evaluate", "--pv", str(pv), "--lat", "47", "--lon", "15",
+              "--kwp", "8", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["mae_w"]["5"]["forecast"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,8 @@ app = typer.Typer(
 )
 
 DATASETS = ("graz-2017",)
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+"""Years `forecast show --start` accepts: pandas timestamps end in 2262."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -43,8 +46,8 @@ def _site_from_toml(path: Path) -> SiteConfig:
         return load_config(path).site
     except ConfigError as full_error:
         try:
-            table = tomllib.loads(path.read_text())["site"]
-        except (OSError, tomllib.TOMLDecodeError, KeyError):
+            table = tomllib.loads(path.read_text(encoding="utf-8-sig"))["site"]
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError):
             _fail(str(full_error).splitlines()[0])
         try:
             return SiteConfig.model_validate(table)
@@ -196,13 +199,18 @@ def evaluate_command(
     except ValueError as exc:
         _fail(str(exc))
     if as_json:
-        typer.echo(json.dumps(scores.to_json(), allow_nan=False, default=_nan_to_none))
+        typer.echo(json.dumps(_finite_or_none(scores.to_json()), allow_nan=False))
     else:
         Console().print(_scores_table(scores))
 
 
-def _nan_to_none(value: object) -> object:
-    return None
+def _finite_or_none(value: object) -> object:
+    """NaN (no sample at a horizon, e.g. a night-only file) as JSON null, in nested dicts."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 @app.command("show")
@@ -215,6 +223,7 @@ def show_command(
     """Print (hourly) and optionally plot the clear-sky PV forecast of the configured site."""
     site = _site_from_toml(config)
     begin = _parse_start(start)
+    _check_plot_path(plot)
     forecaster = PvForecaster(site, calibration="off")
     fc = forecaster.forecast(begin, begin + timedelta(hours=hours), 60.0)
     index = pd.date_range(begin, periods=len(fc), freq="min").tz_convert(site.timezone)
@@ -241,7 +250,24 @@ def _parse_start(text: str | None) -> datetime:
     except ValueError:
         _fail(f"--start: cannot read {text!r} as a time")
     ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if not FIRST_YEAR <= ts.year <= LAST_YEAR:
+        _fail(f"--start: year {ts.year} is outside {FIRST_YEAR}..{LAST_YEAR}")
     return ts.to_pydatetime()
+
+
+def _check_plot_path(path: Path | None) -> None:
+    """Refuse a directory or a format matplotlib cannot write, before computing anything."""
+    if path is None:
+        return
+    if path.is_dir():
+        _fail(f"--plot {path}: is a directory; give a file name such as forecast.png")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = path.suffix.lower().removeprefix(".")
+    if suffix not in formats:
+        known = ", ".join(sorted(formats))
+        _fail(f"--plot {path}: unknown image format {suffix!r}; use one of {known}")
 
 
 def _plot(clear: pd.Series, path: Path, site: SiteConfig) -> None:
