@@ -20,6 +20,11 @@ Definitions (per day = per simulated day, the window's length in days):
 * `target_misses`: sessions whose car got less than the energy wanted;
   `unmet_kwh` the sum of what they lacked;
 * `cost`: grid energy of the car times the price in force (only with prices).
+* `calls_per_day_mean`: calls over the window's length in days; `calls_per_day_max`:
+  the most calls in one UTC day, the quota day the 1000-call limit applies to. A
+  window starting at local midnight straddles UTC days, so for a short window the
+  mean can exceed the max (a 1-day Vienna window is 22 h of one UTC day and 2 h of
+  the next): the max is the number to hold against the limit.
 
 kWh and shares are rounded to 4 decimals so JSON stays readable.
 """
