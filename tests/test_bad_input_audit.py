@@ -276,3 +276,30 @@ def test_forecast_evaluate_prints_null_for_horizons_without_samples(tmp_path: Pa
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["mae_w"]["5"]["forecast"] is None
+
+
+# ----- through the console script: usage errors are one line ------------------------------
+
+
+def main_error(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+               code: int = 2) -> str:  # fmt: skip
+    """Run the `v2c-solar` entry point with `args`; its one stderr line (no 'error: ')."""
+    from optimizer.cli.main import main
+
+    monkeypatch.setattr("sys.argv", ["v2c-solar", *args])
+    with pytest.raises(SystemExit) as info:
+        main()
+    captured = capsys.readouterr()
+    assert info.value.code == code, captured.err
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.out + captured.err
+    return lines[0].removeprefix("error: ")
+
+
+@pytest.mark.parametrize("command", [["demo"], ["simulator", "serve"]])
+def test_a_negative_seed_is_a_usage_error(
+    command: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = main_error([*command, "--seed", "-1"], capsys, monkeypatch)
+    assert "'--seed'" in message and "greater than or equal to 0" in message

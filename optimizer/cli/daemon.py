@@ -548,7 +548,9 @@ def demo(
     scenario: Annotated[
         Path | None, typer.Option("--scenario", help="config/scenarios/<name>.toml")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulated world.")] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the simulated world (>= 0).")
+    ] = 1,
     db: Annotated[
         str | None,
         typer.Option("--db", help="SQLAlchemy URL (default: demo.db in a new temp dir)."),

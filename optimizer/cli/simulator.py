@@ -46,7 +46,9 @@ def serve(
         Path | None,
         typer.Option(help="Scenario TOML (config/scenarios/...); default: one device SIM0001."),
     ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the world and of the server's draws.")] = 1,
+    seed: Annotated[
+        int, typer.Option(min=0, help="Seed of the world and of the server's draws (>= 0).")
+    ] = 1,
     api_key: Annotated[
         list[str] | None,
         typer.Option(help="Accepted API key (repeatable); default V2C_API_KEY, else demo-key."),
