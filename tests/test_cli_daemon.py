@@ -131,6 +131,7 @@ def test_demo_json_is_one_object_with_consistent_counts(tmp_path: Path) -> None:
     assert summary["calls_per_day_max"] == max(summary["calls_per_day"].values()) <= 1000
     assert summary["ev_kwh"] == pytest.approx(summary["solar_kwh"] + summary["grid_kwh"], abs=0.01)
     assert summary["fatal"] is None
+    assert summary["not_safe"] == []  # the demo's exit 0 says every charger is in the safe mode
     with SqlStore(db) as store:
         assert store.row_counts()["api_calls"] == summary["calls_used"]
 
@@ -159,6 +160,12 @@ def _query(url: str, sql: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
+def sigterm(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Send SIGTERM and wait for the process to finish: its stdout and stderr."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.communicate(timeout=60)
+
+
 def test_sigterm_finishes_the_cycle_leaves_exclusive_pv_and_exits_0(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'term.db'}"
     cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", "48"]
@@ -173,8 +180,7 @@ def test_sigterm_finishes_the_cycle_leaves_exclusive_pv_and_exits_0(tmp_path: Pa
                 break
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        out, err = sigterm(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -213,6 +219,36 @@ def test_run_stops_on_401_with_a_clear_message(
     assert "refused the API key (401)" in errors[0] and "V2C_API_KEY" in errors[0]
     assert "wrong-key" not in done.stderr + done.stdout
     assert _query(db, "SELECT status FROM api_calls") == [(401,)]
+
+
+def test_run_names_chargers_it_could_not_leave_in_the_safe_mode(
+    config: Path, tmp_path: Path
+) -> None:
+    from adapters.simulator.server import free_port
+
+    unreachable = f"http://127.0.0.1:{free_port()}/kong/v2c_service"  # nothing listens there
+    env = dict(os.environ, V2C_API_KEY="secret-key-123", V2C_BASE_URL=unreachable)
+    db = f"sqlite:///{tmp_path / 'down.db'}"
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+    proc = subprocess.Popen(
+        [*cmd, "--db", db], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stderr is not None
+        banner = proc.stderr.readline()  # printed just before the signal handlers go in
+        assert banner.startswith("v2c-solar: 1 charger(s)"), banner
+        time.sleep(1.5)
+        out, err = sigterm(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "left in their own" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert errors[0].startswith("error: could not put charger(s) SIM0001 in their own EXCLUSIVE_PV")
+    assert errors[0].endswith("they keep their last setting")
+    assert "secret-key-123" not in out + err
 
 
 # ----- budget --------------------------------------------------------------------------------

@@ -11,8 +11,11 @@
 - `budget [--config FILE] [--db URL]`: today's planned reads and the spend so far.
 
 SIGINT/SIGTERM: the cycle in flight finishes, every charger is left in its own
-exclusive-PV mode, the database is committed, exit 0. A 401 stops the daemon
-with a one-line message and exit 1. Argument errors: one line, exit 2.
+exclusive-PV mode, the database is committed, exit 0. A charger the shutdown
+could not put in that mode (cloud unreachable, no budget left) is named in one
+line and the exit code is 1: a supervisor must learn that a charger may still
+follow the daemon's last setting. A 401 stops the daemon with a one-line
+message and exit 1. Argument errors: one line, exit 2.
 """
 
 from __future__ import annotations
@@ -144,6 +147,21 @@ class RunOutcome:
     ended: datetime
     fatal: str | None = None
     safe_commands: int = 0
+    not_safe: tuple[str, ...] = ()
+    """Chargers whose safe mode was not acknowledged (failed, deferred or skipped writes)."""
+    safe_mode: str = "EXCLUSIVE_PV"
+    shutdown_error: str | None = None
+    """The first failed shutdown write's error, if any (for the message)."""
+
+    def safe_state_problem(self) -> str | None:
+        """One line naming the chargers not left in the safe mode, or None when all are."""
+        if not self.not_safe:
+            return None
+        why = f" ({self.shutdown_error})" if self.shutdown_error else ""
+        return (
+            f"could not put charger(s) {', '.join(self.not_safe)} in their own "
+            f"{self.safe_mode} mode on shutdown{why}; they keep their last setting"
+        )
 
 
 def serve(
@@ -156,7 +174,9 @@ def serve(
     """Run under APScheduler until a signal, `until` (clock time) or a fatal error.
 
     Then: stop scheduling (the cycle in flight finishes), leave the chargers in
-    the safe mode (unless the cloud refused our key), commit the store.
+    the safe mode (unless the cloud refused our key), commit the store. A charger
+    counts as left in the safe mode only when the daemon's commanded state says
+    so afterwards: an acknowledged write, or a reading that already showed it.
     """
     started = daemon.clock.now()
     with stop_on_signals(runner.stop_event):
@@ -171,7 +191,21 @@ def serve(
         fatal = f"the V2C Cloud refused the API key (401): {daemon.fatal}; check {API_KEY_ENV}"
     elif runner.error is not None:
         fatal = f"daemon stopped: {type(runner.error).__name__}: {runner.error}"
-    return RunOutcome(started, daemon.clock.now(), fatal, sum(1 for c in commands if c.ok))
+    not_safe = tuple(
+        device
+        for device, controller in daemon.controllers.items()
+        if controller.commanded.pv_mode is not daemon.safe_mode
+    )
+    failed = next((c.error for c in commands if not c.ok and c.error), None)
+    return RunOutcome(
+        started,
+        daemon.clock.now(),
+        fatal,
+        sum(1 for c in commands if c.ok),
+        not_safe=not_safe,
+        safe_mode=daemon.safe_mode.name,
+        shutdown_error=failed,
+    )
 
 
 def statistic_to_session(stat: ChargeStatistic, device_id: str, tz: tzinfo) -> SessionRecord | None:
@@ -261,7 +295,12 @@ def run(
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
 ) -> None:
-    """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM."""
+    """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
+
+    Exit 0 when every charger acknowledged its own exclusive-PV mode on the way
+    out; exit 1 (one line naming the chargers) when the cloud refused the key or
+    a charger could not be put in that mode (it keeps its last setting).
+    """
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
     from adapters.v2c_cloud.charger import CloudCharger
     from optimizer.clock import WallClock
@@ -307,7 +346,10 @@ def run(
         store.close()
     if outcome.fatal is not None:
         raise _fail(outcome.fatal, EXIT_FATAL)
-    typer.echo("v2c-solar: stopped; chargers left in their own exclusive-PV mode", err=True)
+    problem = outcome.safe_state_problem()
+    if problem is not None:
+        raise _fail(problem, EXIT_FATAL)
+    typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
 
 
 # ----- demo -----------------------------------------------------------------------------------
@@ -410,6 +452,8 @@ class DemoSummary:
     ground_truth: dict[str, Any]
     safe_mode_commands: int
     fatal: str | None = None
+    not_safe: list[str] | None = None
+    """Chargers not left in the safe mode on shutdown (None or empty: all were)."""
 
     def as_json(self) -> dict[str, Any]:
         """Every field as a JSON-able dict, plus `solar_share` (None without energy)."""
@@ -484,6 +528,7 @@ def summarize(
         },
         safe_mode_commands=outcome.safe_commands,
         fatal=outcome.fatal,
+        not_safe=list(outcome.not_safe),
     )
 
 
@@ -534,10 +579,12 @@ def print_summary(summary: DemoSummary) -> None:
         f"{summary.calls_per_day}, max {summary.calls_per_day_max} of 1000; simulator counted "
         f"{summary.simulator_calls_per_day}"
     )
-    console.print(
-        f"Chargers left in exclusive-PV mode ({summary.safe_mode_commands} command(s)); "
-        f"wall time {summary.wall_s:.1f} s; database {summary.db}"
+    left = (
+        f"Chargers NOT left in exclusive-PV mode: {', '.join(summary.not_safe)}"
+        if summary.not_safe
+        else f"Chargers left in exclusive-PV mode ({summary.safe_mode_commands} command(s))"
     )
+    console.print(f"{left}; wall time {summary.wall_s:.1f} s; database {summary.db}")
 
 
 def demo(
@@ -560,7 +607,11 @@ def demo(
         bool, typer.Option("--json", help="Print only the summary as a JSON object.")
     ] = False,
 ) -> None:
-    """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed."""
+    """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
+
+    Exit 1 after the summary when a charger could not be left in its own
+    exclusive-PV mode at the end (or the simulator refused the key).
+    """
     import time as _time
 
     from adapters.simulator.server import DEMO_API_KEY
@@ -629,6 +680,9 @@ def demo(
         print_summary(summary)
     if outcome.fatal is not None:
         raise _fail(outcome.fatal, EXIT_FATAL)
+    problem = outcome.safe_state_problem()
+    if problem is not None:
+        raise _fail(problem, EXIT_FATAL)
 
 
 # ----- budget ---------------------------------------------------------------------------------
