@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pandas as pd
@@ -303,3 +304,33 @@ def test_a_negative_seed_is_a_usage_error(
 ) -> None:
     message = main_error([*command, "--seed", "-1"], capsys, monkeypatch)
     assert "'--seed'" in message and "greater than or equal to 0" in message
+
+
+def test_simulator_serve_names_a_host_it_cannot_bind(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = main_error(["simulator", "serve", "--host", "999.1.1.1"], capsys, monkeypatch)
+    assert message.startswith("--host 999.1.1.1: cannot bind (")
+
+
+def test_simulator_serve_refuses_a_port_in_use_before_the_banner(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        message = main_error(["simulator", "serve", "--port", str(port)], capsys, monkeypatch)
+    assert message == f"--port {port}: already in use"
+
+
+def test_start_simulator_raises_bind_error_and_still_picks_free_ports() -> None:
+    from adapters.simulator.server import SimulatorConfig, start_simulator
+    from adapters.simulator.server.serve import BindError
+    from adapters.simulator.world import World, default_scenario
+
+    config = SimulatorConfig(api_keys=("k",))  # type: ignore[arg-type]  # wrapped in SecretStr
+    with start_simulator(World(default_scenario(), seed=1), config) as running:
+        assert running.port > 0
+        with pytest.raises(BindError, match=rf"^port {running.port}: already in use$"):
+            start_simulator(World(default_scenario(), seed=1), config, port=running.port)

@@ -89,6 +89,9 @@ def serve(
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
+    The socket is bound before anything is printed: a host that does not
+    resolve or a port in use is one line naming the option, exit 2.
+
     Clients follow simulated time through the X-Simulated-Time header of every
     answer or GET /sim/clock.
     """
@@ -101,9 +104,9 @@ def serve(
         Simulator,
         SimulatorConfig,
         create_app,
-        free_port,
         resolve_api_keys,
     )
+    from adapters.simulator.server.serve import BindError, bind_socket
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
@@ -138,8 +141,13 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
+    try:
+        sock = bind_socket(host, port)
+    except BindError as exc:
+        typer.echo(f"error: --{exc.field} {exc.value}: {exc.detail}", err=True)
+        raise typer.Exit(2) from None
+    port = sock.getsockname()[1]
     sim = Simulator(World(world_scenario, seed=seed), config)
-    port = port or free_port(host)
     loopback = host == "localhost" or _is_loopback(host)
     shown = host if ":" not in host else f"[{host}]"
     typer.echo(f"V2C Cloud simulator: http://{shown}:{port}{config.base_path}")
@@ -149,7 +157,8 @@ def serve(
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
-    uvicorn.run(create_app(sim), host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", access_log=False))
+    server.run(sockets=[sock])
 
 
 def _is_loopback(host: str) -> bool:
