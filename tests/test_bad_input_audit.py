@@ -334,3 +334,48 @@ def test_start_simulator_raises_bind_error_and_still_picks_free_ports() -> None:
         assert running.port > 0
         with pytest.raises(BindError, match=rf"^port {running.port}: already in use$"):
             start_simulator(World(default_scenario(), seed=1), config, port=running.port)
+
+
+# ----- forecast evaluate --pv: the backtest's validated loader ---------------------------
+
+
+def _pv_parquet(path: Path) -> None:
+    index = pd.date_range("2024-06-01 10:00", periods=3, freq="min")
+    pd.DataFrame({"timestamp": index, "pv_w": [True, False, True]}).to_parquet(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("text.csv", "10:00,100\n10:01,abc\n10:02,100\n", "row 3, column 'pv_w': not a number"),
+        ("dup.csv", "10:00,100\n10:00,100\n10:02,100\n", "row 3, column 'timestamp': duplicate"),
+        ("huge.csv", "10:00,100\n10:01,1e300\n10:02,100\n", "above the plausible maximum"),
+        ("pv.xlsx", "10:00,100\n10:01,100\n", "unknown extension '.xlsx'"),
+        ("bool.parquet", None, "row 1, column 'pv_w': not a number: 'True'"),
+        ("ghi.csv", None, "forecast evaluate needs column pv_w (AC power, W), got ghi_w_m2"),
+    ],
+)
+def test_forecast_evaluate_refuses_what_the_backtest_refuses(
+    tmp_path: Path, name: str, content: str | None, expected: str
+) -> None:
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        _pv_parquet(path)
+    elif content is None:
+        path.write_text("timestamp,ghi_w_m2\n2024-06-01 10:00,100\n2024-06-01 10:01,100\n")
+    else:
+        lines = [f"2024-06-01 {line}" for line in content.splitlines()]
+        path.write_text(PV_HEADER + "\n".join(lines) + "\n")
+    args = ["forecast", "evaluate", "--pv", str(path), "--lat", "47", "--lon", "15", "--kwp", "8"]
+    message = one_line_error(args)
+    assert message.startswith(str(path)) and expected in message
+
+
+def test_forecast_evaluate_reads_naive_times_in_the_tz_option(tmp_path: Path) -> None:
+    from optimizer.cli.forecast import read_pv_file
+
+    path = tmp_path / "pv.csv"
+    path.write_text(PV_HEADER + "2024-06-01 10:00,100\n2024-06-01 10:01,200\n")
+    series = read_pv_file(path, "Europe/Vienna")
+    assert series.index[0] == pd.Timestamp("2024-06-01 08:00", tz="UTC")
+    assert series.tolist() == [100.0, 200.0]

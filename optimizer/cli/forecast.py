@@ -99,30 +99,20 @@ def _site(
 
 
 def read_pv_file(path: Path, timezone: str) -> pd.Series:
-    """A `timestamp,pv_w` CSV or Parquet as a UTC Series (W); naive times are in `timezone`."""
+    """A `timestamp,pv_w` CSV or Parquet as a UTC Series (W); naive times are in `timezone`.
+
+    Read by the backtest's validated loader (`optimizer.backtest.inputs.load_pv`),
+    so both commands accept the same files: a bad value, a duplicate time or an
+    implausible power is one line naming file, row and column (exit 2).
+    """
+    from optimizer.backtest.inputs import InputError, load_pv
+
     try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path)
-    except (OSError, ValueError, ImportError) as exc:
-        _fail(f"{path}: cannot read ({exc})".splitlines()[0])
-    missing = {"timestamp", "pv_w"} - set(frame.columns)
-    if missing:
-        _fail(f"{path}: missing column(s) {', '.join(sorted(missing))} (need timestamp,pv_w)")
-    try:
-        times = pd.to_datetime(frame["timestamp"], format="ISO8601")
-    except (ValueError, TypeError):
-        try:
-            times = pd.to_datetime(frame["timestamp"], format="ISO8601", utc=True)
-        except (ValueError, TypeError) as exc:
-            _fail(f"{path}: column timestamp: {exc}".splitlines()[0])
-    index = pd.DatetimeIndex(times)
-    if index.tz is None:
-        index = index.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-    values = pd.to_numeric(frame["pv_w"], errors="coerce").to_numpy(dtype=float)
-    series = pd.Series(values, index=index.tz_convert("UTC"), name="pv_w")
-    series = series[series.index.notna()]
+        series = load_pv(path, tz=timezone)
+    except InputError as exc:
+        _fail(str(exc))
+    if series.name != "pv_w":
+        _fail(f"{path}: forecast evaluate needs column pv_w (AC power, W), got {series.name}")
     if series.notna().sum() < 2:
         _fail(f"{path}: fewer than two usable pv_w values")
     return series
