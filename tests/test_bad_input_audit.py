@@ -379,3 +379,25 @@ def test_forecast_evaluate_reads_naive_times_in_the_tz_option(tmp_path: Path) ->
     series = read_pv_file(path, "Europe/Vienna")
     assert series.index[0] == pd.Timestamp("2024-06-01 08:00", tz="UTC")
     assert series.tolist() == [100.0, 200.0]
+
+
+# ----- sessions and budget: the same --db, the same answers -------------------------------
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["budget", "--config", str(HOME)]])
+@pytest.mark.parametrize(
+    ("db", "code", "expected"),
+    [
+        ("notaurl", 2, "malformed database URL 'notaurl'"),
+        ("sqlite:///{tmp}", 2, "--db sqlite:///{tmp}: {tmp} is a directory, not a database file"),
+        ("sqlite:///{tmp}/no/x.db", 2, "--db sqlite:///{tmp}/no/x.db: directory {tmp}/no does"),
+        ("sqlite:///{tmp}/text.db", 1, "cannot open database sqlite:///{tmp}/text.db: file is"),
+    ],
+)
+def test_sessions_and_budget_answer_a_bad_db_alike(
+    tmp_path: Path, command: list[str], db: str, code: int, expected: str
+) -> None:
+    (tmp_path / "text.db").write_text("not a database\n" * 100)
+    url = db.replace("{tmp}", str(tmp_path))
+    message = one_line_error([*command, "--db", url], code)
+    assert message.startswith(expected.replace("{tmp}", str(tmp_path)))

@@ -96,7 +96,7 @@ def test_corrupt_database_is_one_line_exit_1(tmp_path: Path) -> None:
 
 def test_malformed_url_is_named_with_its_password_redacted() -> None:
     result = runner.invoke(app, ["sessions", "--db", "postgresql://me:hunter2@db:port/x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as in `budget`
     assert "postgresql://me:***@db:port/x" in result.stderr
     assert "hunter2" not in result.output
 

@@ -9,6 +9,8 @@
   temporary directory: the simulated days repeat from run to run, and a
   ledger that already holds calls of those days would eat the budget.
 - `budget [--config FILE] [--db URL]`: today's planned reads and the spend so far.
+  A database that does not exist yet means nothing spent; a malformed URL or a
+  directory is exit 2, a file that is not a readable database exit 1 (as `sessions`).
 
 SIGINT/SIGTERM: the cycle in flight finishes, every charger is left in its own
 exclusive-PV mode, the database is committed, exit 0. A charger the shutdown
@@ -250,13 +252,26 @@ def cloud_reconciler(client: V2CClient, store: SqlStore, tz: tzinfo) -> Reconcil
 
 
 def open_store(url: str) -> SqlStore:
-    """Open (create) the database; StoreError becomes a one-line exit 2."""
-    from adapters.storage import SqlStore, StoreError
+    """Open (create) the database: a bad `--db` is one line, exit 2; a failure to open, exit 1."""
+    from adapters.storage import SqlStore, StoreError, StoreUrlError
+    from optimizer.cli.sessions import database_path_problem
 
+    problem = database_path_problem(url, create=True)
+    if problem is not None:
+        raise _fail(problem)
     try:
         return SqlStore(url)
-    except StoreError as exc:
+    except StoreUrlError as exc:
         raise _fail(str(exc)) from None
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_FATAL) from None
+
+
+def store_url(url: str) -> str:
+    """`url` with its password masked, for messages."""
+    from adapters.storage.engine import redact_url
+
+    return redact_url(url)
 
 
 def load_app_config(path: Path) -> AppConfig:
@@ -721,13 +736,17 @@ def budget(
     """Today's planned read times and the spend so far (from the database's call ledger)."""
     from rich.console import Console
 
-    from adapters.storage import SqlStore, StoreError
+    from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
     from optimizer.budget import BudgetPlanner, ReadContext
+    from optimizer.cli.sessions import database_path_problem
     from optimizer.forecast import ClearSkyCache
     from optimizer.interfaces import ChargeState
 
     app_config = load_app_config(config)
     url = db or app_config.storage.url
+    problem = database_path_problem(url, create=False)
+    if problem is not None:
+        raise _fail(problem)
     now = datetime.now(UTC)
     clear_sky = ClearSkyCache(app_config.site)
     planner = BudgetPlanner(
@@ -749,10 +768,12 @@ def budget(
                     variability=app_config.budget.typical_variability,
                     last_read=None if reading is None else min(reading.time, now),
                 )
+    except StoreNotFoundError:
+        typer.echo(f"(no database at {store_url(url)} yet: nothing spent)", err=True)
+    except StoreUrlError as exc:
+        raise _fail(str(exc)) from None
     except StoreError as exc:
-        if "not found" not in str(exc) and "no such" not in str(exc).lower():
-            raise _fail(str(exc)) from None
-        typer.echo(f"(no database at {url} yet: nothing spent)", err=True)
+        raise _fail(str(exc), EXIT_FATAL) from None
     day = planner.ledger.window(now)[0].date()
     plan = planner.plan(day, contexts, now=now)
     console = Console()
