@@ -401,3 +401,47 @@ def test_sessions_and_budget_answer_a_bad_db_alike(
     url = db.replace("{tmp}", str(tmp_path))
     message = one_line_error([*command, "--db", url], code)
     assert message.startswith(expected.replace("{tmp}", str(tmp_path)))
+
+
+# ----- help texts: rich must not eat [table] names as markup -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["run"], "(default: [storage] url)"),
+        (["budget"], "(default: [storage] url)"),
+        (["forecast", "evaluate"], "TOML config with a [site] table"),
+        (["forecast", "show"], "TOML config with a [site] table"),
+    ],
+)
+def test_help_shows_config_table_names(command: list[str], shown: str) -> None:
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert shown in result.stdout
+
+
+def _all_options() -> list[tuple[str, str]]:
+    import click
+    import typer.main
+
+    found: list[tuple[str, str]] = []
+
+    def walk(command: click.Command, path: str) -> None:
+        found.extend(
+            (f"{path} {p.name}", p.help or "") for p in command.params if hasattr(p, "help")
+        )
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(app), "v2c-solar")
+    return found
+
+
+def test_every_bracket_in_an_option_help_is_escaped_for_rich() -> None:
+    import re
+
+    options = _all_options()
+    assert any("[storage]" in text for _, text in options)  # the walk reaches the commands
+    unescaped = [(where, text) for where, text in options if re.search(r"(?<!\\)\[[a-z]", text)]
+    assert unescaped == []

@@ -300,7 +300,7 @@ def run(
     ),
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: [storage] url)."),
+        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
     ] = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", envvar=BASE_URL_ENV, help="API base URL.")
@@ -730,7 +730,7 @@ def budget(
     ),
     db: Annotated[
         str | None,
-        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: [storage] url)."),
+        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
     ] = None,
 ) -> None:
     """Today's planned read times and the spend so far (from the database's call ledger)."""

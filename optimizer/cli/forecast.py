@@ -149,7 +149,7 @@ def evaluate_command(
     dataset: Annotated[
         str | None, typer.Option(help="Real data instead of --pv: graz-2017")
     ] = None,
-    config: Annotated[Path | None, typer.Option(help="TOML config with a [site] table")] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML config with a \\[site] table")] = None,
     lat: Annotated[float | None, typer.Option(help="Latitude (deg north)")] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude (deg east)")] = None,
     tz: Annotated[
@@ -205,7 +205,7 @@ def _finite_or_none(value: object) -> object:
 
 @app.command("show")
 def show_command(
-    config: Annotated[Path, typer.Option(help="TOML config with a [site] table")],
+    config: Annotated[Path, typer.Option(help="TOML config with a \\[site] table")],
     hours: Annotated[int, typer.Option(min=1, max=24 * 14, help="How far ahead")] = 48,
     start: Annotated[str | None, typer.Option(help="ISO start time (default: this hour)")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write a PNG plot here")] = None,
