@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -206,17 +207,19 @@ def test_cli_serve_binds_loopback_and_prints_url_and_demo_key(
 
     served: dict[str, Any] = {}
 
-    def fake_run(asgi: object, **kwargs: Any) -> None:
-        served.update(kwargs, app=asgi)
+    def fake_run(server: uvicorn.Server, sockets: list[socket.socket]) -> None:
+        served.update(address=sockets[0].getsockname(), app=server.config.app)
+        sockets[0].close()
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     monkeypatch.delenv("V2C_API_KEY", raising=False)
     result = CliRunner().invoke(
-        app, ["simulator", "serve", "--port", "8123", "--speed", "120", "--error-rate", "0.1"]
+        app, ["simulator", "serve", "--port", "0", "--speed", "120", "--error-rate", "0.1"]
     )
     assert result.exit_code == 0, result.output
-    assert served["host"] == "127.0.0.1" and served["port"] == 8123
-    assert "http://127.0.0.1:8123/kong/v2c_service" in result.output
+    host, port = served["address"]  # bound before the banner, which shows the port bound
+    assert host == "127.0.0.1" and port > 0
+    assert f"http://127.0.0.1:{port}/kong/v2c_service" in result.output
     assert DEMO_API_KEY in result.output
     assert "SIM0001" in result.output
 
@@ -226,9 +229,11 @@ def test_cli_serve_masks_a_user_key_and_rejects_bad_faults(monkeypatch: pytest.M
 
     from optimizer.cli.main import app
 
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: sockets[0].close())
     runner = CliRunner()
-    ok = runner.invoke(app, ["simulator", "serve", "--api-key", "my-private-key-123"])
+    ok = runner.invoke(
+        app, ["simulator", "serve", "--port", "0", "--api-key", "my-private-key-123"]
+    )
     assert ok.exit_code == 0, ok.output
     assert "my-private-key-123" not in ok.output
     bad = runner.invoke(app, ["simulator", "serve", "--outage-start", "2025-06-21T10:00:00Z"])
