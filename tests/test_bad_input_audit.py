@@ -325,8 +325,7 @@ def test_simulator_serve_refuses_a_port_in_use_before_the_banner(
 
 
 def test_start_simulator_raises_bind_error_and_still_picks_free_ports() -> None:
-    from adapters.simulator.server import SimulatorConfig, start_simulator
-    from adapters.simulator.server.serve import BindError
+    from adapters.simulator.server import BindError, SimulatorConfig, start_simulator
     from adapters.simulator.world import World, default_scenario
 
     config = SimulatorConfig(api_keys=("k",))  # type: ignore[arg-type]  # wrapped in SecretStr

@@ -254,7 +254,7 @@ def cloud_reconciler(client: V2CClient, store: SqlStore, tz: tzinfo) -> Reconcil
 def open_store(url: str) -> SqlStore:
     """Open (create) the database: a bad `--db` is one line, exit 2; a failure to open, exit 1."""
     from adapters.storage import SqlStore, StoreError, StoreUrlError
-    from optimizer.cli.sessions import database_path_problem
+    from optimizer.cli.database import database_path_problem
 
     problem = database_path_problem(url, create=True)
     if problem is not None:
@@ -738,7 +738,7 @@ def budget(
 
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
     from optimizer.budget import BudgetPlanner, ReadContext
-    from optimizer.cli.sessions import database_path_problem
+    from optimizer.cli.database import database_path_problem
     from optimizer.forecast import ClearSkyCache
     from optimizer.interfaces import ChargeState
 

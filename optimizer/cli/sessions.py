@@ -3,16 +3,14 @@
 Read-only: a missing or foreign database is a one-line error with exit code 1,
 never an empty database created as a side effect. A malformed `--db` URL, a
 directory or a file in a directory that does not exist is a usage error (exit 2),
-as in `budget`, `run` and `demo` (`database_path_problem`).
+as in `budget`, `run` and `demo` (`optimizer.cli.database`).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.storage import DEFAULT_URL, URL_ENV_VAR, SqlStore, StoreError, StoreUrlError
+from optimizer.cli.database import database_path_problem
 from optimizer.interfaces import SessionRecord
 
 CSV_COLUMNS = (
@@ -54,47 +53,6 @@ def parse_since(text: str) -> datetime:
             f"--since {text!r} is not a date (expected YYYY-MM-DD or an ISO 8601 time)"
         ) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The file an SQLite URL names; None for another backend, in-memory or a malformed URL."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return None
-    return None if database.startswith("file:") else Path(database)
-
-
-def database_path_problem(url: str, *, create: bool) -> str | None:
-    """What makes an SQLite `url` unusable before opening it, as `--db URL: ...`; else None.
-
-    A directory, a directory that does not exist, one we cannot write to when
-    the database is to be created (`create`), a file we cannot read. The
-    caller exits 2: each is a wrong `--db` argument, not a runtime failure.
-    Other backends are checked by the driver when they connect.
-    """
-    from adapters.storage.engine import redact_url
-
-    path = sqlite_file(url)
-    if path is None:
-        return None
-    if path.is_dir():
-        problem = f"{path} is a directory, not a database file"
-    elif not path.parent.is_dir():
-        problem = f"directory {path.parent} does not exist"
-    elif create and not path.exists() and not os.access(path.parent, os.W_OK | os.X_OK):
-        problem = f"directory {path.parent} is not writable"
-    elif path.exists() and not os.access(path, os.R_OK):
-        problem = f"{path} is not readable"
-    else:
-        return None
-    return f"--db {redact_url(url)}: {problem}"
 
 
 def _fail(message: str, code: int) -> typer.Exit:

@@ -100,13 +100,14 @@ def serve(
 
     from adapters.simulator.server import (
         DEMO_API_KEY,
+        BindError,
         FaultConfig,
         Simulator,
         SimulatorConfig,
+        bind_socket,
         create_app,
         resolve_api_keys,
     )
-    from adapters.simulator.server.serve import BindError, bind_socket
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())

@@ -18,7 +18,13 @@ from adapters.simulator.server.config import (
     resolve_api_keys,
 )
 from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector
-from adapters.simulator.server.serve import RunningSimulator, free_port, start_simulator
+from adapters.simulator.server.serve import (
+    BindError,
+    RunningSimulator,
+    bind_socket,
+    free_port,
+    start_simulator,
+)
 from adapters.simulator.server.simulator import Simulator
 
 __all__ = [
@@ -27,6 +33,7 @@ __all__ = [
     "DEFAULT_DAILY_LIMIT",
     "DEMO_API_KEY",
     "SIMULATED_TIME_HEADER",
+    "BindError",
     "DailyQuota",
     "Fault",
     "FaultConfig",
@@ -35,6 +42,7 @@ __all__ = [
     "RunningSimulator",
     "Simulator",
     "SimulatorConfig",
+    "bind_socket",
     "create_app",
     "free_port",
     "iso_utc",
