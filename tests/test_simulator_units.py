@@ -236,6 +236,8 @@ def test_cli_serve_masks_a_user_key_and_rejects_bad_faults(monkeypatch: pytest.M
     )
     assert ok.exit_code == 0, ok.output
     assert "my-private-key-123" not in ok.output
+    assert "*** (from --api-key/V2C_API_KEY)" in ok.output
+    assert "my***" not in ok.output  # not even a prefix of the key
     bad = runner.invoke(app, ["simulator", "serve", "--outage-start", "2025-06-21T10:00:00Z"])
     assert bad.exit_code == 2
     assert "together" in bad.output

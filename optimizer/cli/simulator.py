@@ -31,8 +31,8 @@ def _utc_time(text: str | None, option: str) -> datetime | None:
 
 
 def _shown_key(key: str, demo_key: str) -> str:
-    """The demo key in full (it is public); any other key masked to its first two characters."""
-    return key if key == demo_key else f"{key[:2]}*** (from --api-key/V2C_API_KEY)"
+    """The demo key in full (it is public); any other key not at all, only where it came from."""
+    return key if key == demo_key else "*** (from --api-key/V2C_API_KEY)"
 
 
 @app.command()
