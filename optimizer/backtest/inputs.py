@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -209,14 +210,14 @@ def _parse_times(
     positions = np.arange(len(raw))
     if isinstance(raw.dtype, pd.DatetimeTZDtype):
         parsed = pd.Series(pd.DatetimeIndex(raw).tz_convert("UTC"), index=raw.index)
-        _refuse_missing(table, column, parsed.isna().to_numpy(), raw, "missing time")
+        _refuse_first(table, column, parsed.isna().to_numpy(), "missing time")
         return parsed
     if pd.api.types.is_datetime64_dtype(raw.dtype):
         naive = pd.DatetimeIndex(raw)
-        _refuse_missing(table, column, naive.isna(), raw, "missing time")
+        _refuse_first(table, column, naive.isna(), "missing time")
         return _localize(table, column, naive, tz, ambiguous, nonexistent, raw.index)
     text = raw.astype(str).str.strip().where(raw.notna(), "")
-    _refuse_missing(table, column, (text == "").to_numpy(), raw, "missing time")
+    _refuse_first(table, column, (text == "").to_numpy(), "missing time")
     aware = text.str.contains(_OFFSET_AT_END, regex=True).to_numpy(dtype=bool)
     if aware.any() and not aware.all():
         bad = int(positions[aware != aware[0]][0])
@@ -228,16 +229,15 @@ def _parse_times(
             column=column,
         )
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=bool(aware.all()))
-    bad_mask = parsed.isna().to_numpy()
-    if bad_mask.any():
-        bad = int(np.flatnonzero(bad_mask)[0])
-        raise InputError(
-            f"cannot read time '{text.iloc[bad]}' (expected ISO 8601 such as "
-            "2024-06-01 12:00 or 2024-06-01T12:00+02:00)",
-            file=table.file,
-            row=table.row(bad),
-            column=column,
-        )
+    _refuse_first(
+        table,
+        column,
+        parsed.isna().to_numpy(),
+        lambda p: (
+            f"cannot read time '{text.iloc[p]}' (expected ISO 8601 such as "
+            "2024-06-01 12:00 or 2024-06-01T12:00+02:00)"
+        ),
+    )
     if aware.all():
         return parsed
     return _localize(table, column, pd.DatetimeIndex(parsed), tz, ambiguous, nonexistent, raw.index)
@@ -257,16 +257,15 @@ def _localize(
     by_order = naive.tz_localize(tz, ambiguous=first_seen, nonexistent="NaT")
     if ambiguous == "raise":
         strict = naive.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        clash = strict.isna() & ~by_order.isna()
-        if clash.any():
-            bad = int(np.flatnonzero(clash)[0])
-            raise InputError(
-                f"local time {naive[bad]} occurs twice in {tz} (end of summer time); "
-                "use UTC offsets or ambiguous='order'",
-                file=table.file,
-                row=table.row(bad),
-                column=column,
-            )
+        _refuse_first(
+            table,
+            column,
+            strict.isna() & ~by_order.isna(),
+            lambda p: (
+                f"local time {naive[p]} occurs twice in {tz} (end of summer time); "
+                "use UTC offsets or ambiguous='order'"
+            ),
+        )
     missing = by_order.isna()
     if missing.any():
         bad_positions = np.flatnonzero(missing)
@@ -288,12 +287,15 @@ def _localize(
     return pd.Series(by_order.tz_convert("UTC"), index=index)
 
 
-def _refuse_missing(
-    table: _Table, column: str, mask: np.ndarray, raw: pd.Series, what: str
+def _refuse_first(
+    table: _Table, column: str, mask: np.ndarray, message: str | Callable[[int], str]
 ) -> None:
+    """InputError at the first row where `mask` holds; `message` may be built from its
+    position (0-based, in the table's order)."""
     if mask.any():
-        bad = int(np.flatnonzero(mask)[0])
-        raise InputError(what, file=table.file, row=table.row(bad), column=column)
+        p = int(np.flatnonzero(mask)[0])
+        what = message if isinstance(message, str) else message(p)
+        raise InputError(what, file=table.file, row=table.row(p), column=column)
 
 
 def _parse_numbers(
@@ -316,13 +318,9 @@ def _parse_numbers(
         candidate = text.str.replace(",", ".", regex=False) if table.decimal_comma else text
         values = pd.to_numeric(candidate, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(values) & ~empty | np.isinf(values)
-        if bad.any():
-            p = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"not a number: '{text.iloc[p]}'", file=table.file, row=table.row(p), column=column
-            )
+        _refuse_first(table, column, bad, lambda p: f"not a number: '{text.iloc[p]}'")
     if not allow_missing:
-        _refuse_missing(table, column, empty, raw, "missing value")
+        _refuse_first(table, column, empty, "missing value")
     if minimum is not None:
         _refuse_values(
             table,
@@ -345,14 +343,7 @@ def _refuse_values(
     table: _Table, column: str, values: np.ndarray, bad: np.ndarray, what: str, bound: float
 ) -> None:
     """InputError at the first `bad` value: `value V is <what> <bound>`."""
-    if bad.any():
-        p = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"value {values[p]:g} is {what} {bound:g}",
-            file=table.file,
-            row=table.row(p),
-            column=column,
-        )
+    _refuse_first(table, column, bad, lambda p: f"value {values[p]:g} is {what} {bound:g}")
 
 
 def _refuse_duplicates(table: _Table, column: str, times: pd.Series) -> None:
@@ -498,23 +489,15 @@ def load_sessions(
     if "phases" in table.frame.columns:
         phases = _parse_numbers(table, "phases", allow_missing=True)
         bad = ~np.isnan(phases) & ~np.isin(phases, [1, 2, 3])
-        if bad.any():
-            p = int(np.flatnonzero(bad)[0])
-            raise InputError(
-                f"phases must be 1, 2 or 3, got {phases[p]:g}",
-                file=table.file,
-                row=table.row(p),
-                column="phases",
-            )
-    not_after = (departure <= arrival).to_numpy()
-    if not_after.any():
-        p = int(np.flatnonzero(not_after)[0])
-        raise InputError(
-            f"departure {departure.iloc[p]} is not after arrival {arrival.iloc[p]} (UTC)",
-            file=table.file,
-            row=table.row(p),
-            column="departure",
+        _refuse_first(
+            table, "phases", bad, lambda p: f"phases must be 1, 2 or 3, got {phases[p]:g}"
         )
+    _refuse_first(
+        table,
+        "departure",
+        (departure <= arrival).to_numpy(),
+        lambda p: f"departure {departure.iloc[p]} is not after arrival {arrival.iloc[p]} (UTC)",
+    )
     frame = pd.DataFrame(
         {
             "arrival": arrival.to_numpy(),
