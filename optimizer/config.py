@@ -42,17 +42,6 @@ class ChargerConfig(BaseModel):
     name: str | None = Field(default=None, description="A label for logs and tables")
     limits: ChargerLimits = Field(default_factory=ChargerLimits)
 
-    @model_validator(mode="after")
-    def _fuse_allows_the_minimum(self) -> Self:
-        """A fuse below the minimum charging power would let the car never charge."""
-        fuse, minimum = self.limits.main_fuse_w, self.limits.min_power_w
-        if fuse is not None and fuse < minimum:
-            raise ValueError(
-                f"limits.main_fuse_w ({fuse:g} W) is below the minimum charging power "
-                f"({minimum:g} W = min_current_a x phases x voltage_v): the car could never charge"
-            )
-        return self
-
 
 class StorageConfig(BaseModel):
     """`[storage]`: where the log lives (any SQLAlchemy URL)."""

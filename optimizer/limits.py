@@ -42,6 +42,17 @@ class ChargerLimits(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _fuse_allows_the_minimum(self) -> ChargerLimits:
+        """A fuse below the minimum charging power would let the car never charge."""
+        fuse, minimum = self.main_fuse_w, self.min_power_w
+        if fuse is not None and fuse < minimum:
+            raise ValueError(
+                f"main_fuse_w ({fuse:g} W) is below the minimum charging power "
+                f"({minimum:g} W = min_current_a x phases x voltage_v): the car could never charge"
+            )
+        return self
+
     @property
     def watts_per_amp(self) -> float:
         """Car power per ampere of setpoint over all phases (W/A)."""

@@ -85,8 +85,17 @@ def test_a_fuse_below_the_minimum_charging_power_is_refused(tmp_path: Path) -> N
     path = tmp_path / "home.toml"
     path.write_bytes(home_bytes("main_fuse_w = 5750.0", "main_fuse_w = 1000.0"))
     message = config_error(path)
-    assert message.startswith("chargers[0]: limits.main_fuse_w (1000 W) is below the minimum")
+    assert message.startswith("chargers[0].limits: main_fuse_w (1000 W) is below the minimum")
     assert "(1380 W" in message
+
+
+def test_limits_built_in_code_refuse_a_fuse_below_the_minimum_too() -> None:
+    # The check lives on ChargerLimits, so a backtest built without a config file gets it.
+    from optimizer.limits import ChargerLimits
+
+    with pytest.raises(ValueError, match=r"main_fuse_w \(4000 W\) is below .*\(4140 W"):
+        ChargerLimits(phases=3, main_fuse_w=4000.0)
+    assert ChargerLimits(phases=3, main_fuse_w=4140.0).main_fuse_w == 4140.0
 
 
 def test_a_single_chargers_table_asks_for_an_array_of_tables(tmp_path: Path) -> None:
