@@ -267,13 +267,6 @@ def open_store(url: str) -> SqlStore:
         raise _fail(str(exc), EXIT_FATAL) from None
 
 
-def store_url(url: str) -> str:
-    """`url` with its password masked, for messages."""
-    from adapters.storage.engine import redact_url
-
-    return redact_url(url)
-
-
 def load_app_config(path: Path) -> AppConfig:
     """The config file, or a one-line error naming file and key (exit 2)."""
     from optimizer.config import ConfigError, load_config
@@ -737,6 +730,7 @@ def budget(
     from rich.console import Console
 
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
+    from adapters.storage.engine import redact_url
     from optimizer.budget import BudgetPlanner, ReadContext
     from optimizer.cli.database import database_path_problem
     from optimizer.forecast import ClearSkyCache
@@ -769,7 +763,7 @@ def budget(
                     last_read=None if reading is None else min(reading.time, now),
                 )
     except StoreNotFoundError:
-        typer.echo(f"(no database at {store_url(url)} yet: nothing spent)", err=True)
+        typer.echo(f"(no database at {redact_url(url)} yet: nothing spent)", err=True)
     except StoreUrlError as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
