@@ -50,7 +50,12 @@ def account_quota(daily_limit: int | None = DEFAULT_DAILY_LIMIT) -> DailyQuota:
     """
     if daily_limit is not None and daily_limit < 0:
         raise ValueError(f"daily_limit must be >= 0 or None, got {daily_limit}")
-    return DailyQuota(daily_limit if daily_limit is not None else UNLIMITED_CALLS)
+    return DailyQuota(_calls_limit(daily_limit))
+
+
+def _calls_limit(daily_limit: int | None) -> int:
+    """The `DailyQuota` limit of `daily_limit` (None: unlimited)."""
+    return daily_limit if daily_limit is not None else UNLIMITED_CALLS
 
 
 class SimClock:
@@ -102,7 +107,7 @@ class WorldCharger:
     ) -> None:
         if quota is None:
             quota = account_quota(daily_limit)
-        elif quota.limit != (daily_limit if daily_limit is not None else UNLIMITED_CALLS):
+        elif quota.limit != _calls_limit(daily_limit):
             raise ValueError(
                 f"daily_limit {daily_limit} does not match the shared account quota's "
                 f"limit {quota.limit}; build it with account_quota(daily_limit)"
@@ -112,7 +117,6 @@ class WorldCharger:
         self._device_id = device_id
         self._clock = clock
         self._on_call = on_call
-        self._limit = daily_limit
         self._quota = quota
 
     @classmethod
@@ -150,7 +154,7 @@ class WorldCharger:
         refused = not state.allowed
         quota = (
             None
-            if self._limit is None
+            if self._quota.limit == UNLIMITED_CALLS
             else Quota(state.limit, state.remaining, seconds_to_utc_midnight(now))
         )
         if self._on_call is not None:
@@ -166,7 +170,7 @@ class WorldCharger:
             )
         if refused:
             raise ChargerRateLimited(
-                f"daily quota of {self._limit} calls exhausted ({endpoint})",
+                f"daily quota of {state.limit} calls exhausted ({endpoint})",
                 reset_s=quota.reset_s if quota else None,
             )
 
