@@ -219,3 +219,11 @@ def test_plot_day_draws_a_simulated_day_and_names_a_missing_one(tmp_path: Path) 
     assert table[("solar_only", "solar_kwh")].sum() == pytest.approx(
         result.totals["solar_wh"] / 1000.0
     )
+
+
+def test_a_setup_with_phases_the_world_cannot_simulate_is_refused() -> None:
+    from optimizer.limits import ChargerLimits
+
+    with pytest.raises(ValueError, match=r"^limits\.phases: backtests simulate 1 or 3 phases"):
+        BacktestSetup(limits=ChargerLimits(phases=2))
+    assert BacktestSetup(limits=ChargerLimits(phases=3)).limits.phases == 3

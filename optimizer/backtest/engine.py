@@ -159,6 +159,13 @@ class BacktestSetup:
     pv_mode_delay_s: float = 60.0
     pv_regulation_interval_s: float = 5.0
 
+    def __post_init__(self) -> None:
+        # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
+        if self.limits.phases not in (1, 3):
+            raise ValueError(
+                f"limits.phases: backtests simulate 1 or 3 phases (got {self.limits.phases})"
+            )
+
 
 @dataclass(frozen=True)
 class Contender:
@@ -247,8 +254,6 @@ class BacktestResult:
 def build_world(inputs: BacktestInputs, setup: BacktestSetup) -> World:
     """The world for a run: the site, one charger wired as the limits say, the data."""
     limits = setup.limits
-    if limits.phases not in (1, 3):
-        raise ValueError(f"the world model simulates 1 or 3 phases, got {limits.phases}")
     device = DeviceConfig(
         device_id=DEVICE_ID,
         phases=limits.phases,  # type: ignore[arg-type]

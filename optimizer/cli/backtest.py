@@ -259,18 +259,16 @@ def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
         app = load_config(config)
     except ConfigError as exc:
         raise BacktestArgError(str(exc)) from None
-    if app.chargers[0].limits.phases not in (1, 3):
-        raise BacktestArgError(
-            f"{config}: chargers[0].limits.phases: backtests simulate 1 or 3 phases "
-            f"(got {app.chargers[0].limits.phases})"
+    try:
+        setup = BacktestSetup(
+            limits=app.chargers[0].limits,
+            policies=app.policy,
+            budget=app.budget,
+            controller=app.controller,
+            tariff=app.tariff,
         )
-    setup = BacktestSetup(
-        limits=app.chargers[0].limits,
-        policies=app.policy,
-        budget=app.budget,
-        controller=app.controller,
-        tariff=app.tariff,
-    )
+    except ValueError as exc:
+        raise BacktestArgError(f"{config}: chargers[0].{exc}") from None
     return setup, app.site
 
 
