@@ -1,15 +1,28 @@
-"""Small deterministic fakes of the controller's ports, shared by the controller tests.
+"""Fakes and record factories shared by several test files; no tests live here.
 
-(Named test_controller_* so it sits with the tests it serves; it holds no tests itself.)
+Import them by name (`from tests.conftest import FakeCharger`). Three groups, in order:
+
+* the controller's ports: `FakeClock`, `World`, `FakeCharger`, `FakeStore`,
+  `FakeForecaster`, `FakeScheduler`, `flat_forecast` (start at `T0`);
+* the V2C cloud's HTTP side: `Recorder` (a recording `httpx.MockTransport` handler),
+  `ok` (a 200 answer with RateLimit headers), `make_client` (a `V2CClient` on a recorder);
+* stored records: `make_call`, `make_reading`, `make_decision`, `make_command`,
+  `make_session` (times count from `STORE_T0`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import httpx
 import numpy as np
 
+from adapters.v2c_cloud import V2CClient
+from adapters.v2c_cloud.engine import NO_RETRY, RetryPolicy
 from optimizer.budget.scheduler import ReadContext
 from optimizer.interfaces import (
     ApiCall,
@@ -239,3 +252,128 @@ class FakeScheduler:
 
     def spent(self, now: datetime) -> int:
         return len(self.recorded)
+
+
+# The V2C cloud's HTTP side.
+
+API_KEY = "k3y-VERY-secret-1234"
+BASE = "https://v2c.test/kong/v2c_service"
+QUOTA_HEADERS = {"RateLimit-Limit": "1000", "RateLimit-Remaining": "987", "RateLimit-Reset": "3600"}
+
+
+@dataclass
+class Recorder:
+    """A handler that records requests and answers from a queue (last answer repeats)."""
+
+    answers: list[httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]] = field(
+        default_factory=list
+    )
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        if callable(answer):
+            return answer(request)
+        return answer
+
+    @property
+    def paths(self) -> list[str]:
+        return [r.url.path.removeprefix("/kong/v2c_service") for r in self.requests]
+
+
+def ok(body: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    payload = {"message": "Command executed successfully"} if body is None else body
+    return httpx.Response(
+        200, content=json.dumps(payload), headers={**QUOTA_HEADERS, **(headers or {})}
+    )
+
+
+def make_client(
+    recorder: Recorder,
+    *,
+    retry: RetryPolicy = NO_RETRY,
+    sleeps: list[float] | None = None,
+    **kwargs: Any,
+) -> V2CClient:
+    sink = sleeps if sleeps is not None else []
+    return V2CClient(
+        API_KEY,
+        base_url=BASE,
+        transport=httpx.MockTransport(recorder),
+        retry=retry,
+        sleep=sink.append,
+        **kwargs,
+    )
+
+
+# Stored records.
+
+STORE_T0 = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
+
+
+def make_call(minute: int, *, endpoint: str = "device/currentstatecharge", n: int = 0) -> ApiCall:
+    """A successful read `minute` minutes after STORE_T0, quota counting down from 1000."""
+    return ApiCall(
+        time=STORE_T0 + timedelta(minutes=minute),
+        device_id="dev-1",
+        endpoint=endpoint,
+        status=200,
+        latency_s=0.25 + minute / 1000,
+        quota=Quota(limit=1000, remaining=999 - n, reset_s=3600.0 * 12),
+    )
+
+
+def make_reading(minute: int, device_id: str = "dev-1", pv_w: float = 3000.0) -> ChargerReading:
+    return ChargerReading(
+        time=STORE_T0 + timedelta(minutes=minute),
+        device_id=device_id,
+        charge_state=ChargeState.CHARGING,
+        charge_state_code=2,
+        car_power_w=1380.0,
+        pv_power_w=pv_w,
+        house_power_w=1900.5,
+        current_setpoint_a=6.0,
+        phases=1,
+        voltage_v=229.7,
+        session_energy_wh=512.25,
+        session_seconds=1800.0,
+        error_code=0,
+        pv_regulation_on=True,
+    )
+
+
+def make_decision(minute: int) -> Decision:
+    return Decision(
+        time=STORE_T0 + timedelta(minutes=minute),
+        device_id="dev-1",
+        policy="solar_only",
+        charging=True,
+        current_a=8,
+        pv_mode=PvMode.EXCLUSIVE_PV,
+        reason="surplus 1900 W covers 8 A for 120 s",
+        surplus_w=1900.0,
+        details={"window_min_w": 1850.0, "note": "steady", "missing": None},
+    )
+
+
+def make_command(minute: int) -> Command:
+    return Command(STORE_T0 + timedelta(minutes=minute), "dev-1", "set_current", 8, True, None)
+
+
+def make_session(device_id: str = "dev-1", hour: int = 0, **changes: object) -> SessionRecord:
+    values: dict[str, object] = {
+        "device_id": device_id,
+        "start": STORE_T0 + timedelta(hours=hour),
+        "end": STORE_T0 + timedelta(hours=hour + 3),
+        "energy_wh": 7400.0,
+        "solar_wh": 6100.0,
+        "grid_wh": 1300.0,
+        "cost": 0.39,
+        "target_wh": 7000.0,
+        "target_met": True,
+    }
+    values.update(changes)
+    return SessionRecord(**values)  # type: ignore[arg-type]

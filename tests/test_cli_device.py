@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from adapters.v2c_cloud import V2CClient, endpoints
 from optimizer.cli import device
 from optimizer.cli.main import app
-from tests.test_v2c_fakes import API_KEY, Recorder, make_client, ok
+from tests.conftest import API_KEY, Recorder, make_client, ok
 
 runner = CliRunner()
 PROFILE_ARGS = ["personalicepower-create", "--device-id", "D", "--name", "n", "--update-at", "2023"]

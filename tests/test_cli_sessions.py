@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
 from optimizer.cli.sessions import CSV_COLUMNS
-from tests.test_storage_contract import T0, make_session
+from tests.conftest import STORE_T0 as T0
+from tests.conftest import make_session
 
 runner = CliRunner()
 

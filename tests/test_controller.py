@@ -19,7 +19,7 @@ from optimizer.interfaces import (
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, make_policy
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
-from tests.test_controller_fakes import (
+from tests.conftest import (
     T0,
     FakeCharger,
     FakeClock,

@@ -1,7 +1,4 @@
-"""The `Store` contract, run against both `MemoryStore` and `SqlStore`.
-
-Also holds the value-object factories the other storage tests import.
-"""
+"""The `Store` contract, run against both `MemoryStore` and `SqlStore`."""
 
 from __future__ import annotations
 
@@ -12,83 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapters.storage import MemoryStore, QueryableStore, SqlStore
-from optimizer.interfaces import (
-    ApiCall,
-    ChargerReading,
-    ChargeState,
-    Command,
-    Decision,
-    PvMode,
-    Quota,
-    SessionRecord,
-)
-
-T0 = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
-
-
-def make_call(minute: int, *, endpoint: str = "device/currentstatecharge", n: int = 0) -> ApiCall:
-    """A successful read `minute` minutes after T0, quota counting down from 1000."""
-    return ApiCall(
-        time=T0 + timedelta(minutes=minute),
-        device_id="dev-1",
-        endpoint=endpoint,
-        status=200,
-        latency_s=0.25 + minute / 1000,
-        quota=Quota(limit=1000, remaining=999 - n, reset_s=3600.0 * 12),
-    )
-
-
-def make_reading(minute: int, device_id: str = "dev-1", pv_w: float = 3000.0) -> ChargerReading:
-    return ChargerReading(
-        time=T0 + timedelta(minutes=minute),
-        device_id=device_id,
-        charge_state=ChargeState.CHARGING,
-        charge_state_code=2,
-        car_power_w=1380.0,
-        pv_power_w=pv_w,
-        house_power_w=1900.5,
-        current_setpoint_a=6.0,
-        phases=1,
-        voltage_v=229.7,
-        session_energy_wh=512.25,
-        session_seconds=1800.0,
-        error_code=0,
-        pv_regulation_on=True,
-    )
-
-
-def make_decision(minute: int) -> Decision:
-    return Decision(
-        time=T0 + timedelta(minutes=minute),
-        device_id="dev-1",
-        policy="solar_only",
-        charging=True,
-        current_a=8,
-        pv_mode=PvMode.EXCLUSIVE_PV,
-        reason="surplus 1900 W covers 8 A for 120 s",
-        surplus_w=1900.0,
-        details={"window_min_w": 1850.0, "note": "steady", "missing": None},
-    )
-
-
-def make_command(minute: int) -> Command:
-    return Command(T0 + timedelta(minutes=minute), "dev-1", "set_current", 8, True, None)
-
-
-def make_session(device_id: str = "dev-1", hour: int = 0, **changes: object) -> SessionRecord:
-    values: dict[str, object] = {
-        "device_id": device_id,
-        "start": T0 + timedelta(hours=hour),
-        "end": T0 + timedelta(hours=hour + 3),
-        "energy_wh": 7400.0,
-        "solar_wh": 6100.0,
-        "grid_wh": 1300.0,
-        "cost": 0.39,
-        "target_wh": 7000.0,
-        "target_met": True,
-    }
-    values.update(changes)
-    return SessionRecord(**values)  # type: ignore[arg-type]
+from tests.conftest import STORE_T0 as T0
+from tests.conftest import make_call, make_command, make_decision, make_reading, make_session
 
 
 @pytest.fixture(params=["memory", "sql"])

@@ -19,7 +19,7 @@ WRITER = textwrap.dedent(
     import sys, time
     from datetime import timedelta
     from adapters.storage import SqlStore
-    from tests.test_storage_contract import make_call, make_decision, make_reading
+    from tests.conftest import make_call, make_decision, make_reading
 
     store = SqlStore(sys.argv[1])
     for cycle in range(4):

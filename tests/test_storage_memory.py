@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.storage import MemoryStore, QueryableStore
-from tests.test_storage_contract import make_call, make_reading
+from tests.conftest import make_call, make_reading
 
 ROOT = Path(__file__).resolve().parents[1]
 

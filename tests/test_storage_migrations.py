@@ -11,7 +11,7 @@ from adapters.storage import SchemaTooNewError, SqlStore
 from adapters.storage.engine import open_engine
 from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
 from adapters.storage.schema import Base
-from tests.test_storage_contract import make_call
+from tests.conftest import make_call
 
 
 def _add_notes_column(conn: Connection) -> None:

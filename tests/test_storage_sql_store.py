@@ -18,8 +18,8 @@ from adapters.storage.engine import redact_url
 from adapters.storage.schema import DecisionRow
 from adapters.storage.sql_store import _decision_from_row
 from optimizer.interfaces import ApiCall, Quota
-from tests.test_storage_contract import (
-    T0,
+from tests.conftest import STORE_T0 as T0
+from tests.conftest import (
     make_call,
     make_command,
     make_decision,

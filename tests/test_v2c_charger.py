@@ -17,7 +17,7 @@ from optimizer.interfaces import (
     ChargeState,
     PvMode,
 )
-from tests.test_v2c_fakes import Recorder, make_client, ok
+from tests.conftest import Recorder, make_client, ok
 
 T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
 CSC = endpoints()["currentstatecharge"].response_example

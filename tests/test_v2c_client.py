@@ -21,7 +21,7 @@ from adapters.v2c_cloud import (
 )
 from adapters.v2c_cloud.engine import RetryPolicy
 from optimizer.interfaces import ApiCall, ChargeState, Quota
-from tests.test_v2c_fakes import API_KEY, BASE, Recorder, make_client, ok
+from tests.conftest import API_KEY, BASE, Recorder, make_client, ok
 
 CSC = {"charge_state": "2", "power": "1.380000", "sun_power": "2.0", "house_power": "3.5"}
 RETRY3 = RetryPolicy(attempts=3, backoff_s=0.5, multiplier=2.0)

@@ -14,7 +14,7 @@ import pytest
 from adapters.v2c_cloud import AsyncV2CClient, endpoints
 from adapters.v2c_cloud.operations import Operations
 from optimizer.interfaces import PvMode
-from tests.test_v2c_fakes import API_KEY, BASE, Recorder, make_client, ok
+from tests.conftest import API_KEY, BASE, Recorder, make_client, ok
 
 D = "YOUR_DEVICE_ID"
 UPD0 = datetime(2023, 10, 27, 10, 0, tzinfo=UTC)
