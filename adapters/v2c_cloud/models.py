@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -477,7 +477,3 @@ class Pairing(V2CModel):
             )
             for i, o in enumerate(_array(payload, where))
         ]
-
-
-ResultParser = Callable[[object], Any]
-"""Turns a decoded body (JSON value, `RawText` or None) into a typed result."""
