@@ -21,8 +21,8 @@ from adapters.v2c_cloud import (
     V2CResponseError,
     endpoints,
 )
-from adapters.v2c_cloud.operations import OPERATIONS
 from adapters.v2c_cloud.models import RawText
+from adapters.v2c_cloud.operations import OPERATIONS
 from optimizer.interfaces import ChargeState
 
 CSC = endpoints()["currentstatecharge"].response_example

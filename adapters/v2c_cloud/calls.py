@@ -52,15 +52,30 @@ class Call(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class ApiArguments:
-    """An operation's arguments under their API names, in API units, not yet checked."""
+    """An operation's arguments under their API names, in API units, not yet checked.
+
+    `device_id` goes to the query parameter the spec names for the device
+    (`deviceId` or `id`), so declarations need not know which.
+    """
 
     query: Mapping[str, object]
     body: Mapping[str, Any] | None = None
+    device_id: str | None = None
+
+    def full_query(self, endpoint: Endpoint) -> Mapping[str, object]:
+        """The query values by API name, the device's included."""
+        if self.device_id is None:
+            return self.query
+        if endpoint.device_param is None:
+            raise TypeError(f"{endpoint.operation_id} addresses no device")
+        return {endpoint.device_param: self.device_id, **self.query}
 
 
-def api_args(*, body: Mapping[str, Any] | None = None, **query: object) -> ApiArguments:
-    """`ApiArguments` from query values by API name (None values are left out later)."""
-    return ApiArguments(query, body)
+def api_args(
+    device_id: str | None = None, /, *, body: Mapping[str, Any] | None = None, **query: object
+) -> ApiArguments:
+    """`ApiArguments` for `device_id` from query values by API name (None values are omitted)."""
+    return ApiArguments(query, body, device_id)
 
 
 class SyncCaller(Protocol):
@@ -80,11 +95,12 @@ class AsyncCaller(Protocol):
 class Operation(Generic[P, T]):
     """One API operation: typed arguments `P` in, result `T` out.
 
-    `arguments` maps the typed (SI) arguments to `ApiArguments`; its name is
-    the `operationId`, its docstring the operation's. Called, an `Operation`
-    validates and returns the `Call` (nothing is sent). Read on a client
-    (`client.intensity`), it is that client's method: `client.call(operation,
-    ...)`, a result from `V2CClient`, an awaitable from `AsyncV2CClient`.
+    `arguments` maps the typed (SI) arguments to `ApiArguments`; its docstring
+    is the operation's; its attribute name in `Operations` is the `operationId`.
+    Called, an `Operation` validates and returns the `Call` (nothing is sent).
+    Read on a client (`client.intensity`), it is that client's method:
+    `client.call(operation, ...)`, a result from `V2CClient`, an awaitable
+    from `AsyncV2CClient`.
     """
 
     def __init__(self, arguments: Callable[P, ApiArguments], parse: Callable[[object], T]) -> None:
@@ -92,6 +108,9 @@ class Operation(Generic[P, T]):
         self.arguments = arguments
         self.parse = parse
         self.__doc__ = arguments.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.operation_id = name
 
     def __repr__(self) -> str:
         return f"Operation({self.operation_id})"
@@ -105,7 +124,7 @@ class Operation(Generic[P, T]):
         ep = endpoint(self.operation_id)
         return Call(
             endpoint=ep,
-            query=build_query(ep, args.query),
+            query=build_query(ep, args.full_query(ep)),
             body=build_body(ep, args.body),
             parse=self.parse,
         )

@@ -40,6 +40,21 @@ def returns(
     return declare
 
 
+def device_command(doc: str) -> Operation[[str], m.CommandResult]:
+    """Declare a command whose only argument is the device."""
+    return device_read(m.CommandResult.from_api, doc)
+
+
+def device_read(parse: Callable[[object], T], doc: str) -> Operation[[str], T]:
+    """Declare an operation whose only argument is the device; `parse` reads the answer."""
+
+    def arguments(device_id: str) -> ApiArguments:
+        return api_args(device_id)
+
+    arguments.__doc__ = doc
+    return Operation(arguments, parse)
+
+
 def _kwh(operation: str, energy_wh: float) -> float:
     """Wh -> kWh for the API, refusing negative or non-finite energies."""
     if isinstance(energy_wh, bool) or not isinstance(energy_wh, int | float):
@@ -71,70 +86,63 @@ class Operations:
 
     # --- charging control and configuration ---
 
-    @command
-    def startcharge(device_id: str) -> ApiArguments:
-        """Start or resume charging."""
-        return api_args(deviceId=device_id)
-
-    @command
-    def pausecharge(device_id: str) -> ApiArguments:
-        """Pause charging."""
-        return api_args(deviceId=device_id)
+    startcharge = device_command("Start or resume charging.")
+    pausecharge = device_command("Pause charging.")
 
     @command
     def intensity(device_id: str, amps: int) -> ApiArguments:
         """Set the charging current setpoint (A, whole amps 6..32)."""
-        return api_args(deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
     @command
     def locked(device_id: str, locked: bool) -> ApiArguments:
         """Lock (True) or unlock (False) the charging point."""
-        return api_args(deviceId=device_id, value=locked)
+        return api_args(device_id, value=locked)
 
     @command
     def dynamic(device_id: str, enabled: bool) -> ApiArguments:
         """Switch dynamic power control (load balancing) on or off."""
-        return api_args(deviceId=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
     @command
     def chargefvmode(device_id: str, mode: PvMode | int) -> ApiArguments:
         """Set the PV mode: 0 PV + minimum, 1 exclusive PV, 2 maximum power."""
-        return api_args(deviceId=device_id, value=mode)
+        return api_args(device_id, value=mode)
 
     @command
     def maxpower(device_id: str, power_w: float) -> ApiArguments:
         """Set the installation's maximum power (W, whole watts >= 0)."""
-        return api_args(deviceId=device_id, value=power_w)
+        return api_args(device_id, value=power_w)
 
     @command
     def max_car_int(device_id: str, amps: int) -> ApiArguments:
         """Set the car's maximum current (A, 6..32)."""
-        return api_args(deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
     @command
     def min_car_int(device_id: str, amps: int) -> ApiArguments:
         """Set the car's minimum current (A, 6..32)."""
-        return api_args(deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
     @command
     def charger_until_energy(device_id: str, energy_wh: float) -> ApiArguments:
         """Stop charging after `energy_wh` (Wh; sent to the API in kWh)."""
-        return api_args(deviceId=device_id, value=_kwh("charger_until_energy", energy_wh))
+        return api_args(device_id, value=_kwh("charger_until_energy", energy_wh))
 
     @command
     def charger_until_minutes(device_id: str, minutes: int) -> ApiArguments:
         """Stop charging after `minutes` (whole minutes >= 0)."""
-        return api_args(deviceId=device_id, value=minutes)
+        return api_args(device_id, value=minutes)
 
     @command
     def startchargekw(device_id: str, energy_wh: float) -> ApiArguments:
         """Start charging and stop after `energy_wh` (Wh; the API's `kw` is kWh)."""
-        return api_args(deviceId=device_id, kw=_kwh("startchargekw", energy_wh))
+        return api_args(device_id, kw=_kwh("startchargekw", energy_wh))
 
     @command
     def startchargeminutes(device_id: str, minutes: int) -> ApiArguments:
         """Start charging and stop after `minutes` (whole minutes >= 0)."""
-        return api_args(deviceId=device_id, minutes=minutes)
+        return api_args(device_id, minutes=minutes)
 
     @command
     def timer(
@@ -146,121 +154,109 @@ class Operations:
             "end_time": _hhmm("timer", "end_time", end_time),
             "active": active,
         }
-        return api_args(deviceId=device_id, timerId=timer_id, body=body)
+        return api_args(device_id, timerId=timer_id, body=body)
 
     @command
     def thirdparty_mode(device_id: str, mode: int, value: int) -> ApiArguments:
         """Set the third-party API control `mode` to `value`."""
-        return api_args(deviceId=device_id, mode=mode, value=value)
+        return api_args(device_id, mode=mode, value=value)
 
     @command
     def inst_type(device_id: str, installation_type: int) -> ApiArguments:
         """Set the installation type: 0 monophase, 1 three-phase, 2 photovoltaic."""
-        return api_args(deviceId=device_id, value=installation_type)
+        return api_args(device_id, value=installation_type)
 
     @command
     def ocpp(device_id: str, enabled: bool) -> ApiArguments:
         """Switch OCPP on or off."""
-        return api_args(id=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
     @command
     def ocpp_id(device_id: str, charge_point_id: str) -> ApiArguments:
         """Set the OCPP charge point identifier."""
-        return api_args(id=device_id, value=charge_point_id)
+        return api_args(device_id, value=charge_point_id)
 
     @command
     def ocpp_addr(device_id: str, url: str) -> ApiArguments:
         """Set the central OCPP server's URL (ws:// or wss://)."""
-        return api_args(id=device_id, value=url)
+        return api_args(device_id, value=url)
 
     @command
     def denka_max_power(device_id: str, power_w: float) -> ApiArguments:
         """Set a Denka device's maximum power (W, whole watts >= 0)."""
-        return api_args(deviceId=device_id, value=power_w)
+        return api_args(device_id, value=power_w)
 
     @command
     def inverter_ip(device_id: str, ip: str) -> ApiArguments:
         """Set the solar inverter's IPv4 address."""
-        return api_args(id=device_id, value=ip)
+        return api_args(device_id, value=ip)
 
     @command
     def wifi(device_id: str, ssid: str, password: str) -> ApiArguments:
         """Set the WiFi credentials; the password is redacted from all text."""
-        return api_args(deviceId=device_id, ssid=ssid, password=password)
+        return api_args(device_id, ssid=ssid, password=password)
 
     @command
     def slave_type(device_id: str, meter_type: int) -> ApiArguments:
         """Set the energy meter type (0 Shelly, 1 V2C v2, 3 Huawei, 4 Solax, ...)."""
-        return api_args(deviceId=device_id, value=meter_type)
+        return api_args(device_id, value=meter_type)
 
     @command
     def language(device_id: str, language: int) -> ApiArguments:
         """Set the display language (0 English, 1 Spanish, 2 Portuguese, ... 6)."""
-        return api_args(deviceId=device_id, value=language)
+        return api_args(device_id, value=language)
 
     @command
     def logo_led(device_id: str, on: bool) -> ApiArguments:
         """Switch the logo LED on or off."""
-        return api_args(deviceId=device_id, value=on)
+        return api_args(device_id, value=on)
 
-    @command
-    def reboot(device_id: str) -> ApiArguments:
-        """Reboot the charger."""
-        return api_args(deviceId=device_id)
+    reboot = device_command("Reboot the charger.")
 
     # --- status ---
 
-    @returns(m.CurrentStateCharge.from_api)
-    def currentstatecharge(device_id: str) -> ApiArguments:
-        """Read the live state (SI units)."""
-        return api_args(deviceId=device_id)
+    currentstatecharge = device_read(
+        m.CurrentStateCharge.from_api, "Read the live state (SI units)."
+    )
 
-    @returns(m.Reported.from_api)
-    def reported(device_id: str) -> ApiArguments:
-        """Read the last reported ("shadow") state (SI units)."""
-        return api_args(deviceId=device_id)
+    reported = device_read(
+        m.Reported.from_api, 'Read the last reported ("shadow") state (SI units).'
+    )
 
-    @returns(m.Connected.from_api)
-    def connected(device_id: str) -> ApiArguments:
-        """Ask whether the charger is connected to the cloud."""
-        return api_args(deviceId=device_id)
+    connected = device_read(
+        m.Connected.from_api, "Ask whether the charger is connected to the cloud."
+    )
 
-    @returns(m.WifiNetwork.list_from_api)
-    def wifilist(device_id: str) -> ApiArguments:
-        """Scan the WiFi networks the charger sees."""
-        return api_args(id=device_id)
+    wifilist = device_read(m.WifiNetwork.list_from_api, "Scan the WiFi networks the charger sees.")
 
     # --- RFID ---
 
     @command
     def rfid_learn(device_id: str, tag: str) -> ApiArguments:
         """Learn the next card presented, naming it `tag`."""
-        return api_args(deviceId=device_id, tag=tag)
+        return api_args(device_id, tag=tag)
 
     @command
     def rfid_delete(device_id: str, code: str) -> ApiArguments:
         """Delete the card with UID `code`."""
-        return api_args(deviceId=device_id, code=code)
+        return api_args(device_id, code=code)
 
-    @returns(m.RfidCard.list_from_api)
-    def rfid_list(device_id: str) -> ApiArguments:
-        """List the registered cards."""
-        return api_args(deviceId=device_id)
+    rfid_list = device_read(m.RfidCard.list_from_api, "List the registered cards.")
 
     @command
     def rfid_tag_add(device_id: str, code: str, tag: str) -> ApiArguments:
         """Register card `code` under the name `tag`."""
-        return api_args(deviceId=device_id, code=code, tag=tag)
+        return api_args(device_id, code=code, tag=tag)
 
     @command
     def rfid_tag_update(device_id: str, code: str, tag: str) -> ApiArguments:
         """Rename card `code` to `tag`."""
-        return api_args(deviceId=device_id, code=code, tag=tag)
+        return api_args(device_id, code=code, tag=tag)
 
     @command
     def set_rfid(device_id: str, enabled: bool) -> ApiArguments:
         """Switch the RFID reader on or off."""
-        return api_args(deviceId=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
     # --- statistics ---
 
@@ -269,7 +265,7 @@ class Operations:
         device_id: str, start: date | None = None, end: date | None = None
     ) -> ApiArguments:
         """The device's last 5 sessions, optionally between two charge dates."""
-        return api_args(deviceId=device_id, chargeDateStart=start, chargeDateEnd=end)
+        return api_args(device_id, chargeDateStart=start, chargeDateEnd=end)
 
     @returns(m.GlobalStatistic.list_from_api)
     def stadistic_global_me(start: date | None = None, end: date | None = None) -> ApiArguments:
@@ -288,7 +284,7 @@ class Operations:
     ) -> ApiArguments:
         """Create profile `name`, stamped `updated_at` (tz-aware datetime or ISO string)."""
         body = _profile_body(mode, value)
-        return api_args(deviceId=device_id, name=name, updateAt=updated_at, body=body)
+        return api_args(device_id, name=name, updateAt=updated_at, body=body)
 
     @command
     def personalicepower_update(
@@ -300,36 +296,27 @@ class Operations:
     ) -> ApiArguments:
         """Update profile `name`, stamped `updated_at`."""
         body = _profile_body(mode, value)
-        return api_args(id=device_id, name=name, updateAt=updated_at, body=body)
+        return api_args(device_id, name=name, updateAt=updated_at, body=body)
 
     @returns(m.PowerProfile.from_api)
     def personalicepower_get(device_id: str, updated_at: datetime | str) -> ApiArguments:
         """The profile stamped `updated_at`."""
-        return api_args(deviceId=device_id, updateAt=updated_at)
+        return api_args(device_id, updateAt=updated_at)
 
     @command
     def personalicepower_delete(
         device_id: str, name: str, updated_at: datetime | str
     ) -> ApiArguments:
         """Delete profile `name` stamped `updated_at`."""
-        return api_args(deviceId=device_id, name=name, updateAt=updated_at)
+        return api_args(device_id, name=name, updateAt=updated_at)
 
-    @returns(m.PowerProfile.list_from_api)
-    def personalicepower_all(device_id: str) -> ApiArguments:
-        """Every profile of the device."""
-        return api_args(deviceId=device_id)
+    personalicepower_all = device_read(m.PowerProfile.list_from_api, "Every profile of the device.")
 
     # --- firmware and account ---
 
-    @command
-    def firmware_update(device_id: str) -> ApiArguments:
-        """Search for and install the latest firmware."""
-        return api_args(deviceId=device_id)
+    firmware_update = device_command("Search for and install the latest firmware.")
 
-    @returns(m.FirmwareVersion.from_api)
-    def version(device_id: str) -> ApiArguments:
-        """The firmware version."""
-        return api_args(deviceId=device_id)
+    version = device_read(m.FirmwareVersion.from_api, "The firmware version.")
 
     @returns(m.Pairing.list_from_api)
     def pairings_me() -> ApiArguments:
