@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
 from adapters.v2c_cloud.errors import V2CResponseError
 from adapters.v2c_cloud.redaction import excerpt
 from optimizer.interfaces import ChargeState
+
+M = TypeVar("M")
 
 KILO = 1000.0
 """kW -> W and kWh -> Wh."""
@@ -128,6 +130,11 @@ def _array(payload: object, where: str) -> list[Mapping[str, Any]]:
     return [_object(item, f"{where}[{i}]") for i, item in enumerate(payload)]
 
 
+def _each(payload: object, where: str, convert: Callable[[Mapping[str, Any], str], M]) -> list[M]:
+    """Convert every object of a JSON array; item i is named `where[i]` in errors."""
+    return [convert(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+
+
 def _extras(payload: Mapping[str, Any], known: set[str]) -> dict[str, Any]:
     return {str(k): v for k, v in payload.items() if k not in known}
 
@@ -136,6 +143,16 @@ class V2CModel(BaseModel):
     """Base of the typed results: immutable, unknown API fields kept as extras."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TextRecord(V2CModel):
+    """A result whose fields are all text, under the same names as in the API."""
+
+    @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one object."""
+        names = set(cls.model_fields)
+        return cls(**{n: _text(o, n, where) for n in cls.model_fields}, **_extras(o, names))
 
 
 class CommandResult(V2CModel):
@@ -279,19 +296,21 @@ class WifiNetwork(V2CModel):
     rssi_dbm: float | None = None
 
     @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one network object."""
+        return cls(
+            ssid=_text(o, "ssid", where),
+            rssi_dbm=_number(o, "rssi", where),
+            **_extras(o, {"ssid", "rssi"}),
+        )
+
+    @classmethod
     def list_from_api(cls, payload: object, where: str = "wifilist") -> list[Self]:
         """Parse the array of networks."""
-        return [
-            cls(
-                ssid=_text(o, "ssid", f"{where}[{i}]"),
-                rssi_dbm=_number(o, "rssi", f"{where}[{i}]"),
-                **_extras(o, {"ssid", "rssi"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
+        return _each(payload, where, cls.from_object)
 
 
-class RfidCard(V2CModel):
+class RfidCard(TextRecord):
     """One registered RFID card: its UID `code` and its name `tag`."""
 
     code: str | None = None
@@ -300,14 +319,7 @@ class RfidCard(V2CModel):
     @classmethod
     def list_from_api(cls, payload: object, where: str = "rfid_list") -> list[Self]:
         """Parse the array of cards."""
-        return [
-            cls(
-                code=_text(o, "code", f"{where}[{i}]"),
-                tag=_text(o, "tag", f"{where}[{i}]"),
-                **_extras(o, {"code", "tag"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
+        return _each(payload, where, cls.from_object)
 
 
 def _hourly_wh(obj: Mapping[str, Any], key: str, where: str) -> list[float] | None:
@@ -386,7 +398,7 @@ class ChargeStatistic(V2CModel):
     @classmethod
     def list_from_api(cls, payload: object, where: str = "stadistic_device") -> list[Self]:
         """Parse the array of sessions."""
-        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+        return _each(payload, where, cls.from_object)
 
 
 class GlobalStatistic(V2CModel):
@@ -396,19 +408,18 @@ class GlobalStatistic(V2CModel):
     total_charges: int | None = None
 
     @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one totals object."""
+        return cls(
+            total_energy_wh=_number(o, "totalEnergy", where, KILO),
+            total_charges=_integer(o, "totalCharges", where),
+            **_extras(o, {"totalEnergy", "totalCharges"}),
+        )
+
+    @classmethod
     def list_from_api(cls, payload: object, where: str = "stadistic_global_me") -> list[Self]:
         """Parse the array of totals."""
-        out = []
-        for i, o in enumerate(_array(payload, where)):
-            w = f"{where}[{i}]"
-            out.append(
-                cls(
-                    total_energy_wh=_number(o, "totalEnergy", w, KILO),
-                    total_charges=_integer(o, "totalCharges", w),
-                    **_extras(o, {"totalEnergy", "totalCharges"}),
-                )
-            )
-        return out
+        return _each(payload, where, cls.from_object)
 
 
 class PowerProfile(V2CModel):
@@ -441,7 +452,7 @@ class PowerProfile(V2CModel):
     @classmethod
     def list_from_api(cls, payload: object, where: str = "personalicepower_all") -> list[Self]:
         """Parse the array of profiles."""
-        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+        return _each(payload, where, cls.from_object)
 
 
 class FirmwareVersion(V2CModel):
@@ -460,7 +471,7 @@ class FirmwareVersion(V2CModel):
         return cls(version=_text(obj, "version", where), **_extras(obj, {"version"}))
 
 
-class Pairing(V2CModel):
+class Pairing(TextRecord):
     """One device pairing of the account."""
 
     id: str | None = None
@@ -469,11 +480,4 @@ class Pairing(V2CModel):
     @classmethod
     def list_from_api(cls, payload: object, where: str = "pairings_me") -> list[Self]:
         """Parse the array of pairings."""
-        return [
-            cls(
-                id=_text(o, "id", f"{where}[{i}]"),
-                name=_text(o, "name", f"{where}[{i}]"),
-                **_extras(o, {"id", "name"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
+        return _each(payload, where, cls.from_object)
