@@ -21,6 +21,7 @@ from adapters.v2c_cloud.endpoints import DEFAULT_BASE_URL
 from adapters.v2c_cloud.engine import (
     Action,
     Engine,
+    HttpRequest,
     HttpResponse,
     Outcome,
     RetryPolicy,
@@ -132,6 +133,17 @@ def advance(steps: Generator[Action, Outcome | None, T], reply: Outcome | None) 
         return steps.send(reply)
     except StopIteration as done:
         return Done(done.value)
+
+
+def httpx_request(http: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
+    """`request` for `http` to send (its base URL, timeout and transport apply)."""
+    return http.build_request(
+        request.method,
+        request.path,
+        params=request.params,
+        json=request.json,
+        headers=request.headers,
+    )
 
 
 def transport_failure(exc: httpx.TransportError, started: float) -> TransportFailure:

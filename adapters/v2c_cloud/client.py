@@ -28,6 +28,7 @@ from adapters.v2c_cloud.base import (
     Done,
     advance,
     http_response,
+    httpx_request,
     transport_failure,
 )
 from adapters.v2c_cloud.calls import Call, Operation
@@ -92,13 +93,7 @@ class AsyncV2CClient(ClientBase, AbstractAsyncContextManager["AsyncV2CClient"]):
     async def _exchange(self, request: HttpRequest) -> Outcome:
         started = _time.monotonic()
         try:
-            response = await self._http.request(
-                request.method,
-                request.path,
-                params=request.params,
-                json=request.json,
-                headers=request.headers,
-            )
+            response = await self._http.send(httpx_request(self._http, request))
         except httpx.TransportError as exc:
             return transport_failure(exc, started)
         return http_response(response, started)
