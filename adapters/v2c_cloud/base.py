@@ -135,28 +135,35 @@ def advance(steps: Generator[Action, Outcome | None, T], reply: Outcome | None) 
         return Done(done.value)
 
 
-def httpx_request(http: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> httpx.Request:
-    """`request` for `http` to send (its base URL, timeout and transport apply)."""
-    return http.build_request(
-        request.method,
-        request.path,
-        params=request.params,
-        json=request.json,
-        headers=request.headers,
-    )
+class Attempt:
+    """One HTTP exchange of a call: the httpx request to send and the engine's view of its end.
 
+    Latencies (s) run from the attempt's creation, on the monotonic clock.
+    """
 
-def transport_failure(exc: httpx.TransportError, started: float) -> TransportFailure:
-    """No answer: `exc` ended the attempt begun at `started` (monotonic s)."""
-    timeout = isinstance(exc, httpx.TimeoutException)
-    return TransportFailure(timeout, f"{type(exc).__name__}: {exc}", _time.monotonic() - started)
+    def __init__(self, http: httpx.Client | httpx.AsyncClient, request: HttpRequest) -> None:
+        self.started = _time.monotonic()
+        self.request = http.build_request(
+            request.method,
+            request.path,
+            params=request.params,
+            json=request.json,
+            headers=request.headers,
+        )
 
+    def failed(self, exc: httpx.TransportError) -> TransportFailure:
+        """No answer: `exc` (a timeout or a connection/protocol failure) ended the attempt."""
+        timeout = isinstance(exc, httpx.TimeoutException)
+        return TransportFailure(timeout, f"{type(exc).__name__}: {exc}", self._elapsed_s())
 
-def http_response(response: httpx.Response, started: float) -> HttpResponse:
-    """The answer to the attempt begun at `started` (monotonic s), header names lower-case."""
-    return HttpResponse(
-        status=response.status_code,
-        headers={k.lower(): v for k, v in response.headers.items()},
-        content=response.content,
-        latency_s=_time.monotonic() - started,
-    )
+    def answered(self, response: httpx.Response) -> HttpResponse:
+        """The answer, header names lower-case."""
+        return HttpResponse(
+            status=response.status_code,
+            headers={k.lower(): v for k, v in response.headers.items()},
+            content=response.content,
+            latency_s=self._elapsed_s(),
+        )
+
+    def _elapsed_s(self) -> float:
+        return _time.monotonic() - self.started

@@ -13,7 +13,6 @@ class only moves bytes. Use it as an async context manager, or call `aclose()`.
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, ParamSpec, TypeVar, Unpack
@@ -22,15 +21,7 @@ import anyio
 import httpx
 from pydantic import SecretStr
 
-from adapters.v2c_cloud.base import (
-    ClientBase,
-    ClientOptions,
-    Done,
-    advance,
-    http_response,
-    httpx_request,
-    transport_failure,
-)
+from adapters.v2c_cloud.base import Attempt, ClientBase, ClientOptions, Done, advance
 from adapters.v2c_cloud.calls import Call, Operation
 from adapters.v2c_cloud.engine import HttpRequest, Outcome, Sleep
 from adapters.v2c_cloud.operations import build_call
@@ -91,9 +82,9 @@ class AsyncV2CClient(ClientBase, AbstractAsyncContextManager["AsyncV2CClient"]):
         return await self.send(build_call(operation_id, query, body))
 
     async def _exchange(self, request: HttpRequest) -> Outcome:
-        started = _time.monotonic()
+        attempt = Attempt(self._http, request)
         try:
-            response = await self._http.send(httpx_request(self._http, request))
+            response = await self._http.send(attempt.request)
         except httpx.TransportError as exc:
-            return transport_failure(exc, started)
-        return http_response(response, started)
+            return attempt.failed(exc)
+        return attempt.answered(response)

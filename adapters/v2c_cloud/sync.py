@@ -18,15 +18,7 @@ from typing import Any, ParamSpec, TypeVar, Unpack
 import httpx
 from pydantic import SecretStr
 
-from adapters.v2c_cloud.base import (
-    ClientBase,
-    ClientOptions,
-    Done,
-    advance,
-    http_response,
-    httpx_request,
-    transport_failure,
-)
+from adapters.v2c_cloud.base import Attempt, ClientBase, ClientOptions, Done, advance
 from adapters.v2c_cloud.calls import Call, Operation
 from adapters.v2c_cloud.engine import HttpRequest, Outcome, Sleep
 from adapters.v2c_cloud.operations import build_call
@@ -87,9 +79,9 @@ class V2CClient(ClientBase, AbstractContextManager["V2CClient"]):
         return self.send(build_call(operation_id, query, body))
 
     def _exchange(self, request: HttpRequest) -> Outcome:
-        started = _time.monotonic()
+        attempt = Attempt(self._http, request)
         try:
-            response = self._http.send(httpx_request(self._http, request))
+            response = self._http.send(attempt.request)
         except httpx.TransportError as exc:
-            return transport_failure(exc, started)
-        return http_response(response, started)
+            return attempt.failed(exc)
+        return attempt.answered(response)
