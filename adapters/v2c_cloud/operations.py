@@ -4,7 +4,7 @@
 clients inherit it, so `client.intensity(device_id, 16)` exists once for the
 sync and the async client and the two can never diverge (see
 `calls.Operation`). Path, method and every check come from `openapi.yaml` by
-`operationId` (the function's name). Arguments are SI (W, Wh, A) or name
+`operationId` (the attribute's name). Arguments are SI (W, Wh, A) or name
 their unit (`minutes`); conversion to the API's units (kWh) happens here.
 """
 
@@ -42,10 +42,10 @@ def returns(
 
 def device_command(doc: str) -> Operation[[str], m.CommandResult]:
     """Declare a command whose only argument is the device."""
-    return device_read(m.CommandResult.from_api, doc)
+    return device_only(m.CommandResult.from_api, doc)
 
 
-def device_read(parse: Callable[[object], T], doc: str) -> Operation[[str], T]:
+def device_only(parse: Callable[[object], T], doc: str) -> Operation[[str], T]:
     """Declare an operation whose only argument is the device; `parse` reads the answer."""
 
     def arguments(device_id: str) -> ApiArguments:
@@ -79,9 +79,10 @@ def _profile_body(mode: str | None, value: int | None) -> dict[str, Any]:
 class Operations:
     """Every V2C Cloud operation, inherited by both clients.
 
-    The functions below take no `self`: each is the declaration of an
-    `Operation`. `Operations.intensity(device_id, 16)` builds the `Call`;
-    `client.intensity(device_id, 16)` runs it.
+    Each attribute is an `Operation`: one line for those whose only argument
+    is the device, otherwise a function without `self` that maps its typed
+    arguments to the API's. `Operations.intensity(device_id, 16)` builds the
+    `Call`; `client.intensity(device_id, 16)` runs it.
     """
 
     # --- charging control and configuration ---
@@ -215,19 +216,19 @@ class Operations:
 
     # --- status ---
 
-    currentstatecharge = device_read(
+    currentstatecharge = device_only(
         m.CurrentStateCharge.from_api, "Read the live state (SI units)."
     )
 
-    reported = device_read(
+    reported = device_only(
         m.Reported.from_api, 'Read the last reported ("shadow") state (SI units).'
     )
 
-    connected = device_read(
+    connected = device_only(
         m.Connected.from_api, "Ask whether the charger is connected to the cloud."
     )
 
-    wifilist = device_read(m.WifiNetwork.list_from_api, "Scan the WiFi networks the charger sees.")
+    wifilist = device_only(m.WifiNetwork.list_from_api, "Scan the WiFi networks the charger sees.")
 
     # --- RFID ---
 
@@ -241,7 +242,7 @@ class Operations:
         """Delete the card with UID `code`."""
         return api_args(device_id, code=code)
 
-    rfid_list = device_read(m.RfidCard.list_from_api, "List the registered cards.")
+    rfid_list = device_only(m.RfidCard.list_from_api, "List the registered cards.")
 
     @command
     def rfid_tag_add(device_id: str, code: str, tag: str) -> ApiArguments:
@@ -310,13 +311,13 @@ class Operations:
         """Delete profile `name` stamped `updated_at`."""
         return api_args(device_id, name=name, updateAt=updated_at)
 
-    personalicepower_all = device_read(m.PowerProfile.list_from_api, "Every profile of the device.")
+    personalicepower_all = device_only(m.PowerProfile.list_from_api, "Every profile of the device.")
 
     # --- firmware and account ---
 
     firmware_update = device_command("Search for and install the latest firmware.")
 
-    version = device_read(m.FirmwareVersion.from_api, "The firmware version.")
+    version = device_only(m.FirmwareVersion.from_api, "The firmware version.")
 
     @returns(m.Pairing.list_from_api)
     def pairings_me() -> ApiArguments:
