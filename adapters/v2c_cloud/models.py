@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self, TypeVar
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
 from adapters.v2c_cloud.errors import V2CResponseError
 from adapters.v2c_cloud.redaction import excerpt
 from optimizer.interfaces import ChargeState
-
-M = TypeVar("M")
 
 KILO = 1000.0
 """kW -> W and kWh -> Wh."""
@@ -130,11 +129,6 @@ def _array(payload: object, where: str) -> list[Mapping[str, Any]]:
     return [_object(item, f"{where}[{i}]") for i, item in enumerate(payload)]
 
 
-def _each(payload: object, where: str, convert: Callable[[Mapping[str, Any], str], M]) -> list[M]:
-    """Convert every object of a JSON array; item i is named `where[i]` in errors."""
-    return [convert(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
-
-
 def _extras(payload: Mapping[str, Any], known: set[str]) -> dict[str, Any]:
     return {str(k): v for k, v in payload.items() if k not in known}
 
@@ -145,7 +139,27 @@ class V2CModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
-class TextRecord(V2CModel):
+class ListedResult(V2CModel):
+    """A result the API answers as a JSON array of objects.
+
+    `list_operation` names the array in errors; item i is `list_operation[i]`.
+    """
+
+    list_operation: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one object of the array."""
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str | None = None) -> list[Self]:
+        """Parse the array."""
+        where = where or cls.list_operation
+        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+
+
+class TextRecord(ListedResult):
     """A result whose fields are all text, under the same names as in the API."""
 
     @classmethod
@@ -289,8 +303,10 @@ class Connected(V2CModel):
         return cls(connected=_flag({"connected": payload}, "connected", where))
 
 
-class WifiNetwork(V2CModel):
+class WifiNetwork(ListedResult):
     """One network of `wifilist`; `rssi_dbm` is the signal strength (dBm)."""
+
+    list_operation = "wifilist"
 
     ssid: str | None = None
     rssi_dbm: float | None = None
@@ -304,22 +320,14 @@ class WifiNetwork(V2CModel):
             **_extras(o, {"ssid", "rssi"}),
         )
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "wifilist") -> list[Self]:
-        """Parse the array of networks."""
-        return _each(payload, where, cls.from_object)
-
 
 class RfidCard(TextRecord):
     """One registered RFID card: its UID `code` and its name `tag`."""
 
+    list_operation = "rfid_list"
+
     code: str | None = None
     tag: str | None = None
-
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "rfid_list") -> list[Self]:
-        """Parse the array of cards."""
-        return _each(payload, where, cls.from_object)
 
 
 def _hourly_wh(obj: Mapping[str, Any], key: str, where: str) -> list[float] | None:
@@ -342,7 +350,7 @@ _STAT_KEYS = {
 }  # fmt: skip
 
 
-class ChargeStatistic(V2CModel):
+class ChargeStatistic(ListedResult):
     """One charging session of `stadistic/device`, in Wh.
 
     `start_local`/`end_local` are naive: the API writes them in the charger's
@@ -350,6 +358,8 @@ class ChargeStatistic(V2CModel):
     and `updated_at` are tz-aware UTC. `energy_by_hour_wh` is the energy per
     hour of the session (Wh). Costs are in the account's currency.
     """
+
+    list_operation = "stadistic_device"
 
     id: int | None = None
     device_id: str | None = None
@@ -395,14 +405,11 @@ class ChargeStatistic(V2CModel):
             **_extras(o, _STAT_KEYS),
         )
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "stadistic_device") -> list[Self]:
-        """Parse the array of sessions."""
-        return _each(payload, where, cls.from_object)
 
-
-class GlobalStatistic(V2CModel):
+class GlobalStatistic(ListedResult):
     """Account totals of `stadistic/global/me`: energy (Wh) and number of charges."""
+
+    list_operation = "stadistic_global_me"
 
     total_energy_wh: float | None = None
     total_charges: int | None = None
@@ -416,17 +423,14 @@ class GlobalStatistic(V2CModel):
             **_extras(o, {"totalEnergy", "totalCharges"}),
         )
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "stadistic_global_me") -> list[Self]:
-        """Parse the array of totals."""
-        return _each(payload, where, cls.from_object)
 
-
-class PowerProfile(V2CModel):
+class PowerProfile(ListedResult):
     """A personalized power profile; `updated_at` is its `updateAt` key.
 
     `updated_at` is tz-aware UTC when the API writes an offset, naive otherwise.
     """
+
+    list_operation = "personalicepower_all"
 
     name: str | None = None
     mode: str | None = None
@@ -449,11 +453,6 @@ class PowerProfile(V2CModel):
         """Parse one profile object."""
         return cls.from_object(_object(payload, where), where)
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "personalicepower_all") -> list[Self]:
-        """Parse the array of profiles."""
-        return _each(payload, where, cls.from_object)
-
 
 class FirmwareVersion(V2CModel):
     """`version`: the firmware version string."""
@@ -474,10 +473,7 @@ class FirmwareVersion(V2CModel):
 class Pairing(TextRecord):
     """One device pairing of the account."""
 
+    list_operation = "pairings_me"
+
     id: str | None = None
     name: str | None = None
-
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "pairings_me") -> list[Self]:
-        """Parse the array of pairings."""
-        return _each(payload, where, cls.from_object)
