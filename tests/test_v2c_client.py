@@ -20,6 +20,7 @@ from adapters.v2c_cloud import (
     V2CValidationError,
 )
 from adapters.v2c_cloud.engine import RetryPolicy
+from adapters.v2c_cloud.operations import Operations
 from optimizer.interfaces import ApiCall, ChargeState, Quota
 from tests.conftest import API_KEY, BASE, Recorder, make_client, ok
 
@@ -335,5 +336,5 @@ def test_wifi_password_redacted_from_errors_and_logs(caplog: pytest.LogCaptureFi
     with pytest.raises(V2CValidationError) as bad:
         client.wifi("D", "MyWifi", "x" * 64)
     assert "x" * 64 not in str(bad.value)
-    call = client.ops.wifi("D", "MyWifi", password)
+    call = Operations.wifi("D", "MyWifi", password)
     assert password not in repr(call)

@@ -21,8 +21,8 @@ from adapters.v2c_cloud import (
     V2CResponseError,
     endpoints,
 )
-from adapters.v2c_cloud.calls import result_parser
 from adapters.v2c_cloud.models import RawText
+from adapters.v2c_cloud.operations import OPERATIONS
 from optimizer.interfaces import ChargeState
 
 CSC = endpoints()["currentstatecharge"].response_example
@@ -155,7 +155,7 @@ def test_version_forms() -> None:
 
 @pytest.mark.parametrize("operation_id", list(endpoints()))
 def test_every_reference_example_parses(operation_id: str) -> None:
-    result = result_parser(operation_id)(endpoints()[operation_id].response_example)
+    result = OPERATIONS[operation_id].parse(endpoints()[operation_id].response_example)
     assert result is not None
     json.dumps(
         result.model_dump(mode="json")

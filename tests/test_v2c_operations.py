@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from adapters.v2c_cloud import AsyncV2CClient, endpoints
+from adapters.v2c_cloud.calls import Operation
 from adapters.v2c_cloud.operations import Operations
 from optimizer.interfaces import PvMode
 from tests.conftest import API_KEY, BASE, Recorder, make_client, ok
@@ -105,10 +106,19 @@ def test_every_operation_has_typed_arguments_and_a_method_on_both_clients() -> N
     from adapters.v2c_cloud import V2CClient
 
     assert set(TYPED_ARGS) == set(endpoints())
+    recorder = Recorder([ok()])
+    async_client = AsyncV2CClient(API_KEY, base_url=BASE, transport=httpx.MockTransport(recorder))
     for op in endpoints():
-        assert callable(getattr(Operations, op))
-        assert callable(getattr(V2CClient, op))
-        assert inspect.iscoroutinefunction(getattr(AsyncV2CClient, op))
+        declared = getattr(Operations, op)
+        assert isinstance(declared, Operation)
+        assert declared.operation_id == op and declared.__doc__
+        assert getattr(V2CClient, op) is declared
+        method = getattr(make_client(recorder), op)
+        assert (method.__name__, method.__doc__) == (op, declared.__doc__)
+        pending = getattr(async_client, op)(**TYPED_ARGS[op])
+        assert inspect.iscoroutine(pending)  # validated and sent only when awaited
+        pending.close()
+    assert recorder.requests == []
 
 
 @pytest.mark.parametrize("operation_id", list(endpoints()))

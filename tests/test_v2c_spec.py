@@ -12,6 +12,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from adapters.v2c_cloud.endpoints import endpoints, load_spec, resolve
+from adapters.v2c_cloud.models import CommandResult
+from adapters.v2c_cloud.operations import OPERATIONS
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "v2c-cloud-api-reference.txt"
 SPEC: Any = load_spec()
@@ -30,6 +32,16 @@ def test_is_openapi_31_with_46_unique_operations() -> None:
     assert len(ids) == 46
     assert len(set(ids)) == 46
     assert len(endpoints()) == 46
+
+
+def test_the_operations_layer_declares_exactly_the_spec_operations() -> None:
+    assert list(OPERATIONS) == list(endpoints())
+    for operation_id, op in OPERATIONS.items():
+        assert op.operation_id == operation_id
+        answers_command = endpoints()[operation_id].response_schema == {
+            "$ref": "#/components/schemas/CommandResult"
+        }
+        assert (op.parse == CommandResult.from_api) == answers_command, operation_id
 
 
 def test_reference_curl_calls_are_all_in_the_spec() -> None:

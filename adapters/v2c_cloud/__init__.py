@@ -5,7 +5,7 @@ with V2CClient() as client:                     # key from V2C_API_KEY
     reading = client.currentstatecharge("DEVICE")   # SI units
 """
 
-from adapters.v2c_cloud.calls import Call, build_call
+from adapters.v2c_cloud.calls import Call, Operation
 from adapters.v2c_cloud.client import AsyncV2CClient
 from adapters.v2c_cloud.endpoints import DEFAULT_BASE_URL, SPEC_PATH, Endpoint, endpoints
 from adapters.v2c_cloud.engine import NO_RETRY, RetryPolicy
@@ -33,11 +33,13 @@ from adapters.v2c_cloud.models import (
     RfidCard,
     WifiNetwork,
 )
+from adapters.v2c_cloud.operations import OPERATIONS, Operations, build_call
 from adapters.v2c_cloud.sync import V2CClient
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "NO_RETRY",
+    "OPERATIONS",
     "SPEC_PATH",
     "AsyncV2CClient",
     "Call",
@@ -49,6 +51,8 @@ __all__ = [
     "Endpoint",
     "FirmwareVersion",
     "GlobalStatistic",
+    "Operation",
+    "Operations",
     "Pairing",
     "PowerProfile",
     "Reported",

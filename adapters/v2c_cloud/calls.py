@@ -1,43 +1,24 @@
-"""A call of the API as data (sans-IO): endpoint, validated query and body, result parser.
+"""A call of the API as data (sans-IO), and the typed operations that build calls.
 
-Building a `Call` validates everything against the spec, so a bad argument
-raises `V2CValidationError` before any request exists. Both clients only
-execute calls; neither builds or checks a request itself.
+An `Operation` is one API operation declared once (see `operations.py`): a
+function of typed SI arguments returning the API arguments, its docstring and
+its result parser; path, method and every check come from the spec by
+`operationId`. Building a `Call` validates everything against the spec, so a
+bad argument raises `V2CValidationError` before any request exists. Both
+clients only execute calls; neither builds or checks a request itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
-from adapters.v2c_cloud import models as m
-from adapters.v2c_cloud.endpoints import Endpoint, endpoint, endpoints
-from adapters.v2c_cloud.models import ResultParser
+from adapters.v2c_cloud.endpoints import Endpoint, endpoint
 from adapters.v2c_cloud.validation import build_body, build_query
 
+P = ParamSpec("P")
 T = TypeVar("T")
-
-RESULT_PARSERS: Mapping[str, ResultParser] = {
-    "currentstatecharge": m.CurrentStateCharge.from_api,
-    "reported": m.Reported.from_api,
-    "connected": m.Connected.from_api,
-    "wifilist": m.WifiNetwork.list_from_api,
-    "rfid_list": m.RfidCard.list_from_api,
-    "stadistic_device": m.ChargeStatistic.list_from_api,
-    "stadistic_global_me": m.GlobalStatistic.list_from_api,
-    "personalicepower_get": m.PowerProfile.from_api,
-    "personalicepower_all": m.PowerProfile.list_from_api,
-    "version": m.FirmwareVersion.from_api,
-    "pairings_me": m.Pairing.list_from_api,
-}
-"""Parsers of the operations that return data; every other operation is a command."""
-
-
-def result_parser(operation_id: str) -> ResultParser:
-    """The parser of an operation's answer (`CommandResult.from_api` for commands)."""
-    endpoint(operation_id)  # unknown ids fail here, not at parse time
-    return RESULT_PARSERS.get(operation_id, m.CommandResult.from_api)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,37 +50,103 @@ class Call(Generic[T]):
         return f"Call({self.endpoint.operation_id}, query={shown}, body={self.body})"
 
 
-def build_call(
-    operation_id: str,
-    query: Mapping[str, object] | None = None,
-    body: Mapping[str, Any] | None = None,
-) -> Call[Any]:
-    """Validate arguments (API names and units) for `operation_id` and return the call.
+@dataclass(frozen=True, slots=True)
+class ApiArguments:
+    """An operation's arguments under their API names, in API units, not yet checked.
 
-    Raises V2CValidationError for anything the spec refuses; KeyError for an
-    unknown operation.
+    `device_id` goes to the query parameter the spec names for the device
+    (`deviceId` or `id`), so declarations need not know which.
     """
-    ep = endpoint(operation_id)
-    return Call(
-        endpoint=ep,
-        query=build_query(ep, query or {}),
-        body=build_body(ep, body),
-        parse=result_parser(operation_id),
-    )
+
+    query: Mapping[str, object]
+    body: Mapping[str, Any] | None = None
+    device_id: str | None = None
+
+    def full_query(self, endpoint: Endpoint) -> Mapping[str, object]:
+        """The query values by API name, the device's included."""
+        if self.device_id is None:
+            return self.query
+        if endpoint.device_param is None:
+            raise TypeError(f"{endpoint.operation_id} addresses no device")
+        return {endpoint.device_param: self.device_id, **self.query}
 
 
-def typed_call(operation_id: str, parse: Callable[[object], T], **query: object) -> Call[T]:
-    """Like `build_call` with a typed parser (used by `Operations`)."""
-    ep = endpoints()[operation_id]
-    return Call(endpoint=ep, query=build_query(ep, query), body=None, parse=parse)
+def api_args(
+    device_id: str | None = None, /, *, body: Mapping[str, Any] | None = None, **query: object
+) -> ApiArguments:
+    """`ApiArguments` for `device_id` from query values by API name (None values are omitted)."""
+    return ApiArguments(query, body, device_id)
 
 
-def typed_call_with_body(
-    operation_id: str,
-    parse: Callable[[object], T],
-    body: Mapping[str, Any],
-    **query: object,
-) -> Call[T]:
-    """Like `typed_call`, with a JSON body."""
-    ep = endpoints()[operation_id]
-    return Call(endpoint=ep, query=build_query(ep, query), body=build_body(ep, body), parse=parse)
+class SyncCaller(Protocol):
+    """A client whose operations return their results (`V2CClient`)."""
+
+    def call(self, operation: Operation[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+
+class AsyncCaller(Protocol):
+    """A client whose operations return awaitables of their results (`AsyncV2CClient`)."""
+
+    def call(
+        self, operation: Operation[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Coroutine[Any, Any, T]: ...
+
+
+class Operation(Generic[P, T]):
+    """One API operation: typed arguments `P` in, result `T` out.
+
+    `arguments` maps the typed (SI) arguments to `ApiArguments`; its docstring
+    is the operation's; its attribute name in `Operations` is the `operationId`.
+    Called, an `Operation` validates and returns the `Call` (nothing is sent).
+    Read on a client (`client.intensity`), it is that client's method:
+    `client.call(operation, ...)`, a result from `V2CClient`, an awaitable
+    from `AsyncV2CClient`.
+    """
+
+    def __init__(self, arguments: Callable[P, ApiArguments], parse: Callable[[object], T]) -> None:
+        self.operation_id = arguments.__name__
+        self.arguments = arguments
+        self.parse = parse
+        self.__doc__ = arguments.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.operation_id = name
+
+    def __repr__(self) -> str:
+        return f"Operation({self.operation_id})"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Call[T]:
+        """The validated call for typed arguments (V2CValidationError if the spec refuses)."""
+        return self.from_api_args(self.arguments(*args, **kwargs))
+
+    def from_api_args(self, args: ApiArguments) -> Call[T]:
+        """The validated call for arguments already in API names and units (the CLI)."""
+        ep = endpoint(self.operation_id)
+        return Call(
+            endpoint=ep,
+            query=build_query(ep, args.full_query(ep)),
+            body=build_body(ep, args.body),
+            parse=self.parse,
+        )
+
+    @overload
+    def __get__(self, client: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(
+        self, client: AsyncCaller, owner: type | None = None
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    @overload
+    def __get__(self, client: SyncCaller, owner: type | None = None) -> Callable[P, T]: ...
+
+    def __get__(self, client: SyncCaller | AsyncCaller | None, owner: type | None = None) -> Any:
+        if client is None:
+            return self
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return client.call(self, *args, **kwargs)
+
+        method.__name__ = method.__qualname__ = self.operation_id
+        method.__doc__ = self.__doc__
+        return method

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from abc import abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
@@ -136,6 +137,36 @@ class V2CModel(BaseModel):
     """Base of the typed results: immutable, unknown API fields kept as extras."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class ListedResult(V2CModel):
+    """A result the API answers as a JSON array of objects.
+
+    `list_operation` names the array in errors; item i is `list_operation[i]`.
+    """
+
+    list_operation: ClassVar[str]
+
+    @classmethod
+    @abstractmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one object of the array."""
+
+    @classmethod
+    def list_from_api(cls, payload: object, where: str | None = None) -> list[Self]:
+        """Parse the array."""
+        where = where or cls.list_operation
+        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
+
+
+class TextRecord(ListedResult):
+    """A result whose fields are all text, under the same names as in the API."""
+
+    @classmethod
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one object."""
+        names = set(cls.model_fields)
+        return cls(**{n: _text(o, n, where) for n in cls.model_fields}, **_extras(o, names))
 
 
 class CommandResult(V2CModel):
@@ -272,42 +303,31 @@ class Connected(V2CModel):
         return cls(connected=_flag({"connected": payload}, "connected", where))
 
 
-class WifiNetwork(V2CModel):
+class WifiNetwork(ListedResult):
     """One network of `wifilist`; `rssi_dbm` is the signal strength (dBm)."""
+
+    list_operation = "wifilist"
 
     ssid: str | None = None
     rssi_dbm: float | None = None
 
     @classmethod
-    def list_from_api(cls, payload: object, where: str = "wifilist") -> list[Self]:
-        """Parse the array of networks."""
-        return [
-            cls(
-                ssid=_text(o, "ssid", f"{where}[{i}]"),
-                rssi_dbm=_number(o, "rssi", f"{where}[{i}]"),
-                **_extras(o, {"ssid", "rssi"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one network object."""
+        return cls(
+            ssid=_text(o, "ssid", where),
+            rssi_dbm=_number(o, "rssi", where),
+            **_extras(o, {"ssid", "rssi"}),
+        )
 
 
-class RfidCard(V2CModel):
+class RfidCard(TextRecord):
     """One registered RFID card: its UID `code` and its name `tag`."""
+
+    list_operation = "rfid_list"
 
     code: str | None = None
     tag: str | None = None
-
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "rfid_list") -> list[Self]:
-        """Parse the array of cards."""
-        return [
-            cls(
-                code=_text(o, "code", f"{where}[{i}]"),
-                tag=_text(o, "tag", f"{where}[{i}]"),
-                **_extras(o, {"code", "tag"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
 
 
 def _hourly_wh(obj: Mapping[str, Any], key: str, where: str) -> list[float] | None:
@@ -330,7 +350,7 @@ _STAT_KEYS = {
 }  # fmt: skip
 
 
-class ChargeStatistic(V2CModel):
+class ChargeStatistic(ListedResult):
     """One charging session of `stadistic/device`, in Wh.
 
     `start_local`/`end_local` are naive: the API writes them in the charger's
@@ -338,6 +358,8 @@ class ChargeStatistic(V2CModel):
     and `updated_at` are tz-aware UTC. `energy_by_hour_wh` is the energy per
     hour of the session (Wh). Costs are in the account's currency.
     """
+
+    list_operation = "stadistic_device"
 
     id: int | None = None
     device_id: str | None = None
@@ -383,39 +405,32 @@ class ChargeStatistic(V2CModel):
             **_extras(o, _STAT_KEYS),
         )
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "stadistic_device") -> list[Self]:
-        """Parse the array of sessions."""
-        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
 
-
-class GlobalStatistic(V2CModel):
+class GlobalStatistic(ListedResult):
     """Account totals of `stadistic/global/me`: energy (Wh) and number of charges."""
+
+    list_operation = "stadistic_global_me"
 
     total_energy_wh: float | None = None
     total_charges: int | None = None
 
     @classmethod
-    def list_from_api(cls, payload: object, where: str = "stadistic_global_me") -> list[Self]:
-        """Parse the array of totals."""
-        out = []
-        for i, o in enumerate(_array(payload, where)):
-            w = f"{where}[{i}]"
-            out.append(
-                cls(
-                    total_energy_wh=_number(o, "totalEnergy", w, KILO),
-                    total_charges=_integer(o, "totalCharges", w),
-                    **_extras(o, {"totalEnergy", "totalCharges"}),
-                )
-            )
-        return out
+    def from_object(cls, o: Mapping[str, Any], where: str) -> Self:
+        """Convert one totals object."""
+        return cls(
+            total_energy_wh=_number(o, "totalEnergy", where, KILO),
+            total_charges=_integer(o, "totalCharges", where),
+            **_extras(o, {"totalEnergy", "totalCharges"}),
+        )
 
 
-class PowerProfile(V2CModel):
+class PowerProfile(ListedResult):
     """A personalized power profile; `updated_at` is its `updateAt` key.
 
     `updated_at` is tz-aware UTC when the API writes an offset, naive otherwise.
     """
+
+    list_operation = "personalicepower_all"
 
     name: str | None = None
     mode: str | None = None
@@ -438,11 +453,6 @@ class PowerProfile(V2CModel):
         """Parse one profile object."""
         return cls.from_object(_object(payload, where), where)
 
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "personalicepower_all") -> list[Self]:
-        """Parse the array of profiles."""
-        return [cls.from_object(o, f"{where}[{i}]") for i, o in enumerate(_array(payload, where))]
-
 
 class FirmwareVersion(V2CModel):
     """`version`: the firmware version string."""
@@ -460,24 +470,10 @@ class FirmwareVersion(V2CModel):
         return cls(version=_text(obj, "version", where), **_extras(obj, {"version"}))
 
 
-class Pairing(V2CModel):
+class Pairing(TextRecord):
     """One device pairing of the account."""
+
+    list_operation = "pairings_me"
 
     id: str | None = None
     name: str | None = None
-
-    @classmethod
-    def list_from_api(cls, payload: object, where: str = "pairings_me") -> list[Self]:
-        """Parse the array of pairings."""
-        return [
-            cls(
-                id=_text(o, "id", f"{where}[{i}]"),
-                name=_text(o, "name", f"{where}[{i}]"),
-                **_extras(o, {"id", "name"}),
-            )
-            for i, o in enumerate(_array(payload, where))
-        ]
-
-
-ResultParser = Callable[[object], Any]
-"""Turns a decoded body (JSON value, `RawText` or None) into a typed result."""

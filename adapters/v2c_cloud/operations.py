@@ -1,34 +1,58 @@
-"""The 46 operations as typed builders of `Call`s, in SI units (sans-IO).
+"""The 46 operations, each declared once: typed SI arguments, docstring, result parser.
 
-Each method validates its arguments and returns a `Call`; the async and the
-sync client expose the same methods and only execute them, so the two can
-never diverge. Arguments are SI (W, Wh, A) or name their unit (`minutes`);
-conversion to the API's units (kWh) happens here.
+`Operations` is the one place an operation's Python face is written; both
+clients inherit it, so `client.intensity(device_id, 16)` exists once for the
+sync and the async client and the two can never diverge (see
+`calls.Operation`). Path, method and every check come from `openapi.yaml` by
+`operationId` (the attribute's name). Arguments are SI (W, Wh, A) or name
+their unit (`minutes`); conversion to the API's units (kWh) happens here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
-from adapters.v2c_cloud.calls import Call, typed_call, typed_call_with_body
+from adapters.v2c_cloud import models as m
+from adapters.v2c_cloud.calls import ApiArguments, Call, Operation, api_args
+from adapters.v2c_cloud.endpoints import endpoint
 from adapters.v2c_cloud.errors import V2CValidationError
-from adapters.v2c_cloud.models import (
-    ChargeStatistic,
-    CommandResult,
-    Connected,
-    CurrentStateCharge,
-    FirmwareVersion,
-    GlobalStatistic,
-    Pairing,
-    PowerProfile,
-    Reported,
-    RfidCard,
-    WifiNetwork,
-)
 from optimizer.interfaces import PvMode
 
-_command = CommandResult.from_api
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def command(arguments: Callable[P, ApiArguments]) -> Operation[P, m.CommandResult]:
+    """Declare an operation that acts and answers `{"message": ...}`."""
+    return Operation(arguments, m.CommandResult.from_api)
+
+
+def returns(
+    parse: Callable[[object], T],
+) -> Callable[[Callable[P, ApiArguments]], Operation[P, T]]:
+    """Declare an operation that answers data, read by `parse`."""
+
+    def declare(arguments: Callable[P, ApiArguments]) -> Operation[P, T]:
+        return Operation(arguments, parse)
+
+    return declare
+
+
+def device_command(doc: str) -> Operation[[str], m.CommandResult]:
+    """Declare a command whose only argument is the device."""
+    return device_only(m.CommandResult.from_api, doc)
+
+
+def device_only(parse: Callable[[object], T], doc: str) -> Operation[[str], T]:
+    """Declare an operation whose only argument is the device; `parse` reads the answer."""
+
+    def arguments(device_id: str) -> ApiArguments:
+        return api_args(device_id)
+
+    arguments.__doc__ = doc
+    return Operation(arguments, parse)
 
 
 def _kwh(operation: str, energy_wh: float) -> float:
@@ -53,273 +77,269 @@ def _profile_body(mode: str | None, value: int | None) -> dict[str, Any]:
 
 
 class Operations:
-    """Typed builders of every V2C Cloud call; stateless, so one instance serves all."""
+    """Every V2C Cloud operation, inherited by both clients.
+
+    Each attribute is an `Operation`: one line for those whose only argument
+    is the device, otherwise a function without `self` that maps its typed
+    arguments to the API's. `Operations.intensity(device_id, 16)` builds the
+    `Call`; `client.intensity(device_id, 16)` runs it.
+    """
 
     # --- charging control and configuration ---
 
-    def startcharge(self, device_id: str) -> Call[CommandResult]:
-        """Start or resume charging."""
-        return typed_call("startcharge", _command, deviceId=device_id)
+    startcharge = device_command("Start or resume charging.")
+    pausecharge = device_command("Pause charging.")
 
-    def pausecharge(self, device_id: str) -> Call[CommandResult]:
-        """Pause charging."""
-        return typed_call("pausecharge", _command, deviceId=device_id)
-
-    def intensity(self, device_id: str, amps: int) -> Call[CommandResult]:
+    @command
+    def intensity(device_id: str, amps: int) -> ApiArguments:
         """Set the charging current setpoint (A, whole amps 6..32)."""
-        return typed_call("intensity", _command, deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
-    def locked(self, device_id: str, locked: bool) -> Call[CommandResult]:
+    @command
+    def locked(device_id: str, locked: bool) -> ApiArguments:
         """Lock (True) or unlock (False) the charging point."""
-        return typed_call("locked", _command, deviceId=device_id, value=locked)
+        return api_args(device_id, value=locked)
 
-    def dynamic(self, device_id: str, enabled: bool) -> Call[CommandResult]:
+    @command
+    def dynamic(device_id: str, enabled: bool) -> ApiArguments:
         """Switch dynamic power control (load balancing) on or off."""
-        return typed_call("dynamic", _command, deviceId=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
-    def chargefvmode(self, device_id: str, mode: PvMode | int) -> Call[CommandResult]:
+    @command
+    def chargefvmode(device_id: str, mode: PvMode | int) -> ApiArguments:
         """Set the PV mode: 0 PV + minimum, 1 exclusive PV, 2 maximum power."""
-        return typed_call("chargefvmode", _command, deviceId=device_id, value=mode)
+        return api_args(device_id, value=mode)
 
-    def maxpower(self, device_id: str, power_w: float) -> Call[CommandResult]:
+    @command
+    def maxpower(device_id: str, power_w: float) -> ApiArguments:
         """Set the installation's maximum power (W, whole watts >= 0)."""
-        return typed_call("maxpower", _command, deviceId=device_id, value=power_w)
+        return api_args(device_id, value=power_w)
 
-    def max_car_int(self, device_id: str, amps: int) -> Call[CommandResult]:
+    @command
+    def max_car_int(device_id: str, amps: int) -> ApiArguments:
         """Set the car's maximum current (A, 6..32)."""
-        return typed_call("max_car_int", _command, deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
-    def min_car_int(self, device_id: str, amps: int) -> Call[CommandResult]:
+    @command
+    def min_car_int(device_id: str, amps: int) -> ApiArguments:
         """Set the car's minimum current (A, 6..32)."""
-        return typed_call("min_car_int", _command, deviceId=device_id, value=amps)
+        return api_args(device_id, value=amps)
 
-    def charger_until_energy(self, device_id: str, energy_wh: float) -> Call[CommandResult]:
+    @command
+    def charger_until_energy(device_id: str, energy_wh: float) -> ApiArguments:
         """Stop charging after `energy_wh` (Wh; sent to the API in kWh)."""
-        kwh = _kwh("charger_until_energy", energy_wh)
-        return typed_call("charger_until_energy", _command, deviceId=device_id, value=kwh)
+        return api_args(device_id, value=_kwh("charger_until_energy", energy_wh))
 
-    def charger_until_minutes(self, device_id: str, minutes: int) -> Call[CommandResult]:
+    @command
+    def charger_until_minutes(device_id: str, minutes: int) -> ApiArguments:
         """Stop charging after `minutes` (whole minutes >= 0)."""
-        return typed_call("charger_until_minutes", _command, deviceId=device_id, value=minutes)
+        return api_args(device_id, value=minutes)
 
-    def startchargekw(self, device_id: str, energy_wh: float) -> Call[CommandResult]:
+    @command
+    def startchargekw(device_id: str, energy_wh: float) -> ApiArguments:
         """Start charging and stop after `energy_wh` (Wh; the API's `kw` is kWh)."""
-        kwh = _kwh("startchargekw", energy_wh)
-        return typed_call("startchargekw", _command, deviceId=device_id, kw=kwh)
+        return api_args(device_id, kw=_kwh("startchargekw", energy_wh))
 
-    def startchargeminutes(self, device_id: str, minutes: int) -> Call[CommandResult]:
+    @command
+    def startchargeminutes(device_id: str, minutes: int) -> ApiArguments:
         """Start charging and stop after `minutes` (whole minutes >= 0)."""
-        return typed_call("startchargeminutes", _command, deviceId=device_id, minutes=minutes)
+        return api_args(device_id, minutes=minutes)
 
+    @command
     def timer(
-        self,
-        device_id: str,
-        timer_id: int,
-        start_time: str | time,
-        end_time: str | time,
-        active: bool,
-    ) -> Call[CommandResult]:
+        device_id: str, timer_id: int, start_time: str | time, end_time: str | time, active: bool
+    ) -> ApiArguments:
         """Configure timer `timer_id` from `start_time` to `end_time` (HH:MM, local)."""
         body = {
             "start_time": _hhmm("timer", "start_time", start_time),
             "end_time": _hhmm("timer", "end_time", end_time),
             "active": active,
         }
-        return typed_call_with_body("timer", _command, body, deviceId=device_id, timerId=timer_id)
+        return api_args(device_id, timerId=timer_id, body=body)
 
-    def thirdparty_mode(self, device_id: str, mode: int, value: int) -> Call[CommandResult]:
+    @command
+    def thirdparty_mode(device_id: str, mode: int, value: int) -> ApiArguments:
         """Set the third-party API control `mode` to `value`."""
-        return typed_call("thirdparty_mode", _command, deviceId=device_id, mode=mode, value=value)
+        return api_args(device_id, mode=mode, value=value)
 
-    def inst_type(self, device_id: str, installation_type: int) -> Call[CommandResult]:
+    @command
+    def inst_type(device_id: str, installation_type: int) -> ApiArguments:
         """Set the installation type: 0 monophase, 1 three-phase, 2 photovoltaic."""
-        return typed_call("inst_type", _command, deviceId=device_id, value=installation_type)
+        return api_args(device_id, value=installation_type)
 
-    def ocpp(self, device_id: str, enabled: bool) -> Call[CommandResult]:
+    @command
+    def ocpp(device_id: str, enabled: bool) -> ApiArguments:
         """Switch OCPP on or off."""
-        return typed_call("ocpp", _command, id=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
-    def ocpp_id(self, device_id: str, charge_point_id: str) -> Call[CommandResult]:
+    @command
+    def ocpp_id(device_id: str, charge_point_id: str) -> ApiArguments:
         """Set the OCPP charge point identifier."""
-        return typed_call("ocpp_id", _command, id=device_id, value=charge_point_id)
+        return api_args(device_id, value=charge_point_id)
 
-    def ocpp_addr(self, device_id: str, url: str) -> Call[CommandResult]:
+    @command
+    def ocpp_addr(device_id: str, url: str) -> ApiArguments:
         """Set the central OCPP server's URL (ws:// or wss://)."""
-        return typed_call("ocpp_addr", _command, id=device_id, value=url)
+        return api_args(device_id, value=url)
 
-    def denka_max_power(self, device_id: str, power_w: float) -> Call[CommandResult]:
+    @command
+    def denka_max_power(device_id: str, power_w: float) -> ApiArguments:
         """Set a Denka device's maximum power (W, whole watts >= 0)."""
-        return typed_call("denka_max_power", _command, deviceId=device_id, value=power_w)
+        return api_args(device_id, value=power_w)
 
-    def inverter_ip(self, device_id: str, ip: str) -> Call[CommandResult]:
+    @command
+    def inverter_ip(device_id: str, ip: str) -> ApiArguments:
         """Set the solar inverter's IPv4 address."""
-        return typed_call("inverter_ip", _command, id=device_id, value=ip)
+        return api_args(device_id, value=ip)
 
-    def wifi(self, device_id: str, ssid: str, password: str) -> Call[CommandResult]:
+    @command
+    def wifi(device_id: str, ssid: str, password: str) -> ApiArguments:
         """Set the WiFi credentials; the password is redacted from all text."""
-        return typed_call("wifi", _command, deviceId=device_id, ssid=ssid, password=password)
+        return api_args(device_id, ssid=ssid, password=password)
 
-    def slave_type(self, device_id: str, meter_type: int) -> Call[CommandResult]:
+    @command
+    def slave_type(device_id: str, meter_type: int) -> ApiArguments:
         """Set the energy meter type (0 Shelly, 1 V2C v2, 3 Huawei, 4 Solax, ...)."""
-        return typed_call("slave_type", _command, deviceId=device_id, value=meter_type)
+        return api_args(device_id, value=meter_type)
 
-    def language(self, device_id: str, language: int) -> Call[CommandResult]:
+    @command
+    def language(device_id: str, language: int) -> ApiArguments:
         """Set the display language (0 English, 1 Spanish, 2 Portuguese, ... 6)."""
-        return typed_call("language", _command, deviceId=device_id, value=language)
+        return api_args(device_id, value=language)
 
-    def logo_led(self, device_id: str, on: bool) -> Call[CommandResult]:
+    @command
+    def logo_led(device_id: str, on: bool) -> ApiArguments:
         """Switch the logo LED on or off."""
-        return typed_call("logo_led", _command, deviceId=device_id, value=on)
+        return api_args(device_id, value=on)
 
-    def reboot(self, device_id: str) -> Call[CommandResult]:
-        """Reboot the charger."""
-        return typed_call("reboot", _command, deviceId=device_id)
+    reboot = device_command("Reboot the charger.")
 
     # --- status ---
 
-    def currentstatecharge(self, device_id: str) -> Call[CurrentStateCharge]:
-        """Read the live state (SI units)."""
-        return typed_call("currentstatecharge", CurrentStateCharge.from_api, deviceId=device_id)
+    currentstatecharge = device_only(
+        m.CurrentStateCharge.from_api, "Read the live state (SI units)."
+    )
 
-    def reported(self, device_id: str) -> Call[Reported]:
-        """Read the last reported ("shadow") state (SI units)."""
-        return typed_call("reported", Reported.from_api, deviceId=device_id)
+    reported = device_only(
+        m.Reported.from_api, 'Read the last reported ("shadow") state (SI units).'
+    )
 
-    def connected(self, device_id: str) -> Call[Connected]:
-        """Ask whether the charger is connected to the cloud."""
-        return typed_call("connected", Connected.from_api, deviceId=device_id)
+    connected = device_only(
+        m.Connected.from_api, "Ask whether the charger is connected to the cloud."
+    )
 
-    def wifilist(self, device_id: str) -> Call[list[WifiNetwork]]:
-        """Scan the WiFi networks the charger sees."""
-        return typed_call("wifilist", WifiNetwork.list_from_api, id=device_id)
+    wifilist = device_only(m.WifiNetwork.list_from_api, "Scan the WiFi networks the charger sees.")
 
     # --- RFID ---
 
-    def rfid_learn(self, device_id: str, tag: str) -> Call[CommandResult]:
+    @command
+    def rfid_learn(device_id: str, tag: str) -> ApiArguments:
         """Learn the next card presented, naming it `tag`."""
-        return typed_call("rfid_learn", _command, deviceId=device_id, tag=tag)
+        return api_args(device_id, tag=tag)
 
-    def rfid_delete(self, device_id: str, code: str) -> Call[CommandResult]:
+    @command
+    def rfid_delete(device_id: str, code: str) -> ApiArguments:
         """Delete the card with UID `code`."""
-        return typed_call("rfid_delete", _command, deviceId=device_id, code=code)
+        return api_args(device_id, code=code)
 
-    def rfid_list(self, device_id: str) -> Call[list[RfidCard]]:
-        """List the registered cards."""
-        return typed_call("rfid_list", RfidCard.list_from_api, deviceId=device_id)
+    rfid_list = device_only(m.RfidCard.list_from_api, "List the registered cards.")
 
-    def rfid_tag_add(self, device_id: str, code: str, tag: str) -> Call[CommandResult]:
+    @command
+    def rfid_tag_add(device_id: str, code: str, tag: str) -> ApiArguments:
         """Register card `code` under the name `tag`."""
-        return typed_call("rfid_tag_add", _command, deviceId=device_id, code=code, tag=tag)
+        return api_args(device_id, code=code, tag=tag)
 
-    def rfid_tag_update(self, device_id: str, code: str, tag: str) -> Call[CommandResult]:
+    @command
+    def rfid_tag_update(device_id: str, code: str, tag: str) -> ApiArguments:
         """Rename card `code` to `tag`."""
-        return typed_call("rfid_tag_update", _command, deviceId=device_id, code=code, tag=tag)
+        return api_args(device_id, code=code, tag=tag)
 
-    def set_rfid(self, device_id: str, enabled: bool) -> Call[CommandResult]:
+    @command
+    def set_rfid(device_id: str, enabled: bool) -> ApiArguments:
         """Switch the RFID reader on or off."""
-        return typed_call("set_rfid", _command, deviceId=device_id, value=enabled)
+        return api_args(device_id, value=enabled)
 
     # --- statistics ---
 
+    @returns(m.ChargeStatistic.list_from_api)
     def stadistic_device(
-        self, device_id: str, start: date | None = None, end: date | None = None
-    ) -> Call[list[ChargeStatistic]]:
+        device_id: str, start: date | None = None, end: date | None = None
+    ) -> ApiArguments:
         """The device's last 5 sessions, optionally between two charge dates."""
-        return typed_call(
-            "stadistic_device",
-            ChargeStatistic.list_from_api,
-            deviceId=device_id,
-            chargeDateStart=start,
-            chargeDateEnd=end,
-        )
+        return api_args(device_id, chargeDateStart=start, chargeDateEnd=end)
 
-    def stadistic_global_me(
-        self, start: date | None = None, end: date | None = None
-    ) -> Call[list[GlobalStatistic]]:
+    @returns(m.GlobalStatistic.list_from_api)
+    def stadistic_global_me(start: date | None = None, end: date | None = None) -> ApiArguments:
         """Account totals, optionally between two charge end dates."""
-        return typed_call(
-            "stadistic_global_me",
-            GlobalStatistic.list_from_api,
-            endChargeDateStart=start,
-            endChargeDateEnd=end,
-        )
+        return api_args(endChargeDateStart=start, endChargeDateEnd=end)
 
     # --- personalized power profiles ---
 
+    @command
     def personalicepower_create(
-        self,
         device_id: str,
         name: str,
         updated_at: datetime | str,
         mode: str | None = None,
         value: int | None = None,
-    ) -> Call[CommandResult]:
+    ) -> ApiArguments:
         """Create profile `name`, stamped `updated_at` (tz-aware datetime or ISO string)."""
-        return typed_call_with_body(
-            "personalicepower_create",
-            _command,
-            _profile_body(mode, value),
-            deviceId=device_id,
-            name=name,
-            updateAt=updated_at,
-        )
+        body = _profile_body(mode, value)
+        return api_args(device_id, name=name, updateAt=updated_at, body=body)
 
+    @command
     def personalicepower_update(
-        self,
         device_id: str,
         name: str,
         updated_at: datetime | str,
         mode: str | None = None,
         value: int | None = None,
-    ) -> Call[CommandResult]:
+    ) -> ApiArguments:
         """Update profile `name`, stamped `updated_at`."""
-        return typed_call_with_body(
-            "personalicepower_update",
-            _command,
-            _profile_body(mode, value),
-            id=device_id,
-            name=name,
-            updateAt=updated_at,
-        )
+        body = _profile_body(mode, value)
+        return api_args(device_id, name=name, updateAt=updated_at, body=body)
 
-    def personalicepower_get(
-        self, device_id: str, updated_at: datetime | str
-    ) -> Call[PowerProfile]:
+    @returns(m.PowerProfile.from_api)
+    def personalicepower_get(device_id: str, updated_at: datetime | str) -> ApiArguments:
         """The profile stamped `updated_at`."""
-        return typed_call(
-            "personalicepower_get", PowerProfile.from_api, deviceId=device_id, updateAt=updated_at
-        )
+        return api_args(device_id, updateAt=updated_at)
 
+    @command
     def personalicepower_delete(
-        self, device_id: str, name: str, updated_at: datetime | str
-    ) -> Call[CommandResult]:
+        device_id: str, name: str, updated_at: datetime | str
+    ) -> ApiArguments:
         """Delete profile `name` stamped `updated_at`."""
-        return typed_call(
-            "personalicepower_delete",
-            _command,
-            deviceId=device_id,
-            name=name,
-            updateAt=updated_at,
-        )
+        return api_args(device_id, name=name, updateAt=updated_at)
 
-    def personalicepower_all(self, device_id: str) -> Call[list[PowerProfile]]:
-        """Every profile of the device."""
-        return typed_call("personalicepower_all", PowerProfile.list_from_api, deviceId=device_id)
+    personalicepower_all = device_only(m.PowerProfile.list_from_api, "Every profile of the device.")
 
     # --- firmware and account ---
 
-    def firmware_update(self, device_id: str) -> Call[CommandResult]:
-        """Search for and install the latest firmware."""
-        return typed_call("firmware_update", _command, deviceId=device_id)
+    firmware_update = device_command("Search for and install the latest firmware.")
 
-    def version(self, device_id: str) -> Call[FirmwareVersion]:
-        """The firmware version."""
-        return typed_call("version", FirmwareVersion.from_api, deviceId=device_id)
+    version = device_only(m.FirmwareVersion.from_api, "The firmware version.")
 
-    def pairings_me(self) -> Call[list[Pairing]]:
+    @returns(m.Pairing.list_from_api)
+    def pairings_me() -> ApiArguments:
         """The account's device pairings."""
-        return typed_call("pairings_me", Pairing.list_from_api)
+        return api_args()
 
 
-OPERATIONS = Operations()
-"""The shared, stateless builder."""
+OPERATIONS: Mapping[str, Operation[..., Any]] = {
+    name: op for name, op in vars(Operations).items() if isinstance(op, Operation)
+}
+"""Every declared operation by `operationId`."""
+
+
+def build_call(
+    operation_id: str,
+    query: Mapping[str, object] | None = None,
+    body: Mapping[str, Any] | None = None,
+) -> Call[Any]:
+    """Validate arguments (API names and units) for `operation_id` and return the call.
+
+    Raises V2CValidationError for anything the spec refuses; KeyError for an
+    unknown operation.
+    """
+    endpoint(operation_id)  # an unknown id raises KeyError naming it
+    return OPERATIONS[operation_id].from_api_args(ApiArguments(query or {}, body))

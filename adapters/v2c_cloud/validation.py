@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from adapters.v2c_cloud.endpoints import BodyField, Endpoint, Parameter
 from adapters.v2c_cloud.errors import V2CValidationError
 from adapters.v2c_cloud.redaction import MASK
+
+F = TypeVar("F", Parameter, BodyField)
 
 
 def format_number(value: float) -> str:
@@ -105,22 +107,34 @@ def check_parameter(endpoint: Endpoint, param: Parameter, text: str) -> None:
             raise V2CValidationError(f"{where} must be {bounds}, got {_shown(param, text)}")
 
 
-def build_query(endpoint: Endpoint, values: Mapping[str, object]) -> dict[str, str]:
-    """The validated query of one call, in the spec's parameter order; None values are omitted."""
-    known = {p.name for p in endpoint.parameters}
-    unknown = sorted(set(values) - known)
+def _given(
+    endpoint: Endpoint, fields: Sequence[F], values: Mapping[str, object], kind: str
+) -> Iterator[tuple[F, object]]:
+    """Each of `fields` with its value, in the spec's order; None values are omitted.
+
+    Refuses names the spec does not know and missing required values; `kind`
+    ("parameter" or "body field") names them in messages, bare for parameters.
+    """
+    names = {f.name for f in fields}
+    unknown = sorted(set(values) - names)
     if unknown:
         raise V2CValidationError(
-            f"{endpoint.operation_id}: unknown parameter {unknown[0]!r} "
-            f"(expected {', '.join(sorted(known)) or 'none'})"
+            f"{endpoint.operation_id}: unknown {kind} {unknown[0]!r} "
+            f"(expected {', '.join(sorted(names)) or 'none'})"
         )
+    label = "" if kind == "parameter" else f"{kind} "
+    for field in fields:
+        value = values.get(field.name)
+        if value is not None:
+            yield field, value
+        elif field.required:
+            raise V2CValidationError(f"{endpoint.operation_id}: {label}{field.name} is required")
+
+
+def build_query(endpoint: Endpoint, values: Mapping[str, object]) -> dict[str, str]:
+    """The validated query of one call, in the spec's parameter order; None values are omitted."""
     query: dict[str, str] = {}
-    for param in endpoint.parameters:
-        value = values.get(param.name)
-        if value is None:
-            if param.required:
-                raise V2CValidationError(f"{endpoint.operation_id}: {param.name} is required")
-            continue
+    for param, value in _given(endpoint, endpoint.parameters, values, "parameter"):
         try:
             text = to_query_string(value)
         except ValueError as exc:
@@ -158,23 +172,8 @@ def build_body(endpoint: Endpoint, body: Mapping[str, Any] | None) -> dict[str, 
         if body:
             raise V2CValidationError(f"{endpoint.operation_id}: takes no request body")
         return None
-    body = body or {}
-    names = {f.name for f in endpoint.body_fields}
-    unknown = sorted(set(body) - names)
-    if unknown:
-        raise V2CValidationError(
-            f"{endpoint.operation_id}: unknown body field {unknown[0]!r} "
-            f"(expected {', '.join(sorted(names))})"
-        )
     out: dict[str, Any] = {}
-    for field in endpoint.body_fields:
-        value = body.get(field.name)
-        if value is None:
-            if field.required:
-                raise V2CValidationError(
-                    f"{endpoint.operation_id}: body field {field.name} is required"
-                )
-            continue
+    for field, value in _given(endpoint, endpoint.body_fields, body or {}, "body field"):
         _check_body_field(endpoint, field, value)
         out[field.name] = value
     return out
