@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Protocol, runtime_checkable
 
 from optimizer.interfaces import Decision, PvForecast, PvMode
-from optimizer.limits import ChargerLimits
+from optimizer.limits import ChargerLimits, whole_amps
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +180,4 @@ def surplus_current_a(ctx: PolicyContext, surplus_w: float, voltage_v: float | N
     """
     limits = ctx.limits
     volts = limits.voltage_v if voltage_v is None else voltage_v
-    if surplus_w <= 0.0:
-        return 0
-    return int(surplus_w / (limits.phases * volts) + 1e-9)
+    return whole_amps(surplus_w, limits.phases * volts)
