@@ -17,8 +17,8 @@ from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
     PolicyContext,
+    charge_at,
     hand_over,
-    make_decision,
     surplus_current_a,
 )
 from optimizer.policies.hysteresis import WindowMinimum
@@ -100,11 +100,6 @@ class MinSolarPolicy:
         self._handed_over = False
         smoothed_w = self._window.add(ctx.now, ctx.surplus_w)
         amps = ctx.limits.clamp_current(surplus_current_a(ctx, smoothed_w))
-        return make_decision(
-            ctx,
-            self.name,
-            charging=True,
-            current_a=amps,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"minimum always; {amps} A from {smoothed_w:.0f} W surplus",
+        return charge_at(
+            ctx, self.name, amps, f"minimum always; {amps} A from {smoothed_w:.0f} W surplus"
         )

@@ -55,8 +55,8 @@ from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
     PolicyContext,
+    charge_at,
     hand_over,
-    make_decision,
     pause,
     surplus_current_a,
 )
@@ -482,13 +482,11 @@ class SolarOnlyPolicy:
         if not self.gate.on:
             return pause(ctx, self.name, why)
         amps = limits.clamp_current(surplus_current_a(ctx, smoothed_w))
-        return make_decision(
+        return charge_at(
             ctx,
             self.name,
-            charging=True,
-            current_a=amps,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"{why}; {amps} A from {smoothed_w:.0f} W surplus",
+            amps,
+            f"{why}; {amps} A from {smoothed_w:.0f} W surplus",
             deficit_wh=self.gate.deficit_wh,
         )
 

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, make_decision
+from optimizer.policies.base import PolicyContext, charge_at
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
 
@@ -238,13 +238,11 @@ class TargetPolicy:
         )
 
     def _grid_decision(self, ctx: PolicyContext, plan: GridPlan) -> Decision:
-        return make_decision(
+        return charge_at(
             ctx,
             self.name,
-            charging=True,
-            current_a=ctx.limits.max_current_a,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"target: {self._summary(plan, ctx)}; grid top-up now (latest start)",
+            ctx.limits.max_current_a,
+            f"target: {self._summary(plan, ctx)}; grid top-up now (latest start)",
             planned_grid_wh=plan.grid_wh,
             solar_expected_wh=plan.solar_expected_wh,
         )
