@@ -69,6 +69,26 @@ class SiteConfig(BaseModel):
         """The site's time zone object."""
         return ZoneInfo(self.timezone)
 
+    def with_overrides(
+        self,
+        *,
+        latitude: float | None = None,
+        longitude: float | None = None,
+        timezone: str | None = None,
+        kwp: float | None = None,
+        tilt_deg: float | None = None,
+        azimuth_deg: float | None = None,
+    ) -> SiteConfig:
+        """This site with the values given replaced (None keeps one), validated again
+        (`pydantic.ValidationError`); `kwp`, `tilt_deg` and `azimuth_deg` (kWp, degrees)
+        apply to the first array. What command-line options override a config's site with."""
+        site = {"latitude": latitude, "longitude": longitude, "timezone": timezone}
+        array = {"kwp": kwp, "tilt_deg": tilt_deg, "azimuth_deg": azimuth_deg}
+        data = self.model_dump() | {k: v for k, v in site.items() if v is not None}
+        first = self.arrays[0].model_dump() | {k: v for k, v in array.items() if v is not None}
+        data["arrays"] = [first, *data["arrays"][1:]]
+        return SiteConfig.model_validate(data)
+
 
 GRAZ = SiteConfig(
     latitude=47.05,

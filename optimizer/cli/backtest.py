@@ -18,7 +18,7 @@ from rich.table import Table
 
 from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES, Comparison, compare
 from optimizer.backtest.engine import BacktestInputs, BacktestSetup
-from optimizer.site import GRAZ, ArrayConfig, SiteConfig
+from optimizer.site import GRAZ, SiteConfig
 
 JSON_KEYS = (
     "ev_kwh",
@@ -105,17 +105,10 @@ def _site(
     tilt: float | None,
     azimuth: float | None,
 ) -> SiteConfig:
-    data = base.model_dump()
-    for key, value in (("latitude", lat), ("longitude", lon), ("timezone", tz)):
-        if value is not None:
-            data[key] = value
-    array = base.arrays[0].model_dump()
-    for key, value in (("kwp", kwp), ("tilt_deg", tilt), ("azimuth_deg", azimuth)):
-        if value is not None:
-            array[key] = value
     try:
-        data["arrays"] = (ArrayConfig.model_validate(array), *base.arrays[1:])
-        return SiteConfig.model_validate(data)
+        return base.with_overrides(
+            latitude=lat, longitude=lon, timezone=tz, kwp=kwp, tilt_deg=tilt, azimuth_deg=azimuth
+        )
     except ValidationError as exc:
         from optimizer.config import describe_error
 

@@ -85,15 +85,11 @@ def _site(
                 azimuth_deg=180.0 if azimuth is None else azimuth,
             )  # fmt: skip
             return SiteConfig(latitude=lat, longitude=lon, timezone=tz or "UTC", arrays=(array,))
-        updates = {"latitude": lat, "longitude": lon, "timezone": tz}
-        array_updates = {"kwp": kwp, "tilt_deg": tilt, "azimuth_deg": azimuth}
-        array_changes = {k: v for k, v in array_updates.items() if v is not None}
-        if array_changes and len(site.arrays) != 1:
+        if (kwp, tilt, azimuth) != (None, None, None) and len(site.arrays) != 1:
             _fail("--kwp/--tilt/--azimuth only apply to a site with exactly one array")
-        data = site.model_dump() | {k: v for k, v in updates.items() if v is not None}
-        if array_changes:
-            data["arrays"] = [site.arrays[0].model_dump() | array_changes]
-        return SiteConfig.model_validate(data)
+        return site.with_overrides(
+            latitude=lat, longitude=lon, timezone=tz, kwp=kwp, tilt_deg=tilt, azimuth_deg=azimuth
+        )
     except pydantic.ValidationError as exc:
         _fail(_first_error(exc))
 
