@@ -171,10 +171,9 @@ class BudgetPlanner:
     def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
         """When the next read of this charger is due: now or later, at most the day's end."""
         now = require_utc(now, "now")
-        blocked = self._ledger.blocked_until(now)
+        blocked, end = self._ledger.read_bounds(now)
         if blocked is not None:
             return blocked
-        _, end = self._ledger.window(now)
         interval = self.read_interval_s(now, ctx)
         if interval is None:
             return end
