@@ -396,7 +396,9 @@ class SimCharger:
                 self.recorder.car_w[i : i + bulk] = amps[:bulk] * wpa
             car.soc = _soc_after(car.soc, energy[:bulk], car.soc_per_wh())
         if bulk < n:
-            self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], k0 + bulk, dt)
+            # the taper, and the step reaching a limit, one step at a time
+            tail = (offer[bulk:].tolist(), pv[bulk:].tolist(), house[bulk:].tolist())
+            self._draw(*tail, k0 + bulk, dt)
 
     def _account(
         self, energy: FloatArray, surplus: FloatArray, pv: FloatArray, house: FloatArray, dt: float
@@ -416,12 +418,6 @@ class SimCharger:
         self.car_power_w = float(power[-1])
         self.pv_w = float(pv[-1])
         self.household_w = float(house[-1])
-
-    def _charge_stepwise(
-        self, offer: FloatArray, pv: FloatArray, house: FloatArray, k0: int, dt: float
-    ) -> None:
-        """`_draw` over numpy arrays: the taper after the bulk, and the step reaching a limit."""
-        self._draw(offer.tolist(), pv.tolist(), house.tolist(), k0, dt)
 
     def _draw(
         self, offer: list[float], pv: list[float], house: list[float], k0: int, dt: float
@@ -529,10 +525,9 @@ class SimCharger:
 
 
 def _soc_after(soc: float, energy_wh: FloatArray, per_wh: float) -> float:
-    """The SoC after steps of `energy_wh`, added step by step as `charge_short` and
-    `_charge_stepwise` do: the car's state (and the taper after it) must not depend
-    on how the world's steps were split into segments (that is, on when the
-    controller happened to wake up)."""
+    """The SoC after steps of `energy_wh`, added step by step as `_draw` does: the car's
+    state (and the taper after it) must not depend on how the world's steps were split
+    into segments (that is, on when the controller happened to wake up)."""
     for e in energy_wh.tolist():
         if e > 0.0:
             soc = min(1.0, soc + e * per_wh)
