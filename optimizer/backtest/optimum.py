@@ -13,8 +13,8 @@ choose a charging current per step. The problem is a mixed-integer program solve
   maximum power and the main fuse's headroom `fuse_w - house_w[t]`, all in whole amps;
 * car power is `drawn current * phases * voltage_v` (W).
 
-The car (`CarBattery`, optional) is modelled exactly as the world's car
-(`adapters/simulator/world/car.py`) and with the world's discretisation: in step t the car
+The car (`CarBattery`, optional) is modelled exactly as the world's car (both use
+`optimizer/charging.py`) and with the world's discretisation: in step t the car
 draws `min(offer_t, accepted_t)`, where `accepted_t` is computed from the SoC **at the step
 start**, `soc_t = arrival_soc + charge_efficiency * E_t / capacity_wh`, `E_t` the AC energy
 delivered before step t. Above `taper_start_soc` the car accepts
