@@ -65,9 +65,9 @@ PAYERNE = SiteConfig(
     longitude=6.944,
     altitude_m=491.0,
     timezone="Europe/Zurich",
-    arrays=(ArrayConfig(kwp=8.0, tilt_deg=30.0, azimuth_deg=180.0, inverter_ac_w=7000.0),),
+    arrays=GRAZ.arrays,
 )
-"""An 8 kWp south-facing array at the BSRN station Payerne (46.815 N, 6.944 E, 491 m)."""
+"""Graz's 8 kWp south-facing array at the BSRN station Payerne (46.815 N, 6.944 E, 491 m)."""
 
 
 class DatasetUnavailable(RuntimeError):

@@ -15,6 +15,21 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V
 
+AMP_SLACK = 1e-9
+"""Added before flooring a current (A): 15.9999999 A is 16 A, and an exact multiple
+(1380 W at 230 V x 1) must not floor down to the amp below through float rounding."""
+
+
+def whole_amps(power_w: float, watts_per_amp: float) -> int:
+    """Whole amps (A) that fit inside `power_w` (W) at `watts_per_amp` (W/A).
+
+    Floors (never rounds up, so the power is never exceeded); 0 for no power. The
+    result may be below the minimum charging current.
+    """
+    if power_w <= 0.0:
+        return 0
+    return math.floor(power_w / watts_per_amp + AMP_SLACK)
+
 
 class ChargerLimits(BaseModel):
     """What one charger may do, from the config's `[chargers.limits]` table.
@@ -74,10 +89,7 @@ class ChargerLimits(BaseModel):
 
     def amps_for_power(self, power_w: float) -> int:
         """Whole amps that fit inside `power_w` (floor, never rounds up; may be below min)."""
-        if power_w <= 0.0:
-            return 0
-        # The epsilon keeps exact multiples (e.g. 1380 W at 230 V x 1) from flooring down.
-        return math.floor(power_w / self.watts_per_amp + 1e-9)
+        return whole_amps(power_w, self.watts_per_amp)
 
     def clamp_current(self, current_a: int) -> int:
         """Clamp a setpoint into [min_current_a, max_current_a]."""

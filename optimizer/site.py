@@ -7,6 +7,7 @@ or a latitude of 95 is a one-line error naming the field.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -68,6 +69,37 @@ class SiteConfig(BaseModel):
     def tz(self) -> ZoneInfo:
         """The site's time zone object."""
         return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteOverrides:
+    """Values that replace a site's (None keeps one): what the commands' --lat, --lon,
+    --tz, --kwp, --tilt and --azimuth options say. `kwp`, `tilt_deg` and `azimuth_deg`
+    (kWp, degrees) apply to the first array."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    timezone: str | None = None
+    kwp: float | None = None
+    tilt_deg: float | None = None
+    azimuth_deg: float | None = None
+
+    @property
+    def touch_array(self) -> bool:
+        """Whether any array value is replaced."""
+        return (self.kwp, self.tilt_deg, self.azimuth_deg) != (None, None, None)
+
+    def apply(self, site: SiteConfig) -> SiteConfig:
+        """`site` with these values, validated again (`pydantic.ValidationError`)."""
+        values = {k: v for k, v in asdict(self).items() if v is not None}
+        data = site.model_dump() | {k: values[k] for k in _SITE_KEYS if k in values}
+        first = site.arrays[0].model_dump() | {k: values[k] for k in _ARRAY_KEYS if k in values}
+        data["arrays"] = [first, *data["arrays"][1:]]
+        return SiteConfig.model_validate(data)
+
+
+_SITE_KEYS = ("latitude", "longitude", "timezone")
+_ARRAY_KEYS = ("kwp", "tilt_deg", "azimuth_deg")
 
 
 GRAZ = SiteConfig(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from adapters.storage.memory import MemoryStore
 from adapters.v2c_cloud import V2CClient
 from adapters.v2c_cloud.engine import NO_RETRY, RetryPolicy
 from optimizer.budget.scheduler import ReadContext
@@ -137,34 +138,18 @@ class FakeCharger:
         return sum(1 for c in self.calls if c[0] == "read")
 
 
-@dataclass
-class FakeStore:
-    """Lists of everything recorded; counts commits."""
+class FakeStore(MemoryStore):
+    """A `MemoryStore` that counts commits and keeps every session record in the order
+    written (`session_writes`: an open session, then its update at unplug)."""
 
-    calls: list[ApiCall] = field(default_factory=list)
-    observations: list[ChargerReading] = field(default_factory=list)
-    decisions: list[Decision] = field(default_factory=list)
-    commands: list[Command] = field(default_factory=list)
-    sessions: list[SessionRecord] = field(default_factory=list)
-    commits: int = 0
-
-    def record_call(self, call: ApiCall) -> None:
-        self.calls.append(call)
-
-    def record_observation(self, reading: ChargerReading) -> None:
-        self.observations.append(reading)
-
-    def record_decision(self, decision: Decision) -> None:
-        self.decisions.append(decision)
-
-    def record_command(self, command: Command) -> None:
-        self.commands.append(command)
+    def __init__(self) -> None:
+        super().__init__()
+        self.session_writes: list[SessionRecord] = []
+        self.commits = 0
 
     def record_session(self, session: SessionRecord) -> None:
-        self.sessions.append(session)
-
-    def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
-        return [c for c in self.calls if start <= c.time < end]
+        super().record_session(session)
+        self.session_writes.append(session)
 
     def commit(self) -> None:
         self.commits += 1

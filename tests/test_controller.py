@@ -295,7 +295,7 @@ def test_between_reads_pv_is_scaled_by_the_clear_sky_ratio() -> None:
 def test_session_is_recorded_from_plug_in_to_unplug() -> None:
     rig = Rig(world=World(plugged=False))
     rig.controller.cycle()
-    assert rig.store.sessions == []
+    assert rig.store.session_writes == []
     rig.world.plugged = True
     for _ in range(6):
         rig.step(600.0)
@@ -306,14 +306,14 @@ def test_session_is_recorded_from_plug_in_to_unplug() -> None:
     rig.world.plugged = False
     rig.step(600.0)
     rig.controller.cycle()
-    closed = rig.store.sessions[-1]
+    closed = rig.store.session_writes[-1]
     assert closed.end is not None
     assert closed.start == T0 + timedelta(seconds=600)
     assert closed.energy_wh > 0.0
     assert 0.0 < closed.solar_wh <= closed.energy_wh
     assert closed.solar_wh + closed.grid_wh == pytest.approx(closed.energy_wh)
     # each 10 min interval is charged at the power seen at its first read
-    assert rig.store.sessions[0].end is None
+    assert rig.store.session_writes[0].end is None
 
 
 def test_device_native_never_reads_and_writes_once() -> None:

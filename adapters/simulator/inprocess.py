@@ -18,7 +18,7 @@ account's remaining count, as the HTTP simulator does.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, seconds_to_utc_midnight
@@ -179,28 +179,27 @@ class WorldCharger:
         self._call("currentstatecharge")
         return self._sim.reading()
 
-    def set_current(self, amps: int) -> None:
-        """`intensity`: setpoint 6..32 whole amps (ChargerError, not retryable, otherwise)."""
-        self._call("intensity")
+    def _write(self, endpoint: str, change: Callable[[], None]) -> None:
+        """Make the call, then the change; a value the charger refuses (its ValueError)
+        is a `ChargerError`, not retryable."""
+        self._call(endpoint)
         try:
-            self._sim.set_intensity(amps)
+            change()
         except ValueError as exc:
             raise ChargerError(str(exc), retryable=False) from None
+
+    def set_current(self, amps: int) -> None:
+        """`intensity`: setpoint 6..32 whole amps (ChargerError, not retryable, otherwise)."""
+        self._write("intensity", lambda: self._sim.set_intensity(amps))
 
     def set_pv_mode(self, mode: PvMode) -> None:
         """`chargefvmode`: how the charger follows the sun by itself."""
-        self._call("chargefvmode")
-        try:
-            self._sim.set_pv_mode(mode)
-        except ValueError as exc:
-            raise ChargerError(str(exc), retryable=False) from None
+        self._write("chargefvmode", lambda: self._sim.set_pv_mode(mode))
 
     def start(self) -> None:
         """`startcharge`."""
-        self._call("startcharge")
-        self._sim.start()
+        self._write("startcharge", self._sim.start)
 
     def pause(self) -> None:
         """`pausecharge`."""
-        self._call("pausecharge")
-        self._sim.pause()
+        self._write("pausecharge", self._sim.pause)

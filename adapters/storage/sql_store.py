@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from adapters.closing import Closing
 from adapters.storage.engine import describe_db_error, open_engine, redact_url
 from adapters.storage.errors import StoreError
 from adapters.storage.ledger import calls_per_day, select_sessions
@@ -45,6 +45,11 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Record = TypeVar("_Record", bound="DataclassInstance")
 
 DEFAULT_URL = "sqlite:///v2c-solar.db"
 """Where the daemon and the CLI keep their records unless told otherwise."""
@@ -83,7 +88,7 @@ def _check_endpoint(endpoint: str) -> None:
         )
 
 
-class SqlStore:
+class SqlStore(Closing):
     """Records calls, observations, decisions, commands and sessions in a SQL database.
 
     Times must be tz-aware (a naive time is a `ValueError` at `record_*`) and
@@ -138,17 +143,6 @@ class SqlStore:
 
     def __repr__(self) -> str:
         return f"SqlStore({self.url!r})"
-
-    def __enter__(self) -> SqlStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the connections; pending (uncommitted) records are dropped."""
@@ -359,106 +353,46 @@ def _call_from_row(row: Row[Any]) -> ApiCall:
     return ApiCall(row.time, row.device_id, row.endpoint, row.status, row.latency_s, quota)
 
 
+def _as_row(record: DataclassInstance, **to_column: Callable[[Any], Any]) -> dict[str, Any]:
+    """A value object as a row of its table: its fields are the columns; `to_column`
+    converts the fields stored differently (an enum as its int, details as a plain dict)."""
+    row = {f.name: getattr(record, f.name) for f in fields(record)}
+    for name, convert in to_column.items():
+        row[name] = convert(row[name])
+    return row
+
+
+def _from_row(cls: type[_Record], row: Row[Any], **to_field: Callable[[Any], Any]) -> _Record:
+    """The value object `cls` of a row: the inverse of `_as_row` (`to_field` undoes `to_column`)."""
+    values = {f.name: getattr(row, f.name) for f in fields(cls)}
+    for name, convert in to_field.items():
+        values[name] = convert(values[name])
+    return cls(**values)
+
+
 def _reading_row(reading: ChargerReading) -> dict[str, Any]:
-    return {
-        "time": reading.time,
-        "device_id": reading.device_id,
-        "charge_state": int(reading.charge_state),
-        "charge_state_code": reading.charge_state_code,
-        "car_power_w": reading.car_power_w,
-        "pv_power_w": reading.pv_power_w,
-        "house_power_w": reading.house_power_w,
-        "current_setpoint_a": reading.current_setpoint_a,
-        "phases": reading.phases,
-        "voltage_v": reading.voltage_v,
-        "session_energy_wh": reading.session_energy_wh,
-        "session_seconds": reading.session_seconds,
-        "error_code": reading.error_code,
-        "pv_regulation_on": reading.pv_regulation_on,
-    }
+    return _as_row(reading, charge_state=int)
 
 
 def _reading_from_row(row: Row[Any]) -> ChargerReading:
-    return ChargerReading(
-        time=row.time,
-        device_id=row.device_id,
-        charge_state=ChargeState(row.charge_state),
-        charge_state_code=row.charge_state_code,
-        car_power_w=row.car_power_w,
-        pv_power_w=row.pv_power_w,
-        house_power_w=row.house_power_w,
-        current_setpoint_a=row.current_setpoint_a,
-        phases=row.phases,
-        voltage_v=row.voltage_v,
-        session_energy_wh=row.session_energy_wh,
-        session_seconds=row.session_seconds,
-        error_code=row.error_code,
-        pv_regulation_on=row.pv_regulation_on,
-    )
+    return _from_row(ChargerReading, row, charge_state=ChargeState)
 
 
 def _decision_row(decision: Decision) -> dict[str, Any]:
-    return {
-        "time": decision.time,
-        "device_id": decision.device_id,
-        "policy": decision.policy,
-        "charging": decision.charging,
-        "current_a": decision.current_a,
-        "pv_mode": int(decision.pv_mode),
-        "reason": decision.reason,
-        "surplus_w": decision.surplus_w,
-        "details": dict(decision.details),
-    }
+    return _as_row(decision, pv_mode=int, details=dict)
 
 
 def _decision_from_row(row: Row[Any]) -> Decision:
-    return Decision(
-        time=row.time,
-        device_id=row.device_id,
-        policy=row.policy,
-        charging=row.charging,
-        current_a=row.current_a,
-        pv_mode=PvMode(row.pv_mode),
-        reason=row.reason,
-        surplus_w=row.surplus_w,
-        details=dict(row.details),
-    )
+    return _from_row(Decision, row, pv_mode=PvMode, details=dict)
 
 
 def _command_row(command: Command) -> dict[str, Any]:
-    return {
-        "time": command.time,
-        "device_id": command.device_id,
-        "kind": command.kind,
-        "value": command.value,
-        "ok": command.ok,
-        "error": command.error,
-    }
+    return _as_row(command)
 
 
 def _session_row(session: SessionRecord) -> dict[str, Any]:
-    return {
-        "device_id": session.device_id,
-        "start": session.start,
-        "end": session.end,
-        "energy_wh": session.energy_wh,
-        "solar_wh": session.solar_wh,
-        "grid_wh": session.grid_wh,
-        "cost": session.cost,
-        "target_wh": session.target_wh,
-        "target_met": session.target_met,
-    }
+    return _as_row(session)
 
 
 def _session_from_row(row: Row[Any]) -> SessionRecord:
-    return SessionRecord(
-        device_id=row.device_id,
-        start=row.start,
-        end=row.end,
-        energy_wh=row.energy_wh,
-        solar_wh=row.solar_wh,
-        grid_wh=row.grid_wh,
-        cost=row.cost,
-        target_wh=row.target_wh,
-        target_met=row.target_met,
-    )
+    return _from_row(SessionRecord, row)

@@ -364,15 +364,23 @@ def _refuse_duplicates(table: _Table, column: str, times: pd.Series) -> None:
 # --------------------------------------------------------------------------- loaders
 
 
+@dataclass(frozen=True, slots=True)
+class _LocalTimes:
+    """How a file's naive timestamps become UTC: they are local times of `tz`, and
+    `ambiguous` / `nonexistent` say what DST's repeated and skipped hours do."""
+
+    tz: str
+    ambiguous: Ambiguous
+    nonexistent: Nonexistent
+
+
 def _load_series(
     path: str | Path,
     column: str | tuple[str, ...],
+    local: _LocalTimes,
     *,
-    tz: str,
     minimum: float | None,
     negative_tolerance: float,
-    ambiguous: Ambiguous,
-    nonexistent: Nonexistent,
 ) -> pd.Series:
     table = _read_table(path)
     if isinstance(column, tuple):
@@ -385,7 +393,7 @@ def _load_series(
                 row=table.header_row,
             )
         column = present[0]
-    times = _parse_times(table, "timestamp", tz, ambiguous, nonexistent)
+    times = _parse_times(table, "timestamp", local.tz, local.ambiguous, local.nonexistent)
     values = _parse_numbers(
         table, column, allow_missing=True, minimum=minimum, negative_tolerance=negative_tolerance
     )
@@ -411,15 +419,8 @@ def load_pv(
     The Series is named after the column found (`pv_w`, `poa_w_m2` or `ghi_w_m2`, in that
     order of preference), so callers know whether to convert irradiance to power.
     """
-    return _load_series(
-        path,
-        PV_COLUMNS,
-        tz=tz,
-        minimum=0.0,
-        negative_tolerance=negative_tolerance,
-        ambiguous=ambiguous,
-        nonexistent=nonexistent,
-    )
+    local = _LocalTimes(tz, ambiguous, nonexistent)
+    return _load_series(path, PV_COLUMNS, local, minimum=0.0, negative_tolerance=negative_tolerance)
 
 
 def load_house(
@@ -431,15 +432,8 @@ def load_house(
     nonexistent: Nonexistent = "drop",
 ) -> pd.Series:
     """Household consumption without the car (`house_w`, W), indexed by UTC time."""
-    return _load_series(
-        path,
-        "house_w",
-        tz=tz,
-        minimum=0.0,
-        negative_tolerance=negative_tolerance,
-        ambiguous=ambiguous,
-        nonexistent=nonexistent,
-    )
+    local = _LocalTimes(tz, ambiguous, nonexistent)
+    return _load_series(path, "house_w", local, minimum=0.0, negative_tolerance=negative_tolerance)
 
 
 def load_prices(
@@ -450,15 +444,8 @@ def load_prices(
     nonexistent: Nonexistent = "drop",
 ) -> pd.Series:
     """Grid energy price (`price_per_kwh`, currency/kWh, may be negative) by UTC time."""
-    return _load_series(
-        path,
-        "price_per_kwh",
-        tz=tz,
-        minimum=None,
-        negative_tolerance=0.0,
-        ambiguous=ambiguous,
-        nonexistent=nonexistent,
-    )
+    local = _LocalTimes(tz, ambiguous, nonexistent)
+    return _load_series(path, "price_per_kwh", local, minimum=None, negative_tolerance=0.0)
 
 
 SESSION_COLUMNS = ["arrival", "departure", "energy_kwh", "max_current_a", "phases"]

@@ -13,8 +13,8 @@ choose a charging current per step. The problem is a mixed-integer program solve
   maximum power and the main fuse's headroom `fuse_w - house_w[t]`, all in whole amps;
 * car power is `drawn current * phases * voltage_v` (W).
 
-The car (`CarBattery`, optional) is modelled exactly as the world's car
-(`adapters/simulator/world/car.py`) and with the world's discretisation: in step t the car
+The car (`CarBattery`, optional) is modelled exactly as the world's car (both use
+`optimizer/charging.py`) and with the world's discretisation: in step t the car
 draws `min(offer_t, accepted_t)`, where `accepted_t` is computed from the SoC **at the step
 start**, `soc_t = arrival_soc + charge_efficiency * E_t / capacity_wh`, `E_t` the AC energy
 delivered before step t. Above `taper_start_soc` the car accepts
@@ -82,8 +82,9 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from adapters.simulator.world.car import accepted_current_a
+from optimizer.charging import accepted_current_a, drawn_current_a
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V
+from optimizer.limits import AMP_SLACK
 
 DEFAULT_STEP_S = 300.0
 """Step of the optimum's time grid (s): 5 minutes."""
@@ -95,7 +96,6 @@ Method = Literal["auto", "milp"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-_AMP_EPS = 1e-9  # a cap of 15.9999999 A is 16 A, not 15 A
 _ENERGY_EPS_WH = 1e-6
 
 
@@ -138,7 +138,7 @@ class ChargeLimits:
 class CarBattery:
     """The plugged-in car's battery and the current it accepts, as the world models it.
 
-    Uses the world car's own taper rule (`adapters.simulator.world.car.accepted_current_a`):
+    Uses the world car's own taper rule (`optimizer.charging.accepted_current_a`):
     at the start of each step the car accepts
     `max_current_a` (A) while its SoC is at most `taper_start_soc`, above it
     `max_current_a * (1 - soc) / (1 - taper_start_soc)`, and nothing once that is below
@@ -264,7 +264,7 @@ def current_caps_a(
         if house_w is None:
             raise ValueError("a fuse limit needs the household load house_w")
         caps = np.minimum(caps, (limits.fuse_w - house_w) / limits.watts_per_amp)
-    caps = np.floor(caps + _AMP_EPS)
+    caps = np.floor(caps + AMP_SLACK)
     caps[caps < limits.min_current_a] = 0
     return caps.astype(np.int64)
 
@@ -370,7 +370,7 @@ def replay(
         accepted = math.inf if car is None else car.accepted_current_a(energy)
         if accepted <= 0.0 or energy >= energy_wanted_wh:
             break
-        amps = min(offer, accepted)
+        amps = drawn_current_a(offer, accepted)
         drawn[t], full[t] = amps, amps * wh_per_amp
         delivered[t] = min(full[t], energy_wanted_wh - energy)
         energy += delivered[t]
@@ -415,7 +415,7 @@ class _Problem:
         if objective == "solar_only":
             draw_cap = np.minimum(draw_cap, solar_w / limits.watts_per_amp)
             if car is None:  # the car always takes the offer: whole amps only
-                draw_cap = np.floor(draw_cap + _AMP_EPS)
+                draw_cap = np.floor(draw_cap + AMP_SLACK)
                 draw_cap[draw_cap < limits.min_current_a] = 0.0
         upper = min(energy_wanted_wh, float(draw_cap.sum()) * wh_per_amp)
         if car is not None:
@@ -485,7 +485,7 @@ class _Problem:
         n = self.offer_cap.shape[0]
         minimum = self.limits.min_current_a
         cap = np.where(self.offer_cap >= minimum, self.draw_cap, 0.0)
-        whole = np.floor(cap + _AMP_EPS)
+        whole = np.floor(cap + AMP_SLACK)
         whole[whole < minimum] = 0.0
         offers = np.zeros(n, dtype=np.int64)
         energy = 0.0
@@ -495,9 +495,9 @@ class _Problem:
             accepted = self.car.accepted_current_a(energy)
             if accepted <= 0.0 or energy >= self.upper_wh:
                 break
-            if accepted <= cap[t] + _AMP_EPS:
-                offer = min(int(self.offer_cap[t]), max(minimum, math.ceil(accepted - _AMP_EPS)))
-                drawn = min(offer, accepted)
+            if accepted <= cap[t] + AMP_SLACK:
+                offer = min(int(self.offer_cap[t]), max(minimum, math.ceil(accepted - AMP_SLACK)))
+                drawn = drawn_current_a(offer, accepted)
             else:
                 offer = int(whole[t])
                 drawn = whole[t]
@@ -521,10 +521,10 @@ class _Problem:
         k = self.wh_per_amp
         drawn, limited, delivered, before = (np.arange(n) + i * n for i in range(4))
         cap = np.where(self.offer_cap >= self.limits.min_current_a, self.draw_cap, 0.0)
-        whole = np.floor(cap + _AMP_EPS)
+        whole = np.floor(cap + AMP_SLACK)
         whole[whole < self.limits.min_current_a] = 0.0
         taper = self._taper_steps() if self.car is not None else np.zeros(0, dtype=np.int64)
-        taper = taper[cap[taper] > whole[taper] + _AMP_EPS]  # a fraction or a small surplus
+        taper = taper[cap[taper] > whole[taper] + AMP_SLACK]  # a fraction or a small surplus
         z_hi = np.zeros(n)
         z_hi[taper] = 1.0
         upper_before = np.full(n, self.upper_wh)

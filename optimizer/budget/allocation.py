@@ -48,6 +48,13 @@ def read_weight(
     An unknown plug state (None) weighs like a plugged car: we must find out.
     """
     plug = plug_factor(plugged_in, no_car_weight)
+    return weigh(plug, pv_expected_w, variability, variability_gain=variability_gain)
+
+
+def weigh(
+    plug: float, pv_expected_w: float, variability: float, *, variability_gain: float
+) -> float:
+    """`read_weight` of a known plug factor: plug x PV kW x (1 + k var), one device and time."""
     sun_kw = max(pv_expected_w, 0.0) / 1000.0
     var = min(max(variability, 0.0), 1.0)
     return plug * sun_kw * (1.0 + variability_gain * var)

@@ -54,6 +54,30 @@ class BudgetConfig(pydantic.BaseModel, extra="forbid", frozen=True):
         """Calls a day that reads may use: the limit minus the reserve."""
         return self.daily_limit - self.reserve
 
+    @property
+    def min_rate(self) -> float:
+        """The floor read rate (reads/s): one read every `max_read_interval_s`."""
+        return 1 / self.max_read_interval_s
+
+    @property
+    def max_rate(self) -> float:
+        """The ceiling read rate (reads/s): one read every `min_read_interval_s`."""
+        return 1 / self.min_read_interval_s
+
+    def floor_need(self, seconds: float, devices: int) -> float:
+        """Reads the floor rate needs for `devices` chargers over `seconds` (s)."""
+        return self.min_rate * seconds * devices
+
+    def spendable(self, reads_left: int, seconds: float, devices: int) -> float:
+        """Reads the plan spreads over the next `seconds` (s) for `devices` chargers.
+
+        All reads left but the `handover_remaining` margin, and never less than
+        the floor rate needs as far as the reads left pay it: the margin is not
+        worth going blind for.
+        """
+        floor_need = self.floor_need(seconds, devices)
+        return max(reads_left - self.handover_remaining, min(reads_left, floor_need))
+
     @classmethod
     def parse(cls, data: Mapping[str, Any], where: str = "budget") -> BudgetConfig:
         """Validate a mapping (e.g. a TOML table); raise `BudgetConfigError` with one line."""

@@ -79,10 +79,9 @@ class FixedIntervalSchedule:
 
     def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
         now = require_utc(now, "now")
-        blocked = self._ledger.blocked_until(now)
+        blocked, end = self._ledger.read_bounds(now)
         if blocked is not None:
             return blocked
-        _, end = self._ledger.window(now)
         if self.interval_s is None or self.remaining(now) < 1:
             return end
         if ctx.last_read is None:

@@ -193,6 +193,11 @@ class CallLedger:
             return self._blocked_until
         return None
 
+    def read_bounds(self, now: datetime) -> tuple[datetime | None, datetime]:
+        """`(blocked_until(now), end of the quota day of now)`: while blocked the next read
+        is at the reset, else it is at the latest at the day's end (when the budget resets)."""
+        return self.blocked_until(now), self.window(now)[1]
+
     def calls(self, now: datetime) -> list[ApiCall]:
         """The calls recorded in the quota day of `now`."""
         start, end = self.window(now)

@@ -20,7 +20,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from optimizer.budget.allocation import FloatArray, allocate_rates, plug_factor, read_weights
+from optimizer.budget.allocation import (
+    FloatArray,
+    allocate_rates,
+    plug_factor,
+    read_weights,
+    weigh,
+)
 from optimizer.budget.config import BudgetConfig
 from optimizer.budget.ledger import DAY, CallLedger, require_utc
 from optimizer.budget.plan import BudgetPlan, PlannedRead
@@ -165,10 +171,9 @@ class BudgetPlanner:
     def next_read_at(self, now: datetime, ctx: ReadContext) -> datetime:
         """When the next read of this charger is due: now or later, at most the day's end."""
         now = require_utc(now, "now")
-        blocked = self._ledger.blocked_until(now)
+        blocked, end = self._ledger.read_bounds(now)
         if blocked is not None:
             return blocked
-        _, end = self._ledger.window(now)
         interval = self.read_interval_s(now, ctx)
         if interval is None:
             return end
@@ -201,9 +206,9 @@ class BudgetPlanner:
         else:
             until = min(max(dark_until, now), end)
         devices = max(len(self._row_ids(self._contexts)), self._devices)
-        floor_need = (end - now).total_seconds() * devices / cfg.max_read_interval_s
-        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
-        return until if budget > floor_need else now
+        seconds = (end - now).total_seconds()
+        budget = cfg.spendable(reads_left, seconds, devices)
+        return until if budget > cfg.floor_need(seconds, devices) else now
 
     def replay_context(self, now: datetime, ctx: ReadContext) -> None:
         """Learn from a skipped check-in's context as `read_due` would have."""
@@ -317,16 +322,15 @@ class BudgetPlanner:
             ctx = self._contexts.get(device)
             pv_now.append(ctx.pv_expected_w if ctx is not None else self._pv_at(now))
             var_now.append(ctx.variability if ctx is not None else cfg.typical_variability)
-        gain = cfg.variability_gain
         weights_now = [
-            p * (max(pv, 0.0) / 1000.0) * (1.0 + gain * min(max(var, 0.0), 1.0))
+            weigh(p, pv, var, variability_gain=cfg.variability_gain)
             for p, pv, var in zip(plug, pv_now, var_now, strict=True)
         ]
         d0 = (tail0 - now).total_seconds()
-        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
-        floor_need = min_rate * (d0 + future_s) * len(ids)
-        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
-        rates = current_rates(curve, weights_now, d0, budget, min_rate=min_rate, max_rate=max_rate)
+        budget = cfg.spendable(reads_left, d0 + future_s, len(ids))
+        rates = current_rates(
+            curve, weights_now, d0, budget, min_rate=cfg.min_rate, max_rate=cfg.max_rate
+        )
         rate = rates[ids.index(device_id)]
         self._rate_cache = (key, rate)
         return rate
@@ -342,7 +346,7 @@ class BudgetPlanner:
         does, and the curve needs no PV at all.
         """
         cfg = self._config
-        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
+        min_rate, max_rate = cfg.min_rate, cfg.max_rate
         if not any(plug):
             key: tuple[object, ...] = (tail0, end, plug)
             if self._curve_cache is not None and self._curve_cache[0] == key:
@@ -358,10 +362,12 @@ class BudgetPlanner:
             return self._curve_cache[1]
         offsets, future_pv = self._future_cells(tail0, end)
         durations = np.diff(offsets)
-        # `read_weights` with the rest of the day at the typical variability, row by row
-        sun_kw = np.maximum(future_pv, 0.0) / 1000.0
-        factor = 1.0 + cfg.variability_gain * min(max(cfg.typical_variability, 0.0), 1.0)
-        weights = np.vstack([p * sun_kw * factor for p in plug])
+        weights = read_weights(  # the rest of the day at the typical variability
+            np.array(plug),
+            future_pv[None, :],
+            np.array(cfg.typical_variability),
+            variability_gain=cfg.variability_gain,
+        )
         curve = SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
         value = (curve, float(durations.sum()))
         self._curve_cache = (key, value)
@@ -405,11 +411,10 @@ class BudgetPlanner:
             var[row, 0] = ctx.variability if ctx is not None else cfg.typical_variability
         plug = np.array([plug_factor(p, cfg.no_car_weight) for p in plugged])
         weights = read_weights(plug, pv, var, variability_gain=cfg.variability_gain)
-        min_rate, max_rate = 1 / cfg.max_read_interval_s, 1 / cfg.min_read_interval_s
-        reads_left = self.reads_left(now)
-        floor_need = min_rate * float(durations.sum()) * len(ids)
-        budget = max(reads_left - cfg.handover_remaining, min(reads_left, floor_need))
-        rates = allocate_rates(weights, durations, budget, min_rate=min_rate, max_rate=max_rate)
+        budget = cfg.spendable(self.reads_left(now), float(durations.sum()), len(ids))
+        rates = allocate_rates(
+            weights, durations, budget, min_rate=cfg.min_rate, max_rate=cfg.max_rate
+        )
         return _Grid(edges, ids, plugged, pv, var, weights, rates, budget)
 
     def _future_cells(self, tail0: datetime, end: datetime) -> tuple[FloatArray, FloatArray]:

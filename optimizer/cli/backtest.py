@@ -18,7 +18,7 @@ from rich.table import Table
 
 from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES, Comparison, compare
 from optimizer.backtest.engine import BacktestInputs, BacktestSetup
-from optimizer.site import GRAZ, ArrayConfig, SiteConfig
+from optimizer.site import GRAZ, SiteConfig, SiteOverrides
 
 JSON_KEYS = (
     "ev_kwh",
@@ -96,26 +96,10 @@ _SITE_OPTIONS = {
 }
 
 
-def _site(
-    base: SiteConfig,
-    lat: float | None,
-    lon: float | None,
-    tz: str | None,
-    kwp: float | None,
-    tilt: float | None,
-    azimuth: float | None,
-) -> SiteConfig:
-    data = base.model_dump()
-    for key, value in (("latitude", lat), ("longitude", lon), ("timezone", tz)):
-        if value is not None:
-            data[key] = value
-    array = base.arrays[0].model_dump()
-    for key, value in (("kwp", kwp), ("tilt_deg", tilt), ("azimuth_deg", azimuth)):
-        if value is not None:
-            array[key] = value
+def _site(base: SiteConfig, overrides: SiteOverrides) -> SiteConfig:
+    """`base` with the command-line values; a bad one is named by its option."""
     try:
-        data["arrays"] = (ArrayConfig.model_validate(array), *base.arrays[1:])
-        return SiteConfig.model_validate(data)
+        return overrides.apply(base)
     except ValidationError as exc:
         from optimizer.config import describe_error
 
@@ -314,7 +298,8 @@ def register(app: typer.Typer) -> None:
             first_day = parse_start(start)
             check_output(output)
             setup, config_site = _setup(config)
-            site = _site(config_site or GRAZ, lat, lon, tz, kwp, tilt, azimuth)
+            overrides = SiteOverrides(lat, lon, tz, kwp, tilt, azimuth)
+            site = _site(config_site or GRAZ, overrides)
             if dataset is not None:
                 if pv or load or sessions:
                     raise BacktestArgError(

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from optimizer.forecast.evaluation import METHODS, Scores, evaluate
 from optimizer.forecast.forecaster import PvForecaster
-from optimizer.site import GRAZ, ArrayConfig, SiteConfig
+from optimizer.site import GRAZ, ArrayConfig, SiteConfig, SiteOverrides
 
 app = typer.Typer(
     help="PV forecast: evaluate on measured data, show the clear sky.", no_args_is_help=True
@@ -63,37 +63,25 @@ def _first_error(exc: pydantic.ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
-def _site(
-    config: Path | None,
-    base: SiteConfig | None,
-    *,
-    lat: float | None,
-    lon: float | None,
-    tz: str | None,
-    kwp: float | None,
-    tilt: float | None,
-    azimuth: float | None,
-) -> SiteConfig:
+def _site(config: Path | None, base: SiteConfig | None, overrides: SiteOverrides) -> SiteConfig:
     """The site from --config (or a dataset's own), with command-line overrides applied."""
     site = _site_from_toml(config) if config is not None else base
     try:
         if site is None:
-            if lat is None or lon is None or kwp is None:
+            o = overrides
+            if o.latitude is None or o.longitude is None or o.kwp is None:
                 _fail("give --config FILE, or at least --lat, --lon and --kwp")
             array = ArrayConfig(
-                kwp=kwp, tilt_deg=30.0 if tilt is None else tilt,
-                azimuth_deg=180.0 if azimuth is None else azimuth,
+                kwp=o.kwp, tilt_deg=30.0 if o.tilt_deg is None else o.tilt_deg,
+                azimuth_deg=180.0 if o.azimuth_deg is None else o.azimuth_deg,
             )  # fmt: skip
-            return SiteConfig(latitude=lat, longitude=lon, timezone=tz or "UTC", arrays=(array,))
-        updates = {"latitude": lat, "longitude": lon, "timezone": tz}
-        array_updates = {"kwp": kwp, "tilt_deg": tilt, "azimuth_deg": azimuth}
-        array_changes = {k: v for k, v in array_updates.items() if v is not None}
-        if array_changes and len(site.arrays) != 1:
+            return SiteConfig(
+                latitude=o.latitude, longitude=o.longitude, timezone=o.timezone or "UTC",
+                arrays=(array,),
+            )  # fmt: skip
+        if overrides.touch_array and len(site.arrays) != 1:
             _fail("--kwp/--tilt/--azimuth only apply to a site with exactly one array")
-        data = site.model_dump() | {k: v for k, v in updates.items() if v is not None}
-        if array_changes:
-            data["arrays"] = [site.arrays[0].model_dump() | array_changes]
-        return SiteConfig.model_validate(data)
+        return overrides.apply(site)
     except pydantic.ValidationError as exc:
         _fail(_first_error(exc))
 
@@ -171,7 +159,7 @@ def evaluate_command(
     if dataset is not None:
         if dataset not in DATASETS:
             _fail(f"--dataset: unknown {dataset!r}; known: {', '.join(DATASETS)}")
-        site = _site(config, GRAZ, lat=lat, lon=lon, tz=tz, kwp=kwp, tilt=tilt, azimuth=azimuth)
+        site = _site(config, GRAZ, SiteOverrides(lat, lon, tz, kwp, tilt, azimuth))
         from adapters.datasets import DatasetUnavailable, load_graz_pv
 
         try:
@@ -180,7 +168,7 @@ def evaluate_command(
             _fail(str(exc))
     else:
         assert pv is not None
-        site = _site(config, None, lat=lat, lon=lon, tz=tz, kwp=kwp, tilt=tilt, azimuth=azimuth)
+        site = _site(config, None, SiteOverrides(lat, lon, tz, kwp, tilt, azimuth))
         if not pv.is_file():
             _fail(f"--pv: no such file {pv}")
         series = read_pv_file(pv, site.timezone)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Protocol, runtime_checkable
 
 from optimizer.interfaces import Decision, PvForecast, PvMode
-from optimizer.limits import ChargerLimits
+from optimizer.limits import ChargerLimits, whole_amps
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +162,21 @@ def hand_over(
     ctx: PolicyContext, policy: str, mode: PvMode, reason: str, **details: float | str | None
 ) -> Decision:
     """Let the charger follow the sun by itself in `mode`, with the maximum current as cap."""
+    return charge_at(ctx, policy, ctx.limits.max_current_a, reason, pv_mode=mode, **details)
+
+
+def charge_at(
+    ctx: PolicyContext,
+    policy: str,
+    current_a: int,
+    reason: str,
+    *,
+    pv_mode: PvMode = PvMode.MAX_POWER,
+    **details: float | str | None,
+) -> Decision:
+    """Charge at `current_a` (A); in maximum-power mode the controller sets the current."""
     return make_decision(
-        ctx,
-        policy,
-        charging=True,
-        current_a=ctx.limits.max_current_a,
-        pv_mode=mode,
-        reason=reason,
-        **details,
+        ctx, policy, charging=True, current_a=current_a, pv_mode=pv_mode, reason=reason, **details
     )
 
 
@@ -180,6 +187,4 @@ def surplus_current_a(ctx: PolicyContext, surplus_w: float, voltage_v: float | N
     """
     limits = ctx.limits
     volts = limits.voltage_v if voltage_v is None else voltage_v
-    if surplus_w <= 0.0:
-        return 0
-    return int(surplus_w / (limits.phases * volts) + 1e-9)
+    return whole_amps(surplus_w, limits.phases * volts)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, make_decision, pause, surplus_current_a
+from optimizer.policies.base import PolicyContext, charge_at, pause, surplus_current_a
 from optimizer.policies.hysteresis import StartStopGate
 
 
@@ -56,11 +56,4 @@ class EvccStylePolicy:
         if not self.gate.on:
             return pause(ctx, self.name, why)
         amps = ctx.limits.clamp_current(surplus_current_a(ctx, ctx.surplus_w, p.voltage_v))
-        return make_decision(
-            ctx,
-            self.name,
-            charging=True,
-            current_a=amps,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"{why}; {amps} A",
-        )
+        return charge_at(ctx, self.name, amps, f"{why}; {amps} A")

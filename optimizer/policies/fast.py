@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, make_decision
+from optimizer.policies.base import PolicyContext, charge_at
 
 
 class FastParams(BaseModel):
@@ -44,11 +44,4 @@ class FastPolicy:
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Maximum power, always."""
-        return make_decision(
-            ctx,
-            self.name,
-            charging=True,
-            current_a=ctx.limits.max_current_a,
-            pv_mode=PvMode.MAX_POWER,
-            reason="fast: maximum current",
-        )
+        return charge_at(ctx, self.name, ctx.limits.max_current_a, "fast: maximum current")

@@ -9,42 +9,21 @@ controller's reads in maximum-power mode instead.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
     PolicyContext,
+    charge_at,
     hand_over,
-    make_decision,
     surplus_current_a,
 )
 from optimizer.policies.hysteresis import WindowMinimum
+from optimizer.policies.regulation import RegulationParams
 
 
-class MinSolarParams(BaseModel):
-    """Parameters of `min_solar` (`[policy.min_solar]`)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    regulation: Literal["charger", "controller"] = Field(
-        default="charger",
-        description="Who follows the sun: the charger's own PV+min mode (few reads) or the "
-        "controller in maximum-power mode",
-    )
-    current_window_s: float = Field(
-        default=0.0, ge=0.0, description="Current follows the minimum surplus over this window (s)"
-    )
-    handover_max_variability: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="(controller regulation) hand regulation to the charger's PV+min mode "
-        "when the forecast variability is at most this; None: never",
-    )
-    handover_read_interval_s: float = Field(default=900.0, gt=0.0)
+class MinSolarParams(RegulationParams):
+    """Parameters of `min_solar` (`[policy.min_solar]`); the charger's own mode is PV+min."""
 
 
 class MinSolarPolicy:
@@ -84,8 +63,7 @@ class MinSolarPolicy:
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Minimum current plus surplus, or the charger's PV+min mode on a steady sky."""
-        limit = self.params.handover_max_variability
-        steady = limit is not None and ctx.variability is not None and ctx.variability <= limit
+        steady = self.params.steady_sky(ctx.variability)
         by_charger = self.params.regulation == "charger"
         if ctx.plugged_in is not True or ctx.surplus_w is None or steady or by_charger:
             self._handed_over = (steady or by_charger) and ctx.plugged_in is True
@@ -100,11 +78,6 @@ class MinSolarPolicy:
         self._handed_over = False
         smoothed_w = self._window.add(ctx.now, ctx.surplus_w)
         amps = ctx.limits.clamp_current(surplus_current_a(ctx, smoothed_w))
-        return make_decision(
-            ctx,
-            self.name,
-            charging=True,
-            current_a=amps,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"minimum always; {amps} A from {smoothed_w:.0f} W surplus",
+        return charge_at(
+            ctx, self.name, amps, f"minimum always; {amps} A from {smoothed_w:.0f} W surplus"
         )

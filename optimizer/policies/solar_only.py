@@ -46,33 +46,27 @@ Two ways to follow the sun (`regulation`):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
     PolicyContext,
+    charge_at,
     hand_over,
-    make_decision,
     pause,
     surplus_current_a,
 )
 from optimizer.policies.hysteresis import StartStopGate, WindowMinimum
+from optimizer.policies.regulation import RegulationParams
 
 
-class SolarOnlyParams(BaseModel):
-    """Parameters of `solar_only` (`[policy.solar_only]`)."""
+class SolarOnlyParams(RegulationParams):
+    """Parameters of `solar_only` (`[policy.solar_only]`); the charger's own mode is
+    exclusive PV."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    regulation: Literal["charger", "controller"] = Field(
-        default="charger",
-        description="Who follows the sun: the charger's own PV modes (few reads) or the "
-        "controller in maximum-power mode",
-    )
     threshold_w: float = Field(
         default=0.0, ge=0.0, description="Surplus above minimum power to start (W)"
     )
@@ -86,21 +80,6 @@ class SolarOnlyParams(BaseModel):
         default=50.0,
         ge=0.0,
         description="Grid energy a dip may draw before stopping early (Wh); None: delay only",
-    )
-    current_window_s: float = Field(
-        default=0.0,
-        ge=0.0,
-        description="Current follows the minimum surplus over this window (s); 0: latest",
-    )
-    handover_max_variability: float | None = Field(
-        default=None,
-        ge=0.0,
-        le=1.0,
-        description="(controller regulation) hand regulation to the charger's exclusive-PV "
-        "mode when the forecast variability is at most this; None: never",
-    )
-    handover_read_interval_s: float = Field(
-        default=900.0, gt=0.0, description="Reads wanted while the charger regulates itself (s)"
     )
     bridge_surplus_ratio: float | None = Field(
         default=None,
@@ -482,17 +461,13 @@ class SolarOnlyPolicy:
         if not self.gate.on:
             return pause(ctx, self.name, why)
         amps = limits.clamp_current(surplus_current_a(ctx, smoothed_w))
-        return make_decision(
+        return charge_at(
             ctx,
             self.name,
-            charging=True,
-            current_a=amps,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"{why}; {amps} A from {smoothed_w:.0f} W surplus",
+            amps,
+            f"{why}; {amps} A from {smoothed_w:.0f} W surplus",
             deficit_wh=self.gate.deficit_wh,
         )
 
     def _steady_sky(self, ctx: PolicyContext) -> bool:
-        limit = self.params.handover_max_variability
-        variability = ctx.variability
-        return limit is not None and variability is not None and variability <= limit
+        return self.params.steady_sky(ctx.variability)

@@ -13,7 +13,7 @@ the policy charges from surplus exactly like `solar_only`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -21,7 +21,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, make_decision
+from optimizer.policies.base import PolicyContext, charge_at
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
 
@@ -162,7 +162,8 @@ class TargetPolicy:
         solar = self.solar.decide(ctx)
         start = plan.latest_start
         when = "none needed" if start is None else f"grid from {_local_hhmm(start, ctx)}"
-        return _with_reason(solar, f"{solar.reason} [target: {self._summary(plan, ctx)}; {when}]")
+        reason = f"{solar.reason} [target: {self._summary(plan, ctx)}; {when}]"
+        return replace(solar, reason=reason)
 
     def departure(self, ctx: PolicyContext) -> datetime:
         """The session's departure, or the next local occurrence of the configured one."""
@@ -238,13 +239,11 @@ class TargetPolicy:
         )
 
     def _grid_decision(self, ctx: PolicyContext, plan: GridPlan) -> Decision:
-        return make_decision(
+        return charge_at(
             ctx,
             self.name,
-            charging=True,
-            current_a=ctx.limits.max_current_a,
-            pv_mode=PvMode.MAX_POWER,
-            reason=f"target: {self._summary(plan, ctx)}; grid top-up now (latest start)",
+            ctx.limits.max_current_a,
+            f"target: {self._summary(plan, ctx)}; grid top-up now (latest start)",
             planned_grid_wh=plan.grid_wh,
             solar_expected_wh=plan.solar_expected_wh,
         )
@@ -259,17 +258,3 @@ class TargetPolicy:
 
 def _local_hhmm(when: datetime, ctx: PolicyContext) -> str:
     return when.astimezone(ctx.timezone).strftime("%H:%M")
-
-
-def _with_reason(decision: Decision, reason: str) -> Decision:
-    return Decision(
-        time=decision.time,
-        device_id=decision.device_id,
-        policy=decision.policy,
-        charging=decision.charging,
-        current_a=decision.current_a,
-        pv_mode=decision.pv_mode,
-        reason=reason,
-        surplus_w=decision.surplus_w,
-        details=decision.details,
-    )

@@ -18,11 +18,11 @@ import errno
 import socket
 import threading
 import time
-from types import TracebackType
 from typing import Literal
 
 import uvicorn
 
+from adapters.closing import Closing
 from adapters.simulator.server.app import create_app
 from adapters.simulator.server.config import SimulatorConfig
 from adapters.simulator.server.handlers import WorldLike
@@ -31,7 +31,7 @@ from adapters.simulator.server.simulator import Simulator
 LOOPBACK = "127.0.0.1"
 
 
-class RunningSimulator:
+class RunningSimulator(Closing):
     """A simulator served by uvicorn in a daemon thread; a context manager."""
 
     def __init__(
@@ -75,15 +75,8 @@ class RunningSimulator:
                 self._thread.join(timeout_s)
         self._sock.close()  # uvicorn closes it too; this covers a server that never started
 
-    def __enter__(self) -> RunningSimulator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """`stop` with its default timeout (what leaving a `with` block does)."""
         self.stop()
 
     def __repr__(self) -> str:

@@ -1,9 +1,6 @@
 """The car at the charger: its battery, state of charge, and the current it accepts.
 
-The on-board charger draws `min(offered, accepted)` where `accepted` is the
-car's maximum AC current, reduced linearly above `taper_start_soc` to 0 A at
-100 % (the constant-current / constant-voltage taper of a Li-ion pack seen at
-the AC side). Below `taper_stop_a` the car considers itself full and stops.
+The taper rule itself is `optimizer.charging.accepted_current_a`, shared with the optimum.
 """
 
 from __future__ import annotations
@@ -11,21 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.simulator.world.scenario import CarConfig
-
-
-def accepted_current_a(
-    soc: float, max_current_a: float, taper_start_soc: float, taper_stop_a: float
-) -> float:
-    """Current per phase (A) a car at `soc` (0..1) accepts: the taper rule of the model.
-
-    `max_current_a` up to `taper_start_soc`, then falling linearly to 0 A at a full
-    battery; below `taper_stop_a` the car considers itself full and takes nothing.
-    The optimum (`optimizer.backtest.optimum`) uses this same rule.
-    """
-    if soc <= taper_start_soc:
-        return max_current_a
-    amps = max_current_a * (1.0 - soc) / (1.0 - taper_start_soc)
-    return amps if amps >= taper_stop_a else 0.0
+from optimizer.charging import accepted_current_a
 
 
 @dataclass(slots=True)

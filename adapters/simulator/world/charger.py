@@ -38,6 +38,7 @@ from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.recording import ChargerState, StepRecorder
 from adapters.simulator.world.scenario import DeviceConfig
+from optimizer.charging import drawn_current_a
 from optimizer.interfaces import (
     MAX_CURRENT_A,
     MIN_CURRENT_A,
@@ -395,7 +396,9 @@ class SimCharger:
                 self.recorder.car_w[i : i + bulk] = amps[:bulk] * wpa
             car.soc = _soc_after(car.soc, energy[:bulk], car.soc_per_wh())
         if bulk < n:
-            self._charge_stepwise(offer[bulk:], pv[bulk:], house[bulk:], k0 + bulk, dt)
+            # the taper, and the step reaching a limit, one step at a time
+            tail = (offer[bulk:].tolist(), pv[bulk:].tolist(), house[bulk:].tolist())
+            self._draw(*tail, k0 + bulk, dt)
 
     def _account(
         self, energy: FloatArray, surplus: FloatArray, pv: FloatArray, house: FloatArray, dt: float
@@ -416,10 +419,12 @@ class SimCharger:
         self.pv_w = float(pv[-1])
         self.household_w = float(house[-1])
 
-    def _charge_stepwise(
-        self, offer: FloatArray, pv: FloatArray, house: FloatArray, k0: int, dt: float
+    def _draw(
+        self, offer: list[float], pv: list[float], house: list[float], k0: int, dt: float
     ) -> None:
-        """One step at a time: the taper, and the step where a limit is reached."""
+        """The car draws the offers (A) one step at a time, until it is full or a limit is
+        reached (the step at which the session's energy or charging time has got there);
+        the steps after that idle."""
         car, session, totals = self.car, self.session, self.totals
         rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         assert car is not None and session is not None
@@ -427,11 +432,10 @@ class SimCharger:
         h = dt / 3600.0
         per_wh = car.soc_per_wh()
         until_e, until_s = self.until_energy_wh, self.until_seconds
-        pv_l, house_l, offer_l = pv.tolist(), house.tolist(), offer.tolist()
         power = 0.0
         e_sum = solar_sum = export_sum = secs = 0.0
-        stop = len(offer_l)
-        for i, offered in enumerate(offer_l):
+        stop = len(offer)
+        for i, offered in enumerate(offer):
             if (until_e is not None and session.energy_wh + e_sum >= until_e) or (
                 until_s is not None and session.seconds + secs >= until_s
             ):
@@ -442,12 +446,12 @@ class SimCharger:
             if accepted <= 0.0:
                 stop = i
                 break
-            amps = offered if offered < accepted else accepted
+            amps = drawn_current_a(offered, accepted)
             power = amps * wpa
             if rec_w is not None and rec_a is not None:
                 rec_w[i0 + i] = power
                 rec_a[i0 + i] = amps
-            surplus = pv_l[i] - house_l[i]
+            surplus = pv[i] - house[i]
             pos = surplus if surplus > 0.0 else 0.0
             e = power * h
             e_sum += e
@@ -460,13 +464,13 @@ class SimCharger:
         session.seconds += secs
         totals.add(e_sum, solar_sum, export_sum)
         if stop:
-            totals.pv_wh += float(pv[:stop].sum()) * h
-            totals.household_wh += float(house[:stop].sum()) * h
+            totals.pv_wh += sum(pv[:stop]) * h
+            totals.household_wh += sum(house[:stop]) * h
             self.car_power_w = power
-            self.pv_w = pv_l[stop - 1]
-            self.household_w = house_l[stop - 1]
-        if stop < len(offer_l):
-            self.idle(pv[stop:], house[stop:], dt)
+            self.pv_w = pv[stop - 1]
+            self.household_w = house[stop - 1]
+        if stop < len(offer):
+            self.idle_short(pv[stop:], house[stop:], dt)
 
     def charge_short(self, pv: list[float], house: list[float], k0: int, dt: float) -> None:
         """The same physics as `charge`, one step at a time over Python floats.
@@ -480,12 +484,14 @@ class SimCharger:
         if self._blocked():
             self.idle_short(pv, house, dt)
             return
-        car, session, totals = self.car, self.session, self.totals
-        assert car is not None and session is not None
+        self._draw(self._offer_short(pv, house, k0, dt), pv, house, k0, dt)
+
+    def _offer_short(self, pv: list[float], house: list[float], k0: int, dt: float) -> list[float]:
+        """`_offer` over Python floats: the current offered per step (A, whole amps)."""
+        car = self.car
+        assert car is not None
         floor = math.floor
         wpa = min(self.phases, car.phases) * self.voltage_v
-        h = dt / 3600.0
-        per_wh = car.soc_per_wh()
         mode = self.pv_mode
         cap = float(min(self.setpoint_a, self.max_car_a))
         minimum = float(self.min_car_a)
@@ -495,19 +501,14 @@ class SimCharger:
         on, timer, held = self._pv_on, self._pv_timer_s, self._regulated_a
         if self._fresh_plug and mode == PvMode.EXCLUSIVE_PV:
             on, timer, self._fresh_plug = floor((pv[0] - house[0]) / wpa) >= minimum, 0.0, False
-        until_e, until_s = self.until_energy_wh, self.until_seconds
-        rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
-        stopped = False
-        power = 0.0
-        e_sum = solar_sum = export_sum = secs = 0.0
+        offers = [0.0] * len(pv)
         for i, p in enumerate(pv):
             hh = house[i]
-            surplus = p - hh
             if mode == PvMode.MAX_POWER:
                 offer = cap
             else:
                 if every == 1 or (k0 + i) % every == 0:
-                    a = float(floor(surplus / wpa))
+                    a = float(floor((p - hh) / wpa))
                     if mode == PvMode.EXCLUSIVE_PV:
                         on, timer = exclusive_pv_gate(a >= minimum, on, timer, reg_dt, delay)
                     held = pv_mode_current(a, minimum, cap) if mode == PvMode.PV_MIN or on else 0.0
@@ -515,44 +516,18 @@ class SimCharger:
             if room_w is not None:
                 room = float(floor((room_w - hh) / wpa))
                 offer = (offer if offer < room else room) if room >= minimum else 0.0
-            if not stopped and (
-                (until_e is not None and session.energy_wh + e_sum >= until_e)
-                or (until_s is not None and session.seconds + secs >= until_s)
-            ):
-                stopped = self.limit_reached = True
-            accepted = 0.0 if stopped else car.accepted_current_a()
-            amps = offer if offer < accepted else accepted
-            power = amps * wpa
-            if rec_w is not None and rec_a is not None:
-                rec_w[i0 + i] = power
-                rec_a[i0 + i] = amps
-            pos = surplus if surplus > 0.0 else 0.0
-            e = power * h
-            e_sum += e
-            solar_sum += (power if power < pos else pos) * h
-            export_sum += (surplus - power if surplus > power else 0.0) * h
-            if power > 0.0:
-                secs += dt
-                car.soc = min(1.0, car.soc + e * per_wh)
+            offers[i] = offer
         if mode == PvMode.EXCLUSIVE_PV:
             self._pv_on, self._pv_timer_s = on, timer
         if mode != PvMode.MAX_POWER:
             self._regulated_a = held
-        session.add(e_sum, solar_sum, export_sum)
-        session.seconds += secs
-        totals.add(e_sum, solar_sum, export_sum)
-        totals.pv_wh += sum(pv) * h
-        totals.household_wh += sum(house) * h
-        self.car_power_w = power
-        self.pv_w = pv[-1]
-        self.household_w = house[-1]
+        return offers
 
 
 def _soc_after(soc: float, energy_wh: FloatArray, per_wh: float) -> float:
-    """The SoC after steps of `energy_wh`, added step by step as `charge_short` and
-    `_charge_stepwise` do: the car's state (and the taper after it) must not depend
-    on how the world's steps were split into segments (that is, on when the
-    controller happened to wake up)."""
+    """The SoC after steps of `energy_wh`, added step by step as `_draw` does: the car's
+    state (and the taper after it) must not depend on how the world's steps were split
+    into segments (that is, on when the controller happened to wake up)."""
     for e in energy_wh.tolist():
         if e > 0.0:
             soc = min(1.0, soc + e * per_wh)

@@ -17,13 +17,15 @@ flapping metrics.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import pandas as pd
 
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
-from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, SimCharger
+from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, FloatArray, SimCharger
 from adapters.simulator.world.inputs import DAY_S, DayInputs
 from adapters.simulator.world.recording import StepRecorder, StepSeries
 from adapters.simulator.world.scenario import Scenario
@@ -265,27 +267,14 @@ class World:
                 recorder.copy_inputs(
                     day_index * per_day, inputs.pv(day), inputs.household(charger.device_id, day)
                 )
-            if hi - lo <= SHORT_SEGMENT_STEPS:
+            if hi - lo <= SHORT_SEGMENT_STEPS:  # Python floats: numpy's per-call cost dominates
                 pv_l = inputs.as_list(None, day)[lo:hi]
                 house_l = inputs.as_list(charger.device_id, day)[lo:hi]
-                if charger.car is not None:
-                    charger.charge_short(pv_l, house_l, k, dt)
-                    if charger.session is not None:
-                        charger.session.soc = charger.car.soc
-                else:
-                    charger.idle_short(pv_l, house_l, dt)
-                k = end
-                if k >= event:
-                    self._plug_event(device, k)
-                continue
-            pv = inputs.pv(day)[lo:hi]
-            house = inputs.household(charger.device_id, day)[lo:hi]
-            if charger.car is not None:
-                charger.charge(pv, house, k, dt)
-                if charger.session is not None:
-                    charger.session.soc = charger.car.soc
+                _run(charger, pv_l, house_l, k, dt, charger.charge_short, charger.idle_short)
             else:
-                charger.idle(pv, house, dt)
+                pv = inputs.pv(day)[lo:hi]
+                house = inputs.household(charger.device_id, day)[lo:hi]
+                _run(charger, pv, house, k, dt, charger.charge, charger.idle)
             k = end
             if k >= event:
                 self._plug_event(device, k)
@@ -302,3 +291,25 @@ class World:
             self._cached_day_index = day_index
             self._cached_day = (self._origin + timedelta(days=day_index)).date()
         return self._cached_day
+
+
+_Steps = TypeVar("_Steps", list[float], FloatArray)
+
+
+def _run(
+    charger: SimCharger,
+    pv: _Steps,
+    house: _Steps,
+    k: int,
+    dt: float,
+    charge: Callable[[_Steps, _Steps, int, float], None],
+    idle: Callable[[_Steps, _Steps, float], None],
+) -> None:
+    """Steps from `k` with the commands constant: `charge` the plugged-in car (its session
+    keeps the car's SoC) or `idle`; PV and household power in W per step."""
+    if charger.car is not None:
+        charge(pv, house, k, dt)
+        if charger.session is not None:
+            charger.session.soc = charger.car.soc
+    else:
+        idle(pv, house, dt)
