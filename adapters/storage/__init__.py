@@ -1,12 +1,14 @@
 """Storage adapters: where the controller's records go.
 
-`MemoryStore` (plain lists, for backtests) is importable without SQLAlchemy;
-`SqlStore` and the SQL helpers are loaded on first access, so
-`from adapters.storage import MemoryStore` stays light.
+The errors and the default URL are imported with the package; every store and
+the protocol are loaded on first access, so `from adapters.storage import
+MemoryStore` does not import SQLAlchemy and `from adapters.storage import
+StoreError` (the CLI's) imports neither SQLAlchemy nor numpy.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from adapters.storage.errors import (
@@ -15,13 +17,20 @@ from adapters.storage.errors import (
     StoreNotFoundError,
     StoreUrlError,
 )
-from adapters.storage.memory import MemoryStore
-from adapters.storage.protocol import TABLES, QueryableStore
+from adapters.storage.url import DEFAULT_URL, URL_ENV_VAR
 
 if TYPE_CHECKING:
-    from adapters.storage.sql_store import DEFAULT_URL, URL_ENV_VAR, SqlStore
+    from adapters.storage.memory import MemoryStore
+    from adapters.storage.protocol import TABLES, QueryableStore
+    from adapters.storage.sql_store import SqlStore
 
-_LAZY = {"SqlStore", "DEFAULT_URL", "URL_ENV_VAR"}
+_LAZY = {
+    "MemoryStore": "adapters.storage.memory",
+    "QueryableStore": "adapters.storage.protocol",
+    "SqlStore": "adapters.storage.sql_store",
+    "TABLES": "adapters.storage.protocol",
+}
+"""Names loaded on first access, and the module each comes from."""
 
 __all__ = [
     "DEFAULT_URL",
@@ -38,9 +47,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """Import the SQL store only when it is asked for."""
+    """Import a store's module only when the store is asked for."""
     if name in _LAZY:
-        from adapters.storage import sql_store
-
-        return getattr(sql_store, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'adapters.storage' has no attribute {name!r}")
