@@ -6,16 +6,19 @@ Three figures, each from fresh interpreters run as a user would run the command:
   the same run (the floor any typer + rich + httpx command pays): goal ratio <= 3;
 - peak resident memory (MB) of `--help` (the child's own `ru_maxrss`): goal <= 80 MB;
 - resident memory (MB, VmRSS) of `v2c-solar run` after `--settle` seconds against the
-  simulator served by a separate `v2c-solar simulator serve` process: goal <= 150 MB.
+  simulator served by a separate `v2c-solar simulator serve` process: goal <= 150 MB;
+- with `--imports`: what each step of the `run` command's imports adds to the resident
+  memory and the wall time, in one fresh interpreter, in the order `run` needs them.
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/startup.py [--repeat 3] [--settle 40] [--skip-run]
+    .venv/bin/python benchmarks/startup.py [--repeat 3] [--settle 40] [--skip-run] [--imports]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -140,6 +143,64 @@ def run_resident(settle_s: float) -> tuple[float, float]:
             stop(sim)
 
 
+RUN_IMPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("the CLI: typer, rich, optimizer.cli.main", ("optimizer.cli.main",)),
+    ("numpy (optimizer.interfaces)", ("numpy",)),
+    (
+        "V2C client: httpx, pydantic, yaml",
+        ("adapters.v2c_cloud", "adapters.v2c_cloud.charger"),
+    ),
+    ("SQLAlchemy store", ("adapters.storage.sql_store",)),
+    ("APScheduler", ("apscheduler.schedulers.background", "apscheduler.executors.pool")),
+    ("config, controller, policies, budget", ("optimizer.config", "optimizer.budget")),
+    ("pyarrow (imported by pandas 3)", ("pyarrow", "pyarrow.compute")),
+    ("pandas (imported by pvlib)", ("pandas",)),
+    (
+        "scipy (imported by pvlib)",
+        tuple(
+            f"scipy.{name}"
+            for name in ("special", "integrate", "optimize", "interpolate", "spatial", "sparse")
+        ),
+    ),
+    ("h5py, requests (imported by pvlib)", ("h5py", "requests")),
+    ("pvlib itself", ("pvlib",)),
+    ("forecast, daemon wiring", ("optimizer.forecast.clearsky", "optimizer.daemon.wiring")),
+)
+"""Steps of `run`'s imports; each step's cost is what it adds after the steps before it."""
+
+IMPORT_STEPS = """
+import importlib, json, re, sys, time
+def rss():
+    text = open("/proc/self/status").read()
+    return int(re.search(r"VmRSS:\\s+(\\d+)", text).group(1)) / 1024.0
+rows = [("interpreter", rss(), 0.0)]
+for label, modules in json.loads(sys.argv[1]):
+    started = time.perf_counter()
+    for module in modules:
+        importlib.import_module(module)
+    rows.append((label, rss(), time.perf_counter() - started))
+print(json.dumps(rows))
+"""
+
+
+def import_costs() -> list[tuple[str, float, float]]:
+    """(step, resident MB after it, its import seconds) for `RUN_IMPORTS`, one interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_STEPS, json.dumps(RUN_IMPORTS)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [(str(label), float(mb), float(s)) for label, mb, s in json.loads(done.stdout)]
+
+
+def print_import_costs() -> None:
+    print("| step of `run`'s imports | + MB | MB after | s |")
+    print("|---|---|---|---|")
+    before = 0.0
+    for label, mb, seconds in import_costs():
+        print(f"| {label} | {mb - before:+.0f} | {mb:.0f} | {seconds:.2f} |")
+        before = mb
+
+
 def verdict(ok: bool) -> str:
     return "OK" if ok else "MISSED"
 
@@ -149,7 +210,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per wall time (best of)")
     parser.add_argument("--settle", type=float, default=40.0, help="seconds before VmRSS")
     parser.add_argument("--skip-run", action="store_true", help="only the --help figures")
+    parser.add_argument("--imports", action="store_true", help="also the cost of each import")
     args = parser.parse_args()
+    if args.imports:
+        print_import_costs()
 
     floor_s, floor_mb = best_of(FLOOR, args.repeat)
     help_s, help_mb = best_of([*CLI, "--help"], args.repeat)
@@ -160,6 +224,11 @@ def main() -> None:
         f"(goal <= {HELP_RATIO_GOAL:g}x: {verdict(ratio <= HELP_RATIO_GOAL)}), "
         f"{help_mb:.0f} MB peak (goal <= {HELP_RSS_GOAL_MB:g}: "
         f"{verdict(help_mb <= HELP_RSS_GOAL_MB)})"
+    )
+    device_s, device_mb = best_of([*CLI, "device", "--help"], args.repeat)
+    print(
+        f"v2c-solar device --help: {device_s:.3f} s, ratio {device_s / floor_s:.1f}x, "
+        f"{device_mb:.0f} MB peak (no goal; every device command pays at least this)"
     )
     if args.skip_run:
         return

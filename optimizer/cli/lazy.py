@@ -5,8 +5,9 @@
 server or the forecast evaluation. The root group therefore holds a
 `LazySubApp` placeholder per sub-app: enough for the command list, the
 "did you mean" suggestions and the help panel. Resolving the name on the
-command line (`v2c-solar device ...`) imports the module and builds the
-typer group exactly as `Typer.add_typer(app, name=..., help=...)` would.
+command line or in shell completion (`v2c-solar device ...`) imports the
+module and builds the typer group as `Typer.add_typer(app, name=..., help=...)`
+would.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class LazySubApp(TyperCommand):
         self.attribute = attribute
 
     def load(self, root: TyperGroup) -> TyperGroup:
-        """Import the module and build its group, with the root's rich and error settings."""
+        """Import the module and build its group, with the root's markup and suggestions."""
         sub_app: typer.Typer = getattr(importlib.import_module(self.module), self.attribute)
         return get_group_from_info(
             TyperInfo(sub_app, name=self.name, help=self.help),

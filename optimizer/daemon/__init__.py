@@ -30,23 +30,7 @@ if TYPE_CHECKING:
     from optimizer.daemon.runner import SchedulerRunner, SpeedClock
     from optimizer.daemon.wiring import build_daemon, ledger_listener
 
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "optimizer.daemon.core": (
-            "RECONCILE_PREFIX",
-            "ROLL_JOB",
-            "Daemon",
-            "DaemonStats",
-            "DaemonStopped",
-            "DaySpend",
-            "Reconciler",
-        ),
-        "optimizer.daemon.reconcile": ("missing_sessions",),
-        "optimizer.daemon.runner": ("SchedulerRunner", "SpeedClock"),
-        "optimizer.daemon.wiring": ("build_daemon", "ledger_listener"),
-    },
-)
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "RECONCILE_PREFIX",

@@ -20,16 +20,7 @@ if TYPE_CHECKING:
     from optimizer.forecast.nowcast import Nowcast, NowcastState
     from optimizer.forecast.sources import ForecastSource
 
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "optimizer.forecast.calibration": ("Calibration", "CalibrationState"),
-        "optimizer.forecast.clearsky": ("ClearSkyCache",),
-        "optimizer.forecast.forecaster": ("PvForecaster",),
-        "optimizer.forecast.nowcast": ("Nowcast", "NowcastState"),
-        "optimizer.forecast.sources": ("ForecastSource",),
-    },
-)
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "Calibration",

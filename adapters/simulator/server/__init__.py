@@ -37,41 +37,7 @@ if TYPE_CHECKING:
     )
     from adapters.simulator.server.simulator import Simulator
 
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "adapters.simulator.quota": (
-            "DEFAULT_DAILY_LIMIT",
-            "DailyQuota",
-            "QuotaState",
-        ),
-        "adapters.simulator.server.app": (
-            "SIMULATED_TIME_HEADER",
-            "create_app",
-            "iso_utc",
-        ),
-        "adapters.simulator.server.config": (
-            "API_KEY_ENV",
-            "DEFAULT_BASE_PATH",
-            "DEMO_API_KEY",
-            "SimulatorConfig",
-            "resolve_api_keys",
-        ),
-        "adapters.simulator.server.faults": (
-            "Fault",
-            "FaultConfig",
-            "FaultInjector",
-        ),
-        "adapters.simulator.server.serve": (
-            "BindError",
-            "RunningSimulator",
-            "bind_socket",
-            "free_port",
-            "start_simulator",
-        ),
-        "adapters.simulator.server.simulator": ("Simulator",),
-    },
-)
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "API_KEY_ENV",

@@ -36,40 +36,7 @@ if TYPE_CHECKING:
     from adapters.simulator.world.world import World
     from optimizer.interfaces import ChargerReading, PvMode
 
-__getattr__ = lazy_exports(
-    __name__,
-    {
-        "adapters.simulator.world.bookkeeping": (
-            "EnergyTotals",
-            "SessionLog",
-        ),
-        "adapters.simulator.world.car": ("Car",),
-        "adapters.simulator.world.charger": ("SimCharger",),
-        "adapters.simulator.world.recording": (
-            "StepRecorder",
-            "StepSeries",
-        ),
-        "adapters.simulator.world.scenario": (
-            "CarConfig",
-            "DailySessions",
-            "DeviceConfig",
-            "HouseholdConfig",
-            "RandomSessions",
-            "Scenario",
-            "ScenarioError",
-            "ScheduledSession",
-            "ScheduleSessions",
-            "WeatherConfig",
-            "default_scenario",
-            "load_scenario",
-        ),
-        "adapters.simulator.world.world": ("World",),
-        "optimizer.interfaces": (
-            "ChargerReading",
-            "PvMode",
-        ),
-    },
-)
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "Car",
