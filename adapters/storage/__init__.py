@@ -1,13 +1,15 @@
 """Storage adapters: where the controller's records go.
 
-`MemoryStore` (plain lists, for backtests) is importable without SQLAlchemy;
-`SqlStore` and the SQL helpers are loaded on first access, so
-`from adapters.storage import MemoryStore` stays light.
+The errors and the default URL are imported with the package; every store and
+the protocol are loaded on first access (`optimizer.lazy_exports`), so
+`from adapters.storage import MemoryStore` does not import SQLAlchemy and
+`from adapters.storage import StoreError` (the CLI's) imports neither
+SQLAlchemy nor numpy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from adapters.storage.errors import (
     SchemaTooNewError,
@@ -15,13 +17,15 @@ from adapters.storage.errors import (
     StoreNotFoundError,
     StoreUrlError,
 )
-from adapters.storage.memory import MemoryStore
-from adapters.storage.protocol import TABLES, QueryableStore
+from adapters.storage.url import DEFAULT_URL, URL_ENV_VAR
+from optimizer.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from adapters.storage.sql_store import DEFAULT_URL, URL_ENV_VAR, SqlStore
+    from adapters.storage.memory import MemoryStore
+    from adapters.storage.protocol import TABLES, QueryableStore
+    from adapters.storage.sql_store import SqlStore
 
-_LAZY = {"SqlStore", "DEFAULT_URL", "URL_ENV_VAR"}
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "DEFAULT_URL",
@@ -35,12 +39,3 @@ __all__ = [
     "StoreNotFoundError",
     "StoreUrlError",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Import the SQL store only when it is asked for."""
-    if name in _LAZY:
-        from adapters.storage import sql_store
-
-        return getattr(sql_store, name)
-    raise AttributeError(f"module 'adapters.storage' has no attribute {name!r}")

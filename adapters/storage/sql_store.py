@@ -34,6 +34,7 @@ from adapters.storage.schema import (
     ObservationRow,
     SessionRow,
 )
+from adapters.storage.url import DEFAULT_URL
 from adapters.storage.utc import as_utc
 from optimizer.interfaces import (
     ApiCall,
@@ -50,12 +51,6 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 _Record = TypeVar("_Record", bound="DataclassInstance")
-
-DEFAULT_URL = "sqlite:///v2c-solar.db"
-"""Where the daemon and the CLI keep their records unless told otherwise."""
-
-URL_ENV_VAR = "V2C_SOLAR_DB"
-"""Environment variable that overrides `DEFAULT_URL` in the CLI."""
 
 _ENDPOINT_NAME = re.compile(r"/?[A-Za-z0-9_]+(/[A-Za-z0-9_]+)*")
 

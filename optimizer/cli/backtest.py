@@ -1,4 +1,8 @@
-"""`v2c-solar backtest`: policies vs baselines vs the optimum on the user's data or real-2017."""
+"""`v2c-solar backtest`: policies vs baselines vs the optimum on the user's data or real-2017.
+
+The backtest engine (and with it pandas, pvlib and the simulator's world) is
+imported by the command when it runs, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,19 @@ import json
 import os
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
-from pydantic import ValidationError
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES, Comparison, compare
-from optimizer.backtest.engine import BacktestInputs, BacktestSetup
-from optimizer.site import GRAZ, SiteConfig, SiteOverrides
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.backtest.compare import Comparison
+    from optimizer.backtest.engine import BacktestInputs, BacktestSetup
+    from optimizer.site import SiteConfig, SiteOverrides
 
 JSON_KEYS = (
     "ev_kwh",
@@ -98,6 +102,8 @@ _SITE_OPTIONS = {
 
 def _site(base: SiteConfig, overrides: SiteOverrides) -> SiteConfig:
     """`base` with the command-line values; a bad one is named by its option."""
+    from pydantic import ValidationError
+
     try:
         return overrides.apply(base)
     except ValidationError as exc:
@@ -114,6 +120,9 @@ def _file_inputs(
     pv: Path, load: Path, sessions: Path | None, prices: Path | None,
     site: SiteConfig, start: str | None, days: int | None, seed: int,
 ) -> BacktestInputs:  # fmt: skip
+    import pandas as pd
+
+    from optimizer.backtest.engine import BacktestInputs
     from optimizer.backtest.inputs import (
         load_house,
         load_prices,
@@ -235,6 +244,8 @@ def days_to_plot(steps: pd.DataFrame, timezone: str) -> tuple[date, date | None]
 
 
 def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
+    from optimizer.backtest.engine import BacktestSetup
+
     if config is None:
         return BacktestSetup(), None
     from optimizer.config import ConfigError, load_config
@@ -289,6 +300,11 @@ def register(app: typer.Typer) -> None:
         azimuth: Annotated[float | None, typer.Option()] = None,
     ) -> None:
         """Backtest a policy beside the baselines and the perfect-foresight optimum."""
+        from pydantic import ValidationError
+
+        from optimizer.backtest.compare import PRODUCT_POLICIES
+        from optimizer.site import GRAZ, SiteOverrides
+
         try:
             policies = list(PRODUCT_POLICIES) if policy == "all" else [policy]
             if policy != "all" and policy not in PRODUCT_POLICIES:
@@ -343,6 +359,10 @@ def register(app: typer.Typer) -> None:
 def _run(
     inputs: BacktestInputs, policies: list[str], setup: BacktestSetup, *, quiet: bool
 ) -> Comparison:
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from optimizer.backtest.compare import compare
+
     if quiet:
         return compare(inputs, policies, setup)
     with Progress(
@@ -359,4 +379,4 @@ def _run(
         return compare(inputs, policies, setup, progress=progress)
 
 
-__all__ = ["JSON_KEYS", "OPTIMUM_NAME", "json_summary", "register"]
+__all__ = ["JSON_KEYS", "json_summary", "register"]

@@ -1,4 +1,8 @@
-"""`v2c-solar forecast ...` commands: evaluate the forecaster on a PV series, show the clear sky."""
+"""`v2c-solar forecast ...` commands: evaluate the forecaster on a PV series, show the clear sky.
+
+pandas and the forecaster (pvlib) are imported by the commands that run, so
+`forecast --help` and argument errors stay quick.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +11,22 @@ import math
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import pandas as pd
 import pydantic
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.forecast.evaluation import METHODS, Scores, evaluate
-from optimizer.forecast.forecaster import PvForecaster
 from optimizer.site import GRAZ, ArrayConfig, SiteConfig, SiteOverrides
 
-app = typer.Typer(
-    help="PV forecast: evaluate on measured data, show the clear sky.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.forecast.evaluation import Scores
+
+app = typer.Typer(no_args_is_help=True)
+"""Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
 
 DATASETS = ("graz-2017",)
 FIRST_YEAR, LAST_YEAR = 1900, 2200
@@ -109,6 +114,8 @@ def read_pv_file(path: Path, timezone: str) -> pd.Series:
 def _parse_step(text: str | None) -> float | None:
     if text is None:
         return None
+    import pandas as pd
+
     try:
         seconds = pd.Timedelta(text).total_seconds()
     except ValueError:
@@ -119,6 +126,8 @@ def _parse_step(text: str | None) -> float | None:
 
 
 def _scores_table(scores: Scores) -> Table:
+    from optimizer.forecast.evaluation import METHODS
+
     table = Table(title=f"MAE / RMSE (W); calibrated kWp {scores.calibrated_kwp:.2f}")
     table.add_column("horizon")
     table.add_column("n", justify="right")
@@ -153,6 +162,8 @@ def evaluate_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")] = False,
 ) -> None:
     """Score the forecaster on a PV series vs persistence, smart persistence, clear sky."""
+    from optimizer.forecast.evaluation import evaluate
+
     if (pv is None) == (dataset is None):
         _fail("give exactly one of --pv FILE or --dataset graz-2017")
     step_s = _parse_step(sample_every)
@@ -199,6 +210,10 @@ def show_command(
     plot: Annotated[Path | None, typer.Option(help="Write a PNG plot here")] = None,
 ) -> None:
     """Print (hourly) and optionally plot the clear-sky PV forecast of the configured site."""
+    import pandas as pd
+
+    from optimizer.forecast.forecaster import PvForecaster
+
     site = _site_from_toml(config)
     begin = _parse_start(start)
     _check_plot_path(plot)
@@ -223,6 +238,8 @@ def show_command(
 def _parse_start(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(text)
     except ValueError:

@@ -1,4 +1,11 @@
-"""The `v2c-solar` command: one typer app, each command group in its own module."""
+"""The `v2c-solar` command: one typer app, each command group in its own module.
+
+Only light modules are imported here: the top-level commands' modules import
+their heavy dependencies (pandas, pvlib, SQLAlchemy, the simulator) inside the
+functions that use them, and the `device`, `simulator` and `forecast` groups
+are imported when invoked (`optimizer.cli.lazy`), so `--help` and every
+`device` call start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,41 @@ import click
 import typer
 from typer.exceptions import TyperException
 
-from optimizer.cli import backtest, daemon, device, forecast, sessions, simulator
+from optimizer.cli import backtest, daemon, sessions
+from optimizer.cli.lazy import LazyGroup, LazySubApp
+
+
+class RootGroup(LazyGroup):
+    """The root's own commands, then the command groups loaded on use."""
+
+    sub_apps = (
+        LazySubApp(
+            "device",
+            "optimizer.cli.device",
+            help="Call one V2C Cloud endpoint and print its answer as JSON in SI units "
+            "(key from V2C_API_KEY). Every command costs one call of the daily quota.",
+        ),
+        LazySubApp(
+            "simulator",
+            "optimizer.cli.simulator",
+            help="Serve the V2C Cloud simulator: the same HTTP API over a simulated home, "
+            "on 127.0.0.1.",
+        ),
+        LazySubApp(
+            "forecast",
+            "optimizer.cli.forecast",
+            help="PV forecast: evaluate on measured data, show the clear sky.",
+        ),
+    )
+
 
 app = typer.Typer(
     name="v2c-solar",
+    cls=RootGroup,
     help="Charge an electric car from rooftop solar through the V2C Cloud API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(device.app, name="device")
-app.add_typer(simulator.app, name="simulator")
-app.add_typer(forecast.app, name="forecast")
 daemon.register(app)
 sessions.register(app)
 backtest.register(app)

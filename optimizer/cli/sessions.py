@@ -11,15 +11,17 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from adapters.storage import DEFAULT_URL, URL_ENV_VAR, SqlStore, StoreError, StoreUrlError
+from adapters.storage.url import DEFAULT_URL, URL_ENV_VAR
 from optimizer.cli.database import database_path_problem
-from optimizer.interfaces import SessionRecord
+
+if TYPE_CHECKING:
+    from optimizer.interfaces import SessionRecord
 
 CSV_COLUMNS = (
     "device_id",
@@ -154,6 +156,8 @@ def sessions_command(
     ] = False,
 ) -> None:
     """List the recorded charging sessions: energy, solar share, cost, target."""
+    from adapters.storage import SqlStore, StoreError, StoreUrlError
+
     try:
         since_utc = None if since is None else parse_since(since)
     except ValueError as exc:

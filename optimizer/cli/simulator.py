@@ -9,10 +9,8 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(
-    help="Serve the V2C Cloud simulator: the same HTTP API over a simulated home, on 127.0.0.1.",
-    no_args_is_help=True,
-)
+app = typer.Typer(no_args_is_help=True)
+"""Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
 
 _FAULTS = "Fault injection (all off by default)"
 

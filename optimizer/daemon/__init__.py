@@ -5,20 +5,32 @@
   wall-clock waits (tests, simulated days);
 - `SchedulerRunner` (runner): the same jobs under APScheduler at wall times;
 - `build_daemon` (wiring): controllers, one planner and one store from the config.
+
+Names are imported on first access (`optimizer.lazy_exports`), so importing one
+submodule does not load the forecaster's pvlib.
 """
 
-from optimizer.daemon.core import (
-    RECONCILE_PREFIX,
-    ROLL_JOB,
-    Daemon,
-    DaemonStats,
-    DaemonStopped,
-    DaySpend,
-    Reconciler,
-)
-from optimizer.daemon.reconcile import missing_sessions
-from optimizer.daemon.runner import SchedulerRunner, SpeedClock
-from optimizer.daemon.wiring import build_daemon, ledger_listener
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from optimizer.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from optimizer.daemon.core import (
+        RECONCILE_PREFIX,
+        ROLL_JOB,
+        Daemon,
+        DaemonStats,
+        DaemonStopped,
+        DaySpend,
+        Reconciler,
+    )
+    from optimizer.daemon.reconcile import missing_sessions
+    from optimizer.daemon.runner import SchedulerRunner, SpeedClock
+    from optimizer.daemon.wiring import build_daemon, ledger_listener
+
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "RECONCILE_PREFIX",

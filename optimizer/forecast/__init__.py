@@ -3,13 +3,24 @@
 `PvForecaster` implements the controller's `Forecaster` port (see
 `optimizer.interfaces`). Everything inside works on epoch seconds and numpy
 arrays so `observe` stays O(1) and a 48 h forecast costs about a millisecond.
+Names are imported on first access (`optimizer.lazy_exports`): only the clear
+sky needs pvlib.
 """
 
-from optimizer.forecast.calibration import Calibration, CalibrationState
-from optimizer.forecast.clearsky import ClearSkyCache
-from optimizer.forecast.forecaster import PvForecaster
-from optimizer.forecast.nowcast import Nowcast, NowcastState
-from optimizer.forecast.sources import ForecastSource
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from optimizer.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from optimizer.forecast.calibration import Calibration, CalibrationState
+    from optimizer.forecast.clearsky import ClearSkyCache
+    from optimizer.forecast.forecaster import PvForecaster
+    from optimizer.forecast.nowcast import Nowcast, NowcastState
+    from optimizer.forecast.sources import ForecastSource
+
+__getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
     "Calibration",
