@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Protocol, runtime_checkable
 
@@ -28,6 +28,9 @@ MIN_CURRENT_A = 6
 
 MAX_CURRENT_A = 32
 """Highest current a Trydan accepts as setpoint (A)."""
+
+QUOTA_DAY = timedelta(days=1)
+"""Length of the account's quota day: the cloud counts calls per key and day."""
 
 
 class ChargeState(IntEnum):
@@ -116,6 +119,20 @@ class Quota:
     remaining: int
     reset_s: float | None = None
 
+    def day_anchor(self, at: datetime) -> datetime:
+        """An instant inside the quota day this count belongs to, on the clock that read `at`.
+
+        The quota day is the server's: the one ending `reset_s` after the answer
+        arrived at `at`. The anchor is that day's middle, 12 h from either edge,
+        so a clock minutes (even hours) off the server's still names the day the
+        server counted in. Without a usable reset (absent, 0, more than a day)
+        the server did not say, and the anchor is `at` itself: the caller's own
+        idea of the day boundary decides.
+        """
+        if self.reset_s is None or not 0 < self.reset_s <= QUOTA_DAY.total_seconds():
+            return at
+        return at + timedelta(seconds=self.reset_s) - QUOTA_DAY / 2
+
 
 @dataclass(frozen=True, slots=True)
 class ApiCall:
@@ -123,6 +140,7 @@ class ApiCall:
 
     `status` is None when no answer came (timeout, dropped connection): such a
     call may still have been counted by the server, so it counts here too.
+    `time` is our clock's, when the attempt ended; `quota` the answer's headers.
     """
 
     time: datetime
@@ -131,6 +149,18 @@ class ApiCall:
     status: int | None
     latency_s: float
     quota: Quota | None = None
+
+    @property
+    def quota_day_anchor(self) -> datetime:
+        """An instant inside the quota day this call counts in, on our clock.
+
+        The server decides which day a call lands in, not our clock (minutes off
+        at home, extrapolated in the demo): when the answer carried
+        `RateLimit-Reset`, this is the middle of the day ending at that reset
+        (see `Quota.day_anchor`). Without one (no answer at all) it is `time`:
+        whoever attributes the call falls back to its own day boundary.
+        """
+        return self.time if self.quota is None else self.quota.day_anchor(self.time)
 
 
 CallListener = Callable[[ApiCall], None]

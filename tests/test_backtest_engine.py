@@ -95,7 +95,7 @@ def test_calls_are_the_controllers_ledger_one_per_attempt() -> None:
     steps = result.steps
     assert int(steps["calls"].sum()) == len(result.calls) > 0
     metrics = compute_metrics(result)
-    per_day = calls_per_day((c.time for c in result.calls), result.inputs.start, result.inputs.end)
+    per_day = calls_per_day(result.calls, result.inputs.start, result.inputs.end)
     assert metrics["calls_per_day_max"] == max(per_day.values())
     assert metrics["calls"] == len(result.calls)
     endpoints = {c.endpoint for c in result.calls}

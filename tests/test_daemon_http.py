@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,19 +21,32 @@ from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
 from adapters.v2c_cloud.charger import CloudCharger
+from optimizer.budget import BudgetConfig, BudgetPlanner
 from optimizer.cli.daemon import (
     DayCountingQuota,
     cloud_reconciler,
     demo_config,
     start_demo_simulator,
 )
-from optimizer.daemon import Daemon, build_daemon, ledger_listener
-from optimizer.interfaces import ChargerAuthError, PvMode
+from optimizer.daemon import ROLL_JOB, Daemon, build_daemon, ledger_listener
+from optimizer.interfaces import ChargerAuthError, Clock, PvMode
 
 DEVICE = "SIM0001"
 KEY = "demo-key"
 FROZEN = 0.001
 """Simulator speed: time moves only when the test jumps it."""
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class SkewedClock:
+    """The daemon's clock `skew` ahead of (behind, when negative) the simulator's."""
+
+    inner: Clock
+    skew: timedelta
+
+    def now(self) -> datetime:
+        return self.inner.now() + self.skew
 
 
 @dataclass
@@ -44,9 +57,11 @@ class Rig:
     store: SqlStore
     daemon: Daemon
     url: str
+    skew: timedelta = timedelta(0)
 
     def advance(self, t: datetime) -> None:
-        self.running.simulator.jump_to(t)
+        """Move the simulator to the instant the daemon's clock reads `t`."""
+        self.running.simulator.jump_to(t - self.skew)
 
     def run_for(self, hours: float) -> None:
         until = self.daemon.clock.now() + timedelta(hours=hours)
@@ -57,10 +72,14 @@ class Rig:
 def make_rig(tmp_path: Path) -> Iterator[object]:
     rigs: list[Rig] = []
 
-    def make(faults: FaultConfig | None = None, policy: str | None = None) -> Rig:
+    def make(
+        faults: FaultConfig | None = None,
+        policy: str | None = None,
+        skew: timedelta = timedelta(0),
+    ) -> Rig:
         scenario = default_scenario()
         running, counter = start_demo_simulator(scenario, seed=1, speed=FROZEN, faults=faults)
-        clock = running.simulator.clock
+        clock = SkewedClock(running.simulator.clock, skew)
         url = f"sqlite:///{tmp_path / f'daemon{len(rigs)}.db'}"
         store = SqlStore(url)
         client = V2CClient(
@@ -76,7 +95,7 @@ def make_rig(tmp_path: Path) -> Iterator[object]:
             reconciler=cloud_reconciler(client, store, config.site.tz),
         )
         client.on_call = ledger_listener(daemon)
-        rig = Rig(running, counter, client, store, daemon, url)
+        rig = Rig(running, counter, client, store, daemon, url, skew)
         rigs.append(rig)
         return rig
 
@@ -211,3 +230,77 @@ def test_restart_restores_the_days_ledger(make_rig: object, tmp_path: Path) -> N
     again = build_daemon(config, {DEVICE: charger}, clock, SqlStore(rig.url))
     assert again.planner.spent(now) == spent
     assert again.planner.remaining(now) == 1000 - spent
+
+
+def _per_day_of_planners(rig: Rig, days: list[date], now: datetime) -> list[dict[date, int]]:
+    """Per-day spend of the daemon's live planner and of one restored from the store.
+
+    The restored one is what `v2c-solar budget` builds: the store's last 48 h
+    replayed into a fresh planner; each day's count is its `plan()`'s spend.
+    """
+    restored = BudgetPlanner(BudgetConfig())
+    restored.restore(rig.store.calls_between(now - timedelta(days=2), now), now)
+    views: list[dict[date, int]] = []
+    for planner in (rig.daemon.planner, restored):
+        assert isinstance(planner, BudgetPlanner)
+        counts: dict[date, int] = {}
+        for day in days:
+            noon = datetime.combine(day, time(12), UTC)
+            plan = planner.plan(planner.ledger.window(noon)[0].date(), {}, now=now)
+            assert plan.spent == sum(plan.spent_by_endpoint.values())
+            counts[day] = len(planner.ledger.calls(noon))
+            assert plan.spent == counts[day]
+        views.append(counts)
+    return views
+
+
+@pytest.mark.parametrize("skew_s", [20.0, -20.0, 150.0, -150.0])
+def test_calls_count_in_the_servers_quota_day_whatever_the_daemons_clock_says(
+    make_rig: object, skew_s: float
+) -> None:
+    """Our clock off the server's across midnight: every per-day count is the server's.
+
+    The daemon's clock runs `skew_s` ahead of (or behind) the simulator's, as a
+    wall clock at home may; calls are made every few seconds of the server's
+    time around its midnight, so some of them fall in the gap where the two
+    clocks disagree on the day. Attributed by our clock they would land in the
+    wrong day in the store and the ledger (whose learned boundary is rounded
+    to the minute); attributed by `RateLimit-Reset` they land where the server
+    counted them.
+    """
+    rig: Rig = make_rig(skew=timedelta(seconds=skew_s))  # type: ignore[operator]
+    midnight = datetime.combine(default_scenario().start_utc.date(), time(0), UTC) + DAY
+    for offset_s in range(-200, 200, 7):  # server seconds around its midnight
+        rig.running.simulator.jump_to(midnight + timedelta(seconds=offset_s))
+        rig.client.currentstatecharge(DEVICE)
+    rig.store.commit()
+    now = rig.daemon.clock.now()
+    server_days = dict(rig.counter.per_day)
+    assert list(server_days.values()) == [29, 29]  # 58 calls, 200 s either side
+
+    stored = rig.store.calls_per_day(now - DAY, now + timedelta(seconds=1))
+    assert {d: n for d, n in stored.items() if n} == server_days
+    live, restored = _per_day_of_planners(rig, list(server_days), now)
+    assert live == restored == server_days
+
+
+@pytest.mark.parametrize("skew_s", [180.0, -180.0])
+def test_the_daily_roll_closes_the_servers_day(make_rig: object, skew_s: float) -> None:
+    """The roll waits for the day boundary learned from `RateLimit-Reset`, not our midnight.
+
+    The scenario starts at 22:00 UTC, so four hours cross the simulator's midnight.
+    """
+    rig: Rig = make_rig(policy="evcc_style", skew=timedelta(seconds=skew_s))  # type: ignore[operator]
+    rig.run_for(4)
+    server_days = dict(rig.counter.per_day)
+    first = min(server_days)
+    assert len(server_days) == 2
+    # On our clock the server's first day starts `skew_s` after our midnight.
+    first_start = datetime.combine(first, time(0), UTC) + timedelta(seconds=skew_s)
+    assert [(s.day_start, s.calls) for s in rig.daemon.stats.days] == [
+        (first_start, server_days[first])
+    ]
+    assert rig.daemon.due_at(ROLL_JOB) == first_start + 2 * DAY
+    now = rig.daemon.clock.now()
+    live, restored = _per_day_of_planners(rig, list(server_days), now)
+    assert live == restored == server_days

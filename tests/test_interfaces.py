@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from optimizer.interfaces import ChargerReading, ChargeState, PvForecast
+from optimizer.interfaces import ApiCall, ChargerReading, ChargeState, PvForecast, Quota
 
 T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
 
@@ -41,3 +41,13 @@ def test_forecast_energy_integrates_power_over_time() -> None:
     assert f.energy_wh(T0 + timedelta(hours=1)) == 1000.0
     assert f.energy_wh(T0 + timedelta(hours=1), pessimistic=True) == 500.0
     assert f.energy_wh(T0 + timedelta(hours=5)) == 2000.0
+
+
+def test_a_calls_quota_day_is_the_one_ending_at_the_answers_reset() -> None:
+    our_time = datetime(2026, 6, 20, 23, 59, tzinfo=UTC)  # the server's clock read 00:01
+    call = ApiCall(our_time, "A", "currentstatecharge", 200, 0.1, Quota(1000, 999, 86400 - 60))
+    assert call.quota_day_anchor == datetime(2026, 6, 21, 11, 58, tzinfo=UTC)  # its middle
+    for unusable in (None, 0.0, 2 * 86400.0):  # no reset, or one no quota day has
+        quota = Quota(1000, 999, unusable)
+        assert ApiCall(our_time, "A", "x", 200, 0.1, quota).quota_day_anchor == our_time
+    assert ApiCall(our_time, "A", "x", None, 5.0).quota_day_anchor == our_time  # no answer

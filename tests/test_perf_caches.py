@@ -44,14 +44,18 @@ def _window_from_scratch(ledger: CallLedger, t: datetime) -> tuple[datetime, dat
 
 
 def _spent_from_scratch(ledger: CallLedger, now: datetime) -> int:
-    """The ledger's definition of spent, recounted over every call it keeps."""
+    """The ledger's definition of spent, recounted over every call it keeps.
+
+    A call counts in the day its answer's reset names (`quota_day_anchor`), as does
+    the server's count.
+    """
     start, end = _window_from_scratch(ledger, now)
-    kept = list(ledger._calls)
-    ours = sum(1 for _, c in kept if start <= c.time < end)
+    kept = [(seq, c.quota_day_anchor) for seq, _, c in ledger._calls]
+    ours = sum(1 for _, t in kept if start <= t < end)
     server = ledger._server
-    if server is None or not start <= server.at < end:
+    if server is None or not start <= server.anchor < end:
         return ours
-    since = sum(1 for seq, c in kept if seq >= server.seq and start <= c.time < end)
+    since = sum(1 for seq, t in kept if seq >= server.seq and start <= t < end)
     return max(ours, server.spent + since)
 
 

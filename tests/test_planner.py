@@ -285,6 +285,48 @@ def test_restore_rebuilds_the_ledger_after_a_restart() -> None:
     assert fresh.spent(NOON) == 30
 
 
+def answered(our_time: datetime, server_time: datetime, remaining: int = 900) -> ApiCall:
+    """A read stamped `our_time` whose answer came from a server whose clock read `server_time`.
+
+    The server's day ends at its next UTC midnight: `RateLimit-Reset` counts down to it.
+    """
+    server_midnight = datetime.combine(server_time.date(), datetime.min.time(), UTC)
+    reset_s = (server_midnight + timedelta(days=1) - server_time).total_seconds()
+    return ApiCall(our_time, "A", "currentstatecharge", 200, 0.1, Quota(1000, remaining, reset_s))
+
+
+@pytest.mark.parametrize("skew", [timedelta(seconds=20), timedelta(seconds=-150)])
+def test_a_call_counts_in_the_servers_day_not_in_the_day_our_clock_says(
+    skew: timedelta,
+) -> None:
+    """Our clock `skew` off the server's: each call lands in the day the server counted it in."""
+    planner = BudgetPlanner(BudgetConfig())
+    day1 = DAY0 + timedelta(days=1)
+    server_times = [day1 + timedelta(seconds=s) for s in range(-300, 300, 10)]
+    before = sum(t < day1 for t in server_times)
+    for n, server_time in enumerate(server_times):
+        counted = n + 1 if n < before else n + 1 - before  # the server's count of its day
+        planner.record_call(answered(server_time + skew, server_time, remaining=1000 - counted))
+    ledger = planner.ledger
+    assert len(ledger.calls(NOON)) == before
+    assert len(ledger.calls(NOON + timedelta(days=1))) == len(server_times) - before
+    first_day = ledger.window(NOON)[0].date()  # the day the first window starts on
+    assert planner.plan(first_day, {}, now=day1 + timedelta(hours=1)).spent == before
+    assert planner.spent(day1 + timedelta(hours=1)) == len(server_times) - before
+
+
+def test_a_call_without_an_answer_counts_in_the_learned_window() -> None:
+    planner = BudgetPlanner(BudgetConfig())
+    skew = timedelta(minutes=-3)  # our clock behind: the server's day starts at our 23:57
+    day1 = DAY0 + timedelta(days=1)
+    planner.record_call(answered(NOON + skew, NOON))
+    assert planner.ledger.window(NOON)[1] == day1 + skew
+    lost = read(day1 + skew + timedelta(seconds=30), status=None)  # a timeout at our 23:57:30
+    planner.record_call(lost)
+    assert planner.ledger.window_of(lost) == (day1 + skew, day1 + skew + timedelta(days=1))
+    assert planner.spent(day1) == 1
+
+
 def test_naive_times_are_rejected_with_a_clear_message() -> None:
     planner = BudgetPlanner(BudgetConfig())
     with pytest.raises(ValueError, match="timezone-aware"):

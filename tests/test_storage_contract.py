@@ -81,6 +81,32 @@ def test_calls_per_day_counts_utc_days_including_empty_ones(store: QueryableStor
     assert got == {date(2024, 6, 1): 2, date(2024, 6, 2): 1, date(2024, 6, 3): 0}
 
 
+def test_calls_per_day_counts_each_call_in_the_servers_quota_day(store: QueryableStore) -> None:
+    """Our clock minutes off the server's: the answer's `RateLimit-Reset` names the day."""
+    midnight = datetime(2024, 6, 2, tzinfo=UTC)
+
+    def call(our_time: datetime, reset_s: float | None) -> ApiCall:
+        quota = None if reset_s is None else Quota(1000, 990, reset_s)
+        return ApiCall(our_time, "dev-1", "device/currentstatecharge", 200, 0.1, quota)
+
+    # At our 23:59 the server's clock already read 00:02: it counted the call on June 2.
+    store.record_call(call(midnight - timedelta(minutes=1), 86400.0 - 120))
+    # At our 00:01 the server's clock still read 23:58: it counted the call on June 1.
+    store.record_call(call(midnight + timedelta(minutes=1), 120.0))
+    # No reset (or a timeout, no answer at all): the call's own UTC date.
+    store.record_call(call(midnight - timedelta(minutes=2), None))
+    store.commit()
+    assert store.calls_per_day(midnight - timedelta(days=1), midnight + timedelta(days=1)) == {
+        date(2024, 6, 1): 2,
+        date(2024, 6, 2): 1,
+    }
+    # The window selects by our time; a day the server counted in is a key even beyond it.
+    assert store.calls_per_day(midnight - timedelta(hours=1), midnight) == {
+        date(2024, 6, 1): 1,
+        date(2024, 6, 2): 1,
+    }
+
+
 def test_latest_observation_is_per_device_and_by_time(store: QueryableStore) -> None:
     assert store.latest_observation("dev-1") is None
     store.record_observation(make_reading(50, pv_w=1.0))

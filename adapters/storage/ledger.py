@@ -6,14 +6,26 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from adapters.storage.utc import as_utc
-from optimizer.interfaces import SessionRecord
+from optimizer.interfaces import ApiCall, SessionRecord
 
 
-def calls_per_day(times: Iterable[datetime], start: datetime, end: datetime) -> dict[date, int]:
-    """Count call times per UTC calendar day on the half-open window [start, end).
+def quota_date(call: ApiCall) -> date:
+    """The UTC date of the quota day `call` counts in: the server's, where it said.
+
+    The date of the day's middle (`ApiCall.quota_day_anchor`): for a server day
+    from UTC midnight to midnight exactly that day, however far (< 12 h) our
+    clock was off; a call without an answer falls on the UTC date of its time.
+    """
+    return call.quota_day_anchor.astimezone(UTC).date()
+
+
+def calls_per_day(calls: Iterable[ApiCall], start: datetime, end: datetime) -> dict[date, int]:
+    """Count the calls made on [start, end) per quota day (`quota_date`), dates ascending.
 
     Every UTC date the window touches is a key, with 0 for days without calls,
-    so a caller can take `max()` or plot the result without filling gaps.
+    so a caller can take `max()` or plot the result without filling gaps; a
+    call the server counted in the day after the window (our clock was behind)
+    adds that day.
     """
     start, end = as_utc(start, "start"), as_utc(end, "end")
     counts: dict[date, int] = {}
@@ -24,10 +36,11 @@ def calls_per_day(times: Iterable[datetime], start: datetime, end: datetime) -> 
     while day <= last:
         counts[day] = 0
         day += timedelta(days=1)
-    for time in times:
-        if start <= time < end:
-            counts[time.astimezone(UTC).date()] += 1
-    return counts
+    for call in calls:
+        if start <= call.time < end:
+            day = quota_date(call)
+            counts[day] = counts.get(day, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def select_sessions(

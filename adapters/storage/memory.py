@@ -69,8 +69,8 @@ class MemoryStore:
         return select_sessions(self._sessions.values(), device_id, since)
 
     def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
-        """API calls per UTC day on [start, end); every day in the window is a key."""
-        return calls_per_day((c.time for c in self.calls), start, end)
+        """API calls made on [start, end) per quota day (see `ledger.calls_per_day`)."""
+        return calls_per_day(self.calls, start, end)
 
     def latest_observation(self, device_id: str) -> ChargerReading | None:
         """The most recent reading of a device, None when it was never read."""

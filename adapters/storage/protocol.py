@@ -24,7 +24,12 @@ class QueryableStore(Store, Protocol):
         ...
 
     def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
-        """API calls per UTC day on [start, end); every day in the window is a key."""
+        """API calls made on [start, end) per quota day, the server's where it said.
+
+        Keys are UTC dates, every date the window touches included (0 when no
+        call); a call counts on the date of the day its answer's `RateLimit-Reset`
+        ends (see `adapters.storage.ledger.calls_per_day`).
+        """
         ...
 
     def latest_observation(self, device_id: str) -> ChargerReading | None:

@@ -270,13 +270,8 @@ class SqlStore(Closing):
         return calls
 
     def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
-        """API calls per UTC day on [start, end); every day in the window is a key."""
-        start, end = as_utc(start, "start"), as_utc(end, "end")
-        rows = self._rows(
-            select(ApiCallRow.time).where(ApiCallRow.time >= start, ApiCallRow.time < end)
-        )
-        times = [row.time for row in rows] + [c.time for c in self._calls]
-        return calls_per_day(times, start, end)
+        """API calls made on [start, end) per quota day (see `ledger.calls_per_day`)."""
+        return calls_per_day(self.calls_between(start, end), start, end)
 
     def latest_observation(self, device_id: str) -> ChargerReading | None:
         """The most recent reading of a device, None when it was never read."""

@@ -75,7 +75,7 @@ def compute_metrics(result: BacktestResult) -> Metrics:
     totals = result.totals
     days = result.inputs.days
     energy, solar = totals["energy_wh"], totals["solar_wh"]
-    per_day = calls_per_day((c.time for c in result.calls), result.inputs.start, result.inputs.end)
+    per_day = calls_per_day(result.calls, result.inputs.start, result.inputs.end)
     sessions = result.sessions
     targeted = sessions[sessions["target_wh"].notna()]
     lacking = np.maximum(

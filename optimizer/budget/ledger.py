@@ -3,11 +3,15 @@
 The cloud counts calls per account in fixed daily windows. The ledger keeps
 the time of every attempted call of the last two days, so the spend of any
 window can be recounted when the window's boundary is learned (from the
-`RateLimit-Reset` header). The server's own count (`RateLimit-Remaining`) is
-followed whenever it says more was spent than we saw (the user's app, another
-tool, calls we lost track of); it is never trusted to give back calls our own
-ledger says are spent, so a call the server did not count (a timeout) still
-counts here.
+`RateLimit-Reset` header). The day a call counts in is the server's: a call
+whose answer carried `RateLimit-Reset` belongs to the day ending at that reset
+(`ApiCall.quota_day_anchor`), whatever our clock said when it was made; only a
+call without an answer is placed by its own time in the learned window.
+
+The server's own count (`RateLimit-Remaining`) is followed whenever it says
+more was spent than we saw (the user's app, another tool, calls we lost track
+of); it is never trusted to give back calls our own ledger says are spent, so
+a call the server did not count (a timeout) still counts here.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from optimizer.interfaces import ApiCall, Quota
+from optimizer.interfaces import QUOTA_DAY, ApiCall, Quota
 
-DAY = timedelta(days=1)
+DAY = QUOTA_DAY
 RETENTION = timedelta(hours=50)
 """How long call times are kept: enough to recount a window whose boundary moves."""
 
@@ -27,9 +31,10 @@ RETENTION = timedelta(hours=50)
 class _WindowCount:
     """Running counts for one quota window [start, end), kept in step with the ledger.
 
-    `ours`: our calls in the window; `since`: those of them made after the server's
-    last count (`seq >= ServerCount.seq`). Recounted from the calls only when the
-    window moves (a new quota day, a learned boundary) or after `clear`.
+    `ours`: our calls in the window (by `ApiCall.quota_day_anchor`); `since`: those
+    of them made after the server's last count (`seq >= ServerCount.seq`). Recounted
+    from the calls only when the window moves (a new quota day, a learned boundary)
+    or after `clear`.
     """
 
     start: datetime
@@ -40,9 +45,13 @@ class _WindowCount:
 
 @dataclass(frozen=True, slots=True)
 class ServerCount:
-    """The server's count as of one answer: `spent` calls by then, `seq` = our calls so far."""
+    """The server's count as of one answer: `spent` calls by then, `seq` = our calls so far.
+
+    `anchor` is an instant inside the quota day the count is of (`Quota.day_anchor`).
+    """
 
     at: datetime
+    anchor: datetime
     spent: int
     limit: int
     seq: int
@@ -64,7 +73,7 @@ class CallLedger:
         self._limit = limit
         self._offset_s = float(day_start_utc_hour * 3600)
         self._boundary_learned = False
-        self._calls: deque[tuple[int, ApiCall]] = deque()
+        self._calls: deque[tuple[int, datetime, ApiCall]] = deque()  # seq, day anchor, call
         self._seq = 0
         self._server: ServerCount | None = None
         self._blocked_until: datetime | None = None
@@ -107,9 +116,10 @@ class CallLedger:
         at = require_utc(call.time, "ApiCall.time")
         self._version += 1
         self._seq += 1
-        self._calls.append((self._seq, call))
+        anchor = require_utc(call.quota_day_anchor, "ApiCall.time")
+        self._calls.append((self._seq, anchor, call))
         count = self._count
-        if count is not None and count.start <= call.time < count.end:
+        if count is not None and count.start <= anchor < count.end:
             count.ours += 1
             if self._server is not None:
                 count.since += 1  # every call after the server's last count is "since"
@@ -140,7 +150,9 @@ class CallLedger:
                 self._count = None  # the day moved: recount at the next query
             self._boundary_learned = True
         spent = max(0, quota.limit - quota.remaining)
-        self._server = ServerCount(at=at, spent=spent, limit=quota.limit, seq=self._seq + 1)
+        self._server = ServerCount(
+            at=at, anchor=quota.day_anchor(at), spent=spent, limit=quota.limit, seq=self._seq + 1
+        )
         if self._count is not None:
             self._count.since = 0  # no call recorded so far comes after this count
         if quota.remaining <= 0:
@@ -167,7 +179,7 @@ class CallLedger:
         if count is None or count.start != start:
             count = self._count = self._recount(start, end)
         server = self._server
-        if server is None or not start <= server.at < end:
+        if server is None or not start <= server.anchor < end:
             return count.ours
         return max(count.ours, server.spent + count.since)
 
@@ -175,8 +187,8 @@ class CallLedger:
         """Count the window's calls from scratch (when the window moves; O(calls kept))."""
         server_seq = self._server.seq if self._server is not None else None
         ours = since = 0
-        for seq, c in self._calls:
-            if start <= c.time < end:
+        for seq, anchor, _ in self._calls:
+            if start <= anchor < end:
                 ours += 1
                 if server_seq is not None and seq >= server_seq:
                     since += 1
@@ -199,16 +211,20 @@ class CallLedger:
         return self.blocked_until(now), self.window(now)[1]
 
     def calls(self, now: datetime) -> list[ApiCall]:
-        """The calls recorded in the quota day of `now`."""
+        """The calls counted in the quota day of `now` (the server's day where it said)."""
         start, end = self.window(now)
-        return [c for _, c in self._calls if start <= c.time < end]
+        return [c for _, anchor, c in self._calls if start <= anchor < end]
+
+    def window_of(self, call: ApiCall) -> tuple[datetime, datetime]:
+        """The quota day [start, end) `call` counts in: the server's, else by its time."""
+        return self.window(call.quota_day_anchor)
 
     # ---- internals -----------------------------------------------------
     def _current_server(self, now: datetime) -> ServerCount | None:
         if self._server is None:
             return None
         start, end = self.window(now)
-        return self._server if start <= self._server.at < end else None
+        return self._server if start <= self._server.anchor < end else None
 
     def _block(self, at: datetime, reset_s: float | None) -> None:
         if reset_s is not None and reset_s > 0:
@@ -221,9 +237,9 @@ class CallLedger:
     def _prune(self, now: datetime) -> None:
         horizon = now - RETENTION
         calls, count, server = self._calls, self._count, self._server
-        while calls and calls[0][1].time < horizon:
-            seq, call = calls.popleft()
-            if count is not None and count.start <= call.time < count.end:
+        while calls and calls[0][2].time < horizon:
+            seq, anchor, _ = calls.popleft()
+            if count is not None and count.start <= anchor < count.end:
                 count.ours -= 1
                 if server is not None and seq >= server.seq:
                     count.since -= 1

@@ -260,18 +260,29 @@ class Daemon:
         the clock); what the roll adds is the day's spend as the store has it
         and a cycle of every charger at once, so the fresh budget is spread
         from the first minute of the day instead of after the last long sleep.
+
+        The day is the server's: the boundary the ledger learned from
+        `RateLimit-Reset` may have moved since the roll was scheduled, so a roll
+        in the second half of a day finds nothing ended yet and waits for that
+        day's end. A call counts in the day the server counted it in
+        (`CallLedger.window_of`), so the store is searched half a day beyond
+        either edge: our clock may be off the server's.
         """
-        day_start = self._day_start(now - self.min_interval)
-        calls = self.store.calls_between(day_start, day_start + DAY)
+        ledger = self.planner.ledger
+        start, end = ledger.window(now)
+        if now - start >= DAY / 2:
+            return end
+        closed = start - DAY
+        nearby = self.store.calls_between(closed - DAY / 2, start + DAY / 2)
+        calls = [c for c in nearby if ledger.window_of(c)[0] == closed]
         by_endpoint: dict[str, int] = {}
         for call in calls:
             by_endpoint[call.endpoint] = by_endpoint.get(call.endpoint, 0) + 1
-        spend = DaySpend(day_start, len(calls), by_endpoint)
-        self.stats.days.append(spend)
-        log.info("quota day %s closed: %d calls %s", f"{day_start:%F}", len(calls), by_endpoint)
+        self.stats.days.append(DaySpend(closed, len(calls), by_endpoint))
+        log.info("quota day %s closed: %d calls %s", f"{closed:%F}", len(calls), by_endpoint)
         for device in self.controllers:
             self._due[device] = min(self._due[device], now)  # re-plan every charger at once
-        return self._day_end(now)
+        return end
 
     def _reconcile(self, device_id: str, now: datetime) -> datetime:
         assert self._reconciler is not None
@@ -296,11 +307,6 @@ class Daemon:
         if isinstance(self.planner, BudgetPlanner):
             return self.planner.reads_left(now)
         return self.planner.remaining(now)
-
-    def _day_start(self, t: datetime) -> datetime:
-        """Start of the quota day holding `t` (the scheduler's ledger knows the boundary)."""
-        start, _ = self.planner.ledger.window(t)
-        return start
 
     def _day_end(self, t: datetime) -> datetime:
         _, end = self.planner.ledger.window(t)
