@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.storage import MemoryStore, QueryableStore, SqlStore
+from optimizer.interfaces import ApiCall, Quota
 from tests.conftest import STORE_T0 as T0
 from tests.conftest import make_call, make_command, make_decision, make_reading, make_session
 
