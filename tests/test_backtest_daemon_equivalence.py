@@ -21,20 +21,19 @@ from adapters.simulator.inprocess import SimClock
 from adapters.simulator.server import SimulatorConfig, start_simulator
 from adapters.storage.memory import MemoryStore
 from adapters.v2c_cloud import V2CClient
-from adapters.v2c_cloud.charger import CloudCharger
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import (
     BASELINE_NAMES,
-    DEVICE_ID,
     BacktestSetup,
     Contender,
     baseline_contender,
+    build_contender_site,
     build_world,
     drive,
-    make_controller,
     policy_contender,
     run_backtest,
 )
+from optimizer.daemon.cloud import cloud_chargers
 from optimizer.interfaces import ApiCall
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
@@ -57,15 +56,9 @@ def _over_http(contender: Contender, setup: BacktestSetup, start: date, days: in
     store = MemoryStore()
     with start_simulator(world, config) as running:
         client = V2CClient(KEY, base_url=running.base_url, clock=clock.now)
-        schedule = contender.make_schedule(setup)
-        charger = CloudCharger(client, DEVICE_ID, clock=clock.now)
-        controller = make_controller(inputs, contender, setup, charger, clock, store, schedule)
-
-        def listen(call: ApiCall) -> None:
-            controller.on_call(call)
-
-        client.on_call = listen
-        drive(inputs, controller, schedule, clock, store, running.simulator.jump_to)
+        chargers = cloud_chargers(client, clock)
+        site = build_contender_site(inputs, contender, setup, chargers, clock, store)
+        drive(inputs, site, clock, running.simulator.jump_to)
         client.close()
     return store
 

@@ -4,7 +4,7 @@
   session reconcile) and when each is due; `run_cycles` drives them without
   wall-clock waits (tests, simulated days);
 - `SchedulerRunner` (runner): the same jobs under APScheduler at wall times;
-- `build_daemon` (wiring): controllers, one planner and one store from the config.
+- `build_daemon` (wiring): the daemon over a site the composition root wired.
 """
 
 from optimizer.daemon.core import (
@@ -18,7 +18,7 @@ from optimizer.daemon.core import (
 )
 from optimizer.daemon.reconcile import missing_sessions
 from optimizer.daemon.runner import SchedulerRunner, SpeedClock
-from optimizer.daemon.wiring import build_daemon, ledger_listener
+from optimizer.daemon.wiring import build_daemon
 
 __all__ = [
     "RECONCILE_PREFIX",
@@ -31,6 +31,5 @@ __all__ = [
     "SchedulerRunner",
     "SpeedClock",
     "build_daemon",
-    "ledger_listener",
     "missing_sessions",
 ]
