@@ -63,7 +63,15 @@ class SiteParts:
 
 
 def planner_pv_profile(site: SiteConfig) -> PvProfile:
-    """The PV power (W) the budget planner expects over the day: the site's clear sky."""
+    """The PV power (W) the budget planner expects over the day: the site's clear sky.
+
+    Chosen over the profile the planner can learn from its read contexts: on the
+    whole real-2017 year the learned one put no more solar into the car
+    (solar_only 802.64 against 802.57 kWh, target 806.78 against 806.97) for more
+    calls (79.5 / 84.7 / 60.2 against 79.1 / 82.1 / 59.7 a day for solar_only /
+    target / min_solar), and at home it would start empty after every restart
+    and in `v2c-solar budget` (BENCHMARKS.md, section 4).
+    """
     clear_sky = ClearSkyCache(site)
     return lambda t: clear_sky.power_at(t.timestamp())
 

@@ -7,7 +7,8 @@ composition root (`optimizer.composition.build_site`), with in-process adapters:
   the user's PV and household series and plug-in sessions (the one physical model);
 * clock: `SimClock`, moved by the loop below;
 * store: `MemoryStore`; forecaster: `PvForecaster` for the site;
-* read scheduler: the `BudgetPlanner` for product policies, a
+* read scheduler: the site's `BudgetPlanner` for product policies (the very
+  planner the daemon runs, clear-sky PV profile included), a
   `FixedIntervalSchedule` for the baselines (see `Contender`).
 
 The loop is the daemon's own scheduling core (`Daemon.run_cycles`), compressed in
@@ -53,7 +54,7 @@ from adapters.simulator.inprocess import (
 )
 from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
-from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, LedgeredScheduler
+from optimizer.budget import BudgetConfig, FixedIntervalSchedule, LedgeredScheduler
 from optimizer.composition import ChargerFactory, SiteParts, build_site
 from optimizer.config import AppConfig, ChargerConfig
 from optimizer.controller import ControllerSettings, CycleResult
@@ -172,27 +173,25 @@ class BacktestSetup:
 class Contender:
     """One thing to backtest: a policy paired with its read schedule and quota.
 
-    `quota_limit` is the cloud's daily limit per account the `WorldCharger`s of a
-    run enforce together (None: unlimited, to show what an unconstrained loop
-    would spend).
+    `make_schedule` None: the site's `BudgetPlanner`, as the composition root
+    builds it at home (the product policies). `quota_limit` is the cloud's daily
+    limit per account the `WorldCharger`s of a run enforce together (None:
+    unlimited, to show what an unconstrained loop would spend).
     """
 
     name: str
     make_policy: Callable[[BacktestSetup], Policy]
-    make_schedule: Callable[[BacktestSetup], LedgeredScheduler]
+    make_schedule: Callable[[BacktestSetup], LedgeredScheduler] | None = None
     quota_limit: int | None = DEFAULT_DAILY_LIMIT
 
 
 def policy_contender(name: str) -> Contender:
-    """A product policy from the setup's `PolicyConfig`, reads planned by the budget planner."""
+    """A product policy from the setup's `PolicyConfig`, reads planned by the site's planner."""
 
     def policy(setup: BacktestSetup) -> Policy:
         return build_policy(setup.policies, name, setup.tariff)
 
-    def schedule(setup: BacktestSetup) -> LedgeredScheduler:
-        return BudgetPlanner(setup.budget)
-
-    return Contender(name, policy, schedule)
+    return Contender(name, policy)
 
 
 def baseline_contender(name: str) -> Contender:
@@ -366,7 +365,7 @@ def build_contender_site(
         clock,
         store,
         policy=lambda: contender.make_policy(setup),
-        scheduler=contender.make_schedule(setup),
+        scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
     )
 
 
