@@ -4,7 +4,9 @@
   session reconcile) and when each is due; `run_cycles` drives them without
   wall-clock waits (tests, simulated days);
 - `SchedulerRunner` (runner): the same jobs under APScheduler at wall times;
-- `build_daemon` (wiring): the daemon over a site the composition root wired.
+- `build_daemon` (wiring): the daemon over a site the composition root wired;
+- `cloud_daemon` (cloud, imported on its own: it needs the V2C client): the
+  wiring of `run` and `demo`; `serve` (serve): running it until a signal.
 """
 
 from optimizer.daemon.core import (
