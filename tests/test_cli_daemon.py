@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from adapters.simulator.demo import start_demo_simulator
 from adapters.simulator.server import RunningSimulator
 from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
-from optimizer.cli.daemon import start_demo_simulator
 from optimizer.cli.main import app
 from optimizer.interfaces import ApiCall
 

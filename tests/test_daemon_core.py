@@ -19,12 +19,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.simulator.inprocess import SimClock, WorldCharger
+from adapters.simulator.demo import demo_config
+from adapters.simulator.inprocess import SimClock, WorldCharger, account_quota
 from adapters.simulator.world import DeviceConfig, World, default_scenario
 from adapters.storage import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
-from optimizer.cli.daemon import demo_config
 from optimizer.clock import ScaledClock
+from optimizer.composition import build_site
 from optimizer.controller import Controller, CycleResult
 from optimizer.daemon import (
     RECONCILE_PREFIX,
@@ -33,15 +34,16 @@ from optimizer.daemon import (
     DaemonStopped,
     SchedulerRunner,
     build_daemon,
-    ledger_listener,
     missing_sessions,
 )
 from optimizer.interfaces import (
     ApiCall,
+    CallListener,
     ChargerAuthError,
     Command,
     Decision,
     PvMode,
+    Quota,
     SessionRecord,
 )
 
@@ -335,10 +337,16 @@ def _account_run(seed: int, limit: int = 1000, budget: BudgetConfig | None = Non
     config = demo_config(scenario, "solar_only")
     if budget is not None:
         config = config.model_copy(update={"budget": budget})
-    chargers = WorldCharger.for_account(world, clock, daily_limit=limit)
-    daemon = build_daemon(config, dict(chargers), clock, store)
-    for charger in chargers.values():
-        charger._on_call = ledger_listener(daemon)
+    quota = account_quota(limit)
+    chargers: dict[str, WorldCharger] = {}
+
+    def charger(device_id: str, listener: CallListener) -> WorldCharger:
+        chargers[device_id] = WorldCharger(
+            world, device_id, clock, listener, daily_limit=limit, quota=quota
+        )
+        return chargers[device_id]
+
+    daemon = build_daemon(build_site(config, charger, clock, store))
     return AccountRun(world, clock, store, chargers, daemon)
 
 
@@ -376,12 +384,14 @@ def test_chargers_of_one_account_stay_within_its_quota_day_after_day() -> None:
     assert max(per_day.values()) > limit // 2
 
 
-def test_build_daemon_refuses_chargers_that_do_not_match_the_config() -> None:
-    scenario = default_scenario()
-    world = World(scenario, seed=1)
-    clock = SimClock(world.now)
-    with pytest.raises(ValueError, match="missing"):
-        build_daemon(demo_config(scenario, None), {}, clock, MemoryStore())
+def test_the_site_listener_records_every_call_into_the_shared_planner_and_store() -> None:
+    run = _account_run(seed=2)
+    asked = sorted(run.chargers)
+    assert asked == ["G1", "G2"]  # one charger per configured entry, by its device id
+    call = ApiCall(T0, "G1", "currentstatecharge", 200, 0.1, Quota(1000, 900, None))
+    run.chargers["G2"]._on_call(call)  # type: ignore[misc]
+    assert run.store.calls == [call]
+    assert run.daemon.planner.spent(T0) == 100  # the server's count, learned from the call
 
 
 # ----- reconciling the charger's statistics ----------------------------------------------

@@ -1,7 +1,7 @@
 """The daemon end to end against the HTTP simulator on 127.0.0.1, over real HTTP.
 
 The real `V2CClient`, `CloudCharger`, `SqlStore`, planner and controllers,
-wired by `build_daemon`. Simulated time is driven by `Daemon.run_cycles`,
+wired by `cloud_daemon` (the composition root). Simulated time is driven by `Daemon.run_cycles`,
 which jumps the simulator's clock (running at a negligible speed) from one
 due time to the next: deterministic, several simulated days in seconds.
 """
@@ -16,19 +16,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from adapters.simulator.demo import DayCountingQuota, demo_config, start_demo_simulator
 from adapters.simulator.server import FaultConfig, RunningSimulator
 from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
-from adapters.v2c_cloud.charger import CloudCharger
 from optimizer.budget import BudgetConfig, BudgetPlanner
-from optimizer.cli.daemon import (
-    DayCountingQuota,
-    cloud_reconciler,
-    demo_config,
-    start_demo_simulator,
-)
-from optimizer.daemon import ROLL_JOB, Daemon, build_daemon, ledger_listener
+from optimizer.daemon import ROLL_JOB, Daemon
+from optimizer.daemon.cloud import cloud_daemon
 from optimizer.interfaces import ChargerAuthError, Clock, PvMode
 
 DEVICE = "SIM0001"
@@ -85,16 +80,7 @@ def make_rig(tmp_path: Path) -> Iterator[object]:
         client = V2CClient(
             api_key=KEY, base_url=running.base_url, clock=clock.now, sleep=lambda s: None
         )
-        config = demo_config(scenario, policy)
-        chargers = {DEVICE: CloudCharger(client, DEVICE, clock=clock.now)}
-        daemon = build_daemon(
-            config,
-            dict(chargers),
-            clock,
-            store,
-            reconciler=cloud_reconciler(client, store, config.site.tz),
-        )
-        client.on_call = ledger_listener(daemon)
+        daemon = cloud_daemon(demo_config(scenario, policy), client, clock, store)
         rig = Rig(running, counter, client, store, daemon, url, skew)
         rigs.append(rig)
         return rig
@@ -226,8 +212,7 @@ def test_restart_restores_the_days_ledger(make_rig: object, tmp_path: Path) -> N
     assert spent > 100
     config = demo_config(default_scenario(), "evcc_style")
     clock = rig.running.simulator.clock
-    charger = CloudCharger(rig.client, DEVICE, clock=clock.now)
-    again = build_daemon(config, {DEVICE: charger}, clock, SqlStore(rig.url))
+    again = cloud_daemon(config, rig.client, clock, SqlStore(rig.url))
     assert again.planner.spent(now) == spent
     assert again.planner.remaining(now) == 1000 - spent
 

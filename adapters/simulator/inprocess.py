@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, seconds_to_utc_midnight
@@ -175,9 +176,14 @@ class WorldCharger:
             )
 
     def read(self) -> ChargerReading:
-        """`currentstatecharge`: the live reading at the clock's time."""
+        """`currentstatecharge`: the live reading, stamped with the clock's time.
+
+        The cloud's answer carries no time: `CloudCharger` stamps it when it
+        arrives, so this does too (the world's last step started up to a step
+        earlier), and the forecaster sees the same observations in both worlds.
+        """
         self._call("currentstatecharge")
-        return self._sim.reading()
+        return replace(self._sim.reading(), time=self._clock.now())
 
     def _write(self, endpoint: str, change: Callable[[], None]) -> None:
         """Make the call, then the change; a value the charger refuses (its ValueError)

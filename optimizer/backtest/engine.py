@@ -1,13 +1,14 @@
 """The backtest engine: the real controller, in-process, over the one world model.
 
-Nothing is re-implemented for backtests. A run wires exactly what the daemon
-wires, with in-process adapters:
+Nothing is re-implemented for backtests. A run is wired by the daemon's own
+composition root (`optimizer.composition.build_site`), with in-process adapters:
 
 * charger: `adapters.simulator.inprocess.WorldCharger` over a `World` built from
   the user's PV and household series and plug-in sessions (the one physical model);
 * clock: `SimClock`, moved by the loop below;
 * store: `MemoryStore`; forecaster: `PvForecaster` for the site;
-* read scheduler: the `BudgetPlanner` for product policies, a
+* read scheduler: the site's `BudgetPlanner` for product policies (the very
+  planner the daemon runs, clear-sky PV profile included), a
   `FixedIntervalSchedule` for the baselines (see `Contender`).
 
 The loop is the daemon's own scheduling core (`Daemon.run_cycles`), compressed in
@@ -27,8 +28,8 @@ Two frames come out of a run:
 * `cycle_log`: one row per controller cycle (`CYCLE_COLUMNS`): when it ran, until
   the next one, the calls it spent and the commands it sent.
 
-API calls are counted from the ledger the controller records through
-`Controller.on_call` (one `ApiCall` per attempt, as the daemon counts them).
+API calls are counted from the ledger the site's call listener records (one
+`ApiCall` per attempt, as the daemon counts them).
 
 Units: W, Wh, A, V, seconds; times tz-aware UTC.
 """
@@ -53,11 +54,12 @@ from adapters.simulator.inprocess import (
 )
 from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
 from adapters.storage.memory import MemoryStore
-from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule, LedgeredScheduler
-from optimizer.controller import Controller, ControllerSettings, CycleResult
-from optimizer.daemon.core import Daemon
-from optimizer.forecast.forecaster import PvForecaster
-from optimizer.interfaces import ApiCall, Charger, Clock, Command, Decision, Store
+from optimizer.budget import BudgetConfig, FixedIntervalSchedule, LedgeredScheduler
+from optimizer.composition import ChargerFactory, SiteParts, build_site
+from optimizer.config import AppConfig, ChargerConfig
+from optimizer.controller import ControllerSettings, CycleResult
+from optimizer.daemon.wiring import build_daemon
+from optimizer.interfaces import ApiCall, CallListener, Charger, Clock, Command, Decision, Store
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
 from optimizer.policies.device_native import DeviceNativeParams, DeviceNativePolicy
@@ -171,27 +173,25 @@ class BacktestSetup:
 class Contender:
     """One thing to backtest: a policy paired with its read schedule and quota.
 
-    `quota_limit` is the cloud's daily limit per account the `WorldCharger`s of a
-    run enforce together (None: unlimited, to show what an unconstrained loop
-    would spend).
+    `make_schedule` None: the site's `BudgetPlanner`, as the composition root
+    builds it at home (the product policies). `quota_limit` is the cloud's daily
+    limit per account the `WorldCharger`s of a run enforce together (None:
+    unlimited, to show what an unconstrained loop would spend).
     """
 
     name: str
     make_policy: Callable[[BacktestSetup], Policy]
-    make_schedule: Callable[[BacktestSetup], LedgeredScheduler]
+    make_schedule: Callable[[BacktestSetup], LedgeredScheduler] | None = None
     quota_limit: int | None = DEFAULT_DAILY_LIMIT
 
 
 def policy_contender(name: str) -> Contender:
-    """A product policy from the setup's `PolicyConfig`, reads planned by the budget planner."""
+    """A product policy from the setup's `PolicyConfig`, reads planned by the site's planner."""
 
     def policy(setup: BacktestSetup) -> Policy:
         return build_policy(setup.policies, name, setup.tariff)
 
-    def schedule(setup: BacktestSetup) -> LedgeredScheduler:
-        return BudgetPlanner(setup.budget)
-
-    return Contender(name, policy, schedule)
+    return Contender(name, policy)
 
 
 def baseline_contender(name: str) -> Contender:
@@ -333,46 +333,50 @@ class _Active:
         return None, None
 
 
-def make_controller(
+def backtest_config(inputs: BacktestInputs, setup: BacktestSetup) -> AppConfig:
+    """The app config of the simulated home: the inputs' site, one charger, the setup."""
+    return AppConfig(
+        site=inputs.site,
+        chargers=(ChargerConfig(device_id=DEVICE_ID, limits=setup.limits),),
+        policy=setup.policies,
+        budget=setup.budget,
+        controller=setup.controller,
+        tariff=setup.tariff,
+    )
+
+
+def build_contender_site(
     inputs: BacktestInputs,
     contender: Contender,
     setup: BacktestSetup,
-    charger: Charger,
+    chargers: ChargerFactory,
     clock: Clock,
     store: Store,
-    schedule: LedgeredScheduler,
-) -> Controller:
-    """The controller a backtest runs: exactly what the daemon wires, for any charger.
+) -> SiteParts:
+    """What the composition root wires for `contender`, for any charger.
 
-    The backtest passes the in-process `WorldCharger`; the equivalence test
-    passes a `CloudCharger` talking HTTP to the simulator over the same world.
-    `schedule` is `contender.make_schedule(setup)`, kept by the caller because
-    `drive` hands the same one to the daemon.
+    The backtest passes in-process `WorldCharger`s; the equivalence test the
+    daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
+    The contender's policy and read schedule override the config's.
     """
-    return Controller(
-        charger,
+    return build_site(
+        backtest_config(inputs, setup),
+        chargers,
         clock,
         store,
-        PvForecaster(inputs.site),
-        contender.make_policy(setup),
-        schedule,
-        setup.limits,
-        settings=setup.controller,
-        timezone=inputs.site.tz,
-        tariff=setup.tariff,
+        policy=lambda: contender.make_policy(setup),
+        scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
     )
 
 
 def drive(
     inputs: BacktestInputs,
-    controller: Controller,
-    schedule: LedgeredScheduler,
+    site: SiteParts,
     clock: SimClock,
-    store: Store,
     advance_world: Callable[[datetime], object],
     progress: Callable[[float], None] | None = None,
 ) -> pd.DataFrame:
-    """Run `controller` from `inputs.start` to `inputs.end` with the daemon's own core.
+    """Run `site` from `inputs.start` to `inputs.end` with the daemon's own core.
 
     `Daemon.run_cycles` decides when each cycle runs (the controller's
     `next_cycle_at`, the daily budget roll), exactly as at home; between due
@@ -390,7 +394,8 @@ def drive(
     def advance(t: datetime) -> None:
         advance_world(t)
         clock.set(t)
-        controller.set_session_target(*active.at(t))
+        for controller in site.controllers:
+            controller.set_session_target(*active.at(t))
         done_s = (t - inputs.start).total_seconds()
         if progress is not None and done_s >= next_progress[0]:
             progress(min(1.0, done_s / span_s))
@@ -402,9 +407,7 @@ def drive(
         commands.append(len(sent))
         writes.append(sum(1 for c in sent if c.kind == "set_current"))
 
-    if schedule is not controller.scheduler:
-        raise ValueError("drive needs the controller's own read scheduler")
-    daemon = Daemon([controller], schedule, store, clock, on_cycle=on_cycle)
+    daemon = build_daemon(site, on_cycle=on_cycle)
     daemon.run_cycles(inputs.end, advance)
     advance_world(inputs.end)
     if progress is not None:
@@ -415,7 +418,7 @@ def drive(
         {
             "time": pd.to_datetime(times, unit="s", utc=True),
             "duration_s": ends - times,
-            "calls": _calls_per_cycle(times, store),
+            "calls": _calls_per_cycle(times, site.store),
             "commands": np.asarray(commands, dtype=np.int64),
             "set_current": np.asarray(writes, dtype=np.int64),
         },
@@ -453,17 +456,16 @@ def run_backtest(
     clock = SimClock(inputs.start)
     store = MemoryStore()
 
-    def relay(call: ApiCall) -> None:
-        controller.on_call(call)
-
     # One run is one account: its chargers share the quota, as the cloud counts per key.
     quota = account_quota(contender.quota_limit)
-    charger = WorldCharger(
-        world, DEVICE_ID, clock, relay, daily_limit=contender.quota_limit, quota=quota
-    )
-    schedule = contender.make_schedule(setup)
-    controller = make_controller(inputs, contender, setup, charger, clock, store, schedule)
-    log = drive(inputs, controller, schedule, clock, store, world.advance_to, progress)
+
+    def charger(device_id: str, listener: CallListener) -> Charger:
+        return WorldCharger(
+            world, device_id, clock, listener, daily_limit=contender.quota_limit, quota=quota
+        )
+
+    site = build_contender_site(inputs, contender, setup, charger, clock, store)
+    log = drive(inputs, site, clock, world.advance_to, progress)
     totals = world.totals(DEVICE_ID)
     steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs.prices)
     return BacktestResult(
@@ -604,7 +606,9 @@ __all__ = [
     "BacktestResult",
     "BacktestSetup",
     "Contender",
+    "backtest_config",
     "baseline_contender",
+    "build_contender_site",
     "build_world",
     "policy_contender",
     "run_backtest",

@@ -4,7 +4,9 @@
   session reconcile) and when each is due; `run_cycles` drives them without
   wall-clock waits (tests, simulated days);
 - `SchedulerRunner` (runner): the same jobs under APScheduler at wall times;
-- `build_daemon` (wiring): controllers, one planner and one store from the config.
+- `build_daemon` (wiring): the daemon over a site the composition root wired;
+- `cloud_daemon` (cloud, imported on its own: it needs the V2C client): the
+  wiring of `run` and `demo`; `serve` (serve): running it until a signal.
 
 Names are imported on first access (`optimizer.lazy_exports`), so importing one
 submodule does not load the forecaster's pvlib.
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
     )
     from optimizer.daemon.reconcile import missing_sessions
     from optimizer.daemon.runner import SchedulerRunner, SpeedClock
-    from optimizer.daemon.wiring import build_daemon, ledger_listener
+    from optimizer.daemon.wiring import build_daemon
 
 __getattr__ = lazy_exports(__name__, __file__)
 
@@ -43,6 +45,5 @@ __all__ = [
     "SchedulerRunner",
     "SpeedClock",
     "build_daemon",
-    "ledger_listener",
     "missing_sessions",
 ]

@@ -1,96 +1,43 @@
-"""Build a `Daemon` from the app config and the chargers of one world.
+"""Build a `Daemon` from a wired site (`optimizer.composition.build_site`).
 
-The same function wires the live daemon (cloud chargers, wall clock, SQL
-store), the demo (cloud chargers against the HTTP simulator, scaled clock)
-and the tests (anything implementing the ports): one `Controller` per
-configured charger, one `BudgetPlanner` and one `Store` shared by all, the
-planner's ledger restored from the store's calls on start.
+The live daemon, the demo, the backtest and the tests all schedule the same
+thing: the site's controllers, its one read scheduler and its one store, the
+scheduler's ledger restored from the store's calls on start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import time
 
-from optimizer.budget.planner import BudgetPlanner
-from optimizer.config import AppConfig
-from optimizer.controller import Controller, CycleResult
+from optimizer.composition import SiteParts
+from optimizer.controller import CycleResult
 from optimizer.daemon.core import Daemon, Reconciler
-from optimizer.forecast import ClearSkyCache, PvForecaster
-from optimizer.interfaces import CallListener, Charger, Clock, PvMode, Store
-from optimizer.policies.registry import build_policy
+from optimizer.interfaces import PvMode
 
 
 def build_daemon(
-    config: AppConfig,
-    chargers: Mapping[str, Charger],
-    clock: Clock,
-    store: Store,
+    site: SiteParts,
     *,
-    policy: str | None = None,
     safe_mode: PvMode = PvMode.EXCLUSIVE_PV,
     reconciler: Reconciler | None = None,
     reconcile_at: time = time(0, 20),
     on_cycle: Callable[[CycleResult], None] | None = None,
     restore: bool = True,
 ) -> Daemon:
-    """One controller per `[[chargers]]` entry, sharing one planner and `store`.
-
-    `chargers` maps each configured device id to its `Charger`; a configured
-    charger without one (or an extra one) is a `ValueError`. `policy` overrides
-    the configured policy's name. The planner's PV profile is the site's clear
-    sky, and with `restore` its ledger is rebuilt from the store's last 48 h.
-    Route the adapters' call reports to `ledger_listener(daemon)`.
-    """
-    configured = [c.device_id for c in config.chargers]
-    missing = [d for d in configured if d not in chargers]
-    extra = [d for d in chargers if d not in configured]
-    if missing or extra:
-        raise ValueError(
-            f"chargers do not match the config: missing {missing or '-'}, unknown {extra or '-'}"
-        )
-    clear_sky = ClearSkyCache(config.site)
-    planner = BudgetPlanner(
-        config.budget,
-        devices=len(configured),
-        pv_profile=lambda t: clear_sky.power_at(t.timestamp()),
-    )
-    forecaster = PvForecaster(config.site)
-    controllers = [
-        Controller(
-            chargers[c.device_id],
-            clock,
-            store,
-            forecaster,
-            build_policy(config.policy, policy, config.tariff),
-            planner,
-            c.limits,
-            settings=config.controller,
-            timezone=config.site.tz,
-            tariff=config.tariff,
-        )
-        for c in config.chargers
-    ]
+    """The daemon scheduling `site`'s controllers; with `restore` the budget's ledger
+    is rebuilt from the store's last 48 h (a no-op on an empty store)."""
     daemon = Daemon(
-        controllers,
-        planner,
-        store,
-        clock,
+        site.controllers,
+        site.scheduler,
+        site.store,
+        site.clock,
         reconciler=reconciler,
         reconcile_at=reconcile_at,
         safe_mode=safe_mode,
-        min_interval_s=config.controller.min_cycle_interval_s,
+        min_interval_s=site.config.controller.min_cycle_interval_s,
         on_cycle=on_cycle,
     )
     if restore:
         daemon.restore_budget()
     return daemon
-
-
-def ledger_listener(daemon: Daemon) -> CallListener:
-    """The `CallListener` for the adapters: every attempt into the shared planner and store.
-
-    The same bookkeeping as `Controller.on_call`; one listener serves a client
-    shared by all chargers of the account (and its statistics calls).
-    """
-    return next(iter(daemon.controllers.values())).on_call

@@ -1,0 +1,176 @@
+"""The composition root: one function builds a site's control from its config.
+
+`build_site` wires what every world runs: one `Controller` per configured
+charger, one read scheduler (the `BudgetPlanner`) and one `Store` shared by
+all, one `PvForecaster` for the site, and the `CallListener` every adapter
+reports its calls to. The live daemon (`v2c-solar run`, cloud chargers), the
+demo (cloud chargers against the HTTP simulator) and the backtest (in-process
+`WorldCharger`s) differ only in the chargers, the clock and the store they
+hand in; `optimizer.daemon.build_daemon` schedules what comes out. So a
+backtest makes the decisions the daemon would make on the same inputs, and
+`tests/test_backtest_daemon_equivalence.py` checks both worlds built here.
+
+The backtest's baselines run other read schedules and policies through the
+same root (`scheduler=`, `policy=`): an override, never a second wiring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from optimizer.budget.listener import call_listener
+from optimizer.budget.plan import BudgetPlan
+from optimizer.budget.planner import BudgetPlanner, PvProfile
+from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
+from optimizer.config import AppConfig
+from optimizer.controller import Controller
+from optimizer.forecast import ClearSkyCache, PvForecaster
+from optimizer.interfaces import CallListener, Charger, ChargeState, Clock, Store
+from optimizer.policies import Policy, build_policy
+from optimizer.site import SiteConfig
+
+if TYPE_CHECKING:
+    from adapters.storage.protocol import QueryableStore
+
+RESTORE_SPAN = timedelta(days=2)
+"""How far back a restored ledger reads the store's calls (the quota day and the one before)."""
+
+ChargerFactory = Callable[[str, CallListener], Charger]
+"""`(device id, listener)` -> that charger, reporting every call attempt to `listener`."""
+
+PolicyFactory = Callable[[], Policy]
+"""A fresh policy instance (each charger gets its own)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SiteParts:
+    """One site's control, wired: what the daemon schedules and the backtest drives.
+
+    `listener` is the one `CallListener` for every adapter of the account: it
+    records each call into `scheduler` and `store`.
+    """
+
+    config: AppConfig
+    clock: Clock
+    store: Store
+    scheduler: LedgeredScheduler
+    forecaster: PvForecaster
+    controllers: tuple[Controller, ...]
+    listener: CallListener
+
+
+def planner_pv_profile(site: SiteConfig) -> PvProfile:
+    """The PV power (W) the budget planner expects over the day: the site's clear sky.
+
+    Chosen over the profile the planner can learn from its read contexts: on the
+    whole real-2017 year the learned one put no more solar into the car
+    (solar_only 802.64 against 802.57 kWh, target 806.78 against 806.97) for more
+    calls (79.5 / 84.7 / 60.2 against 79.1 / 82.1 / 59.7 a day for solar_only /
+    target / min_solar), and at home it would start empty after every restart
+    and in `v2c-solar budget` (BENCHMARKS.md, section 4).
+    """
+    clear_sky = ClearSkyCache(site)
+    return lambda t: clear_sky.power_at(t.timestamp())
+
+
+def budget_planner(config: AppConfig) -> BudgetPlanner:
+    """The account's `BudgetPlanner`: the configured budget over all configured chargers."""
+    return BudgetPlanner(
+        config.budget, devices=len(config.chargers), pv_profile=planner_pv_profile(config.site)
+    )
+
+
+def with_policy(config: AppConfig, name: str | None) -> AppConfig:
+    """`config` with the active policy renamed to `name` (None: unchanged)."""
+    if name is None:
+        return config
+    policy = config.policy.model_copy(update={"name": name})
+    return config.model_copy(update={"policy": policy})
+
+
+def build_site(
+    config: AppConfig,
+    chargers: ChargerFactory,
+    clock: Clock,
+    store: Store,
+    *,
+    policy: PolicyFactory | None = None,
+    scheduler: LedgeredScheduler | None = None,
+) -> SiteParts:
+    """Wire the site of `config`: a controller per `[[chargers]]` entry, one scheduler, one store.
+
+    `chargers` makes each configured charger, reporting to the listener built
+    here. `policy` overrides the configured policy (default: `[policy]`, with
+    the tariff), `scheduler` the budget planner (the backtest's fixed-interval
+    baselines).
+    """
+    make_policy = policy or (lambda: build_policy(config.policy, None, config.tariff))
+    shared = scheduler or budget_planner(config)
+    listener = call_listener(shared, store)
+    forecaster = PvForecaster(config.site)
+    controllers = tuple(
+        Controller(
+            chargers(c.device_id, listener),
+            clock,
+            store,
+            forecaster,
+            make_policy(),
+            shared,
+            c.limits,
+            settings=config.controller,
+            timezone=config.site.tz,
+            tariff=config.tariff,
+        )
+        for c in config.chargers
+    )
+    return SiteParts(config, clock, store, shared, forecaster, controllers, listener)
+
+
+def read_contexts_from_store(
+    config: AppConfig, store: QueryableStore, now: datetime
+) -> dict[str, ReadContext]:
+    """Each configured charger's `ReadContext` as the store's latest reading leaves it."""
+    clear_sky = ClearSkyCache(config.site)
+    contexts: dict[str, ReadContext] = {}
+    for c in config.chargers:
+        reading = store.latest_observation(c.device_id)
+        contexts[c.device_id] = ReadContext(
+            device_id=c.device_id,
+            plugged_in=None if reading is None else reading.charge_state.plugged_in,
+            charging=reading is not None and reading.charge_state is ChargeState.CHARGING,
+            pv_expected_w=clear_sky.power_at(now.timestamp()),
+            variability=config.budget.typical_variability,
+            last_read=None if reading is None else min(reading.time, now),
+        )
+    return contexts
+
+
+def budget_plan(config: AppConfig, store: QueryableStore | None, now: datetime) -> BudgetPlan:
+    """The rest of the quota day of `now` as the daemon's planner would plan it.
+
+    The planner's ledger is restored from the store's calls, the contexts from its
+    latest readings; without a store (no database yet) nothing is spent.
+    """
+    planner = budget_planner(config)
+    contexts: dict[str, ReadContext] = {}
+    if store is not None:
+        planner.restore(store.calls_between(now - RESTORE_SPAN, now), now)
+        contexts = read_contexts_from_store(config, store, now)
+    day = planner.ledger.window(now)[0].date()
+    return planner.plan(day, contexts, now=now)
+
+
+__all__ = [
+    "ChargerFactory",
+    "PolicyFactory",
+    "SiteParts",
+    "budget_plan",
+    "budget_planner",
+    "build_site",
+    "planner_pv_profile",
+    "read_contexts_from_store",
+    "with_policy",
+]
