@@ -50,6 +50,15 @@ MAX_DEMO_HOURS = 24.0 * 14
 EXIT_USAGE = 2
 EXIT_FATAL = 1
 
+ConfigOption = Annotated[Path, typer.Option("--config", help="The app config (TOML).")]
+"""`--config` of `run` and `budget`."""
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
+]
+"""`--db` of `run` and `budget`: the environment's database, else the config's."""
+
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
@@ -118,13 +127,8 @@ def _exit_if_unsafe(outcome: RunOutcome) -> None:
 
 
 def run(
-    config: Annotated[Path, typer.Option("--config", help="The app config (TOML).")] = Path(
-        "config/home.toml"
-    ),
-    db: Annotated[
-        str | None,
-        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
-    ] = None,
+    config: ConfigOption = Path("config/home.toml"),
+    db: DbOption = None,
     base_url: Annotated[
         str | None, typer.Option("--base-url", envvar=BASE_URL_ENV, help="API base URL.")
     ] = None,
@@ -265,13 +269,8 @@ def demo(
 
 
 def budget(
-    config: Annotated[Path, typer.Option("--config", help="The app config (TOML).")] = Path(
-        "config/home.toml"
-    ),
-    db: Annotated[
-        str | None,
-        typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
-    ] = None,
+    config: ConfigOption = Path("config/home.toml"),
+    db: DbOption = None,
 ) -> None:
     """Today's planned read times and the spend so far (from the database's call ledger)."""
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
