@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from optimizer.budget.scheduler import ReadContext
+from optimizer.budget.scheduler import ReadContext, ReadScheduler
 from optimizer.interfaces import (
     ApiCall,
     ChargerError,
@@ -18,6 +18,7 @@ from optimizer.interfaces import (
     ChargeState,
     Command,
     Decision,
+    Forecaster,
     PvForecast,
     PvMode,
     Quota,
@@ -177,7 +178,7 @@ def flat_forecast(
     )
 
 
-class FakeForecaster:
+class FakeForecaster(Forecaster):
     """A flat forecast of `central` W; `clear_sky` may be a function of time; counts requests."""
 
     def __init__(self, central: float = 3000.0, variability: float = 0.5) -> None:
@@ -203,7 +204,7 @@ class FakeForecaster:
         return fc
 
 
-class FakeScheduler:
+class FakeScheduler(ReadScheduler):
     """Reads every `interval_s`; writes allowed while `writes_left` > 0."""
 
     def __init__(self, interval_s: float = 60.0, writes_left: int = 1000) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
+    Policy,
     PolicyContext,
     hand_over,
     make_decision,
@@ -47,7 +48,7 @@ class MinSolarParams(BaseModel):
     handover_read_interval_s: float = Field(default=900.0, gt=0.0)
 
 
-class MinSolarPolicy:
+class MinSolarPolicy(Policy):
     """The minimum current whenever a car is plugged in, plus whatever the surplus pays for.
 
     Hands over to the charger's PV+min mode (not exclusive-PV) when the budget
@@ -71,7 +72,7 @@ class MinSolarPolicy:
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """`FOREVER` where only a reading can change the decision, else None (see
-        `DecisionTimeHint`): in charger regulation the charger keeps PV+min whatever the
+        `Policy.next_decision_at`): in charger regulation the charger keeps PV+min whatever the
         clock, and without a car (or before the first reading) it waits in PV+min; the
         controller's own regulation follows the extrapolated surplus and the forecast."""
         if (
