@@ -222,8 +222,8 @@ class Controller:
         self.forecasts.observe(reading)
         self.store.record_observation(reading)
         self.actuator.sync(reading, car_arrived=observed.car_arrived)
-        plugged = None if self.observation.last is None else self.observation.last.plugged_in
-        session = self.sessions.update(reading, plugged, self.policy.default_target_wh())
+        target_wh = self.policy.default_target_wh()
+        session = self.sessions.update(reading, observed.plugged_in, target_wh)
         if session is not None:
             self.store.record_session(session)
         return observed
@@ -231,6 +231,7 @@ class Controller:
     def _estimate(
         self, now: datetime, forecast: PvForecast | None, *, fresh: bool
     ) -> PolicyContext:
+        """The policy's context at `now`; `fresh` when the charger was read this cycle."""
         sessions = self.sessions
         return estimate(
             now,

@@ -63,12 +63,14 @@ class LastReading:
 class ReadOutcome:
     """One cycle's read: the reading (None if none), whether one was tried, its error.
 
+    `plugged_in` is the reading's plug state (None also in a fault state);
     `car_arrived`: this reading is the first to see a car plugged in.
     """
 
     reading: ChargerReading | None = None
     attempted: bool = False
     error: str | None = None
+    plugged_in: bool | None = None
     car_arrived: bool = False
 
 
@@ -129,6 +131,6 @@ class Observation:
             return ReadOutcome(attempted=True, error=self.backoff.failed(now, exc, "read"))
         self.backoff.succeeded()
         was_plugged = None if self.last is None else self.last.plugged_in
-        self.last = LastReading.of(now, reading, forecast)
-        arrived = self.last.plugged_in is True and was_plugged is not True
-        return ReadOutcome(reading=reading, attempted=True, car_arrived=arrived)
+        self.last = last = LastReading.of(now, reading, forecast)
+        arrived = last.plugged_in is True and was_plugged is not True
+        return ReadOutcome(reading, True, None, last.plugged_in, arrived)
