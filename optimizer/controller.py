@@ -157,17 +157,11 @@ class Controller:
             observed = self._observe(now, forecast, self.policy.preferred_read_interval_s(ctx))
             if observed.reading is not None:
                 ctx = self._estimate(now, forecast, fresh=True)
-            policy = self.policy
-            decision = govern(
-                policy.decide(ctx),
-                ctx,
-                policy=policy.name,
-                handover_mode=policy.budget_handover_mode,
-            )
+            decision = govern(self.policy.decide(ctx), ctx, self.policy)
             acted = self.actuator.act(now, ctx, decision)
-            errors = (*_present(fetched.error, observed.error), *acted.errors)
+            errors = _cycle_errors(fetched.error, observed.error, acted.errors)
             decision = self._record(decision, errors)
-            hint = policy.preferred_read_interval_s(ctx)
+            hint = self.policy.preferred_read_interval_s(ctx)
             next_at = self.wake.next_cycle_at(now, ctx, decision, hint, calm=not errors)
         finally:
             self.store.commit()
@@ -256,6 +250,12 @@ class Controller:
         return decision
 
 
-def _present(*errors: str | None) -> tuple[str, ...]:
-    """The errors that occurred, in order."""
-    return tuple(e for e in errors if e is not None)
+def _cycle_errors(
+    forecast: str | None, read: str | None, writes: tuple[str, ...]
+) -> tuple[str, ...]:
+    """A cycle's errors in the order they happened (usually none: no allocation then)."""
+    if read is not None:
+        writes = (read, *writes)
+    if forecast is not None:
+        writes = (forecast, *writes)
+    return writes

@@ -9,6 +9,8 @@ from optimizer.cycle.govern import apply_limits, govern
 from optimizer.interfaces import Decision, PvMode
 from optimizer.limits import ChargerLimits
 from optimizer.policies.base import PolicyContext
+from optimizer.policies.fast import FastPolicy
+from optimizer.policies.solar_only import SolarOnlyPolicy
 from tests.test_policies import ctx
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
@@ -42,22 +44,27 @@ def _decision(
 
 def test_nearly_out_of_budget_hands_the_charger_to_its_own_pv_mode() -> None:
     ctx = _ctx(ChargerLimits(max_current_a=16), nearly_out=True)
-    d = govern(_decision(7), ctx, policy="p", handover_mode=PvMode.EXCLUSIVE_PV)
-    assert (d.charging, d.current_a, d.pv_mode) == (True, 16, PvMode.EXCLUSIVE_PV)
+    d = govern(_decision(7), ctx, SolarOnlyPolicy())
+    assert (d.policy, d.charging, d.current_a, d.pv_mode) == (
+        "solar_only",
+        True,
+        16,
+        PvMode.EXCLUSIVE_PV,
+    )
     assert d.reason.startswith("call budget nearly out: the charger's own EXCLUSIVE_PV mode")
     assert d.reason.endswith("(policy wanted: wanted)")
 
 
 def test_a_policy_without_a_handover_mode_keeps_its_decision() -> None:
     ctx = _ctx(ChargerLimits(), nearly_out=True)
-    assert govern(_decision(7), ctx, policy="p", handover_mode=None) == _decision(7)
+    assert govern(_decision(7), ctx, FastPolicy()) == _decision(7)
     calm = _ctx(ChargerLimits(), nearly_out=False)
-    assert govern(_decision(7), calm, policy="p", handover_mode=PvMode.EXCLUSIVE_PV) == _decision(7)
+    assert govern(_decision(7), calm, SolarOnlyPolicy()) == _decision(7)
 
 
 def test_the_main_fuse_caps_the_setpoint_and_says_so() -> None:
     limits = ChargerLimits(main_fuse_w=5000.0)  # 5000 - 2700 W household = 2300 W = 10 A
-    d = govern(_decision(16), _ctx(limits, household_w=2700.0), policy="p", handover_mode=None)
+    d = govern(_decision(16), _ctx(limits, household_w=2700.0), FastPolicy())
     assert (d.charging, d.current_a) == (True, 10)
     assert d.reason == "wanted; capped to 10 A by the fuse/grid-import limits"
 

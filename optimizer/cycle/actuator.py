@@ -40,6 +40,10 @@ class Actuation:
     errors: tuple[str, ...] = ()
 
 
+NOTHING_TO_DO = Actuation()
+"""The usual outcome: the charger already has what the decision wants."""
+
+
 class Actuator:
     """Sends one charger the writes a decision needs; owns the commanded state."""
 
@@ -106,7 +110,7 @@ class Actuator:
         """
         writes = self.planned_writes(ctx, decision)
         if not writes:
-            return Actuation()
+            return NOTHING_TO_DO
         if not self.backoff.allows(now):
             return Actuation(errors=(f"{len(writes)} write(s) deferred: backing off",))
         sent: list[Command] = []

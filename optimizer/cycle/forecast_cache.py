@@ -44,6 +44,8 @@ class ForecastCache:
         self.forecast: PvForecast | None = None
         self.fetched_at: datetime | None = None
         """When the forecaster was last asked (successfully or not)."""
+        self._cached = ForecastLookup(None)
+        """`forecast` as the answer of the cycles between refreshes (no allocation each)."""
 
     def refresh_due(self, t: datetime, fetched_at: datetime | None) -> bool:
         """Whether a cache last refreshed at `fetched_at` is re-asked at `t`."""
@@ -52,7 +54,7 @@ class ForecastCache:
     def at(self, now: datetime) -> ForecastLookup:
         """The forecast for a cycle at `now`, refreshed first when due."""
         if not self.refresh_due(now, self.fetched_at):
-            return ForecastLookup(self.forecast)
+            return self._cached
         epoch_s = now.timestamp()
         start = datetime.fromtimestamp(epoch_s - epoch_s % self.step_s, tz=UTC)
         self.fetched_at = now
@@ -62,7 +64,8 @@ class ForecastCache:
             )
         except Exception as exc:  # a forecast failure must never stop charging
             return ForecastLookup(self.forecast, f"forecast failed: {type(exc).__name__}: {exc}")
-        return ForecastLookup(self.forecast)
+        self._cached = ForecastLookup(self.forecast)
+        return self._cached
 
     def observe(self, reading: ChargerReading) -> None:
         """Let the forecaster learn from the PV power (W) a reading measured."""

@@ -14,21 +14,21 @@ from __future__ import annotations
 from dataclasses import replace
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, hand_over
+from optimizer.policies.base import Policy, PolicyContext, hand_over
 
 
-def govern(
-    decision: Decision, ctx: PolicyContext, *, policy: str, handover_mode: PvMode | None
-) -> Decision:
-    """`decision` of policy `policy` after the budget hand-over and the limits."""
-    if ctx.budget_nearly_out and handover_mode is not None:
-        decision = hand_over(
-            ctx,
-            policy,
-            handover_mode,
-            f"call budget nearly out: the charger's own {handover_mode.name} mode takes over "
-            f"(policy wanted: {decision.reason})",
-        )
+def govern(decision: Decision, ctx: PolicyContext, policy: Policy) -> Decision:
+    """`policy`'s `decision` for `ctx` after the budget hand-over and the limits."""
+    if ctx.budget_nearly_out:
+        mode = policy.budget_handover_mode
+        if mode is not None:
+            decision = hand_over(
+                ctx,
+                policy.name,
+                mode,
+                f"call budget nearly out: the charger's own {mode.name} mode takes over "
+                f"(policy wanted: {decision.reason})",
+            )
     return apply_limits(decision, ctx)
 
 

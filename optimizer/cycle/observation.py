@@ -31,13 +31,15 @@ class LastReading:
     """The most recent successful reading and what was known when it was taken.
 
     `read_at` is the cycle's clock time of the read; `plugged_in` None in a fault
-    state; `clear_sky_w` the forecast clear-sky power (W) at the reading's time,
-    None without a forecast covering it.
+    state; `charging` whether the charger reported charging; `clear_sky_w` the
+    forecast clear-sky power (W) at the reading's time, None without a forecast
+    covering it.
     """
 
     reading: ChargerReading
     read_at: datetime
     plugged_in: bool | None
+    charging: bool
     clear_sky_w: float | None
 
     @classmethod
@@ -48,15 +50,11 @@ class LastReading:
             reading=reading,
             read_at=now,
             plugged_in=None if state is ChargeState.FAULT else state.plugged_in,
+            charging=state is ChargeState.CHARGING,
             clear_sky_w=None
             if forecast is None
             else value_at(forecast.clear_sky_w, forecast, reading.time),
         )
-
-    @property
-    def charging(self) -> bool:
-        """The charger reported it was charging."""
-        return self.reading.charge_state is ChargeState.CHARGING
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +84,8 @@ class Observation:
         self.backoff = backoff
         self.device_id = charger.device_id
         self.last: LastReading | None = None
-
-    @property
-    def read_at(self) -> datetime | None:
+        self.read_at: datetime | None = None
         """Clock time of the last successful read, None before the first."""
-        return None if self.last is None else self.last.read_at
 
     def read_context(self, now: datetime, forecast: PvForecast | None) -> ReadContext:
         """What the read scheduler is told about this charger at `now`."""
@@ -106,7 +101,7 @@ class Observation:
             charging=last is not None and last.charging,
             pv_expected_w=pv_expected,
             variability=variability,
-            last_read=None if last is None else last.read_at,
+            last_read=self.read_at,
         )
 
     def read_wanted(self, now: datetime, forecast: PvForecast | None, hint: float | None) -> bool:
@@ -132,5 +127,6 @@ class Observation:
         self.backoff.succeeded()
         was_plugged = None if self.last is None else self.last.plugged_in
         self.last = last = LastReading.of(now, reading, forecast)
+        self.read_at = now
         arrived = last.plugged_in is True and was_plugged is not True
         return ReadOutcome(reading, True, None, last.plugged_in, arrived)

@@ -34,13 +34,15 @@ from optimizer.policies.base import Policy, PolicyContext
 MAX_SLEEP = timedelta(days=400)
 """Farther than any promise is worth counting check-ins for."""
 
+_MAX_SLEEP_S = MAX_SLEEP.total_seconds()
+
 
 def grid_ceil(now: datetime, t: datetime, step_s: float) -> datetime:
     """The first check-in time `now + k * step_s` (k >= 1) at or after `t`."""
     if t <= now:
         return now + timedelta(seconds=step_s)
     seconds = (t - now).total_seconds()
-    if seconds > MAX_SLEEP.total_seconds():
+    if seconds > _MAX_SLEEP_S:
         return now + MAX_SLEEP
     return now + timedelta(seconds=step_s * max(math.ceil(seconds / step_s), 1))
 
