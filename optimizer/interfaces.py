@@ -337,7 +337,17 @@ class PvForecast:
 
 
 class Forecaster(Protocol):
-    """Knows how much PV power is coming; learns from what the charger's meter saw."""
+    """Knows how much PV power is coming; learns from what the charger's meter saw.
+
+    Implementations inherit it for its defaults.
+    """
+
+    @property
+    def depends_only_on_observations(self) -> bool:
+        """True when `forecast` is a function of the observations so far and the times
+        asked, nothing else: a forecast nobody looks at before the next one need not
+        be made. By default False (e.g. an external source may change at any time)."""
+        return False
 
     def observe(self, time: datetime, pv_w: float) -> None:
         """Feed one measured PV power sample (W), as irregular as API reads are."""

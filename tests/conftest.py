@@ -24,7 +24,7 @@ import numpy as np
 from adapters.storage.memory import MemoryStore
 from adapters.v2c_cloud import V2CClient
 from adapters.v2c_cloud.engine import NO_RETRY, RetryPolicy
-from optimizer.budget.scheduler import ReadContext
+from optimizer.budget.scheduler import ReadContext, ReadScheduler
 from optimizer.interfaces import (
     ApiCall,
     ChargerError,
@@ -32,6 +32,7 @@ from optimizer.interfaces import (
     ChargeState,
     Command,
     Decision,
+    Forecaster,
     PvForecast,
     PvMode,
     Quota,
@@ -175,7 +176,7 @@ def flat_forecast(
     )
 
 
-class FakeForecaster:
+class FakeForecaster(Forecaster):
     """A flat forecast of `central` W; `clear_sky` may be a function of time; counts requests."""
 
     def __init__(self, central: float = 3000.0, variability: float = 0.5) -> None:
@@ -201,7 +202,7 @@ class FakeForecaster:
         return fc
 
 
-class FakeScheduler:
+class FakeScheduler(ReadScheduler):
     """Reads every `interval_s`; writes allowed while `writes_left` > 0."""
 
     def __init__(self, interval_s: float = 60.0, writes_left: int = 1000) -> None:

@@ -29,7 +29,7 @@ from optimizer.budget.scheduler import ReadContext
 from optimizer.controller import ControllerSettings
 from optimizer.forecast.forecaster import PvForecaster
 from optimizer.limits import ChargerLimits
-from optimizer.policies.base import FOREVER, CommandedState, PolicyContext, next_decision_at
+from optimizer.policies.base import FOREVER, CommandedState, PolicyContext
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.site import GRAZ
 
@@ -151,10 +151,9 @@ def _policy_ctx(plugged: bool) -> PolicyContext:
 
 
 def test_solar_only_promises_only_what_no_clock_can_change() -> None:
-    assert next_decision_at(SolarOnlyPolicy(), _policy_ctx(True)) == FOREVER
+    assert SolarOnlyPolicy().next_decision_at(_policy_ctx(True)) == FOREVER
     regulating = SolarOnlyPolicy(SolarOnlyParams(regulation="controller"))
-    assert next_decision_at(regulating, _policy_ctx(True)) is None
-    assert next_decision_at(regulating, _policy_ctx(False)) == FOREVER
+    assert regulating.next_decision_at(_policy_ctx(True)) is None
+    assert regulating.next_decision_at(_policy_ctx(False)) == FOREVER
     bridging = SolarOnlyPolicy(SolarOnlyParams(bridge_surplus_ratio=1.5))
-    assert next_decision_at(bridging, _policy_ctx(True)) is None
-    assert next_decision_at(object(), _policy_ctx(True)) is None
+    assert bridging.next_decision_at(_policy_ctx(True)) is None

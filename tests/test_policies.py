@@ -24,7 +24,7 @@ from optimizer.backtest.engine import (
 from optimizer.interfaces import PvForecast, PvMode
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyContext, make_policy
-from optimizer.policies.base import FOREVER, CommandedState, next_decision_at
+from optimizer.policies.base import FOREVER, CommandedState
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy, offered_w
 from optimizer.policies.target import TargetParams, TargetPolicy, choose_latest_slots
 from optimizer.policies.tariff import TariffConfig
@@ -492,12 +492,12 @@ def test_min_solar_by_default_hands_the_charger_its_pv_min_mode() -> None:
 def test_min_solar_promises_its_decision_only_where_a_reading_alone_changes_it(
     regulation: str, plugged: bool, surplus: float | None, promise: datetime | None
 ) -> None:
-    """`next_decision_at` (see `DecisionTimeHint`); the backtest equivalence with and
+    """`next_decision_at` (see `Policy.next_decision_at`); the backtest equivalence with and
     without it is in benchmarks/policy_results.md (trace_backtest, identical calls)."""
     policy = make_policy("min_solar", {"regulation": regulation})
     c = replace(ctx(0, surplus, plugged=plugged), fresh=False)
     first = policy.decide(c)
-    assert next_decision_at(policy, c) == promise
+    assert policy.next_decision_at(c) == promise
     if promise is FOREVER:  # the same decision at any later time and extrapolated surplus
         for t, later in [(300, -900.0), (3600, 7000.0)]:
             extrapolated = None if surplus is None else later  # still nothing read

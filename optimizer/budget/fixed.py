@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from optimizer.budget.ledger import CallLedger, require_utc
-from optimizer.budget.scheduler import ReadContext
+from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
 from optimizer.interfaces import ApiCall, Quota
 
 UNLIMITED = 10**9
 """What `remaining` reports for a schedule without a daily limit."""
 
 
-class FixedIntervalSchedule:
-    """Reads every `interval_s` seconds (None: never); a `ReadScheduler`.
+class FixedIntervalSchedule(LedgeredScheduler):
+    """Reads every `interval_s` seconds (None: never); a `LedgeredScheduler`.
 
     With `daily_limit`, no call is allowed past that many in a quota day (UTC
     midnight unless `RateLimit-Reset` says otherwise). Without it the schedule

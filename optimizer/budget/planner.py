@@ -31,7 +31,7 @@ from optimizer.budget.config import BudgetConfig
 from optimizer.budget.ledger import DAY, CallLedger, require_utc
 from optimizer.budget.plan import BudgetPlan, PlannedRead
 from optimizer.budget.profile import LearnedPvProfile
-from optimizer.budget.scheduler import ReadContext
+from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
 from optimizer.budget.spend_curve import SpendCurve, current_rates
 from optimizer.interfaces import ApiCall, Quota
 
@@ -66,8 +66,8 @@ class _Grid:
         return max(0, min(bisect.bisect_right(self.edges, t) - 1, len(self.edges) - 2))
 
 
-class BudgetPlanner:
-    """Shares the account's daily calls among reads and commands (a `ReadScheduler`).
+class BudgetPlanner(LedgeredScheduler):
+    """Shares the account's daily calls among reads and commands (a `LedgeredScheduler`).
 
     `devices` is the number of chargers on the account (chargers not yet seen in
     a `ReadContext` are assumed plugged in, so they get their share).
@@ -183,7 +183,7 @@ class BudgetPlanner:
         return min(max(now, due), end)
 
     def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
-        """Until when this charger's read plan cannot move (a `SteadyReadScheduler`).
+        """Until when this charger's read plan cannot move (see `ReadScheduler.steady_until`).
 
         A charger whose read weight is 0 (no car with `no_car_weight` 0, or no sun
         expected: `dark_until`) reads at the floor rate, `1 / max_read_interval_s`,

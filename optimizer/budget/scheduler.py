@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -64,6 +65,25 @@ class ReadScheduler(Protocol):
         """Calls spent in the quota day."""
         ...
 
+    def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
+        """Until when `read_due` stays False and `next_read_at` keeps its answer (>= now).
+
+        Lets a controller whose policy's decision cannot change sleep past its routine
+        check-ins without changing a single read. Assumes no call is made meanwhile and
+        this charger's contexts keep `ctx`'s plug state, last read and charging flag,
+        with no expected PV before `dark_until`. `now` means "no promise": the default,
+        for a scheduler that cannot tell.
+        """
+        return now
+
+    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
+        """Take in the context a skipped check-in at `now` would have shown.
+
+        Called at the next wake for each check-in slept past on a `steady_until`
+        promise (a planner learns its PV profile from them); by default nothing to learn.
+        """
+        return None
+
 
 class LedgeredScheduler(ReadScheduler, Protocol):
     """A `ReadScheduler` that keeps the account's call ledger.
@@ -77,26 +97,13 @@ class LedgeredScheduler(ReadScheduler, Protocol):
         """The call ledger (read-only use: windows, server count, calls of the day)."""
         ...
 
+    def restore(self, calls: Iterable[ApiCall], now: datetime) -> None:
+        """Rebuild the ledger after a restart from the stored calls (ideally the last 48 h).
 
-@runtime_checkable
-class SteadyReadScheduler(Protocol):
-    """A `ReadScheduler` that can tell the controller when its answers stay the same.
-
-    Lets a controller whose policy's decision cannot change sleep past its routine
-    check-ins without changing a single read: it asks `steady_until`, and at the
-    next wake it hands over, with `replay_context`, the contexts the skipped
-    check-ins would have shown (the planner learns its PV profile from them).
-    """
-
-    def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
-        """Until when `read_due` stays False and `next_read_at` keeps its answer (>= now).
-
-        Assumes no call is made meanwhile and this charger's contexts keep `ctx`'s plug
-        state, last read and charging flag, with no expected PV before `dark_until`.
-        `now` means "no promise".
+        By default nothing: a scheduler that plans no budget starts each run afresh.
         """
-        ...
+        return None
 
-    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
-        """Take in the context a skipped check-in at `now` would have shown."""
-        ...
+    def reads_left(self, now: datetime) -> int:
+        """Calls a read may use now; by default all that remain (no reserve for commands)."""
+        return self.remaining(now)

@@ -26,7 +26,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from optimizer.budget.planner import BudgetPlanner
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
@@ -137,9 +136,8 @@ class Daemon:
         Returns the calls spent in the current quota day after the restore.
         """
         now = now or self.clock.now()
-        if isinstance(self.planner, BudgetPlanner):
-            calls = self.store.calls_between(now - 2 * DAY, now + self.min_interval)
-            self.planner.restore(calls, now)
+        calls = self.store.calls_between(now - 2 * DAY, now + self.min_interval)
+        self.planner.restore(calls, now)
         return self.planner.spent(now)
 
     # ----- schedule -------------------------------------------------------------------
@@ -304,9 +302,7 @@ class Daemon:
 
     def _reads_left(self, now: datetime) -> int:
         """Calls a read may use now: the planner keeps its reserve for commands."""
-        if isinstance(self.planner, BudgetPlanner):
-            return self.planner.reads_left(now)
-        return self.planner.remaining(now)
+        return self.planner.reads_left(now)
 
     def _day_end(self, t: datetime) -> datetime:
         _, end = self.planner.ledger.window(t)

@@ -23,7 +23,7 @@ from optimizer.forecast.calibration import Calibration
 from optimizer.forecast.clearsky import ClearSkyCache
 from optimizer.forecast.nowcast import Nowcast
 from optimizer.forecast.sources import ForecastSource
-from optimizer.interfaces import PvForecast
+from optimizer.interfaces import Forecaster, PvForecast
 from optimizer.pvmodel import INVERTER_EFFICIENCY
 from optimizer.site import SiteConfig
 
@@ -51,7 +51,7 @@ CLEAR_SKY_PREFETCH_DAYS = 8
 forward through time, so the next week is computed at once for ~3x the cost of a day."""
 
 
-class PvForecaster:
+class PvForecaster(Forecaster):
     """Forecasts a site's PV power from its config and the power it observes.
 
     `calibration` is "auto" (learn the observed/modelled ratio on clear days),

@@ -68,9 +68,13 @@ class PolicyContext:
         return None if self.forecast is None else self.forecast.variability
 
 
+FOREVER = datetime.max.replace(tzinfo=UTC)
+"""`next_decision_at` for a decision that no passing of time alone can change."""
+
+
 @runtime_checkable
 class Policy(Protocol):
-    """A charging strategy for one charger.
+    """A charging strategy for one charger; implementations inherit it for its defaults.
 
     `budget_handover_mode` is the charger's own PV mode the controller hands
     the charger to when the call budget is nearly out (None: this policy needs
@@ -93,37 +97,26 @@ class Policy(Protocol):
         """Hint for the controller's read gate (s)."""
         ...
 
-
-FOREVER = datetime.max.replace(tzinfo=UTC)
-"""`next_decision_at` for a decision that no passing of time alone can change."""
-
-
-@runtime_checkable
-class DecisionTimeHint(Protocol):
-    """Optional part of a `Policy`: when its decision could next change by itself.
-
-    `next_decision_at(ctx)` is asked right after `decide(ctx)`. It answers the
-    earliest time at which `decide` could answer differently (charging, current,
-    PV mode) or change the policy's own state, as long as no new reading comes in
-    and the context moves only with the clock, the forecast and the session
-    target; `FOREVER` when only a reading can change it; None for no promise
-    (the controller then decides every `max_cycle_interval_s`). With a promise
-    the controller may sleep until the next read instead of checking in.
-    """
-
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
-        """The earliest time the decision made for `ctx` could change (UTC), or None."""
-        ...
+        """The earliest time the decision made for `ctx` could change (UTC), or None.
 
+        Asked right after `decide(ctx)`: the earliest time at which `decide` could
+        answer differently (charging, current, PV mode) or change the policy's own
+        state, as long as no new reading comes in and the context moves only with
+        the clock, the forecast and the session target; `FOREVER` when only a
+        reading can change it. With a promise the controller may sleep until the
+        next read instead of checking in. By default None, no promise: the
+        controller then decides every `max_cycle_interval_s`.
+        """
+        return None
 
-def next_decision_at(policy: object, ctx: PolicyContext) -> datetime | None:
-    """`policy.next_decision_at(ctx)` for policies that give the hint, else None.
+    def default_target_wh(self) -> float | None:
+        """Energy a session wants (Wh) when nobody set a per-session target.
 
-    (`getattr`, not `isinstance(policy, DecisionTimeHint)`: a runtime protocol check
-    costs tens of microseconds, and this runs every cycle.)
-    """
-    hint = getattr(policy, "next_decision_at", None)
-    return None if hint is None else hint(ctx)
+        Recorded with each session to judge whether it was met; by default None
+        (a policy without an energy goal).
+        """
+        return None
 
 
 def make_decision(

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import FOREVER, PolicyContext, hand_over
+from optimizer.policies.base import FOREVER, Policy, PolicyContext, hand_over
 
 _MODES = {"exclusive_pv": PvMode.EXCLUSIVE_PV, "pv_min": PvMode.PV_MIN}
 
@@ -28,7 +28,7 @@ class DeviceNativeParams(BaseModel):
     mode: Literal["exclusive_pv", "pv_min"] = "exclusive_pv"
 
 
-class DeviceNativePolicy:
+class DeviceNativePolicy(Policy):
     """Hand the charger its own PV mode once; never read."""
 
     budget_handover_mode: PvMode | None = None
@@ -50,7 +50,7 @@ class DeviceNativePolicy:
         return math.inf
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime:
-        """`FOREVER`: the decision never changes (see `DecisionTimeHint`), so the
+        """`FOREVER`: the decision never changes (see `Policy.next_decision_at`), so the
         controller sleeps `idle_max_interval_s` between check-ins instead of
         `max_cycle_interval_s`; it never reads, so nothing else could wake it."""
         return FOREVER

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, charge_at, pause, surplus_current_a
+from optimizer.policies.base import Policy, PolicyContext, charge_at, pause, surplus_current_a
 from optimizer.policies.hysteresis import StartStopGate
 
 
@@ -28,7 +28,7 @@ class EvccStyleParams(BaseModel):
     voltage_v: float = Field(default=230.0, gt=0.0, description="evcc's flat voltage (V)")
 
 
-class EvccStylePolicy:
+class EvccStylePolicy(Policy):
     """evcc-like surplus charging: delays, truncated amps, no smoothing, no hand-over."""
 
     budget_handover_mode: PvMode | None = PvMode.EXCLUSIVE_PV

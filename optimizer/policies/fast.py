@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, charge_at
+from optimizer.policies.base import Policy, PolicyContext, charge_at
 
 
 class FastParams(BaseModel):
@@ -24,7 +24,7 @@ class FastParams(BaseModel):
     )
 
 
-class FastPolicy:
+class FastPolicy(Policy):
     """Charge at the maximum current the limits allow; needs no reads to do so."""
 
     budget_handover_mode: PvMode | None = None

@@ -13,6 +13,7 @@ from datetime import datetime
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
+    Policy,
     PolicyContext,
     charge_at,
     hand_over,
@@ -26,7 +27,7 @@ class MinSolarParams(RegulationParams):
     """Parameters of `min_solar` (`[policy.min_solar]`); the charger's own mode is PV+min."""
 
 
-class MinSolarPolicy:
+class MinSolarPolicy(Policy):
     """The minimum current whenever a car is plugged in, plus whatever the surplus pays for.
 
     Hands over to the charger's PV+min mode (not exclusive-PV) when the budget
@@ -50,7 +51,7 @@ class MinSolarPolicy:
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """`FOREVER` where only a reading can change the decision, else None (see
-        `DecisionTimeHint`): in charger regulation the charger keeps PV+min whatever the
+        `Policy.next_decision_at`): in charger regulation the charger keeps PV+min whatever the
         clock, and without a car (or before the first reading) it waits in PV+min; the
         controller's own regulation follows the extrapolated surplus and the forecast."""
         if (

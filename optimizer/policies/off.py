@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import FOREVER, PolicyContext, pause
+from optimizer.policies.base import FOREVER, Policy, PolicyContext, pause
 
 
 class OffParams(BaseModel):
@@ -22,7 +22,7 @@ class OffParams(BaseModel):
     read_interval_s: float = Field(default=1800.0, gt=0, description="Seconds between reads")
 
 
-class OffPolicy:
+class OffPolicy(Policy):
     """Keep the charger paused."""
 
     budget_handover_mode: PvMode | None = None
@@ -39,7 +39,7 @@ class OffPolicy:
         return self.params.read_interval_s
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime:
-        """`FOREVER`: paused whatever happens (see `DecisionTimeHint`)."""
+        """`FOREVER`: paused whatever happens (see `Policy.next_decision_at`)."""
         return FOREVER
 
     def decide(self, ctx: PolicyContext) -> Decision:

@@ -53,6 +53,7 @@ from pydantic import Field
 from optimizer.interfaces import Decision, PvMode
 from optimizer.policies.base import (
     FOREVER,
+    Policy,
     PolicyContext,
     charge_at,
     hand_over,
@@ -216,7 +217,7 @@ def offered_w(ctx: PolicyContext) -> float:
     return limits.power_w(amps)
 
 
-class SolarOnlyPolicy:
+class SolarOnlyPolicy(Policy):
     """Charge only from surplus: the charger's own PV modes plus forecast-led bridging,
     or the controller's own regulation with hysteresis and smoothing."""
 
@@ -268,7 +269,7 @@ class SolarOnlyPolicy:
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """`FOREVER` where only a reading can change the decision, else None (see
-        `DecisionTimeHint`): without a car the charger waits in exclusive-PV mode, and in
+        `Policy.next_decision_at`): without a car the charger waits in exclusive-PV mode, and in
         charger regulation without bridging the mode (exclusive-PV, or PV+min while
         following the taper) changes only on a fresh reading; the controller's own
         regulation and bridging follow the clock (delays, forecast windows)."""

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import PolicyContext, charge_at
+from optimizer.policies.base import Policy, PolicyContext, charge_at
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
 
@@ -115,7 +115,7 @@ def choose_latest_slots(
     return chosen
 
 
-class TargetPolicy:
+class TargetPolicy(Policy):
     """Solar first, the missing energy from the grid as late as possible."""
 
     budget_handover_mode: PvMode | None = PvMode.EXCLUSIVE_PV
@@ -138,8 +138,12 @@ class TargetPolicy:
         """The solar part's hint, none while drawing from the grid."""
         return None if self._grid_on else self.solar.preferred_read_interval_s(ctx)
 
+    def default_target_wh(self) -> float | None:
+        """The configured `target_kwh` (in Wh), for sessions without their own target."""
+        return self.params.target_kwh * 1000.0
+
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
-        """Without a car, the solar part's hint; with one, None (see `DecisionTimeHint`).
+        """Without a car, the solar part's hint; with one, None (see `Policy.next_decision_at`).
 
         With a car the plan is recomputed every `replan_s` from that moment's clock:
         its slots, and so the grid window's start, depend on when it was computed,

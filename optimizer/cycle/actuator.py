@@ -1,0 +1,186 @@
+"""Act: bring the charger to a decision with as few calls as possible.
+
+Every write is an API call out of the daily budget, so the actuator keeps what it
+last commanded (`currentstatecharge` does not report the PV mode) and writes only
+what differs: no write when the charger already has the value, a deadband against
+1 A jitter while it regulates, and only while the scheduler leaves calls for writes
+and no back-off or 429 block runs. What went wrong comes back as values in the
+`Actuation`, for the cycle to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from optimizer.budget.scheduler import ReadScheduler
+from optimizer.cycle.backoff import Backoff
+from optimizer.interfaces import (
+    Charger,
+    ChargerAuthError,
+    ChargerError,
+    ChargerReading,
+    ChargeState,
+    Command,
+    Decision,
+    PvMode,
+    Store,
+)
+from optimizer.policies.base import CommandedState, PolicyContext
+
+Write = tuple[str, int | None]
+"""One planned call: `(kind, value)`, kind one of set_pv_mode, set_current, start, pause."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actuation:
+    """What acting on one decision sent (in order) and the errors it met."""
+
+    commands: tuple[Command, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+NOTHING_TO_DO = Actuation()
+"""The usual outcome: the charger already has what the decision wants."""
+
+
+class Actuator:
+    """Sends one charger the writes a decision needs; owns the commanded state."""
+
+    def __init__(
+        self,
+        charger: Charger,
+        store: Store,
+        scheduler: ReadScheduler,
+        backoff: Backoff,
+        *,
+        deadband_a: int,
+    ) -> None:
+        self.charger = charger
+        self.store = store
+        self.scheduler = scheduler
+        self.backoff = backoff
+        self.deadband_a = deadband_a
+        self.device_id = charger.device_id
+        self.commanded = CommandedState()
+
+    # ----- plan -----------------------------------------------------------------------
+
+    def planned_writes(self, ctx: PolicyContext, decision: Decision) -> list[Write]:
+        """The writes that bring the charger from the commanded state to `decision`."""
+        c = self.commanded
+        if not decision.charging:
+            return [] if c.charging is False else [("pause", None)]
+        writes: list[Write] = []
+        if c.pv_mode is not decision.pv_mode:
+            writes.append(("set_pv_mode", int(decision.pv_mode)))
+        if self._current_needs_write(ctx, decision):
+            writes.append(("set_current", decision.current_a))
+        if c.charging is not True:
+            writes.append(("start", None))
+        return writes
+
+    def _current_needs_write(self, ctx: PolicyContext, decision: Decision) -> bool:
+        old = self.commanded.current_a
+        new = decision.current_a
+        if old is None:
+            return True
+        if old == new:
+            return False
+        if (
+            decision.pv_mode is not PvMode.MAX_POWER
+            or self.commanded.pv_mode is not PvMode.MAX_POWER
+        ):
+            return True  # a cap for the charger's own regulation: rare, always exact
+        if new < old and old > ctx.limits.cap_current_a(
+            household_w=ctx.household_w, surplus_w=ctx.surplus_w
+        ):
+            return True  # the limits force it down: no deadband on safety
+        return abs(new - old) > self.deadband_a
+
+    # ----- send -----------------------------------------------------------------------
+
+    def act(
+        self, now: datetime, ctx: PolicyContext, decision: Decision, *, raise_auth: bool = True
+    ) -> Actuation:
+        """Send the planned writes in order, stopping at the first failure.
+
+        A `ChargerAuthError` propagates (after its command is recorded) unless
+        `raise_auth` is False (shutting down); every other failure is an error value.
+        """
+        writes = self.planned_writes(ctx, decision)
+        if not writes:
+            return NOTHING_TO_DO
+        if not self.backoff.allows(now):
+            return Actuation(errors=(f"{len(writes)} write(s) deferred: backing off",))
+        sent: list[Command] = []
+        errors: list[str] = []
+        for kind, value in writes:
+            if not self.scheduler.can_write(now, 1):
+                errors.append(f"{kind} deferred: no call budget left for writes")
+                break
+            command, error = self._send(now, kind, value, raise_auth=raise_auth)
+            sent.append(command)
+            if error is not None:
+                errors.append(error)
+                break
+        return Actuation(tuple(sent), tuple(errors))
+
+    def _send(
+        self, now: datetime, kind: str, value: int | None, *, raise_auth: bool
+    ) -> tuple[Command, str | None]:
+        """Make one call and record it: the command and, if it failed, the error."""
+        try:
+            self._call(kind, value)
+        except ChargerError as exc:
+            command = Command(now, self.device_id, kind, value, ok=False, error=str(exc))
+            self.store.record_command(command)
+            if isinstance(exc, ChargerAuthError) and raise_auth:
+                raise
+            return command, self.backoff.failed(now, exc, kind)
+        self.backoff.succeeded()
+        self._remember(kind, value)
+        command = Command(now, self.device_id, kind, value, ok=True)
+        self.store.record_command(command)
+        return command, None
+
+    def _call(self, kind: str, value: int | None) -> None:
+        if kind == "set_current":
+            assert value is not None
+            self.charger.set_current(value)
+        elif kind == "set_pv_mode":
+            assert value is not None
+            self.charger.set_pv_mode(PvMode(value))
+        elif kind == "start":
+            self.charger.start()
+        else:
+            self.charger.pause()
+
+    # ----- the commanded state --------------------------------------------------------
+
+    def _remember(self, kind: str, value: int | None) -> None:
+        c = self.commanded
+        if kind == "set_current":
+            self.commanded = replace(c, current_a=value)
+        elif kind == "set_pv_mode":
+            assert value is not None
+            self.commanded = replace(c, pv_mode=PvMode(value))
+        else:
+            self.commanded = replace(c, charging=kind == "start")
+
+    def sync(self, reading: ChargerReading, *, car_arrived: bool) -> None:
+        """Correct the commanded state from what the charger reports.
+
+        The setpoint is trusted only while the controller regulates (MAX_POWER):
+        in the charger's own PV modes it reports its self-chosen current.
+        """
+        c = self.commanded
+        current = c.current_a
+        if c.pv_mode is PvMode.MAX_POWER and reading.current_setpoint_a >= 1.0:
+            current = round(reading.current_setpoint_a)
+        charging = c.charging
+        if car_arrived:
+            charging = None  # a new car: make sure start/pause reaches the charger once
+        elif reading.charge_state is ChargeState.CHARGING and charging is False:
+            charging = True  # someone started it behind our back
+        self.commanded = CommandedState(current_a=current, pv_mode=c.pv_mode, charging=charging)

@@ -1,0 +1,88 @@
+"""Estimate: what the policy may look at now, from the last reading and the forecast.
+
+The surplus for the car is PV - household, the household excluding the car (W).
+Between reads the last PV reading is scaled by the forecast's clear-sky ratio (now
+vs. at the reading) rather than reused as if the sun had not moved; at dawn, dusk
+and night, where that ratio is noise, the forecast's central value stands in.
+A pure function: the same inputs always give the same `PolicyContext`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from optimizer.cycle.forecast_cache import value_at
+from optimizer.cycle.observation import LastReading
+from optimizer.interfaces import PvForecast
+from optimizer.limits import ChargerLimits
+from optimizer.policies.base import CommandedState, PolicyContext
+
+CLEAR_SKY_MIN_W = 50.0
+"""Below this clear-sky power (W) the ratio is too noisy to scale PV by (dawn, dusk)."""
+
+MAX_PV_SCALE = 3.0
+"""Never extrapolate PV beyond this multiple of the last reading."""
+
+
+def pv_now_w(
+    now: datetime, last: LastReading, forecast: PvForecast | None, *, fresh: bool
+) -> float:
+    """PV power now (W): the reading's own when `fresh`, else scaled to the clock."""
+    pv = last.reading.pv_power_w
+    if fresh or forecast is None:
+        return pv
+    cs_then = last.clear_sky_w
+    cs_now = value_at(forecast.clear_sky_w, forecast, now)
+    if cs_then is not None and cs_now is not None and cs_then >= CLEAR_SKY_MIN_W:
+        return pv * min(cs_now / cs_then, MAX_PV_SCALE)
+    central = value_at(forecast.central_w, forecast, now)
+    if central is not None and cs_now is not None and cs_now < CLEAR_SKY_MIN_W:
+        return central  # dawn/dusk/night: the forecast knows better than a ratio
+    return pv
+
+
+def estimate(
+    now: datetime,
+    last: LastReading | None,
+    forecast: PvForecast | None,
+    *,
+    fresh: bool,
+    device_id: str,
+    limits: ChargerLimits,
+    commanded: CommandedState,
+    session_energy_wh: float,
+    target_wh: float | None,
+    departure: datetime | None,
+    budget_nearly_out: bool,
+    timezone: tzinfo,
+) -> PolicyContext:
+    """The `PolicyContext` at `now`; `fresh` when `last` was read in this very cycle.
+
+    Without any reading PV, household and surplus are None (nothing known yet).
+    """
+    pv: float | None = None
+    household: float | None = None
+    if last is not None:
+        pv = pv_now_w(now, last, forecast, fresh=fresh)
+        household = last.reading.household_w
+    reading = None if last is None else last.reading
+    return PolicyContext(
+        now=now,
+        device_id=device_id,
+        limits=limits,
+        plugged_in=None if last is None else last.plugged_in,
+        charging=last is not None and last.charging,
+        car_power_w=0.0 if reading is None else reading.car_power_w,
+        surplus_w=None if pv is None or household is None else pv - household,
+        pv_w=pv,
+        household_w=household,
+        fresh=fresh,
+        reading_age_s=None if last is None else (now - last.read_at).total_seconds(),
+        session_energy_wh=session_energy_wh,
+        commanded=commanded,
+        forecast=forecast,
+        budget_nearly_out=budget_nearly_out,
+        target_wh=target_wh,
+        departure=departure,
+        timezone=timezone,
+    )

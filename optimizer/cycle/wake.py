@@ -1,0 +1,194 @@
+"""Wake: when the next cycle runs, and what the cycles slept past would have done.
+
+The next cycle is the next read the scheduler plans (held back by the policy's read
+hint), at most `max_cycle_interval_s` away (a check-in), never inside a back-off or
+a 429 block and never sooner than `min_cycle_interval_s`.
+
+A check-in between reads can change something only through the policy (its decision
+or state), a write still pending, the read plan (a read falling due), the forecast
+refresh and what the read scheduler learns from the context. When the policy promises
+its decision holds (`Policy.next_decision_at`), nothing is pending, and the scheduler
+promises its plan holds (`ReadScheduler.steady_until`), the controller sleeps to the
+first check-in at which one of them may change (or the planned read), at most
+`idle_max_interval_s`; `catch_up` then replays the skipped check-ins' forecast
+refreshes and read contexts (`ReadScheduler.replay_context`): reads, commands and
+energy stay exactly the same, only the number of cycles drops.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from optimizer.budget.scheduler import ReadScheduler
+from optimizer.cycle.actuator import Actuator
+from optimizer.cycle.backoff import Backoff
+from optimizer.cycle.forecast_cache import ForecastCache
+from optimizer.cycle.observation import Observation
+from optimizer.cycle.settings import ControllerSettings
+from optimizer.interfaces import Decision, PvForecast
+from optimizer.policies.base import Policy, PolicyContext
+
+MAX_SLEEP = timedelta(days=400)
+"""Farther than any promise is worth counting check-ins for."""
+
+_MAX_SLEEP_S = MAX_SLEEP.total_seconds()
+
+
+def grid_ceil(now: datetime, t: datetime, step_s: float) -> datetime:
+    """The first check-in time `now + k * step_s` (k >= 1) at or after `t`."""
+    if t <= now:
+        return now + timedelta(seconds=step_s)
+    seconds = (t - now).total_seconds()
+    if seconds > _MAX_SLEEP_S:
+        return now + MAX_SLEEP
+    return now + timedelta(seconds=step_s * max(math.ceil(seconds / step_s), 1))
+
+
+def dark_until(now: datetime, forecast: PvForecast | None) -> datetime:
+    """Start of the first forecast step from `now` on with clear-sky power (no sun
+    before it whatever the weather); `now` without a forecast."""
+    if forecast is None:
+        return now
+    i0 = forecast.index_at(now)
+    clear = forecast.clear_sky_w
+    if i0 < clear.shape[0] and clear[i0] > 0.0:
+        return now  # daylight: the common case, no scan
+    lit = np.flatnonzero(clear[i0:] > 0.0)
+    j = i0 + int(lit[0]) if lit.size else len(forecast)
+    return forecast.start + timedelta(seconds=forecast.step_s * j)
+
+
+class WakePlanner:
+    """Plans one charger's next cycle; the only reader of the sleep promises."""
+
+    def __init__(
+        self,
+        settings: ControllerSettings,
+        scheduler: ReadScheduler,
+        policy: Policy,
+        forecasts: ForecastCache,
+        observation: Observation,
+        actuator: Actuator,
+        backoff: Backoff,
+    ) -> None:
+        self.step_s = settings.max_cycle_interval_s
+        self.idle_max_s = settings.idle_max_interval_s
+        self.min_interval = timedelta(seconds=settings.min_cycle_interval_s)
+        self.scheduler = scheduler
+        self.policy = policy
+        self.forecasts = forecasts
+        self.observation = observation
+        self.actuator = actuator
+        self.backoff = backoff
+        self._planned_read_at: datetime | None = None
+        self._idle_since: tuple[datetime, bool] | None = None
+        """(last cycle, replay read contexts?) while sleeping past check-ins."""
+
+    def next_cycle_at(
+        self,
+        now: datetime,
+        ctx: PolicyContext,
+        decision: Decision,
+        hint: float | None,
+        *,
+        calm: bool,
+    ) -> datetime:
+        """When the cycle that ran at `now` (context `ctx`, final `decision`, the policy's
+        read `hint` in s) should run next; `calm`: it met no error (else no sleeping)."""
+        forecast = ctx.forecast
+        next_at = self._next_read_or_check_in(now, forecast, hint)
+        if calm and next_at >= now + timedelta(seconds=self.step_s):
+            next_at = self._idle_until(now, ctx, decision, forecast, hint, next_at)
+        return next_at
+
+    def _next_read_or_check_in(
+        self, now: datetime, forecast: PvForecast | None, hint: float | None
+    ) -> datetime:
+        """The next read the scheduler plans (respecting the policy's hint), at most
+        `max_cycle_interval_s` away, never inside a back-off or a 429 block."""
+        latest = now + timedelta(seconds=self.step_s)
+        nxt = latest
+        self._planned_read_at = None
+        if hint != math.inf:
+            read_ctx = self.observation.read_context(now, forecast)
+            read_at = self.scheduler.next_read_at(now, read_ctx)
+            last = self.observation.read_at
+            if hint is not None and last is not None:
+                read_at = max(read_at, last + timedelta(seconds=hint))
+            self._planned_read_at = read_at
+            nxt = min(read_at, latest)
+        return max(self.backoff.not_before(nxt), now + self.min_interval)
+
+    def _idle_until(
+        self,
+        now: datetime,
+        ctx: PolicyContext,
+        decision: Decision,
+        forecast: PvForecast | None,
+        hint: float | None,
+        next_at: datetime,
+    ) -> datetime:
+        """The next cycle when the check-ins before it cannot change anything, else
+        `next_at` (see the module docstring). Returns a time on the check-in grid
+        `now + k * max_cycle_interval_s` or the planned read."""
+        step_s = self.step_s
+        if self.idle_max_s <= step_s or self.actuator.planned_writes(ctx, decision):
+            return next_at
+        if not self.backoff.allows(now) or ctx.budget_nearly_out:
+            return next_at
+        decide_at = self.policy.next_decision_at(ctx)
+        if decide_at is None:
+            return next_at
+        wake = grid_ceil(now, decide_at, step_s)
+        wake = min(wake, now + timedelta(seconds=step_s * (self.idle_max_s // step_s)))
+        reads = hint != math.inf
+        if reads:
+            read_at = self._planned_read_at
+            if read_at is None or self.observation.read_at is None:
+                return next_at
+            read_ctx = self.observation.read_context(now, forecast)
+            steady = self.scheduler.steady_until(now, read_ctx, dark_until(now, forecast))
+            wake = min(wake, grid_ceil(now, steady, step_s), read_at)
+        if wake <= next_at:
+            return next_at
+        self._idle_since = (now, reads)
+        return wake
+
+    def catch_up(self, now: datetime) -> None:
+        """Replay the check-ins skipped since the last cycle.
+
+        Each would have refreshed the forecast when due and shown the read scheduler
+        its context; nothing else in them could change anything.
+        """
+        idle = self._idle_since
+        if idle is None:
+            return
+        self._idle_since = None
+        last, replay = idle
+        step = timedelta(seconds=self.step_s)
+        t = last + step
+        if not replay and self.forecasts.forecaster.depends_only_on_observations:
+            self._last_refresh(t, now, step)
+            return
+        while t < now:
+            forecast = self.forecasts.at(t).forecast
+            if replay:
+                self.scheduler.replay_context(t, self.observation.read_context(t, forecast))
+            t += step
+
+    def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> None:
+        """Of the refreshes the check-ins `t, t + step, ..` before `now` would make, make
+        only the last: with no reading in between and a forecaster that depends on
+        nothing else, the ones before it are replaced unseen."""
+        cache = self.forecasts
+        fetched = cache.fetched_at
+        last_due: datetime | None = None
+        while t < now:
+            if cache.refresh_due(t, fetched):
+                fetched = last_due = t
+            t += step
+        if last_due is not None:
+            cache.at(last_due)

@@ -1,0 +1,120 @@
+"""`estimate`: the policy's context from the last reading and the forecast, in numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from optimizer.cycle.estimate import estimate
+from optimizer.cycle.observation import LastReading
+from optimizer.interfaces import ChargerReading, PvForecast
+from optimizer.limits import ChargerLimits
+from optimizer.policies.base import CommandedState, PolicyContext
+from tests.test_controller_fakes import FakeCharger, FakeClock, World
+
+T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+LIMITS = ChargerLimits()
+
+
+def _reading(pv_w: float = 3000.0, household_w: float = 570.0, car_a: int = 1) -> ChargerReading:
+    """A reading at T0 of a car drawing `car_a` A at 230 V (none: plugged in, paused)."""
+    charger = FakeCharger(FakeClock(T0), World(pv_w=pv_w, household_w=household_w))
+    charger.setpoint = car_a
+    charger.running = car_a > 0
+    return charger.read()
+
+
+def _forecast(clear_sky: list[float], central: float = 1234.0) -> PvForecast:
+    """Five-minute steps from T0 with the given clear sky (W) and a flat central value."""
+    n = len(clear_sky)
+    return PvForecast(
+        start=T0,
+        step_s=300.0,
+        central_w=np.full(n, central),
+        pessimistic_w=np.full(n, central),
+        clear_sky_w=np.array(clear_sky, dtype=np.float64),
+        variability=0.3,
+    )
+
+
+def _estimate(
+    now: datetime, last: LastReading | None, forecast: PvForecast | None, *, fresh: bool
+) -> PolicyContext:
+    return estimate(
+        now,
+        last,
+        forecast,
+        fresh=fresh,
+        device_id="dev1",
+        limits=LIMITS,
+        commanded=CommandedState(current_a=8),
+        session_energy_wh=1500.0,
+        target_wh=7000.0,
+        departure=T0 + timedelta(hours=8),
+        budget_nearly_out=True,
+        timezone=UTC,
+    )
+
+
+def test_without_a_reading_nothing_is_known() -> None:
+    ctx = _estimate(T0, None, _forecast([1000.0]), fresh=False)
+    assert (ctx.pv_w, ctx.household_w, ctx.surplus_w) == (None, None, None)
+    assert (ctx.plugged_in, ctx.charging, ctx.car_power_w, ctx.reading_age_s) == (
+        None,
+        False,
+        0.0,
+        None,
+    )
+
+
+def test_a_fresh_reading_gives_surplus_pv_minus_household_without_the_car() -> None:
+    fc = _forecast([1000.0, 2000.0])
+    last = LastReading.of(T0, _reading(pv_w=3000.0, household_w=570.0, car_a=1), fc)
+    ctx = _estimate(T0 + timedelta(minutes=6), last, fc, fresh=True)
+    assert ctx.pv_w == 3000.0  # fresh: the reading itself, no scaling
+    assert ctx.household_w == 570.0
+    assert ctx.surplus_w == 2430.0
+    assert (ctx.plugged_in, ctx.charging, ctx.car_power_w) == (True, True, 230.0)
+    assert ctx.reading_age_s == 360.0
+    assert (ctx.session_energy_wh, ctx.target_wh, ctx.budget_nearly_out) == (1500.0, 7000.0, True)
+    assert ctx.commanded == CommandedState(current_a=8)
+    assert ctx.forecast is fc
+
+
+def test_between_reads_pv_follows_the_clear_sky_ratio() -> None:
+    fc = _forecast([1000.0, 1500.0])
+    last = LastReading.of(T0, _reading(pv_w=2000.0, household_w=500.0, car_a=0), fc)
+    assert last.clear_sky_w == 1000.0
+    ctx = _estimate(T0 + timedelta(minutes=5), last, fc, fresh=False)
+    assert ctx.pv_w == pytest.approx(3000.0)  # 2000 W x 1500/1000
+    assert ctx.surplus_w == pytest.approx(2500.0)
+
+
+def test_the_clear_sky_ratio_is_capped_at_three() -> None:
+    fc = _forecast([100.0, 1000.0])
+    last = LastReading.of(T0, _reading(pv_w=200.0, household_w=0.0, car_a=0), fc)
+    ctx = _estimate(T0 + timedelta(minutes=5), last, fc, fresh=False)
+    assert ctx.pv_w == pytest.approx(600.0)  # x3, not x10
+
+
+def test_at_night_the_central_forecast_stands_in_for_a_ratio() -> None:
+    fc = _forecast([40.0, 10.0], central=25.0)
+    last = LastReading.of(T0, _reading(pv_w=300.0, household_w=0.0, car_a=0), fc)
+    ctx = _estimate(T0 + timedelta(minutes=5), last, fc, fresh=False)
+    assert ctx.pv_w == 25.0
+
+
+def test_at_dawn_a_noisy_ratio_keeps_the_last_reading() -> None:
+    fc = _forecast([40.0, 400.0])
+    last = LastReading.of(T0, _reading(pv_w=300.0, household_w=0.0, car_a=0), fc)
+    ctx = _estimate(T0 + timedelta(minutes=5), last, fc, fresh=False)
+    assert ctx.pv_w == 300.0  # clear sky at the read below 50 W, now above: no scaling
+
+
+def test_outside_the_forecast_the_reading_is_kept() -> None:
+    fc = _forecast([1000.0])
+    last = LastReading.of(T0, _reading(pv_w=2000.0, household_w=0.0, car_a=0), fc)
+    ctx = _estimate(T0 + timedelta(hours=1), last, fc, fresh=False)
+    assert ctx.pv_w == 2000.0

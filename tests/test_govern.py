@@ -1,0 +1,90 @@
+"""`govern`: budget hand-over and the fuse/grid-import limits, in numbers (1 phase, 230 V)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from optimizer.cycle.govern import apply_limits, govern
+from optimizer.interfaces import Decision, PvMode
+from optimizer.limits import ChargerLimits
+from optimizer.policies.base import PolicyContext
+from optimizer.policies.fast import FastPolicy
+from optimizer.policies.solar_only import SolarOnlyPolicy
+from tests.test_policies import ctx
+
+T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
+
+
+def _ctx(
+    limits: ChargerLimits,
+    *,
+    household_w: float = 500.0,
+    surplus_w: float = 4000.0,
+    nearly_out: bool = False,
+) -> PolicyContext:
+    return replace(
+        ctx(0, surplus_w, household=household_w, limits=limits), budget_nearly_out=nearly_out
+    )
+
+
+def _decision(
+    current_a: int = 16, mode: PvMode = PvMode.MAX_POWER, charging: bool = True
+) -> Decision:
+    return Decision(
+        time=T0,
+        device_id="dev1",
+        policy="p",
+        charging=charging,
+        current_a=current_a,
+        pv_mode=mode,
+        reason="wanted",
+    )
+
+
+def test_nearly_out_of_budget_hands_the_charger_to_its_own_pv_mode() -> None:
+    ctx = _ctx(ChargerLimits(max_current_a=16), nearly_out=True)
+    d = govern(_decision(7), ctx, SolarOnlyPolicy())
+    assert (d.policy, d.charging, d.current_a, d.pv_mode) == (
+        "solar_only",
+        True,
+        16,
+        PvMode.EXCLUSIVE_PV,
+    )
+    assert d.reason.startswith("call budget nearly out: the charger's own EXCLUSIVE_PV mode")
+    assert d.reason.endswith("(policy wanted: wanted)")
+
+
+def test_a_policy_without_a_handover_mode_keeps_its_decision() -> None:
+    ctx = _ctx(ChargerLimits(), nearly_out=True)
+    assert govern(_decision(7), ctx, FastPolicy()) == _decision(7)
+    calm = _ctx(ChargerLimits(), nearly_out=False)
+    assert govern(_decision(7), calm, SolarOnlyPolicy()) == _decision(7)
+
+
+def test_the_main_fuse_caps_the_setpoint_and_says_so() -> None:
+    limits = ChargerLimits(main_fuse_w=5000.0)  # 5000 - 2700 W household = 2300 W = 10 A
+    d = govern(_decision(16), _ctx(limits, household_w=2700.0), FastPolicy())
+    assert (d.charging, d.current_a) == (True, 10)
+    assert d.reason == "wanted; capped to 10 A by the fuse/grid-import limits"
+
+
+def test_below_the_minimum_current_the_car_pauses() -> None:
+    limits = ChargerLimits(main_fuse_w=5000.0)  # 5000 - 4000 W = 4 A < 6 A
+    d = apply_limits(_decision(16), _ctx(limits, household_w=4000.0))
+    assert not d.charging
+    assert d.reason == "wanted; limits allow only 4 A (< minimum 6 A): pause"
+
+
+def test_the_grid_import_cap_binds_only_while_the_controller_regulates() -> None:
+    limits = ChargerLimits(max_grid_import_w=0.0)  # surplus 1610 W = 7 A
+    ctx = _ctx(limits, surplus_w=1610.0)
+    assert apply_limits(_decision(16, PvMode.MAX_POWER), ctx).current_a == 7
+    own = _decision(16, PvMode.EXCLUSIVE_PV)
+    assert apply_limits(own, ctx) == own
+
+
+def test_a_pause_passes_unchanged() -> None:
+    limits = ChargerLimits(main_fuse_w=5000.0)
+    paused = _decision(16, charging=False)
+    assert apply_limits(paused, _ctx(limits, household_w=4900.0)) == paused

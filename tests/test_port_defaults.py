@@ -1,0 +1,82 @@
+"""Declare, don't sniff: optional abilities are port members with defaults, inherited.
+
+Each default is what the controller and the daemon assumed before for an implementation
+without the ability; the implementations that have it override the member.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
+from optimizer.budget.scheduler import ReadContext
+from optimizer.interfaces import ApiCall, Decision, PvMode
+from optimizer.policies.base import Policy, PolicyContext, pause
+from optimizer.policies.solar_only import SolarOnlyPolicy
+from optimizer.policies.target import TargetParams, TargetPolicy
+from tests.test_controller_fakes import T0, FakeForecaster, FakeScheduler
+from tests.test_policies import ctx
+
+
+class Bare(Policy):
+    """A policy that declares nothing optional."""
+
+    budget_handover_mode: PvMode | None = None
+
+    @property
+    def name(self) -> str:
+        return "bare"
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        return pause(ctx, self.name, "bare")
+
+    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
+        return None
+
+
+def _read_ctx() -> ReadContext:
+    return ReadContext("dev1", False, False, 0.0, 0.0, T0 - timedelta(minutes=5))
+
+
+def _calls(n: int) -> list[ApiCall]:
+    return [
+        ApiCall(T0 + timedelta(seconds=i), "dev1", "currentstatecharge", 200, 0.1) for i in range(n)
+    ]
+
+
+def test_a_policy_promises_nothing_and_wants_no_energy_by_default() -> None:
+    assert Bare().next_decision_at(ctx(0, 0.0)) is None
+    assert Bare().default_target_wh() is None
+    assert SolarOnlyPolicy().default_target_wh() is None
+
+
+def test_the_target_policy_wants_its_configured_energy() -> None:
+    assert TargetPolicy(TargetParams(target_kwh=12.5)).default_target_wh() == 12500.0
+
+
+def test_a_read_scheduler_makes_no_steady_promise_by_default() -> None:
+    scheduler = FakeScheduler()
+    now = T0 + timedelta(minutes=1)
+    assert scheduler.steady_until(now, _read_ctx(), now + timedelta(hours=5)) == now
+
+
+def test_a_fixed_schedule_lets_reads_use_every_call_and_restores_nothing() -> None:
+    schedule = FixedIntervalSchedule(90.0, daily_limit=100)
+    for call in _calls(3):
+        schedule.record_call(call)
+    now = T0 + timedelta(minutes=1)
+    assert schedule.reads_left(now) == schedule.remaining(now) == 97
+    schedule.restore(_calls(10), now)
+    assert schedule.spent(now) == 3
+
+
+def test_the_planner_keeps_its_reserve_and_restores_its_ledger() -> None:
+    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100))
+    now = T0 + timedelta(minutes=1)
+    planner.restore(_calls(10), now)
+    assert planner.spent(now) == 10
+    assert (planner.remaining(now), planner.reads_left(now)) == (990, 890)
+
+
+def test_a_forecaster_depends_on_more_than_its_observations_by_default() -> None:
+    assert FakeForecaster().depends_only_on_observations is False
