@@ -14,7 +14,7 @@ from optimizer.interfaces import ApiCall, Decision, PvMode
 from optimizer.policies.base import Policy, PolicyContext, pause
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
-from tests.test_controller_fakes import T0, FakeForecaster, FakeScheduler
+from tests.conftest import T0, FakeForecaster, FakeScheduler
 from tests.test_policies import ctx
 
 

@@ -17,7 +17,7 @@ from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
-from tests.test_controller_fakes import (
+from tests.conftest import (
     T0,
     FakeCharger,
     FakeClock,
