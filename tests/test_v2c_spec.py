@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from adapters.v2c_cloud.endpoints import endpoints, load_spec, resolve
-from adapters.v2c_cloud.models import CommandResult
+from adapters.v2c_cloud.models import CONNECTED_WORDS, CommandResult
 from adapters.v2c_cloud.operations import OPERATIONS
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "v2c-cloud-api-reference.txt"
@@ -120,3 +120,30 @@ def test_reads_are_marked_and_commands_are_not() -> None:
         if e.read and e.operation_id != "currentstatecharge"
     )
     assert endpoints()["currentstatecharge"].fallback_paths == ("/device/currentstatecharge",)
+
+
+def test_practice_schemas_name_the_public_client_they_follow() -> None:
+    schemas = SPEC["components"]["schemas"]
+    marked = {n for n, s in schemas.items() if s.get("x-v2c-source") == "practice"}
+    assert marked == {"ReportedShadow", "Connected"}
+    for name in marked:
+        note = schemas[name]["x-v2c-source-note"]
+        assert "samuelebistoletti/HomeAssistant-V2C-Cloud" in note, name
+        assert "custom_components/v2c_cloud/" in note, name
+    reported = endpoints()["reported"].response_schema
+    assert resolve(SPEC, reported)["anyOf"][0] == {"$ref": "#/components/schemas/ReportedShadow"}
+    words = next(b["enum"] for b in schemas["Connected"]["oneOf"] if b.get("type") == "string")
+    assert set(words) == set(CONNECTED_WORDS)  # the spec and the parser accept the same words
+
+
+def test_shadow_and_connected_schemas_reject_wrong_shapes() -> None:
+    shadow = validator({"$ref": "#/components/schemas/ReportedShadow"})
+    good = endpoints()["reported"].response_example
+    assert shadow.is_valid(good)
+    assert not shadow.is_valid({**good, "ChargePower": 1.38})  # numbers are strings
+    assert not shadow.is_valid({k: v for k, v in good.items() if k != "ChargeState"})
+    connected = validator({"$ref": "#/components/schemas/Connected"})
+    for ok in (True, 0, 1, "online", {"connected": "1"}):
+        assert connected.is_valid(ok), ok
+    for bad in (None, 2, "maybe", [True], {"online": True}):
+        assert not connected.is_valid(bad), bad

@@ -17,7 +17,7 @@ from adapters.simulator.server.config import (
     SimulatorConfig,
     resolve_api_keys,
 )
-from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector
+from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector, OfflineWindow
 from adapters.simulator.server.serve import (
     BindError,
     RunningSimulator,
@@ -38,6 +38,7 @@ __all__ = [
     "Fault",
     "FaultConfig",
     "FaultInjector",
+    "OfflineWindow",
     "QuotaState",
     "RunningSimulator",
     "Simulator",
