@@ -15,6 +15,7 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import IntEnum
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
@@ -269,9 +270,10 @@ class DeviceState(V2CModel):
     pv_regulation_on: bool | None = None
     cp_level: float | None = None
 
-    @field_serializer("charge_state", when_used="json")
-    def _charge_state_name(self, state: ChargeState | None) -> str | None:
-        return None if state is None else state.name
+    @field_serializer("charge_state", "pv_mode", when_used="json", check_fields=False)
+    def _enum_name(self, value: IntEnum | None) -> str | None:
+        """Enums by name in JSON (`CHARGING`, `EXCLUSIVE_PV`), not by code."""
+        return None if value is None else value.name
 
     @classmethod
     def from_fields(cls, obj: Mapping[str, Any], where: str) -> Self:
@@ -353,10 +355,6 @@ class Reported(DeviceState):
     ready: bool | None = None
     firmware_version: str | None = None
     device_id: str | None = None
-
-    @field_serializer("pv_mode", when_used="json")
-    def _pv_mode_name(self, mode: PvMode | None) -> str | None:
-        return None if mode is None else mode.name
 
     @classmethod
     def _typed_values(cls, obj: Mapping[str, Any], where: str) -> dict[str, Any]:
