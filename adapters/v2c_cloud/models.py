@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
@@ -202,7 +202,7 @@ class ApiField:
     """
 
     name: str
-    kind: str
+    kind: Literal["num", "int", "flag", "text"]
     keys: tuple[str, ...]
     scale: float = 1.0
 
