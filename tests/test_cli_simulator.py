@@ -56,3 +56,29 @@ def test_cli_serve_masks_a_user_key_and_rejects_bad_faults(monkeypatch: pytest.M
     assert "together" in bad.output
     naive = runner.invoke(app, ["simulator", "serve", "--revoke-keys-at", "2025-06-21T10:00"])
     assert naive.exit_code == 2
+
+
+def test_cli_serve_takes_offline_windows_and_names_the_option_when_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvicorn
+
+    from optimizer.cli.main import app
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: sockets[0].close())
+    runner = CliRunner()
+    window = "SIM0001@2025-06-21T10:00:00Z/2025-06-21T16:00:00Z"
+    ok = runner.invoke(app, ["simulator", "serve", "--port", "0", "--offline", window])
+    assert ok.exit_code == 0, ok.output
+    assert "offline: SIM0001 2025-06-21T10:00:00+00:00 .. 2025-06-21T16:00:00+00:00" in ok.output
+    for bad, why in [
+        ("SIM0001", "DEVICE_ID@START/END"),
+        ("SIM0001@2025-06-21T10:00:00Z", "DEVICE_ID@START/END"),
+        ("SIM0001@yesterday/today", "ISO 8601"),
+        ("SIM0001@2025-06-21T10:00/2025-06-21T16:00", "timezone-aware"),
+        ("SIM0001@2025-06-21T16:00:00Z/2025-06-21T10:00:00Z", "after the start"),
+        ("NOPE@2025-06-21T10:00:00Z/2025-06-21T16:00:00Z", "unknown devices: NOPE"),
+    ]:
+        r = runner.invoke(app, ["simulator", "serve", "--port", "0", "--offline", bad])
+        assert r.exit_code == 2, (bad, r.output)
+        assert "--offline" in r.output and why in " ".join(r.output.split()), (bad, r.output)

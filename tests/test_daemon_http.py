@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from adapters.simulator.demo import DayCountingQuota, demo_config, start_demo_simulator
-from adapters.simulator.server import FaultConfig, RunningSimulator
+from adapters.simulator.server import FaultConfig, OfflineWindow, RunningSimulator
 from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
@@ -289,3 +289,49 @@ def test_the_daily_roll_closes_the_servers_day(make_rig: object, skew_s: float) 
     now = rig.daemon.clock.now()
     live, restored = _per_day_of_planners(rig, list(server_days), now)
     assert live == restored == server_days
+
+
+def test_charger_offline_for_hours_backs_off_resumes_and_keeps_the_session(
+    make_rig: object,
+) -> None:
+    """Six hours without the charger in the middle of a session (the cloud itself stays up)."""
+    t0 = default_scenario().start_utc  # local midnight; the car is at the charger 08:00-20:00
+    off_start, off_end = t0 + timedelta(hours=9), t0 + timedelta(hours=15)
+    window = OfflineWindow(device_id=DEVICE, start=off_start, end=off_end)
+    rig: Rig = make_rig(faults=FaultConfig(offline=(window,)))  # type: ignore[operator]
+    cycles: list[int] = []
+    world_wh: list[float] = []  # the world's session energy at each stop
+
+    def run_until(t: datetime) -> None:
+        rig.daemon.run_cycles(t, rig.advance)
+        cycles.append(rig.daemon.stats.cycles)
+        with rig.running.simulator.locked_world() as world:
+            world_wh.append(sum(s.energy_wh for s in world.sessions(DEVICE)))
+
+    run_until(off_start)
+    run_until(off_end)
+    run_until(t0 + timedelta(hours=30))  # past departure, the next day's reconcile included
+    assert world_wh[1] - world_wh[0] > 5000.0  # the car charged on while nobody could read
+
+    assert not rig.daemon.stopped and rig.daemon.fatal is None  # no crash
+    during = rig.store.calls_between(off_start, off_end)
+    assert during, "the daemon must keep probing an offline charger"
+    assert {c.status for c in during} == {504}
+    # Backoff 60 s doubling to 30 min: a bounded trickle, no burst.
+    assert len(during) / 6 < 15
+    assert cycles[1] - cycles[0] < 6 * 60  # never more than one cycle a minute
+    busiest_minute = max(
+        sum(1 for c in during if abs((c.time - d.time).total_seconds()) < 30) for d in during
+    )
+    assert busiest_minute <= 3  # one read and the client's bounded retries
+    # Reads resume within the longest backoff after the charger is back.
+    after = rig.store.calls_between(off_end, off_end + timedelta(hours=1))
+    assert after and after[0].status == 200
+    assert after[0].time < off_end + timedelta(minutes=31)
+    # The session's energy, partly charged while offline, is the world's.
+    with rig.running.simulator.locked_world() as world:
+        truth = [s for s in world.sessions(DEVICE) if s.end is not None]
+    recorded = [s for s in rig.store.sessions(DEVICE) if s.end is not None]
+    assert len(truth) == 1 and truth[0].start < off_start and truth[0].end > off_end
+    assert len(recorded) == 1
+    assert recorded[0].energy_wh == pytest.approx(truth[0].energy_wh, rel=1e-3)

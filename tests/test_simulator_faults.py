@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from adapters.simulator.server import Fault, FaultConfig, FaultInjector
+from adapters.simulator.server import Fault, FaultConfig, FaultInjector, OfflineWindow
 from adapters.simulator.server.faults import malform
 
 T0 = datetime(2025, 6, 21, 12, 0, tzinfo=UTC)
@@ -78,3 +78,32 @@ def test_fault_config_refuses_nonsense(settings: dict[str, Any], word: str) -> N
 def test_malformed_bodies_never_parse(value: object) -> None:
     with pytest.raises(json.JSONDecodeError):
         json.loads(malform(json.dumps(value).encode()))
+
+
+def test_offline_windows_parse_and_cover_half_open_intervals() -> None:
+    w = OfflineWindow.parse("SIM0001@2025-06-21T12:00:00Z/2025-06-21T18:00:00+00:00")
+    assert (w.device_id, w.start, w.end) == ("SIM0001", T0, T0 + timedelta(hours=6))
+    injector = FaultInjector(FaultConfig(offline=(w,)))
+    assert not injector.device_offline("SIM0001", T0 - timedelta(seconds=1))
+    assert injector.device_offline("SIM0001", T0)
+    assert injector.device_offline("SIM0001", T0 + timedelta(hours=5, minutes=59))
+    assert not injector.device_offline("SIM0001", T0 + timedelta(hours=6))
+    assert not injector.device_offline("SIM0002", T0 + timedelta(hours=1))
+    assert not FaultInjector().device_offline("SIM0001", T0)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("SIM0001", "DEVICE_ID@START/END"),
+        ("@2025-06-21T12:00:00Z/2025-06-21T13:00:00Z", "DEVICE_ID@START/END"),
+        ("SIM0001@2025-06-21T12:00:00Z/", "DEVICE_ID@START/END"),
+        ("SIM0001@noon/evening", "ISO 8601"),
+        ("SIM0001@2025-06-21T12:00/2025-06-21T13:00", "timezone-aware"),
+        ("SIM0001@2025-06-21T13:00:00Z/2025-06-21T12:00:00Z", "after the start"),
+        ("SIM 1@2025-06-21T12:00:00Z/2025-06-21T13:00:00Z", "pattern"),
+    ],
+)
+def test_offline_window_refuses_nonsense(text: str, word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        OfflineWindow.parse(text)

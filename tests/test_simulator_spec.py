@@ -12,6 +12,7 @@ import pytest
 
 from adapters.simulator.server import (
     FaultConfig,
+    OfflineWindow,
     RunningSimulator,
     Simulator,
     SimulatorConfig,
@@ -23,6 +24,7 @@ from adapters.v2c_cloud import (
     NO_RETRY,
     V2CAuthError,
     V2CClient,
+    V2CHTTPError,
     V2CNotFound,
     V2CRateLimited,
     V2CResponseError,
@@ -256,3 +258,97 @@ def test_client_sees_each_failure_as_its_documented_error() -> None:
         pytest.raises(V2CNotFound),
     ):
         client.version("NOPE")
+
+
+def test_reported_is_the_shadow_of_the_same_instant(sim: RunningSimulator) -> None:
+    """Every shadow value agrees with `currentstatecharge` and the world, read at one instant."""
+    shadow_schema = validator({"$ref": "#/components/schemas/ReportedShadow"})
+    with (
+        httpx.Client(base_url=sim.base_url, headers={"apikey": KEY}) as raw,
+        V2CClient(KEY, base_url=sim.base_url, retry=NO_RETRY) as client,
+    ):
+        d = {"deviceId": DEVICE}
+        body = raw.get("/device/reported", params=d).json()
+        shadow_schema.validate(body)
+        assert not shadow_schema.is_valid({**body, "ChargePower": 1.38})  # strings, like the cloud
+        state, shadow = client.currentstatecharge(DEVICE), client.reported(DEVICE)
+        for name in (
+            "charge_state", "charge_state_code", "car_power_w", "pv_power_w", "house_power_w",
+            "battery_power_w", "current_setpoint_a", "voltage_v", "phases", "session_energy_wh",
+            "session_seconds", "error_code", "pv_regulation_on",
+        ):  # fmt: skip
+            assert getattr(shadow, name) == getattr(state, name), name
+        assert state.charge_state in (ChargeState.CONNECTED, ChargeState.CHARGING)
+        charger = sim.simulator.world.charger(DEVICE)
+        assert (shadow.device_id, shadow.firmware_version) == (DEVICE, "2.1.7")
+        assert shadow.pv_mode is charger.pv_mode
+        assert (shadow.paused, shadow.locked, shadow.dynamic) == (
+            charger.paused,
+            charger.locked,
+            charger.dynamic,
+        )
+        assert (shadow.ready, shadow.timer_on) == (not charger.locked, False)
+        # Writes show in the next shadow.
+        client.pausecharge(DEVICE)
+        client.locked(DEVICE, True)
+        client.dynamic(DEVICE, not charger.dynamic)
+        client.chargefvmode(DEVICE, PvMode.MAX_POWER)
+        client.timer(DEVICE, 1, "22:00", "06:00", True)
+        after = client.reported(DEVICE)
+    assert (after.paused, after.locked, after.ready, after.timer_on) == (True, True, False, True)
+    assert after.dynamic is charger.dynamic
+    assert (after.pv_mode, after.dynamic_power_mode, after.pause_dynamic) == (
+        PvMode.MAX_POWER,
+        4,
+        True,
+    )
+    assert after.pv_regulation_on is False and after.current_setpoint_a == 0.0  # paused
+    assert body["language"] == "0"  # the configuration rides along
+
+
+def test_connected_is_a_bare_boolean(sim: RunningSimulator) -> None:
+    with httpx.Client(base_url=sim.base_url, headers={"apikey": KEY}) as client:
+        r = client.get("/device/connected", params={"deviceId": DEVICE})
+    assert r.status_code == 200
+    assert r.content.strip() == b"true"
+
+
+def test_an_offline_charger_answers_connected_false_and_504_until_it_is_back() -> None:
+    world = World(default_scenario(), seed=3)
+    t0 = world.now
+    window = OfflineWindow(
+        device_id=DEVICE, start=t0 + timedelta(hours=1), end=t0 + timedelta(hours=4)
+    )
+    config = make_config(speed=1e-6, faults=FaultConfig(offline=(window,)))
+    calls = client_calls()
+    with (
+        start_simulator(world, config) as running,
+        V2CClient(KEY, base_url=running.base_url, retry=NO_RETRY) as client,
+    ):
+        before = client.connected(DEVICE).connected
+        running.simulator.jump_to(window.start)
+        offline = client.connected(DEVICE).connected
+        refused: dict[str, int] = {}
+        for op in ("currentstatecharge", "reported", "intensity", "pausecharge", "version"):
+            with pytest.raises(V2CHTTPError) as info:
+                calls[op](client)
+            refused[op] = info.value.status
+            assert "not connected" in str(info.value), op
+        history = client.stadistic_device(DEVICE, date(2000, 1, 1), date(2100, 1, 1))
+        pairings = client.pairings_me()
+        running.simulator.jump_to(window.end)
+        back = client.connected(DEVICE).connected
+        state = client.currentstatecharge(DEVICE)
+        made = client.calls_made
+    assert (before, offline, back) == (True, False, True)
+    assert set(refused.values()) == {504}
+    assert history == [] and [p.id for p in pairings] == [DEVICE]
+    assert state.charge_state is not None
+    assert made == 11  # one attempt each, the refused ones included
+
+
+def test_offline_window_for_an_unknown_device_is_refused() -> None:
+    world = World(default_scenario(), seed=0)
+    window = OfflineWindow(device_id="NOPE", start=world.now, end=world.now + timedelta(hours=1))
+    with pytest.raises(ValueError, match="unknown devices: NOPE"):
+        Simulator(world, make_config(faults=FaultConfig(offline=(window,))))

@@ -23,7 +23,7 @@ from adapters.v2c_cloud import (
 )
 from adapters.v2c_cloud.models import RawText
 from adapters.v2c_cloud.operations import OPERATIONS
-from optimizer.interfaces import ChargeState
+from optimizer.interfaces import ChargeState, PvMode
 
 CSC = endpoints()["currentstatecharge"].response_example
 
@@ -137,14 +137,113 @@ def test_command_answers_are_lenient() -> None:
     ("payload", "expected"),
     [
         (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
         ("false", False),
         ("1", True),
+        ("0", False),
+        (" TRUE ", True),
+        ("Online", True),
+        ("offline", False),
+        ("yes", True),
+        ("no", False),
+        ("on", True),
+        ("off", False),
         ({"connected": "0"}, False),
+        ({"connected": 1}, True),
+        ({"connected": True, "since": "x"}, True),
         (RawText("true"), True),
+        (RawText("offline\n"), False),
     ],
 )
 def test_connected_forms(payload: object, expected: bool) -> None:
     assert Connected.from_api(payload).connected is expected
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, 2, -1, 0.5, 1.0, "", "maybe", "connected", [], [True], {}, {"online": True},
+     {"connected": None}, {"connected": 2}, {"connected": {"value": 1}}, RawText("<html>")],
+)  # fmt: skip
+def test_connected_refuses_anything_else_in_one_line_naming_the_field(payload: object) -> None:
+    with pytest.raises(V2CResponseError) as info:
+        Connected.from_api(payload)
+    assert info.value.field == "connected"
+    message = str(info.value)
+    assert "'connected'" in message and "\n" not in message
+    assert message.startswith("connected: ")
+
+
+SHADOW = endpoints()["reported"].response_example
+
+
+def test_the_shadow_reads_into_si_units() -> None:
+    r = Reported.from_api(SHADOW)
+    assert r.charge_state is ChargeState.CHARGING and r.charge_state_code == 2
+    assert r.car_power_w == pytest.approx(1380.0)
+    assert r.house_power_w == pytest.approx(3500.0)
+    assert r.pv_power_w == pytest.approx(1500.0)
+    assert r.battery_power_w == 0.0
+    assert r.session_energy_wh == 0.0 and r.session_seconds == 93.0
+    assert r.current_setpoint_a == 6.0 and r.voltage_v == pytest.approx(230.5)
+    assert (r.phases, r.error_code) == (1, 0)
+    assert (r.paused, r.locked, r.timer_on, r.dynamic) == (False, False, False, False)
+    assert (r.ready, r.pause_dynamic, r.dynamic_power_mode) == (True, False, 2)
+    assert r.pv_mode is PvMode.EXCLUSIVE_PV and r.pv_regulation_on is True
+    assert (r.device_id, r.firmware_version) == ("YOUR_DEVICE_ID", "2.1.7")
+    assert r.model_extra == {"language": "0"}
+    assert r.model_dump(mode="json")["pv_mode"] == "EXCLUSIVE_PV"
+
+
+def test_both_shapes_of_reported_give_the_same_result() -> None:
+    """The shadow and an object of currentstatecharge names, for one same state."""
+    shadow = {k: SHADOW[k] for k in ("ChargeState", "ChargePower", "HousePower", "FVPower")}
+    old = {"charge_state": "2", "power": "1.380000", "house_power": "3.500000",
+           "sun_power": "1.500000"}  # fmt: skip
+    a, b = Reported.from_api(shadow), Reported.from_api(json.dumps(old))
+    assert a == b
+    assert a.charge_state is ChargeState.CHARGING and a.car_power_w == pytest.approx(1380.0)
+    # The cloud's snake_case names for the shadow's switches (the public client's aliases).
+    snake = Reported.from_api({"pause": "1", "locked": "1", "device_id": "X", "version": "2.4.6"})
+    assert (snake.paused, snake.locked, snake.device_id, snake.firmware_version) == (
+        True,
+        True,
+        "X",
+        "2.4.6",
+    )
+
+
+def test_register_names_win_over_currentstatecharge_names() -> None:
+    r = Reported.from_api({"ChargeState": "1", "charge_state": "2", "power": "1.0"})
+    assert r.charge_state is ChargeState.CONNECTED
+    assert r.car_power_w == pytest.approx(1000.0)  # only the old name given: it is used
+    blank = Reported.from_api({"ChargePower": " ", "power": "2.0"})
+    assert blank.car_power_w == pytest.approx(2000.0)  # an empty register falls back
+
+
+@pytest.mark.parametrize(
+    ("code", "mode", "regulating"),
+    [(2, PvMode.EXCLUSIVE_PV, True), (3, PvMode.PV_MIN, True), (4, PvMode.MAX_POWER, False),
+     (0, None, None), (1, None, None), (5, None, None)],
+)  # fmt: skip
+def test_dynamic_power_mode_codes(code: int, mode: PvMode | None, regulating: bool | None) -> None:
+    r = Reported.from_api({"DynamicPowerMode": str(code)})
+    assert (r.dynamic_power_mode, r.pv_mode, r.pv_regulation_on) == (code, mode, regulating)
+    # photovoltaic_on, when given, is what the charger said.
+    said = Reported.from_api({"DynamicPowerMode": str(code), "photovoltaic_on": "0"})
+    assert said.pv_regulation_on is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ChargePower", "abc"), ("ChargeState", "2.5"), ("Paused", "maybe"),
+     ("DynamicPowerMode", [2]), ("ID", {"x": 1}), ("pause", "perhaps")],
+)  # fmt: skip
+def test_shadow_garbage_names_the_field(field: str, value: object) -> None:
+    with pytest.raises(V2CResponseError, match=repr(field)) as info:
+        Reported.from_api({**SHADOW, field: value} if field != "pause" else {field: value})
+    assert info.value.field == field
 
 
 def test_version_forms() -> None:

@@ -12,7 +12,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from adapters.v2c_cloud.endpoints import endpoints, load_spec, resolve
-from adapters.v2c_cloud.models import CommandResult
+from adapters.v2c_cloud.models import CONNECTED_WORDS, CommandResult
 from adapters.v2c_cloud.operations import OPERATIONS
 
 REFERENCE = Path(__file__).parents[1] / "docs" / "v2c-cloud-api-reference.txt"
@@ -89,15 +89,24 @@ def test_response_example_validates_against_its_schema(operation_id: str) -> Non
 
 
 def test_schemas_reject_wrong_shapes() -> None:
-    csc = validator({"$ref": "#/components/schemas/CurrentStateCharge"})
-    good = endpoints()["currentstatecharge"].response_example
-    assert csc.is_valid(good)
-    assert not csc.is_valid({**good, "power": 1.38})  # numbers are strings
-    assert not csc.is_valid({k: v for k, v in good.items() if k != "charge_state"})
+    for schema, operation_id, power, state in (
+        ("CurrentStateCharge", "currentstatecharge", "power", "charge_state"),
+        ("ReportedShadow", "reported", "ChargePower", "ChargeState"),
+    ):
+        strings = validator({"$ref": f"#/components/schemas/{schema}"})
+        good = endpoints()[operation_id].response_example
+        assert strings.is_valid(good)
+        assert not strings.is_valid({**good, power: 1.38})  # numbers are strings
+        assert not strings.is_valid({k: v for k, v in good.items() if k != state})
     stats = validator({"$ref": "#/components/schemas/DeviceStatistics"})
     assert not stats.is_valid({"id": 1})  # an array, not an object
     command = validator({"$ref": "#/components/schemas/CommandResult"})
     assert not command.is_valid({"msg": "x"})
+    connected = validator({"$ref": "#/components/schemas/Connected"})
+    for ok in (True, 0, 1, "online", {"connected": "1"}):
+        assert connected.is_valid(ok), ok
+    for bad in (None, 2, "maybe", [True], {"online": True}):
+        assert not connected.is_valid(bad), bad
 
 
 def test_request_body_examples_validate() -> None:
@@ -120,3 +129,17 @@ def test_reads_are_marked_and_commands_are_not() -> None:
         if e.read and e.operation_id != "currentstatecharge"
     )
     assert endpoints()["currentstatecharge"].fallback_paths == ("/device/currentstatecharge",)
+
+
+def test_practice_schemas_name_the_public_client_they_follow() -> None:
+    schemas = SPEC["components"]["schemas"]
+    marked = {n for n, s in schemas.items() if s.get("x-v2c-source") == "practice"}
+    assert marked == {"ReportedShadow", "Connected"}
+    for name in marked:
+        note = schemas[name]["x-v2c-source-note"]
+        assert "samuelebistoletti/HomeAssistant-V2C-Cloud" in note, name
+        assert "custom_components/v2c_cloud/" in note, name
+    reported = endpoints()["reported"].response_schema
+    assert resolve(SPEC, reported)["anyOf"][0] == {"$ref": "#/components/schemas/ReportedShadow"}
+    words = next(b["enum"] for b in schemas["Connected"]["oneOf"] if b.get("type") == "string")
+    assert set(words) == set(CONNECTED_WORDS)  # the spec and the parser accept the same words

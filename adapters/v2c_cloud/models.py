@@ -15,13 +15,16 @@ from abc import abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from enum import IntEnum
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, field_serializer
 
 from adapters.v2c_cloud.errors import V2CResponseError
 from adapters.v2c_cloud.redaction import excerpt
-from optimizer.interfaces import ChargeState
+from adapters.v2c_cloud.shadow import PV_MODE_OF_DYNAMIC_POWER_MODE
+from optimizer.interfaces import ChargeState, PvMode
 
 KILO = 1000.0
 """kW -> W and kWh -> Wh."""
@@ -191,21 +194,55 @@ class CommandResult(V2CModel):
         return cls(message=_text(obj, "message", where), **_extras(obj, {"message"}))
 
 
-# API key -> (field, kind, scale)
-_DEVICE_FIELDS: dict[str, tuple[str, str, float]] = {
-    "error": ("error_code", "int", 1.0),
-    "battery": ("battery_power_w", "num", KILO),
-    "voltage": ("voltage_v", "num", 1.0),
-    "intensity": ("current_setpoint_a", "num", 1.0),
-    "seconds": ("session_seconds", "num", 1.0),
-    "photovoltaic_on": ("pv_regulation_on", "flag", 1.0),
-    "house_power": ("house_power_w", "num", KILO),
-    "power": ("car_power_w", "num", KILO),
-    "sun_power": ("pv_power_w", "num", KILO),
-    "phases": ("phases", "int", 1.0),
-    "cp_level": ("cp_level", "num", 1.0),
-    "energy": ("session_energy_wh", "num", KILO),
-}
+@dataclass(frozen=True, slots=True)
+class ApiField:
+    """One typed field, read from the first of its API names (`keys`) the answer has.
+
+    `kind` is "num" (a float times `scale`), "int", "flag" or "text".
+    """
+
+    name: str
+    kind: Literal["num", "int", "flag", "text"]
+    keys: tuple[str, ...]
+    scale: float = 1.0
+
+
+def _present_key(obj: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """The first of `keys` with a non-empty value in `obj` (the first key if none has one)."""
+    for key in keys:
+        value = obj.get(key)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return key
+    return keys[0]
+
+
+def _read(obj: Mapping[str, Any], f: ApiField, where: str) -> object:
+    key = _present_key(obj, f.keys)
+    if f.kind == "num":
+        return _number(obj, key, where, f.scale)
+    if f.kind == "int":
+        return _integer(obj, key, where)
+    if f.kind == "flag":
+        return _flag(obj, key, where)
+    return _text(obj, key, where)
+
+
+_STATE_FIELDS = (
+    ApiField("charge_state_code", "int", ("charge_state",)),
+    ApiField("error_code", "int", ("error",)),
+    ApiField("battery_power_w", "num", ("battery",), KILO),
+    ApiField("voltage_v", "num", ("voltage",)),
+    ApiField("current_setpoint_a", "num", ("intensity",)),
+    ApiField("session_seconds", "num", ("seconds",)),
+    ApiField("pv_regulation_on", "flag", ("photovoltaic_on",)),
+    ApiField("house_power_w", "num", ("house_power",), KILO),
+    ApiField("car_power_w", "num", ("power",), KILO),
+    ApiField("pv_power_w", "num", ("sun_power",), KILO),
+    ApiField("phases", "int", ("phases",)),
+    ApiField("cp_level", "num", ("cp_level",)),
+    ApiField("session_energy_wh", "num", ("energy",), KILO),
+)
+"""`currentstatecharge`: one API name per field (the reference's)."""
 
 
 class DeviceState(V2CModel):
@@ -215,6 +252,8 @@ class DeviceState(V2CModel):
     car*: the Trydan's clamp sits at the main supply. `charge_state` is the
     mapped enum (codes beyond 0..2 are FAULT), `charge_state_code` the raw code.
     """
+
+    api_fields: ClassVar[tuple[ApiField, ...]] = _STATE_FIELDS
 
     charge_state: ChargeState | None = None
     charge_state_code: int | None = None
@@ -231,27 +270,25 @@ class DeviceState(V2CModel):
     pv_regulation_on: bool | None = None
     cp_level: float | None = None
 
-    @field_serializer("charge_state", when_used="json")
-    def _charge_state_name(self, state: ChargeState | None) -> str | None:
-        return None if state is None else state.name
+    @field_serializer("charge_state", "pv_mode", when_used="json", check_fields=False)
+    def _enum_name(self, value: IntEnum | None) -> str | None:
+        """Enums by name in JSON (`CHARGING`, `EXCLUSIVE_PV`), not by code."""
+        return None if value is None else value.name
 
     @classmethod
     def from_fields(cls, obj: Mapping[str, Any], where: str) -> Self:
         """Convert an object of API fields (strings, kW, kWh) to SI."""
-        values: dict[str, Any] = {}
-        for key, (name, kind, scale) in _DEVICE_FIELDS.items():
-            if kind == "num":
-                values[name] = _number(obj, key, where, scale)
-            elif kind == "int":
-                values[name] = _integer(obj, key, where)
-            else:
-                values[name] = _flag(obj, key, where)
-        code = _integer(obj, "charge_state", where)
-        values["charge_state_code"] = code
-        values["charge_state"] = None if code is None else ChargeState.from_code(code)
-        known = set(_DEVICE_FIELDS) | {"charge_state"}
+        values = cls._typed_values(obj, where)
+        known = {key for f in cls.api_fields for key in f.keys}
         extras = {k: v for k, v in _extras(obj, known).items() if k not in cls.model_fields}
         return cls(**values, **extras)
+
+    @classmethod
+    def _typed_values(cls, obj: Mapping[str, Any], where: str) -> dict[str, Any]:
+        values: dict[str, Any] = {f.name: _read(obj, f, where) for f in cls.api_fields}
+        code = values["charge_state_code"]
+        values["charge_state"] = None if code is None else ChargeState.from_code(code)
+        return values
 
 
 class CurrentStateCharge(DeviceState):
@@ -263,12 +300,71 @@ class CurrentStateCharge(DeviceState):
         return cls.from_fields(_object(payload, where), where)
 
 
-class Reported(DeviceState):
-    """`device/reported`: the last state the device reported (its "shadow").
+_SHADOW_FIELDS = (
+    ApiField("charge_state_code", "int", ("ChargeState", "charge_state")),
+    ApiField("error_code", "int", ("SlaveError", "error")),
+    ApiField("battery_power_w", "num", ("BatteryPower", "battery"), KILO),
+    ApiField("voltage_v", "num", ("VoltageInstallation", "voltage")),
+    ApiField("current_setpoint_a", "num", ("Intensity", "intensity")),
+    ApiField("session_seconds", "num", ("ChargeTime", "seconds")),
+    ApiField("pv_regulation_on", "flag", ("photovoltaic_on",)),
+    ApiField("house_power_w", "num", ("HousePower", "house_power"), KILO),
+    ApiField("car_power_w", "num", ("ChargePower", "power"), KILO),
+    ApiField("pv_power_w", "num", ("FVPower", "sun_power"), KILO),
+    ApiField("phases", "int", ("Phases", "phases")),
+    ApiField("cp_level", "num", ("cp_level",)),
+    ApiField("session_energy_wh", "num", ("ChargeEnergy", "energy"), KILO),
+    ApiField("paused", "flag", ("Paused", "pause", "paused")),
+    ApiField("locked", "flag", ("Locked", "locked")),
+    ApiField("timer_on", "flag", ("Timer", "timer")),
+    ApiField("dynamic", "flag", ("Dynamic", "dynamic")),
+    ApiField("pause_dynamic", "flag", ("PauseDynamic",)),
+    ApiField("dynamic_power_mode", "int", ("DynamicPowerMode",)),
+    ApiField("ready", "flag", ("ReadyState", "ready_state")),
+    ApiField("firmware_version", "text", ("FirmwareVersion", "version")),
+    ApiField("device_id", "text", ("ID", "device_id", "deviceId")),
+)
+"""`device/reported`: the shadow's register names first, then the cloud's snake_case ones."""
 
-    The cloud sometimes sends the object serialized inside a JSON string;
-    both forms are accepted.
+
+class Reported(DeviceState):
+    """`device/reported`: the last state the device reported (its "shadow"), in SI units.
+
+    Two shapes are read into this one result (see `adapters.v2c_cloud.shadow`):
+    the shadow as the public client reads it (`ChargeState`, `ChargePower` in
+    kW, `Paused`, `DynamicPowerMode`, ...) and an object of `currentstatecharge`
+    fields (`charge_state`, `power`, ...). Where both name a value, the
+    shadow's name wins. The cloud sometimes sends the object serialized inside
+    a JSON string; both forms are accepted.
+
+    `pv_mode` is the `chargefvmode` the `DynamicPowerMode` code stands for
+    (None for codes 0, 1, 5, kept raw in `dynamic_power_mode`); `pv_regulation_on`
+    follows from it when `photovoltaic_on` is absent. `ready` is `ReadyState`,
+    `timer_on` is `Timer`, `pause_dynamic` is `PauseDynamic` (on: not modulating).
     """
+
+    api_fields: ClassVar[tuple[ApiField, ...]] = _SHADOW_FIELDS
+
+    paused: bool | None = None
+    locked: bool | None = None
+    timer_on: bool | None = None
+    dynamic: bool | None = None
+    pause_dynamic: bool | None = None
+    dynamic_power_mode: int | None = None
+    pv_mode: PvMode | None = None
+    ready: bool | None = None
+    firmware_version: str | None = None
+    device_id: str | None = None
+
+    @classmethod
+    def _typed_values(cls, obj: Mapping[str, Any], where: str) -> dict[str, Any]:
+        values = super()._typed_values(obj, where)
+        code = values["dynamic_power_mode"]
+        mode = None if code is None else PV_MODE_OF_DYNAMIC_POWER_MODE.get(code)
+        values["pv_mode"] = mode
+        if values["pv_regulation_on"] is None and mode is not None:
+            values["pv_regulation_on"] = mode is not PvMode.MAX_POWER
+        return values
 
     @classmethod
     def from_api(cls, payload: object, where: str = "reported") -> Self:
@@ -285,22 +381,49 @@ class Reported(DeviceState):
         return cls.from_fields(_object(payload, where), where)
 
 
-class Connected(V2CModel):
-    """`device/connected`: whether the charger is online at the cloud."""
+CONNECTED_WORDS: Mapping[str, bool] = MappingProxyType(
+    {
+        "true": True, "1": True, "online": True, "yes": True, "on": True,
+        "false": False, "0": False, "offline": False, "no": False, "off": False,
+    }
+)  # fmt: skip
+"""The strings `device/connected` may answer (case and surrounding blanks ignored)."""
 
-    connected: bool | None = None
+
+def _connected_value(raw: object, where: str) -> bool:
+    """A bool, 0/1, or one of `CONNECTED_WORDS`; V2CResponseError naming `connected` otherwise."""
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int) and raw in (0, 1):
+        return raw == 1
+    if isinstance(raw, str) and raw.strip().lower() in CONNECTED_WORDS:
+        return CONNECTED_WORDS[raw.strip().lower()]
+    raise _bad(where, "connected", raw, "a boolean, 0/1 or true/false/online/offline")
+
+
+class Connected(V2CModel):
+    """`device/connected`: whether the charger is online at the cloud.
+
+    Accepted answers: a JSON boolean; the whole numbers 0 and 1; the strings
+    (JSON or plain text, any case) true/false, 1/0, online/offline, yes/no,
+    on/off; or an object whose `connected` field is any of these. Anything
+    else (null, 2, 0.5, a list, an object without `connected`) is a
+    `V2CResponseError` naming the field `connected`.
+    """
+
+    connected: bool
 
     @classmethod
     def from_api(cls, payload: object, where: str = "connected") -> Self:
-        """Parse a boolean, "true"/"false"/"1"/"0" (JSON or plain text), or `{"connected": ...}`."""
+        """Parse one of the accepted answers (see the class doc)."""
         if isinstance(payload, RawText):
-            payload = payload.text.strip()
+            payload = payload.text
         if isinstance(payload, Mapping):
             return cls(
-                connected=_flag(payload, "connected", where),
+                connected=_connected_value(payload.get("connected"), where),
                 **_extras(payload, {"connected"}),
             )
-        return cls(connected=_flag({"connected": payload}, "connected", where))
+        return cls(connected=_connected_value(payload, where))
 
 
 class WifiNetwork(ListedResult):

@@ -84,6 +84,14 @@ def serve(
         str | None,
         typer.Option(rich_help_panel=_FAULTS, help="Keys refused from (ISO 8601, sim)."),
     ] = None,
+    offline: Annotated[
+        list[str] | None,
+        typer.Option(
+            rich_help_panel=_FAULTS,
+            help="Charger offline DEVICE_ID@START/END (ISO 8601, sim; repeatable): "
+            "connected answers false, its other calls 504.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -100,6 +108,7 @@ def serve(
         DEMO_API_KEY,
         BindError,
         FaultConfig,
+        OfflineWindow,
         Simulator,
         SimulatorConfig,
         bind_socket,
@@ -109,6 +118,10 @@ def serve(
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
+    try:
+        windows = tuple(OfflineWindow.parse(text) for text in offline or ())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--offline") from None
     try:
         faults = FaultConfig(
             error_rate=error_rate,
@@ -120,6 +133,7 @@ def serve(
             outage_start=_utc_time(outage_start, "--outage-start"),
             outage_end=_utc_time(outage_end, "--outage-end"),
             revoke_keys_at=_utc_time(revoke_keys_at, "--revoke-keys-at"),
+            offline=windows,
             seed=seed,
         )
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
@@ -146,7 +160,11 @@ def serve(
         typer.echo(f"error: --{exc.field} {exc.value}: {exc.detail}", err=True)
         raise typer.Exit(2) from None
     port = sock.getsockname()[1]
-    sim = Simulator(World(world_scenario, seed=seed), config)
+    try:
+        sim = Simulator(World(world_scenario, seed=seed), config)
+    except ValueError as exc:
+        sock.close()
+        raise typer.BadParameter(str(exc), param_hint="--offline") from None
     loopback = host == "localhost" or _is_loopback(host)
     shown = host if ":" not in host else f"[{host}]"
     typer.echo(f"V2C Cloud simulator: http://{shown}:{port}{config.base_path}")
@@ -154,6 +172,8 @@ def serve(
     typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
     for key in keys:
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
+    for w in windows:
+        typer.echo(f"  offline: {w.device_id} {w.start.isoformat()} .. {w.end.isoformat()}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
     server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", access_log=False))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         SimulatorConfig,
         resolve_api_keys,
     )
-    from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector
+    from adapters.simulator.server.faults import Fault, FaultConfig, FaultInjector, OfflineWindow
     from adapters.simulator.server.serve import (
         BindError,
         RunningSimulator,
@@ -50,6 +50,7 @@ __all__ = [
     "Fault",
     "FaultConfig",
     "FaultInjector",
+    "OfflineWindow",
     "QuotaState",
     "RunningSimulator",
     "Simulator",

@@ -15,7 +15,9 @@ and `/device/currentstatecharge` answer). One request goes through, in order:
 6. query parameters checked against the spec (required, enum, pattern,
    bounds) and the JSON body (timer, power profiles) -> 400 {"message": ...};
 7. the named device (`deviceId` or `id`) must exist -> 404;
-8. the operation's handler acts on the world and answers.
+8. a device offline at this time (fault `offline`) -> 504, except
+   `connected` (false) and `stadistic/device`;
+9. the operation's handler acts on the world and answers.
 
 Headers on every answer of the API: `RateLimit-Limit`, `RateLimit-Remaining`,
 `RateLimit-Reset` (whole seconds to the simulated UTC midnight, when the

@@ -8,6 +8,15 @@ sequence. The kinds, in the order the simulator applies them:
   503 before authentication (the gateway is down, nothing is counted);
 - key revocation: from `revoke_keys_at` (simulated) on, every configured key
   is refused with 401 (the user revoked the key in the V2C app);
+- offline charger (`offline`, windows per device, `DEVICE@START/END` on the
+  command line): the cloud is up but the charger is not connected to it.
+  `device/connected` answers false; every other operation naming that device
+  answers 504 {"message": "device ... is not connected"} (the cloud waited for
+  the charger in vain; a 5xx, so clients retry reads as for any gateway
+  failure), except `stadistic/device`, which the cloud answers from its own
+  history. The call is counted like any other. The world keeps running: the
+  charger goes on charging with its last settings. V2C documents nothing
+  about an offline charger; the status is our choice;
 - connection drop (probability `drop_rate`): the socket is closed without any
   HTTP response;
 - timeout (probability `timeout_rate`): the request is held `timeout_s` wall
@@ -27,7 +36,63 @@ import random
 import threading
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+
+def _aware_time(t: datetime | None) -> datetime | None:
+    if t is not None and t.tzinfo is None:
+        raise ValueError(f"time must be timezone-aware (UTC), got naive {t.isoformat()}")
+    return t
+
+
+class OfflineWindow(BaseModel):
+    """Charger `device_id` is not connected to the cloud during [start, end) (simulated)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: str = Field(min_length=1, pattern=r"^\S+$")
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _aware(cls, t: datetime) -> datetime | None:
+        return _aware_time(t)
+
+    @model_validator(mode="after")
+    def _is_a_window(self) -> OfflineWindow:
+        if self.end <= self.start:
+            raise ValueError(f"offline end {self.end.isoformat()} must be after the start")
+        return self
+
+    @classmethod
+    def parse(cls, text: str) -> OfflineWindow:
+        """`DEVICE_ID@START/END`, both times ISO 8601 with an offset; ValueError otherwise."""
+        device_id, at, window = text.partition("@")
+        start, slash, end = window.partition("/")
+        if not (at and slash and device_id and start and end):
+            raise ValueError(f"expected DEVICE_ID@START/END (ISO 8601 times), got {text!r}")
+        try:
+            return cls(
+                device_id=device_id,
+                start=datetime.fromisoformat(start),
+                end=datetime.fromisoformat(end),
+            )
+        except ValidationError as exc:
+            raise ValueError(f"{text!r}: {exc.errors()[0]['msg']}") from None
+        except ValueError:
+            raise ValueError(f"{text!r}: START and END must be ISO 8601 times") from None
+
+    def covers(self, device_id: str, now: datetime) -> bool:
+        """`device_id` is offline at simulated time `now` by this window."""
+        return device_id == self.device_id and self.start <= now < self.end
 
 
 class FaultConfig(BaseModel):
@@ -45,6 +110,7 @@ class FaultConfig(BaseModel):
     outage_start: datetime | None = None
     outage_end: datetime | None = None
     revoke_keys_at: datetime | None = None
+    offline: tuple[OfflineWindow, ...] = ()
     seed: int = 0
 
     @field_validator("error_statuses")
@@ -57,9 +123,7 @@ class FaultConfig(BaseModel):
     @field_validator("outage_start", "outage_end", "revoke_keys_at")
     @classmethod
     def _aware(cls, t: datetime | None) -> datetime | None:
-        if t is not None and t.tzinfo is None:
-            raise ValueError(f"time must be timezone-aware (UTC), got naive {t.isoformat()}")
-        return t
+        return _aware_time(t)
 
     @model_validator(mode="after")
     def _outage_is_a_window(self) -> FaultConfig:
@@ -96,6 +160,10 @@ class FaultInjector:
         """The gateway is down at simulated time `now`."""
         start, end = self.config.outage_start, self.config.outage_end
         return start is not None and end is not None and start <= now < end
+
+    def device_offline(self, device_id: str, now: datetime) -> bool:
+        """Charger `device_id` is not connected to the cloud at simulated time `now`."""
+        return any(w.covers(device_id, now) for w in self.config.offline)
 
     def keys_revoked(self, now: datetime) -> bool:
         """Every configured key has been revoked by simulated time `now`."""

@@ -25,12 +25,14 @@ from adapters.simulator.server.settings import (
     Timer,
 )
 from adapters.simulator.server.wire import (
+    ChargerFlags,
     SessionLike,
     Tariff,
     current_state_body,
     global_statistics,
     last_sessions,
     session_statistic,
+    shadow_body,
 )
 from optimizer.interfaces import ChargerReading, PvMode
 
@@ -42,6 +44,9 @@ class SimChargerLike(Protocol):
     """The part of the world's `SimCharger` the HTTP simulator drives."""
 
     pv_mode: PvMode
+    paused: bool
+    locked: bool
+    dynamic: bool
 
     def reading(self) -> ChargerReading: ...
     def set_intensity(self, amps: int) -> None: ...
@@ -85,7 +90,8 @@ class CallContext:
     """One validated API call against the world.
 
     `device_id` is the device named by the query (`deviceId` or `id`), already
-    checked to exist; None for account-level operations.
+    checked to exist; None for account-level operations. `online` is False
+    while that device is offline (an offline fault window).
     """
 
     world: WorldLike
@@ -97,6 +103,7 @@ class CallContext:
     tz: tzinfo
     tariff: Tariff
     rng: random.Random
+    online: bool = True
 
     @property
     def charger(self) -> SimChargerLike:
@@ -330,12 +337,24 @@ def _currentstatecharge(ctx: CallContext) -> object:
 
 @handles("reported")
 def _reported(ctx: CallContext) -> object:
-    return {**_state(ctx), **ctx.device.reported_fields()}
+    """The shadow (`wire.shadow_body`) and the configuration the settings store keeps."""
+    charger, device = ctx.charger, ctx.device
+    flags = ChargerFlags(
+        device_id=device.device_id,
+        paused=charger.paused,
+        locked=charger.locked,
+        dynamic=charger.dynamic,
+        pv_mode=charger.pv_mode,
+        timer_on=any(t.active for t in device.timers.values()),
+        firmware_version=device.firmware_version,
+    )
+    return {**shadow_body(charger.reading(), flags), **device.reported_fields()}
 
 
 @handles("connected")
 def _connected(ctx: CallContext) -> object:
-    return {"connected": True}
+    """A bare JSON boolean: false while the device is offline (fault), true otherwise."""
+    return ctx.online
 
 
 @handles("wifilist")

@@ -97,7 +97,10 @@ class DeviceSettings:
         return None
 
     def reported_fields(self) -> dict[str, str]:
-        """The configuration part of `device/reported`, every value a string."""
+        """The configuration part of `device/reported`, every value a string.
+
+        The firmware version is the shadow's `FirmwareVersion` (`wire.shadow_body`).
+        """
         return {
             "language": str(self.language),
             "logo_led": _flag(self.logo_led),
@@ -109,7 +112,6 @@ class DeviceSettings:
             "inst_type": str(self.inst_type),
             "ssid": self.wifi_ssid,
             "set_rfid": _flag(self.rfid_reader_on),
-            "version": self.firmware_version,
         }
 
 

@@ -26,6 +26,9 @@ from adapters.simulator.server.settings import DeviceSettings
 from adapters.simulator.server.wire import Tariff
 from optimizer.clock import ScaledClock
 
+ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
+"""Operations the cloud answers itself while the device is offline (the rest get 504)."""
+
 
 class Simulator:
     """One simulated V2C cloud account set over one world model.
@@ -45,6 +48,9 @@ class Simulator:
         self.tz = ZoneInfo(config.timezone)
         self.tariff = Tariff()
         self.settings = {d: DeviceSettings(d) for d in world.device_ids}
+        unknown = sorted({w.device_id for w in config.faults.offline} - set(self.settings))
+        if unknown:
+            raise ValueError(f"offline windows name unknown devices: {', '.join(unknown)}")
         self._keys = tuple(k.get_secret_value().encode() for k in config.api_keys)
         self._rng = random.Random(config.seed)
         self._lock = threading.RLock()
@@ -100,7 +106,8 @@ class Simulator:
     ) -> object:
         """Run one validated operation against the world; the JSON-able 200 body.
 
-        Raises ApiError for answers other than 200.
+        Raises ApiError for answers other than 200; 504 for an operation that
+        needs a device which is offline (see `faults`).
         """
         handler = HANDLERS.get(operation_id)
         if handler is None:
@@ -108,6 +115,9 @@ class Simulator:
         with self._lock:
             now = self.clock.now()
             self.world.advance_to(now)
+            online = device_id is None or not self.faults.device_offline(device_id, now)
+            if not online and operation_id not in ANSWERED_WHILE_OFFLINE:
+                raise ApiError(504, f"device {device_id} is not connected")
             ctx = CallContext(
                 world=self.world,
                 settings=self.settings,
@@ -118,5 +128,6 @@ class Simulator:
                 tz=self.tz,
                 tariff=self.tariff,
                 rng=self._rng,
+                online=online,
             )
             return handler(ctx)

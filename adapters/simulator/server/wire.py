@@ -11,6 +11,23 @@ Assumptions where V2C documents nothing:
 - `battery` (home battery power) is always 0: the simulated home has none.
 - statistics `cost` and `coCost` are the session energy times a flat price
   and a flat CO2 factor (`Tariff`); `costFv` is 0 (solar energy is free).
+
+`device/reported` is the charger's shadow under the Trydan's register names,
+as the public Home Assistant client reads it (`adapters.v2c_cloud.shadow`),
+every value a string like the rest of the cloud's answers, powers in kW and
+energy in kWh like `currentstatecharge`. Each value is the one
+`currentstatecharge` reports at the same instant: `ChargeState` =
+`charge_state`, `ChargePower` = `power`, `HousePower` = `house_power`,
+`FVPower` = `sun_power`, `BatteryPower` = `battery`, `ChargeEnergy` =
+`energy`, `ChargeTime` = `seconds`, `Intensity` = `intensity`,
+`VoltageInstallation` = `voltage`, `Phases` = `phases`, `SlaveError` =
+`error`. The rest is the charger's state behind them: `Paused`, `Locked`,
+`Dynamic` (the load balancing `device/dynamic` sets), `DynamicPowerMode`
+(the `chargefvmode`, in the Trydan's codes), `PauseDynamic` (1 while the
+charger does not follow PV, i.e. maximum power), `Timer` (1 if a timer slot
+is active), `FirmwareVersion`, `ID` (the device id). Assumed where nothing
+says: `ReadyState` is 1 while the charger can charge a car (not locked, no
+error code).
 """
 
 from __future__ import annotations
@@ -20,7 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Protocol
 
-from optimizer.interfaces import ChargerReading, ChargeState
+from adapters.v2c_cloud.shadow import DYNAMIC_POWER_MODE
+from optimizer.interfaces import ChargerReading, ChargeState, PvMode
 
 _CP_LEVEL = {ChargeState.CHARGING: 248.0, ChargeState.CONNECTED: 250.0}
 
@@ -30,11 +48,16 @@ def kw(watts: float) -> str:
     return f"{watts / 1000.0:.6f}"
 
 
+def kwh(wh: float) -> str:
+    """Energy in Wh as the cloud's kWh string with six decimals."""
+    return f"{wh / 1000.0:.6f}"
+
+
 def current_state_body(reading: ChargerReading, *, pv_mode_on: bool) -> dict[str, str]:
     """The `currentstatecharge` answer for one reading (the reference's field names)."""
     return {
         "error": str(reading.error_code),
-        "battery": f"{0.0:.6f}",
+        "battery": kw(0.0),
         "voltage": f"{reading.voltage_v:.2f}",
         "intensity": str(round(reading.current_setpoint_a)),
         "seconds": str(int(reading.session_seconds)),
@@ -45,7 +68,50 @@ def current_state_body(reading: ChargerReading, *, pv_mode_on: bool) -> dict[str
         "sun_power": kw(reading.pv_power_w),
         "phases": str(reading.phases),
         "cp_level": f"{_CP_LEVEL.get(reading.charge_state, 0.0):.6f}",
-        "energy": f"{reading.session_energy_wh / 1000.0:.6f}",
+        "energy": kwh(reading.session_energy_wh),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerFlags:
+    """What the shadow reports beyond a reading: the charger's switches and identity."""
+
+    device_id: str
+    paused: bool
+    locked: bool
+    dynamic: bool
+    pv_mode: PvMode
+    timer_on: bool
+    firmware_version: str
+
+
+def _bit(on: bool) -> str:
+    return "1" if on else "0"
+
+
+def shadow_body(reading: ChargerReading, flags: ChargerFlags) -> dict[str, str]:
+    """The `device/reported` shadow for one reading (see the module doc for each field)."""
+    return {
+        "ID": flags.device_id,
+        "FirmwareVersion": flags.firmware_version,
+        "ChargeState": str(reading.charge_state_code),
+        "ReadyState": _bit(not flags.locked and reading.error_code == 0),
+        "ChargePower": kw(reading.car_power_w),
+        "ChargeEnergy": kwh(reading.session_energy_wh),
+        "SlaveError": str(reading.error_code),
+        "ChargeTime": str(int(reading.session_seconds)),
+        "HousePower": kw(reading.house_power_w),
+        "FVPower": kw(reading.pv_power_w),
+        "BatteryPower": kw(0.0),
+        "Paused": _bit(flags.paused),
+        "Locked": _bit(flags.locked),
+        "Timer": _bit(flags.timer_on),
+        "Intensity": str(round(reading.current_setpoint_a)),
+        "Dynamic": _bit(flags.dynamic),
+        "PauseDynamic": _bit(flags.pv_mode is PvMode.MAX_POWER),
+        "DynamicPowerMode": str(DYNAMIC_POWER_MODE[flags.pv_mode]),
+        "VoltageInstallation": f"{reading.voltage_v:.2f}",
+        "Phases": str(reading.phases),
     }
 
 
