@@ -313,6 +313,7 @@ def run(
     from adapters.v2c_cloud.charger import CloudCharger
     from optimizer.clock import WallClock
     from optimizer.daemon import SchedulerRunner, build_daemon, ledger_listener
+    from optimizer.forecast import InChildProcess
 
     app_config = load_app_config(config)
     _check_policy(policy)
@@ -340,6 +341,7 @@ def run(
             store,
             policy=policy,
             reconciler=cloud_reconciler(client, store, app_config.site.tz),
+            clear_sky_days=InChildProcess(),  # h-memory: pvlib and pandas stay out of `run`
         )
         client.on_call = ledger_listener(daemon)
         typer.echo(

@@ -16,7 +16,7 @@ from optimizer.budget.planner import BudgetPlanner
 from optimizer.config import AppConfig
 from optimizer.controller import Controller, CycleResult
 from optimizer.daemon.core import Daemon, Reconciler
-from optimizer.forecast import ClearSkyCache, PvForecaster
+from optimizer.forecast import ClearSkyDays, PvForecaster, in_process
 from optimizer.interfaces import CallListener, Charger, Clock, PvMode, Store
 from optimizer.policies.registry import build_policy
 
@@ -33,6 +33,7 @@ def build_daemon(
     reconcile_at: time = time(0, 20),
     on_cycle: Callable[[CycleResult], None] | None = None,
     restore: bool = True,
+    clear_sky_days: ClearSkyDays = in_process,
 ) -> Daemon:
     """One controller per `[[chargers]]` entry, sharing one planner and `store`.
 
@@ -41,6 +42,8 @@ def build_daemon(
     the configured policy's name. The planner's PV profile is the site's clear
     sky, and with `restore` its ledger is rebuilt from the store's last 48 h.
     Route the adapters' call reports to `ledger_listener(daemon)`.
+    `clear_sky_days` runs the clear-sky model (`InChildProcess` keeps pvlib and
+    pandas out of a long-running daemon); the planner shares the forecaster's days.
     """
     configured = [c.device_id for c in config.chargers]
     missing = [d for d in configured if d not in chargers]
@@ -49,13 +52,14 @@ def build_daemon(
         raise ValueError(
             f"chargers do not match the config: missing {missing or '-'}, unknown {extra or '-'}"
         )
-    clear_sky = ClearSkyCache(config.site)
+    # h-memory: the clear-sky strategy, one cache shared by the forecaster and the planner.
+    forecaster = PvForecaster(config.site, clear_sky_days=clear_sky_days)
+    clear_sky = forecaster.clear_sky
     planner = BudgetPlanner(
         config.budget,
         devices=len(configured),
-        pv_profile=lambda t: clear_sky.power_at(t.timestamp()),
+        pv_profile=lambda t: clear_sky.power_at_or_dark(t.timestamp()),
     )
-    forecaster = PvForecaster(config.site)
     controllers = [
         Controller(
             chargers[c.device_id],
