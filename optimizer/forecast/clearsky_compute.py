@@ -21,6 +21,7 @@ charging and the next refresh tries again.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -39,6 +40,8 @@ FloatArray = npt.NDArray[np.float64]
 POINTS_PER_DAY = 24 * 60
 """Values per cached day minus one (00:00 to 24:00 inclusive, one a minute), as in
 `clearsky_model`, which this module must not import (it loads pvlib)."""
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """The directory holding the `optimizer` package: the child must import this copy."""
@@ -101,6 +104,11 @@ class InChildProcess:
             self._failure, self._failed_at = result, time.monotonic()
         else:
             self._failure, self.last_duration_s = None, time.monotonic() - started
+            log.info(
+                "clear sky: %d days computed in a child process in %.1f s",
+                n_days,
+                self.last_duration_s,
+            )
         return result
 
     def _run_child(self, site: SiteConfig, first_day: int, n_days: int) -> ClearSkyResult:
