@@ -1,12 +1,13 @@
 """Start-up time and memory of the `v2c-solar` command (BENCHMARKS.md, section 5).
 
-Three figures, each from fresh interpreters run as a user would run the command:
+Four figures, each from fresh interpreters run as a user would run the command:
 
 - `--help` wall time, best of N, beside `python -c "import typer, rich, httpx"` measured in
   the same run (the floor any typer + rich + httpx command pays): goal ratio <= 3;
 - peak resident memory (MB) of `--help` (the child's own `ru_maxrss`): goal <= 80 MB;
 - resident memory (MB, VmRSS) of `v2c-solar run` after `--settle` seconds against the
   simulator served by a separate `v2c-solar simulator serve` process: goal <= 150 MB;
+- the clear-sky child process `run` starts once per 8 days: wall time and peak memory;
 - with `--imports`: what each step of the `run` command's imports adds to the resident
   memory and the wall time, in one fresh interpreter, in the order `run` needs them.
 
@@ -153,20 +154,48 @@ RUN_IMPORTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("SQLAlchemy store", ("adapters.storage.sql_store",)),
     ("APScheduler", ("apscheduler.schedulers.background", "apscheduler.executors.pool")),
     ("config, controller, policies, budget", ("optimizer.config", "optimizer.budget")),
-    ("pyarrow (imported by pandas 3)", ("pyarrow", "pyarrow.compute")),
-    ("pandas (imported by pvlib)", ("pandas",)),
+    ("forecast, daemon wiring", ("optimizer.forecast.forecaster", "optimizer.daemon.wiring")),
+    ("child only: pyarrow (imported by pandas 3)", ("pyarrow", "pyarrow.compute")),
+    ("child only: pandas (imported by pvlib)", ("pandas",)),
     (
-        "scipy (imported by pvlib)",
+        "child only: scipy (imported by pvlib)",
         tuple(
             f"scipy.{name}"
             for name in ("special", "integrate", "optimize", "interpolate", "spatial", "sparse")
         ),
     ),
-    ("h5py, requests (imported by pvlib)", ("h5py", "requests")),
-    ("pvlib itself", ("pvlib",)),
-    ("forecast, daemon wiring", ("optimizer.forecast.clearsky", "optimizer.daemon.wiring")),
+    ("child only: h5py, requests (imported by pvlib)", ("h5py", "requests")),
+    ("child only: pvlib, the clear-sky model", ("optimizer.forecast.clearsky_model",)),
 )
-"""Steps of `run`'s imports; each step's cost is what it adds after the steps before it."""
+"""Steps of `run`'s imports, then those of its clear-sky child process (`InChildProcess`),
+which `run` itself never loads; each step's cost is what it adds after the steps before it."""
+
+CHILD_DAYS = 8
+"""Days per clear-sky computation: the forecaster's `CLEAR_SKY_PREFETCH_DAYS`."""
+
+
+def clear_sky_child(repeat: int) -> tuple[float, float]:
+    """(best wall seconds, largest peak resident MB) of the clear-sky child computing
+    `CHILD_DAYS` days, as `run` starts it (`python -m optimizer.forecast.clearsky_compute`)."""
+    from optimizer.forecast.clearsky_compute import CHILD_MODULE
+    from optimizer.site import GRAZ
+
+    runs = []
+    with tempfile.TemporaryFile() as request:
+        request.write(f"{20_600} {CHILD_DAYS}\n{GRAZ.model_dump_json()}".encode())
+        for _ in range(repeat):
+            request.seek(0)
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", CHILD_MODULE],
+                cwd=ROOT, stdin=request, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            _, status, usage = os.wait4(proc.pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise SystemExit("the clear-sky child failed")
+            runs.append((time.perf_counter() - started, usage.ru_maxrss / 1024.0))
+    return min(s for s, _ in runs), max(mb for _, mb in runs)
+
 
 IMPORT_STEPS = """
 import importlib, json, re, sys, time
@@ -193,7 +222,7 @@ def import_costs() -> list[tuple[str, float, float]]:
 
 
 def print_import_costs() -> None:
-    print("| step of `run`'s imports | + MB | MB after | s |")
+    print("| step of `run`'s imports, then its child's | + MB | MB after | s |")
     print("|---|---|---|---|")
     before = 0.0
     for label, mb, seconds in import_costs():
@@ -232,6 +261,11 @@ def main() -> None:
     )
     if args.skip_run:
         return
+    child_s, child_mb = clear_sky_child(args.repeat)
+    print(
+        f"clear-sky child process, {CHILD_DAYS} days: {child_s:.2f} s (best of {args.repeat}), "
+        f"{child_mb:.0f} MB peak"
+    )
     rss, hwm = run_resident(args.settle)
     print(
         f"v2c-solar run after {args.settle:g} s against the simulator: {rss:.0f} MB resident "

@@ -28,9 +28,9 @@ from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
 from optimizer.config import AppConfig
 from optimizer.controller import Controller
 from optimizer.forecast import ClearSkyCache, PvForecaster
+from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, ChargeState, Clock, Store
 from optimizer.policies import Policy, build_policy
-from optimizer.site import SiteConfig
 
 if TYPE_CHECKING:
     from adapters.storage.protocol import QueryableStore
@@ -62,7 +62,7 @@ class SiteParts:
     listener: CallListener
 
 
-def planner_pv_profile(site: SiteConfig) -> PvProfile:
+def planner_pv_profile(clear_sky: ClearSkyCache) -> PvProfile:
     """The PV power (W) the budget planner expects over the day: the site's clear sky.
 
     Chosen over the profile the planner can learn from its read contexts: on the
@@ -70,17 +70,17 @@ def planner_pv_profile(site: SiteConfig) -> PvProfile:
     (solar_only 802.64 against 802.57 kWh, target 806.78 against 806.97) for more
     calls (79.5 / 84.7 / 60.2 against 79.1 / 82.1 / 59.7 a day for solar_only /
     target / min_solar), and at home it would start empty after every restart
-    and in `v2c-solar budget` (BENCHMARKS.md, section 4).
+    and in `v2c-solar budget` (BENCHMARKS.md, section 4). While the clear sky cannot be
+    computed (`ClearSkyUnavailable`, a failed child process) the planner sees 0 W.
     """
-    clear_sky = ClearSkyCache(site)
-    return lambda t: clear_sky.power_at(t.timestamp())
+    return lambda t: clear_sky.power_at_or_dark(t.timestamp())
 
 
-def budget_planner(config: AppConfig) -> BudgetPlanner:
-    """The account's `BudgetPlanner`: the configured budget over all configured chargers."""
-    return BudgetPlanner(
-        config.budget, devices=len(config.chargers), pv_profile=planner_pv_profile(config.site)
-    )
+def budget_planner(config: AppConfig, clear_sky: ClearSkyCache | None = None) -> BudgetPlanner:
+    """The account's `BudgetPlanner`: the configured budget over all configured chargers,
+    expecting the PV of `clear_sky` (default: the site's, computed in-process)."""
+    profile = planner_pv_profile(clear_sky or ClearSkyCache(config.site))
+    return BudgetPlanner(config.budget, devices=len(config.chargers), pv_profile=profile)
 
 
 def with_policy(config: AppConfig, name: str | None) -> AppConfig:
@@ -99,18 +99,21 @@ def build_site(
     *,
     policy: PolicyFactory | None = None,
     scheduler: LedgeredScheduler | None = None,
+    clear_sky_days: ClearSkyDays = in_process,
 ) -> SiteParts:
     """Wire the site of `config`: a controller per `[[chargers]]` entry, one scheduler, one store.
 
     `chargers` makes each configured charger, reporting to the listener built
     here. `policy` overrides the configured policy (default: `[policy]`, with
     the tariff), `scheduler` the budget planner (the backtest's fixed-interval
-    baselines).
+    baselines). `clear_sky_days` says where the clear-sky model runs: in-process
+    (backtests, the demo) or `InChildProcess` (`run`: pvlib and pandas stay out of
+    a long-running daemon); the planner shares the forecaster's clear-sky days.
     """
     make_policy = policy or (lambda: build_policy(config.policy, None, config.tariff))
-    shared = scheduler or budget_planner(config)
+    forecaster = PvForecaster(config.site, clear_sky_days=clear_sky_days)
+    shared = scheduler or budget_planner(config, forecaster.clear_sky)
     listener = call_listener(shared, store)
-    forecaster = PvForecaster(config.site)
     controllers = tuple(
         Controller(
             chargers(c.device_id, listener),

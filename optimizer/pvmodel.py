@@ -34,10 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 import pvlib
 
-from optimizer.site import ArrayConfig, SiteConfig
-
-INVERTER_EFFICIENCY = 0.96
-"""Nominal inverter efficiency used by the PVWatts inverter model."""
+from optimizer.site import INVERTER_EFFICIENCY, ArrayConfig, SiteConfig
 
 DEFAULT_TEMP_AIR_C = 20.0
 DEFAULT_WIND_M_S = 1.0

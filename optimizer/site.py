@@ -12,6 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+INVERTER_EFFICIENCY = 0.96
+"""Nominal inverter efficiency of the PVWatts inverter model (`optimizer.pvmodel`); here,
+beside the arrays, so the forecaster's AC limit needs no pvlib import."""
+
 
 class ArrayConfig(BaseModel):
     """One PV array: a plane of modules behind one inverter (or one MPPT share of it).

@@ -1,4 +1,4 @@
-"""What each command imports: `--help` and `device` stay light, `run` never loads plotting.
+"""What each command imports: `--help` and `device` stay light, `run` loads no PV model stack.
 
 Each case runs `optimizer.cli.main.main()` in a fresh interpreter with the
 given arguments and reads back `sys.modules` as it was when the command
@@ -138,5 +138,6 @@ def test_run_imports_no_plotting_and_no_simulator(tmp_path: Path, refusing_cloud
         env={"V2C_API_KEY": "wrong-key", "V2C_BASE_URL": refusing_cloud},
     )  # fmt: skip
     assert code == 1  # the cloud refused the key: the daemon was built and ran a cycle
-    assert "optimizer.daemon" in modules and "pvlib" in modules
-    assert heavy(modules, ("matplotlib", "adapters.simulator")) == []
+    assert "optimizer.daemon" in modules
+    assert "optimizer.forecast.clearsky_compute" in modules  # it forecast, in a child process
+    assert heavy(modules, (*HEAVY, "pyarrow")) == []

@@ -147,6 +147,7 @@ def run(
     from optimizer.clock import WallClock
     from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
+    from optimizer.forecast import InChildProcess
 
     app_config = load_app_config(config)
     _check_policy(policy)
@@ -163,7 +164,10 @@ def run(
         raise _fail(str(exc)) from None
     store = open_store(db or app_config.storage.url)
     try:
-        daemon = cloud_daemon(with_policy(app_config, policy), client, clock, store)
+        # The clear-sky model runs in a short-lived child: pvlib and pandas stay out of `run`.
+        daemon = cloud_daemon(
+            with_policy(app_config, policy), client, clock, store, clear_sky_days=InChildProcess()
+        )
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "

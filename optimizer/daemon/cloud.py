@@ -17,6 +17,7 @@ from optimizer.composition import ChargerFactory, PolicyFactory, SiteParts, buil
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.wiring import build_daemon
+from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, Clock, Store
 
 if TYPE_CHECKING:
@@ -42,16 +43,33 @@ def cloud_site(
     *,
     policy: PolicyFactory | None = None,
     scheduler: LedgeredScheduler | None = None,
+    clear_sky_days: ClearSkyDays = in_process,
 ) -> SiteParts:
     """The site of the account behind `client`, as the composition root wires it.
 
-    `policy` and `scheduler` override the config's (the equivalence test's baselines).
+    `policy` and `scheduler` override the config's (the equivalence test's baselines);
+    `clear_sky_days` says where the clear-sky model runs (`build_site`).
     """
     chargers = cloud_chargers(client, clock)
-    return build_site(config, chargers, clock, store, policy=policy, scheduler=scheduler)
+    return build_site(
+        config,
+        chargers,
+        clock,
+        store,
+        policy=policy,
+        scheduler=scheduler,
+        clear_sky_days=clear_sky_days,
+    )
 
 
-def cloud_daemon(config: AppConfig, client: V2CClient, clock: Clock, store: SqlStore) -> Daemon:
+def cloud_daemon(
+    config: AppConfig,
+    client: V2CClient,
+    clock: Clock,
+    store: SqlStore,
+    *,
+    clear_sky_days: ClearSkyDays = in_process,
+) -> Daemon:
     """The daemon over every configured charger of the account behind `client`."""
-    site = cloud_site(config, client, clock, store)
+    site = cloud_site(config, client, clock, store, clear_sky_days=clear_sky_days)
     return build_daemon(site, reconciler=cloud_reconciler(client, store, config.site.tz))

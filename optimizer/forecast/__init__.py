@@ -4,7 +4,8 @@
 `optimizer.interfaces`). Everything inside works on epoch seconds and numpy
 arrays so `observe` stays O(1) and a 48 h forecast costs about a millisecond.
 Names are imported on first access (`optimizer.lazy_exports`): only the clear
-sky needs pvlib.
+sky model (`clearsky_model`) needs pvlib, and the live daemon runs it in a child
+process (`clearsky_compute.InChildProcess`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from optimizer.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from optimizer.forecast.calibration import Calibration, CalibrationState
-    from optimizer.forecast.clearsky import ClearSkyCache
+    from optimizer.forecast.clearsky import ClearSkyCache, ClearSkyUnavailable
+    from optimizer.forecast.clearsky_compute import (
+        ClearSkyDays,
+        ClearSkyFailure,
+        InChildProcess,
+        in_process,
+    )
     from optimizer.forecast.forecaster import PvForecaster
     from optimizer.forecast.nowcast import Nowcast, NowcastState
     from optimizer.forecast.sources import ForecastSource
@@ -26,8 +33,13 @@ __all__ = [
     "Calibration",
     "CalibrationState",
     "ClearSkyCache",
+    "ClearSkyDays",
+    "ClearSkyFailure",
+    "ClearSkyUnavailable",
     "ForecastSource",
+    "InChildProcess",
     "Nowcast",
     "NowcastState",
     "PvForecaster",
+    "in_process",
 ]

@@ -12,27 +12,36 @@ mostly fixed: 8 days cost ~3x one). Lookups are then pure numpy: `power_at` is
 O(1) and `power_grid` one `np.interp` over the cached days, or a plain gather
 when the grid falls on whole minutes (the forecaster's 5-min grid), which gives
 the very same values (`np.interp` returns the knot's value at a knot).
+
+The days are computed by `clearsky_model.clear_sky_days`, run where the cache's
+`compute` strategy says (`clearsky_compute`: in this process by default, in a
+child process for the live daemon, which then never imports pvlib or pandas).
+A failed computation raises `ClearSkyUnavailable` from the lookup that needed
+it, after one log line; the next lookup of a missing day tries again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
-from optimizer.pvmodel import clear_sky_pv_array
+from optimizer.forecast.clearsky_compute import ClearSkyDays, ClearSkyFailure, in_process
 from optimizer.site import SiteConfig
+
+log = logging.getLogger(__name__)
 
 DAY_S = 86_400
 MINUTE_S = 60
 POINTS_PER_DAY = DAY_S // MINUTE_S
-MODEL_STEP_MIN = 5
-"""pvlib runs on a 5-min grid, linearly interpolated to 1 min: clear sky is smooth
-(error well under 0.5 % of peak) and a day costs a fifth of the solar-position work."""
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class ClearSkyUnavailable(RuntimeError):
+    """The clear-sky days a lookup needs could not be computed (see `ClearSkyFailure`)."""
 
 
 class ClearSkyCache:
@@ -46,9 +55,17 @@ class ClearSkyCache:
     (about 11 kB a day). `prefetch_days` (1 to `max_days // 2`): a missing day is
     computed together with the days after it up to this many in all, in one pvlib call
     (the values are the same whatever the batch: pvlib works point by point).
+    `compute` runs the model (`clearsky_compute.in_process` unless told otherwise).
     """
 
-    def __init__(self, site: SiteConfig, *, max_days: int = 16, prefetch_days: int = 1) -> None:
+    def __init__(
+        self,
+        site: SiteConfig,
+        *,
+        max_days: int = 16,
+        prefetch_days: int = 1,
+        compute: ClearSkyDays = in_process,
+    ) -> None:
         if max_days < 3:
             raise ValueError(
                 f"max_days must be at least 3 (a 48 h forecast spans 3 days), got {max_days}"
@@ -65,6 +82,8 @@ class ClearSkyCache:
         )
         self._max_days = max_days
         self._prefetch_days = prefetch_days
+        self._run_model = compute
+        self._logged_failure: ClearSkyFailure | None = None
         self._days: OrderedDict[int, FloatArray] = OrderedDict()
         self.computed_days = 0
         """How many days were computed with pvlib (cache misses), for tests and benchmarks."""
@@ -88,18 +107,21 @@ class ClearSkyCache:
         return end
 
     def _compute(self, first: int, last: int) -> None:
-        """Compute UTC days `first..last` (inclusive) in one pvlib call and cache them."""
+        """Compute UTC days `first..last` (inclusive) in one model run and cache them.
+
+        Raises `ClearSkyUnavailable` when the run failed, logging each new failure once.
+        """
         n_days = last - first + 1
         if n_days > self._max_days:
             raise ValueError(f"{n_days} days requested at once, the cache holds {self._max_days}")
-        per_day = POINTS_PER_DAY // MODEL_STEP_MIN
-        start = pd.Timestamp(first * DAY_S, unit="s", tz="UTC")
-        coarse = pd.date_range(start, periods=n_days * per_day + 1, freq=f"{MODEL_STEP_MIN}min")
-        model = clear_sky_pv_array(self._model_site, coarse)
-        minutes = np.arange(POINTS_PER_DAY + 1, dtype=np.float64)
+        result = self._run_model(self._model_site, first, n_days)
+        if isinstance(result, ClearSkyFailure):
+            if result is not self._logged_failure:
+                log.warning("clear sky unavailable: %s", result.reason)
+                self._logged_failure = result
+            raise ClearSkyUnavailable(result.reason)
         for k in range(n_days):
-            segment = model[k * per_day : (k + 1) * per_day + 1]
-            values = np.interp(minutes, minutes[::MODEL_STEP_MIN], segment)
+            values = result[k]
             values.setflags(write=False)
             self._days[first + k] = values
             self._days.move_to_end(first + k)
@@ -115,6 +137,17 @@ class ClearSkyCache:
         i = int(pos)
         frac = pos - i
         return float(values[i] * (1.0 - frac) + values[i + 1] * frac)
+
+    def power_at_or_dark(self, t_s: float) -> float:
+        """`power_at`, or 0 W while the clear sky is unavailable (the failure is logged).
+
+        For the budget planner's PV profile: a planner that plans reads as at night
+        for a while is better than a daemon stopped by a failed model run.
+        """
+        try:
+            return self.power_at(t_s)
+        except ClearSkyUnavailable:
+            return 0.0
 
     def power_grid(self, start_s: float, n: int, step_s: float) -> FloatArray:
         """Unclipped clear-sky power (W) at `start_s + k * step_s`, k in 0..n-1 (epoch s)."""

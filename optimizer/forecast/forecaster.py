@@ -20,12 +20,12 @@ from typing import Literal
 import numpy as np
 
 from optimizer.forecast.calibration import Calibration
-from optimizer.forecast.clearsky import ClearSkyCache
+from optimizer.forecast.clearsky import ClearSkyCache, ClearSkyUnavailable
+from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.forecast.nowcast import Nowcast
 from optimizer.forecast.sources import ForecastSource
 from optimizer.interfaces import Forecaster, PvForecast
-from optimizer.pvmodel import INVERTER_EFFICIENCY
-from optimizer.site import SiteConfig
+from optimizer.site import INVERTER_EFFICIENCY, SiteConfig
 
 MIN_DAYLIGHT_FRACTION = 0.05
 """Below this share of peak clear-sky power the clear-sky index is too noisy to learn from."""
@@ -56,7 +56,10 @@ class PvForecaster(Forecaster):
 
     `calibration` is "auto" (learn the observed/modelled ratio on clear days),
     "off" (trust the config), or a `Calibration` to share or tune. `source`
-    is an optional external forecast; the default works offline.
+    is an optional external forecast; the default works offline. `clear_sky_days`
+    runs the clear-sky model (see `ClearSkyCache`): in this process unless told.
+    A clear sky that cannot be computed fails `forecast` with `ClearSkyUnavailable`
+    and makes `observe` skip its sample.
     """
 
     def __init__(
@@ -66,9 +69,12 @@ class PvForecaster(Forecaster):
         calibration: Calibration | Literal["auto", "off"] = "auto",
         source: ForecastSource | None = None,
         nowcast: Nowcast | None = None,
+        clear_sky_days: ClearSkyDays = in_process,
     ) -> None:
         self.site = site
-        self.clear_sky = ClearSkyCache(site, prefetch_days=CLEAR_SKY_PREFETCH_DAYS)
+        self.clear_sky = ClearSkyCache(
+            site, prefetch_days=CLEAR_SKY_PREFETCH_DAYS, compute=clear_sky_days
+        )
         self.ac_limit_w = sum(
             a.inverter_ac_w or a.pdc0_w * INVERTER_EFFICIENCY for a in site.arrays
         )
@@ -121,7 +127,10 @@ class PvForecaster(Forecaster):
             return
         pv_w = max(pv_w, 0.0)
         t_s = time.timestamp()
-        model_w = self.clear_sky.power_at(t_s)
+        try:
+            model_w = self.clear_sky.power_at(t_s)
+        except ClearSkyUnavailable:
+            return  # nothing to compare the sample with (the cache logged why)
         if self.calibration is not None:
             self.calibration.add(t_s, pv_w, model_w)
         expected_w = min(model_w * self.ratio, self.ac_limit_w)
