@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from adapters.simulator.demo import demo_config
 from adapters.simulator.inprocess import SimClock, WorldCharger
 from adapters.simulator.world import World, default_scenario
 from adapters.storage import MemoryStore
-from optimizer.cli.daemon import demo_config
-from optimizer.daemon import build_daemon, ledger_listener
+from optimizer.composition import build_site
+from optimizer.daemon import build_daemon
 from optimizer.forecast import (
     ClearSkyCache,
     ClearSkyFailure,
@@ -121,13 +122,14 @@ def test_the_daemon_keeps_charging_through_a_failed_clear_sky_and_retries() -> N
     world = World(scenario, seed=1)
     clock = SimClock(world.now)
     compute = FailsFirst(failures=3)
-    chargers = WorldCharger.for_account(world, clock, daily_limit=1000)
-    daemon = build_daemon(
-        demo_config(scenario, "solar_only"), dict(chargers), clock, MemoryStore(),
+    site = build_site(
+        demo_config(scenario, "solar_only"),
+        lambda device_id, listener: WorldCharger(world, device_id, clock, listener),
+        clock,
+        MemoryStore(),
         clear_sky_days=compute,
-    )  # fmt: skip
-    for charger in chargers.values():
-        charger._on_call = ledger_listener(daemon)
+    )
+    daemon = build_daemon(site)
 
     def advance(t: datetime) -> None:
         clock.set(t)
