@@ -19,7 +19,7 @@ from optimizer.interfaces import (
     PvMode,
 )
 from optimizer.policies.base import CommandedState, PolicyContext
-from tests.test_controller_fakes import T0, FakeCharger, FakeClock, FakeScheduler, FakeStore, World
+from tests.conftest import T0, FakeCharger, FakeClock, FakeScheduler, FakeStore, World
 from tests.test_policies import ctx
 
 

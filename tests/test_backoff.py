@@ -7,7 +7,7 @@ from datetime import timedelta
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.interfaces import ChargerAuthError, ChargerError, ChargerRateLimited
-from tests.test_controller_fakes import T0
+from tests.conftest import T0
 
 SETTINGS = ControllerSettings(
     error_backoff_s=60.0, max_error_backoff_s=200.0, rate_limit_wait_s=3600.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from optimizer.cycle.sessions import SessionTracker
-from tests.test_controller_fakes import T0, FakeCharger, FakeClock, World
+from tests.conftest import T0, FakeCharger, FakeClock, World
 
 
 def test_a_session_target_wins_over_the_default_and_ends_with_the_session() -> None:

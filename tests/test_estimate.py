@@ -12,7 +12,7 @@ from optimizer.cycle.observation import LastReading
 from optimizer.interfaces import ChargerReading, PvForecast
 from optimizer.limits import ChargerLimits
 from optimizer.policies.base import CommandedState, PolicyContext
-from tests.test_controller_fakes import FakeCharger, FakeClock, World
+from tests.conftest import FakeCharger, FakeClock, World
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 LIMITS = ChargerLimits()

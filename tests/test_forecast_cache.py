@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from optimizer.cycle.forecast_cache import ForecastCache, value_at
 from optimizer.cycle.settings import ControllerSettings
-from tests.test_controller_fakes import T0, FakeForecaster, flat_forecast
+from tests.conftest import T0, FakeForecaster, flat_forecast
 
 SETTINGS = ControllerSettings(
     forecast_refresh_s=900.0, forecast_step_s=300.0, forecast_horizon_s=3600.0

@@ -12,7 +12,7 @@ from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.observation import LastReading, Observation
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.interfaces import ChargerAuthError, ChargerError, ChargeState
-from tests.test_controller_fakes import (
+from tests.conftest import (
     T0,
     FakeCharger,
     FakeClock,
