@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from optimizer.budget.listener import call_listener
 from optimizer.controller import Controller, ControllerSettings
 from optimizer.interfaces import (
     ApiCall,
@@ -248,15 +249,16 @@ def test_grid_import_limit_caps_the_car() -> None:
     assert result.decision.current_a == 12
 
 
-def test_on_call_feeds_scheduler_and_store() -> None:
+def test_call_listener_feeds_scheduler_and_store() -> None:
     rig = Rig()
+    listener = call_listener(rig.scheduler, rig.store)
     quota = Quota(limit=1000, remaining=900)
     call = ApiCall(T0, "dev1", "currentstatecharge", 200, 0.1, quota)
-    rig.controller.on_call(call)
+    listener(call)
     assert rig.scheduler.recorded == [call]
     assert rig.scheduler.quotas == [quota]
     assert rig.store.calls == [call]
-    rig.controller.on_call(ApiCall(T0, "dev1", "intensity", None, 5.0))
+    listener(ApiCall(T0, "dev1", "intensity", None, 5.0))
     assert len(rig.scheduler.quotas) == 1 and len(rig.store.calls) == 2
 
 
