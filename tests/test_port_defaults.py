@@ -14,7 +14,7 @@ from optimizer.interfaces import ApiCall, Decision, PvMode
 from optimizer.policies.base import Policy, PolicyContext, pause
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
-from tests.test_controller_fakes import T0, FakeForecaster, FakeScheduler
+from tests.conftest import T0, FakeForecaster, FakeScheduler, sunny_pv
 from tests.test_policies import ctx
 
 
@@ -71,7 +71,7 @@ def test_a_fixed_schedule_lets_reads_use_every_call_and_restores_nothing() -> No
 
 
 def test_the_planner_keeps_its_reserve_and_restores_its_ledger() -> None:
-    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100))
+    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100), pv_profile=sunny_pv)
     now = T0 + timedelta(minutes=1)
     planner.restore(_calls(10), now)
     assert planner.spent(now) == 10
