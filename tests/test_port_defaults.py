@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
 from optimizer.budget.scheduler import ReadContext
-from optimizer.interfaces import ApiCall, Decision, PvMode
+from optimizer.interfaces import ApiCall, Decision
 from optimizer.policies.base import Policy, PolicyContext, pause
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
@@ -21,17 +21,12 @@ from tests.test_policies import ctx
 class Bare(Policy):
     """A policy that declares nothing optional."""
 
-    budget_handover_mode: PvMode | None = None
-
     @property
     def name(self) -> str:
         return "bare"
 
     def decide(self, ctx: PolicyContext) -> Decision:
         return pause(ctx, self.name, "bare")
-
-    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        return None
 
 
 def _read_ctx() -> ReadContext:
@@ -46,6 +41,8 @@ def _calls(n: int) -> list[ApiCall]:
 
 def test_a_policy_promises_nothing_and_wants_no_energy_by_default() -> None:
     assert Bare().next_decision_at(ctx(0, 0.0)) is None
+    assert Bare().preferred_read_interval_s(ctx(0, 0.0)) is None  # the planner decides
+    assert Bare().budget_handover_mode is None  # needs no reads: keeps its decision
     assert Bare().default_target_wh() is None
     assert SolarOnlyPolicy().default_target_wh() is None
 

@@ -35,8 +35,6 @@ STEP = timedelta(seconds=300)
 class Paused(Policy):
     """Always paused; promises `promise` from `next_decision_at` (None: the default)."""
 
-    budget_handover_mode: PvMode | None = None
-
     def __init__(self, promise: datetime | None = None, hint: float | None = math.inf) -> None:
         self.promise = promise
         self.hint = hint
