@@ -4,7 +4,7 @@ Import them by name (`from tests.conftest import FakeCharger`). Three groups, in
 
 * the controller's ports: `FakeClock`, `World`, `FakeCharger`, `FakeStore`,
   `FakeForecaster`, `FakeScheduler`, `flat_forecast` (start at `T0`), `sunny_pv`
-  (the budget planner's PV profile);
+  (the budget planner's PV profile), `FakePorts` (all of them, for a rig);
 * the V2C cloud's HTTP side: `Recorder` (a recording `httpx.MockTransport` handler),
   `ok` (a 200 answer with RateLimit headers), `make_client` (a `V2CClient` on a recorder);
 * stored records: `make_call`, `make_reading`, `make_decision`, `make_command`,
@@ -249,6 +249,29 @@ class FakeScheduler(ReadScheduler):
 
     def spent(self, now: datetime) -> int:
         return len(self.recorded)
+
+
+class FakePorts:
+    """One charger's fake ports on one fake clock, for a test rig to build stages on.
+
+    `clock`, `world`, `charger`, `store`, `forecaster` and `scheduler` (reading
+    every `interval_s` unless a `scheduler` is given); a rig subclasses it.
+    """
+
+    def __init__(
+        self,
+        *,
+        world: World | None = None,
+        interval_s: float = 60.0,
+        scheduler: FakeScheduler | None = None,
+        forecaster: FakeForecaster | None = None,
+    ) -> None:
+        self.clock = FakeClock()
+        self.world = world or World()
+        self.charger = FakeCharger(self.clock, self.world)
+        self.store = FakeStore()
+        self.forecaster = forecaster or FakeForecaster()
+        self.scheduler = scheduler or FakeScheduler(interval_s)
 
 
 # The V2C cloud's HTTP side.

@@ -20,18 +20,10 @@ from optimizer.interfaces import (
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, make_policy
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
-from tests.conftest import (
-    T0,
-    FakeCharger,
-    FakeClock,
-    FakeForecaster,
-    FakeScheduler,
-    FakeStore,
-    World,
-)
+from tests.conftest import T0, FakePorts, World
 
 
-class Rig:
+class Rig(FakePorts):
     """A controller wired to fakes."""
 
     def __init__(
@@ -42,12 +34,7 @@ class Rig:
         interval_s: float = 60.0,
         settings: ControllerSettings | None = None,
     ) -> None:
-        self.clock = FakeClock()
-        self.world = world or World()
-        self.charger = FakeCharger(self.clock, self.world)
-        self.store = FakeStore()
-        self.forecaster = FakeForecaster()
-        self.scheduler = FakeScheduler(interval_s)
+        super().__init__(world=world, interval_s=interval_s)
         self.policy = policy or SolarOnlyPolicy(
             SolarOnlyParams(regulation="controller", enable_delay_s=0.0)
         )

@@ -17,16 +17,7 @@ from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
-from tests.conftest import (
-    T0,
-    FakeCharger,
-    FakeClock,
-    FakeForecaster,
-    FakeScheduler,
-    FakeStore,
-    World,
-    flat_forecast,
-)
+from tests.conftest import T0, FakeForecaster, FakePorts, FakeScheduler, flat_forecast
 from tests.test_policies import ctx
 
 STEP = timedelta(seconds=300)
@@ -68,7 +59,7 @@ class ObservingOnly(FakeForecaster):
     depends_only_on_observations = True
 
 
-class Rig:
+class Rig(FakePorts):
     def __init__(
         self,
         policy: Policy,
@@ -77,15 +68,12 @@ class Rig:
         forecast_refresh_s: float = 900.0,
     ) -> None:
         s = ControllerSettings(forecast_refresh_s=forecast_refresh_s)
-        self.clock = FakeClock()
-        self.charger = FakeCharger(self.clock, World())
-        self.scheduler = scheduler or FakeScheduler(interval_s=3600.0)
-        self.forecaster = forecaster or FakeForecaster()
+        super().__init__(interval_s=3600.0, scheduler=scheduler, forecaster=forecaster)
         self.backoff = Backoff(s)
         self.forecasts = ForecastCache(self.forecaster, s)
         self.observation = Observation(self.charger, self.scheduler, self.backoff)
         self.actuator = Actuator(
-            self.charger, FakeStore(), self.scheduler, self.backoff, deadband_a=s.deadband_a
+            self.charger, self.store, self.scheduler, self.backoff, deadband_a=s.deadband_a
         )
         self.actuator.commanded = CommandedState(6, PvMode.MAX_POWER, False)
         self.policy = policy
