@@ -52,6 +52,14 @@ class Rig(FakePorts):
     def step(self, seconds: float = 60.0) -> None:
         self.clock.advance(seconds)
 
+    def calls_of_cycles_after(self, *steps_s: float) -> int:
+        """Charger calls made by one cycle after each of `steps_s` (s)."""
+        before = len(self.charger.calls)
+        for seconds in steps_s:
+            self.step(seconds)
+            self.controller.cycle()
+        return len(self.charger.calls) - before
+
 
 def test_first_cycle_reads_decides_and_writes_then_acts_only_on_change() -> None:
     rig = Rig()
@@ -120,11 +128,7 @@ def test_read_error_is_recorded_backed_off_and_does_not_crash() -> None:
     assert "503" in rig.store.decisions[-1].reason
     assert result.next_cycle_at >= T0 + timedelta(seconds=60)
     assert rig.store.commits == 1
-    # inside the back-off window: no call at all
-    rig.step(10.0)
-    calls_before = len(rig.charger.calls)
-    rig.controller.cycle()
-    assert len(rig.charger.calls) == calls_before
+    assert rig.calls_of_cycles_after(10.0) == 0  # inside the back-off window
     # after it: reads again
     rig.step(60.0)
     assert rig.controller.cycle().reading is not None
@@ -154,11 +158,7 @@ def test_rate_limit_blocks_every_call_until_the_reset() -> None:
     rig.charger.fail_next = ChargerRateLimited("429", reset_s=600.0)
     result = rig.controller.cycle()
     assert result.next_cycle_at >= T0 + timedelta(seconds=600)
-    n = len(rig.charger.calls)
-    for _ in range(9):
-        rig.step(60.0)
-        rig.controller.cycle()
-    assert len(rig.charger.calls) == n
+    assert rig.calls_of_cycles_after(*[60.0] * 9) == 0
     rig.step(60.0)
     assert rig.controller.cycle().reading is not None
 
