@@ -19,9 +19,7 @@ from optimizer.backtest.engine import (
     BacktestInputs,
     BacktestResult,
     BacktestSetup,
-    Contender,
-    baseline_contender,
-    policy_contender,
+    contender_named,
     run_backtest,
 )
 from optimizer.budget import BudgetConfig, BudgetPlanner
@@ -69,13 +67,9 @@ def _days(days: int, seed: int) -> BacktestInputs:
     )
 
 
-def _contender(name: str) -> Contender:
-    return baseline_contender(name) if name.startswith("device_") else policy_contender(name)
-
-
 def _run(inputs: BacktestInputs, policy: str, *, sleep: bool) -> BacktestResult:
     settings = ControllerSettings() if sleep else ControllerSettings(idle_max_interval_s=300.0)
-    return run_backtest(inputs, _contender(policy), BacktestSetup(controller=settings))
+    return run_backtest(inputs, contender_named(policy), BacktestSetup(controller=settings))
 
 
 @pytest.mark.parametrize(
