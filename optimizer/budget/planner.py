@@ -90,10 +90,6 @@ class BudgetPlanner(LedgeredScheduler):
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
     @property
-    def config(self) -> BudgetConfig:
-        return self._config
-
-    @property
     def ledger(self) -> CallLedger:
         """The call ledger (read-only use: windows, server count, calls of the day)."""
         return self._ledger
