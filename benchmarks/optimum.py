@@ -9,26 +9,19 @@ Cases: solar-only and target without a car model, and solar-only with a tapering
 (`CarBattery`), solved by the default one-pass method and, for comparison, by HiGHS
 (`method="milp"`).
 
-Last output (10 days per case, shared 2-core machine, 2017-11 after the taper model):
+Last output (10 days per case, shared 2-core machine, 2017-11 after the taper model), with
+`--repeats 10` at step 300 s (the module default) and with `--step-s 60 --repeats 10` (the
+backtest comparison's step; it solves solar_only only); times in s:
 
-    --repeats 10 (step 300 s, the module default)
-    objective   phases want kWh         car method  median s   max s   goal
-    solar_only       1       40           -   auto     0.015   0.017     ok
-    solar_only       3       40           -   auto     0.010   0.012     ok
-    target           1       20           -   auto     0.095   0.142     ok
-    target           3       30           -   auto     0.273   0.340     ok
-    solar_only       1       40  taper 75 %   auto     0.001   0.001     ok
-    solar_only       3       40  taper 75 %   auto     0.000   0.001     ok
-    solar_only       1       40  taper 75 %   milp     0.024   0.038     ok
-
-    --step-s 60 --repeats 10 (the backtest comparison's step; it solves solar_only only)
-    solar_only       1       40           -   auto     0.075   0.095     ok
-    solar_only       3       40           -   auto     0.037   0.050     ok
-    target           1       20           -   auto     0.559   1.448   MISS
-    target           3       30           -   auto     3.556   5.429   MISS
-    solar_only       1       40  taper 75 %   auto     0.002   0.002     ok
-    solar_only       3       40  taper 75 %   auto     0.002   0.002     ok
-    solar_only       1       40  taper 75 %   milp     0.141   0.194     ok
+                                                      step 300 s           step 60 s
+    objective  phases want kWh        car method  median    max  goal  median    max  goal
+    solar_only      1       40          -   auto   0.015  0.017    ok   0.075  0.095    ok
+    solar_only      3       40          -   auto   0.010  0.012    ok   0.037  0.050    ok
+    target          1       20          -   auto   0.095  0.142    ok   0.559  1.448  MISS
+    target          3       30          -   auto   0.273  0.340    ok   3.556  5.429  MISS
+    solar_only      1       40 taper 75 %   auto   0.001  0.001    ok   0.002  0.002    ok
+    solar_only      3       40 taper 75 %   auto   0.000  0.001    ok   0.002  0.002    ok
+    solar_only      1       40 taper 75 %   milp   0.024  0.038    ok   0.141  0.194    ok
 
 `target` at 60 s steps missed 1 s before the taper model too (same formulation); the
 comparison does not use it. On real data the HiGHS MILP of a tapering car is much harder

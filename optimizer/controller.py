@@ -41,7 +41,6 @@ from optimizer.cycle.sessions import SessionTracker
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner
 from optimizer.interfaces import (
-    ApiCall,
     Charger,
     ChargerReading,
     Clock,
@@ -77,7 +76,8 @@ class CycleResult:
 class Controller:
     """Drives one charger with one policy; several share a read scheduler and a store.
 
-    `on_call` is the `CallListener` the charger's adapter reports every attempt to.
+    The charger's adapter reports every API attempt to the site's
+    `optimizer.budget.listener.call_listener`, not to the controller.
     """
 
     def __init__(
@@ -115,14 +115,7 @@ class Controller:
             settings, scheduler, policy, self.forecasts, self.observation, self.actuator, backoff
         )
 
-    # ----- wiring -------------------------------------------------------------------
-
-    def on_call(self, call: ApiCall) -> None:
-        """Count an API call in the budget and the ledger (the adapters' `CallListener`)."""
-        self.scheduler.record_call(call)
-        if call.quota is not None:
-            self.scheduler.observe_quota(call.quota, call.time)
-        self.store.record_call(call)
+    # ----- the session target and what the controller knows -------------------------
 
     def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
         """Per-session energy wanted (Wh) and departure (UTC) for the `target` policy."""

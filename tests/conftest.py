@@ -3,7 +3,8 @@
 Import them by name (`from tests.conftest import FakeCharger`). Three groups, in order:
 
 * the controller's ports: `FakeClock`, `World`, `FakeCharger`, `FakeStore`,
-  `FakeForecaster`, `FakeScheduler`, `flat_forecast` (start at `T0`);
+  `FakeForecaster`, `FakeScheduler`, `flat_forecast` (start at `T0`), `sunny_pv`
+  (the budget planner's PV profile), `FakePorts` (all of them, for a rig);
 * the V2C cloud's HTTP side: `Recorder` (a recording `httpx.MockTransport` handler),
   `ok` (a 200 answer with RateLimit headers), `make_client` (a `V2CClient` on a recorder);
 * stored records: `make_call`, `make_reading`, `make_decision`, `make_command`,
@@ -13,6 +14,7 @@ Import them by name (`from tests.conftest import FakeCharger`). Three groups, in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -202,6 +204,15 @@ class FakeForecaster(Forecaster):
         return fc
 
 
+def sunny_pv(t: datetime) -> float:
+    """A clear-sky-shaped PV curve: 5 kW peak at 12:00 UTC, sun from 06:00 to 18:00 (W).
+
+    The budget planner's `pv_profile` in tests (the wiring passes the site's clear sky).
+    """
+    h = t.hour + t.minute / 60 + t.second / 3600
+    return 5000.0 * math.sin(math.pi * (h - 6) / 12) if 6 < h < 18 else 0.0
+
+
 class FakeScheduler(ReadScheduler):
     """Reads every `interval_s`; writes allowed while `writes_left` > 0."""
 
@@ -238,6 +249,29 @@ class FakeScheduler(ReadScheduler):
 
     def spent(self, now: datetime) -> int:
         return len(self.recorded)
+
+
+class FakePorts:
+    """One charger's fake ports on one fake clock, for a test rig to build stages on.
+
+    `clock`, `world`, `charger`, `store`, `forecaster` and `scheduler` (reading
+    every `interval_s` unless a `scheduler` is given); a rig subclasses it.
+    """
+
+    def __init__(
+        self,
+        *,
+        world: World | None = None,
+        interval_s: float = 60.0,
+        scheduler: FakeScheduler | None = None,
+        forecaster: FakeForecaster | None = None,
+    ) -> None:
+        self.clock = FakeClock()
+        self.world = world or World()
+        self.charger = FakeCharger(self.clock, self.world)
+        self.store = FakeStore()
+        self.forecaster = forecaster or FakeForecaster()
+        self.scheduler = scheduler or FakeScheduler(interval_s)
 
 
 # The V2C cloud's HTTP side.

@@ -2,7 +2,7 @@
 
 One side is `run_backtest`: what the composition root builds for a backtest,
 with the in-process `WorldCharger`. The other is what the same root builds for
-the daemon: `cloud_site`, the wiring `v2c-solar run` and `demo` use, from the
+the daemon: `build_site` over `cloud_chargers`, as `v2c-solar run` and `demo` wire it, from the
 app config alone for a product policy (no contender in it), driven by the
 same daemon core but talking real HTTP on 127.0.0.1 to the V2C Cloud
 simulator through `V2CClient` and `CloudCharger`, over an identical world.
@@ -32,23 +32,18 @@ from optimizer.backtest.engine import (
     BacktestSetup,
     Contender,
     backtest_config,
-    baseline_contender,
     build_world,
+    contender_named,
     drive,
-    policy_contender,
     run_backtest,
 )
-from optimizer.composition import SiteParts, with_policy
-from optimizer.daemon.cloud import cloud_site
+from optimizer.composition import SiteParts, build_site, with_policy
+from optimizer.daemon.cloud import cloud_chargers
 from optimizer.interfaces import ApiCall, Clock
 
 pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 KEY = "equivalence-test-key"
-
-
-def _contender(name: str) -> Contender:
-    return baseline_contender(name) if name in BASELINE_NAMES else policy_contender(name)
 
 
 def _daemon_site(
@@ -63,12 +58,13 @@ def _daemon_site(
     (nothing of the contender's); only a baseline, which the daemon never runs at
     home, brings its own schedule and policy."""
     config = backtest_config(inputs, setup)
+    chargers = cloud_chargers(client, clock)
     if contender.name not in BASELINE_NAMES:
-        return cloud_site(with_policy(config, contender.name), client, clock, store)
+        return build_site(with_policy(config, contender.name), chargers, clock, store)
     assert contender.make_schedule is not None
-    return cloud_site(
+    return build_site(
         config,
-        client,
+        chargers,
         clock,
         store,
         policy=lambda: contender.make_policy(setup),
@@ -110,7 +106,7 @@ def _assert_same(daemon: list[tuple], backtest: list[tuple], what: str) -> None:
 def test_backtest_and_daemon_over_http_decide_the_same(name: str) -> None:
     start, days = date(2017, 6, 10), 2
     setup = BacktestSetup()
-    contender = _contender(name)
+    contender = contender_named(name)
     backtest = run_backtest(load_real_2017(start, days), contender, setup)
     daemon = _over_http(contender, setup, start, days)
 

@@ -21,6 +21,7 @@ from optimizer.backtest.engine import (
     BacktestInputs,
     BacktestSetup,
     baseline_contender,
+    contender_named,
     policy_contender,
     run_backtest,
 )
@@ -152,15 +153,7 @@ def test_optimum_bounds_every_policys_grid_free_solar(levels: list[float], polic
     have been charged by the optimum at the same whole amps, so the optimum's solar
     energy is at least the solar energy a policy got in its grid-free intervals."""
     inputs = _inputs(levels)
-    contender = (
-        policy_contender(policy)
-        if policy == "solar_only"
-        else (
-            baseline_contender("evcc_style")
-            if policy == "evcc_style"
-            else baseline_contender(policy)
-        )
-    )
+    contender = contender_named(policy)
     setup = BacktestSetup()
     result = run_backtest(inputs, contender, setup)
     optimum = solve_optimum(result)

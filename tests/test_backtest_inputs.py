@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -47,25 +48,69 @@ def test_pv_needs_one_of_its_columns(tmp_path: Path) -> None:
     assert "one of pv_w, poa_w_m2, ghi_w_m2" in str(error_of(load_pv, path))
 
 
-def test_unparseable_timestamp_names_row_and_column(tmp_path: Path) -> None:
-    text = "timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:05,2\n01/06/2024 zz,3\n"
-    err = error_of(load_pv, write(tmp_path, "pv.csv", text))
-    assert (err.row, err.column) == (4, "timestamp")
-    assert "cannot read time '01/06/2024 zz'" in str(err)
-
-
-def test_non_numeric_value_names_row_and_column(tmp_path: Path) -> None:
-    text = "timestamp,house_w\n2024-06-01 00:00,1\n2024-06-01 00:05,abc\n"
-    err = error_of(load_house, write(tmp_path, "house.csv", text))
-    assert (err.row, err.column) == (3, "house_w")
-    assert str(err).endswith("not a number: 'abc'")
-
-
-def test_negative_power_beyond_tolerance_is_refused(tmp_path: Path) -> None:
-    text = "timestamp,pv_w\n2024-06-01 00:00,-3\n2024-06-01 00:05,-250\n"
-    err = error_of(load_pv, write(tmp_path, "pv.csv", text))
-    assert (err.row, err.column) == (3, "pv_w")
-    assert "below the allowed minimum 0" in str(err)
+@pytest.mark.parametrize(
+    ("loader", "text", "row", "column", "message"),
+    [
+        pytest.param(
+            load_pv,
+            "timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:05,2\n01/06/2024 zz,3\n",
+            *(4, "timestamp", "cannot read time '01/06/2024 zz'"),
+            id="unparseable timestamp",
+        ),
+        pytest.param(
+            load_house,
+            "timestamp,house_w\n2024-06-01 00:00,1\n2024-06-01 00:05,abc\n",
+            *(3, "house_w", "not a number: 'abc'"),
+            id="non-numeric value",
+        ),
+        pytest.param(
+            load_pv,
+            "timestamp,pv_w\n2024-06-01 00:00,-3\n2024-06-01 00:05,-250\n",
+            *(3, "pv_w", "below the allowed minimum 0"),
+            id="negative power beyond the tolerance",
+        ),
+        pytest.param(
+            load_pv,
+            "timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:05,2\n2024-06-01 00:00,3\n",
+            *(4, "timestamp", "first at row 2"),
+            id="duplicate timestamp: names both rows",
+        ),
+        pytest.param(
+            load_pv,
+            "timestamp,pv_w\n2024-06-01T00:00+02:00,1\n2024-06-01 00:05,2\n",
+            *(3, "timestamp", "has no UTC offset"),
+            id="naive time after times with offsets",
+        ),
+        pytest.param(
+            load_sessions,
+            "arrival,departure,energy_kwh\n"
+            "2024-06-01 18:00,2024-06-02 07:00,10\n"
+            "2024-06-02 18:00,2024-06-02 17:00,5\n",
+            *(3, "departure", "is not after arrival"),
+            id="departure before arrival",
+        ),
+        pytest.param(
+            load_sessions,
+            "arrival,departure,energy_kwh\n"
+            "2024-06-01 18:00,2024-06-02 07:00,10\n"
+            "2024-06-02 06:00,2024-06-02 17:00,5\n",
+            *(3, "arrival", "overlaps the one at row 2"),
+            id="overlapping sessions",
+        ),
+        pytest.param(
+            load_sessions,
+            "arrival,departure,energy_kwh,phases\n2024-06-01 18:00,2024-06-02 07:00,10,4\n",
+            *(2, "phases", "phases must be 1, 2 or 3"),
+            id="phases not 1, 2 or 3",
+        ),
+    ],
+)
+def test_a_bad_value_names_its_row_and_column(
+    tmp_path: Path, loader: Callable[[Path], object], text: str, row: int, column: str, message: str
+) -> None:
+    err = error_of(loader, write(tmp_path, "data.csv", text))
+    assert (err.row, err.column) == (row, column)
+    assert message in str(err)
 
 
 def test_small_negative_power_is_clipped_and_negative_prices_are_fine(tmp_path: Path) -> None:
@@ -75,34 +120,6 @@ def test_small_negative_power_is_clipped_and_negative_prices_are_fine(tmp_path: 
         write(tmp_path, "p.csv", "timestamp,price_per_kwh\n2024-06-01 00:00,-0.05\n")
     )
     assert prices.tolist() == [-0.05]
-
-
-def test_departure_before_arrival_is_refused(tmp_path: Path) -> None:
-    text = (
-        "arrival,departure,energy_kwh\n"
-        "2024-06-01 18:00,2024-06-02 07:00,10\n"
-        "2024-06-02 18:00,2024-06-02 17:00,5\n"
-    )
-    err = error_of(load_sessions, write(tmp_path, "s.csv", text))
-    assert (err.row, err.column) == (3, "departure")
-
-
-def test_overlapping_sessions_are_refused(tmp_path: Path) -> None:
-    text = (
-        "arrival,departure,energy_kwh\n"
-        "2024-06-01 18:00,2024-06-02 07:00,10\n"
-        "2024-06-02 06:00,2024-06-02 17:00,5\n"
-    )
-    err = error_of(load_sessions, write(tmp_path, "s.csv", text))
-    assert err.row == 3
-    assert "overlaps the one at row 2" in str(err)
-
-
-def test_duplicate_timestamps_name_both_rows(tmp_path: Path) -> None:
-    text = "timestamp,pv_w\n2024-06-01 00:00,1\n2024-06-01 00:05,2\n2024-06-01 00:00,3\n"
-    err = error_of(load_pv, write(tmp_path, "pv.csv", text))
-    assert (err.row, err.column) == (4, "timestamp")
-    assert "first at row 2" in str(err)
 
 
 def test_same_instant_in_two_offsets_is_a_duplicate(tmp_path: Path) -> None:
@@ -134,22 +151,9 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path: Path) -> None:
         assert load_pv(path, tz="Europe/Madrid").index[0] == pd.Timestamp("2024-05-31 22:00Z")
 
 
-def test_mixed_naive_and_offset_times_are_refused(tmp_path: Path) -> None:
-    text = "timestamp,pv_w\n2024-06-01T00:00+02:00,1\n2024-06-01 00:05,2\n"
-    err = error_of(load_pv, write(tmp_path, "pv.csv", text))
-    assert err.row == 3
-    assert "has no UTC offset" in str(err)
-
-
 def test_blank_lines_keep_file_row_numbers(tmp_path: Path) -> None:
     text = "timestamp,house_w\n2024-06-01 00:00,1\n\n2024-06-01 00:10,x\n"
     assert error_of(load_house, write(tmp_path, "h.csv", text)).row == 4
-
-
-def test_sessions_validate_phases(tmp_path: Path) -> None:
-    text = "arrival,departure,energy_kwh,phases\n2024-06-01 18:00,2024-06-02 07:00,10,4\n"
-    err = error_of(load_sessions, write(tmp_path, "s.csv", text))
-    assert (err.row, err.column) == (2, "phases")
 
 
 # ----------------------------------------------------------------------------- time zones

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from optimizer.budget.listener import call_listener
 from optimizer.controller import Controller, ControllerSettings
 from optimizer.interfaces import (
     ApiCall,
@@ -19,18 +20,10 @@ from optimizer.interfaces import (
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, make_policy
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
-from tests.conftest import (
-    T0,
-    FakeCharger,
-    FakeClock,
-    FakeForecaster,
-    FakeScheduler,
-    FakeStore,
-    World,
-)
+from tests.conftest import T0, FakePorts, World
 
 
-class Rig:
+class Rig(FakePorts):
     """A controller wired to fakes."""
 
     def __init__(
@@ -41,12 +34,7 @@ class Rig:
         interval_s: float = 60.0,
         settings: ControllerSettings | None = None,
     ) -> None:
-        self.clock = FakeClock()
-        self.world = world or World()
-        self.charger = FakeCharger(self.clock, self.world)
-        self.store = FakeStore()
-        self.forecaster = FakeForecaster()
-        self.scheduler = FakeScheduler(interval_s)
+        super().__init__(world=world, interval_s=interval_s)
         self.policy = policy or SolarOnlyPolicy(
             SolarOnlyParams(regulation="controller", enable_delay_s=0.0)
         )
@@ -63,6 +51,14 @@ class Rig:
 
     def step(self, seconds: float = 60.0) -> None:
         self.clock.advance(seconds)
+
+    def calls_of_cycles_after(self, *steps_s: float) -> int:
+        """Charger calls made by one cycle after each of `steps_s` (s)."""
+        before = len(self.charger.calls)
+        for seconds in steps_s:
+            self.step(seconds)
+            self.controller.cycle()
+        return len(self.charger.calls) - before
 
 
 def test_first_cycle_reads_decides_and_writes_then_acts_only_on_change() -> None:
@@ -132,11 +128,7 @@ def test_read_error_is_recorded_backed_off_and_does_not_crash() -> None:
     assert "503" in rig.store.decisions[-1].reason
     assert result.next_cycle_at >= T0 + timedelta(seconds=60)
     assert rig.store.commits == 1
-    # inside the back-off window: no call at all
-    rig.step(10.0)
-    calls_before = len(rig.charger.calls)
-    rig.controller.cycle()
-    assert len(rig.charger.calls) == calls_before
+    assert rig.calls_of_cycles_after(10.0) == 0  # inside the back-off window
     # after it: reads again
     rig.step(60.0)
     assert rig.controller.cycle().reading is not None
@@ -166,11 +158,7 @@ def test_rate_limit_blocks_every_call_until_the_reset() -> None:
     rig.charger.fail_next = ChargerRateLimited("429", reset_s=600.0)
     result = rig.controller.cycle()
     assert result.next_cycle_at >= T0 + timedelta(seconds=600)
-    n = len(rig.charger.calls)
-    for _ in range(9):
-        rig.step(60.0)
-        rig.controller.cycle()
-    assert len(rig.charger.calls) == n
+    assert rig.calls_of_cycles_after(*[60.0] * 9) == 0
     rig.step(60.0)
     assert rig.controller.cycle().reading is not None
 
@@ -248,15 +236,16 @@ def test_grid_import_limit_caps_the_car() -> None:
     assert result.decision.current_a == 12
 
 
-def test_on_call_feeds_scheduler_and_store() -> None:
+def test_call_listener_feeds_scheduler_and_store() -> None:
     rig = Rig()
+    listener = call_listener(rig.scheduler, rig.store)
     quota = Quota(limit=1000, remaining=900)
     call = ApiCall(T0, "dev1", "currentstatecharge", 200, 0.1, quota)
-    rig.controller.on_call(call)
+    listener(call)
     assert rig.scheduler.recorded == [call]
     assert rig.scheduler.quotas == [quota]
     assert rig.store.calls == [call]
-    rig.controller.on_call(ApiCall(T0, "dev1", "intensity", None, 5.0))
+    listener(ApiCall(T0, "dev1", "intensity", None, 5.0))
     assert len(rig.scheduler.quotas) == 1 and len(rig.store.calls) == 2
 
 

@@ -46,6 +46,7 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+from tests.conftest import sunny_pv
 
 T0 = datetime(2026, 6, 21, 4, 0, tzinfo=UTC)
 
@@ -90,7 +91,7 @@ def make_daemon(
     store: MemoryStore | None = None,
     **kwargs: Any,
 ) -> Daemon:
-    planner = BudgetPlanner(BudgetConfig(), devices=len(controllers))
+    planner = BudgetPlanner(BudgetConfig(), devices=len(controllers), pv_profile=sunny_pv)
     return Daemon(
         cast(list[Controller], controllers), planner, store or MemoryStore(), clock, **kwargs
     )

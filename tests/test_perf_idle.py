@@ -19,9 +19,7 @@ from optimizer.backtest.engine import (
     BacktestInputs,
     BacktestResult,
     BacktestSetup,
-    Contender,
-    baseline_contender,
-    policy_contender,
+    contender_named,
     run_backtest,
 )
 from optimizer.budget import BudgetConfig, BudgetPlanner
@@ -32,6 +30,7 @@ from optimizer.limits import ChargerLimits
 from optimizer.policies.base import FOREVER, CommandedState, PolicyContext
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.site import GRAZ
+from tests.conftest import sunny_pv
 
 START = datetime(2026, 6, 1, 22, 0, tzinfo=UTC)  # local midnight in Graz
 
@@ -68,13 +67,9 @@ def _days(days: int, seed: int) -> BacktestInputs:
     )
 
 
-def _contender(name: str) -> Contender:
-    return baseline_contender(name) if name.startswith("device_") else policy_contender(name)
-
-
 def _run(inputs: BacktestInputs, policy: str, *, sleep: bool) -> BacktestResult:
     settings = ControllerSettings() if sleep else ControllerSettings(idle_max_interval_s=300.0)
-    return run_backtest(inputs, _contender(policy), BacktestSetup(controller=settings))
+    return run_backtest(inputs, contender_named(policy), BacktestSetup(controller=settings))
 
 
 @pytest.mark.parametrize(
@@ -114,7 +109,7 @@ def _ctx(plugged: bool | None, pv_w: float, last_read: datetime | None) -> ReadC
 
 
 def test_planner_promises_only_while_the_read_weight_is_zero() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     now = datetime(2026, 6, 2, 10, 0, tzinfo=UTC)
     last = now - timedelta(minutes=5)
     midnight = datetime(2026, 6, 3, tzinfo=UTC)
@@ -126,7 +121,9 @@ def test_planner_promises_only_while_the_read_weight_is_zero() -> None:
 
 
 def test_planner_makes_no_promise_when_the_budget_cannot_pay_the_floor() -> None:
-    planner = BudgetPlanner(BudgetConfig(daily_limit=30, reserve=5, handover_remaining=0))
+    planner = BudgetPlanner(
+        BudgetConfig(daily_limit=30, reserve=5, handover_remaining=0), pv_profile=sunny_pv
+    )
     now = datetime(2026, 6, 2, 0, 30, tzinfo=UTC)
     ctx = _ctx(False, 0.0, now - timedelta(minutes=5))
     assert planner.steady_until(now, ctx, now + timedelta(hours=3)) == now  # 25 < 47 floor reads

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -19,16 +18,11 @@ from optimizer.budget import (
     allocate_rates,
 )
 from optimizer.interfaces import ApiCall, Quota
+from tests.conftest import sunny_pv
 
 DAY0 = datetime(2026, 6, 21, tzinfo=UTC)
 NOON = DAY0 + timedelta(hours=12)
 NIGHT = DAY0 + timedelta(hours=2)
-
-
-def sunny_pv(t: datetime) -> float:
-    """A clear-sky-shaped PV curve: 5 kW peak at 12:00 UTC, sun from 06:00 to 18:00 (W)."""
-    h = t.hour + t.minute / 60 + t.second / 3600
-    return 5000.0 * math.sin(math.pi * (h - 6) / 12) if 6 < h < 18 else 0.0
 
 
 def ctx(
@@ -138,15 +132,6 @@ def test_full_sunny_day_with_a_car_spends_most_of_the_read_budget_and_never_more
     assert not planner.nearly_out(DAY0 + timedelta(hours=23, minutes=59))
 
 
-def test_without_a_forecast_the_planner_learns_the_day_shape() -> None:
-    planner = BudgetPlanner(BudgetConfig())  # no pv_profile: learns from the contexts
-    first = run_day(planner, DAY0, {"A": (True, 0.3)})
-    second = run_day(planner, DAY0 + timedelta(days=1), {"A": (True, 0.3)})
-    assert sum(first.values()) <= 900 and sum(second.values()) <= 900
-    assert sum(second.values()) >= 0.6 * 900
-    assert second["A", 12] > second["A", 7]  # yesterday's bell shape steers today
-
-
 def test_devices_share_the_account_budget_by_weight() -> None:
     cfg = BudgetConfig()
     planner = BudgetPlanner(cfg, devices=2, pv_profile=sunny_pv)
@@ -193,7 +178,7 @@ def test_header_saying_fewer_remain_stretches_the_interval_at_once() -> None:
 
 
 def test_quota_inside_the_call_counts_that_call_once() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     for i in range(5):
         q = Quota(1000, 1000 - 3 - (i + 1))  # 3 calls from elsewhere
         planner.record_call(ApiCall(NOON, "A", "currentstatecharge", 200, 0.1, q))
@@ -201,14 +186,14 @@ def test_quota_inside_the_call_counts_that_call_once() -> None:
 
 
 def test_failed_calls_count_as_spent() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     for status in (200, 503, None, 500):
         planner.record_call(read(NOON, status=status))
     assert planner.spent(NOON) == 4
 
 
 def test_never_call_1001() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     spend(planner, NOON, 999)
     assert planner.can_write(NOON) and not planner.can_write(NOON, 2)
     spend(planner, NOON, 1)
@@ -229,7 +214,7 @@ def test_429_blocks_every_call_until_the_reset() -> None:
 
 
 def test_remaining_zero_without_reset_blocks_until_the_day_ends() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     planner.observe_quota(Quota(1000, 0), NOON)
     assert planner.remaining(NOON + timedelta(hours=11)) == 0
     assert planner.can_write(DAY0 + timedelta(days=1, seconds=1))
@@ -263,7 +248,7 @@ def test_day_roll_resets_the_ledger() -> None:
 
 
 def test_boundary_is_learned_from_ratelimit_reset() -> None:
-    planner = BudgetPlanner(BudgetConfig(day_start_utc_hour=0))
+    planner = BudgetPlanner(BudgetConfig(day_start_utc_hour=0), pv_profile=sunny_pv)
     spend(planner, NOON, 10)
     planner.record_call(ApiCall(NOON, "A", "intensity", 200, 0.1, Quota(1000, 900, 5 * 3600)))
     assert planner.ledger.window(NOON)[0] == DAY0 + timedelta(hours=-7)
@@ -277,10 +262,10 @@ def test_restore_rebuilds_the_ledger_after_a_restart() -> None:
     calls = [read(NOON - timedelta(minutes=i + 1)) for i in range(30)]
     calls.append(ApiCall(NOON, "A", "intensity", 200, 0.1, Quota(1000, 900)))
     calls.append(read(DAY0 - timedelta(hours=3)))  # yesterday: not in today's quota day
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     planner.restore(reversed(calls), NOON)
     assert planner.spent(NOON) == 100  # the server's count beats our 31
-    fresh = BudgetPlanner(BudgetConfig())
+    fresh = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     fresh.restore([c for c in calls if c.quota is None], NOON)
     assert fresh.spent(NOON) == 30
 
@@ -300,7 +285,7 @@ def test_a_call_counts_in_the_servers_day_not_in_the_day_our_clock_says(
     skew: timedelta,
 ) -> None:
     """Our clock `skew` off the server's: each call lands in the day the server counted it in."""
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     day1 = DAY0 + timedelta(days=1)
     server_times = [day1 + timedelta(seconds=s) for s in range(-300, 300, 10)]
     before = sum(t < day1 for t in server_times)
@@ -316,7 +301,7 @@ def test_a_call_counts_in_the_servers_day_not_in_the_day_our_clock_says(
 
 
 def test_a_call_without_an_answer_counts_in_the_learned_window() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     skew = timedelta(minutes=-3)  # our clock behind: the server's day starts at our 23:57
     day1 = DAY0 + timedelta(days=1)
     planner.record_call(answered(NOON + skew, NOON))
@@ -328,7 +313,7 @@ def test_a_call_without_an_answer_counts_in_the_learned_window() -> None:
 
 
 def test_naive_times_are_rejected_with_a_clear_message() -> None:
-    planner = BudgetPlanner(BudgetConfig())
+    planner = BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv)
     with pytest.raises(ValueError, match="timezone-aware"):
         planner.record_call(read(datetime(2026, 6, 21, 12)))
 
@@ -375,7 +360,7 @@ def test_fixed_interval_reads_blindly_unless_held_to_a_limit() -> None:
     assert not never.read_due(NOON, ctx(NOON))
     assert never.next_read_at(NOON, ctx(NOON)) == DAY0 + timedelta(days=1)
     assert isinstance(never, ReadScheduler) and isinstance(
-        BudgetPlanner(BudgetConfig()), ReadScheduler
+        BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv), ReadScheduler
     )
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from optimizer.budget import BudgetConfig, BudgetPlanner, ReadContext
 from optimizer.interfaces import ApiCall, Quota
+from tests.conftest import sunny_pv
 
 T0 = datetime(2026, 3, 28, 21, 30, tzinfo=UTC)
 
@@ -92,7 +93,7 @@ def test_never_more_calls_than_the_daily_limit(
     )
     # When our config has the boundary wrong, the cloud's RateLimit-Reset must teach it.
     cloud = Cloud(limit, boundary_hour, send_reset=not config_knows_boundary)
-    planner = BudgetPlanner(config, devices=devices)
+    planner = BudgetPlanner(config, devices=devices, pv_profile=sunny_pv)
     stored: list[ApiCall] = []
     ours: Counter[datetime] = Counter()
     reads: Counter[datetime] = Counter()
@@ -151,7 +152,7 @@ def test_never_more_calls_than_the_daily_limit(
             window = cloud.window(now)
             cloud.count[window] = min(limit, cloud.count[window] + p % (limit + 1))
         elif kind == "restart":
-            planner = BudgetPlanner(config, devices=devices)
+            planner = BudgetPlanner(config, devices=devices, pv_profile=sunny_pv)
             planner.restore(stored, now)
             told_standalone.clear()
             # After a restart the planner knows only what the store kept: a "no more"

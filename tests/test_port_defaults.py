@@ -10,18 +10,16 @@ from datetime import timedelta
 
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
 from optimizer.budget.scheduler import ReadContext
-from optimizer.interfaces import ApiCall, Decision, PvMode
+from optimizer.interfaces import ApiCall, Decision
 from optimizer.policies.base import Policy, PolicyContext, pause
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
-from tests.conftest import T0, FakeForecaster, FakeScheduler
+from tests.conftest import T0, FakeForecaster, FakeScheduler, sunny_pv
 from tests.test_policies import ctx
 
 
 class Bare(Policy):
     """A policy that declares nothing optional."""
-
-    budget_handover_mode: PvMode | None = None
 
     @property
     def name(self) -> str:
@@ -29,9 +27,6 @@ class Bare(Policy):
 
     def decide(self, ctx: PolicyContext) -> Decision:
         return pause(ctx, self.name, "bare")
-
-    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        return None
 
 
 def _read_ctx() -> ReadContext:
@@ -46,6 +41,8 @@ def _calls(n: int) -> list[ApiCall]:
 
 def test_a_policy_promises_nothing_and_wants_no_energy_by_default() -> None:
     assert Bare().next_decision_at(ctx(0, 0.0)) is None
+    assert Bare().preferred_read_interval_s(ctx(0, 0.0)) is None  # the planner decides
+    assert Bare().budget_handover_mode is None  # needs no reads: keeps its decision
     assert Bare().default_target_wh() is None
     assert SolarOnlyPolicy().default_target_wh() is None
 
@@ -71,7 +68,7 @@ def test_a_fixed_schedule_lets_reads_use_every_call_and_restores_nothing() -> No
 
 
 def test_the_planner_keeps_its_reserve_and_restores_its_ledger() -> None:
-    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100))
+    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100), pv_profile=sunny_pv)
     now = T0 + timedelta(minutes=1)
     planner.restore(_calls(10), now)
     assert planner.spent(now) == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
@@ -9,22 +10,16 @@ from hypothesis import strategies as st
 
 from adapters.simulator.server.wire import current_state_body, last_sessions
 from adapters.simulator.world import SessionLog
-from optimizer.interfaces import ChargerReading, ChargeState
+from tests.conftest import make_reading
 
 T0 = datetime(2025, 6, 21, 12, 0, tzinfo=UTC)
 
 
 def test_current_state_is_strings_in_kw() -> None:
-    reading = ChargerReading(
-        time=T0,
-        device_id="D",
-        charge_state=ChargeState.CHARGING,
-        charge_state_code=2,
-        car_power_w=1380.0,
+    reading = replace(
+        make_reading(0),  # 1380 W to the car at 6 A on one phase
         pv_power_w=1500.0,
         house_power_w=3500.0,
-        current_setpoint_a=6.0,
-        phases=1,
         voltage_v=230.5,
         session_energy_wh=2500.0,
         session_seconds=93.7,

@@ -9,16 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.v2c_cloud import (
-    V2CAuthError,
-    V2CClient,
-    V2CHTTPError,
-    V2CNotFound,
-    V2CRateLimited,
-    V2CResponseError,
-    V2CTransportError,
-    V2CValidationError,
-)
+from adapters.v2c_cloud import V2CClient, errors
 from adapters.v2c_cloud.engine import RetryPolicy
 from adapters.v2c_cloud.operations import Operations
 from optimizer.interfaces import ApiCall, ChargeState, Quota
@@ -41,7 +32,7 @@ def test_401_is_an_auth_error_and_not_retried() -> None:
         [httpx.Response(401, json={"message": "Invalid authentication credentials"})]
     )
     client, calls = ledger_client(recorder, retry=RETRY3)
-    with pytest.raises(V2CAuthError) as info:
+    with pytest.raises(errors.V2CAuthError) as info:
         client.currentstatecharge("D")
     assert info.value.status == 401
     assert "Invalid authentication" in info.value.body_excerpt
@@ -51,7 +42,7 @@ def test_401_is_an_auth_error_and_not_retried() -> None:
 def test_429_with_empty_body_and_no_retry_after() -> None:
     recorder = Recorder([httpx.Response(429)])
     client, calls = ledger_client(recorder, retry=RETRY3)
-    with pytest.raises(V2CRateLimited) as info:
+    with pytest.raises(errors.V2CRateLimited) as info:
         client.currentstatecharge("D")
     assert info.value.retry_after_s is None and info.value.body_excerpt == ""
     assert [c.status for c in calls] == [429]
@@ -74,14 +65,14 @@ def test_429_retry_after_seconds_or_date_or_ratelimit_reset() -> None:
     ]
     for answer, expected in zip(answers, [120.0, 300.0, 900.0], strict=True):
         client = make_client(Recorder([answer]), clock=lambda: now)
-        with pytest.raises(V2CRateLimited) as info:
+        with pytest.raises(errors.V2CRateLimited) as info:
             client.intensity("D", 16)
         assert info.value.retry_after_s == pytest.approx(expected)
 
 
 def test_other_statuses_carry_status_and_body_excerpt() -> None:
     client = make_client(Recorder([httpx.Response(400, text="bad value " + "x" * 500)]))
-    with pytest.raises(V2CHTTPError) as info:
+    with pytest.raises(errors.V2CHTTPError) as info:
         client.intensity("D", 16)
     assert info.value.status == 400 and info.value.body_excerpt.startswith("bad value")
     assert len(info.value.body_excerpt) <= 200
@@ -90,13 +81,13 @@ def test_other_statuses_carry_status_and_body_excerpt() -> None:
 
 def test_404_without_fallback_is_not_found() -> None:
     client = make_client(Recorder([httpx.Response(404, json={"message": "no Route matched"})]))
-    with pytest.raises(V2CNotFound):
+    with pytest.raises(errors.V2CNotFound):
         client.reported("D")
 
 
 def test_malformed_json_is_a_response_error() -> None:
     client = make_client(Recorder([httpx.Response(200, text="<html>oops")]))
-    with pytest.raises(V2CResponseError, match="currentstatecharge: body is not JSON"):
+    with pytest.raises(errors.V2CResponseError, match="currentstatecharge: body is not JSON"):
         client.currentstatecharge("D")
 
 
@@ -117,7 +108,7 @@ def test_reads_retry_on_5xx_with_backoff_and_every_attempt_counts() -> None:
 def test_reads_give_up_after_the_bounded_attempts() -> None:
     recorder = Recorder([httpx.Response(500)])
     client, calls = ledger_client(recorder, retry=RETRY3)
-    with pytest.raises(V2CHTTPError) as info:
+    with pytest.raises(errors.V2CHTTPError) as info:
         client.version("D")
     assert info.value.status == 500 and len(calls) == 3
 
@@ -125,7 +116,7 @@ def test_reads_give_up_after_the_bounded_attempts() -> None:
 def test_timeouts_are_retried_for_reads_and_reported_with_status_none() -> None:
     recorder = Recorder([httpx.ReadTimeout("read timed out")])
     client, calls = ledger_client(recorder, retry=RETRY3)
-    with pytest.raises(V2CTransportError) as info:
+    with pytest.raises(errors.V2CTransportError) as info:
         client.currentstatecharge("D")
     assert info.value.timeout is True
     assert [c.status for c in calls] == [None, None, None]
@@ -138,7 +129,7 @@ def test_timeouts_are_retried_for_reads_and_reported_with_status_none() -> None:
 def test_writes_are_never_retried(answer: Any) -> None:
     recorder = Recorder([answer])
     client, calls = ledger_client(recorder, retry=RETRY3)
-    with pytest.raises((V2CHTTPError, V2CTransportError)):
+    with pytest.raises((errors.V2CHTTPError, errors.V2CTransportError)):
         client.intensity("D", 16)
     assert len(recorder.requests) == 1 and len(calls) == 1
 
@@ -213,7 +204,7 @@ def test_reference_path_kept_when_it_works() -> None:
 def test_both_paths_404_is_not_found_after_two_calls() -> None:
     recorder = Recorder([httpx.Response(404)])
     client = make_client(recorder)
-    with pytest.raises(V2CNotFound):
+    with pytest.raises(errors.V2CNotFound):
         client.currentstatecharge("D")
     assert client.calls_made == 2
 
@@ -260,7 +251,7 @@ def test_bad_values_raise_before_any_request(
 ) -> None:
     recorder = Recorder([ok()])
     client, calls = ledger_client(recorder)
-    with pytest.raises(V2CValidationError, match=message) as info:
+    with pytest.raises(errors.V2CValidationError, match=message) as info:
         getattr(client, operation)(**kwargs)
     assert operation in str(info.value) and "\n" not in str(info.value)
     assert recorder.requests == [] and calls == [] and client.calls_made == 0
@@ -269,11 +260,11 @@ def test_bad_values_raise_before_any_request(
 def test_generic_request_validates_too() -> None:
     recorder = Recorder([ok()])
     client = make_client(recorder)
-    with pytest.raises(V2CValidationError, match="value is required"):
+    with pytest.raises(errors.V2CValidationError, match="value is required"):
         client.request("intensity", {"deviceId": "D"})
-    with pytest.raises(V2CValidationError, match="unknown parameter 'amps'"):
+    with pytest.raises(errors.V2CValidationError, match="unknown parameter 'amps'"):
         client.request("intensity", {"deviceId": "D", "value": "16", "amps": "16"})
-    with pytest.raises(V2CValidationError, match="takes no request body"):
+    with pytest.raises(errors.V2CValidationError, match="takes no request body"):
         client.request("startcharge", {"deviceId": "D"}, {"x": 1})
     with pytest.raises(KeyError, match="nope"):
         client.request("nope")
@@ -281,11 +272,11 @@ def test_generic_request_validates_too() -> None:
 
 
 def test_configuration_errors() -> None:
-    with pytest.raises(V2CValidationError, match="V2C_API_KEY"):
+    with pytest.raises(errors.V2CValidationError, match="V2C_API_KEY"):
         V2CClient("")
-    with pytest.raises(V2CValidationError, match="base_url"):
+    with pytest.raises(errors.V2CValidationError, match="base_url"):
         V2CClient(API_KEY, base_url="v2c.cloud")
-    with pytest.raises(V2CValidationError, match="timeout"):
+    with pytest.raises(errors.V2CValidationError, match="timeout"):
         V2CClient(API_KEY, timeout=0)
 
 
@@ -296,7 +287,7 @@ def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     client.startcharge("D")
     assert recorder.requests[0].headers["apikey"] == "env-key-5678"
     monkeypatch.delenv("V2C_API_KEY")
-    with pytest.raises(V2CValidationError, match="no V2C API key"):
+    with pytest.raises(errors.V2CValidationError, match="no V2C API key"):
         V2CClient()
 
 
@@ -327,13 +318,13 @@ def test_wifi_password_redacted_from_errors_and_logs(caplog: pytest.LogCaptureFi
     password = "Pa55word-Hunter2"
     recorder = Recorder([httpx.Response(400, text=f"bad request password={password}&ssid=x")])
     client = make_client(recorder)
-    with pytest.raises(V2CHTTPError) as info:
+    with pytest.raises(errors.V2CHTTPError) as info:
         client.wifi("D", "MyWifi", password)
     assert recorder.requests[0].url.params["password"] == password  # it is sent...
     assert password not in str(info.value)  # ...and shown nowhere
     assert password not in caplog.text
     assert "password=***" in caplog.text  # httpx logged the URL, redacted
-    with pytest.raises(V2CValidationError) as bad:
+    with pytest.raises(errors.V2CValidationError) as bad:
         client.wifi("D", "MyWifi", "x" * 64)
     assert "x" * 64 not in str(bad.value)
     call = Operations.wifi("D", "MyWifi", password)

@@ -17,16 +17,7 @@ from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
-from tests.conftest import (
-    T0,
-    FakeCharger,
-    FakeClock,
-    FakeForecaster,
-    FakeScheduler,
-    FakeStore,
-    World,
-    flat_forecast,
-)
+from tests.conftest import T0, FakeForecaster, FakePorts, FakeScheduler, flat_forecast
 from tests.test_policies import ctx
 
 STEP = timedelta(seconds=300)
@@ -34,8 +25,6 @@ STEP = timedelta(seconds=300)
 
 class Paused(Policy):
     """Always paused; promises `promise` from `next_decision_at` (None: the default)."""
-
-    budget_handover_mode: PvMode | None = None
 
     def __init__(self, promise: datetime | None = None, hint: float | None = math.inf) -> None:
         self.promise = promise
@@ -56,25 +45,21 @@ class Paused(Policy):
 
 
 class SteadyScheduler(FakeScheduler):
-    """Promises its plan holds until `steady`; records the replayed contexts."""
+    """Promises its plan holds until `steady`."""
 
     def __init__(self, steady: datetime, interval_s: float = 3600.0) -> None:
         super().__init__(interval_s)
         self.steady = steady
-        self.replayed: list[tuple[datetime, ReadContext]] = []
 
     def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
         return self.steady
-
-    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
-        self.replayed.append((now, ctx))
 
 
 class ObservingOnly(FakeForecaster):
     depends_only_on_observations = True
 
 
-class Rig:
+class Rig(FakePorts):
     def __init__(
         self,
         policy: Policy,
@@ -83,15 +68,12 @@ class Rig:
         forecast_refresh_s: float = 900.0,
     ) -> None:
         s = ControllerSettings(forecast_refresh_s=forecast_refresh_s)
-        self.clock = FakeClock()
-        self.charger = FakeCharger(self.clock, World())
-        self.scheduler = scheduler or FakeScheduler(interval_s=3600.0)
-        self.forecaster = forecaster or FakeForecaster()
+        super().__init__(interval_s=3600.0, scheduler=scheduler, forecaster=forecaster)
         self.backoff = Backoff(s)
         self.forecasts = ForecastCache(self.forecaster, s)
         self.observation = Observation(self.charger, self.scheduler, self.backoff)
         self.actuator = Actuator(
-            self.charger, FakeStore(), self.scheduler, self.backoff, deadband_a=s.deadband_a
+            self.charger, self.store, self.scheduler, self.backoff, deadband_a=s.deadband_a
         )
         self.actuator.commanded = CommandedState(6, PvMode.MAX_POWER, False)
         self.policy = policy
@@ -181,17 +163,18 @@ def test_a_scheduler_without_a_promise_keeps_the_check_ins() -> None:
     assert rig.next_at(T0) == T0 + STEP  # the default steady_until: no promise
 
 
-def test_sleeping_on_a_steady_plan_replays_the_skipped_check_ins() -> None:
+def test_sleeping_on_a_steady_plan_replays_the_skipped_refreshes() -> None:
     scheduler = SteadyScheduler(steady=T0 + timedelta(seconds=1000))
-    rig = Rig(Paused(FOREVER, hint=None), scheduler)
+    rig = Rig(Paused(FOREVER, hint=None), scheduler, forecast_refresh_s=STEP.total_seconds())
     rig.observation.read(T0, None, None)
     wake = rig.next_at(T0)
     assert wake == T0 + 4 * STEP  # the check-in at or after the promise
+    assert rig.forecaster.requests == 1
     rig.wake.catch_up(wake)
-    assert [t for t, _ in scheduler.replayed] == [T0 + STEP, T0 + 2 * STEP, T0 + 3 * STEP]
-    assert all(ctx.last_read == T0 for _, ctx in scheduler.replayed)
+    assert rig.forecaster.requests == 4  # the three check-ins slept past
+    assert rig.forecasts.fetched_at == T0 + 3 * STEP
     rig.wake.catch_up(wake + STEP)
-    assert len(scheduler.replayed) == 3  # replayed once only
+    assert rig.forecaster.requests == 4  # replayed once only
 
 
 def test_catch_up_makes_every_due_refresh_of_a_forecaster_with_outside_inputs() -> None:

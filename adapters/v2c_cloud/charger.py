@@ -127,11 +127,6 @@ class CloudCharger:
         """The charger's V2C device ID."""
         return self._device_id
 
-    @property
-    def client(self) -> V2CClient:
-        """The client (its `quota`, `calls_made`, `on_call`)."""
-        return self._client
-
     def read(self) -> ChargerReading:
         """The live state (`currentstatecharge`), in SI units."""
         with charger_errors():

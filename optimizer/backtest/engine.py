@@ -225,6 +225,11 @@ def baseline_contender(name: str) -> Contender:
     raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINE_NAMES)}")
 
 
+def contender_named(name: str) -> Contender:
+    """The contender called `name`: one of `BASELINE_NAMES`, else a product policy."""
+    return baseline_contender(name) if name in BASELINE_NAMES else policy_contender(name)
+
+
 @dataclass
 class BacktestResult:
     """One contender's run: the per-step and per-cycle frames, the sessions and the ledger.
@@ -610,6 +615,7 @@ __all__ = [
     "baseline_contender",
     "build_contender_site",
     "build_world",
+    "contender_named",
     "policy_contender",
     "run_backtest",
     "sessions_frame",

@@ -94,6 +94,3 @@ class FixedIntervalSchedule(LedgeredScheduler):
         if self._ledger.blocked_until(now) is not None:
             return now
         return self._ledger.window(now)[1]
-
-    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
-        """Nothing to learn: a fixed schedule ignores the context."""

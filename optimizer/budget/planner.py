@@ -30,7 +30,6 @@ from optimizer.budget.allocation import (
 from optimizer.budget.config import BudgetConfig
 from optimizer.budget.ledger import DAY, CallLedger, require_utc
 from optimizer.budget.plan import BudgetPlan, PlannedRead
-from optimizer.budget.profile import LearnedPvProfile
 from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
 from optimizer.budget.spend_curve import SpendCurve, current_rates
 from optimizer.interfaces import ApiCall, Quota
@@ -71,30 +70,24 @@ class BudgetPlanner(LedgeredScheduler):
 
     `devices` is the number of chargers on the account (chargers not yet seen in
     a `ReadContext` are assumed plugged in, so they get their share).
-    `pv_profile` gives the expected PV power (W) at any time; without it the
-    planner learns a time-of-day profile from the contexts it is shown.
+    `pv_profile` gives the expected PV power (W) at any time: the shape of the
+    rest of the day the reads are spread over (the site's clear sky in every world,
+    `optimizer.composition.planner_pv_profile`).
     """
 
-    def __init__(
-        self, config: BudgetConfig, *, devices: int = 1, pv_profile: PvProfile | None = None
-    ) -> None:
+    def __init__(self, config: BudgetConfig, *, pv_profile: PvProfile, devices: int = 1) -> None:
         if devices < 1:
             raise ValueError(f"devices must be at least 1, got {devices}")
         self._config = config
         self._devices = devices
         self._ledger = CallLedger(config.daily_limit, config.day_start_utc_hour)
         self._contexts: dict[str, ReadContext] = {}
-        self._learned = LearnedPvProfile() if pv_profile is None else None
         self._pv_profile = pv_profile
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
-
-    @property
-    def config(self) -> BudgetConfig:
-        return self._config
 
     @property
     def ledger(self) -> CallLedger:
@@ -210,10 +203,6 @@ class BudgetPlanner(LedgeredScheduler):
         budget = cfg.spendable(reads_left, seconds, devices)
         return until if budget > cfg.floor_need(seconds, devices) else now
 
-    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
-        """Learn from a skipped check-in's context as `read_due` would have."""
-        self._remember(now, ctx)
-
     def _due_gap_s(self, interval_s: float) -> float:
         """Seconds after the last read at which the next is due (the interval less the slack)."""
         return max(self._config.min_read_interval_s, interval_s * (1 - DUE_SLACK))
@@ -273,13 +262,9 @@ class BudgetPlanner(LedgeredScheduler):
                 f"finite, got {ctx.pv_expected_w}, {ctx.variability}"
             )
         self._contexts[ctx.device_id] = ctx
-        if self._learned is not None:
-            self._learned.observe(now, ctx.pv_expected_w)
 
     def _pv_at(self, t: datetime) -> float:
-        if self._learned is not None:
-            return self._learned(t)
-        assert self._pv_profile is not None
+        """The profile's expected PV power at `t` (W), cached per time."""
         value = self._pv_cache.get(t)
         if value is None:
             if len(self._pv_cache) >= PV_PROFILE_CACHE:
@@ -303,7 +288,7 @@ class BudgetPlanner(LedgeredScheduler):
         """`_grid(now, contexts).rates[device, 0]` without building the grid.
 
         The future cells' spend curve is cached per cell (it changes when the grid
-        moves on, a plug state changes or the PV profile learns); the current cell
+        moves on or a plug state changes); the current cell
         and the budget, which change with every cycle and every call, are solved
         against it in microseconds (`spend_curve.current_rates`).
         """
@@ -339,7 +324,7 @@ class BudgetPlanner(LedgeredScheduler):
         self, tail0: datetime, end: datetime, plug: tuple[float, ...]
     ) -> tuple[SpendCurve, float]:
         """The spend curve of every device's cells after the current one, and their
-        length (s, per device); cached per cell, plug factors and PV profile version.
+        length (s, per device); cached per cell and plug factors.
 
         With no device worth reading ahead (every plug factor 0: no car, and
         `no_car_weight` 0) every future cell sits at the floor whatever the sun
@@ -356,8 +341,7 @@ class BudgetPlanner(LedgeredScheduler):
             curve = SpendCurve(weights, np.array([future_s]), min_rate=min_rate, max_rate=max_rate)
             self._curve_cache = (key, (curve, future_s))
             return curve, future_s
-        version = self._learned.version if self._learned is not None else 0
-        key = (tail0, end, version, plug)
+        key = (tail0, end, plug)
         if self._curve_cache is not None and self._curve_cache[0] == key:
             return self._curve_cache[1]
         offsets, future_pv = self._future_cells(tail0, end)
@@ -420,24 +404,19 @@ class BudgetPlanner(LedgeredScheduler):
     def _future_cells(self, tail0: datetime, end: datetime) -> tuple[FloatArray, FloatArray]:
         """Offsets (s) of the grid-aligned cell edges from `tail0` (the first edge after
         now, or `end`) up to `end`, and the expected PV power in each of those cells (W);
-        cached per cell and PV profile version.
+        cached per cell.
 
         Plain arithmetic on the 300 s grid (no list of datetimes): the edges are
         `tail0 + i * GRID_STEP_S` and `end`.
         """
-        version = self._learned.version if self._learned is not None else 0
-        key = (tail0, end, version)
+        key = (tail0, end)
         if self._future_cache is not None and self._future_cache[0] == key:
             return self._future_cache[1]
         count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
         offsets = np.append(np.arange(count) * GRID_STEP_S, (end - tail0).total_seconds())
-        if self._learned is not None:
-            epoch_s = (tail0 - _EPOCH).total_seconds() + offsets[:count]
-            future_pv = self._learned.at_utc_seconds(epoch_s)
-        else:
-            future_pv = np.array(
-                [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
-            )
+        future_pv = np.array(
+            [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
+        )
         value = (offsets, future_pv)
         self._future_cache = (key, value)
         return value

@@ -76,14 +76,6 @@ class ReadScheduler(Protocol):
         """
         return now
 
-    def replay_context(self, now: datetime, ctx: ReadContext) -> None:
-        """Take in the context a skipped check-in at `now` would have shown.
-
-        Called at the next wake for each check-in slept past on a `steady_until`
-        promise (a planner learns its PV profile from them); by default nothing to learn.
-        """
-        return None
-
 
 class LedgeredScheduler(ReadScheduler, Protocol):
     """A `ReadScheduler` that keeps the account's call ledger.

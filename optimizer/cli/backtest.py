@@ -17,6 +17,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from optimizer.cli.site_options import (
+    AzimuthOption,
+    KwpOption,
+    LatOption,
+    LonOption,
+    TiltOption,
+    TzOption,
+)
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -292,12 +301,12 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(min=0, help="seed of sampled sessions")] = 2017,
         output: Annotated[Path | None, typer.Option(help="write metrics, steps, plots")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print only the metrics")] = False,
-        lat: Annotated[float | None, typer.Option()] = None,
-        lon: Annotated[float | None, typer.Option()] = None,
-        tz: Annotated[str | None, typer.Option()] = None,
-        kwp: Annotated[float | None, typer.Option()] = None,
-        tilt: Annotated[float | None, typer.Option()] = None,
-        azimuth: Annotated[float | None, typer.Option()] = None,
+        lat: LatOption = None,
+        lon: LonOption = None,
+        tz: TzOption = None,
+        kwp: KwpOption = None,
+        tilt: TiltOption = None,
+        azimuth: AzimuthOption = None,
     ) -> None:
         """Backtest a policy beside the baselines and the perfect-foresight optimum."""
         from pydantic import ValidationError

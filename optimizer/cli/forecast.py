@@ -18,6 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from optimizer.cli.site_options import (
+    AzimuthOption,
+    KwpOption,
+    LatOption,
+    LonOption,
+    TiltOption,
+    TzOption,
+)
 from optimizer.site import GRAZ, ArrayConfig, SiteConfig, SiteOverrides
 
 if TYPE_CHECKING:
@@ -147,14 +155,12 @@ def evaluate_command(
         str | None, typer.Option(help="Real data instead of --pv: graz-2017")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config with a \\[site] table")] = None,
-    lat: Annotated[float | None, typer.Option(help="Latitude (deg north)")] = None,
-    lon: Annotated[float | None, typer.Option(help="Longitude (deg east)")] = None,
-    tz: Annotated[
-        str | None, typer.Option(help="IANA zone; also the zone of naive timestamps")
-    ] = None,
-    kwp: Annotated[float | None, typer.Option(help="Array size (kWp)")] = None,
-    tilt: Annotated[float | None, typer.Option(help="Array tilt (deg)")] = None,
-    azimuth: Annotated[float | None, typer.Option(help="Array azimuth (deg, 180 = south)")] = None,
+    lat: LatOption = None,
+    lon: LonOption = None,
+    tz: TzOption = None,
+    kwp: KwpOption = None,
+    tilt: TiltOption = None,
+    azimuth: AzimuthOption = None,
     sample_every: Annotated[
         str | None, typer.Option(help="Observe every e.g. 2min (default: random 1-5 min)")
     ] = None,

@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from optimizer.cli.fault_options import (
+    DropRate,
+    ErrorRate,
+    Latency,
+    MalformedRate,
+    Offline,
+    OutageEnd,
+    OutageStart,
+    RevokeKeysAt,
+    TimeoutRate,
+    TimeoutS,
+    fault_config,
+)
+
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
-
-_FAULTS = "Fault injection (all off by default)"
-
-
-def _utc_time(text: str | None, option: str) -> datetime | None:
-    """Parse an ISO 8601 time with offset (or Z) given to `option`; BadParameter otherwise."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint=option) from None
-    if t.tzinfo is None:
-        raise typer.BadParameter(f"needs a UTC offset or Z: {text!r}", param_hint=option)
-    return t
 
 
 def _shown_key(key: str, demo_key: str) -> str:
@@ -56,42 +54,16 @@ def serve(
     tick: Annotated[
         float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
     ] = None,
-    error_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(random 5xx).")
-    ] = 0.0,
-    latency: Annotated[
-        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Added latency (wall s).")
-    ] = 0.0,
-    timeout_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(no answer).")
-    ] = 0.0,
-    timeout_s: Annotated[
-        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Hold before dropping (wall s).")
-    ] = 30.0,
-    malformed_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(cut JSON body).")
-    ] = 0.0,
-    drop_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(connection drop).")
-    ] = 0.0,
-    outage_start: Annotated[
-        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage from (ISO 8601, sim).")
-    ] = None,
-    outage_end: Annotated[
-        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage until (ISO 8601, sim).")
-    ] = None,
-    revoke_keys_at: Annotated[
-        str | None,
-        typer.Option(rich_help_panel=_FAULTS, help="Keys refused from (ISO 8601, sim)."),
-    ] = None,
-    offline: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel=_FAULTS,
-            help="Charger offline DEVICE_ID@START/END (ISO 8601, sim; repeatable): "
-            "connected answers false, its other calls 504.",
-        ),
-    ] = None,
+    error_rate: ErrorRate = 0.0,
+    latency: Latency = 0.0,
+    timeout_rate: TimeoutRate = 0.0,
+    timeout_s: TimeoutS = 30.0,
+    malformed_rate: MalformedRate = 0.0,
+    drop_rate: DropRate = 0.0,
+    outage_start: OutageStart = None,
+    outage_end: OutageEnd = None,
+    revoke_keys_at: RevokeKeysAt = None,
+    offline: Offline = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -107,8 +79,6 @@ def serve(
     from adapters.simulator.server import (
         DEMO_API_KEY,
         BindError,
-        FaultConfig,
-        OfflineWindow,
         Simulator,
         SimulatorConfig,
         bind_socket,
@@ -119,21 +89,17 @@ def serve(
 
     keys = resolve_api_keys(api_key or ())
     try:
-        windows = tuple(OfflineWindow.parse(text) for text in offline or ())
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--offline") from None
-    try:
-        faults = FaultConfig(
+        faults = fault_config(
             error_rate=error_rate,
-            latency_s=latency,
+            latency=latency,
             timeout_rate=timeout_rate,
             timeout_s=timeout_s,
             malformed_rate=malformed_rate,
             drop_rate=drop_rate,
-            outage_start=_utc_time(outage_start, "--outage-start"),
-            outage_end=_utc_time(outage_end, "--outage-end"),
-            revoke_keys_at=_utc_time(revoke_keys_at, "--revoke-keys-at"),
-            offline=windows,
+            outage_start=outage_start,
+            outage_end=outage_end,
+            revoke_keys_at=revoke_keys_at,
+            offline=offline,
             seed=seed,
         )
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
@@ -172,7 +138,7 @@ def serve(
     typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
     for key in keys:
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
-    for w in windows:
+    for w in faults.offline:
         typer.echo(f"  offline: {w.device_id} {w.start.isoformat()} .. {w.end.isoformat()}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)

@@ -5,14 +5,13 @@ hint), at most `max_cycle_interval_s` away (a check-in), never inside a back-off
 a 429 block and never sooner than `min_cycle_interval_s`.
 
 A check-in between reads can change something only through the policy (its decision
-or state), a write still pending, the read plan (a read falling due), the forecast
-refresh and what the read scheduler learns from the context. When the policy promises
-its decision holds (`Policy.next_decision_at`), nothing is pending, and the scheduler
-promises its plan holds (`ReadScheduler.steady_until`), the controller sleeps to the
-first check-in at which one of them may change (or the planned read), at most
-`idle_max_interval_s`; `catch_up` then replays the skipped check-ins' forecast
-refreshes and read contexts (`ReadScheduler.replay_context`): reads, commands and
-energy stay exactly the same, only the number of cycles drops.
+or state), a write still pending, the read plan (a read falling due) and the forecast
+refresh. When the policy promises its decision holds (`Policy.next_decision_at`),
+nothing is pending, and the scheduler promises its plan holds
+(`ReadScheduler.steady_until`), the controller sleeps to the first check-in at which
+one of them may change (or the planned read), at most `idle_max_interval_s`;
+`catch_up` then replays the skipped check-ins' forecast refreshes: reads, commands
+and energy stay exactly the same, only the number of cycles drops.
 """
 
 from __future__ import annotations
@@ -84,8 +83,8 @@ class WakePlanner:
         self.actuator = actuator
         self.backoff = backoff
         self._planned_read_at: datetime | None = None
-        self._idle_since: tuple[datetime, bool] | None = None
-        """(last cycle, replay read contexts?) while sleeping past check-ins."""
+        self._idle_since: datetime | None = None
+        """The last cycle, while sleeping past check-ins."""
 
     def next_cycle_at(
         self,
@@ -144,8 +143,7 @@ class WakePlanner:
             return next_at
         wake = grid_ceil(now, decide_at, step_s)
         wake = min(wake, now + timedelta(seconds=step_s * (self.idle_max_s // step_s)))
-        reads = hint != math.inf
-        if reads:
+        if hint != math.inf:
             read_at = self._planned_read_at
             if read_at is None or self.observation.read_at is None:
                 return next_at
@@ -154,29 +152,26 @@ class WakePlanner:
             wake = min(wake, grid_ceil(now, steady, step_s), read_at)
         if wake <= next_at:
             return next_at
-        self._idle_since = (now, reads)
+        self._idle_since = now
         return wake
 
     def catch_up(self, now: datetime) -> None:
         """Replay the check-ins skipped since the last cycle.
 
-        Each would have refreshed the forecast when due and shown the read scheduler
-        its context; nothing else in them could change anything.
+        Each would have refreshed the forecast when due; nothing else in them could
+        change anything.
         """
-        idle = self._idle_since
-        if idle is None:
+        last = self._idle_since
+        if last is None:
             return
         self._idle_since = None
-        last, replay = idle
         step = timedelta(seconds=self.step_s)
         t = last + step
-        if not replay and self.forecasts.forecaster.depends_only_on_observations:
+        if self.forecasts.forecaster.depends_only_on_observations:
             self._last_refresh(t, now, step)
             return
         while t < now:
-            forecast = self.forecasts.at(t).forecast
-            if replay:
-                self.scheduler.replay_context(t, self.observation.read_context(t, forecast))
+            self.forecasts.at(t)
             t += step
 
     def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> None:

@@ -1,7 +1,7 @@
 """The daemon for a V2C Cloud account: `v2c-solar run` (the cloud) and `demo` (the simulator).
 
 Both wire the same: one `V2CClient` for the account, a `CloudCharger` per
-configured charger over it (`cloud_site`), the site built by the composition root with the
+configured charger over it (`cloud_chargers`), the site built by the composition root with the
 client reporting every call to the site's listener, and the daily session
 reconcile through the same client (so its calls are in the same ledger).
 """
@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
-from optimizer.budget.scheduler import LedgeredScheduler
-from optimizer.composition import ChargerFactory, PolicyFactory, SiteParts, build_site
+from optimizer.composition import ChargerFactory, build_site
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.wiring import build_daemon
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
-from optimizer.interfaces import CallListener, Charger, Clock, Store
+from optimizer.interfaces import CallListener, Charger, Clock
 
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
@@ -35,33 +34,6 @@ def cloud_chargers(client: V2CClient, clock: Clock) -> ChargerFactory:
     return make
 
 
-def cloud_site(
-    config: AppConfig,
-    client: V2CClient,
-    clock: Clock,
-    store: Store,
-    *,
-    policy: PolicyFactory | None = None,
-    scheduler: LedgeredScheduler | None = None,
-    clear_sky_days: ClearSkyDays = in_process,
-) -> SiteParts:
-    """The site of the account behind `client`, as the composition root wires it.
-
-    `policy` and `scheduler` override the config's (the equivalence test's baselines);
-    `clear_sky_days` says where the clear-sky model runs (`build_site`).
-    """
-    chargers = cloud_chargers(client, clock)
-    return build_site(
-        config,
-        chargers,
-        clock,
-        store,
-        policy=policy,
-        scheduler=scheduler,
-        clear_sky_days=clear_sky_days,
-    )
-
-
 def cloud_daemon(
     config: AppConfig,
     client: V2CClient,
@@ -70,6 +42,8 @@ def cloud_daemon(
     *,
     clear_sky_days: ClearSkyDays = in_process,
 ) -> Daemon:
-    """The daemon over every configured charger of the account behind `client`."""
-    site = cloud_site(config, client, clock, store, clear_sky_days=clear_sky_days)
+    """The daemon over every configured charger of the account behind `client`;
+    `clear_sky_days` says where the clear-sky model runs (`build_site`)."""
+    chargers = cloud_chargers(client, clock)
+    site = build_site(config, chargers, clock, store, clear_sky_days=clear_sky_days)
     return build_daemon(site, reconciler=cloud_reconciler(client, store, config.site.tz))

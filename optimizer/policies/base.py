@@ -77,25 +77,28 @@ class Policy(Protocol):
     """A charging strategy for one charger; implementations inherit it for its defaults.
 
     `budget_handover_mode` is the charger's own PV mode the controller hands
-    the charger to when the call budget is nearly out (None: this policy needs
-    no reads, keep its decision). `preferred_read_interval_s` lets a policy that
-    handed regulation to the charger ask for fewer reads (None: no preference,
-    the budget planner alone decides; `math.inf`: never read).
+    the charger to when the call budget is nearly out; by default None: this
+    policy needs no reads, keep its decision (a policy steering from readings
+    names its mode).
     """
+
+    budget_handover_mode: PvMode | None = None
 
     @property
     def name(self) -> str: ...
-
-    @property
-    def budget_handover_mode(self) -> PvMode | None: ...
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """The desired charger state now, with a reason."""
         ...
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """Hint for the controller's read gate (s)."""
-        ...
+        """Hint for the controller's read gate (s).
+
+        Lets a policy that handed regulation to the charger ask for fewer reads;
+        `math.inf`: never read. By default None, no preference: the budget planner
+        alone decides.
+        """
+        return None
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """The earliest time the decision made for `ctx` could change (UTC), or None.

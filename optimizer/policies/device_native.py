@@ -31,8 +31,6 @@ class DeviceNativeParams(BaseModel):
 class DeviceNativePolicy(Policy):
     """Hand the charger its own PV mode once; never read."""
 
-    budget_handover_mode: PvMode | None = None
-
     def __init__(self, params: DeviceNativeParams | None = None) -> None:
         self.params = params or DeviceNativeParams()
 

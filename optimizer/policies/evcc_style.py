@@ -41,10 +41,6 @@ class EvccStylePolicy(Policy):
     def name(self) -> str:
         return "evcc_style"
 
-    def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """No preference: the fixed loop decides."""
-        return None
-
     def decide(self, ctx: PolicyContext) -> Decision:
         """On/off with delays, current from the surplus at a flat 230 V."""
         if ctx.plugged_in is not True or ctx.surplus_w is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from optimizer.interfaces import Decision, PvMode
+from optimizer.interfaces import Decision
 from optimizer.policies.base import Policy, PolicyContext, charge_at
 
 
@@ -27,14 +27,10 @@ class FastParams(BaseModel):
 class FastPolicy(Policy):
     """Charge at the maximum current the limits allow; needs no reads to do so."""
 
-    budget_handover_mode: PvMode | None = None
+    name = "fast"
 
     def __init__(self, params: FastParams | None = None) -> None:
         self.params = params or FastParams()
-
-    @property
-    def name(self) -> str:
-        return "fast"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
         """Few reads (s), unless a main fuse needs watching (then the planner decides)."""

@@ -17,6 +17,12 @@ from datetime import datetime
 class StartStopGate:
     """Decides on/off from a stream of surplus samples (W) with delays (s) and a deficit (Wh)."""
 
+    on: bool
+    _above_since: datetime | None
+    _below_since: datetime | None
+    _deficit_wh: float
+    _last: datetime | None
+
     def __init__(
         self,
         enable_delay_s: float,
@@ -26,11 +32,7 @@ class StartStopGate:
         self.enable_delay_s = enable_delay_s
         self.disable_delay_s = disable_delay_s
         self.deficit_budget_wh = deficit_budget_wh
-        self.on = False
-        self._above_since: datetime | None = None
-        self._below_since: datetime | None = None
-        self._deficit_wh = 0.0
-        self._last: datetime | None = None
+        self.reset()
 
     def reset(self, on: bool = False) -> None:
         """Forget all timers; `on` is the state to continue from."""
@@ -39,6 +41,11 @@ class StartStopGate:
         self._below_since = None
         self._deficit_wh = 0.0
         self._last = None
+
+    def _switch(self, on: bool, now: datetime) -> None:
+        """Turn on or off at `now`: the timers start afresh from this sample."""
+        self.reset(on=on)
+        self._last = now
 
     @property
     def deficit_wh(self) -> float:
@@ -65,8 +72,7 @@ class StartStopGate:
             self._above_since = now
         held_s = (now - self._above_since).total_seconds()
         if held_s >= self.enable_delay_s:
-            self.reset(on=True)
-            self._last = now
+            self._switch(True, now)
             return f"surplus {surplus_w:.0f} W covered {start_w:.0f} W for {held_s:.0f} s: start"
         wanted_s = self.enable_delay_s
         return f"surplus {surplus_w:.0f} W covers the start for {held_s:.0f}/{wanted_s:.0f} s"
@@ -82,14 +88,12 @@ class StartStopGate:
             self._deficit_wh += (keep_w - surplus_w) * dt_s / 3600.0
         below_s = (now - self._below_since).total_seconds()
         if below_s >= self.disable_delay_s:
-            self.reset(on=False)
-            self._last = now
+            self._switch(False, now)
             return f"surplus below the minimum {keep_w:.0f} W for {below_s:.0f} s: stop"
         budget = self.deficit_budget_wh
         if budget is not None and self._deficit_wh > budget:
             spent = self._deficit_wh
-            self.reset(on=False)
-            self._last = now
+            self._switch(False, now)
             return f"dip drew {spent:.0f} Wh from the grid, over the {budget:.0f} Wh budget: stop"
         return (
             f"surplus {surplus_w:.0f} W below the minimum for {below_s:.0f}/"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from optimizer.interfaces import Decision, PvMode
+from optimizer.interfaces import Decision
 from optimizer.policies.base import FOREVER, Policy, PolicyContext, pause
 
 
@@ -25,14 +25,10 @@ class OffParams(BaseModel):
 class OffPolicy(Policy):
     """Keep the charger paused."""
 
-    budget_handover_mode: PvMode | None = None
+    name = "off"
 
     def __init__(self, params: OffParams | None = None) -> None:
         self.params = params or OffParams()
-
-    @property
-    def name(self) -> str:
-        return "off"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
         """Paused: read rarely (s)."""
