@@ -17,7 +17,9 @@ exclusive-PV mode, the database is committed, exit 0. A charger the shutdown
 could not put in that mode (cloud unreachable, no budget left) is named in one
 line and the exit code is 1: a supervisor must learn that a charger may still
 follow the daemon's last setting. A 401 stops the daemon with a one-line
-message and exit 1. Argument errors: one line, exit 2.
+message and exit 1. Argument errors: one line, exit 2. A second daemon on the
+same SQLite database (`run`, or `demo --db`) is refused: one line naming the
+database and the other daemon's pid, exit 2 (two would spend the budget twice).
 """
 
 from __future__ import annotations
@@ -69,16 +71,20 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def open_store(url: str) -> SqlStore:
-    """Open (create) the database: a bad `--db` is one line, exit 2; a failure to open, exit 1."""
-    from adapters.storage import SqlStore, StoreError, StoreUrlError
+    """Open (create) and lock the database for this daemon.
+
+    A bad `--db` or a database another daemon holds (named with its pid) is one
+    line, exit 2; a failure to open, exit 1.
+    """
+    from adapters.storage import SqlStore, StoreError, StoreLockedError, StoreUrlError
     from optimizer.cli.database import database_path_problem
 
     problem = database_path_problem(url, create=True)
     if problem is not None:
         raise _fail(problem)
     try:
-        return SqlStore(url)
-    except StoreUrlError as exc:
+        return SqlStore(url, exclusive=True)
+    except (StoreUrlError, StoreLockedError) as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
