@@ -296,6 +296,25 @@ def test_a_second_daemon_on_the_same_database_is_refused_and_kill_9_leaves_no_st
             first.kill()
 
 
+def test_sighup_is_refused_in_one_line_and_the_daemon_goes_on(
+    simulator: RunningSimulator, config: Path, tmp_path: Path
+) -> None:
+    proc = _start_run(config, f"sqlite:///{tmp_path / 'hup.db'}", simulator)
+    try:
+        time.sleep(1.5)  # the banner comes just before the signal handlers go in
+        os.kill(proc.pid, signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None  # Python's default for SIGHUP would have killed it
+        _, err = sigterm(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    refusals = [line for line in err.splitlines() if "SIGHUP" in line]
+    assert len(refusals) == 1, err
+    assert refusals[0].endswith("SIGHUP: reload not supported, restart the daemon")
+
+
 # ----- budget --------------------------------------------------------------------------------
 
 
