@@ -389,3 +389,47 @@ def test_429_without_retry_after_waits_for_the_quota_reset(make_rig: object) -> 
     assert [c for c in calls if c.time >= reset and c.status == 200]
     hours_blocked = (reset - start).total_seconds() / 3600
     assert rig.daemon.stats.cycles - cycles < hours_blocked * 60  # waiting, not spinning
+
+
+# ----- a full or read-only disk ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure", ["database or disk is full", "attempt to write a readonly database"]
+)
+def test_a_failing_disk_is_logged_once_control_goes_on_and_no_row_is_lost(
+    make_rig: object, failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Root ignores chmod, so the failure is the driver's own error, raised for every write."""
+    import sqlite3
+
+    rig: Rig = make_rig()  # type: ignore[operator]
+    failing = [False]
+
+    def disk(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if failing[0] and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            raise sqlite3.OperationalError(failure)
+
+    sa.event.listen(rig.store._engine, "before_cursor_execute", disk)
+    rig.run_for(8)
+    failing[0] = True
+    reads = rig.daemon.stats.reads
+    rig.run_for(4)
+    assert rig.daemon.stats.reads > reads  # charging control went on
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and failure in errors[0].getMessage(), caplog.text
+    assert "\n" not in errors[0].getMessage()
+    assert _query_count(rig.url, "api_calls") < rig.client.calls_made  # nothing written meanwhile
+    failing[0] = False
+    rig.run_for(1)
+    assert "writable again" in caplog.text
+    assert _query_count(rig.url, "api_calls") == rig.client.calls_made
+    assert _query_count(rig.url, "decisions") == rig.daemon.stats.cycles
+
+
+def _query_count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return int(count)

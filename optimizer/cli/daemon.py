@@ -16,7 +16,10 @@ SIGINT/SIGTERM: the cycle in flight finishes, every charger is left in its own
 exclusive-PV mode, the database is committed, exit 0. A charger the shutdown
 could not put in that mode (cloud unreachable, no budget left) is named in one
 line and the exit code is 1: a supervisor must learn that a charger may still
-follow the daemon's last setting. A 401 stops the daemon with a one-line
+follow the daemon's last setting. A database that cannot be written (disk full,
+read-only) is logged in one line and does not stop the control: the records
+are kept in memory and written by the first commit that works; if it still
+fails at exit, one line and exit 1. A 401 stops the daemon with a one-line
 message and exit 1. Argument errors: one line, exit 2. A second daemon on the
 same SQLite database (`run`, or `demo --db`) is refused: one line naming the
 database and the other daemon's pid, exit 2 (two would spend the budget twice).
@@ -120,6 +123,21 @@ def _serve(
         return serve(daemon, runner, until=until, tick=line.refresh, key_env=API_KEY_ENV)
 
 
+def _last_commit(store: SqlStore) -> str | None:
+    """Write what a failing disk kept in memory; the one-line error when it still fails.
+
+    While the daemon runs, a failed commit is logged once and retried every
+    cycle (`RetryingStore`); at exit the records left are lost, so say so.
+    """
+    from adapters.storage import StoreError
+
+    try:
+        store.commit()
+    except StoreError as exc:
+        return f"{exc}; the records since the disk failed are lost"
+    return None
+
+
 def _exit_if_unsafe(outcome: RunOutcome) -> None:
     """Exit 1 with one line when the key was refused or a charger was not left safe."""
     if outcome.fatal is not None:
@@ -177,10 +195,13 @@ def run(
             err=True,
         )
         outcome = _serve(daemon, clock, status=not verbose)
+        unwritten = _last_commit(store)
     finally:
         client.close()
         store.close()
     _exit_if_unsafe(outcome)
+    if unwritten is not None:
+        raise _fail(unwritten, EXIT_FATAL)
     typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adapters.storage.retrying import RetryingStore
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
 from optimizer.budget.scheduler import LedgeredScheduler
@@ -52,6 +53,10 @@ def cloud_site(
 
 
 def cloud_daemon(config: AppConfig, client: V2CClient, clock: Clock, store: SqlStore) -> Daemon:
-    """The daemon over every configured charger of the account behind `client`."""
-    site = cloud_site(config, client, clock, store)
+    """The daemon over every configured charger of the account behind `client`.
+
+    It records through a `RetryingStore`: a failing disk is logged once and
+    the control goes on, the records kept for the next cycle's commit.
+    """
+    site = cloud_site(config, client, clock, RetryingStore(store))
     return build_daemon(site, reconciler=cloud_reconciler(client, store, config.site.tz))
