@@ -233,6 +233,15 @@ class Engine:
                 continue
             raise self._http_error(call, path, outcome)
 
+    def _block(self, headers: Mapping[str, str], quota: Quota | None) -> float | None:
+        """Block the client after a 429 (see the module doc); its `Retry-After` (s) or None."""
+        now = self.clock()
+        retry_after = parse_retry_after(headers.get("retry-after"), now)
+        wait_s = retry_after if retry_after is not None else quota.reset_s if quota else None
+        if wait_s is not None:
+            self.blocked_until = now + timedelta(seconds=wait_s)
+        return retry_after
+
     def _refuse_while_blocked(self, call: Call[Any]) -> None:
         """Raise `V2CRateLimited` (nothing sent, nothing counted) while a 429 block runs."""
         if self.blocked_until is None:
@@ -271,7 +280,7 @@ class Engine:
             if quota is not None:
                 self.quota = quota
             if status == 429:
-                retry_after = parse_retry_after(outcome.headers.get("retry-after"), self.clock())
+                retry_after = self._block(outcome.headers, quota)
         logger.debug(
             "%s %s device=%s -> %s in %.3f s",
             call.endpoint.method,
@@ -326,13 +335,10 @@ class Engine:
                 body_excerpt=body,
             )
         if status == 429:
-            now = self.clock()
-            retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+            retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
             own_quota = parse_quota(response.headers)
             if retry_after is None and own_quota is not None:
                 retry_after = own_quota.reset_s
-            if retry_after is not None:
-                self.blocked_until = now + timedelta(seconds=retry_after)
             when = f" (retry after {retry_after:.0f} s)" if retry_after is not None else ""
             return V2CRateLimited(
                 f"{where}: HTTP 429: daily call quota exhausted{when}{suffix}",
