@@ -141,6 +141,8 @@ class ApiCall:
     `status` is None when no answer came (timeout, dropped connection): such a
     call may still have been counted by the server, so it counts here too.
     `time` is our clock's, when the attempt ended; `quota` the answer's headers.
+    `retry_after_s` is a 429's `Retry-After` (s after `time`; None when it had
+    none, then the quota's reset is the wait).
     """
 
     time: datetime
@@ -149,6 +151,7 @@ class ApiCall:
     status: int | None
     latency_s: float
     quota: Quota | None = None
+    retry_after_s: float | None = None
 
     @property
     def quota_day_anchor(self) -> datetime:

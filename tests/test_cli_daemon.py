@@ -251,6 +251,70 @@ def test_run_names_chargers_it_could_not_leave_in_the_safe_mode(
     assert "secret-key-123" not in out + err
 
 
+# ----- one daemon per database ------------------------------------------------------------
+
+
+def _start_run(config: Path, db: str, simulator: RunningSimulator) -> subprocess.Popen[str]:
+    """`v2c-solar run` against the simulator, returned once its banner is out (db held)."""
+    from adapters.simulator.server import DEMO_API_KEY
+
+    env = dict(os.environ, V2C_API_KEY=DEMO_API_KEY, V2C_BASE_URL=simulator.base_url)
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config), "--db", db]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    banner = proc.stderr.readline()
+    assert banner.startswith("v2c-solar: 1 charger(s)"), banner + proc.communicate()[1]
+    return proc
+
+
+def test_a_second_daemon_on_the_same_database_is_refused_and_kill_9_leaves_no_stale_lock(
+    simulator: RunningSimulator, config: Path, tmp_path: Path
+) -> None:
+    from adapters.simulator.server import DEMO_API_KEY
+
+    db = f"sqlite:///{tmp_path / 'one.db'}"
+    first = _start_run(config, db, simulator)
+    try:
+        env = dict(os.environ, V2C_API_KEY=DEMO_API_KEY, V2C_BASE_URL=simulator.base_url)
+        cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+        second = subprocess.run(
+            [*cmd, "--db", db], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert second.returncode == 2, second.stderr
+        error = one_line_error(second.stderr)
+        assert str(tmp_path / "one.db") in error
+        assert f"pid {first.pid}" in error and "budget twice" in error
+        assert first.poll() is None  # the first daemon goes on
+        first.kill()  # kill -9: no clean exit, the lock file stays behind
+        first.communicate(timeout=30)
+        restarted = _start_run(config, db, simulator)  # the kernel dropped the flock
+        time.sleep(1.5)  # the banner comes just before the signal handlers go in
+        _, err = sigterm(restarted)
+        assert restarted.returncode == 0, err
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+
+def test_sighup_is_refused_in_one_line_and_the_daemon_goes_on(
+    simulator: RunningSimulator, config: Path, tmp_path: Path
+) -> None:
+    proc = _start_run(config, f"sqlite:///{tmp_path / 'hup.db'}", simulator)
+    try:
+        time.sleep(1.5)  # the banner comes just before the signal handlers go in
+        os.kill(proc.pid, signal.SIGHUP)
+        time.sleep(1.0)
+        assert proc.poll() is None  # Python's default for SIGHUP would have killed it
+        _, err = sigterm(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    refusals = [line for line in err.splitlines() if "SIGHUP" in line]
+    assert len(refusals) == 1, err
+    assert refusals[0].endswith("SIGHUP: reload not supported, restart the daemon")
+
+
 # ----- budget --------------------------------------------------------------------------------
 
 

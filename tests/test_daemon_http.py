@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from adapters.simulator.demo import DayCountingQuota, demo_config, start_demo_simulator
 from adapters.simulator.server import FaultConfig, OfflineWindow, RunningSimulator
-from adapters.simulator.world import default_scenario
+from adapters.simulator.world import Scenario, default_scenario, load_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
 from optimizer.budget import BudgetConfig, BudgetPlanner
@@ -72,8 +72,9 @@ def make_rig(tmp_path: Path) -> Iterator[object]:
         faults: FaultConfig | None = None,
         policy: str | None = None,
         skew: timedelta = timedelta(0),
+        scenario: Scenario | None = None,
     ) -> Rig:
-        scenario = default_scenario()
+        scenario = scenario or default_scenario()
         running, counter = start_demo_simulator(scenario, seed=1, speed=FROZEN, faults=faults)
         clock = SkewedClock(running.simulator.clock, skew)
         url = f"sqlite:///{tmp_path / f'daemon{len(rigs)}.db'}"
@@ -336,3 +337,100 @@ def test_charger_offline_for_hours_backs_off_resumes_and_keeps_the_session(
     assert len(truth) == 1 and truth[0].start < off_start and truth[0].end > off_end
     assert len(recorded) == 1
     assert recorded[0].energy_wh == pytest.approx(truth[0].energy_wh, rel=1e-3)
+
+
+# ----- 429: Retry-After, RateLimit-Reset, no burst, every 429 in the ledger ------------------
+
+TWO_CHARGERS = Path(__file__).parents[1] / "config" / "scenarios" / "home_all_day.toml"
+
+
+def _throttled_rig(make_rig: object, *, retry_after: bool) -> tuple[Rig, datetime, datetime]:
+    scenario = load_scenario(TWO_CHARGERS)
+    start = scenario.start_utc + timedelta(hours=10)
+    end = start + timedelta(minutes=20)
+    faults = FaultConfig(throttle_start=start, throttle_end=end, throttle_retry_after=retry_after)
+    rig: Rig = make_rig(faults=faults, scenario=scenario)  # type: ignore[operator]
+    assert len(rig.daemon.controllers) == 2
+    return rig, start, end
+
+
+def _ledger_holds_every_call(rig: Rig, now: datetime) -> None:
+    """The planner's spend is the store's calls of the quota day, 429s included."""
+    day_start, _ = rig.daemon.planner.ledger.window(now)
+    stored = rig.store.calls_between(day_start, now + timedelta(seconds=1))
+    assert rig.daemon.planner.spent(now) == len(stored)
+
+
+def test_429_with_retry_after_no_call_of_any_charger_before_it(make_rig: object) -> None:
+    rig, start, end = _throttled_rig(make_rig, retry_after=True)
+    rig.daemon.run_cycles(end + timedelta(hours=1), rig.advance)
+    calls = rig.store.calls_between(start, end + timedelta(hours=1))
+    refused = [c for c in calls if c.status == 429]
+    # One 429, then silence from both chargers (and the daily jobs) until Retry-After.
+    assert len(refused) == 1 == rig.running.simulator.faults.throttled
+    assert not [c for c in calls if refused[0].time < c.time < end]
+    after = [c for c in calls if c.time >= end]
+    assert after and after[0].status == 200 and after[0].time < end + timedelta(minutes=10)
+    # No burst when the block ends: the calls of the first minute are one per charger at most.
+    assert len([c for c in after if c.time < after[0].time + timedelta(minutes=1)]) <= 2
+    _ledger_holds_every_call(rig, rig.daemon.clock.now())
+
+
+def test_429_without_retry_after_waits_for_the_quota_reset(make_rig: object) -> None:
+    rig, start, _ = _throttled_rig(make_rig, retry_after=False)
+    reset, _ = rig.daemon.planner.ledger.window(start + DAY)  # RateLimit-Reset: the next day
+    rig.daemon.run_cycles(start + timedelta(minutes=30), rig.advance)
+    _ledger_holds_every_call(rig, rig.daemon.clock.now())
+    cycles = rig.daemon.stats.cycles
+    rig.daemon.run_cycles(reset + timedelta(hours=1), rig.advance)
+    calls = rig.store.calls_between(start, reset + timedelta(hours=1))
+    refused = [c for c in calls if c.status == 429]
+    assert len(refused) == 1 == rig.running.simulator.faults.throttled
+    assert not [c for c in calls if refused[0].time < c.time < reset]
+    assert [c for c in calls if c.time >= reset and c.status == 200]
+    hours_blocked = (reset - start).total_seconds() / 3600
+    assert rig.daemon.stats.cycles - cycles < hours_blocked * 60  # waiting, not spinning
+
+
+# ----- a full or read-only disk ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure", ["database or disk is full", "attempt to write a readonly database"]
+)
+def test_a_failing_disk_is_logged_once_control_goes_on_and_no_row_is_lost(
+    make_rig: object, failure: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Root ignores chmod, so the failure is the driver's own error, raised for every write."""
+    import sqlite3
+
+    rig: Rig = make_rig()  # type: ignore[operator]
+    failing = [False]
+
+    def disk(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if failing[0] and statement.lstrip().upper().startswith(("INSERT", "UPDATE")):
+            raise sqlite3.OperationalError(failure)
+
+    sa.event.listen(rig.store._engine, "before_cursor_execute", disk)
+    rig.run_for(8)
+    failing[0] = True
+    reads = rig.daemon.stats.reads
+    rig.run_for(4)
+    assert rig.daemon.stats.reads > reads  # charging control went on
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and failure in errors[0].getMessage(), caplog.text
+    assert "\n" not in errors[0].getMessage()
+    assert _query_count(rig.url, "api_calls") < rig.client.calls_made  # nothing written meanwhile
+    failing[0] = False
+    rig.run_for(1)
+    assert "writable again" in caplog.text
+    assert _query_count(rig.url, "api_calls") == rig.client.calls_made
+    assert _query_count(rig.url, "decisions") == rig.daemon.stats.cycles
+
+
+def _query_count(url: str, table: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return int(count)

@@ -57,6 +57,8 @@ def test_no_faults_by_default() -> None:
         ({"error_rate": 0.7, "drop_rate": 0.5}, "add up"),
         ({"outage_start": T0}, "together"),
         ({"outage_start": T0, "outage_end": T0}, "after"),
+        ({"throttle_end": T0}, "throttle_start and throttle_end"),
+        ({"throttle_start": T0, "throttle_end": T0}, "throttle_end"),
         ({"error_statuses": (404,)}, "5xx"),
         ({"revoke_keys_at": datetime(2025, 1, 1)}, "timezone-aware"),
         ({"latency_s": -1}, "greater than or equal"),

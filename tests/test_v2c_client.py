@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -68,6 +68,29 @@ def test_429_retry_after_seconds_or_date_or_ratelimit_reset() -> None:
         with pytest.raises(errors.V2CRateLimited) as info:
             client.intensity("D", 16)
         assert info.value.retry_after_s == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("retry_after", ["120", "Sun, 21 Jun 2026 12:02:00 GMT"])
+def test_a_429_blocks_every_call_of_the_client_until_retry_after(retry_after: str) -> None:
+    """The quota is the account's: after a 429 no call of any device is sent before
+    `Retry-After` (seconds or an HTTP date); a refused-locally call costs nothing."""
+    now = [datetime(2026, 6, 21, 12, 0, tzinfo=UTC)]
+    recorder = Recorder(
+        [httpx.Response(429, headers={"Retry-After": retry_after}), ok(CSC), ok(CSC)]
+    )
+    client, calls = ledger_client(recorder, clock=lambda: now[0])
+    with pytest.raises(errors.V2CRateLimited):
+        client.currentstatecharge("D1")
+    for seconds_later, device in ((1, "D2"), (119, "D1")):
+        now[0] = datetime(2026, 6, 21, 12, 0, tzinfo=UTC) + timedelta(seconds=seconds_later)
+        with pytest.raises(errors.V2CRateLimited) as info:
+            client.currentstatecharge(device)
+        assert "not sent" in str(info.value)
+        assert info.value.retry_after_s == pytest.approx(120 - seconds_later)
+    assert len(recorder.requests) == 1 and [c.status for c in calls] == [429]
+    now[0] = datetime(2026, 6, 21, 12, 2, tzinfo=UTC)
+    client.currentstatecharge("D2")
+    assert len(recorder.requests) == 2 and [c.status for c in calls] == [429, 200]
 
 
 def test_other_statuses_carry_status_and_body_excerpt() -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from adapters.storage.errors import (
     SchemaTooNewError,
     StoreError,
+    StoreLockedError,
     StoreNotFoundError,
     StoreUrlError,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "SchemaTooNewError",
     "SqlStore",
     "StoreError",
+    "StoreLockedError",
     "StoreNotFoundError",
     "StoreUrlError",
 ]

@@ -51,6 +51,11 @@ def _parse(url: str) -> URL:
         ) from None
 
 
+def sqlite_file(url: str) -> str | None:
+    """Path of the SQLite database file `url` names; None otherwise (see `_sqlite_file`)."""
+    return _sqlite_file(_parse(url))
+
+
 def _sqlite_file(parsed: URL) -> str | None:
     """Path of an SQLite database file; None for another backend or an in-memory SQLite."""
     if parsed.get_backend_name() != "sqlite":

@@ -21,3 +21,7 @@ class StoreNotFoundError(StoreError):
 
 class SchemaTooNewError(StoreError):
     """The database was written by a newer v2c-solar than this one."""
+
+
+class StoreLockedError(StoreError):
+    """Another daemon holds the database (see `adapters.storage.lock`)."""

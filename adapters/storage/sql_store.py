@@ -17,15 +17,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
-from adapters.storage.engine import describe_db_error, open_engine, redact_url
+from adapters.storage.engine import describe_db_error, open_engine, redact_url, sqlite_file
 from adapters.storage.errors import StoreError
 from adapters.storage.ledger import calls_per_day, select_sessions
+from adapters.storage.lock import DatabaseLock
 from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
 from adapters.storage.schema import (
     ApiCallRow,
@@ -93,6 +95,9 @@ class SqlStore(Closing):
     the schema is created or upgraded on open (see `migrations`). With
     `create_if_missing=False` (read-only commands) a missing SQLite file or a
     database without a v2c-solar schema is a `StoreError`, never created.
+    `exclusive=True` (the daemon) takes the database's lock first
+    (`adapters.storage.lock`): a second daemon on the same file gets a
+    `StoreLockedError` naming the holder's pid.
     Every error is a `StoreError` subclass with a one-line message in which
     the URL's password is redacted.
 
@@ -107,21 +112,30 @@ class SqlStore(Closing):
         *,
         create_if_missing: bool = True,
         steps: Sequence[MigrationStep] = STEPS,
+        exclusive: bool = False,
     ) -> None:
         self._raw_url = url
         self.url = redact_url(url)
-        self._engine: Engine = open_engine(url, create_if_missing=create_if_missing)
+        database = sqlite_file(url) if exclusive else None
+        self._lock = None if database is None else DatabaseLock(Path(database), self.url)
+        try:
+            self._engine: Engine = open_engine(url, create_if_missing=create_if_missing)
+        except StoreError:
+            self._release_lock()
+            raise
         try:
             if not create_if_missing:
                 self._require_schema()
             self.schema_version = upgrade(self._engine, steps)
         except DBAPIError as exc:
             self._engine.dispose()
+            self._release_lock()
             raise StoreError(
                 f"cannot open database {self.url}: {describe_db_error(exc, url)}"
             ) from None
         except StoreError:
             self._engine.dispose()
+            self._release_lock()
             raise
         self._calls: list[ApiCall] = []
         self._observations: list[ChargerReading] = []
@@ -140,8 +154,13 @@ class SqlStore(Closing):
         return f"SqlStore({self.url!r})"
 
     def close(self) -> None:
-        """Release the connections; pending (uncommitted) records are dropped."""
+        """Release the connections and the lock; pending (uncommitted) records are dropped."""
         self._engine.dispose()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
 
     # -- writes ---------------------------------------------------------------------
 

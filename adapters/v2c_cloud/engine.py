@@ -11,6 +11,10 @@ Policy, because every attempt costs one of 1000 daily calls:
 - only reads (`x-v2c-read`) are retried, on 5xx and transport failures, with
   bounded exponential backoff; writes are never repeated (they could act twice);
 - 401 and 429 are never retried (429 retries would burn the quota);
+- a 429 blocks the whole client (the quota is the account's, not a charger's)
+  until its `Retry-After` (delta-seconds or an HTTP date), else its
+  `RateLimit-Reset`: a call before then raises `V2CRateLimited` without being
+  sent, so no other charger and no daily job spends an attempt on a sure 429;
 - an endpoint with `x-v2c-fallback-paths` tries them once on 404 and
   remembers the path that answered.
 """
@@ -22,7 +26,7 @@ import logging
 import math
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -177,6 +181,8 @@ class Engine:
         self.clock = clock or _utc_now
         self.quota: Quota | None = None
         self.calls_made = 0
+        self.blocked_until: datetime | None = None
+        """No call is sent before this (clock time), after a 429 that said when to retry."""
         self._chosen_path: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -191,6 +197,7 @@ class Engine:
 
     def run(self, call: Call[T]) -> Generator[Action, Outcome | None, T]:
         """Drive one call to its result; see the module docstring for the protocol."""
+        self._refuse_while_blocked(call)
         paths = self.paths(call)
         path_index = 0
         attempt = 0
@@ -226,6 +233,29 @@ class Engine:
                 continue
             raise self._http_error(call, path, outcome)
 
+    def _block(self, headers: Mapping[str, str], quota: Quota | None) -> float | None:
+        """Block the client after a 429 (see the module doc); its `Retry-After` (s) or None."""
+        now = self.clock()
+        retry_after = parse_retry_after(headers.get("retry-after"), now)
+        wait_s = retry_after if retry_after is not None else quota.reset_s if quota else None
+        if wait_s is not None:
+            self.blocked_until = now + timedelta(seconds=wait_s)
+        return retry_after
+
+    def _refuse_while_blocked(self, call: Call[Any]) -> None:
+        """Raise `V2CRateLimited` (nothing sent, nothing counted) while a 429 block runs."""
+        if self.blocked_until is None:
+            return
+        left_s = (self.blocked_until - self.clock()).total_seconds()
+        if left_s <= 0:
+            self.blocked_until = None
+            return
+        raise V2CRateLimited(
+            f"{call.endpoint.operation_id}: not sent, rate-limited by an earlier HTTP 429 "
+            f"until {self.blocked_until:%Y-%m-%d %H:%M:%S}Z",
+            retry_after_s=left_s,
+        )
+
     def _may_retry(self, call: Call[Any], attempt: int) -> bool:
         return call.endpoint.read and attempt < self.retry.attempts
 
@@ -243,11 +273,14 @@ class Engine:
         self.calls_made += 1
         status: int | None = None
         quota: Quota | None = None
+        retry_after: float | None = None
         if isinstance(outcome, HttpResponse):
             status = outcome.status
             quota = parse_quota(outcome.headers)
             if quota is not None:
                 self.quota = quota
+            if status == 429:
+                retry_after = self._block(outcome.headers, quota)
         logger.debug(
             "%s %s device=%s -> %s in %.3f s",
             call.endpoint.method,
@@ -265,6 +298,7 @@ class Engine:
             status=status,
             latency_s=outcome.latency_s,
             quota=quota,
+            retry_after_s=retry_after,
         )
         try:
             self.on_call(record)

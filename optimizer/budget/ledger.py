@@ -112,7 +112,8 @@ class CallLedger:
 
     # ---- recording -----------------------------------------------------
     def record(self, call: ApiCall) -> None:
-        """Count one attempted call; a 429 blocks further calls until the reset."""
+        """Count one attempted call; a 429 blocks further calls until its
+        `Retry-After`, else until the quota's reset."""
         at = require_utc(call.time, "ApiCall.time")
         self._version += 1
         self._seq += 1
@@ -128,7 +129,7 @@ class CallLedger:
             self.observe(call.quota, at)
         if call.status == 429:
             reset_s = call.quota.reset_s if call.quota is not None else None
-            self._block(at, reset_s)
+            self._block(at, reset_s if call.retry_after_s is None else call.retry_after_s)
 
     def observe(self, quota: Quota, at: datetime) -> None:
         """Take in the server's count, as of an answer received at `at`.

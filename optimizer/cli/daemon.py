@@ -16,8 +16,13 @@ SIGINT/SIGTERM: the cycle in flight finishes, every charger is left in its own
 exclusive-PV mode, the database is committed, exit 0. A charger the shutdown
 could not put in that mode (cloud unreachable, no budget left) is named in one
 line and the exit code is 1: a supervisor must learn that a charger may still
-follow the daemon's last setting. A 401 stops the daemon with a one-line
-message and exit 1. Argument errors: one line, exit 2.
+follow the daemon's last setting. A database that cannot be written (disk full,
+read-only) is logged in one line and does not stop the control: the records
+are kept in memory and written by the first commit that works; if it still
+fails at exit, one line and exit 1. A 401 stops the daemon with a one-line
+message and exit 1. Argument errors: one line, exit 2. A second daemon on the
+same SQLite database (`run`, or `demo --db`) is refused: one line naming the
+database and the other daemon's pid, exit 2 (two would spend the budget twice).
 """
 
 from __future__ import annotations
@@ -69,16 +74,20 @@ def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
 
 
 def open_store(url: str) -> SqlStore:
-    """Open (create) the database: a bad `--db` is one line, exit 2; a failure to open, exit 1."""
-    from adapters.storage import SqlStore, StoreError, StoreUrlError
+    """Open (create) and lock the database for this daemon.
+
+    A bad `--db` or a database another daemon holds (named with its pid) is one
+    line, exit 2; a failure to open, exit 1.
+    """
+    from adapters.storage import SqlStore, StoreError, StoreLockedError, StoreUrlError
     from optimizer.cli.database import database_path_problem
 
     problem = database_path_problem(url, create=True)
     if problem is not None:
         raise _fail(problem)
     try:
-        return SqlStore(url)
-    except StoreUrlError as exc:
+        return SqlStore(url, exclusive=True)
+    except (StoreUrlError, StoreLockedError) as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
@@ -112,6 +121,21 @@ def _serve(
     with StatusLine(daemon, enabled=status) as line:
         runner = SchedulerRunner(daemon, clock)
         return serve(daemon, runner, until=until, tick=line.refresh, key_env=API_KEY_ENV)
+
+
+def _last_commit(store: SqlStore) -> str | None:
+    """Write what a failing disk kept in memory; the one-line error when it still fails.
+
+    While the daemon runs, a failed commit is logged once and retried every
+    cycle (`RetryingStore`); at exit the records left are lost, so say so.
+    """
+    from adapters.storage import StoreError
+
+    try:
+        store.commit()
+    except StoreError as exc:
+        return f"{exc}; the records since the disk failed are lost"
+    return None
 
 
 def _exit_if_unsafe(outcome: RunOutcome) -> None:
@@ -175,10 +199,13 @@ def run(
             err=True,
         )
         outcome = _serve(daemon, clock, status=not verbose)
+        unwritten = _last_commit(store)
     finally:
         client.close()
         store.close()
     _exit_if_unsafe(outcome)
+    if unwritten is not None:
+        raise _fail(unwritten, EXIT_FATAL)
     typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
 
 

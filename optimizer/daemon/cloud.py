@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from adapters.storage.retrying import RetryingStore
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
 from optimizer.composition import ChargerFactory, build_site
@@ -42,8 +43,12 @@ def cloud_daemon(
     *,
     clear_sky_days: ClearSkyDays = in_process,
 ) -> Daemon:
-    """The daemon over every configured charger of the account behind `client`;
-    `clear_sky_days` says where the clear-sky model runs (`build_site`)."""
+    """The daemon over every configured charger of the account behind `client`.
+
+    `clear_sky_days` says where the clear-sky model runs (`build_site`). It records
+    through a `RetryingStore`: a failing disk is logged once and the control goes
+    on, the records kept for the next cycle's commit.
+    """
     chargers = cloud_chargers(client, clock)
-    site = build_site(config, chargers, clock, store, clear_sky_days=clear_sky_days)
+    site = build_site(config, chargers, clock, RetryingStore(store), clear_sky_days=clear_sky_days)
     return build_daemon(site, reconciler=cloud_reconciler(client, store, config.site.tz))

@@ -4,10 +4,16 @@
 runner here: SIGINT/SIGTERM let the cycle in flight finish, then every charger
 is put in the safe mode and the store committed. `RunOutcome` says which
 chargers did not acknowledge the safe mode (a supervisor must learn of them).
+
+SIGHUP (a supervisor's "reload") is refused with one log line and the daemon
+goes on: the config is read once, at start. Python's default for SIGHUP would
+kill the process without the shutdown above, leaving the chargers on the
+daemon's last setting.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -19,18 +25,29 @@ from types import FrameType
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.runner import SchedulerRunner
 
+log = logging.getLogger(__name__)
+
+RELOAD_REFUSED = "SIGHUP: reload not supported, restart the daemon"
+"""The one line logged for each SIGHUP."""
+
 
 @contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT and SIGTERM set `stop` (the main thread then shuts down cleanly)."""
+def stop_on_signals(stop: threading.Event, hangup: threading.Event | None = None) -> Iterator[None]:
+    """SIGINT and SIGTERM set `stop` (the main thread then shuts down cleanly);
+    SIGHUP sets `hangup` (ignored without one), the main thread reports it."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            if hangup is not None:
+                hangup.set()
+            return
         stop.set()
 
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    old = {s: signal.signal(s, handler) for s in signals}
     try:
         yield
     finally:
@@ -78,13 +95,23 @@ def serve(
     counts as left in the safe mode only when the daemon's commanded state says
     so afterwards: an acknowledged write, or a reading that already showed it.
     `tick` runs on the main thread while waiting (the status line); `key_env`
-    is the variable the message of a refused key points at.
+    is the variable the message of a refused key points at. A SIGHUP is
+    refused with one log line (`RELOAD_REFUSED`) and serving goes on.
     """
     started = daemon.clock.now()
-    with stop_on_signals(runner.stop_event):
+    hangup = threading.Event()
+
+    def tick_and_refuse_reload() -> None:
+        if hangup.is_set():  # logged here, not in the handler: logging is not reentrant
+            hangup.clear()
+            log.warning(RELOAD_REFUSED)
+        if tick is not None:
+            tick()
+
+    with stop_on_signals(runner.stop_event, hangup):
         runner.start()
         try:
-            runner.wait(until=until, tick=tick)
+            runner.wait(until=until, tick=tick_and_refuse_reload)
         finally:
             runner.stop()
             commands = daemon.shutdown()
@@ -110,4 +137,4 @@ def serve(
     )
 
 
-__all__ = ["RunOutcome", "serve", "stop_on_signals"]
+__all__ = ["RELOAD_REFUSED", "RunOutcome", "serve", "stop_on_signals"]

@@ -9,7 +9,9 @@ and `/device/currentstatecharge` answer). One request goes through, in order:
 1. the world is advanced to the simulated clock's time;
 2. outage window (fault) -> 503, nothing counted;
 3. the `apikey` header: missing, wrong or revoked -> 401 (Kong's messages);
-4. the key's daily quota: one call counted; past the limit -> 429, empty body;
+4. throttle window (fault) -> 429, empty body, `Retry-After` unless turned off,
+   nothing counted; the key's daily quota: one call counted; past the limit
+   -> 429, empty body;
 5. injected faults: latency, connection drop, timeout (held, then dropped),
    random 5xx; a malformed body is applied to the 200 answer at the end;
 6. query parameters checked against the spec (required, enum, pattern,
@@ -39,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -134,6 +137,12 @@ class _ApiRoute:
         if not valid or key is None:
             message = _MISSING_KEY if not key else _BAD_KEY
             return _message(401, message, self._headers(now, sim.quota.peek(None, now)))
+        throttled_s = sim.faults.throttle(now)
+        if throttled_s is not None:
+            headers = self._headers(now, sim.quota.peek(key, now))
+            if sim.faults.config.throttle_retry_after:
+                headers["Retry-After"] = str(math.ceil(throttled_s))
+            return Response(status_code=429, headers=headers)
         quota = sim.count_call(key, now)
         headers = self._headers(now, quota)
         if not quota.allowed:

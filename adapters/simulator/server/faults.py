@@ -6,6 +6,12 @@ sequence. The kinds, in the order the simulator applies them:
 
 - outage window: every API call whose simulated time is in [start, end) gets a
   503 before authentication (the gateway is down, nothing is counted);
+- throttle window (`throttle_start`/`throttle_end`): after authentication,
+  every API call in [start, end) gets a 429 with an empty body, not counted
+  against the daily limit (a gateway rate limit, not the daily quota). With
+  `throttle_retry_after` (the default) it carries `Retry-After`: the whole
+  simulated seconds to the window's end; without it only the `RateLimit-*`
+  headers, whose `RateLimit-Reset` is the daily reset. `throttled` counts them;
 - key revocation: from `revoke_keys_at` (simulated) on, every configured key
   is refused with 401 (the user revoked the key in the V2C app);
 - offline charger (`offline`, windows per device, `DEVICE@START/END` on the
@@ -95,6 +101,14 @@ class OfflineWindow(BaseModel):
         return device_id == self.device_id and self.start <= now < self.end
 
 
+def _check_window(name: str, start: datetime | None, end: datetime | None) -> None:
+    """`{name}_start` and `{name}_end` come together, the end after the start."""
+    if (start is None) != (end is None):
+        raise ValueError(f"{name}_start and {name}_end must be given together")
+    if start is not None and end is not None and end <= start:
+        raise ValueError(f"{name}_end {end.isoformat()} must be after {start.isoformat()}")
+
+
 class FaultConfig(BaseModel):
     """What to inject; everything off by default. Rates are probabilities per call."""
 
@@ -109,6 +123,9 @@ class FaultConfig(BaseModel):
     drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     outage_start: datetime | None = None
     outage_end: datetime | None = None
+    throttle_start: datetime | None = None
+    throttle_end: datetime | None = None
+    throttle_retry_after: bool = True
     revoke_keys_at: datetime | None = None
     offline: tuple[OfflineWindow, ...] = ()
     seed: int = 0
@@ -120,18 +137,17 @@ class FaultConfig(BaseModel):
             raise ValueError(f"error_statuses must be non-empty 5xx codes, got {statuses!r}")
         return statuses
 
-    @field_validator("outage_start", "outage_end", "revoke_keys_at")
+    @field_validator(
+        "outage_start", "outage_end", "throttle_start", "throttle_end", "revoke_keys_at"
+    )
     @classmethod
     def _aware(cls, t: datetime | None) -> datetime | None:
         return _aware_time(t)
 
     @model_validator(mode="after")
-    def _outage_is_a_window(self) -> FaultConfig:
-        start, end = self.outage_start, self.outage_end
-        if (start is None) != (end is None):
-            raise ValueError("outage_start and outage_end must be given together")
-        if start is not None and end is not None and end <= start:
-            raise ValueError(f"outage_end {end.isoformat()} must be after {start.isoformat()}")
+    def _windows_and_rates(self) -> FaultConfig:
+        _check_window("outage", self.outage_start, self.outage_end)
+        _check_window("throttle", self.throttle_start, self.throttle_end)
         total = self.error_rate + self.timeout_rate + self.malformed_rate + self.drop_rate
         if total > 1.0:
             raise ValueError(f"fault rates add up to {total:g}, more than 1")
@@ -155,11 +171,23 @@ class FaultInjector:
         self.config = config or FaultConfig()
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
+        self.throttled = 0
+        """429s answered in the throttle window."""
 
     def in_outage(self, now: datetime) -> bool:
         """The gateway is down at simulated time `now`."""
         start, end = self.config.outage_start, self.config.outage_end
         return start is not None and end is not None and start <= now < end
+
+    def throttle(self, now: datetime) -> float | None:
+        """Seconds to the throttle window's end when `now` is in it (counted as one
+        429 answered), else None."""
+        start, end = self.config.throttle_start, self.config.throttle_end
+        if start is None or end is None or not start <= now < end:
+            return None
+        with self._lock:
+            self.throttled += 1
+        return (end - now).total_seconds()
 
     def device_offline(self, device_id: str, now: datetime) -> bool:
         """Charger `device_id` is not connected to the cloud at simulated time `now`."""

@@ -1,0 +1,77 @@
+"""`RetryingStore`: the daemon's store, which keeps control going when the disk fails.
+
+A full disk or a read-only database must not stop the charging control: the
+chargers would keep the daemon's last setting with nobody watching the
+budget. So a failed commit is logged in one line (the first of a run of
+failures; the recovery in another), the records stay in `SqlStore`'s pending
+buffer (it keeps them on an `OperationalError`: disk full, read-only, locked,
+I/O) and the next cycle's commit writes them all. The planner's ledger is in
+memory and `calls_between` sees the pending calls, so the budget stays right.
+The cost of a long failure is memory (a few hundred bytes a record, a few
+records a cycle: megabytes a day). Records still unwritten at shutdown are the
+caller's to report (`SqlStore.commit` raises then).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from adapters.storage.errors import StoreError
+from optimizer.interfaces import ApiCall, ChargerReading, Command, Decision, SessionRecord
+
+if TYPE_CHECKING:
+    from adapters.storage.sql_store import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+class RetryingStore:
+    """The `Store` port over `inner`, whose `commit()` never raises (see the module doc)."""
+
+    def __init__(self, inner: SqlStore) -> None:
+        self.inner = inner
+        self.failed_commits = 0
+        """Commits failed in a row (0: the database is being written)."""
+
+    def record_call(self, call: ApiCall) -> None:
+        """Buffer one API call (see `SqlStore.record_call`)."""
+        self.inner.record_call(call)
+
+    def record_observation(self, reading: ChargerReading) -> None:
+        """Buffer one charger reading."""
+        self.inner.record_observation(reading)
+
+    def record_decision(self, decision: Decision) -> None:
+        """Buffer one decision."""
+        self.inner.record_decision(decision)
+
+    def record_command(self, command: Command) -> None:
+        """Buffer one command."""
+        self.inner.record_command(command)
+
+    def record_session(self, session: SessionRecord) -> None:
+        """Buffer an insert-or-update of a session."""
+        self.inner.record_session(session)
+
+    def calls_between(self, start: datetime, end: datetime) -> list[ApiCall]:
+        """The call ledger of a window, committed and pending alike."""
+        return self.inner.calls_between(start, end)
+
+    def commit(self) -> None:
+        """Commit; on failure log once (until it works again) and keep going."""
+        try:
+            self.inner.commit()
+        except StoreError as exc:
+            if self.failed_commits == 0:
+                log.error("%s; charging control goes on, retried every cycle", exc)
+            self.failed_commits += 1
+            return
+        if self.failed_commits:
+            log.warning(
+                "database %s writable again: the records of %d failed commits written",
+                self.inner.url,
+                self.failed_commits,
+            )
+            self.failed_commits = 0
