@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from optimizer.cli.fault_options import (
+    TIMEOUT_S_DEFAULT,
+    DropRateOption,
+    ErrorRateOption,
+    LatencyOption,
+    MalformedRateOption,
+    OfflineOption,
+    OutageEndOption,
+    OutageStartOption,
+    RevokeKeysAtOption,
+    TimeoutRateOption,
+    TimeoutSOption,
+    fault_config,
+)
+
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
-
-_FAULTS = "Fault injection (all off by default)"
-
-
-def _utc_time(text: str | None, option: str) -> datetime | None:
-    """Parse an ISO 8601 time with offset (or Z) given to `option`; BadParameter otherwise."""
-    if text is None:
-        return None
-    try:
-        t = datetime.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint=option) from None
-    if t.tzinfo is None:
-        raise typer.BadParameter(f"needs a UTC offset or Z: {text!r}", param_hint=option)
-    return t
 
 
 def _shown_key(key: str, demo_key: str) -> str:
@@ -56,42 +55,16 @@ def serve(
     tick: Annotated[
         float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
     ] = None,
-    error_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(random 5xx).")
-    ] = 0.0,
-    latency: Annotated[
-        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Added latency (wall s).")
-    ] = 0.0,
-    timeout_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(no answer).")
-    ] = 0.0,
-    timeout_s: Annotated[
-        float, typer.Option(min=0, rich_help_panel=_FAULTS, help="Hold before dropping (wall s).")
-    ] = 30.0,
-    malformed_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(cut JSON body).")
-    ] = 0.0,
-    drop_rate: Annotated[
-        float, typer.Option(min=0, max=1, rich_help_panel=_FAULTS, help="P(connection drop).")
-    ] = 0.0,
-    outage_start: Annotated[
-        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage from (ISO 8601, sim).")
-    ] = None,
-    outage_end: Annotated[
-        str | None, typer.Option(rich_help_panel=_FAULTS, help="Outage until (ISO 8601, sim).")
-    ] = None,
-    revoke_keys_at: Annotated[
-        str | None,
-        typer.Option(rich_help_panel=_FAULTS, help="Keys refused from (ISO 8601, sim)."),
-    ] = None,
-    offline: Annotated[
-        list[str] | None,
-        typer.Option(
-            rich_help_panel=_FAULTS,
-            help="Charger offline DEVICE_ID@START/END (ISO 8601, sim; repeatable): "
-            "connected answers false, its other calls 504.",
-        ),
-    ] = None,
+    error_rate: ErrorRateOption = 0.0,
+    latency: LatencyOption = 0.0,
+    timeout_rate: TimeoutRateOption = 0.0,
+    timeout_s: TimeoutSOption = TIMEOUT_S_DEFAULT,
+    malformed_rate: MalformedRateOption = 0.0,
+    drop_rate: DropRateOption = 0.0,
+    outage_start: OutageStartOption = None,
+    outage_end: OutageEndOption = None,
+    revoke_keys_at: RevokeKeysAtOption = None,
+    offline: OfflineOption = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -107,8 +80,6 @@ def serve(
     from adapters.simulator.server import (
         DEMO_API_KEY,
         BindError,
-        FaultConfig,
-        OfflineWindow,
         Simulator,
         SimulatorConfig,
         bind_socket,
@@ -118,24 +89,20 @@ def serve(
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
+    faults = fault_config(
+        error_rate=error_rate,
+        latency=latency,
+        timeout_rate=timeout_rate,
+        timeout_s=timeout_s,
+        malformed_rate=malformed_rate,
+        drop_rate=drop_rate,
+        outage_start=outage_start,
+        outage_end=outage_end,
+        revoke_keys_at=revoke_keys_at,
+        offline=offline,
+        seed=seed,
+    )
     try:
-        windows = tuple(OfflineWindow.parse(text) for text in offline or ())
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--offline") from None
-    try:
-        faults = FaultConfig(
-            error_rate=error_rate,
-            latency_s=latency,
-            timeout_rate=timeout_rate,
-            timeout_s=timeout_s,
-            malformed_rate=malformed_rate,
-            drop_rate=drop_rate,
-            outage_start=_utc_time(outage_start, "--outage-start"),
-            outage_end=_utc_time(outage_end, "--outage-end"),
-            revoke_keys_at=_utc_time(revoke_keys_at, "--revoke-keys-at"),
-            offline=windows,
-            seed=seed,
-        )
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
         config = SimulatorConfig.for_keys(
             keys,
@@ -172,7 +139,7 @@ def serve(
     typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
     for key in keys:
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
-    for w in windows:
+    for w in faults.offline:
         typer.echo(f"  offline: {w.device_id} {w.start.isoformat()} .. {w.end.isoformat()}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
