@@ -2,8 +2,8 @@
 
 `v2c-solar demo` prints it as a table or as JSON: energy into the cars and its
 solar share from the daemon's store, the same from the simulated world's own
-sessions as of the daemon's end (`ground_truth.until`), and the API calls per day from the daemon's ledger beside the
-simulator's own count (`DayCountingQuota`).
+sessions as of the daemon's end (`ground_truth.until`), and the API calls per
+day from the daemon's ledger beside the simulator's own count (`DayCountingQuota`).
 """
 
 from __future__ import annotations
