@@ -34,20 +34,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from optimizer.cli.fault_options import (
-    TIMEOUT_S_DEFAULT,
-    DropRateOption,
-    ErrorRateOption,
-    LatencyOption,
-    MalformedRateOption,
-    OfflineOption,
-    OutageEndOption,
-    OutageStartOption,
-    RevokeKeysAtOption,
-    TimeoutRateOption,
-    TimeoutSOption,
-    fault_config,
-)
+from optimizer.cli import fault_options
 
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
@@ -227,16 +214,16 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only the summary as a JSON object.")
     ] = False,
-    error_rate: ErrorRateOption = 0.0,
-    latency: LatencyOption = 0.0,
-    timeout_rate: TimeoutRateOption = 0.0,
-    timeout_s: TimeoutSOption = TIMEOUT_S_DEFAULT,
-    malformed_rate: MalformedRateOption = 0.0,
-    drop_rate: DropRateOption = 0.0,
-    outage_start: OutageStartOption = None,
-    outage_end: OutageEndOption = None,
-    revoke_keys_at: RevokeKeysAtOption = None,
-    offline: OfflineOption = None,
+    error_rate: fault_options.ErrorRateOption = 0.0,
+    latency: fault_options.LatencyOption = 0.0,
+    timeout_rate: fault_options.TimeoutRateOption = 0.0,
+    timeout_s: fault_options.TimeoutSOption = fault_options.TIMEOUT_S_DEFAULT,
+    malformed_rate: fault_options.MalformedRateOption = 0.0,
+    drop_rate: fault_options.DropRateOption = 0.0,
+    outage_start: fault_options.OutageStartOption = None,
+    outage_end: fault_options.OutageEndOption = None,
+    revoke_keys_at: fault_options.RevokeKeysAtOption = None,
+    offline: fault_options.OfflineOption = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
@@ -265,7 +252,7 @@ def demo(
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
     except ScenarioError as exc:
         raise _fail(str(exc)) from None
-    faults = fault_config(
+    faults = fault_options.fault_config(
         error_rate=error_rate,
         latency=latency,
         timeout_rate=timeout_rate,

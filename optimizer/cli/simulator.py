@@ -8,20 +8,7 @@ from typing import Annotated
 
 import typer
 
-from optimizer.cli.fault_options import (
-    TIMEOUT_S_DEFAULT,
-    DropRateOption,
-    ErrorRateOption,
-    LatencyOption,
-    MalformedRateOption,
-    OfflineOption,
-    OutageEndOption,
-    OutageStartOption,
-    RevokeKeysAtOption,
-    TimeoutRateOption,
-    TimeoutSOption,
-    fault_config,
-)
+from optimizer.cli import fault_options
 
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
@@ -55,16 +42,16 @@ def serve(
     tick: Annotated[
         float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
     ] = None,
-    error_rate: ErrorRateOption = 0.0,
-    latency: LatencyOption = 0.0,
-    timeout_rate: TimeoutRateOption = 0.0,
-    timeout_s: TimeoutSOption = TIMEOUT_S_DEFAULT,
-    malformed_rate: MalformedRateOption = 0.0,
-    drop_rate: DropRateOption = 0.0,
-    outage_start: OutageStartOption = None,
-    outage_end: OutageEndOption = None,
-    revoke_keys_at: RevokeKeysAtOption = None,
-    offline: OfflineOption = None,
+    error_rate: fault_options.ErrorRateOption = 0.0,
+    latency: fault_options.LatencyOption = 0.0,
+    timeout_rate: fault_options.TimeoutRateOption = 0.0,
+    timeout_s: fault_options.TimeoutSOption = fault_options.TIMEOUT_S_DEFAULT,
+    malformed_rate: fault_options.MalformedRateOption = 0.0,
+    drop_rate: fault_options.DropRateOption = 0.0,
+    outage_start: fault_options.OutageStartOption = None,
+    outage_end: fault_options.OutageEndOption = None,
+    revoke_keys_at: fault_options.RevokeKeysAtOption = None,
+    offline: fault_options.OfflineOption = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -89,7 +76,7 @@ def serve(
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
-    faults = fault_config(
+    faults = fault_options.fault_config(
         error_rate=error_rate,
         latency=latency,
         timeout_rate=timeout_rate,
