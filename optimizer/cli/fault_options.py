@@ -88,6 +88,7 @@ def utc_time(text: str | None, option: str) -> datetime | None:
 
 
 def _with_option_names(message: str) -> str:
+    """`message` of a whole-config check with each field named as its option."""
     for field, option in _OPTION_OF_FIELD.items():
         message = message.replace(field, option)
     return message
