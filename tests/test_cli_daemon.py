@@ -136,6 +136,52 @@ def test_demo_json_is_one_object_with_consistent_counts(tmp_path: Path) -> None:
         assert store.row_counts()["api_calls"] == summary["calls_used"]
 
 
+def test_demo_with_faults_counts_like_the_simulator_and_lists_the_faults(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'faults.db'}"
+    args = ["demo", "--hours", "2", "--speed", "4000", "--error-rate", "0.2", "--json"]
+    result = runner.invoke(app, [*args, "--drop-rate", "0.1", "--db", db])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["faults"] == {"error_rate": 0.2, "drop_rate": 0.1}
+    assert summary["fatal"] is None
+    assert summary["calls_used"] > 0
+    assert summary["calls_per_day"] == summary["simulator_calls_per_day"]
+    statuses = {status for (status,) in _query(db, "SELECT status FROM api_calls")}
+    assert statuses - {200}, "faults on 30 % of the calls failed none of them"
+
+
+def test_demo_without_faults_lists_none(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'plain.db'}"
+    result = runner.invoke(app, ["demo", "--hours", "1", "--speed", "4000", "--json", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["faults"] == {}
+
+
+def test_demo_with_a_key_revoked_in_its_window_exits_1_naming_the_401(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'revoked.db'}"
+    revoke = default_scenario().start_utc + timedelta(hours=2)
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", "6", "--json"]
+    done = subprocess.run(
+        [*cmd, "--speed", "4000", "--revoke-keys-at", revoke.isoformat(), "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    summary = json.loads(done.stdout)
+    fatal = summary["fatal"]
+    assert "\n" not in fatal and "(401)" in fatal and "--revoke-keys-at" in fatal
+    assert list(summary["faults"]) == ["revoke_keys_at"]
+    assert datetime.fromisoformat(summary["faults"]["revoke_keys_at"]) == revoke
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {fatal}"]
+    # the daemon stopped on the first refused call: it is the ledger's last
+    statuses = _query(db, "SELECT status FROM api_calls ORDER BY time, id")
+    assert statuses[-1] == (401,) and statuses.count((401,)) == 1
+
+
 def test_demo_refuses_a_database_holding_the_simulated_days(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'used.db'}"
     start = default_scenario().start_utc

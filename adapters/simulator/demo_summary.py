@@ -2,8 +2,8 @@
 
 `v2c-solar demo` prints it as a table or as JSON: energy into the cars and its
 solar share from the daemon's store, the same from the simulated world's own
-sessions, and the API calls per day from the daemon's ledger beside the
-simulator's own count (`DayCountingQuota`).
+sessions as of the daemon's end (`ground_truth.until`), and the API calls per
+day from the daemon's ledger beside the simulator's own count (`DayCountingQuota`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class DemoSummary:
     sessions: list[dict[str, Any]]
     ground_truth: dict[str, Any]
     safe_mode_commands: int
+    faults: dict[str, Any]
+    """The simulator's faults that are on (its `FaultConfig` fields off their defaults)."""
     fatal: str | None = None
     not_safe: list[str] | None = None
     """Chargers not left in the safe mode on shutdown (None or empty: all were)."""
@@ -86,7 +88,10 @@ def summarize(
     }
     recorded = [s for s in store.sessions() if s.end is None or s.end >= start]
     truth_sessions: list[SessionRecord] = []
-    with running.simulator.locked_world() as world:
+    # The truth over the daemon's span: the world keeps running (fast) after the
+    # daemon stopped, and a car still plugged in would go on charging meanwhile.
+    with running.simulator.world_as_of(outcome.ended) as world:
+        truth_until = world.now
         for device in world.device_ids:
             truth_sessions += [
                 log.to_record()
@@ -110,12 +115,16 @@ def summarize(
         grid_kwh=round(sum(s.grid_wh for s in recorded) / 1000, 3),
         sessions=[_session_dict(s, tz) for s in recorded],
         ground_truth={
+            "until": truth_until.isoformat(),
             "ev_kwh": round(truth_ev, 3),
             "solar_kwh": round(truth_solar, 3),
             "grid_kwh": round(truth_ev - truth_solar, 3),
             "sessions": [_session_dict(s, tz) for s in truth_sessions],
         },
         safe_mode_commands=outcome.safe_commands,
+        faults=running.simulator.config.faults.model_dump(
+            mode="json", exclude_defaults=True, exclude={"seed"}
+        ),
         fatal=outcome.fatal,
         not_safe=list(outcome.not_safe),
     )

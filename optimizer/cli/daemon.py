@@ -3,11 +3,13 @@
 - `run --config config/home.toml [--db URL]`: the daemon against the real V2C
   Cloud (key from `V2C_API_KEY`, base URL from `--base-url`/`V2C_BASE_URL`).
 - `demo [--hours 24] [--speed N] [--scenario FILE] [--seed 1] [--db URL]
-  [--policy NAME] [--json]`: the embedded HTTP simulator on 127.0.0.1 (a free
+  [--policy NAME] [--json] [--error-rate P ... the fault options of
+  `simulator serve`]`: the embedded HTTP simulator on 127.0.0.1 (a free
   port) and the same daemon against it over real HTTP, with a live status
-  line and a session summary. The database defaults to `demo.db` in a fresh
-  temporary directory: the simulated days repeat from run to run, and a
-  ledger that already holds calls of those days would eat the budget.
+  line and a session summary (a revoked key: `fatal` names the 401, exit 1).
+  The database defaults to `demo.db` in a fresh temporary directory: the
+  simulated days repeat from run to run, and a ledger that already holds
+  calls of those days would eat the budget.
 - `budget [--config FILE] [--db URL]`: today's planned reads and the spend so far.
   A database that does not exist yet means nothing spent; a malformed URL or a
   directory is exit 2, a file that is not a readable database exit 1 (as `sessions`).
@@ -37,6 +39,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from optimizer.cli import fault_options
+
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
     from optimizer.config import AppConfig
@@ -52,6 +56,8 @@ DEMO_SPEED = 2880.0
 """Default demo speed (simulated s per wall s): a simulated day in 30 wall seconds."""
 
 MAX_DEMO_HOURS = 24.0 * 14
+DEMO_KEY_REFUSED_HINT = "--revoke-keys-at (the simulator refuses the demo key from then on)"
+"""What a 401 in the demo points at: the demo's key is refused only when the user said so."""
 EXIT_USAGE = 2
 EXIT_FATAL = 1
 
@@ -111,16 +117,24 @@ def _check_policy(policy: str | None) -> None:
 
 
 def _serve(
-    daemon: Daemon, clock: SpeedClock, *, until: datetime | None = None, status: bool
+    daemon: Daemon,
+    clock: SpeedClock,
+    *,
+    until: datetime | None = None,
+    status: bool,
+    key_env: str = API_KEY_ENV,
 ) -> RunOutcome:
-    """Serve `daemon` under APScheduler (with the live status line when `status`)."""
+    """Serve `daemon` under APScheduler (with the live status line when `status`).
+
+    `key_env` is what the message of a refused key (401) tells the user to check.
+    """
     from optimizer.cli.daemon_output import StatusLine
     from optimizer.daemon import SchedulerRunner
     from optimizer.daemon.serve import serve
 
     with StatusLine(daemon, enabled=status) as line:
         runner = SchedulerRunner(daemon, clock)
-        return serve(daemon, runner, until=until, tick=line.refresh, key_env=API_KEY_ENV)
+        return serve(daemon, runner, until=until, tick=line.refresh, key_env=key_env)
 
 
 def _last_commit(store: SqlStore) -> str | None:
@@ -231,11 +245,24 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print only the summary as a JSON object.")
     ] = False,
+    error_rate: fault_options.ErrorRateOption = 0.0,
+    latency: fault_options.LatencyOption = 0.0,
+    timeout_rate: fault_options.TimeoutRateOption = 0.0,
+    timeout_s: fault_options.TimeoutSOption = fault_options.TIMEOUT_S_DEFAULT,
+    malformed_rate: fault_options.MalformedRateOption = 0.0,
+    drop_rate: fault_options.DropRateOption = 0.0,
+    outage_start: fault_options.OutageStartOption = None,
+    outage_end: fault_options.OutageEndOption = None,
+    revoke_keys_at: fault_options.RevokeKeysAtOption = None,
+    offline: fault_options.OfflineOption = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
-    Exit 1 after the summary when a charger could not be left in its own
-    exclusive-PV mode at the end (or the simulator refused the key).
+    The fault options are `simulator serve`'s: the simulator misbehaves as the
+    real cloud can, and the summary lists the faults it was given. Exit 1 after
+    the summary when a charger could not be left in its own exclusive-PV mode at
+    the end, or the simulator refused the key (`--revoke-keys-at`: `fatal`
+    names the 401).
     """
     import time as _time
 
@@ -256,11 +283,30 @@ def demo(
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
     except ScenarioError as exc:
         raise _fail(str(exc)) from None
+    faults = fault_options.fault_config(
+        error_rate=error_rate,
+        latency=latency,
+        timeout_rate=timeout_rate,
+        timeout_s=timeout_s,
+        malformed_rate=malformed_rate,
+        drop_rate=drop_rate,
+        outage_start=outage_start,
+        outage_end=outage_end,
+        revoke_keys_at=revoke_keys_at,
+        offline=offline,
+        seed=seed,
+    )
     app_config = demo_config(world_scenario, policy)
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='v2c-demo-')) / 'demo.db'}"
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     store = open_store(url)
-    running, counter = start_demo_simulator(world_scenario, seed=seed, speed=speed)
+    try:
+        running, counter = start_demo_simulator(
+            world_scenario, seed=seed, speed=speed, faults=faults
+        )
+    except ValueError as exc:  # offline windows naming devices the scenario lacks
+        store.close()
+        raise typer.BadParameter(str(exc), param_hint="--offline") from None
     try:
         clock = simulator_clock(running.root_url)
         start = clock.now()
@@ -273,7 +319,9 @@ def demo(
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
         daemon = cloud_daemon(app_config, client, clock, store)
         wall0 = _time.monotonic()
-        outcome = _serve(daemon, clock, until=until, status=not as_json)
+        outcome = _serve(
+            daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT
+        )
         summary = summarize(
             store=store,
             running=running,

@@ -104,6 +104,8 @@ def print_summary(summary: DemoSummary) -> None:
         f"Simulator ground truth: EV {truth['ev_kwh']:.2f} kWh, solar {truth['solar_kwh']:.2f} "
         f"kWh, grid {truth['grid_kwh']:.2f} kWh"
     )
+    if summary.faults:
+        console.print(f"Faults injected: {summary.faults}")
     console.print(
         f"API calls: {summary.calls_used} used (policy {summary.policy}); per day (ledger) "
         f"{summary.calls_per_day}, max {summary.calls_per_day_max} of 1000; simulator counted "

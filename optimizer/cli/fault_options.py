@@ -1,9 +1,9 @@
-"""The simulator's fault-injection options, declared once for every command that serves it.
+"""The simulator's fault-injection options, declared once for `simulator serve` and `demo`.
 
-`v2c-solar simulator serve` takes them; a command embedding the simulator (such as
-`demo`) takes the same ones under the same names and builds the same `FaultConfig`
-with `fault_config`. Rates are probabilities per request (0 to 1), durations wall
-seconds, times ISO 8601 in simulated time with an offset.
+Both commands take the same `--error-rate ... --offline` options (the same
+names, ranges, help and error messages); `fault_config` turns the parsed values
+into the simulator's `FaultConfig`, a wrong value being one line naming the
+option (`typer.BadParameter`: exit 2).
 """
 
 from __future__ import annotations
@@ -17,38 +17,37 @@ if TYPE_CHECKING:
     from adapters.simulator.server import FaultConfig
 
 FAULTS_PANEL = "Fault injection (all off by default)"
-"""The help panel the fault options are listed under."""
 
-ErrorRate = Annotated[
+ErrorRateOption = Annotated[
     float, typer.Option(min=0, max=1, rich_help_panel=FAULTS_PANEL, help="P(random 5xx).")
 ]
-Latency = Annotated[
+LatencyOption = Annotated[
     float, typer.Option(min=0, rich_help_panel=FAULTS_PANEL, help="Added latency (wall s).")
 ]
-TimeoutRate = Annotated[
+TimeoutRateOption = Annotated[
     float, typer.Option(min=0, max=1, rich_help_panel=FAULTS_PANEL, help="P(no answer).")
 ]
-TimeoutS = Annotated[
+TimeoutSOption = Annotated[
     float,
     typer.Option(min=0, rich_help_panel=FAULTS_PANEL, help="Hold before dropping (wall s)."),
 ]
-MalformedRate = Annotated[
+MalformedRateOption = Annotated[
     float, typer.Option(min=0, max=1, rich_help_panel=FAULTS_PANEL, help="P(cut JSON body).")
 ]
-DropRate = Annotated[
+DropRateOption = Annotated[
     float, typer.Option(min=0, max=1, rich_help_panel=FAULTS_PANEL, help="P(connection drop).")
 ]
-OutageStart = Annotated[
+OutageStartOption = Annotated[
     str | None, typer.Option(rich_help_panel=FAULTS_PANEL, help="Outage from (ISO 8601, sim).")
 ]
-OutageEnd = Annotated[
+OutageEndOption = Annotated[
     str | None, typer.Option(rich_help_panel=FAULTS_PANEL, help="Outage until (ISO 8601, sim).")
 ]
-RevokeKeysAt = Annotated[
+RevokeKeysAtOption = Annotated[
     str | None,
     typer.Option(rich_help_panel=FAULTS_PANEL, help="Keys refused from (ISO 8601, sim)."),
 ]
-Offline = Annotated[
+OfflineOption = Annotated[
     list[str] | None,
     typer.Option(
         rich_help_panel=FAULTS_PANEL,
@@ -56,6 +55,23 @@ Offline = Annotated[
         "connected answers false, its other calls 504.",
     ),
 ]
+
+TIMEOUT_S_DEFAULT = 30.0
+"""`--timeout-s` when not given: how long a timed-out request is held (wall s)."""
+
+_OPTION_OF_FIELD = {
+    "error_rate": "--error-rate",
+    "latency_s": "--latency",
+    "timeout_rate": "--timeout-rate",
+    "timeout_s": "--timeout-s",
+    "malformed_rate": "--malformed-rate",
+    "drop_rate": "--drop-rate",
+    "outage_start": "--outage-start",
+    "outage_end": "--outage-end",
+    "revoke_keys_at": "--revoke-keys-at",
+    "offline": "--offline",
+}
+"""The command-line option of each `FaultConfig` field (for messages)."""
 
 
 def utc_time(text: str | None, option: str) -> datetime | None:
@@ -71,38 +87,74 @@ def utc_time(text: str | None, option: str) -> datetime | None:
     return t
 
 
+def _with_option_names(message: str) -> str:
+    """`message` of a whole-config check with each field named as its option."""
+    for field, option in _OPTION_OF_FIELD.items():
+        message = message.replace(field, option)
+    return message
+
+
 def fault_config(
     *,
-    error_rate: float,
-    latency: float,
-    timeout_rate: float,
-    timeout_s: float,
-    malformed_rate: float,
-    drop_rate: float,
-    outage_start: str | None,
-    outage_end: str | None,
-    revoke_keys_at: str | None,
+    error_rate: float = 0.0,
+    latency: float = 0.0,
+    timeout_rate: float = 0.0,
+    timeout_s: float = TIMEOUT_S_DEFAULT,
+    malformed_rate: float = 0.0,
+    drop_rate: float = 0.0,
+    outage_start: str | None = None,
+    outage_end: str | None = None,
+    revoke_keys_at: str | None = None,
     offline: list[str] | None = None,
-    seed: int,
+    seed: int = 0,
 ) -> FaultConfig:
-    """The `FaultConfig` the options ask for (raises pydantic's `ValidationError` on
-    values the config refuses, `typer.BadParameter` on a time it cannot read)."""
+    """The `FaultConfig` of the parsed options (named as the options); BadParameter if wrong.
+
+    Rates are probabilities per counted call, `latency` and `timeout_s` wall
+    seconds, times simulated ISO 8601 with an offset; `seed` seeds the draws.
+    """
+    from pydantic import ValidationError
+
     from adapters.simulator.server import FaultConfig, OfflineWindow
 
     try:
         windows = tuple(OfflineWindow.parse(text) for text in offline or ())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--offline") from None
-    return FaultConfig(
-        error_rate=error_rate,
-        latency_s=latency,
-        timeout_rate=timeout_rate,
-        timeout_s=timeout_s,
-        malformed_rate=malformed_rate,
-        drop_rate=drop_rate,
-        outage_start=utc_time(outage_start, "--outage-start"),
-        outage_end=utc_time(outage_end, "--outage-end"),
-        revoke_keys_at=utc_time(revoke_keys_at, "--revoke-keys-at"),
-        offline=windows,
-        seed=seed,
-    )
+    try:
+        return FaultConfig(
+            error_rate=error_rate,
+            latency_s=latency,
+            timeout_rate=timeout_rate,
+            timeout_s=timeout_s,
+            malformed_rate=malformed_rate,
+            drop_rate=drop_rate,
+            outage_start=utc_time(outage_start, "--outage-start"),
+            outage_end=utc_time(outage_end, "--outage-end"),
+            revoke_keys_at=utc_time(revoke_keys_at, "--revoke-keys-at"),
+            offline=windows,
+            seed=seed,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        message = _with_option_names(str(first["msg"]).removeprefix("Value error, "))
+        raise typer.BadParameter(message, param_hint=_OPTION_OF_FIELD.get(field)) from None
+
+
+__all__ = [
+    "FAULTS_PANEL",
+    "TIMEOUT_S_DEFAULT",
+    "DropRateOption",
+    "ErrorRateOption",
+    "LatencyOption",
+    "MalformedRateOption",
+    "OfflineOption",
+    "OutageEndOption",
+    "OutageStartOption",
+    "RevokeKeysAtOption",
+    "TimeoutRateOption",
+    "TimeoutSOption",
+    "fault_config",
+    "utc_time",
+]

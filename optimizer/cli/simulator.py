@@ -8,19 +8,7 @@ from typing import Annotated
 
 import typer
 
-from optimizer.cli.fault_options import (
-    DropRate,
-    ErrorRate,
-    Latency,
-    MalformedRate,
-    Offline,
-    OutageEnd,
-    OutageStart,
-    RevokeKeysAt,
-    TimeoutRate,
-    TimeoutS,
-    fault_config,
-)
+from optimizer.cli import fault_options
 
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
@@ -54,16 +42,16 @@ def serve(
     tick: Annotated[
         float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
     ] = None,
-    error_rate: ErrorRate = 0.0,
-    latency: Latency = 0.0,
-    timeout_rate: TimeoutRate = 0.0,
-    timeout_s: TimeoutS = 30.0,
-    malformed_rate: MalformedRate = 0.0,
-    drop_rate: DropRate = 0.0,
-    outage_start: OutageStart = None,
-    outage_end: OutageEnd = None,
-    revoke_keys_at: RevokeKeysAt = None,
-    offline: Offline = None,
+    error_rate: fault_options.ErrorRateOption = 0.0,
+    latency: fault_options.LatencyOption = 0.0,
+    timeout_rate: fault_options.TimeoutRateOption = 0.0,
+    timeout_s: fault_options.TimeoutSOption = fault_options.TIMEOUT_S_DEFAULT,
+    malformed_rate: fault_options.MalformedRateOption = 0.0,
+    drop_rate: fault_options.DropRateOption = 0.0,
+    outage_start: fault_options.OutageStartOption = None,
+    outage_end: fault_options.OutageEndOption = None,
+    revoke_keys_at: fault_options.RevokeKeysAtOption = None,
+    offline: fault_options.OfflineOption = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -88,20 +76,20 @@ def serve(
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
+    faults = fault_options.fault_config(
+        error_rate=error_rate,
+        latency=latency,
+        timeout_rate=timeout_rate,
+        timeout_s=timeout_s,
+        malformed_rate=malformed_rate,
+        drop_rate=drop_rate,
+        outage_start=outage_start,
+        outage_end=outage_end,
+        revoke_keys_at=revoke_keys_at,
+        offline=offline,
+        seed=seed,
+    )
     try:
-        faults = fault_config(
-            error_rate=error_rate,
-            latency=latency,
-            timeout_rate=timeout_rate,
-            timeout_s=timeout_s,
-            malformed_rate=malformed_rate,
-            drop_rate=drop_rate,
-            outage_start=outage_start,
-            outage_end=outage_end,
-            revoke_keys_at=revoke_keys_at,
-            offline=offline,
-            seed=seed,
-        )
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
         config = SimulatorConfig.for_keys(
             keys,

@@ -65,6 +65,18 @@ class Simulator:
             self.world.advance_to(self.clock.now())
             yield self.world
 
+    @contextmanager
+    def world_as_of(self, t: datetime) -> Iterator[WorldLike]:
+        """The world advanced to `t` only (not to the clock's later time), held exclusively.
+
+        What a client that stopped at simulated time `t` could have been told:
+        the world is as of `t` unless a call has already advanced it further
+        (it never goes back; its `now` says which).
+        """
+        with self._lock:
+            self.world.advance_to(t)
+            yield self.world
+
     def now(self) -> datetime:
         """Current simulated time (UTC); steps the world's physics up to it."""
         with self._lock:

@@ -1,0 +1,45 @@
+"""The demo's summary: the simulator's ground truth over the daemon's span only."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from adapters.simulator.demo import start_demo_simulator
+from adapters.simulator.demo_summary import summarize
+from adapters.simulator.world import default_scenario
+from adapters.storage import SqlStore
+from optimizer.daemon.serve import RunOutcome
+
+
+def test_ground_truth_is_the_world_as_of_the_daemon_end_not_later(tmp_path: Path) -> None:
+    """The world runs on after the daemon stopped; a plugged-in car's later energy is not its."""
+    scenario = default_scenario()
+    running, counter = start_demo_simulator(scenario, seed=1, speed=36_000)
+    try:
+        sim = running.simulator
+        ended = sim.jump_to(datetime(2026, 6, 21, 10, tzinfo=UTC))  # a car charging at noon
+        with sim.world_as_of(ended) as world:
+            at_end_wh = sum(log.energy_wh for log in world.sessions("SIM0001"))
+        time.sleep(0.2)  # two simulated hours at 36,000x
+        with SqlStore(f"sqlite:///{tmp_path / 's.db'}") as store:
+            summary = summarize(
+                store=store,
+                running=running,
+                counter=counter,
+                outcome=RunOutcome(started=scenario.start_utc, ended=ended),
+                hours=12.0,
+                speed=36_000,
+                wall_s=0.2,
+                policy="solar_only",
+                tz=UTC,
+            )
+        truth = summary.ground_truth
+        assert datetime.fromisoformat(truth["until"]) <= ended
+        assert truth["ev_kwh"] == round(at_end_wh / 1000, 3) > 0
+        assert sim.now() > ended + timedelta(hours=1)
+        with sim.locked_world() as world:  # meanwhile the car took more
+            assert sum(log.energy_wh for log in world.sessions("SIM0001")) > at_end_wh + 100
+    finally:
+        running.stop()
