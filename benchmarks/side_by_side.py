@@ -24,7 +24,7 @@ CHILD = """
 import json, sys, time
 from datetime import date
 from optimizer.backtest.compare import contenders
-BASELINES = {"device_exclusive_pv", "device_pv_min", "evcc_style", "evcc_style_budget", "off"}
+BASELINES = {"device_exclusive_pv", "device_pv_min", "evcc_style", "evcc_style_budget"}
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import run_backtest
 
