@@ -126,6 +126,7 @@ def build_site(
             settings=config.controller,
             timezone=config.site.tz,
             tariff=config.tariff,
+            battery_to_car=config.site.battery_to_car,
         )
         for c in config.chargers
     )

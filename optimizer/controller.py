@@ -11,12 +11,14 @@ One cycle (`Controller.cycle`), each stage in `optimizer.cycle`:
 2. observe: `charger.read()` only when the read scheduler says a read is due
    (and the policy's read-interval hint agrees, and no back-off runs);
 3. estimate the surplus for the car = PV - household, the household excluding
-   the car; between reads the last PV reading is scaled by the forecast's
-   clear-sky ratio rather than reused as if nothing had moved;
+   the car (and a home battery's power, unless `battery_to_car`); between reads
+   the last PV reading is scaled by the forecast's clear-sky ratio rather than
+   reused as if nothing had moved;
 4. decide: the policy's `Decision`;
 5. govern: a policy that needs reads hands the charger to its own PV mode when
-   the budget is nearly out; the limits (main fuse, grid import, min/max current)
-   cut the setpoint;
+   the budget is nearly out; the controller takes the regulation back while the
+   charger's PV mode drains a home battery into the car; the limits (main fuse,
+   grid import, min/max current) cut the setpoint;
 6. act on change only: no write when the charger already has the value,
    a deadband against 1 A jitter, and only while the scheduler allows writes;
 7. record the decision (observations, commands and sessions as they happen);
@@ -35,7 +37,7 @@ from optimizer.cycle.actuator import Actuator
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.estimate import estimate
 from optimizer.cycle.forecast_cache import ForecastCache
-from optimizer.cycle.govern import apply_limits, govern
+from optimizer.cycle.govern import apply_limits, battery_read_hint, govern
 from optimizer.cycle.observation import Observation, ReadOutcome
 from optimizer.cycle.sessions import SessionTracker
 from optimizer.cycle.settings import ControllerSettings
@@ -93,8 +95,10 @@ class Controller:
         settings: ControllerSettings | None = None,
         timezone: tzinfo = UTC,
         tariff: TariffConfig | None = None,
+        battery_to_car: bool = False,
     ) -> None:
         self.charger = charger
+        self.battery_to_car = battery_to_car
         self.clock = clock
         self.store = store
         self.forecaster = forecaster
@@ -147,14 +151,15 @@ class Controller:
             fetched = self.forecasts.at(now)
             forecast = fetched.forecast
             ctx = self._estimate(now, forecast, fresh=False)
-            observed = self._observe(now, forecast, self.policy.preferred_read_interval_s(ctx))
+            hint = battery_read_hint(self.policy.preferred_read_interval_s(ctx), ctx)
+            observed = self._observe(now, forecast, hint)
             if observed.reading is not None:
                 ctx = self._estimate(now, forecast, fresh=True)
             decision = govern(self.policy.decide(ctx), ctx, self.policy)
             acted = self.actuator.act(now, ctx, decision)
             errors = _cycle_errors(fetched.error, observed.error, acted.errors)
             decision = self._record(decision, errors)
-            hint = self.policy.preferred_read_interval_s(ctx)
+            hint = battery_read_hint(self.policy.preferred_read_interval_s(ctx), ctx)
             next_at = self.wake.next_cycle_at(now, ctx, decision, hint, calm=not errors)
         finally:
             self.store.commit()
@@ -233,6 +238,7 @@ class Controller:
             departure=sessions.departure,
             budget_nearly_out=self.scheduler.nearly_out(now),
             timezone=self.timezone,
+            battery_to_car=self.battery_to_car,
         )
 
     def _record(self, decision: Decision, errors: tuple[str, ...]) -> Decision:

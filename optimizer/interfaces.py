@@ -79,6 +79,12 @@ class ChargerReading:
     `house_power_w` is the consumption at the grid connection *including the
     car* (the Trydan's clamp sits at the main supply); the household alone is
     `house_power_w - car_power_w`.
+
+    `battery_w` is the home battery's power (W, `battery`): positive while it
+    discharges into the home, negative while it charges, 0 without a battery. The
+    charger's meter sees the battery as part of the home, so `house_power_w` (and
+    `household_w`) are net of it: household + car - battery_w. The household's own
+    consumption is `household_w + battery_w` (see `optimizer.cycle.estimate`).
     """
 
     time: datetime
@@ -95,10 +101,12 @@ class ChargerReading:
     session_seconds: float
     error_code: int = 0
     pv_regulation_on: bool | None = None  # `photovoltaic_on`
+    battery_w: float = 0.0  # `battery`: + discharging, - charging
 
     @property
     def household_w(self) -> float:
-        """Household consumption without the car (W), never negative."""
+        """Household consumption without the car as the meter sees it (W, net of a home
+        battery), never negative."""
         return max(0.0, self.house_power_w - self.car_power_w)
 
     @property

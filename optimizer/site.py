@@ -45,7 +45,7 @@ class ArrayConfig(BaseModel):
 
 
 class SiteConfig(BaseModel):
-    """The home: location, time zone and its PV arrays."""
+    """The home: location, time zone, its PV arrays, and whether its battery may feed the car."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,6 +54,11 @@ class SiteConfig(BaseModel):
     altitude_m: float = Field(default=0.0, ge=-500, le=9000, description="Metres above sea")
     timezone: str = Field(default="UTC", description="IANA zone, e.g. Europe/Vienna")
     arrays: tuple[ArrayConfig, ...] = Field(min_length=1)
+    battery_to_car: bool = Field(
+        default=False,
+        description="A home battery may feed the car: its discharge counts as surplus "
+        "(see optimizer.cycle.estimate); off: the car never gets what the battery pays for",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -62,7 +62,8 @@ def to_reading(state: CurrentStateCharge, device_id: str, time: datetime) -> Cha
 
     `charge_state` and the powers are essential: without them the controller
     would act on invented numbers, so their absence is an error. Voltage
-    defaults to the nominal 230 V, phases to 1, counters and error code to 0.
+    defaults to the nominal 230 V, phases to 1, counters, error code and the home
+    battery's power (`battery`, + discharging) to 0.
     """
     missing = [
         api_name
@@ -93,6 +94,7 @@ def to_reading(state: CurrentStateCharge, device_id: str, time: datetime) -> Cha
         session_seconds=state.session_seconds or 0.0,
         error_code=state.error_code or 0,
         pv_regulation_on=state.pv_regulation_on,
+        battery_w=state.battery_power_w or 0.0,
     )
 
 

@@ -52,7 +52,14 @@ from adapters.simulator.inprocess import (
     WorldCharger,
     account_quota,
 )
-from adapters.simulator.world import CarConfig, DeviceConfig, Scenario, StepSeries, World
+from adapters.simulator.world import (
+    CarConfig,
+    DeviceConfig,
+    HomeBatteryConfig,
+    Scenario,
+    StepSeries,
+    World,
+)
 from adapters.storage.memory import MemoryStore
 from optimizer.budget import BudgetConfig, FixedIntervalSchedule, LedgeredScheduler
 from optimizer.composition import ChargerFactory, SiteParts, build_site
@@ -160,6 +167,10 @@ class BacktestSetup:
     step_s: float = DEFAULT_STEP_S
     pv_mode_delay_s: float = 60.0
     pv_regulation_interval_s: float = 5.0
+    home_battery: HomeBatteryConfig | None = None
+    """The home's battery (None: none); the world dispatches it, the controller sees its power."""
+    battery_to_car: bool = False
+    """`[site].battery_to_car` of the simulated home: the battery may feed the car."""
 
     def __post_init__(self) -> None:
         # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
@@ -276,6 +287,7 @@ def build_world(inputs: BacktestInputs, setup: BacktestSetup) -> World:
         start=inputs.start.astimezone(UTC),
         pv_mode_delay_s=setup.pv_mode_delay_s,
         pv_regulation_interval_s=setup.pv_regulation_interval_s,
+        home_battery=setup.home_battery,
     )
     sessions = _world_sessions(inputs.sessions)
     return World(
@@ -340,8 +352,11 @@ class _Active:
 
 def backtest_config(inputs: BacktestInputs, setup: BacktestSetup) -> AppConfig:
     """The app config of the simulated home: the inputs' site, one charger, the setup."""
+    site = inputs.site
+    if setup.battery_to_car != site.battery_to_car:
+        site = site.model_copy(update={"battery_to_car": setup.battery_to_car})
     return AppConfig(
-        site=inputs.site,
+        site=site,
         chargers=(ChargerConfig(device_id=DEVICE_ID, limits=setup.limits),),
         policy=setup.policies,
         budget=setup.budget,
@@ -487,6 +502,7 @@ def run_backtest(
             "pv_exported_wh": totals.pv_exported_wh,
             "pv_wh": totals.pv_wh,
             "household_wh": totals.household_wh,
+            **home_flow_totals(world),
         },
         runtime_s=wall.perf_counter() - started,
         cycles=len(log),
@@ -494,6 +510,21 @@ def run_backtest(
         decisions=store.decisions,
         commands=store.commands,
     )
+
+
+def home_flow_totals(world: World) -> dict[str, float]:
+    """The home battery's energy sums (Wh, see `HomeFlows`), prefixed `battery_`/`grid_`;
+    empty without a battery."""
+    flows = world.home_flows(DEVICE_ID)
+    if flows is None:
+        return {}
+    return {
+        "battery_charged_wh": flows.charged_wh,
+        "battery_discharged_wh": flows.discharged_wh,
+        "battery_to_car_wh": flows.to_car_wh,
+        "grid_import_wh": flows.grid_import_wh,
+        "grid_export_wh": flows.grid_export_wh,
+    }
 
 
 def _steps_frame(

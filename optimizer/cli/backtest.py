@@ -211,6 +211,50 @@ def _table(comparison: Comparison) -> Table:
     return table
 
 
+def _flows_table(comparison: Comparison) -> Table:
+    from optimizer.backtest.flows import FLOW_COLUMNS, energy_flows_kwh
+
+    table = Table(title="energy flows with the home battery (kWh)", box=box.SIMPLE_HEAD)
+    table.add_column("policy", no_wrap=True)
+    for _, header in FLOW_COLUMNS:
+        table.add_column(header.replace(" ", "\n", 1), justify="right")
+    for name, result in comparison.results.items():
+        flows = energy_flows_kwh(result)
+        table.add_row(name, *(f"{flows[key]:.1f}" for key, _ in FLOW_COLUMNS))
+    return table
+
+
+def with_battery(
+    setup: BacktestSetup,
+    config_site: SiteConfig | None,
+    kwh: float | None,
+    kw: float,
+    to_car: bool | None,
+) -> BacktestSetup:
+    """`setup` with the home battery of `--battery-kwh`/`--battery-kw` (None: none) and
+    `battery_to_car` from `--battery-to-car`, else the config's `[site]`; a bad value is
+    one line naming its option."""
+    from dataclasses import replace
+
+    from pydantic import ValidationError
+
+    from adapters.simulator.world import HomeBatteryConfig
+
+    allowed = to_car if to_car is not None else bool(config_site and config_site.battery_to_car)
+    if kwh is None:
+        return replace(setup, battery_to_car=allowed)
+    try:
+        battery = HomeBatteryConfig(
+            capacity_kwh=kwh, max_charge_w=kw * 1000.0, max_discharge_w=kw * 1000.0
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        option = "--battery-kwh" if err["loc"][0] == "capacity_kwh" else "--battery-kw"
+        given = kwh if option == "--battery-kwh" else kw
+        raise BacktestArgError(f"{option}: {err['msg']} (got {given})") from None
+    return replace(setup, home_battery=battery, battery_to_car=allowed)
+
+
 def _write_output(comparison: Comparison, out: Path) -> None:
     from optimizer.backtest.plots import plot_day, plot_monthly_energy
 
@@ -307,8 +351,26 @@ def register(app: typer.Typer) -> None:
         kwp: KwpOption = None,
         tilt: TiltOption = None,
         azimuth: AzimuthOption = None,
+        battery_kwh: Annotated[
+            float | None,
+            typer.Option(help="a home battery of this usable capacity (kWh); omit: none"),
+        ] = None,
+        battery_kw: Annotated[
+            float, typer.Option(help="the home battery's charge and discharge limit (kW)")
+        ] = 5.0,
+        battery_to_car: Annotated[
+            bool | None,
+            typer.Option(
+                "--battery-to-car/--no-battery-to-car",
+                help="the battery may feed the car (default: the config's [site], else no)",
+            ),
+        ] = None,
     ) -> None:
-        """Backtest a policy beside the baselines and the perfect-foresight optimum."""
+        """Backtest a policy beside the baselines and the perfect-foresight optimum.
+
+        With `--battery-kwh` the home has a battery in self-consumption mode and a table of
+        the energy flows (car from solar, battery and grid; battery; grid) follows.
+        """
         from pydantic import ValidationError
 
         from optimizer.backtest.compare import PRODUCT_POLICIES
@@ -323,6 +385,7 @@ def register(app: typer.Typer) -> None:
             first_day = parse_start(start)
             check_output(output)
             setup, config_site = _setup(config)
+            setup = with_battery(setup, config_site, battery_kwh, battery_kw, battery_to_car)
             overrides = SiteOverrides(lat, lon, tz, kwp, tilt, azimuth)
             site = _site(config_site or GRAZ, overrides)
             if dataset is not None:
@@ -361,6 +424,8 @@ def register(app: typer.Typer) -> None:
             for note in inputs.notes:
                 console.print(f"[dim]{note}[/dim]")
             console.print(_table(comparison))
+            if setup.home_battery is not None:
+                console.print(_flows_table(comparison))
         if output is not None:
             _write_output(comparison, output)
 

@@ -5,6 +5,22 @@ Between reads the last PV reading is scaled by the forecast's clear-sky ratio (n
 vs. at the reading) rather than reused as if the sun had not moved; at dawn, dusk
 and night, where that ratio is noise, the forecast's central value stands in.
 A pure function: the same inputs always give the same `PolicyContext`.
+
+A home battery (the reading's `battery_w`, + discharging) is accounted for here and
+nowhere else. The charger's meter sees it as part of the home (`household_w` is net
+of it), so the household's own consumption is `household_w + battery_w`, and:
+
+* `battery_to_car = false` (the default): surplus = PV - the household's own
+  consumption. The battery's discharge is never surplus, so the car is not given
+  power the battery would pay for; the power a charging battery absorbs *is*
+  surplus the car may take (car first, as evcc without a priority SoC): when the
+  car draws it, the battery, which follows the meter, simply charges less.
+* `battery_to_car = true`: the battery's discharge counts as surplus too, so a car
+  that is charging may keep what the battery gives it. Power alone cannot say how
+  much the battery *could* give (its limits and state of charge are unknown), so
+  the battery never starts a car by itself.
+
+Without a battery `battery_w` is 0 and both rules are the plain PV - household.
 """
 
 from __future__ import annotations
@@ -55,16 +71,24 @@ def estimate(
     departure: datetime | None,
     budget_nearly_out: bool,
     timezone: tzinfo,
+    battery_to_car: bool = False,
 ) -> PolicyContext:
     """The `PolicyContext` at `now`; `fresh` when `last` was read in this very cycle.
 
     Without any reading PV, household and surplus are None (nothing known yet).
+    `battery_to_car` lets the home battery's discharge count as surplus (module doc).
     """
     pv: float | None = None
     household: float | None = None
+    surplus: float | None = None
+    battery = 0.0
     if last is not None:
         pv = pv_now_w(now, last, forecast, fresh=fresh)
-        household = last.reading.household_w
+        battery = last.reading.battery_w
+        household = max(0.0, last.reading.household_w + battery)
+        surplus = pv - household
+        if battery_to_car and battery > 0.0:
+            surplus += battery
     reading = None if last is None else last.reading
     return PolicyContext(
         now=now,
@@ -73,7 +97,7 @@ def estimate(
         plugged_in=None if last is None else last.plugged_in,
         charging=last is not None and last.charging,
         car_power_w=0.0 if reading is None else reading.car_power_w,
-        surplus_w=None if pv is None or household is None else pv - household,
+        surplus_w=surplus,
         pv_w=pv,
         household_w=household,
         fresh=fresh,
@@ -85,4 +109,6 @@ def estimate(
         target_wh=target_wh,
         departure=departure,
         timezone=timezone,
+        battery_w=battery,
+        battery_to_car=battery_to_car,
     )

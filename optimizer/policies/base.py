@@ -41,6 +41,13 @@ class PolicyContext:
     sun. It comes from a reading made this cycle when `fresh` is True, otherwise
     it is extrapolated from the last reading with the forecast. None means
     nothing is known yet (no reading so far).
+
+    With a home battery `household_w` is the household's own consumption (the
+    battery's power taken out of the meter's view) and `surplus_w` never counts the
+    battery's discharge unless `battery_to_car` allows it (see
+    `optimizer.cycle.estimate`); `battery_w` is the battery's power at the last
+    reading (W, + discharging, - charging; 0 without a battery). Policies need not
+    look at it: the estimate and govern do.
     """
 
     now: datetime
@@ -61,6 +68,8 @@ class PolicyContext:
     target_wh: float | None = None
     departure: datetime | None = None
     timezone: tzinfo = UTC
+    battery_w: float = 0.0
+    battery_to_car: bool = False
 
     @property
     def variability(self) -> float | None:

@@ -8,7 +8,11 @@ of world values, so the format is tested once, here.
 Assumptions where V2C documents nothing:
 - `cp_level` (control pilot level) is 248 while charging (the reference's
   example), 250 with a car connected and not charging, 0 without a car.
-- `battery` (home battery power) is always 0: the simulated home has none.
+- `battery` (home battery power, kW) is positive while the battery discharges
+  into the home and negative while it charges; 0 without a battery. V2C documents
+  neither the sign nor how `house_power` treats the battery: we assume the meter's
+  view, `house_power` = household + car - battery (see
+  `adapters.simulator.world.home_battery`).
 - statistics `cost` and `coCost` are the session energy times a flat price
   and a flat CO2 factor (`Tariff`); `costFv` is 0 (solar energy is free).
 
@@ -57,7 +61,7 @@ def current_state_body(reading: ChargerReading, *, pv_mode_on: bool) -> dict[str
     """The `currentstatecharge` answer for one reading (the reference's field names)."""
     return {
         "error": str(reading.error_code),
-        "battery": kw(0.0),
+        "battery": kw(reading.battery_w),
         "voltage": f"{reading.voltage_v:.2f}",
         "intensity": str(round(reading.current_setpoint_a)),
         "seconds": str(int(reading.session_seconds)),
@@ -102,7 +106,7 @@ def shadow_body(reading: ChargerReading, flags: ChargerFlags) -> dict[str, str]:
         "ChargeTime": str(int(reading.session_seconds)),
         "HousePower": kw(reading.house_power_w),
         "FVPower": kw(reading.pv_power_w),
-        "BatteryPower": kw(0.0),
+        "BatteryPower": kw(reading.battery_w),
         "Paused": _bit(flags.paused),
         "Locked": _bit(flags.locked),
         "Timer": _bit(flags.timer_on),

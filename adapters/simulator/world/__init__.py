@@ -1,4 +1,4 @@
-"""The physical world behind the simulator: PV, household, car and Trydan, in plain Python.
+"""The physical world behind the simulator: PV, household, home battery, car and Trydan.
 
 Used by the HTTP simulator (`adapters.simulator.server`) and, in-process, by
 the backtests (`adapters.simulator.inprocess`). There is one physical model
@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
     from adapters.simulator.world.car import Car
     from adapters.simulator.world.charger import SimCharger
+    from adapters.simulator.world.home_battery import HomeBattery, HomeFlows
     from adapters.simulator.world.recording import StepRecorder, StepSeries
     from adapters.simulator.world.scenario import (
         CarConfig,
         DailySessions,
         DeviceConfig,
+        HomeBatteryConfig,
         HouseholdConfig,
         RandomSessions,
         Scenario,
@@ -45,6 +47,9 @@ __all__ = [
     "DailySessions",
     "DeviceConfig",
     "EnergyTotals",
+    "HomeBattery",
+    "HomeBatteryConfig",
+    "HomeFlows",
     "HouseholdConfig",
     "PvMode",
     "RandomSessions",

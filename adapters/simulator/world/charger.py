@@ -120,6 +120,8 @@ class SimCharger:
         self.car_power_w = 0.0
         self.pv_w = 0.0
         self.household_w = 0.0
+        self.battery_w = 0.0
+        """The home battery's power at the last step (W, + discharging; 0 without one)."""
         self._pv_on = False
         self._pv_timer_s = 0.0
         self._regulated_a = 0.0
@@ -140,7 +142,9 @@ class SimCharger:
     def reading(self) -> ChargerReading:
         """The `currentstatecharge` snapshot of the last simulated step (SI units).
 
-        `house_power_w` includes the car; `pv_power_w` is the PV (`sun_power`).
+        `house_power_w` includes the car; `pv_power_w` is the PV (`sun_power`). With a
+        home battery the meter's view: `house_power_w` = household + car - battery power
+        (grid + PV, see `home_battery`), and `battery_w` the battery's power.
         """
         if self.car is None:
             state = ChargeState.DISCONNECTED
@@ -156,13 +160,14 @@ class SimCharger:
             charge_state_code=int(state),
             car_power_w=self.car_power_w,
             pv_power_w=self.pv_w,
-            house_power_w=self.household_w + self.car_power_w,
+            house_power_w=self.household_w + self.car_power_w - self.battery_w,
             current_setpoint_a=0.0 if self.paused else float(self.setpoint_a),
             phases=self.phases,
             voltage_v=self.voltage_v,
             session_energy_wh=session.energy_wh if session else 0.0,
             session_seconds=session.seconds if session else 0.0,
             pv_regulation_on=self.pv_mode != PvMode.MAX_POWER,
+            battery_w=self.battery_w,
         )
 
     def set_intensity(self, amps: int) -> None:
@@ -472,19 +477,29 @@ class SimCharger:
         if stop < len(offer):
             self.idle_short(pv[stop:], house[stop:], dt)
 
-    def charge_short(self, pv: list[float], house: list[float], k0: int, dt: float) -> None:
+    def charge_short(
+        self,
+        pv: list[float],
+        house: list[float],
+        k0: int,
+        dt: float,
+        meter_house: list[float] | None = None,
+    ) -> None:
         """The same physics as `charge`, one step at a time over Python floats.
 
         A controller polling every minute or two makes segments of one or two
         steps, where this is several times faster than the numpy path. Tested
-        to agree with it.
+        to agree with it. `meter_house` is the household as the charger's meter
+        sees it where that differs from the household itself (a home battery
+        offsets it, see `home_battery`): the PV modes regulate on it.
         """
         if not pv:
             return
         if self._blocked():
             self.idle_short(pv, house, dt)
             return
-        self._draw(self._offer_short(pv, house, k0, dt), pv, house, k0, dt)
+        seen = house if meter_house is None else meter_house
+        self._draw(self._offer_short(pv, seen, k0, dt), pv, house, k0, dt)
 
     def _offer_short(self, pv: list[float], house: list[float], k0: int, dt: float) -> list[float]:
         """`_offer` over Python floats: the current offered per step (A, whole amps)."""

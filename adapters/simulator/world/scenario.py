@@ -1,9 +1,10 @@
 """What the simulated world is made of: a scenario, validated and loaded from TOML.
 
-A scenario describes one site (its PV arrays), the weather over it, a household
-and one or more chargers, each with its car and plug-in sessions. Every device
-is modelled as its own home under the same sky: the PV and the weather are
-shared, the household load is drawn per device from its own seeded stream.
+A scenario describes one site (its PV arrays), the weather over it, a household,
+optionally a home battery (`[home_battery]`), and one or more chargers, each with
+its car and plug-in sessions. Every device is modelled as its own home under the
+same sky: the PV and the weather are shared, the household load is drawn per device
+from its own seeded stream, and each home has its own battery of that config.
 
 Units: W, Wh (kWh where a field says so), A, V, seconds; local clock times
 ("17:30") are in the site's time zone.
@@ -205,6 +206,28 @@ class HouseholdConfig(_Model):
         return value
 
 
+class HomeBatteryConfig(_Model):
+    """A home battery in self-consumption mode (see `home_battery.py` for how it behaves).
+
+    `capacity_kwh` is the usable capacity; it never discharges below `min_soc` (the
+    reserve the inverter keeps) and starts at `initial_soc`. `round_trip_efficiency` is
+    AC in to AC out, split evenly between charging and discharging.
+    """
+
+    capacity_kwh: float = Field(default=10.0, gt=0, le=200)
+    max_charge_w: float = Field(default=5000.0, gt=0, le=50000)
+    max_discharge_w: float = Field(default=5000.0, gt=0, le=50000)
+    min_soc: float = Field(default=0.1, ge=0, lt=1)
+    round_trip_efficiency: float = Field(default=0.9, gt=0, le=1)
+    initial_soc: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _starts_above_reserve(self) -> HomeBatteryConfig:
+        if self.initial_soc < self.min_soc:
+            raise ValueError("initial_soc must not be below min_soc")
+        return self
+
+
 class Scenario(_Model):
     """A whole simulated world: site, sky, household and chargers."""
 
@@ -214,6 +237,9 @@ class Scenario(_Model):
     devices: tuple[DeviceConfig, ...] = Field(default=(DeviceConfig(device_id="SIM0001"),))
     weather: WeatherConfig = WeatherConfig()
     household: HouseholdConfig = HouseholdConfig()
+    home_battery: HomeBatteryConfig | None = Field(
+        default=None, description="every home's battery; None: no battery"
+    )
     date: Date = Field(default=Date(2026, 6, 21), description="first simulated local day")
     start: datetime | None = Field(default=None, description="simulated start; tz-aware")
     pv_mode_delay_s: float = Field(default=60.0, ge=0, le=3600)

@@ -7,6 +7,11 @@ calls take effect from the current step on. Between two calls the commands are
 constant, so the chargers simulate whole segments at once (vectorized) and
 only split them at UTC midnight and at arrivals and departures.
 
+A scenario's `home_battery` gives every home a battery (`home_battery.HomeBattery`);
+such a home runs one step at a time, because the battery answers the car's draw and
+the charger's PV modes answer the battery's (see `home_battery` for the assumptions).
+`home_flows(device_id)` reads the home's energy flows with the battery in place.
+
 `record()` turns on a per-step record of every charger (`recorded()` reads it as
 a `StepSeries`): the car's actual power and current, the offer cap, the PV mode,
 paused and plugged in, beside the PV and household inputs. Off by default (the
@@ -26,6 +31,7 @@ import pandas as pd
 from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, FloatArray, SimCharger
+from adapters.simulator.world.home_battery import HomeBattery, HomeFlows
 from adapters.simulator.world.inputs import DAY_S, DayInputs
 from adapters.simulator.world.recording import StepRecorder, StepSeries
 from adapters.simulator.world.scenario import Scenario
@@ -51,9 +57,10 @@ def _validate_step(step_s: float) -> float:
 class _Device:
     """A charger with its session plan and where it stands in it."""
 
-    def __init__(self, charger: SimCharger, plan: SessionPlan) -> None:
+    def __init__(self, charger: SimCharger, plan: SessionPlan, battery: HomeBattery | None) -> None:
         self.charger = charger
         self.plan = plan
+        self.battery = battery
         self.next: PlannedSession | None = None
         self.arrival_k = _NEVER
         self.departure_k = 0
@@ -100,7 +107,8 @@ class World:
                 plan = plan_from_config(
                     config.sessions, config.car, tz, self.now, seed, config.device_id
                 )
-            self._devices[config.device_id] = _Device(charger, plan)
+            battery = None if scenario.home_battery is None else HomeBattery(scenario.home_battery)
+            self._devices[config.device_id] = _Device(charger, plan, battery)
         for device in self._devices.values():
             self._update_plug(device, self._k)
 
@@ -129,6 +137,15 @@ class World:
     def totals(self, device_id: str) -> EnergyTotals:
         """Energy sums since the start (Wh): car, solar and grid parts, PV exported."""
         return self._device(device_id).charger.totals
+
+    def home_flows(self, device_id: str) -> HomeFlows | None:
+        """The energy flows of the device's home with its battery (Wh); None without one."""
+        battery = self._device(device_id).battery
+        return None if battery is None else battery.flows
+
+    def home_battery(self, device_id: str) -> HomeBattery | None:
+        """The device's home battery, None without one."""
+        return self._device(device_id).battery
 
     def record(self, until: datetime | None = None) -> None:
         """Record every charger's steps from now on (`recorded` reads them).
@@ -267,7 +284,11 @@ class World:
                 recorder.copy_inputs(
                     day_index * per_day, inputs.pv(day), inputs.household(charger.device_id, day)
                 )
-            if hi - lo <= SHORT_SEGMENT_STEPS:  # Python floats: numpy's per-call cost dominates
+            if device.battery is not None:
+                pv_l = inputs.as_list(None, day)[lo:hi]
+                house_l = inputs.as_list(charger.device_id, day)[lo:hi]
+                _run_with_battery(charger, device.battery, pv_l, house_l, k, dt)
+            elif hi - lo <= SHORT_SEGMENT_STEPS:  # Python floats: numpy's per-call cost dominates
                 pv_l = inputs.as_list(None, day)[lo:hi]
                 house_l = inputs.as_list(charger.device_id, day)[lo:hi]
                 _run(charger, pv_l, house_l, k, dt, charger.charge_short, charger.idle_short)
@@ -313,3 +334,27 @@ def _run(
             charger.session.soc = charger.car.soc
     else:
         idle(pv, house, dt)
+
+
+def _run_with_battery(
+    charger: SimCharger,
+    battery: HomeBattery,
+    pv: list[float],
+    house: list[float],
+    k: int,
+    dt: float,
+) -> None:
+    """Steps from `k` of a home with a battery, one at a time: the charger regulates on its
+    meter, where the battery answers this step's household and PV and the car's draw of
+    the previous step, and the battery then answers the household and the car's draw of
+    this step (W per step)."""
+    for i, p in enumerate(pv):
+        h = house[i]
+        if charger.car is not None:
+            seen = h - battery.answer_w(h + charger.car_power_w - p, dt)
+            charger.charge_short([p], [h], k + i, dt, meter_house=[seen])
+        else:
+            charger.idle_short([p], [h], dt)
+        charger.battery_w = battery.step(p, h, charger.car_power_w, dt)
+    if charger.session is not None and charger.car is not None:
+        charger.session.soc = charger.car.soc
