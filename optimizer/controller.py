@@ -37,7 +37,7 @@ from optimizer.cycle.actuator import Actuator
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.estimate import estimate
 from optimizer.cycle.forecast_cache import ForecastCache
-from optimizer.cycle.govern import apply_limits, battery_read_hint, govern
+from optimizer.cycle.govern import apply_limits, govern
 from optimizer.cycle.observation import Observation, ReadOutcome
 from optimizer.cycle.sessions import SessionTracker
 from optimizer.cycle.settings import ControllerSettings
@@ -151,15 +151,14 @@ class Controller:
             fetched = self.forecasts.at(now)
             forecast = fetched.forecast
             ctx = self._estimate(now, forecast, fresh=False)
-            hint = battery_read_hint(self.policy.preferred_read_interval_s(ctx), ctx)
-            observed = self._observe(now, forecast, hint)
+            observed = self._observe(now, forecast, self.policy.preferred_read_interval_s(ctx))
             if observed.reading is not None:
                 ctx = self._estimate(now, forecast, fresh=True)
             decision = govern(self.policy.decide(ctx), ctx, self.policy)
             acted = self.actuator.act(now, ctx, decision)
             errors = _cycle_errors(fetched.error, observed.error, acted.errors)
             decision = self._record(decision, errors)
-            hint = battery_read_hint(self.policy.preferred_read_interval_s(ctx), ctx)
+            hint = self.policy.preferred_read_interval_s(ctx)
             next_at = self.wake.next_cycle_at(now, ctx, decision, hint, calm=not errors)
         finally:
             self.store.commit()

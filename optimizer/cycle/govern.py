@@ -5,17 +5,18 @@
    follows the sun without us reading;
 2. battery guard: the charger's own PV modes regulate on its meter, which a home
    battery holds near zero; once charging, the charger keeps its current while the
-   battery covers the shortfall (`adapters.simulator.world.home_battery`). So when
-   the last reading shows the battery discharging while the car draws more than the
-   surplus, and the user has not allowed `battery_to_car`, a decision that leaves the
-   regulation to the charger is taken back: the controller sets the current the
-   surplus pays for in maximum-power mode (a PV+min hand-over keeps its minimum),
-   or pauses. At the next reading that no longer shows the drain the policy's
-   hand-over stands again: the charger restarts on its meter, which shows no surplus
-   while the battery absorbs or covers the home, so it does not restart on the battery.
-   Since the drain goes unseen between reads, a policy's wish for rare reads is cut to
-   `BATTERY_WATCH_READ_S` while the charger charges in its own PV mode in such a home
-   (`battery_read_hint`; the budget planner still decides when reads are due);
+   battery covers the shortfall (`adapters.simulator.world.home_battery`), and
+   PV+min draws its minimum whatever pays for it. So when the last reading shows the
+   battery discharging while the car draws more than the surplus (or, for PV+min,
+   the surplus cannot pay for the minimum), and the user has not allowed
+   `battery_to_car`, a decision that leaves the regulation to the charger is taken
+   back: the controller sets the current the surplus pays for in maximum-power mode,
+   or pauses. A minimum promised "always" (`min_solar`) then waits until the battery
+   has reached its reserve (or charges): only then does the grid pay for it. At the
+   next reading that no longer shows the drain the policy's hand-over stands again:
+   exclusive PV restarts on its meter, which shows no surplus while the battery
+   absorbs or covers the home, so it does not restart on the battery. Between two
+   reads the drain goes unseen (measured in BENCHMARKS.md, "Home battery");
 3. limits: the main fuse and the grid-import cap cut the setpoint, and a charger
    that cannot get even its minimum current within them pauses.
 
@@ -39,10 +40,6 @@ from optimizer.policies.base import (
 BATTERY_DEADBAND_W = 100.0
 """Battery discharge and car draw beyond the surplus below this (W) are meter noise."""
 
-BATTERY_WATCH_READ_S = 120.0
-"""Reads at least this often (s) while the charger's own PV mode charges a car in a home
-with a battery: between reads it could drain the battery unseen (see `battery_read_hint`)."""
-
 
 def govern(decision: Decision, ctx: PolicyContext, policy: Policy) -> Decision:
     """`policy`'s `decision` for `ctx` after the budget hand-over and the limits."""
@@ -59,31 +56,36 @@ def govern(decision: Decision, ctx: PolicyContext, policy: Policy) -> Decision:
     return apply_limits(guard_battery(decision, ctx), ctx)
 
 
-def battery_feeds_car(ctx: PolicyContext) -> bool:
-    """The last reading shows the home battery discharging while the car draws more than
-    the surplus (W, beyond `BATTERY_DEADBAND_W`): the battery pays for part of the car."""
+def battery_would_feed_car(ctx: PolicyContext, mode: PvMode) -> bool:
+    """The last reading shows the home battery discharging (beyond `BATTERY_DEADBAND_W`)
+    and the charger's own `mode` would have it pay for the car: the car draws more than
+    the surplus, or (PV+min) the surplus cannot pay for the minimum current the mode
+    always draws. Exclusive PV does not start on the battery by itself: its meter shows
+    no surplus while the battery covers the home."""
     if ctx.surplus_w is None or ctx.battery_w <= BATTERY_DEADBAND_W:
         return False
-    return ctx.car_power_w > max(ctx.surplus_w, 0.0) + BATTERY_DEADBAND_W
+    if ctx.car_power_w > max(ctx.surplus_w, 0.0) + BATTERY_DEADBAND_W:
+        return True
+    return mode is PvMode.PV_MIN and ctx.surplus_w < ctx.limits.min_power_w
 
 
 def guard_battery(decision: Decision, ctx: PolicyContext) -> Decision:
-    """Take the regulation back from the charger's PV mode while it drains the home
+    """Take the regulation back from the charger's PV mode while it would drain the home
     battery into the car (see the module doc); unchanged when `battery_to_car` allows it."""
-    regulating = decision.pv_mode is PvMode.MAX_POWER
-    if ctx.battery_to_car or regulating or not decision.charging or not battery_feeds_car(ctx):
+    mode = decision.pv_mode
+    if ctx.battery_to_car or mode is PvMode.MAX_POWER or not decision.charging:
         return decision
-    assert ctx.surplus_w is not None  # battery_feeds_car checked it
+    if not battery_would_feed_car(ctx, mode):
+        return decision
+    assert ctx.surplus_w is not None  # battery_would_feed_car checked it
     limits = ctx.limits
     amps = surplus_current_a(ctx, ctx.surplus_w)
     why = (
-        f"the home battery ({ctx.battery_w:.0f} W) feeds the car ({ctx.car_power_w:.0f} W) "
-        f"beyond the {ctx.surplus_w:.0f} W surplus in the charger's {decision.pv_mode.name} "
-        f"mode (policy wanted: {decision.reason})"
+        f"the home battery ({ctx.battery_w:.0f} W) would feed the car "
+        f"({ctx.car_power_w:.0f} W, {ctx.surplus_w:.0f} W surplus) in the charger's "
+        f"{mode.name} mode (policy wanted: {decision.reason})"
     )
-    if decision.pv_mode is PvMode.PV_MIN:
-        amps = max(amps, limits.min_current_a)
-    elif amps < limits.min_current_a:
+    if amps < limits.min_current_a:
         return pause(ctx, decision.policy, f"{why}: pause")
     amps = limits.clamp_current(amps)
     return charge_at(ctx, decision.policy, amps, f"{why}: {amps} A in maximum-power mode")
@@ -116,13 +118,3 @@ def apply_limits(decision: Decision, ctx: PolicyContext) -> Decision:
             reason=f"{decision.reason}; capped to {cap} A by the fuse/grid-import limits",
         )
     return decision
-
-
-def battery_read_hint(hint: float | None, ctx: PolicyContext) -> float | None:
-    """The policy's read-interval `hint` (s), at most `BATTERY_WATCH_READ_S` while the
-    charger's own PV mode charges the car in a home whose battery the last reading showed
-    and `battery_to_car` is off; None (the planner decides) stays None."""
-    own_mode = ctx.commanded.pv_mode in (PvMode.EXCLUSIVE_PV, PvMode.PV_MIN)
-    if hint is None or ctx.battery_to_car or ctx.battery_w == 0.0 or not ctx.charging:
-        return hint
-    return min(hint, BATTERY_WATCH_READ_S) if own_mode else hint
