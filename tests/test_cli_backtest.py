@@ -74,6 +74,8 @@ def test_json_has_every_policy_baseline_and_the_optimum(tmp_path: Path) -> None:
         (["--dataset", "real-1999"], "unknown dataset"),
         (["--dataset", "real-2017", "--start", "2018-02-01", "--days", "2"], "2017"),
         (["--tilt", "120"], "tilt"),
+        (["--battery-kwh", "-1"], "--battery-kwh: Input should be greater than 0 (got -1.0)"),
+        (["--battery-kwh", "10", "--battery-kw", "0"], "--battery-kw: Input should be greater"),
     ],
 )
 def test_bad_arguments_are_one_line_errors_with_exit_2(
@@ -87,6 +89,18 @@ def test_bad_arguments_are_one_line_errors_with_exit_2(
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0], result.stderr
+
+
+def test_a_home_battery_adds_its_energy_flows(tmp_path: Path) -> None:
+    pv, load, sessions = _write_inputs(tmp_path)
+    result = runner.invoke(
+        app,
+        ["backtest", "--pv", str(pv), "--load", str(load), "--sessions", str(sessions),
+         "--start", "2026-06-01", "--days", "1", "--tz", "UTC", "--battery-kwh", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "energy flows with the home battery (kWh)" in result.stdout
+    assert "battery" in result.stdout.split("energy flows", 1)[1]
 
 
 def test_a_bad_cell_names_file_row_and_column(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -118,3 +119,41 @@ def test_outside_the_forecast_the_reading_is_kept() -> None:
     last = LastReading.of(T0, _reading(pv_w=2000.0, household_w=0.0, car_a=0), fc)
     ctx = _estimate(T0 + timedelta(hours=1), last, fc, fresh=False)
     assert ctx.pv_w == 2000.0
+
+
+def _battery_estimate(battery_w: float, *, battery_to_car: bool) -> PolicyContext:
+    """PV 3000 W, the household's own 600 W, the car drawing 2300 W, the battery at
+    `battery_w` (+ discharging): the meter's household is 600 - battery_w."""
+    reading = replace(
+        _reading(pv_w=3000.0, household_w=600.0, car_a=10),
+        battery_w=battery_w,
+    )
+    reading = replace(reading, house_power_w=reading.house_power_w - battery_w)
+    return estimate(
+        T0,
+        LastReading.of(T0, reading, None),
+        None,
+        fresh=True,
+        device_id="dev1",
+        limits=LIMITS,
+        commanded=CommandedState(),
+        session_energy_wh=0.0,
+        target_wh=None,
+        departure=None,
+        budget_nearly_out=False,
+        timezone=UTC,
+        battery_to_car=battery_to_car,
+    )
+
+
+@pytest.mark.parametrize("battery_w", [-1500.0, 0.0, 1200.0])
+def test_the_battery_is_never_surplus_by_default(battery_w: float) -> None:
+    ctx = _battery_estimate(battery_w, battery_to_car=False)
+    assert ctx.household_w == pytest.approx(600.0)  # the household's own, whatever the battery
+    assert ctx.surplus_w == pytest.approx(2400.0)  # PV - household: a charging battery's
+    assert ctx.battery_w == battery_w  # power is the car's, a discharging one's is not
+
+
+def test_battery_to_car_counts_the_discharge_as_surplus() -> None:
+    assert _battery_estimate(1200.0, battery_to_car=True).surplus_w == pytest.approx(3600.0)
+    assert _battery_estimate(-1500.0, battery_to_car=True).surplus_w == pytest.approx(2400.0)

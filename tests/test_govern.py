@@ -88,3 +88,44 @@ def test_a_pause_passes_unchanged() -> None:
     limits = ChargerLimits(main_fuse_w=5000.0)
     paused = _decision(16, charging=False)
     assert apply_limits(paused, _ctx(limits, household_w=4900.0)) == paused
+
+
+def _battery_ctx(
+    *, surplus_w: float, car_w: float, battery_w: float, allowed: bool = False
+) -> PolicyContext:
+    """1 phase, 230 V, 6..16 A: a car drawing `car_w`, the battery at `battery_w`."""
+    c = _ctx(ChargerLimits(max_current_a=16), surplus_w=surplus_w)
+    return replace(c, car_power_w=car_w, battery_w=battery_w, battery_to_car=allowed)
+
+
+def test_battery_guard_takes_regulation_back_while_the_battery_feeds_the_car() -> None:
+    # the charger's exclusive PV holds 3680 W, the sun pays 2000 W, the battery the rest
+    c = _battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=1800.0)
+    d = govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy())
+    assert (d.charging, d.current_a, d.pv_mode) == (True, 8, PvMode.MAX_POWER)
+    assert "home battery (1800 W) would feed the car" in d.reason
+    c = _battery_ctx(surplus_w=900.0, car_w=3680.0, battery_w=2900.0)
+    assert not govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy()).charging
+
+
+def test_battery_guard_pauses_pv_min_the_sun_cannot_pay_for() -> None:
+    c = _battery_ctx(surplus_w=500.0, car_w=0.0, battery_w=400.0)
+    assert not govern(_decision(16, PvMode.PV_MIN), c, SolarOnlyPolicy()).charging
+    c = _battery_ctx(surplus_w=500.0, car_w=0.0, battery_w=400.0)
+    d = govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy())
+    assert d.pv_mode is PvMode.EXCLUSIVE_PV  # it does not start on the battery by itself
+
+
+def test_battery_guard_keeps_the_decision_otherwise() -> None:
+    kept = [
+        (_battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=1800.0, allowed=True), "allowed"),
+        (_battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=0.0), "no battery"),
+        (_battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=-500.0), "charging battery"),
+        (_battery_ctx(surplus_w=4000.0, car_w=3680.0, battery_w=300.0), "sun pays the car"),
+    ]
+    for c, why in kept:
+        d = govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy())
+        assert (d.current_a, d.pv_mode) == (16, PvMode.EXCLUSIVE_PV), why
+    c = _battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=1800.0)
+    d = govern(_decision(10), c, FastPolicy())  # the controller regulates: not the guard's
+    assert (d.current_a, d.pv_mode) == (10, PvMode.MAX_POWER)

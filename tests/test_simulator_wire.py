@@ -8,7 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.simulator.server.wire import current_state_body, last_sessions
+from adapters.simulator.server.wire import (
+    ChargerFlags,
+    current_state_body,
+    last_sessions,
+    shadow_body,
+)
+from optimizer.interfaces import PvMode
 from adapters.simulator.world import SessionLog
 from tests.conftest import make_reading
 
@@ -65,3 +71,10 @@ def test_statistics_are_the_last_five_within_the_dates(
     chosen = last_sessions(sessions, tz=UTC, first=first, last=last)
     inside = [i + 1 for i, s in enumerate(sessions) if first <= s.start.date() <= last]
     assert [n for n, _ in chosen] == list(reversed(inside[-5:]))
+
+
+def test_the_home_battery_is_kw_positive_while_discharging() -> None:
+    reading = replace(make_reading(0), battery_w=-2500.0)
+    assert current_state_body(reading, pv_mode_on=True)["battery"] == "-2.500000"
+    flags = ChargerFlags("D", False, False, False, PvMode.EXCLUSIVE_PV, False, "2.1.7")
+    assert shadow_body(replace(reading, battery_w=1250.0), flags)["BatteryPower"] == "1.250000"

@@ -44,6 +44,16 @@ def test_read_maps_the_reference_example_to_a_reading() -> None:
     assert r.pv_regulation_on is True
 
 
+def test_read_parses_the_home_battery_power() -> None:
+    assert charger(Recorder([ok(CSC)])).read().battery_w == 0.0  # the reference's "0.000000"
+    discharging = charger(Recorder([ok({**CSC, "battery": "1.250000"})])).read()
+    assert discharging.battery_w == pytest.approx(1250.0)
+    charging = charger(Recorder([ok({**CSC, "battery": "-2.5"})])).read()
+    assert charging.battery_w == pytest.approx(-2500.0)
+    absent = charger(Recorder([ok({k: v for k, v in CSC.items() if k != "battery"})])).read()
+    assert absent.battery_w == 0.0
+
+
 def test_read_without_power_fields_is_an_error_naming_the_field() -> None:
     with pytest.raises(ChargerError, match="'sun_power'"):
         charger(Recorder([ok({k: v for k, v in CSC.items() if k != "sun_power"})])).read()

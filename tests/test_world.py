@@ -15,6 +15,7 @@ from adapters.simulator.world import (
     CarConfig,
     ChargerReading,
     DeviceConfig,
+    HomeBatteryConfig,
     PvMode,
     Scenario,
     ScheduledSession,
@@ -444,3 +445,35 @@ def test_per_step_record_does_not_depend_on_when_the_world_is_advanced(
     a, b = (w.sessions("T1")[0] for w in worlds)
     assert a.soc == b.soc
     assert a.energy_wh == pytest.approx(b.energy_wh, rel=1e-12)
+
+
+def _battery_world(pv_mode: PvMode, pv: Sequence[tuple[float, float]]) -> World:
+    """A 10 kWh battery at 50 %, 300 W of household, a 3-phase car (6 A: 4140 W)."""
+    scenario = _scenario(pv_mode=pv_mode).model_copy(
+        update={"home_battery": HomeBatteryConfig(capacity_kwh=10.0, initial_soc=0.5)}
+    )
+    return World(scenario, step_s=1, pv_w=_series(pv), house_w=_series([(0, 300.0)]))
+
+
+def test_readings_show_the_battery_and_the_meters_house_power() -> None:
+    world = _battery_world(PvMode.MAX_POWER, [(0, 0.0)])
+    world.charger("T1").pause()
+    r = _at(world, 5)  # no sun, no car: the battery covers the household
+    assert r.battery_w == pytest.approx(300.0)
+    assert r.house_power_w == pytest.approx(0.0)  # grid + PV: the meter sees no load
+    assert world.home_flows("T1") is not None
+    assert _at(_world([(0, 0.0)], PvMode.MAX_POWER), 5).battery_w == 0.0  # no battery
+
+
+def test_exclusive_pv_waits_for_a_charging_battery_and_then_drains_it() -> None:
+    # 5 kW of sun: the battery absorbs 4.7 kW (its limit 5 kW), the meter shows no export
+    world = _battery_world(PvMode.EXCLUSIVE_PV, [(0, 5000.0), (60, 9000.0), (120, 1000.0)])
+    assert _at(world, 30).car_power_w == 0.0
+    assert _at(world, 30).battery_w == pytest.approx(-4700.0)
+    # 9 kW: 4 kW beyond the battery's limit shows at the meter, the charger starts
+    assert _at(world, 90).car_power_w > 0.0
+    # the sun falls to 1 kW: the battery covers the car and the charger holds its current
+    r = _at(world, 150)
+    assert r.car_power_w >= 6 * WPA and r.battery_w > 3000.0
+    flows = world.home_flows("T1")
+    assert flows is not None and flows.to_car_wh > 1000.0

@@ -21,7 +21,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "config" / "scenarios"
 
 
 @pytest.mark.parametrize(
-    "name", ["sunny_summer", "broken_clouds", "winter", "home_all_day", "commuter"]
+    "name", ["sunny_summer", "broken_clouds", "winter", "home_all_day", "commuter", "home_battery"]
 )
 def test_shipped_scenarios_load_and_run(name: str) -> None:
     scenario = load_scenario(SCENARIOS / f"{name}.toml")
@@ -43,6 +43,8 @@ def test_default_scenario_has_one_device_sim0001() -> None:
             "devices.0.car.battery_kwh",
         ),
         ("[weather]\nkind = 'hail'\n", "weather.kind"),
+        ("[home_battery]\ncapacity_kwh = 0\n", "home_battery.capacity_kwh"),
+        ("[home_battery]\nmin_soc = 0.5\ninitial_soc = 0.2\n", "home_battery: Value error"),
         ("colour = 'red'\n", "colour"),
         ("[[devices]]\ndevice_id = 'A'\n[[devices]]\ndevice_id = 'A'\n", "duplicate device_id A"),
         ("pv_mode_delay_s = 'soon'\n", "pv_mode_delay_s"),

@@ -84,8 +84,9 @@ def estimate(
     battery = 0.0
     if last is not None:
         pv = pv_now_w(now, last, forecast, fresh=fresh)
-        battery = last.reading.battery_w
-        household = max(0.0, last.reading.household_w + battery)
+        r = last.reading
+        battery = r.battery_w
+        household = max(0.0, r.house_power_w - r.car_power_w + battery)  # the household's own
         surplus = pv - household
         if battery_to_car and battery > 0.0:
             surplus += battery
