@@ -95,6 +95,7 @@ device_id = "abc"
         ("deadband_a = 1 ", "deadband_a = -1 ", "controller.deadband_a: must be >= 0 (got -1)"),
         ("kwp = 8.0 ", "kwp = -8.0 ", "site.arrays[0].kwp: must be > 0 (got -8.0)"),
         ("[policy.target.solar]", "[policy.target.solar]\nenable = 1", "[policy.target.solar]"),
+        ("battery_to_car = false", "battery_to_car = 3", "site.battery_to_car: "),
     ],
 )
 def test_bad_values_are_one_line_errors_naming_the_key(
@@ -141,3 +142,21 @@ def test_unparseable_toml_gives_the_line_number(tmp_path: Path) -> None:
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     message = load_error(tmp_path / "home.toml")
     assert message.startswith("cannot read:")
+
+
+def test_battery_to_car_reaches_every_controller(tmp_path: Path) -> None:
+    from adapters.simulator.inprocess import SimClock
+    from adapters.storage.memory import MemoryStore
+    from optimizer.composition import build_site
+    from tests.conftest import T0, FakeCharger, FakeClock, World
+
+    assert load_config(HOME).site.battery_to_car is False
+    config = load_config(home_with(tmp_path, "battery_to_car = false", "battery_to_car = true"))
+    assert config.site.battery_to_car is True
+    site = build_site(
+        config,
+        lambda _device, _listener: FakeCharger(FakeClock(T0), World()),
+        SimClock(T0),
+        MemoryStore(),
+    )
+    assert [c.battery_to_car for c in site.controllers] == [True]

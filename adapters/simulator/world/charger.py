@@ -14,6 +14,8 @@ Assumptions where V2C documents nothing (all stated, all in one place):
   grid). At plug-in it starts at once if the surplus covers the minimum.
 - 0 (PV + minimum): the same regulation, never below the minimum current
   and never stopping.
+- With a home battery the PV modes regulate on the household as the meter shows
+  it, net of the battery (`meter_house` of `charge_short`; see `home_battery`).
 - `min_car_int` is the minimum current of the PV modes; `max_car_int` caps
   every offer. With `dynamic` on and `maxpower` set, the offer is also capped
   so household + car stay within `maxpower`; below the minimum it offers 0.
