@@ -32,13 +32,20 @@ def home_bytes(old: str = "", new: str = "") -> bytes:
     return text.replace(old, new, 1).encode("utf-8")
 
 
+GARAGE_LINE = home_bytes()[: home_bytes().index(b'"garage"')].count(b"\n") + 1
+"""The line of the shipped config naming the charger "garage"."""
+
+
 # ----- config -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (home_bytes().replace(b'"garage"', b'"gar\xffage"'), "line 23: not UTF-8 text (byte 0xff)"),
+        (
+            home_bytes().replace(b'"garage"', b'"gar\xffage"'),
+            f"line {GARAGE_LINE}: not UTF-8 text (byte 0xff)",
+        ),
         (b"# \xff\n" + home_bytes(), "line 1: not UTF-8 text (byte 0xff)"),
     ],
 )

@@ -14,8 +14,8 @@ from adapters.simulator.server.wire import (
     last_sessions,
     shadow_body,
 )
-from optimizer.interfaces import PvMode
 from adapters.simulator.world import SessionLog
+from optimizer.interfaces import PvMode
 from tests.conftest import make_reading
 
 T0 = datetime(2025, 6, 21, 12, 0, tzinfo=UTC)

@@ -362,7 +362,7 @@ def register(app: typer.Typer) -> None:
             bool | None,
             typer.Option(
                 "--battery-to-car/--no-battery-to-car",
-                help="the battery may feed the car (default: the config's [site], else no)",
+                help="the battery may feed the car (default: the config's \\[site], else no)",
             ),
         ] = None,
     ) -> None:
