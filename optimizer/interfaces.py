@@ -111,8 +111,10 @@ class ChargerReading:
 
     @property
     def surplus_w(self) -> float:
-        """PV power left after the household, available to the car (W); may be negative."""
-        return self.pv_power_w - self.household_w
+        """PV power left after the household's own consumption (W, the home battery's
+        power taken out of the meter's view: its discharge is not sun); may be negative.
+        What the car's draw is counted as solar against in the session records."""
+        return self.pv_power_w - max(0.0, self.house_power_w - self.car_power_w + self.battery_w)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,13 @@ def test_surplus_excludes_the_car_from_the_household() -> None:
     assert r.surplus_w == 2500.0
 
 
+def test_surplus_does_not_count_a_discharging_home_battery_as_sun() -> None:
+    # household 500 W, car 1380 W, the battery gives 1200 W: the meter shows 680 W
+    r = replace(make_reading(0), pv_power_w=1000.0, house_power_w=680.0, battery_w=1200.0)
+    assert r.household_w == 0.0  # the meter's view
+    assert r.surplus_w == 500.0  # PV - the household's own 500 W
+
+
 def test_forecast_energy_integrates_power_over_time() -> None:
     ones = np.full(120, 1000.0)
     f = PvForecast(T0, 60.0, ones, ones / 2, ones, 0.0)
