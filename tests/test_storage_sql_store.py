@@ -271,3 +271,14 @@ def test_failed_commit_on_a_locked_database_keeps_the_cycle(tmp_path: Path) -> N
         blocker.close()
         store.commit()
         assert store.row_counts()["api_calls"] == 1
+
+
+def test_the_home_battery_power_is_not_stored(tmp_path: Path) -> None:
+    """Schema version 1 has no column for it: a reading comes back with battery_w 0."""
+    reading = dataclasses.replace(make_reading(0), battery_w=1250.0)
+    with SqlStore(sqlite_url(tmp_path)) as store:
+        store.record_observation(reading)
+        store.commit()
+        assert store.latest_observation(reading.device_id) == dataclasses.replace(
+            reading, battery_w=0.0
+        )

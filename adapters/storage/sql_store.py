@@ -371,20 +371,34 @@ def _as_row(record: DataclassInstance, **to_column: Callable[[Any], Any]) -> dic
     return row
 
 
-def _from_row(cls: type[_Record], row: Row[Any], **to_field: Callable[[Any], Any]) -> _Record:
-    """The value object `cls` of a row: the inverse of `_as_row` (`to_field` undoes `to_column`)."""
-    values = {f.name: getattr(row, f.name) for f in fields(cls)}
+def _from_row(
+    cls: type[_Record],
+    row: Row[Any],
+    unstored: tuple[str, ...] = (),
+    **to_field: Callable[[Any], Any],
+) -> _Record:
+    """The value object `cls` of a row: the inverse of `_as_row` (`to_field` undoes `to_column`);
+    the fields in `unstored` have no column and keep their defaults."""
+    values = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in unstored}
     for name, convert in to_field.items():
         values[name] = convert(values[name])
     return cls(**values)
 
 
+_UNSTORED_READING_FIELDS = ("battery_w",)
+"""`ChargerReading` fields the observations table has no column for (schema version 1): a
+reading read back has their defaults (the home battery's power: 0 until the next read)."""
+
+
 def _reading_row(reading: ChargerReading) -> dict[str, Any]:
-    return _as_row(reading, charge_state=int)
+    row = _as_row(reading, charge_state=int)
+    for name in _UNSTORED_READING_FIELDS:
+        del row[name]
+    return row
 
 
 def _reading_from_row(row: Row[Any]) -> ChargerReading:
-    return _from_row(ChargerReading, row, charge_state=ChargeState)
+    return _from_row(ChargerReading, row, _UNSTORED_READING_FIELDS, charge_state=ChargeState)
 
 
 def _decision_row(decision: Decision) -> dict[str, Any]:
