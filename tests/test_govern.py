@@ -106,6 +106,10 @@ def test_battery_guard_takes_regulation_back_while_the_battery_feeds_the_car() -
     assert "home battery (1800 W) would feed the car" in d.reason
     c = _battery_ctx(surplus_w=900.0, car_w=3680.0, battery_w=2900.0)
     assert not govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy()).charging
+    c = replace(
+        _battery_ctx(surplus_w=2000.0, car_w=3680.0, battery_w=1800.0), budget_nearly_out=True
+    )
+    assert not govern(_decision(16, PvMode.EXCLUSIVE_PV), c, SolarOnlyPolicy()).charging
 
 
 def test_battery_guard_pauses_pv_min_the_sun_cannot_pay_for() -> None:

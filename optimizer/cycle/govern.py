@@ -11,12 +11,14 @@
    the surplus cannot pay for the minimum), and the user has not allowed
    `battery_to_car`, a decision that leaves the regulation to the charger is taken
    back: the controller sets the current the surplus pays for in maximum-power mode,
-   or pauses. A minimum promised "always" (`min_solar`) then waits until the battery
-   has reached its reserve (or charges): only then does the grid pay for it. At the
-   next reading that no longer shows the drain the policy's hand-over stands again:
-   exclusive PV restarts on its meter, which shows no surplus while the battery
-   absorbs or covers the home, so it does not restart on the battery. Between two
-   reads the drain goes unseen (measured in BENCHMARKS.md, "Home battery");
+   or pauses (always when the budget is nearly out: no reads are left to follow the
+   sun in maximum-power mode). A minimum promised "always" (`min_solar`) then waits
+   until the battery has reached its reserve (or charges): only then does the grid
+   pay for it. At the next reading that no longer shows the drain the policy's
+   hand-over stands again: exclusive PV restarts on its meter, which shows no
+   surplus while the battery absorbs or covers the home, so it does not restart on
+   the battery. Between two reads the drain goes unseen (BENCHMARKS.md, "Home
+   battery");
 3. limits: the main fuse and the grid-import cap cut the setpoint, and a charger
    that cannot get even its minimum current within them pauses.
 
@@ -85,7 +87,7 @@ def guard_battery(decision: Decision, ctx: PolicyContext) -> Decision:
         f"({ctx.car_power_w:.0f} W, {ctx.surplus_w:.0f} W surplus) in the charger's "
         f"{mode.name} mode (policy wanted: {decision.reason})"
     )
-    if amps < limits.min_current_a:
+    if amps < limits.min_current_a or ctx.budget_nearly_out:  # no reads left to follow the sun
         return pause(ctx, decision.policy, f"{why}: pause")
     amps = limits.clamp_current(amps)
     return charge_at(ctx, decision.policy, amps, f"{why}: {amps} A in maximum-power mode")
