@@ -495,3 +495,32 @@ def test_prices_show_errors_are_one_line(
     result = CliRunner().invoke(app, ["prices", "show", "--config", str(config), *args])
     assert result.exit_code == 2
     assert message in result.output and result.output.count("\n") == 1
+
+
+# --------------------------------------------------------------------------- real-2017 prices
+
+
+def test_the_shipped_2017_prices_are_a_whole_year_with_attribution() -> None:
+    from adapters.prices.de_at_2017 import DE_AT_2017_CSV, day_ahead_de_at_2017
+
+    series = day_ahead_de_at_2017()
+    assert len(series) == 8760 and series.interval == timedelta(hours=1)
+    assert series.start == datetime(2017, 1, 1, tzinfo=UTC)
+    assert sum(p < 0 for p in series.imports) == 147
+    assert "Source: Energinet" in series.source
+    assert "Source: Energinet" in (DE_AT_2017_CSV.parent / "README.md").read_text()
+
+
+def test_real_2017_bills_the_spot_price_as_its_stated_retail_tariff() -> None:
+    import pandas as pd
+
+    from optimizer.backtest.dataset import REAL_2017_RETAIL, retail_prices_2017
+
+    prices = retail_prices_2017(
+        pd.Timestamp("2017-01-01T00:00Z"), pd.Timestamp("2017-12-31T23:00Z")
+    )
+    assert len(prices) == 8759
+    assert prices.iloc[0] == pytest.approx((20.90 / 1000 * 1.03 + 0.15) * 1.20)  # first CSV row
+    assert prices.iloc[-1] == pytest.approx((-0.92 / 1000 * 1.03 + 0.15) * 1.20)  # 22:00 UTC
+    assert prices.min() > 0 and 0.2 < prices.mean() < 0.25
+    assert REAL_2017_RETAIL.describe() == "(spot x 1.03 + 0.15 EUR/kWh) x 1.2"
