@@ -310,6 +310,7 @@ def test_a_static_tariff_is_always_known_and_not_cached() -> None:
     start, end = local_day_bounds(date(2030, 1, 1), VIENNA)
     assert len(feed.prices(start, end)) == 96
     assert cache.days == {}
+    assert flat_tariff(0.2).publishes_at(date(2030, 1, 1)) is None  # the port's default
 
 
 # --------------------------------------------------------------------------- config
@@ -399,3 +400,22 @@ def test_a_bad_prices_section_is_one_line_naming_the_key(
         parse_config(_with_prices(prices))
     assert str(caught.value).startswith(message), str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_commented_prices_section_of_home_toml_is_a_valid_config() -> None:
+    """Uncommented, every documented [prices] key loads (the comments cannot rot)."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "config" / "home.toml").read_text()
+    head, _, tail = text.partition("\n# [prices]\n")
+    setting = re.compile(r"^# (\[prices[.\w]*\](?:\s+#.*)?|\w+ = .*)$")
+    lines = [
+        m.group(1) for line in ("# [prices]\n" + tail).splitlines() if (m := setting.match(line))
+    ]
+    config = parse_config(tomllib.loads(head + "\n" + "\n".join(lines)), "home.toml")
+    assert config.prices is not None and config.prices.provider == "awattar"
+    assert config.prices.options() is not None and config.prices.export == 0.08
+    assert config.prices.entsoe is not None and config.prices.json_url is not None
+    assert len(lines) > 30
