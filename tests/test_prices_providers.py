@@ -5,6 +5,7 @@ the registry and `v2c-solar prices show`."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -278,6 +279,7 @@ def test_a_provider_outage_through_the_feed_keeps_the_cached_day(
             return httpx.Response(429)
         return httpx.Response(200, content=fixture("awattar_at_2024-06-01.json"))
 
+    caplog.set_level(logging.WARNING, "optimizer.prices.feed")
     clock = FakeClock(datetime(2024, 6, 1, 6, tzinfo=UTC))
     cache = DiskPriceCache(tmp_path)
     feed = PriceFeed(Awattar("at", transport=Recorder(answer).transport), clock, VIENNA, cache)
@@ -524,3 +526,34 @@ def test_real_2017_bills_the_spot_price_as_its_stated_retail_tariff() -> None:
     assert prices.iloc[-1] == pytest.approx((-0.92 / 1000 * 1.03 + 0.15) * 1.20)  # 22:00 UTC
     assert prices.min() > 0 and 0.2 < prices.mean() < 0.25
     assert REAL_2017_RETAIL.describe() == "(spot x 1.03 + 0.15 EUR/kWh) x 1.2"
+
+
+def test_prices_show_imports_no_heavy_package(tmp_path: Path) -> None:
+    from tests.test_cli_imports import command_modules, heavy
+
+    config = write(
+        tmp_path,
+        CONFIG + '[prices]\nprovider = "spain_20td"\n[prices.spain_20td]\n'
+        "p1_eur_per_kwh = 0.3\np2_eur_per_kwh = 0.2\np3_eur_per_kwh = 0.1\n",
+        "home.toml",
+    )
+    code, modules = command_modules(tmp_path, "prices", "show", "--config", str(config))
+    assert code == 0 and "holidays" in modules  # the command ran and used the calendar
+    assert heavy(modules) == []
+    _, modules = command_modules(tmp_path, "prices", "--help")
+    assert heavy(modules) == [] and "holidays" not in modules
+
+
+def test_prices_show_names_a_failing_provider_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "start,import_eur_per_kwh\n2024-06-01T00:00Z,0.1\n2024-06-01T00:00Z,0.2\n")
+    config = write(
+        tmp_path,
+        CONFIG + f'[prices]\nprovider = "csv"\n[prices.csv]\npath = "{tmp_path}/prices.csv"\n',
+        "home.toml",
+    )
+    result = CliRunner().invoke(app, ["prices", "show", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: prices show: csv: {tmp_path}/prices.csv, row 3, column 'start': "
+        "2024-06-01T00:00:00+00:00 appears twice (duplicate interval)\n"
+    )

@@ -7,16 +7,20 @@ and prints one row per interval in the site's local time.
 
 from __future__ import annotations
 
+import logging
 import os
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from optimizer.prices.series import PriceSeries, PriceSlot
+
+if TYPE_CHECKING:
+    from optimizer.prices.feed import PriceFeed
 
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
@@ -69,6 +73,17 @@ def _same_prices(a: PriceSlot, b: PriceSlot) -> bool:
     )
 
 
+def _quietly(feed: PriceFeed, start: datetime, end: datetime) -> PriceSeries:
+    """The feed's prices without its outage warning: this command reports a failure itself."""
+    feed_log = logging.getLogger("optimizer.prices.feed")
+    level = feed_log.level
+    feed_log.setLevel(logging.ERROR)
+    try:
+        return feed.prices(start, end)
+    finally:
+        feed_log.setLevel(level)
+
+
 @app.command("show")
 def show_command(
     config: Annotated[Path, typer.Option(help="The app config (TOML) with a [prices] section")],
@@ -95,7 +110,7 @@ def show_command(
     if feed is None:
         _fail(f"{config}: no [prices] section (see config/home.toml)")
     start, end = local_day_bounds(wanted, tz)
-    series = feed.prices(start, end)
+    series = _quietly(feed, start, end)
     if feed.failing is not None and not len(series):
         _fail(f"prices show: {feed.failing}", code=1)
     if not len(series):

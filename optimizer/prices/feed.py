@@ -163,7 +163,7 @@ class PriceFeed:
             fetched = self.source.prices(start, end)
         except PriceSourceError as exc:
             self._outage.retry_after[day] = now + self.retry
-            self._failed(str(exc))
+            self._failed(exc)
             return
         self._recovered()
         series = replace(
@@ -178,13 +178,15 @@ class PriceFeed:
         else:
             self._outage.retry_after[day] = now + self.retry
 
-    def _failed(self, reason: str) -> None:
+    def _failed(self, exc: PriceSourceError) -> None:
+        reason = str(exc)
         if self._outage.reason is None:
-            log.warning(
-                "prices: %s; keeping the last known prices, asking again every %.0f min",
-                reason,
-                self.retry.total_seconds() / 60,
+            until = (
+                f"asking again every {self.retry.total_seconds() / 60:.0f} min"
+                if exc.retryable
+                else "until the configuration is fixed"
             )
+            log.warning("prices: %s; keeping the last known prices, %s", reason, until)
         else:
             log.debug("prices: still failing: %s", reason)
         self._outage.reason = reason
