@@ -12,7 +12,7 @@ from optimizer.config import ConfigError, parse_config
 from optimizer.policies.tariff import TariffConfig
 from optimizer.prices import PriceSeries, PriceSeriesError, PriceSourceError, RetailFormula
 from optimizer.prices.calendar import DayKind, HolidayCalendar
-from optimizer.prices.feed import MemoryPriceCache, PriceFeed
+from optimizer.prices.feed import ExportRule, MemoryPriceCache, PriceFeed
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import concat
 from optimizer.prices.tariffs import (
@@ -214,18 +214,26 @@ class DayAheadSource(PriceSource):
         )
 
 
-def _feed(clock: FakeClock, source: PriceSource, **kwargs: object) -> PriceFeed:
-    return PriceFeed(source, clock, VIENNA, MemoryPriceCache(), retry_s=900, **kwargs)  # type: ignore[arg-type]
+JUNE_1 = local_day_bounds(date(2024, 6, 1), VIENNA)
+JUNE_2 = local_day_bounds(date(2024, 6, 2), VIENNA)
+
+
+def _feed(
+    clock: FakeClock,
+    source: PriceSource,
+    retail: RetailFormula | None = None,
+    export: ExportRule = None,
+) -> PriceFeed:
+    return PriceFeed(
+        source, clock, VIENNA, MemoryPriceCache(), retail=retail, export=export, retry_s=900
+    )
 
 
 def test_the_feed_asks_for_tomorrow_only_once_published_and_then_never_again() -> None:
     clock = FakeClock(datetime(2024, 6, 1, 10, tzinfo=VIENNA).astimezone(UTC))
     source = DayAheadSource()
     feed = _feed(clock, source)
-    today, tomorrow = (
-        local_day_bounds(date(2024, 6, 1), VIENNA),
-        local_day_bounds(date(2024, 6, 2), VIENNA),
-    )
+    today, tomorrow = JUNE_1, JUNE_2
     assert len(feed.prices(today[0], tomorrow[1])) == 24  # tomorrow not published yet
     assert source.asked == [today]
     clock.t = datetime(2024, 6, 1, 13, 0, tzinfo=VIENNA).astimezone(UTC)
@@ -256,10 +264,7 @@ def test_an_outage_keeps_the_known_prices_and_logs_one_line(
     clock = FakeClock(datetime(2024, 6, 1, 14, tzinfo=VIENNA).astimezone(UTC))
     source = DayAheadSource()
     feed = _feed(clock, source)
-    today, tomorrow = (
-        local_day_bounds(date(2024, 6, 1), VIENNA),
-        local_day_bounds(date(2024, 6, 2), VIENNA),
-    )
+    today, tomorrow = JUNE_1, JUNE_2
     feed.prices(*today)
     source.failure = PriceSourceError("fake", "rate limited by fake.example (HTTP 429)")
     caplog.set_level(logging.WARNING, "optimizer.prices.feed")

@@ -31,6 +31,7 @@ from optimizer.prices.feed import PriceFeed
 from optimizer.prices.port import PriceSource
 from optimizer.prices.tariffs import local_day_bounds
 from tests.conftest import FakeClock
+from tests.test_cli_imports import CONFIG
 
 FIXTURES = Path(__file__).parent / "data" / "prices"
 MADRID = ZoneInfo("Europe/Madrid")
@@ -434,20 +435,6 @@ def test_the_registry_builds_each_provider_and_needs_its_token() -> None:
         ):
             build_price_source(config, VIENNA, {})
         assert build_price_source(config, VIENNA, {variable: TOKEN}).name
-
-
-CONFIG = """
-[site]
-latitude = 47.05
-longitude = 15.44
-timezone = "Europe/Vienna"
-[[site.arrays]]
-kwp = 8.0
-tilt_deg = 30.0
-azimuth_deg = 180.0
-[[chargers]]
-device_id = "X"
-"""
 
 
 def test_prices_show_prints_a_day_of_a_price_file(tmp_path: Path) -> None:

@@ -16,9 +16,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from adapters.prices.http import HttpProvider
+from adapters.prices.http import Answer, HttpProvider
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.retail import eur_per_mwh_to_kwh
 from optimizer.prices.series import PriceSeries, PriceSeriesError
@@ -29,18 +28,14 @@ PUBLISHED_AT = time(14, 0)
 UNITS = ("eur/mwh", "eur/kwh")
 
 
-class AwattarEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class AwattarEntry(Answer):
     start_timestamp: int
     end_timestamp: int
     marketprice: float
     unit: str
 
 
-class AwattarAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class AwattarAnswer(Answer):
     data: list[AwattarEntry]
 
 

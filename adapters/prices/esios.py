@@ -22,9 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from adapters.prices.http import HttpProvider
+from adapters.prices.http import Answer, HttpProvider
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.retail import eur_per_mwh_to_kwh
 from optimizer.prices.series import PriceSeries, PriceSeriesError
@@ -38,25 +37,19 @@ MADRID = ZoneInfo("Europe/Madrid")
 PUBLISHED_AT = time(20, 30)
 
 
-class EsiosValue(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class EsiosValue(Answer):
     value: float
     datetime_utc: datetime
     geo_id: int
 
 
-class EsiosIndicator(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class EsiosIndicator(Answer):
     id: int
     name: str
     values: list[EsiosValue]
 
 
-class EsiosAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class EsiosAnswer(Answer):
     indicator: EsiosIndicator
 
 

@@ -87,6 +87,12 @@ class HttpProvider:
             raise self.error(f"unexpected answer: {where}: {first['msg']}") from None
 
 
+class Answer(pydantic.BaseModel):
+    """Base of a provider's answer models: the fields we read; the rest is ignored."""
+
+    model_config = pydantic.ConfigDict(extra="ignore")
+
+
 def snippet(response: httpx.Response, length: int = 60) -> str:
     """The start of an answer's text on one line, for error messages."""
     text = " ".join(response.text[:length].split())

@@ -19,9 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from adapters.prices.http import HttpProvider
+from adapters.prices.http import Answer, HttpProvider
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.retail import eur_per_mwh_to_kwh
 from optimizer.prices.series import PriceSeries, PriceSeriesError, concat
@@ -31,17 +30,13 @@ CET = ZoneInfo("Europe/Oslo")
 PUBLISHED_AT = time(13, 15)
 
 
-class NordPoolEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class NordPoolEntry(Answer):
     deliveryStart: datetime
     deliveryEnd: datetime
     entryPerArea: dict[str, float]
 
 
-class NordPoolAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class NordPoolAnswer(Answer):
     currency: str
     multiAreaEntries: list[NordPoolEntry]
 

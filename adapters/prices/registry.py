@@ -7,6 +7,7 @@ The one place that maps a provider name to its adapter; the composition root
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import time
 from zoneinfo import ZoneInfo
 
@@ -19,9 +20,23 @@ from optimizer.prices.tariffs import day_night_tariff, flat_tariff, parse_hhmm, 
 
 TOKEN_ENV = {"pvpc": "ESIOS_API_TOKEN", "entsoe": "ENTSOE_API_KEY", "tibber": "TIBBER_TOKEN"}
 
-Builder = Callable[
-    [PricesConfig, ZoneInfo, Mapping[str, str], "httpx.BaseTransport | None"], PriceSource
-]
+
+@dataclass(frozen=True)
+class ProviderRequest:
+    """What a builder gets: the `[prices]` config, the site's zone, the environment, a transport."""
+
+    config: PricesConfig
+    timezone: ZoneInfo
+    env: Mapping[str, str]
+    transport: httpx.BaseTransport | None
+
+    def token(self, provider: str) -> str:
+        """The provider's token from the environment; `PriceSourceError` when it is not set."""
+        name = TOKEN_ENV[provider]
+        token = self.env.get(name, "").strip()
+        if not token:
+            raise PriceSourceError(provider, f"set {name} in the environment", retryable=False)
+        return token
 
 
 def build_price_source(
@@ -31,109 +46,82 @@ def build_price_source(
     transport: httpx.BaseTransport | None = None,
 ) -> PriceSource:
     """The configured provider; `PriceSourceError` (not retryable) when its token is not set."""
-    return BUILDERS[config.provider](config, timezone, env, transport)
+    return BUILDERS[config.provider](ProviderRequest(config, timezone, env, transport))
 
 
-def _token(provider: str, env: Mapping[str, str]) -> str:
-    name = TOKEN_ENV[provider]
-    token = env.get(name, "").strip()
-    if not token:
-        raise PriceSourceError(provider, f"set {name} in the environment", retryable=False)
-    return token
+def _flat(r: ProviderRequest) -> PriceSource:
+    assert r.config.flat is not None
+    return flat_tariff(r.config.flat.price_eur_per_kwh, r.timezone)
 
 
-def _flat(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
-    assert c.flat is not None
-    return flat_tariff(c.flat.price_eur_per_kwh, tz)
-
-
-def _day_night(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
-    o = c.day_night
+def _day_night(r: ProviderRequest) -> PriceSource:
+    o = r.config.day_night
     assert o is not None
     night: tuple[time, time] = (parse_hhmm(o.night_start), parse_hhmm(o.night_end))
     return day_night_tariff(
         o.day_eur_per_kwh,
         o.night_eur_per_kwh,
-        tz,
+        r.timezone,
         night,
         calendar=HolidayCalendar(o.holidays_country),
         night_all_day_off=o.weekends_and_holidays_at_night_price,
     )
 
 
-def _spain(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
-    o = c.spain_20td
+def _spain(r: ProviderRequest) -> PriceSource:
+    o = r.config.spain_20td
     assert o is not None
     return spain_20td_tariff(o.p1_eur_per_kwh, o.p2_eur_per_kwh, o.p3_eur_per_kwh)
 
 
-def _pvpc(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _pvpc(r: ProviderRequest) -> PriceSource:
     from adapters.prices.esios import EsiosPvpc
 
-    return EsiosPvpc(_token("pvpc", env), c.pvpc.zone, transport=t)
+    return EsiosPvpc(r.token("pvpc"), r.config.pvpc.zone, transport=r.transport)
 
 
-def _entsoe(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _entsoe(r: ProviderRequest) -> PriceSource:
     from adapters.prices.entsoe import EntsoeDayAhead
 
-    assert c.entsoe is not None
-    return EntsoeDayAhead(_token("entsoe", env), c.entsoe.zone, transport=t)
+    assert r.config.entsoe is not None
+    return EntsoeDayAhead(r.token("entsoe"), r.config.entsoe.zone, transport=r.transport)
 
 
-def _awattar(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _awattar(r: ProviderRequest) -> PriceSource:
     from adapters.prices.awattar import Awattar
 
-    return Awattar(c.awattar.country, transport=t)
+    return Awattar(r.config.awattar.country, transport=r.transport)
 
 
-def _tibber(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _tibber(r: ProviderRequest) -> PriceSource:
     from adapters.prices.tibber import Tibber
 
-    return Tibber(_token("tibber", env), c.tibber.home, transport=t)
+    return Tibber(r.token("tibber"), r.config.tibber.home, transport=r.transport)
 
 
-def _nordpool(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _nordpool(r: ProviderRequest) -> PriceSource:
     from adapters.prices.nordpool import NordPool
 
-    assert c.nordpool is not None
-    return NordPool(c.nordpool.area, transport=t)
+    assert r.config.nordpool is not None
+    return NordPool(r.config.nordpool.area, transport=r.transport)
 
 
-def _csv(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _csv(r: ProviderRequest) -> PriceSource:
     from adapters.prices.csv_file import CsvPrices
 
-    assert c.csv is not None
-    return CsvPrices(c.csv.path, ZoneInfo(c.csv.timezone) if c.csv.timezone else tz)
+    o = r.config.csv
+    assert o is not None
+    return CsvPrices(o.path, ZoneInfo(o.timezone) if o.timezone else r.timezone)
 
 
-def _json_url(
-    c: PricesConfig, tz: ZoneInfo, env: Mapping[str, str], t: httpx.BaseTransport | None
-) -> PriceSource:
+def _json_url(r: ProviderRequest) -> PriceSource:
     from adapters.prices.json_url import JsonUrlPrices
 
-    o = c.json_url
+    o = r.config.json_url
     assert o is not None
     headers = {}
     if o.header_name and o.header_env:
-        value = env.get(o.header_env, "").strip()
+        value = r.env.get(o.header_env, "").strip()
         if not value:
             raise PriceSourceError(
                 "json_url", f"set {o.header_env} in the environment", retryable=False
@@ -146,11 +134,11 @@ def _json_url(
         price_key=o.price_key,
         unit=o.unit,
         headers=headers,
-        transport=t,
+        transport=r.transport,
     )
 
 
-BUILDERS: dict[str, Builder] = {
+BUILDERS: dict[str, Callable[[ProviderRequest], PriceSource]] = {
     "flat": _flat,
     "day_night": _day_night,
     "spain_20td": _spain,

@@ -17,9 +17,8 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from adapters.prices.http import HttpProvider
+from adapters.prices.http import Answer, HttpProvider
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import PriceSeries, PriceSeriesError
 
@@ -34,9 +33,7 @@ QUERY = (
 )
 
 
-class TibberPrice(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberPrice(Answer):
     total: float
     energy: float
     tax: float
@@ -44,40 +41,28 @@ class TibberPrice(BaseModel):
     currency: str = "EUR"
 
 
-class TibberPriceInfo(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberPriceInfo(Answer):
     today: list[TibberPrice]
     tomorrow: list[TibberPrice]
 
 
-class TibberSubscription(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberSubscription(Answer):
     priceInfo: TibberPriceInfo
 
 
-class TibberHome(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberHome(Answer):
     currentSubscription: TibberSubscription | None
 
 
-class TibberViewer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberViewer(Answer):
     homes: list[TibberHome]
 
 
-class TibberData(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberData(Answer):
     viewer: TibberViewer
 
 
-class TibberAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class TibberAnswer(Answer):
     data: TibberData
 
 
