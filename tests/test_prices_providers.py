@@ -544,3 +544,19 @@ def test_prices_show_names_a_failing_provider_in_one_line(tmp_path: Path) -> Non
         f"error: prices show: csv: {tmp_path}/prices.csv, row 3, column 'start': "
         "2024-06-01T00:00:00+00:00 appears twice (duplicate interval)\n"
     )
+
+
+def test_tibber_refuses_a_missing_home_and_a_foreign_currency() -> None:
+    answer = json.loads(fixture("tibber_2024-06-01.json"))
+    source = Tibber(
+        TOKEN, home=1, transport=Recorder(lambda _: httpx.Response(200, json=answer)).transport
+    )
+    with pytest.raises(
+        PriceSourceError, match=r"^tibber: no home 1 with a subscription \(1 homes\)$"
+    ):
+        source.prices(*day(date(2024, 6, 1), BERLIN))
+    for price in answer["data"]["viewer"]["homes"][0]["currentSubscription"]["priceInfo"]["today"]:
+        price["currency"] = "NOK"
+    source = Tibber(TOKEN, transport=Recorder(lambda _: httpx.Response(200, json=answer)).transport)
+    with pytest.raises(PriceSourceError, match=r"^tibber: prices in NOK, not EUR$"):
+        source.prices(*day(date(2024, 6, 1), BERLIN))

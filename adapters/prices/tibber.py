@@ -92,16 +92,18 @@ class Tibber(HttpProvider, PriceSource):
             message = first.get("message", first) if isinstance(first, dict) else first
             raise self.error(f"GraphQL error: {message}")
         homes = self.parse(TibberAnswer, raw).data.viewer.homes
-        if not 0 <= self.home < len(homes) or homes[self.home].currentSubscription is None:
+        home = homes[self.home] if 0 <= self.home < len(homes) else None
+        if home is None or home.currentSubscription is None:
             raise self.error(
                 f"no home {self.home} with a subscription ({len(homes)} homes)", retryable=False
             )
-        info = homes[self.home].currentSubscription.priceInfo  # type: ignore[union-attr]
+        info = home.currentSubscription.priceInfo
         entries = [
             p for p in info.today + info.tomorrow if start <= p.startsAt.astimezone(UTC) < end
         ]
-        if any(p.currency != "EUR" for p in entries):
-            raise self.error(f"prices in {entries[0].currency}, not EUR")
+        foreign = sorted({p.currency for p in entries} - {"EUR"})
+        if foreign:
+            raise self.error(f"prices in {', '.join(foreign)}, not EUR", retryable=False)
         try:
             return PriceSeries.from_slots(
                 [p.startsAt for p in entries], [p.total for p in entries], source="Tibber total"
