@@ -33,7 +33,12 @@ from optimizer.interfaces import CallListener, Charger, ChargeState, Clock, Stor
 from optimizer.policies import Policy, build_policy
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
+
     from adapters.storage.protocol import QueryableStore
+    from optimizer.prices.feed import PriceFeed
 
 RESTORE_SPAN = timedelta(days=2)
 """How far back a restored ledger reads the store's calls (the quota day and the one before)."""
@@ -167,12 +172,42 @@ def budget_plan(config: AppConfig, store: QueryableStore | None, now: datetime) 
     return planner.plan(day, contexts, now=now)
 
 
+def build_price_feed(
+    config: AppConfig,
+    clock: Clock,
+    env: Mapping[str, str],
+    transport: httpx.BaseTransport | None = None,
+) -> PriceFeed | None:
+    """The site's `PriceFeed` from `[prices]` (None without it): the provider picked by
+    `adapters.prices.registry`, its disk cache, the retail formula and the export price.
+
+    Raises `PriceSourceError` when the provider cannot be built (a token not set).
+    """
+    if config.prices is None:
+        return None
+    from adapters.prices.cache import DiskPriceCache
+    from adapters.prices.registry import build_price_source
+    from optimizer.prices.feed import PriceFeed
+
+    prices = config.prices
+    source = build_price_source(prices, config.site.tz, env, transport)
+    return PriceFeed(
+        source,
+        clock,
+        config.site.tz,
+        DiskPriceCache(prices.cache_dir),
+        retail=prices.retail,
+        export=prices.export,
+    )
+
+
 __all__ = [
     "ChargerFactory",
     "PolicyFactory",
     "SiteParts",
     "budget_plan",
     "budget_planner",
+    "build_price_feed",
     "build_site",
     "planner_pv_profile",
     "read_contexts_from_store",

@@ -3,8 +3,9 @@
 Sections: `[site]` (location and PV arrays), `[[chargers]]` (device id and
 electrical limits), `[policy]` (active policy and parameters), `[budget]`
 (the call-budget planner), `[controller]` (cycle tuning), `[storage]`
-(database URL) and an optional `[tariff]`. Every error is one line naming the
-file and the key path, e.g.
+(database URL), an optional `[tariff]` and an optional `[prices]` (a price
+provider, `optimizer.prices.config`; not used by the policies yet). Every
+error is one line naming the file and the key path, e.g.
 `config/home.toml: policy.solar_only.enable_delay_s: must be >= 0 (got -5)`.
 The API key is never part of the config: it comes from `V2C_API_KEY`.
 """
@@ -26,6 +27,7 @@ from optimizer.controller import ControllerSettings
 from optimizer.limits import ChargerLimits
 from optimizer.policies.registry import PolicyConfig
 from optimizer.policies.tariff import TariffConfig
+from optimizer.prices.config import PricesConfig
 from optimizer.site import SiteConfig
 
 
@@ -63,6 +65,7 @@ class AppConfig(BaseModel):
     controller: ControllerSettings = Field(default_factory=ControllerSettings)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     tariff: TariffConfig | None = None
+    prices: PricesConfig | None = None
 
     @model_validator(mode="after")
     def _unique_devices(self) -> Self:

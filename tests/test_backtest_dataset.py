@@ -39,3 +39,13 @@ def test_real_slice_runs_end_to_end_with_all_baselines() -> None:
     assert metrics["evcc_style_budget"]["calls_per_day_max"] <= 1000
     for name in ("solar_only", "device_exclusive_pv", "evcc_style_budget"):
         assert 0.5 < metrics[name]["ratio_to_optimum"] < 1.1, name
+
+
+def test_real_slice_has_the_2017_retail_prices_and_a_cost_column() -> None:
+    inputs = load_real_2017("2017-06-10", 2)
+    assert inputs.prices is not None
+    assert inputs.prices.index[0] == inputs.start and len(inputs.prices) == 48
+    assert any("Source: Energinet" in note for note in inputs.notes)
+    metrics = compare(inputs, ["solar_only"]).metrics
+    assert metrics["solar_only"]["cost"] is not None
+    assert metrics["solar_only"]["cost"] >= 0

@@ -112,3 +112,19 @@ def test_a_bad_cell_names_file_row_and_column(tmp_path: Path) -> None:
     assert result.exit_code == 2
     line = result.stderr.strip()
     assert "\n" not in line and "load.csv" in line and "6" in line and "house_w" in line
+
+
+def test_the_table_has_a_cost_column_only_with_prices(tmp_path: Path) -> None:
+    pv, load, sessions = _write_inputs(tmp_path, hours=24)
+    args = ["backtest", "--pv", str(pv), "--load", str(load), "--sessions", str(sessions),
+            "--start", "2026-06-01", "--days", "1", "--tz", "UTC"]  # fmt: skip
+
+    def header(output: str) -> str:
+        return output.split("backtest: policies")[1].split("───")[0]
+
+    assert "cost" not in header(runner.invoke(app, args).stdout)
+    prices = tmp_path / "prices.csv"
+    prices.write_text("timestamp,price_per_kwh\n2026-06-01 00:00,0.25\n2026-06-01 23:00,0.25\n")
+    result = runner.invoke(app, [*args, "--prices", str(prices)])
+    assert result.exit_code == 0, result.output
+    assert "cost" in header(result.stdout)

@@ -13,6 +13,20 @@
   do not exist or occur twice at the 2017 clock changes are dropped and filled.
 * Sessions: `optimizer.backtest.sessions.sample_sessions` with the commuter
   pattern in Europe/Vienna, seeded (default seed 2017).
+* Prices (the cost column only; no policy sees them yet): the hourly 2017
+  day-ahead spot prices of the German-Austrian zone Graz was in (EPEX, via
+  Energinet's Energi Data Service, CC BY 4.0, "Source: Energinet";
+  `adapters.prices.de_at_2017`), billed as a dynamic retail tariff,
+  `REAL_2017_RETAIL`: `(spot x 1.03 + 0.15 EUR/kWh) x 1.20`. The 3 % is the
+  balancing-energy component aWATTar's HOURLY tariff adds to the EPEX price
+  (awattar.com tariff pages); 0.15 EUR/kWh is a round figure for the rest of
+  an Austrian household's energy price (supplier fee, grid charges, levies,
+  electricity tax), the same round figure the project's own price study used
+  (issue 10: "spot + 0.15 EUR/kWh"), not an actual 2017 bill; 20 % is
+  Austria's VAT. The 2017 spot averaged 34.2 EUR/MWh, so the retail price
+  averages about 0.22 EUR/kWh (147 hours below zero spot stay cheap, never
+  negative retail). The data start at 00:00 UTC, so the first local hour of
+  2017 (00:00-01:00 CET) has no price and costs nothing.
 
 Gaps: gaps up to `MAX_FILLED_GAP_S` are interpolated; longer PV gaps (the Graz
 logger's outages, about 8 % of the year, half of April) are set to 0 W and
@@ -29,6 +43,7 @@ import pandas as pd
 from optimizer.backtest.engine import DEFAULT_STEP_S, BacktestInputs
 from optimizer.backtest.inputs import resample_to_step
 from optimizer.backtest.sessions import CommuterPattern, sample_sessions
+from optimizer.prices.retail import RetailFormula
 from optimizer.site import GRAZ
 
 DATASET_NAMES: tuple[str, ...] = ("real-2017",)
@@ -39,6 +54,8 @@ MAX_FILLED_GAP_S = 3600.0
 YEAR_START = date(2017, 1, 1)
 YEAR_END = date(2018, 1, 1)
 DEFAULT_SEED = 2017
+REAL_2017_RETAIL = RetailFormula(markup=0.03, fees_eur_per_kwh=0.15, vat=0.20)
+"""The retail tariff `real-2017` bills its spot prices with (module doc: the numbers' sources)."""
 
 
 def _local_midnight(day: date) -> datetime:
@@ -75,6 +92,17 @@ def _filled(
     return grid.fillna(long_fill), note
 
 
+def retail_prices_2017(start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """`REAL_2017_RETAIL` of the 2017 DE-AT spot price on [start, end) (EUR/kWh, hourly, UTC)."""
+    from adapters.prices.de_at_2017 import day_ahead_de_at_2017
+
+    retail = REAL_2017_RETAIL.apply(day_ahead_de_at_2017()).window(start, end)
+    index = pd.DatetimeIndex(list(retail.starts), name="time")
+    series = pd.Series(retail.imports, index=index, name="price_per_kwh", dtype="float64")
+    series.attrs["source"] = retail.source
+    return series
+
+
 def load_real_2017(
     start: date | str = YEAR_START, days: int | None = None, *, seed: int = DEFAULT_SEED
 ) -> BacktestInputs:
@@ -108,11 +136,14 @@ def load_real_2017(
         start=t0.to_pydatetime(),
         end=t1.to_pydatetime(),
         site=GRAZ,
+        prices=retail_prices_2017(t0, t1),
         notes=(
             f"real-2017 {first} .. {last - timedelta(days=1)} (Europe/Vienna)",
             pv_note,
             house_note,
             f"sessions: commuter pattern, seed {seed}, {len(sessions)} sessions",
+            f"prices: DE-AT day-ahead 2017 (Source: Energinet, CC BY 4.0) billed as "
+            f"{REAL_2017_RETAIL.describe()}",
         ),
     )
 

@@ -198,11 +198,13 @@ def json_summary(comparison: Comparison) -> dict[str, dict[str, dict[str, object
 def _table(comparison: Comparison) -> Table:
     table = Table(title="backtest: policies, baselines and the optimum", box=box.SIMPLE_HEAD)
     table.add_column("policy", no_wrap=True)
-    for _, header in TABLE_COLUMNS:
+    priced = any(m.get("cost") is not None for m in comparison.metrics.values())
+    columns = (*TABLE_COLUMNS, ("cost", "cost")) if priced else TABLE_COLUMNS
+    for _, header in columns:
         table.add_column(header, justify="right")
     for name, metrics in comparison.metrics.items():
         cells = []
-        for key, _ in TABLE_COLUMNS:
+        for key, _ in columns:
             value = metrics.get(key)
             cells.append(
                 "-" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)

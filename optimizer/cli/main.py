@@ -40,6 +40,11 @@ class RootGroup(LazyGroup):
             "optimizer.cli.forecast",
             help="PV forecast: evaluate on measured data, show the clear sky.",
         ),
+        LazySubApp(
+            "prices",
+            "optimizer.cli.prices",
+            help="Electricity prices: show a day's import and export prices from [prices].",
+        ),
     )
 
 

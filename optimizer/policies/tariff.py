@@ -3,30 +3,22 @@
 Used by the `target` policy (grid top-ups go into the cheap window first) and
 by the controller (the cost of a session's grid energy). Times of day are local
 to the site ("HH:MM"); a window may wrap midnight ("22:00" to "06:00").
+
+`[tariff]` is one case of the time-of-use tariffs of `optimizer.prices`: a
+"cheap" period in its window every day, "standard" the rest of the time
+(`as_tariff`); its prices are that tariff's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, tzinfo
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from optimizer.prices.tariffs import TimeOfUseTariff, TouPeriod, in_daily_window, parse_hhmm
 
-def parse_hhmm(value: str) -> time:
-    """Parse a local time of day "HH:MM" (24 h); a clear ValueError otherwise."""
-    try:
-        hours_s, minutes_s = value.split(":")
-        parsed = time(int(hours_s), int(minutes_s))
-    except ValueError:
-        raise ValueError("expected a local time of day as HH:MM (24 h)") from None
-    return parsed
-
-
-def in_daily_window(local: time, start: time, end: time) -> bool:
-    """Whether a local time of day lies in [start, end), wrapping midnight if end <= start."""
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
+__all__ = ["TariffConfig", "in_daily_window", "parse_hhmm"]
 
 
 class TariffConfig(BaseModel):
@@ -61,8 +53,19 @@ class TariffConfig(BaseModel):
             return False
         return in_daily_window(when.astimezone(tz).time(), *window)
 
+    def as_tariff(self, tz: tzinfo) -> TimeOfUseTariff:
+        """This tariff as a time-of-use tariff in the site's zone `tz`."""
+        return _time_of_use(self, tz)
+
     def price_per_kwh(self, when: datetime, tz: tzinfo) -> float:
         """Import price at `when`."""
-        if self.cheap_price_per_kwh is not None and self.in_cheap_window(when, tz):
-            return self.cheap_price_per_kwh
-        return self.import_price_per_kwh
+        return self.as_tariff(tz).price_at(when)
+
+
+@lru_cache(maxsize=16)
+def _time_of_use(config: TariffConfig, tz: tzinfo) -> TimeOfUseTariff:
+    periods = [TouPeriod("standard", config.import_price_per_kwh)]
+    window = config.cheap_window
+    if config.cheap_price_per_kwh is not None and window is not None:
+        periods.insert(0, TouPeriod("cheap", config.cheap_price_per_kwh, (window,)))
+    return TimeOfUseTariff("tariff", periods, tz)
