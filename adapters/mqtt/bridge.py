@@ -67,6 +67,14 @@ def _payload_bytes(payload: object) -> bytes:
     return b"" if payload is None else str(payload).encode()
 
 
+def _quiet_lost_connections(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """aiomqtt leaves a lost connection's error in a future nobody awaits; it was handled."""
+    if isinstance(context.get("exception"), aiomqtt.MqttError):
+        log.debug("mqtt: %s", context.get("message"))
+        return
+    loop.default_exception_handler(context)
+
+
 class MqttBridge:
     """Publishes a `StatusBoard` to MQTT with Home Assistant discovery; applies its commands.
 
@@ -146,6 +154,7 @@ class MqttBridge:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(_quiet_lost_connections)
         self._changed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._ready.set()
@@ -224,6 +233,8 @@ class MqttBridge:
     async def _publish_changes(self, client: aiomqtt.Client) -> None:
         """The newest status's discovery configs and state JSONs that differ from those sent."""
         status = self._latest
+        if not status.policies:  # the board's empty site: the daemon has published nothing yet
+            return
         for message in self.discovery.messages(status):
             await self._publish_if_changed(client, message.topic, message.payload, qos=1)
         await self._publish_if_changed(client, self.topics.state(SITE), site_state(status))

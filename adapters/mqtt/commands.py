@@ -125,10 +125,10 @@ class CommandHandler:
             self._set_departure(charger, parse_departure(text, status.time, self.tz))
 
     def _charger(self, device_id: str) -> ChargerStatus:
-        for charger in self.current().chargers:
-            if charger.device_id == device_id:
-                return charger
-        raise CommandError(f"device_id: no charger {device_id[:40]!r}")
+        charger = self.current().charger(device_id)
+        if charger is None:
+            raise CommandError(f"device_id: no charger {device_id[:40]!r}")
+        return charger
 
     def _clear(self, device_id: str) -> None:
         self._pending.pop(device_id, None)

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from optimizer.status.snapshot import ChargerStatus, SiteStatus
 
 ORIGIN_NAME = "v2c-solar"
-CHARGER_STATES = ("disconnected", "connected", "charging")
-"""The values of `state` in a charger's JSON (`ChargerStatus.state`)."""
 TARGET_KWH_MAX = 150.0
 """The largest target the number entity offers (kWh): more than any car's battery."""
 DEPARTURE_PATTERN = r"^$|^\d{1,2}:\d{2}$|^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}"
@@ -130,8 +128,6 @@ class Discovery:
             {
                 "state_topic": self.topics.state(scope),
                 "value_template": _value("state"),
-                "device_class": "enum",
-                "options": list(CHARGER_STATES),
                 "icon": "mdi:ev-station",
             },
         )
@@ -242,4 +238,4 @@ class Discovery:
         return DiscoveryMessage(self.topics.discovery(component, scope, object_id), payload)
 
 
-__all__ = ["CHARGER_STATES", "Discovery", "DiscoveryMessage", "software_version"]
+__all__ = ["Discovery", "DiscoveryMessage", "software_version"]
