@@ -30,7 +30,7 @@ import os
 import ssl
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiomqtt
@@ -73,6 +73,19 @@ def _quiet_lost_connections(loop: asyncio.AbstractEventLoop, context: dict[str, 
         log.debug("mqtt: %s", context.get("message"))
         return
     loop.default_exception_handler(context)
+
+
+async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until they ended.
+
+    Cancelled again until they do: Python 3.11's `asyncio.wait_for` (inside aiomqtt's
+    publish) swallows a cancellation that comes as its future completes (gh-86296),
+    and the task would then wait for the next status forever.
+    """
+    while tasks:
+        for task in tasks:
+            task.cancel()
+        _, tasks = await asyncio.wait(tasks, timeout=0.1)
 
 
 class MqttBridge:
@@ -203,27 +216,30 @@ class MqttBridge:
         )
 
     async def _session(self, client: aiomqtt.Client) -> None:
-        """One connection: announce, then publish and listen until stopped or disconnected."""
+        """One connection: announce, then publish and listen until stopped or disconnected.
+
+        The reader runs from the start: it is what notices a lost connection at once
+        (a publish waiting for its acknowledgement would only time out).
+        """
         assert self._stopping is not None
-        await client.subscribe(self.topics.commands, qos=1)
-        self._sent.clear()  # a new connection (maybe a new broker): everything again
-        await self._publish_changes(client)
-        await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         tasks = {
             asyncio.create_task(self._read_commands(client)),
             asyncio.create_task(self._publish_loop(client)),
         }
         stopping = asyncio.create_task(self._stopping.wait())
         done, pending = await asyncio.wait(tasks | {stopping}, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await _cancel(pending)
         for task in done - {stopping}:
             task.result()  # the MqttError that ended the connection
         await client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        """Subscribe, publish everything and `online`, then each change at most every interval."""
         assert self._changed is not None
+        await client.subscribe(self.topics.commands, qos=1)
+        self._sent.clear()  # a new connection (maybe a new broker): everything again
+        await self._publish_changes(client)
+        await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         while True:
             await self._changed.wait()
             self._changed.clear()
