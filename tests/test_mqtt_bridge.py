@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,7 @@ import paho.mqtt.client as paho
 import pytest
 from jsonschema import Draft202012Validator
 from paho.mqtt.enums import CallbackAPIVersion
+from typer.testing import CliRunner
 
 from adapters.mqtt.bridge import MqttBridge
 from adapters.mqtt.commands import CommandError, CommandHandler, parse_departure
@@ -35,6 +38,7 @@ from adapters.mqtt.config import MqttSettings, parse_mqtt_url
 from adapters.mqtt.discovery import Discovery
 from adapters.mqtt.state import charger_state, site_state
 from adapters.mqtt.topics import SITE, Command, CommandTopic, Topics
+from optimizer.cli.main import app
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import ControlError, SetPolicy, SetTarget, SiteControl
 from optimizer.status.snapshot import ChargerStatus, SiteStatus
@@ -795,3 +799,93 @@ def test_the_password_appears_in_no_log(broker: Broker, caplog: pytest.LogCaptur
     assert "mqtt://ha@127.0.0.1" in caplog.text  # the broker is named...
     assert SECRET not in caplog.text  # ...its password never
     assert SECRET not in repr(started.bridge.settings)
+
+
+# ----- `demo --mqtt` and `run --mqtt`: the bridge beside the daemon -------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_demo(*args: str) -> subprocess.Popen[str]:
+    """`v2c-solar demo ARGS` in its own interpreter (so that it can be killed)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("V2C_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "optimizer.cli.main", "demo", "--json", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_demo_publishes_discovery_and_state_takes_a_policy_and_leaves_a_will(
+    broker: Broker, watcher: Watcher
+) -> None:
+    demo = start_demo("--hours", "12", "--speed", "720", "--mqtt", broker.url)
+    try:
+        watcher.wait_for("v2c-solar/availability", lambda p: p == "online", "the demo online")
+        held = retained(broker)
+        expected = {"power", "session_energy", "solar_share", "target_kwh", "departure"}
+
+        def sim_entities() -> set[str]:
+            topics = discovery_configs(held)
+            return {t.split("/")[3] for t in topics if "/v2c-solar_SIM0001/" in t}
+
+        wait_until(lambda: sim_entities() >= expected, "SIM0001's retained discovery")
+        configs = discovery_configs(held)
+        held.close()
+        for topic, payload in configs.items():
+            assert discovery_problems(topic, payload) == []
+        # state flows while the demo runs: the simulated clock moves the figures
+        state = "v2c-solar/SIM0001/state"
+        wait_until(lambda: len({m.payload for m in watcher.messages(state)}) >= 3, "states")
+        assert json.loads(watcher.last(state).payload)["device_id"] == "SIM0001"  # type: ignore[union-attr]
+        # a command from Home Assistant: the daemon applies it, its board says so
+        watcher.publish("v2c-solar/site/policy/set", "fast")
+        watcher.wait_for(
+            "v2c-solar/site/state", lambda p: json.loads(p)["policy"] == "fast", "fast"
+        )
+        # the daemon dies without a word: the broker publishes the last will
+        online = len(watcher.messages("v2c-solar/availability"))
+        demo.kill()
+        demo.wait(10)
+        wait_until(
+            lambda: (
+                [m.payload for m in watcher.messages("v2c-solar/availability")[online:]]
+                == ["offline"]
+            ),
+            "the last will",
+        )
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+        demo.communicate(timeout=10)
+
+
+def test_a_demo_that_ends_says_offline_and_exits_0(broker: Broker, watcher: Watcher) -> None:
+    demo = start_demo("--hours", "1", "--speed", "2880", "--mqtt", broker.url)
+    out, err = demo.communicate(timeout=120)
+    assert demo.returncode == 0, err
+    assert json.loads(out)["hours"] == 1
+    payloads = [m.payload for m in watcher.messages("v2c-solar/availability")]
+    assert payloads[0] == "online" and payloads[-1] == "offline"
+
+
+def test_a_bad_mqtt_url_is_one_line_without_the_password() -> None:
+    result = CliRunner().invoke(app, ["demo", "--mqtt", f"http://ha:{SECRET}@h:1883"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert lines == ["error: --mqtt: 'http://ha:***@h:1883': scheme must be mqtt:// or mqtts://"]
+
+
+def test_run_reads_the_password_from_the_named_variable(tmp_path: Path) -> None:
+    config = tmp_path / "home.toml"
+    home = (ROOT / "config" / "home.toml").read_text(encoding="utf-8")
+    config.write_text(home + '\n[mqtt]\nhost = "h"\npassword_env = "NO_SUCH_VAR"\n')
+    result = CliRunner().invoke(app, ["run", "--config", str(config)], env={"V2C_API_KEY": "k"})
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: mqtt.password_env: the environment variable NO_SUCH_VAR is not set"
+    )
