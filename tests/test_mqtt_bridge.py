@@ -76,15 +76,18 @@ def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT
 class Broker:
     """`mosquitto -c <conf>` on 127.0.0.1:`port`, anonymous, no persistence."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, listener: str = "") -> None:
+        """`listener`: more lines of the listener's configuration (TLS)."""
         self.binary = mosquitto_binary()
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
         self.log = directory / "mosquitto.log"
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
+            f"listener {self.port} 127.0.0.1\n{listener}"
             "allow_anonymous true\n"
             "persistence false\n"
+            # as root, mosquitto would become the user `mosquitto`, who cannot read tmp_path
+            "user root\n"
             f"log_dest file {self.log}\n"
             "log_type all\n",
             encoding="utf-8",
@@ -801,6 +804,45 @@ def test_the_password_appears_in_no_log(broker: Broker, caplog: pytest.LogCaptur
     assert SECRET not in repr(started.bridge.settings)
 
 
+def test_mqtts_verifies_the_broker_against_the_configured_ca(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca, other_ca = certificates(tmp_path)
+    tls = f"cafile {ca}\ncertfile {tmp_path / 'server.pem'}\nkeyfile {tmp_path / 'server.key'}\n"
+    broker = Broker(tmp_path, listener=tls)
+    broker.start()
+    trusted = Site(replace(parse_mqtt_url(f"mqtts://127.0.0.1:{broker.port}"), ca_file=ca))
+    stranger = Site(replace(parse_mqtt_url(f"mqtts://127.0.0.1:{broker.port}"), ca_file=other_ca))
+    try:
+        trusted.bridge.start()
+        stranger.bridge.start()
+        wait_until(lambda: trusted.bridge.connections == 1, "a TLS connection")
+        wait_until(lambda: "CERTIFICATE_VERIFY_FAILED" in caplog.text, "the refused handshake")
+        assert stranger.bridge.connections == 0
+    finally:
+        trusted.bridge.stop()
+        stranger.bridge.stop()
+        broker.kill()
+
+
+def certificates(directory: Path) -> tuple[Path, Path]:
+    """A CA that signed `server.pem` for 127.0.0.1, and another CA that did not."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    for name in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                f"/CN={name}", "-keyout", f"{name}.key", "-out", f"{name}.pem")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+            "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (directory / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", "san.cnf",
+            "-out", "server.pem")  # fmt: skip
+    return directory / "ca.pem", directory / "other-ca.pem"
+
+
 # ----- `demo --mqtt` and `run --mqtt`: the bridge beside the daemon -------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -873,8 +915,11 @@ def test_a_demo_that_ends_says_offline_and_exits_0(broker: Broker, watcher: Watc
     assert payloads[0] == "online" and payloads[-1] == "offline"
 
 
-def test_a_bad_mqtt_url_is_one_line_without_the_password() -> None:
-    result = CliRunner().invoke(app, ["demo", "--mqtt", f"http://ha:{SECRET}@h:1883"])
+@pytest.mark.parametrize("given", ["option", "variable"])
+def test_a_bad_mqtt_url_is_one_line_without_the_password(given: str) -> None:
+    url = f"http://ha:{SECRET}@h:1883"
+    args, env = (["--mqtt", url], {}) if given == "option" else ([], {"V2C_SOLAR_MQTT": url})
+    result = CliRunner().invoke(app, ["demo", *args], env=env)
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines == ["error: --mqtt: 'http://ha:***@h:1883': scheme must be mqtt:// or mqtts://"]
