@@ -130,6 +130,7 @@ class MqttBridge:
         self._thread.start()
         self._ready.wait()
         self._unsubscribe = self.board.subscribe(self._on_status)
+        self._on_status(self.board.current())  # one published before the subscription
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Publish `offline`, disconnect and end the thread (at most `timeout_s` wall s)."""
