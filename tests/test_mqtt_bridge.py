@@ -46,7 +46,7 @@ from optimizer.status.snapshot import ChargerStatus, SiteStatus
 # ----- a real broker and a client that records -------------------------------------------------
 
 CANDIDATES = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
-WAIT_S = 30.0
+WAIT_S = 60.0
 """How long a test waits for a condition on the broker (wall s); none waits by sleeping."""
 
 

@@ -104,10 +104,11 @@ class Discovery:
         scope = charger.device_id
         device = {
             "identifiers": [self.topics.node_id(scope)],
+            # the device map of older Home Assistants refuses keys it does not know
+            # (serial_number came in 2024): only long-standing ones here
             "name": f"Trydan {charger.name or charger.device_id}",
             "manufacturer": "V2C",
             "model": "Trydan",
-            "serial_number": charger.device_id,
             "via_device": self.topics.node_id(SITE),
         }
         yield self._sensor(scope, device, "power", "Power", "power_w", power=True)
