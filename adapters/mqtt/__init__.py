@@ -11,7 +11,8 @@ broker never slows the control. Modules, one concept each:
 - `state.py`: the state JSON published for the site and each charger;
 - `discovery.py`: the Home Assistant discovery payloads (retained);
 - `commands.py`: Home Assistant's commands applied through `SiteControl`;
-- `bridge.py`: the client loop: connect, publish, listen, reconnect with back-off.
+- `bridge.py`: the client loop: connect, publish, listen, reconnect with back-off;
+- `running.py`: the bridge beside a serving daemon (`run` and `demo`).
 
 Nothing here is imported by `import adapters.mqtt`: only `bridge.py` loads aiomqtt.
 """
