@@ -3,8 +3,9 @@
 Sections: `[site]` (location and PV arrays), `[[chargers]]` (device id and
 electrical limits), `[policy]` (active policy and parameters), `[budget]`
 (the call-budget planner), `[controller]` (cycle tuning), `[storage]`
-(database URL), an optional `[tariff]` and an optional `[prices]` (a price
-provider, `optimizer.prices.config`; not used by the policies yet). Every
+(database URL), an optional `[tariff]`, an optional `[prices]` (a price
+provider, `optimizer.prices.config`; not used by the policies yet) and an optional
+`[mqtt]` (the broker for Home Assistant, `adapters/mqtt/config.py`). Every
 error is one line naming the file and the key path, e.g.
 `config/home.toml: policy.solar_only.enable_delay_s: must be >= 0 (got -5)`.
 The API key is never part of the config: it comes from `V2C_API_KEY`.
@@ -22,6 +23,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
+from adapters.mqtt.config import MqttConfig
 from optimizer.budget.config import BudgetConfig
 from optimizer.controller import ControllerSettings
 from optimizer.limits import ChargerLimits
@@ -66,6 +68,7 @@ class AppConfig(BaseModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     tariff: TariffConfig | None = None
     prices: PricesConfig | None = None
+    mqtt: MqttConfig | None = None
 
     @model_validator(mode="after")
     def _unique_devices(self) -> Self:

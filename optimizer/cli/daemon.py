@@ -10,6 +10,9 @@
   The database defaults to `demo.db` in a fresh temporary directory: the
   simulated days repeat from run to run, and a ledger that already holds
   calls of those days would eat the budget.
+- `--mqtt mqtt://[user[:password]@]host[:port]` (or `mqtts://`; also `V2C_SOLAR_MQTT`
+  or `[mqtt]`) on `run` and `demo`: the MQTT bridge with Home Assistant discovery
+  publishes beside the daemon (`adapters/mqtt/`); a bad URL is one line, exit 2.
 - `budget [--config FILE] [--db URL]`: today's planned reads and the spend so far.
   A database that does not exist yet means nothing spent; a malformed URL or a
   directory is exit 2, a file that is not a readable database exit 1 (as `sessions`).
@@ -42,6 +45,7 @@ import typer
 from optimizer.cli import fault_options
 
 if TYPE_CHECKING:
+    from adapters.mqtt.config import MqttConfig, MqttSettings
     from adapters.storage import SqlStore
     from optimizer.config import AppConfig
     from optimizer.daemon import Daemon, SpeedClock
@@ -69,6 +73,19 @@ DbOption = Annotated[
     typer.Option("--db", envvar=DB_ENV, help="SQLAlchemy URL (default: \\[storage] url)."),
 ]
 """`--db` of `run` and `budget`: the environment's database, else the config's."""
+
+
+MQTT_ENV = "V2C_SOLAR_MQTT"
+MqttOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mqtt",
+        envvar=MQTT_ENV,
+        help="MQTT broker for Home Assistant: mqtt://user:password@host:port, user, password "
+        f"and port optional (mqtts:// for TLS; ${MQTT_ENV} keeps a password out of `ps`).",
+    ),
+]
+"""`--mqtt` of `run` and `demo`: replaces `[mqtt]`'s broker."""
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
@@ -106,6 +123,17 @@ def load_app_config(path: Path) -> AppConfig:
     try:
         return load_config(path)
     except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _mqtt_settings(url: str | None, config: MqttConfig | None) -> MqttSettings | None:
+    """The MQTT broker of `--mqtt` / `[mqtt]`, None without one; a bad one is exit 2."""
+    from adapters.mqtt.config import MqttUrlError
+    from adapters.mqtt.running import mqtt_settings
+
+    try:
+        return mqtt_settings(url, config)
+    except MqttUrlError as exc:
         raise _fail(str(exc)) from None
 
 
@@ -174,6 +202,7 @@ def run(
         str | None, typer.Option("--policy", help="Override the configured policy.")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+    mqtt: MqttOption = None,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
@@ -181,14 +210,17 @@ def run(
     out; exit 1 (one line naming the chargers) when the cloud refused the key or
     a charger could not be put in that mode (it keeps its last setting).
     """
+    from adapters.mqtt.running import running_bridge
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
     from optimizer.clock import WallClock
     from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
+    from optimizer.status import StatusBoard
 
     app_config = load_app_config(config)
     _check_policy(policy)
+    mqtt_settings = _mqtt_settings(mqtt, app_config.mqtt)
     if not os.environ.get(API_KEY_ENV, "").strip():
         raise _fail(f"{API_KEY_ENV} is not set: export your V2C Cloud API key")
     logging.basicConfig(
@@ -204,15 +236,22 @@ def run(
     try:
         # The clear-sky model runs in a short-lived child: pvlib and pandas stay out of `run`.
         daemon = cloud_daemon(
-            with_policy(app_config, policy), client, clock, store, clear_sky_days=InChildProcess()
+            with_policy(app_config, policy),
+            client,
+            clock,
+            store,
+            clear_sky_days=InChildProcess(),
+            board=StatusBoard(),
         )
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "
-            f"{daemon.planner.spent(clock.now())} calls spent today",
+            f"{daemon.planner.spent(clock.now())} calls spent today"
+            + (f", MQTT {mqtt_settings.where}" if mqtt_settings else ""),
             err=True,
         )
-        outcome = _serve(daemon, clock, status=not verbose)
+        with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
+            outcome = _serve(daemon, clock, status=not verbose)
         unwritten = _last_commit(store)
     finally:
         client.close()
@@ -255,6 +294,7 @@ def demo(
     outage_end: fault_options.OutageEndOption = None,
     revoke_keys_at: fault_options.RevokeKeysAtOption = None,
     offline: fault_options.OfflineOption = None,
+    mqtt: MqttOption = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
@@ -266,6 +306,7 @@ def demo(
     """
     import time as _time
 
+    from adapters.mqtt.running import running_bridge
     from adapters.simulator.demo import demo_config, simulator_clock, start_demo_simulator
     from adapters.simulator.demo_summary import summarize
     from adapters.simulator.server import DEMO_API_KEY
@@ -273,12 +314,14 @@ def demo(
     from adapters.v2c_cloud import V2CClient
     from optimizer.cli.daemon_output import print_summary
     from optimizer.daemon.cloud import cloud_daemon
+    from optimizer.status import StatusBoard
 
     if not 0 < hours <= MAX_DEMO_HOURS:
         raise _fail(f"--hours must be in (0, {MAX_DEMO_HOURS:g}], got {hours:g}")
     if not 1 <= speed <= 100_000:
         raise _fail(f"--speed must be in [1, 100000] simulated s per wall s, got {speed:g}")
     _check_policy(policy)
+    mqtt_settings = _mqtt_settings(mqtt, None)
     try:
         world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
     except ScenarioError as exc:
@@ -317,11 +360,12 @@ def demo(
                 "the demo needs a fresh database"
             )
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
-        daemon = cloud_daemon(app_config, client, clock, store)
+        daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard())
         wall0 = _time.monotonic()
-        outcome = _serve(
-            daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT
-        )
+        with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
+            outcome = _serve(
+                daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT
+            )
         summary = summarize(
             store=store,
             running=running,
