@@ -415,6 +415,7 @@ def test_the_commented_prices_section_of_home_toml_is_a_valid_config() -> None:
 
     text = (Path(__file__).parents[1] / "config" / "home.toml").read_text()
     head, _, tail = text.partition("\n# [prices]\n")
+    tail = tail.split("\n# --- ")[0]  # up to the next section of the file
     setting = re.compile(r"^# (\[prices[.\w]*\](?:\s+#.*)?|\w+ = .*)$")
     lines = [
         m.group(1) for line in ("# [prices]\n" + tail).splitlines() if (m := setting.match(line))
