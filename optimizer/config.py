@@ -55,6 +55,17 @@ class StorageConfig(BaseModel):
     url: str = Field(default="sqlite:///v2c-solar.db", min_length=1)
 
 
+class WebConfig(BaseModel):
+    """`[web]`: where `v2c-solar run` serves its page, JSON API and metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str = Field(
+        default="127.0.0.1:8787",
+        description='HOST:PORT to serve on; "" turns the web server off. Loopback by default.',
+    )
+
+
 class AppConfig(BaseModel):
     """The whole validated config."""
 
@@ -69,6 +80,7 @@ class AppConfig(BaseModel):
     tariff: TariffConfig | None = None
     prices: PricesConfig | None = None
     mqtt: MqttConfig | None = None
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_devices(self) -> Self:

@@ -274,7 +274,7 @@ def test_failed_commit_on_a_locked_database_keeps_the_cycle(tmp_path: Path) -> N
 
 
 def test_the_home_battery_power_is_not_stored(tmp_path: Path) -> None:
-    """Schema version 1 has no column for it: a reading comes back with battery_w 0."""
+    """The schema has no column for it: a reading comes back with battery_w 0."""
     reading = dataclasses.replace(make_reading(0), battery_w=1250.0)
     with SqlStore(sqlite_url(tmp_path)) as store:
         store.record_observation(reading)
@@ -282,3 +282,36 @@ def test_the_home_battery_power_is_not_stored(tmp_path: Path) -> None:
         assert store.latest_observation(reading.device_id) == dataclasses.replace(
             reading, battery_w=0.0
         )
+
+
+def test_a_setting_survives_reopening_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'settings.db'}"
+    with SqlStore(url) as store:
+        store.record_setting("policy", "target")
+        store.commit()
+        store.record_setting("policy", "fast")  # never committed: lost with the process
+    with SqlStore(url) as store:
+        assert store.setting("policy") == "target"
+
+
+def test_a_read_only_store_reads_and_never_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    with SqlStore(url) as writer:
+        writer.record_session(make_session())
+        writer.commit()
+    with SqlStore(url, create_if_missing=False, read_only=True) as reader:
+        assert reader.sessions() == [make_session()]
+        reader.record_setting("policy", "fast")
+        with pytest.raises(StoreError, match="readonly"):
+            reader.commit()
+    with SqlStore(url) as again:
+        assert again.setting("policy") is None
+
+
+def test_a_read_only_store_refuses_to_upgrade_an_old_schema(tmp_path: Path) -> None:
+    from adapters.storage.migrations import STEPS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    SqlStore(url, steps=STEPS[:1]).close()
+    with pytest.raises(StoreError, match="readonly"):
+        SqlStore(url, create_if_missing=False, read_only=True)

@@ -24,7 +24,13 @@ from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
-from adapters.storage.engine import describe_db_error, open_engine, redact_url, sqlite_file
+from adapters.storage.engine import (
+    describe_db_error,
+    open_engine,
+    query_only,
+    redact_url,
+    sqlite_file,
+)
 from adapters.storage.errors import StoreError
 from adapters.storage.ledger import calls_per_day, select_sessions
 from adapters.storage.lock import DatabaseLock
@@ -35,6 +41,7 @@ from adapters.storage.schema import (
     DecisionRow,
     ObservationRow,
     SessionRow,
+    SettingRow,
 )
 from adapters.storage.url import DEFAULT_URL
 from adapters.storage.utc import as_utc
@@ -97,7 +104,9 @@ class SqlStore(Closing):
     database without a v2c-solar schema is a `StoreError`, never created.
     `exclusive=True` (the daemon) takes the database's lock first
     (`adapters.storage.lock`): a second daemon on the same file gets a
-    `StoreLockedError` naming the holder's pid.
+    `StoreLockedError` naming the holder's pid. `read_only=True` (a reader next
+    to the daemon) never writes: an SQLite connection refuses writes, and a schema
+    older than this v2c-solar's is a `StoreError` instead of an upgrade.
     Every error is a `StoreError` subclass with a one-line message in which
     the URL's password is redacted.
 
@@ -113,6 +122,7 @@ class SqlStore(Closing):
         create_if_missing: bool = True,
         steps: Sequence[MigrationStep] = STEPS,
         exclusive: bool = False,
+        read_only: bool = False,
     ) -> None:
         self._raw_url = url
         self.url = redact_url(url)
@@ -123,6 +133,8 @@ class SqlStore(Closing):
         except StoreError:
             self._release_lock()
             raise
+        if read_only:
+            query_only(self._engine)
         try:
             if not create_if_missing:
                 self._require_schema()
@@ -142,6 +154,7 @@ class SqlStore(Closing):
         self._decisions: list[Decision] = []
         self._commands: list[Command] = []
         self._sessions: dict[SessionKey, SessionRecord] = {}
+        self._settings: dict[str, str] = {}
 
     def _require_schema(self) -> None:
         with self._engine.connect() as conn:
@@ -205,6 +218,19 @@ class SqlStore(Closing):
             _require_finite(getattr(session, name), f"SessionRecord.{name}")
         self._sessions[(session.device_id, start)] = replace(session, start=start, end=end)
 
+    def record_setting(self, key: str, value: str) -> None:
+        """Buffer keeping `value` under `key` (written, replacing the old one, on commit)."""
+        if not 0 < len(key) <= 64:
+            raise ValueError(f"setting key must be 1..64 characters, got {key!r}")
+        self._settings[key] = value
+
+    def setting(self, key: str) -> str | None:
+        """The value kept under `key`: the pending one, else the committed one, else None."""
+        if key in self._settings:
+            return self._settings[key]
+        rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
+        return None if not rows else str(rows[0][0])
+
     def commit(self) -> None:
         """Write everything buffered since the last commit in one transaction.
 
@@ -232,7 +258,12 @@ class SqlStore(Closing):
 
     def _has_pending(self) -> bool:
         return bool(
-            self._calls or self._observations or self._decisions or self._commands or self._sessions
+            self._calls
+            or self._observations
+            or self._decisions
+            or self._commands
+            or self._sessions
+            or self._settings
         )
 
     def _clear_pending(self) -> None:
@@ -241,6 +272,7 @@ class SqlStore(Closing):
         self._decisions = []
         self._commands = []
         self._sessions = {}
+        self._settings = {}
 
     def _write_pending(self, conn: Any) -> None:
         if self._calls:
@@ -260,6 +292,12 @@ class SqlStore(Closing):
             )
             if updated.rowcount == 0:
                 conn.execute(insert(SessionRow), [row])
+        for key, value in self._settings.items():
+            changed = conn.execute(
+                update(SettingRow).where(SettingRow.key == key).values(value=value)
+            )
+            if changed.rowcount == 0:
+                conn.execute(insert(SettingRow), [{"key": key, "value": value}])
 
     # -- queries --------------------------------------------------------------------
 
