@@ -416,7 +416,12 @@ def demo(
         wall0 = _time.monotonic()
         with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
             outcome = _serve(
-                daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT, web=server
+                daemon,
+                clock,
+                until=until,
+                status=not as_json,
+                key_env=DEMO_KEY_REFUSED_HINT,
+                web=server,
             )
         summary = summarize(
             store=store,
