@@ -39,7 +39,8 @@ def _run(
     _stub(
         bin_dir,
         "dpkg-query",
-        f'for p in {known}; do [ "$p" = "${{@: -1}}" ] && echo "install ok installed" && exit 0; done; exit 1',
+        f'for p in {known}; do [ "$p" = "${{@: -1}}" ] && echo "install ok installed" '
+        "&& exit 0; done; exit 1",
     )
     _stub(bin_dir, "id", f"echo {uid}")
     if apt:
