@@ -31,6 +31,7 @@ from optimizer.forecast import ClearSkyCache, PvForecaster
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, ChargeState, Clock, Store
 from optimizer.policies import Policy, build_policy
+from optimizer.policies.registry import PolicyByName
 
 if TYPE_CHECKING:
     from adapters.storage.protocol import QueryableStore
@@ -50,7 +51,8 @@ class SiteParts:
     """One site's control, wired: what the daemon schedules and the backtest drives.
 
     `listener` is the one `CallListener` for every adapter of the account: it
-    records each call into `scheduler` and `store`.
+    records each call into `scheduler` and `store`. `make_policy` builds any
+    policy by name the way the site's own was built (a switch from home).
     """
 
     config: AppConfig
@@ -60,6 +62,7 @@ class SiteParts:
     forecaster: PvForecaster
     controllers: tuple[Controller, ...]
     listener: CallListener
+    make_policy: PolicyByName
 
 
 def planner_pv_profile(clear_sky: ClearSkyCache) -> PvProfile:
@@ -81,6 +84,11 @@ def budget_planner(config: AppConfig, clear_sky: ClearSkyCache | None = None) ->
     expecting the PV of `clear_sky` (default: the site's, computed in-process)."""
     profile = planner_pv_profile(clear_sky or ClearSkyCache(config.site))
     return BudgetPlanner(config.budget, devices=len(config.chargers), pv_profile=profile)
+
+
+def policy_factory(config: AppConfig) -> PolicyByName:
+    """Policies by name as `config` sets them up: its `[policy]` parameters and its tariff."""
+    return lambda name: build_policy(config.policy, name, config.tariff)
 
 
 def with_policy(config: AppConfig, name: str | None) -> AppConfig:
@@ -110,7 +118,8 @@ def build_site(
     (backtests, the demo) or `InChildProcess` (`run`: pvlib and pandas stay out of
     a long-running daemon); the planner shares the forecaster's clear-sky days.
     """
-    make_policy = policy or (lambda: build_policy(config.policy, None, config.tariff))
+    by_name = policy_factory(config)
+    make_policy = policy or (lambda: by_name(config.policy.name))
     forecaster = PvForecaster(config.site, clear_sky_days=clear_sky_days)
     shared = scheduler or budget_planner(config, forecaster.clear_sky)
     listener = call_listener(shared, store)
@@ -129,7 +138,7 @@ def build_site(
         )
         for c in config.chargers
     )
-    return SiteParts(config, clock, store, shared, forecaster, controllers, listener)
+    return SiteParts(config, clock, store, shared, forecaster, controllers, listener, by_name)
 
 
 def read_contexts_from_store(
@@ -168,12 +177,14 @@ def budget_plan(config: AppConfig, store: QueryableStore | None, now: datetime) 
 
 __all__ = [
     "ChargerFactory",
+    "PolicyByName",
     "PolicyFactory",
     "SiteParts",
     "budget_plan",
     "budget_planner",
     "build_site",
     "planner_pv_profile",
+    "policy_factory",
     "read_contexts_from_store",
     "with_policy",
 ]

@@ -112,10 +112,20 @@ class Controller:
         self.observation = Observation(charger, scheduler, backoff)
         self.actuator = Actuator(charger, store, scheduler, backoff, deadband_a=settings.deadband_a)
         self.wake = WakePlanner(
-            settings, scheduler, policy, self.forecasts, self.observation, self.actuator, backoff
+            settings, scheduler, self.forecasts, self.observation, self.actuator, backoff
         )
 
-    # ----- the session target and what the controller knows -------------------------
+    # ----- what the user may change while it runs, and what the controller knows -----
+
+    def set_policy(self, policy: Policy) -> None:
+        """Drive the charger with `policy` from the next cycle on (a fresh instance: a
+        policy's timers belong to one charger and one run of it).
+
+        The commanded state, the session and its target stay: the new policy starts
+        from what the charger is doing. The controller is the one holder of the
+        active policy; every stage is handed it per cycle.
+        """
+        self.policy = policy
 
     def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
         """Per-session energy wanted (Wh) and departure (UTC) for the `target` policy."""
@@ -155,7 +165,9 @@ class Controller:
             errors = _cycle_errors(fetched.error, observed.error, acted.errors)
             decision = self._record(decision, errors)
             hint = self.policy.preferred_read_interval_s(ctx)
-            next_at = self.wake.next_cycle_at(now, ctx, decision, hint, calm=not errors)
+            next_at = self.wake.next_cycle_at(
+                now, ctx, decision, hint, calm=not errors, policy=self.policy
+            )
         finally:
             self.store.commit()
         return CycleResult(

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -46,6 +47,7 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+from optimizer.status import StatusBoard
 from tests.conftest import sunny_pv
 
 T0 = datetime(2026, 6, 21, 4, 0, tzinfo=UTC)
@@ -69,6 +71,10 @@ class ScriptedController:
         self.cycle_times: list[datetime] = []
         self.asked: list[datetime] = []
         self.shutdowns: list[PvMode] = []
+        self.policy = SimpleNamespace(name="scripted")
+        """What the daemon reads of the policy: its name, for the status."""
+        self.targets: list[tuple[float | None, datetime | None, int]] = []
+        """Each session target set: energy (Wh), departure, the thread that set it."""
 
     def cycle(self) -> CycleResult:
         now = self.clock.now()
@@ -79,6 +85,9 @@ class ScriptedController:
         self.asked.append(nxt)
         decision = Decision(now, self.device_id, "scripted", False, 0, PvMode.EXCLUSIVE_PV, "x")
         return CycleResult(now, self.device_id, False, None, None, decision, (), (), nxt)
+
+    def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
+        self.targets.append((target_wh, departure, threading.get_ident()))
 
     def shutdown(self, safe_mode: PvMode = PvMode.EXCLUSIVE_PV) -> list[Command]:
         self.shutdowns.append(safe_mode)
@@ -328,7 +337,12 @@ class AccountRun:
         return self.store.calls_between(start, self.clock.now() + timedelta(seconds=1))
 
 
-def _account_run(seed: int, limit: int = 1000, budget: BudgetConfig | None = None) -> AccountRun:
+def _account_run(
+    seed: int,
+    limit: int = 1000,
+    budget: BudgetConfig | None = None,
+    board: StatusBoard | None = None,
+) -> AccountRun:
     scenario = default_scenario().model_copy(
         update={"devices": (DeviceConfig(device_id="G1"), DeviceConfig(device_id="G2"))}
     )
@@ -347,7 +361,7 @@ def _account_run(seed: int, limit: int = 1000, budget: BudgetConfig | None = Non
         )
         return chargers[device_id]
 
-    daemon = build_daemon(build_site(config, charger, clock, store))
+    daemon = build_daemon(build_site(config, charger, clock, store), board=board)
     return AccountRun(world, clock, store, chargers, daemon)
 
 
@@ -437,3 +451,79 @@ def test_missing_sessions_never_duplicate_a_recorded_session(
             assert new.start > other.end + slack or other.start > new.end + slack
     for r in reported:  # every reported session is now covered
         assert any(r.start <= o.end + slack and o.start <= r.end + slack for o in everything)  # type: ignore[operator]
+
+
+# ----- status and control ------------------------------------------------------------------
+
+
+def test_a_policy_switch_from_another_thread_takes_effect_on_the_next_cycle() -> None:
+    board = StatusBoard()
+    run = _account_run(seed=3, board=board)
+    run.run(timedelta(hours=2))
+    assert board.current().policy == "solar_only"
+    assert {d.policy for d in run.store.decisions[-4:]} == {"solar_only"}
+    worker = threading.Thread(target=run.daemon.control.set_policy, args=["fast"])
+    worker.start()
+    worker.join()
+    now = run.clock.now()
+    assert all(run.daemon.due_at(d) > now for d in ("G1", "G2"))  # only queued so far
+    run.daemon.apply_control()
+    assert all(run.daemon.due_at(d) == now for d in ("G1", "G2"))  # both run at once
+    assert all(c.policy.name == "fast" for c in run.daemon.controllers.values())
+    assert board.current().policy == "fast"
+    before = len(run.store.decisions)
+    run.run(timedelta(minutes=1))
+    new = run.store.decisions[before:]
+    assert {d.device_id for d in new[:2]} == {"G1", "G2"}
+    assert {d.policy for d in new} == {"fast"}
+    assert new[0].time == now
+
+
+def test_the_board_gets_the_status_after_every_job() -> None:
+    board = StatusBoard()
+    run = _account_run(seed=3, board=board)
+    assert board.version == 1  # published once when built
+    assert [c.device_id for c in board.current().chargers] == ["G1", "G2"]
+    assert board.current().chargers[0].state == "unknown"
+    run.run(timedelta(hours=3))
+    status = board.current()
+    assert board.version >= 1 + run.daemon.stats.cycles  # and a roll, a reconcile
+    assert status.time == run.clock.now()
+    assert status.calls_today == run.daemon.planner.spent(run.clock.now()) > 0
+    assert status.decisions_made == run.daemon.stats.cycles
+    assert status.decisions[0].time >= status.decisions[-1].time  # newest first
+    assert all(c.last_read_at is not None for c in status.chargers)
+    assert status.pv_w is not None
+
+
+def test_a_session_target_is_applied_in_the_daemon_thread_and_runs_the_cycle_at_once() -> None:
+    clock = ScaledClock(T0, speed=600.0)  # an hour between cycles: 6 wall seconds
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(hours=1))
+    daemon = make_daemon([ctl], clock)
+    runner = SchedulerRunner(daemon, clock)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 5.0
+        while not ctl.cycle_times and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(ctl.cycle_times) == 1
+        departure = clock.now() + timedelta(hours=8)
+        daemon.control.set_target("A", 20_000.0, departure)
+        while len(ctl.cycle_times) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        runner.stop()
+    assert len(ctl.cycle_times) == 2, "the charger's next cycle did not run at once"
+    assert ctl.cycle_times[1] - ctl.cycle_times[0] < timedelta(minutes=30)
+    ((energy, when, thread),) = ctl.targets
+    assert (energy, when) == (20_000.0, departure)
+    assert thread != threading.get_ident()  # applied by the daemon's worker, not the caller
+    assert ctl.asked[0] > ctl.cycle_times[1]  # it ran before its planned time
+
+
+def test_a_daemon_without_a_policy_factory_offers_only_its_running_policy() -> None:
+    clock = SimClock(T0)
+    daemon = make_daemon([ScriptedController("A", clock, lambda t: t)], clock)
+    assert daemon.control.policies == ("scripted",)
+    assert daemon.board is None
+    daemon.publish_status()  # no board: nothing to do, no error

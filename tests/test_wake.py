@@ -80,7 +80,6 @@ class Rig(FakePorts):
         self.wake = WakePlanner(
             s,
             self.scheduler,
-            policy,
             self.forecasts,
             self.observation,
             self.actuator,
@@ -101,7 +100,12 @@ class Rig(FakePorts):
         ctx = self.ctx(now)
         decision = self.policy.decide(ctx)
         return self.wake.next_cycle_at(
-            now, ctx, decision, self.policy.preferred_read_interval_s(ctx), calm=calm
+            now,
+            ctx,
+            decision,
+            self.policy.preferred_read_interval_s(ctx),
+            calm=calm,
+            policy=self.policy,
         )
 
 

@@ -186,6 +186,7 @@ def run(
     from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
+    from optimizer.status import StatusBoard
 
     app_config = load_app_config(config)
     _check_policy(policy)
@@ -204,7 +205,12 @@ def run(
     try:
         # The clear-sky model runs in a short-lived child: pvlib and pandas stay out of `run`.
         daemon = cloud_daemon(
-            with_policy(app_config, policy), client, clock, store, clear_sky_days=InChildProcess()
+            with_policy(app_config, policy),
+            client,
+            clock,
+            store,
+            clear_sky_days=InChildProcess(),
+            board=StatusBoard(),
         )
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
@@ -273,6 +279,7 @@ def demo(
     from adapters.v2c_cloud import V2CClient
     from optimizer.cli.daemon_output import print_summary
     from optimizer.daemon.cloud import cloud_daemon
+    from optimizer.status import StatusBoard
 
     if not 0 < hours <= MAX_DEMO_HOURS:
         raise _fail(f"--hours must be in (0, {MAX_DEMO_HOURS:g}], got {hours:g}")
@@ -317,7 +324,7 @@ def demo(
                 "the demo needs a fresh database"
             )
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
-        daemon = cloud_daemon(app_config, client, clock, store)
+        daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard())
         wall0 = _time.monotonic()
         outcome = _serve(
             daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT

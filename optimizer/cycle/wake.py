@@ -67,7 +67,6 @@ class WakePlanner:
         self,
         settings: ControllerSettings,
         scheduler: ReadScheduler,
-        policy: Policy,
         forecasts: ForecastCache,
         observation: Observation,
         actuator: Actuator,
@@ -77,7 +76,6 @@ class WakePlanner:
         self.idle_max_s = settings.idle_max_interval_s
         self.min_interval = timedelta(seconds=settings.min_cycle_interval_s)
         self.scheduler = scheduler
-        self.policy = policy
         self.forecasts = forecasts
         self.observation = observation
         self.actuator = actuator
@@ -94,13 +92,18 @@ class WakePlanner:
         hint: float | None,
         *,
         calm: bool,
+        policy: Policy,
     ) -> datetime:
-        """When the cycle that ran at `now` (context `ctx`, final `decision`, the policy's
-        read `hint` in s) should run next; `calm`: it met no error (else no sleeping)."""
+        """When the cycle that ran at `now` (context `ctx`, final `decision` of `policy`,
+        its read `hint` in s) should run next; `calm`: it met no error (else no sleeping).
+
+        The policy is an argument, not a member: the controller holds the one active
+        policy, which the user may switch while the daemon runs (`Controller.set_policy`).
+        """
         forecast = ctx.forecast
         next_at = self._next_read_or_check_in(now, forecast, hint)
         if calm and next_at >= now + timedelta(seconds=self.step_s):
-            next_at = self._idle_until(now, ctx, decision, forecast, hint, next_at)
+            next_at = self._idle_until(now, ctx, decision, forecast, hint, next_at, policy)
         return next_at
 
     def _next_read_or_check_in(
@@ -129,6 +132,7 @@ class WakePlanner:
         forecast: PvForecast | None,
         hint: float | None,
         next_at: datetime,
+        policy: Policy,
     ) -> datetime:
         """The next cycle when the check-ins before it cannot change anything, else
         `next_at` (see the module docstring). Returns a time on the check-in grid
@@ -138,7 +142,7 @@ class WakePlanner:
             return next_at
         if not self.backoff.allows(now) or ctx.budget_nearly_out:
             return next_at
-        decide_at = self.policy.next_decision_at(ctx)
+        decide_at = policy.next_decision_at(ctx)
         if decide_at is None:
             return next_at
         wake = grid_ceil(now, decide_at, step_s)

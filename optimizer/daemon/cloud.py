@@ -19,6 +19,7 @@ from optimizer.daemon.core import Daemon
 from optimizer.daemon.wiring import build_daemon
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, Clock
+from optimizer.status.board import StatusBoard
 
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
@@ -42,13 +43,16 @@ def cloud_daemon(
     store: SqlStore,
     *,
     clear_sky_days: ClearSkyDays = in_process,
+    board: StatusBoard | None = None,
 ) -> Daemon:
     """The daemon over every configured charger of the account behind `client`.
 
     `clear_sky_days` says where the clear-sky model runs (`build_site`). It records
     through a `RetryingStore`: a failing disk is logged once and the control goes
-    on, the records kept for the next cycle's commit.
+    on, the records kept for the next cycle's commit. With a `board` the daemon
+    publishes its status there; `daemon.control` steers it from other threads.
     """
     chargers = cloud_chargers(client, clock)
     site = build_site(config, chargers, clock, RetryingStore(store), clear_sky_days=clear_sky_days)
-    return build_daemon(site, reconciler=cloud_reconciler(client, store, config.site.tz))
+    reconciler = cloud_reconciler(client, store, config.site.tz)
+    return build_daemon(site, reconciler=reconciler, board=board)

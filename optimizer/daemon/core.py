@@ -22,13 +22,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
+from optimizer.policies.registry import POLICY_NAMES, PolicyByName
+from optimizer.status.board import StatusBoard
+from optimizer.status.build import decision_status, site_status
+from optimizer.status.control import ControlRequest, SetPolicy, SiteControl
+from optimizer.status.errors import error_kind
+from optimizer.status.snapshot import MAX_DECISIONS, DecisionStatus
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,8 @@ class DaemonStats:
     reads: int = 0
     commands: int = 0
     cycle_errors: int = 0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+    """The cycles' errors counted by `optimizer.status.errors.error_kind`."""
     reconciles: int = 0
     days: list[DaySpend] = field(default_factory=list)
 
@@ -84,6 +93,13 @@ class Daemon:
     top of the controller's own minimum. `reconcile_at` is the local time of
     day the reconcile jobs run (for the previous local day); `tz` the local zone.
     `on_cycle` sees every `CycleResult` (the live status line).
+
+    Other threads see and steer it only through `optimizer.status`: with a
+    `board`, a `SiteStatus` is published after every job and applied request;
+    `control` (one is made when none is given) queues the requests, which
+    `run_job` applies before its job (`apply_control`). `make_policy` builds a
+    policy by name for a switch (without one, the running policy is the only
+    choice); `charger_names` are the configured labels.
     """
 
     def __init__(
@@ -98,6 +114,10 @@ class Daemon:
         safe_mode: PvMode = PvMode.EXCLUSIVE_PV,
         min_interval_s: float = 1.0,
         on_cycle: Callable[[CycleResult], None] | None = None,
+        board: StatusBoard | None = None,
+        control: SiteControl | None = None,
+        make_policy: PolicyByName | None = None,
+        charger_names: Mapping[str, str | None] | None = None,
     ) -> None:
         if not controllers:
             raise ValueError("the daemon needs at least one controller")
@@ -119,6 +139,16 @@ class Daemon:
         self._reconciler = reconciler
         self._reconcile_at = reconcile_at
         self._tz = next(iter(self.controllers.values())).timezone
+        self.policy_name = next(iter(self.controllers.values())).policy.name
+        """The active policy's name (every charger runs the same policy)."""
+        self.make_policy = make_policy
+        self.board = board
+        self.control = control or SiteControl(
+            ids, POLICY_NAMES if make_policy is not None else (self.policy_name,), now=clock.now
+        )
+        self.charger_names = dict(charger_names or {})
+        self.recent_decisions: deque[DecisionStatus] = deque(maxlen=MAX_DECISIONS)
+        """The last decisions, oldest first; kept only with a board (nobody else reads them)."""
         self._lock = threading.Lock()
         self._stopped = False
         now = clock.now()
@@ -169,15 +199,69 @@ class Daemon:
             if self._stopped:
                 raise DaemonStopped("the daemon has stopped")
             now = now or self.clock.now()
+            self._apply_requests(now)
             try:
                 nxt = self._run_locked(key, now)
             except ChargerAuthError as exc:
                 self.fatal = exc
                 self._stopped = True
+                self.publish_status()
                 raise
             nxt = max(nxt, now + self.min_interval)
             self._due[key] = nxt
+            self.publish_status()
             return nxt
+
+    # ----- status and control ---------------------------------------------------------
+
+    def apply_control(self, now: datetime | None = None) -> None:
+        """Apply the requests `control` queued (in the daemon's thread); the chargers
+        they touch are due at once. A no-op when nothing is queued or after a stop."""
+        with self._lock:
+            if self._stopped:
+                return
+            if self._apply_requests(now or self.clock.now()):
+                self.publish_status()
+
+    def publish_status(self) -> None:
+        """Publish the site's status on the board (a no-op without one)."""
+        if self.board is not None:
+            self.board.publish(site_status(self))
+
+    def _apply_requests(self, now: datetime) -> bool:
+        """Apply every queued request, in order; True when there were any."""
+        requests = self.control.take()
+        for request in requests:
+            self._apply(request, now)
+        return bool(requests)
+
+    def _apply(self, request: ControlRequest, now: datetime) -> None:
+        if isinstance(request, SetPolicy):
+            devices = self._switch_policy(request.name)
+        else:
+            controller = self.controllers[request.device_id]
+            controller.set_session_target(request.energy_wh, request.departure)
+            log.info(
+                "%s: session target %s Wh by %s",
+                request.device_id,
+                request.energy_wh,
+                request.departure,
+            )
+            devices = [request.device_id]
+        for device in devices:
+            self._due[device] = min(self._due[device], now)
+
+    def _switch_policy(self, name: str) -> list[str]:
+        """Every charger on a fresh `name` policy; the chargers whose cycle must run now."""
+        if name == self.policy_name:
+            return []
+        if self.make_policy is None:
+            raise ValueError(f"this daemon cannot switch policies (asked for {name!r})")
+        for controller in self.controllers.values():
+            controller.set_policy(self.make_policy(name))
+        log.info("policy switched from %s to %s", self.policy_name, name)
+        self.policy_name = name
+        return list(self.controllers)
 
     def run_due(self, now: datetime | None = None) -> list[CycleResult]:
         """Run every job due at `now` (clock time), cycles in device order."""
@@ -221,6 +305,7 @@ class Daemon:
                 for controller in self.controllers.values():
                     commands.extend(controller.shutdown(mode))
             self.store.commit()
+            self.publish_status()
         return commands
 
     # ----- the jobs -------------------------------------------------------------------
@@ -247,6 +332,12 @@ class Daemon:
         self.last_results[controller.device_id] = result
         if result.errors:
             log.warning("%s: %s", controller.device_id, "; ".join(result.errors))
+            by_kind = self.stats.errors_by_kind
+            for error in result.errors:
+                kind = error_kind(error)
+                by_kind[kind] = by_kind.get(kind, 0) + 1
+        if self.board is not None:
+            self.recent_decisions.append(decision_status(result.decision))
         if self.on_cycle is not None:
             self.on_cycle(result)
         return result.next_cycle_at

@@ -11,6 +11,13 @@ waits, shows status and handles signals.
 Misfires are never dropped (`misfire_grace_time=None`): a late cycle still
 runs, reading the clock when it does. A wake-up is at least `min_wall_s`
 away, on top of the daemon's own lower bound in simulated time.
+
+A request from another thread (`optimizer.status.SiteControl`) wakes the
+runner: a control job applies it in the worker thread at once, and every job
+whose due time the daemon moved earlier is rescheduled to it (the charger's
+next cycle runs now, not at its planned time). Each key has one live
+APScheduler job: a rescheduled key's older job, already handed to the worker,
+finds itself superseded and does nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +37,9 @@ from optimizer.daemon.core import Daemon, DaemonStopped
 from optimizer.interfaces import ChargerAuthError
 
 log = logging.getLogger(__name__)
+
+CONTROL_JOB = "control"
+"""Name of the job that applies the requests other threads queued."""
 
 
 class SpeedClock(Protocol):
@@ -70,6 +80,9 @@ class SchedulerRunner:
         # shutdown has begun (a deadlock seen on a loaded CI machine).
         self._reschedule_lock = threading.Lock()
         self._stopping = False
+        self._live: dict[str, tuple[int, datetime]] = {}
+        """Per key, the one live APScheduler job's number and the due time it is for."""
+        self._remove_waker = daemon.control.add_waker(self.wake)
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -107,23 +120,54 @@ class SchedulerRunner:
 
     def stop(self) -> None:
         """Stop scheduling and wait for the job in flight to finish (idempotent)."""
+        self._remove_waker()
         with self._reschedule_lock:
             self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
 
+    def wake(self) -> None:
+        """Apply the queued requests in the worker thread now (any thread may call it)."""
+        with self._reschedule_lock:
+            if self._stopping or self.stop_event.is_set() or not self._scheduler.running:
+                return
+            self._scheduler.add_job(
+                self._control,
+                trigger=DateTrigger(run_date=datetime.now(UTC)),
+                id=f"{CONTROL_JOB}#{next(self._ids)}",
+                name=CONTROL_JOB,
+            )
+
     def _schedule(self, key: str, due: datetime) -> None:
+        number = next(self._ids)
+        self._live[key] = (number, due)
         self._scheduler.add_job(
             self._run,
             trigger=DateTrigger(run_date=self.wall_time(due)),
-            args=[key],
-            id=f"{key}#{next(self._ids)}",
+            args=[key, number],
+            id=f"{key}#{number}",
             name=key,
         )
 
-    def _run(self, key: str) -> None:
+    def _control(self) -> None:
         if self.stop_event.is_set():
             return
+        self.daemon.apply_control()
+        self._follow_daemon()
+
+    def _follow_daemon(self) -> None:
+        """Reschedule every job the daemon now wants earlier than it is scheduled."""
+        with self._reschedule_lock:
+            if self._stopping or self.stop_event.is_set():
+                return
+            for key, due in self.daemon.jobs.items():
+                live = self._live.get(key)
+                if live is not None and due < live[1]:
+                    self._schedule(key, due)
+
+    def _run(self, key: str, number: int) -> None:
+        if self.stop_event.is_set() or self._live[key][0] != number:
+            return  # stopping, or superseded by a reschedule
         try:
             nxt = self.daemon.run_job(key)
         except DaemonStopped:
@@ -140,3 +184,4 @@ class SchedulerRunner:
         with self._reschedule_lock:
             if not self._stopping and not self.stop_event.is_set():
                 self._schedule(key, nxt)
+        self._follow_daemon()

@@ -14,6 +14,8 @@ from optimizer.composition import SiteParts
 from optimizer.controller import CycleResult
 from optimizer.daemon.core import Daemon, Reconciler
 from optimizer.interfaces import PvMode
+from optimizer.status.board import StatusBoard
+from optimizer.status.control import SiteControl
 
 
 def build_daemon(
@@ -24,9 +26,16 @@ def build_daemon(
     reconcile_at: time = time(0, 20),
     on_cycle: Callable[[CycleResult], None] | None = None,
     restore: bool = True,
+    board: StatusBoard | None = None,
+    control: SiteControl | None = None,
 ) -> Daemon:
     """The daemon scheduling `site`'s controllers; with `restore` the budget's ledger
-    is rebuilt from the store's last 48 h (a no-op on an empty store)."""
+    is rebuilt from the store's last 48 h (a no-op on an empty store).
+
+    With a `board` the daemon publishes its status there (a first one at once);
+    `control` (default: the daemon's own) is how other threads steer it; a switch
+    builds the policy through the composition root (`site.make_policy`).
+    """
     daemon = Daemon(
         site.controllers,
         site.scheduler,
@@ -37,7 +46,12 @@ def build_daemon(
         safe_mode=safe_mode,
         min_interval_s=site.config.controller.min_cycle_interval_s,
         on_cycle=on_cycle,
+        board=board,
+        control=control,
+        make_policy=site.make_policy,
+        charger_names={c.device_id: c.name for c in site.config.chargers},
     )
     if restore:
         daemon.restore_budget()
+    daemon.publish_status()
     return daemon

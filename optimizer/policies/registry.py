@@ -28,6 +28,9 @@ PolicyName = Literal[
 ]
 POLICY_NAMES: tuple[str, ...] = typing.get_args(PolicyName)
 
+PolicyByName = Callable[[str], Policy]
+"""A fresh instance of the named policy (the composition root's `policy_factory`)."""
+
 
 class PolicyConfig(BaseModel):
     """`[policy]`: the active policy's name and every policy's parameters."""
