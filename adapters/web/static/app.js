@@ -159,6 +159,7 @@ function renderCharger(charger) {
   state.dataset.state = charger.state ?? "";
   setText(state, charger.paused ? `${charger.state}, paused` : (charger.state ?? ""));
   setText($(".pv-mode", card), charger.pv_mode ? `PV mode: ${charger.pv_mode}` : "");
+  setText($(".setpoint", card), charger.setpoint_a != null ? `set ${amps(charger.setpoint_a)}` : "");
   setText($(".power", card), kw(charger.power_w));
   setText($(".current", card), amps(charger.current_a));
   setText($(".session", card), kwh(charger.session_energy_wh));
@@ -268,22 +269,21 @@ function unix(iso) {
   return Math.round(new Date(iso).getTime() / 1000);
 }
 
-/** The forecast as rows {t, central, low, clear}; tolerates a grid or a list of points. */
+/** The forecast as rows {t, central, low, clear}: its slots, or its arrays on a grid. */
 function forecastRows(plan) {
-  const forecast = plan.forecast ?? plan.pv_forecast ?? null;
+  const forecast = plan.forecast ?? null;
   if (!forecast) return [];
-  if (Array.isArray(forecast)) {
-    return forecast.map((p) => ({
-      t: unix(p.time ?? p.start),
-      central: p.central_w ?? p.pv_w ?? null,
-      low: p.pessimistic_w ?? p.low_w ?? null,
-      clear: p.clear_sky_w ?? null,
+  if (Array.isArray(forecast.slots)) {
+    return forecast.slots.map((slot) => ({
+      t: unix(slot.start),
+      central: slot.central_w,
+      low: slot.pessimistic_w ?? null,
+      clear: slot.clear_sky_w ?? null,
     }));
   }
   const start = unix(forecast.start);
-  const step = forecast.step_s;
   return (forecast.central_w ?? []).map((central, i) => ({
-    t: start + i * step,
+    t: start + i * forecast.step_s,
     central,
     low: forecast.pessimistic_w?.[i] ?? null,
     clear: forecast.clear_sky_w?.[i] ?? null,
@@ -341,10 +341,12 @@ function chartData(plan) {
   ])].sort((a, b) => a - b);
   const byTime = new Map(forecast.map((r) => [r.t, r]));
   const kwOf = (w) => (w == null ? null : w / 1000);
+  const hasPrices = prices.some((p) => p.price != null);
+  const hasCharging = charging.some((p) => p.w != null);
   return {
-    hasPrices: prices.some((p) => p.price != null),
-    hasCharging: charging.some((p) => p.w != null),
-    data: [
+    hasPrices,
+    hasCharging,
+    data: keepPresent([
       times,
       times.map((t) => kwOf(byTime.get(t)?.central)),
       times.map((t) => kwOf(byTime.get(t)?.low)),
@@ -352,8 +354,14 @@ function chartData(plan) {
       times.map((t) => kwOf(measured.get(t))),
       times.map((t) => (charging.length ? kwOf(nearestBefore(charging, t, "w")) : null)),
       times.map((t) => (prices.length ? nearestBefore(prices, t, "price") : null)),
-    ],
+    ], { hasPrices, hasCharging }),
   };
+}
+
+/** Drop the car-plan and price columns (data or series) when the plan has none. */
+function keepPresent(columns, { hasPrices, hasCharging }) {
+  const keep = [true, true, true, true, true, hasCharging, hasPrices];
+  return columns.filter((_, i) => keep[i]);
 }
 
 let nowMark = null; // unix s of the daemon's clock, drawn as a vertical line
@@ -385,20 +393,20 @@ function chartOptions(width, { hasPrices, hasCharging }) {
     width,
     height: Math.max(220, Math.min(340, Math.round(width * 0.45))),
     scales: { x: { time: true }, kW: { range: (u, min, max) => [0, Math.max(1, max * 1.08)] } },
-    series: [
+    series: keepPresent([
       {},
       { label: "PV forecast", scale: "kW", stroke: cssVar("--pv"), width: 2, value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
-      { label: "pessimistic", scale: "kW", stroke: cssVar("--pv"), width: 1, dash: [4, 4], value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
+      { label: "pessimistic (low quantile)", scale: "kW", stroke: cssVar("--pv"), width: 1, dash: [4, 4], value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
       { label: "clear sky", scale: "kW", stroke: cssVar("--grid"), width: 1, dash: [2, 6], value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
       { label: "PV measured", scale: "kW", stroke: cssVar("--accent"), width: 2, spanGaps: true, points: { show: false }, value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
-      { label: "car plan", scale: "kW", stroke: cssVar("--car"), width: 2, paths: steps, show: hasCharging, value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
-      { label: "price", scale: "price", stroke: cssVar("--price"), width: 1.5, paths: steps, show: hasPrices, value: (u, v) => (v == null ? "—" : `${v.toFixed(3)}/kWh`) },
-    ],
+      { label: "car plan", scale: "kW", stroke: cssVar("--car"), width: 2, paths: steps, value: (u, v) => (v == null ? "—" : `${v.toFixed(2)} kW`) },
+      { label: "price", scale: "price", stroke: cssVar("--price"), width: 1.5, paths: steps, value: (u, v) => (v == null ? "—" : `${v.toFixed(3)}/kWh`) },
+    ], { hasPrices, hasCharging }),
     bands: [{ series: [1, 2], fill: cssVar("--pv-band") }],
     axes: [
       { ...axis },
       { ...axis, scale: "kW", label: "kW", size: 48 },
-      { ...axis, scale: "price", side: 1, label: hasPrices ? "price / kWh" : "", grid: { show: false }, show: hasPrices },
+      ...(hasPrices ? [{ ...axis, scale: "price", side: 1, label: "price / kWh", grid: { show: false } }] : []),
     ],
     legend: { live: true },
     hooks: { draw: [drawNow] },
@@ -418,12 +426,24 @@ function renderPlan(plan) {
   } else {
     chart.setData(prepared.data);
   }
-  const reads = plan.reads ?? plan.planned_reads ?? [];
+  setText($("#plan-note"), planNote(plan, prepared));
+}
+
+/** Under the chart: each charger's goal and what the policy expects, and what is missing. */
+function planNote(plan, prepared) {
   const notes = [];
-  if (Array.isArray(reads)) notes.push(`${reads.length} reads planned`);
-  if (!prepared.hasPrices) notes.push("no prices in the plan");
-  if (plan.summary) notes.push(plan.summary);
-  setText($("#plan-note"), notes.join(" · "));
+  for (const goal of plan.chargers ?? []) {
+    const parts = [goal.device_id];
+    if (goal.target_wh != null) {
+      parts.push(`${kwh(goal.target_wh)}${goal.departure ? ` by ${dayTime(goal.departure)}` : ""}`);
+    }
+    if (goal.solar_expected_wh != null) parts.push(`sun (pessimistic) ${kwh(goal.solar_expected_wh)}`);
+    if (goal.expects) parts.push(goal.expects);
+    notes.push(parts.join(": "));
+  }
+  if (!plan.forecast) notes.push("no forecast yet");
+  if (!prepared.hasPrices) notes.push("no hourly prices in the plan");
+  return notes.join(" · ");
 }
 
 function resizeChart() {
