@@ -88,7 +88,8 @@ def unit_command() -> tuple[list[str], dict[str, str]]:
         if key == "ExecStart":
             cmd = shlex.split(value)
         elif key == "Environment":
-            env.update([value.split("=", 1)])
+            name, _, setting = value.partition("=")
+            env[name] = setting
     return cmd, env
 
 
