@@ -51,6 +51,17 @@ class StorageConfig(BaseModel):
     url: str = Field(default="sqlite:///v2c-solar.db", min_length=1)
 
 
+class WebConfig(BaseModel):
+    """`[web]`: where `v2c-solar run` serves its page, JSON API and metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listen: str = Field(
+        default="127.0.0.1:8787",
+        description='HOST:PORT to serve on; "" turns the web server off. Loopback by default.',
+    )
+
+
 class AppConfig(BaseModel):
     """The whole validated config."""
 
@@ -63,6 +74,7 @@ class AppConfig(BaseModel):
     controller: ControllerSettings = Field(default_factory=ControllerSettings)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     tariff: TariffConfig | None = None
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @model_validator(mode="after")
     def _unique_devices(self) -> Self:

@@ -304,6 +304,15 @@ class Store(Protocol):
         """The call ledger for a window (the budget rebuilds its day from it on restart)."""
         ...
 
+    def record_setting(self, key: str, value: str) -> None:
+        """Keep `value` under `key` across restarts (durable with the next commit): what a
+        user chose while the daemon ran, e.g. the policy picked from home."""
+        ...
+
+    def setting(self, key: str) -> str | None:
+        """The value last kept under `key` (pending or committed); None if never kept."""
+        ...
+
     def commit(self) -> None: ...
 
 

@@ -25,6 +25,9 @@ from optimizer.interfaces import ApiCall
 
 runner = CliRunner()
 
+NO_PORT = ("--web", "127.0.0.1:0")
+"""`run` serves its web API on a free port here: 8787 may be taken on a shared machine."""
+
 CONFIG = """
 [site]
 latitude = 47.05
@@ -255,7 +258,7 @@ def test_run_stops_on_401_with_a_clear_message(
 ) -> None:
     env = dict(os.environ, V2C_API_KEY="wrong-key", V2C_BASE_URL=simulator.base_url)
     db = f"sqlite:///{tmp_path / 'run.db'}"
-    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", *NO_PORT, "--config", str(config)]
     done = subprocess.run(
         [*cmd, "--db", db], env=env, capture_output=True, text=True, timeout=60, check=False
     )
@@ -275,7 +278,7 @@ def test_run_names_chargers_it_could_not_leave_in_the_safe_mode(
     unreachable = f"http://127.0.0.1:{free_port()}/kong/v2c_service"  # nothing listens there
     env = dict(os.environ, V2C_API_KEY="secret-key-123", V2C_BASE_URL=unreachable)
     db = f"sqlite:///{tmp_path / 'down.db'}"
-    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", *NO_PORT, "--config", str(config)]
     proc = subprocess.Popen(
         [*cmd, "--db", db], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -305,7 +308,17 @@ def _start_run(config: Path, db: str, simulator: RunningSimulator) -> subprocess
     from adapters.simulator.server import DEMO_API_KEY
 
     env = dict(os.environ, V2C_API_KEY=DEMO_API_KEY, V2C_BASE_URL=simulator.base_url)
-    cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config), "--db", db]
+    cmd = [
+        sys.executable,
+        "-m",
+        "optimizer.cli.main",
+        "run",
+        *NO_PORT,
+        "--config",
+        str(config),
+        "--db",
+        db,
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     banner = proc.stderr.readline()
@@ -322,7 +335,7 @@ def test_a_second_daemon_on_the_same_database_is_refused_and_kill_9_leaves_no_st
     first = _start_run(config, db, simulator)
     try:
         env = dict(os.environ, V2C_API_KEY=DEMO_API_KEY, V2C_BASE_URL=simulator.base_url)
-        cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(config)]
+        cmd = [sys.executable, "-m", "optimizer.cli.main", "run", *NO_PORT, "--config", str(config)]
         second = subprocess.run(
             [*cmd, "--db", db], env=env, capture_output=True, text=True, timeout=60, check=False
         )

@@ -134,7 +134,8 @@ def test_run_imports_no_plotting_and_no_simulator(tmp_path: Path, refusing_cloud
     config = tmp_path / "home.toml"
     config.write_text(CONFIG, encoding="utf-8")
     code, modules = command_modules(
-        tmp_path, "run", "--config", str(config), "--db", f"sqlite:///{tmp_path / 'run.db'}",
+        tmp_path, "run", "--web", "127.0.0.1:0", "--config", str(config),
+        "--db", f"sqlite:///{tmp_path / 'run.db'}",
         env={"V2C_API_KEY": "wrong-key", "V2C_BASE_URL": refusing_cloud},
     )  # fmt: skip
     assert code == 1  # the cloud refused the key: the daemon was built and ran a cycle

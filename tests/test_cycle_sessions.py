@@ -30,3 +30,26 @@ def test_without_any_target_the_session_has_none() -> None:
     charger = FakeCharger(FakeClock(), World())
     record = SessionTracker("dev1").update(charger.read(), True, default_target_wh=None)
     assert record is not None and record.target_wh is None and record.target_met is None
+
+
+def test_a_target_set_before_the_car_arrives_waits_for_its_session() -> None:
+    clock, world = FakeClock(), World(plugged=False)
+    charger = FakeCharger(clock, world)
+    tracker = SessionTracker("dev1")
+    tracker.set_target(20_000.0, T0 + timedelta(hours=10))  # from home, in the evening
+    assert tracker.update(charger.read(), False, default_target_wh=None) is None
+    assert tracker.target_wh == 20_000.0  # no session yet: it waits
+    clock.advance(3600)
+    world.plugged = True
+    opened = tracker.update(charger.read(), True, default_target_wh=None)
+    assert opened is not None and opened.target_wh == 20_000.0
+
+
+def test_a_target_for_a_car_that_never_came_ends_at_its_departure() -> None:
+    clock, world = FakeClock(), World(plugged=False)
+    charger = FakeCharger(clock, world)
+    tracker = SessionTracker("dev1")
+    tracker.set_target(20_000.0, T0 + timedelta(hours=1))
+    clock.advance(3600)
+    tracker.update(charger.read(), False, default_target_wh=None)
+    assert (tracker.target_wh, tracker.departure) == (None, None)

@@ -527,3 +527,42 @@ def test_a_daemon_without_a_policy_factory_offers_only_its_running_policy() -> N
     assert daemon.control.policies == ("scripted",)
     assert daemon.board is None
     daemon.publish_status()  # no board: nothing to do, no error
+
+
+def _site_daemon(store: MemoryStore, policy: str) -> Daemon:
+    """The daemon of the demo's home with `policy` configured, over `store` (a restart
+    reuses the store)."""
+    scenario = default_scenario()
+    world = World(scenario, seed=1)
+    clock = SimClock(world.now)
+    quota = account_quota(1000)
+
+    def charger(device_id: str, listener: CallListener) -> WorldCharger:
+        return WorldCharger(world, device_id, clock, listener, quota=quota)
+
+    config = demo_config(scenario, policy)
+    return build_daemon(build_site(config, charger, clock, store))
+
+
+def test_a_policy_chosen_from_home_survives_a_restart_until_the_config_changes() -> None:
+    store = MemoryStore()
+    first = _site_daemon(store, "solar_only")
+    first.control.set_policy("target")
+    first.apply_control()
+    assert first.policy_name == "target"
+    restarted = _site_daemon(store, "solar_only")
+    assert restarted.policy_name == "target"
+    assert all(c.policy.name == "target" for c in restarted.controllers.values())
+    assert restarted.configured_policy == "solar_only"
+    edited = _site_daemon(store, "min_solar")  # the file names another policy now: it wins
+    assert edited.policy_name == "min_solar"
+    back = _site_daemon(store, "solar_only")  # the choice was made under solar_only
+    assert back.policy_name == "target"
+
+
+def test_an_unreadable_policy_choice_is_ignored() -> None:
+    store = MemoryStore()
+    store.record_setting("policy", "not json")
+    assert _site_daemon(store, "solar_only").policy_name == "solar_only"
+    store.record_setting("policy", '{"chosen": "turbo", "configured": "solar_only"}')
+    assert _site_daemon(store, "solar_only").policy_name == "solar_only"

@@ -77,3 +77,14 @@ def test_the_planner_keeps_its_reserve_and_restores_its_ledger() -> None:
 
 def test_a_forecaster_depends_on_more_than_its_observations_by_default() -> None:
     assert FakeForecaster().depends_only_on_observations is False
+
+
+def test_a_fixed_schedule_makes_no_day_plan_and_the_planner_its_own() -> None:
+    now = T0 + timedelta(minutes=1)
+    assert FixedIntervalSchedule(90.0, daily_limit=100).day_plan(now) is None
+    planner = BudgetPlanner(BudgetConfig(daily_limit=1000, reserve=100), pv_profile=sunny_pv)
+    planner.restore(_calls(10), now)
+    plan = planner.day_plan(now)
+    assert plan.window_start <= now < plan.window_end
+    assert (plan.spent, plan.reads_left) == (10, 890)
+    assert plan.planned_reads > 0

@@ -132,3 +132,14 @@ def test_row_counts_cover_every_table(store: QueryableStore) -> None:
         "commands": 1,
         "sessions": 1,
     }
+
+
+def test_a_setting_is_kept_replaced_and_visible_before_commit(store: QueryableStore) -> None:
+    assert store.setting("policy") is None
+    store.record_setting("policy", "target")
+    assert store.setting("policy") == "target"  # pending
+    store.commit()
+    store.record_setting("policy", "fast")
+    store.commit()
+    assert store.setting("policy") == "fast"
+    assert store.setting("other") is None

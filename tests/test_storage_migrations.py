@@ -19,7 +19,10 @@ def _add_notes_column(conn: Connection) -> None:
     conn.execute(text("UPDATE api_calls SET note = 'migrated'"))
 
 
-FAKE_V2 = MigrationStep(2, "add api_calls.note", _add_notes_column)
+NEXT = len(STEPS) + 1
+"""The version a step after this v2c-solar's last one would have."""
+
+FAKE_NEXT = MigrationStep(NEXT, "add api_calls.note", _add_notes_column)
 
 
 def _columns(url: str, table: str) -> set[str]:
@@ -32,34 +35,51 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 1
+        assert store.schema_version == len(STEPS) == 2
 
 
-def test_v1_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'm.db'}"
-    with SqlStore(url) as v1:
-        v1.record_call(make_call(0))
-        v1.commit()
+    with SqlStore(url) as current:
+        current.record_call(make_call(0))
+        current.commit()
     assert "note" not in _columns(url, "api_calls")
-    with SqlStore(url, steps=(*STEPS, FAKE_V2)) as v2:
-        assert v2.schema_version == 2
-        assert v2.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
+    with SqlStore(url, steps=(*STEPS, FAKE_NEXT)) as upgraded:
+        assert upgraded.schema_version == NEXT
+        assert upgraded.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT note FROM api_calls")).scalar_one() == "migrated"
-        assert schema_version(conn) == 2
+        assert schema_version(conn) == NEXT
         history = conn.execute(text("SELECT version, description FROM schema_version")).all()
     engine.dispose()
-    assert [tuple(r) for r in history] == [(1, STEPS[0].description), (2, FAKE_V2.description)]
+    steps = (*STEPS, FAKE_NEXT)
+    assert [tuple(r) for r in history] == [(s.version, s.description) for s in steps]
+
+
+def test_a_v1_database_gets_the_settings_table_and_keeps_its_calls(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v1.db'}"
+    with SqlStore(url, steps=STEPS[:1]) as v1:
+        v1.record_call(make_call(0))
+        v1.commit()
+        assert v1.schema_version == 1
+    with SqlStore(url) as v2:
+        assert v2.schema_version == 2
+        assert v2.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
+        assert v2.setting("policy") is None
+        v2.record_setting("policy", "target")
+        v2.commit()
+    with SqlStore(url) as again:
+        assert again.setting("policy") == "target"
 
 
 def test_steps_already_applied_are_not_run_again(tmp_path: Path) -> None:
     runs: list[int] = []
-    counting = MigrationStep(2, "count", lambda _conn: runs.append(2))
+    counting = MigrationStep(NEXT, "count", lambda _conn: runs.append(NEXT))
     url = f"sqlite:///{tmp_path / 'r.db'}"
     for _ in range(3):
         SqlStore(url, steps=(*STEPS, counting)).close()
-    assert runs == [2]
+    assert runs == [NEXT]
 
 
 def test_a_failing_step_leaves_the_previous_version(tmp_path: Path) -> None:
@@ -69,20 +89,21 @@ def test_a_failing_step_leaves_the_previous_version(tmp_path: Path) -> None:
 
     engine = open_engine(f"sqlite:///{tmp_path / 'f.db'}", create_if_missing=True)
     with pytest.raises(RuntimeError):
-        upgrade(engine, (*STEPS, MigrationStep(2, "boom", boom)))
+        upgrade(engine, (*STEPS, MigrationStep(NEXT, "boom", boom)))
     with engine.connect() as conn:
-        assert schema_version(conn) == 1
+        assert schema_version(conn) == len(STEPS)
         assert not inspect(conn).has_table("half_done")
     engine.dispose()
 
 
 def test_newer_schema_is_a_one_line_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'n.db'}"
-    SqlStore(url, steps=(*STEPS, FAKE_V2)).close()
+    SqlStore(url, steps=(*STEPS, FAKE_NEXT)).close()
     with pytest.raises(SchemaTooNewError) as info:
         SqlStore(url)
     message = str(info.value)
-    assert "version 2" in message and "up to version 1" in message and "\n" not in message
+    assert f"version {NEXT}" in message and f"up to version {len(STEPS)}" in message
+    assert "\n" not in message
 
 
 @pytest.mark.parametrize("versions", [(2,), (1, 3), (1, 1)])

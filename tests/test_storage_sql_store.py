@@ -271,3 +271,13 @@ def test_failed_commit_on_a_locked_database_keeps_the_cycle(tmp_path: Path) -> N
         blocker.close()
         store.commit()
         assert store.row_counts()["api_calls"] == 1
+
+
+def test_a_setting_survives_reopening_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'settings.db'}"
+    with SqlStore(url) as store:
+        store.record_setting("policy", "target")
+        store.commit()
+        store.record_setting("policy", "fast")  # never committed: lost with the process
+    with SqlStore(url) as store:
+        assert store.setting("policy") == "target"

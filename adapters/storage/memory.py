@@ -30,6 +30,7 @@ class MemoryStore:
         self.decisions: list[Decision] = []
         self.commands: list[Command] = []
         self._sessions: dict[tuple[str, datetime], SessionRecord] = {}
+        self.settings: dict[str, str] = {}
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={n}" for name, n in self.row_counts().items())
@@ -54,6 +55,14 @@ class MemoryStore:
     def record_session(self, session: SessionRecord) -> None:
         """Insert or replace the session with the same device and start."""
         self._sessions[(session.device_id, session.start.astimezone(UTC))] = session
+
+    def record_setting(self, key: str, value: str) -> None:
+        """Keep `value` under `key` (for the life of this store)."""
+        self.settings[key] = value
+
+    def setting(self, key: str) -> str | None:
+        """The value kept under `key`, None if never kept."""
+        return self.settings.get(key)
 
     def commit(self) -> None:
         """Nothing to make durable: memory lives as long as the process."""

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, insert, inspect, select
 
 from adapters.storage.errors import SchemaTooNewError
-from adapters.storage.schema import RECORD_TABLES, Base, SchemaVersionRow
+from adapters.storage.schema import RECORD_TABLES, Base, SchemaVersionRow, SettingRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +36,14 @@ def _create_v1(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in RECORD_TABLES])
 
 
+def _create_settings(conn: Connection) -> None:
+    """Create settings (key, value): what a user chose while the daemon ran."""
+    Base.metadata.tables[SettingRow.__tablename__].create(conn)
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
+    MigrationStep(2, "create settings", _create_settings),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 

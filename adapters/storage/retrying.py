@@ -59,6 +59,14 @@ class RetryingStore:
         """The call ledger of a window, committed and pending alike."""
         return self.inner.calls_between(start, end)
 
+    def record_setting(self, key: str, value: str) -> None:
+        """Buffer a setting (see `SqlStore.record_setting`)."""
+        self.inner.record_setting(key, value)
+
+    def setting(self, key: str) -> str | None:
+        """The setting kept under `key`, pending or committed."""
+        return self.inner.setting(key)
+
     def commit(self) -> None:
         """Commit; on failure log once (until it works again) and keep going."""
         try:

@@ -148,5 +148,14 @@ class SessionRow(Base):
     target_met: Mapped[bool | None]
 
 
+class SettingRow(Base):
+    """A value the daemon keeps across restarts, by key (the policy chosen from home)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
 RECORD_TABLES = (ApiCallRow, ObservationRow, DecisionRow, CommandRow, SessionRow)
 """The tables the stores record into (everything except `schema_version`)."""

@@ -35,6 +35,7 @@ from adapters.storage.schema import (
     DecisionRow,
     ObservationRow,
     SessionRow,
+    SettingRow,
 )
 from adapters.storage.url import DEFAULT_URL
 from adapters.storage.utc import as_utc
@@ -142,6 +143,7 @@ class SqlStore(Closing):
         self._decisions: list[Decision] = []
         self._commands: list[Command] = []
         self._sessions: dict[SessionKey, SessionRecord] = {}
+        self._settings: dict[str, str] = {}
 
     def _require_schema(self) -> None:
         with self._engine.connect() as conn:
@@ -205,6 +207,19 @@ class SqlStore(Closing):
             _require_finite(getattr(session, name), f"SessionRecord.{name}")
         self._sessions[(session.device_id, start)] = replace(session, start=start, end=end)
 
+    def record_setting(self, key: str, value: str) -> None:
+        """Buffer keeping `value` under `key` (written, replacing the old one, on commit)."""
+        if not 0 < len(key) <= 64:
+            raise ValueError(f"setting key must be 1..64 characters, got {key!r}")
+        self._settings[key] = value
+
+    def setting(self, key: str) -> str | None:
+        """The value kept under `key`: the pending one, else the committed one, else None."""
+        if key in self._settings:
+            return self._settings[key]
+        rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
+        return None if not rows else str(rows[0][0])
+
     def commit(self) -> None:
         """Write everything buffered since the last commit in one transaction.
 
@@ -232,7 +247,12 @@ class SqlStore(Closing):
 
     def _has_pending(self) -> bool:
         return bool(
-            self._calls or self._observations or self._decisions or self._commands or self._sessions
+            self._calls
+            or self._observations
+            or self._decisions
+            or self._commands
+            or self._sessions
+            or self._settings
         )
 
     def _clear_pending(self) -> None:
@@ -241,6 +261,7 @@ class SqlStore(Closing):
         self._decisions = []
         self._commands = []
         self._sessions = {}
+        self._settings = {}
 
     def _write_pending(self, conn: Any) -> None:
         if self._calls:
@@ -260,6 +281,12 @@ class SqlStore(Closing):
             )
             if updated.rowcount == 0:
                 conn.execute(insert(SessionRow), [row])
+        for key, value in self._settings.items():
+            changed = conn.execute(
+                update(SettingRow).where(SettingRow.key == key).values(value=value)
+            )
+            if changed.rowcount == 0:
+                conn.execute(insert(SettingRow), [{"key": key, "value": value}])
 
     # -- queries --------------------------------------------------------------------
 

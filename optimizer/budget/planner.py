@@ -208,6 +208,10 @@ class BudgetPlanner(LedgeredScheduler):
         return max(self._config.min_read_interval_s, interval_s * (1 - DUE_SLACK))
 
     # ---- the explainable plan --------------------------------------------
+    def day_plan(self, now: datetime) -> BudgetPlan:
+        """The rest of the quota day of `now`, for the contexts the controllers last showed."""
+        return self.plan(self._ledger.window(now)[0].date(), now=now)
+
     def plan(
         self,
         day: date,

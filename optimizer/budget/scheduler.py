@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from optimizer.budget.ledger import CallLedger
+from optimizer.budget.plan import BudgetPlan
 from optimizer.interfaces import ApiCall, Quota
 
 
@@ -99,3 +100,10 @@ class LedgeredScheduler(ReadScheduler, Protocol):
     def reads_left(self, now: datetime) -> int:
         """Calls a read may use now; by default all that remain (no reserve for commands)."""
         return self.remaining(now)
+
+    def day_plan(self, now: datetime) -> BudgetPlan | None:
+        """The rest of the quota day of `now` as planned (for the status and `/api/plan`).
+
+        By default None: a scheduler that reads on a fixed rhythm makes no plan.
+        """
+        return None

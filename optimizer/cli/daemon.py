@@ -43,6 +43,7 @@ from optimizer.cli import fault_options
 
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
+    from adapters.web.server import WebServer
     from optimizer.config import AppConfig
     from optimizer.daemon import Daemon, SpeedClock
     from optimizer.daemon.serve import RunOutcome
@@ -116,6 +117,31 @@ def _check_policy(policy: str | None) -> None:
         raise _fail(f"--policy: unknown policy {policy!r}; known: {', '.join(POLICY_NAMES)}")
 
 
+WebOption = Annotated[
+    str | None,
+    typer.Option(
+        "--web",
+        help="Serve the page, JSON API and /metrics on HOST:PORT (loopback unless told).",
+    ),
+]
+"""`--web HOST:PORT` of `run` and `demo`."""
+
+
+def _bind_web(listen: str | None, daemon: Daemon, database_url: str) -> WebServer | None:
+    """The web server for `listen` over the daemon's board and control, bound now
+    (a port in use or a bad HOST:PORT is one line, exit 2); None when `listen` is empty."""
+    if not listen or daemon.board is None:
+        return None
+    from adapters.web.server import ListenError, web_server
+
+    try:
+        return web_server(
+            listen, daemon.board, daemon.control, database_url=database_url, tz=daemon.timezone
+        )
+    except ListenError as exc:
+        raise _fail(str(exc)) from None
+
+
 def _serve(
     daemon: Daemon,
     clock: SpeedClock,
@@ -123,8 +149,10 @@ def _serve(
     until: datetime | None = None,
     status: bool,
     key_env: str = API_KEY_ENV,
+    web: WebServer | None = None,
 ) -> RunOutcome:
-    """Serve `daemon` under APScheduler (with the live status line when `status`).
+    """Serve `daemon` under APScheduler (with the live status line when `status`),
+    and `web` in its thread meanwhile (stopped after the daemon's shutdown).
 
     `key_env` is what the message of a refused key (401) tells the user to check.
     """
@@ -132,9 +160,16 @@ def _serve(
     from optimizer.daemon import SchedulerRunner
     from optimizer.daemon.serve import serve
 
-    with StatusLine(daemon, enabled=status) as line:
-        runner = SchedulerRunner(daemon, clock)
-        return serve(daemon, runner, until=until, tick=line.refresh, key_env=key_env)
+    if web is not None:
+        web.start()
+        typer.echo(f"v2c-solar: web API and metrics on {web.url}", err=True)
+    try:
+        with StatusLine(daemon, enabled=status) as line:
+            runner = SchedulerRunner(daemon, clock)
+            return serve(daemon, runner, until=until, tick=line.refresh, key_env=key_env)
+    finally:
+        if web is not None:
+            web.stop()
 
 
 def _last_commit(store: SqlStore) -> str | None:
@@ -174,8 +209,15 @@ def run(
         str | None, typer.Option("--policy", help="Override the configured policy.")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+    web: WebOption = None,
+    no_web: Annotated[
+        bool, typer.Option("--no-web", help="No web server (default: serve on \\[web] listen).")
+    ] = False,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
+
+    Serves the page, JSON API and metrics on `--web` or `[web] listen`
+    (127.0.0.1:8787 by default) unless `--no-web`; writes need `V2C_SOLAR_WEB_TOKEN`.
 
     Exit 0 when every charger acknowledged its own exclusive-PV mode on the way
     out; exit 1 (one line naming the chargers) when the cloud refused the key or
@@ -212,13 +254,15 @@ def run(
             clear_sky_days=InChildProcess(),
             board=StatusBoard(),
         )
+        listen = None if no_web else (web or app_config.web.listen)
+        server = _bind_web(listen, daemon, db or app_config.storage.url)
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "
             f"{daemon.planner.spent(clock.now())} calls spent today",
             err=True,
         )
-        outcome = _serve(daemon, clock, status=not verbose)
+        outcome = _serve(daemon, clock, status=not verbose, web=server)
         unwritten = _last_commit(store)
     finally:
         client.close()
@@ -261,6 +305,7 @@ def demo(
     outage_end: fault_options.OutageEndOption = None,
     revoke_keys_at: fault_options.RevokeKeysAtOption = None,
     offline: fault_options.OfflineOption = None,
+    web: WebOption = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
@@ -325,9 +370,15 @@ def demo(
             )
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard())
+        server = _bind_web(web, daemon, url)
         wall0 = _time.monotonic()
         outcome = _serve(
-            daemon, clock, until=until, status=not as_json, key_env=DEMO_KEY_REFUSED_HINT
+            daemon,
+            clock,
+            until=until,
+            status=not as_json,
+            key_env=DEMO_KEY_REFUSED_HINT,
+            web=server,
         )
         summary = summarize(
             store=store,

@@ -56,7 +56,11 @@ class SessionTracker:
         """When the car leaves (UTC), None: unknown."""
 
     def set_target(self, target_wh: float | None, departure: datetime | None) -> None:
-        """Per-session energy wanted (Wh) and departure (UTC); cleared when the car leaves."""
+        """Per-session energy wanted (Wh) and departure (UTC); cleared when the car leaves.
+
+        Set while no car is plugged in (from home, before arriving), it waits for the
+        next session, unless its departure passes first.
+        """
         self.target_wh = target_wh
         self.departure = departure
 
@@ -74,12 +78,13 @@ class SessionTracker:
         """Take in one reading; the session record to store (opened, updated or closed).
 
         The session's target is the one set for it, else `default_target_wh` (the
-        policy's); an unplugged car clears the per-session target and departure.
+        policy's). The per-session target and departure end with the session they were
+        set for (the car left), or, set while no car was plugged in, at their departure.
         """
         target_wh = self.target_wh if self.target_wh is not None else default_target_wh
-        if plugged_in is False:
-            self.set_target(None, None)
         s = self.open
+        if plugged_in is False and (s is not None or self._departed(reading.time)):
+            self.set_target(None, None)
         if plugged_in is None:
             return None
         if not plugged_in:
@@ -102,6 +107,10 @@ class SessionTracker:
             s.target_wh = target_wh
         s.charger_energy_wh = max(reading.session_energy_wh, 0.0)
         return self._record(s, end=None)
+
+    def _departed(self, now: datetime) -> bool:
+        """The departure set is past (a target set for a car that never came)."""
+        return self.departure is None or now >= self.departure
 
     def current(self) -> SessionRecord | None:
         """The open session as a record, if any."""

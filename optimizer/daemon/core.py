@@ -25,10 +25,12 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
+from optimizer.daemon.policy_choice import remember_policy, remembered_policy
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
 from optimizer.policies.registry import POLICY_NAMES, PolicyByName
 from optimizer.status.board import StatusBoard
@@ -43,6 +45,9 @@ DAY = timedelta(days=1)
 
 ROLL_JOB = "budget-roll"
 """Key of the daily budget-roll job."""
+
+PLAN_REFRESH = timedelta(minutes=15)
+"""How often (clock time) the status re-asks the read scheduler for the day's plan."""
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
@@ -141,6 +146,8 @@ class Daemon:
         self._tz = next(iter(self.controllers.values())).timezone
         self.policy_name = next(iter(self.controllers.values())).policy.name
         """The active policy's name (every charger runs the same policy)."""
+        self.configured_policy = self.policy_name
+        """The policy the daemon was started with (the config, or `--policy`)."""
         self.make_policy = make_policy
         self.board = board
         self.control = control or SiteControl(
@@ -149,6 +156,7 @@ class Daemon:
         self.charger_names = dict(charger_names or {})
         self.recent_decisions: deque[DecisionStatus] = deque(maxlen=MAX_DECISIONS)
         """The last decisions, oldest first; kept only with a board (nobody else reads them)."""
+        self._day_plan: tuple[datetime, BudgetPlan | None] | None = None
         self._lock = threading.Lock()
         self._stopped = False
         now = clock.now()
@@ -157,6 +165,11 @@ class Daemon:
         if reconciler is not None:
             for device in self.controllers:
                 self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The site's local zone (the controllers')."""
+        return self._tz
 
     # ----- restore --------------------------------------------------------------------
 
@@ -169,6 +182,20 @@ class Daemon:
         calls = self.store.calls_between(now - 2 * DAY, now + self.min_interval)
         self.planner.restore(calls, now)
         return self.planner.spent(now)
+
+    def restore_policy(self) -> str | None:
+        """Switch to the policy chosen from home before a restart, if it still applies
+        (`optimizer.daemon.policy_choice`); the policy restored, else None."""
+        chosen = remembered_policy(self.store, self.configured_policy, self.control.policies)
+        if chosen is None or chosen == self.policy_name:
+            return None
+        self._switch_policy(chosen)
+        log.warning(
+            "policy %s, as chosen from home before the restart (configured: %s)",
+            chosen,
+            self.configured_policy,
+        )
+        return chosen
 
     # ----- schedule -------------------------------------------------------------------
 
@@ -223,6 +250,19 @@ class Daemon:
             if self._apply_requests(now or self.clock.now()):
                 self.publish_status()
 
+    def day_plan(self, now: datetime) -> BudgetPlan | None:
+        """The read scheduler's plan for the rest of the quota day, re-asked every
+        `PLAN_REFRESH` and when its day has ended (for the status only)."""
+        cached = self._day_plan
+        if cached is not None:
+            asked, plan = cached
+            fresh = asked <= now < asked + PLAN_REFRESH
+            if fresh and (plan is None or now < plan.window_end):
+                return plan
+        plan = self.planner.day_plan(now)
+        self._day_plan = (now, plan)
+        return plan
+
     def publish_status(self) -> None:
         """Publish the site's status on the board (a no-op without one)."""
         if self.board is not None:
@@ -261,6 +301,7 @@ class Daemon:
             controller.set_policy(self.make_policy(name))
         log.info("policy switched from %s to %s", self.policy_name, name)
         self.policy_name = name
+        remember_policy(self.store, name, self.configured_policy)
         return list(self.controllers)
 
     def run_due(self, now: datetime | None = None) -> list[CycleResult]:

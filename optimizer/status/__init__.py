@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         SiteControl,
     )
     from optimizer.status.errors import ERROR_KINDS, error_kind
+    from optimizer.status.plan import ChargerPlan, PlanStatus, plan_status
     from optimizer.status.snapshot import (
         MAX_DECISIONS,
         ChargerStatus,
@@ -41,16 +42,19 @@ __getattr__ = lazy_exports(__name__, __file__)
 __all__ = [
     "ERROR_KINDS",
     "MAX_DECISIONS",
+    "ChargerPlan",
     "ChargerStatus",
     "ControlError",
     "ControlRequest",
     "DecisionStatus",
     "Listener",
+    "PlanStatus",
     "SetPolicy",
     "SetTarget",
     "SiteControl",
     "SiteStatus",
     "StatusBoard",
     "error_kind",
+    "plan_status",
     "site_status",
 ]

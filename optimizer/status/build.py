@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from optimizer.controller import Controller, CycleResult
 from optimizer.interfaces import ChargerReading, ChargeState, Decision
+from optimizer.status.plan import plan_status
 from optimizer.status.snapshot import ChargerStatus, DecisionStatus, SiteStatus
 
 if TYPE_CHECKING:
@@ -90,6 +91,7 @@ def site_status(daemon: Daemon) -> SiteStatus:
     now = daemon.clock.now()
     planner = daemon.planner
     reading = _newest_reading(daemon.controllers)
+    budget = daemon.day_plan(now)
     chargers = tuple(
         charger_status(c, daemon.last_results.get(device), daemon.charger_names.get(device))
         for device, c in daemon.controllers.items()
@@ -102,13 +104,14 @@ def site_status(daemon: Daemon) -> SiteStatus:
         house_w=None if reading is None else reading.household_w,
         calls_today=planner.spent(now),
         calls_left=planner.remaining(now),
-        planned_reads=None,
+        planned_reads=None if budget is None else budget.planned_reads,
         chargers=chargers,
         decisions=tuple(reversed(daemon.recent_decisions)),
         errors_by_kind=MappingProxyType(dict(daemon.stats.errors_by_kind)),
         commands_sent=daemon.stats.commands,
         decisions_made=daemon.stats.cycles,
         fatal=fatal_line(daemon),
+        plan=plan_status(daemon, budget),
     )
 
 

@@ -16,7 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from optimizer.status.plan import PlanStatus
 
 MAX_DECISIONS = 200
 """Decisions a `SiteStatus` keeps, newest first."""
@@ -124,6 +127,8 @@ class SiteStatus:
     fatal: str | None = None
     version: int = 0
     """The board's version when published (0: never published)."""
+    plan: PlanStatus | None = None
+    """Today's plan (`GET /api/plan`); not part of `to_json`."""
 
     @classmethod
     def empty(cls, time: datetime | None = None) -> SiteStatus:

@@ -1,0 +1,189 @@
+"""The JSON API's routes: reads from the status board, writes through SiteControl.
+
+Reads never block on the daemon (`StatusBoard.current`); writes are validated
+here and by `SiteControl` in this thread, queued, and applied by the daemon's
+thread before its next job. Errors are `{"error": <one line naming the field>,
+"field": ...}`: 422 for a bad body or query, 404 for an unknown charger, 401/403
+for the token (`auth`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from adapters.storage import StoreError
+from adapters.web.auth import error, write_refusal
+from adapters.web.sessions import SessionsReader
+from optimizer.status.board import StatusBoard
+from optimizer.status.control import MAX_TARGET_WH, ControlError, SiteControl
+from optimizer.status.snapshot import MAX_DECISIONS
+
+DEFAULT_DECISIONS = 50
+"""Decisions `GET /api/decisions` answers without `limit`."""
+
+
+class BodyError(ValueError):
+    """A request body or query refused: `field` and a one-line message naming it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """The routes' shared state: the board, the control, the token, the sessions, the zone."""
+
+    board: StatusBoard
+    control: SiteControl
+    token: str | None
+    sessions: SessionsReader | None
+    tz: tzinfo
+
+    # ----- reads ------------------------------------------------------------------------
+
+    async def status(self, request: Request) -> Response:
+        return JSONResponse(self.board.current().to_json())
+
+    async def plan(self, request: Request) -> Response:
+        status = self.board.current()
+        if status.plan is None:
+            return JSONResponse({"time": status.time.isoformat(), "forecast": None, "chargers": []})
+        return JSONResponse(status.plan.to_json())
+
+    async def decisions(self, request: Request) -> Response:
+        try:
+            limit = _limit(request.query_params.get("limit"))
+        except BodyError as exc:
+            return error(422, str(exc), exc.field)
+        decisions = self.board.current().decisions[:limit]
+        return JSONResponse({"decisions": [d.to_json() for d in decisions]})
+
+    def sessions_json(self, request: Request) -> Response:
+        """Sync: it reads the database, so starlette runs it in its thread pool."""
+        if self.sessions is None:
+            return JSONResponse({"sessions": []})
+        device = request.query_params.get("device_id")
+        try:
+            rows = self.sessions.sessions(device_id=device)
+        except StoreError as exc:
+            return error(503, f"sessions: {exc}")
+        return JSONResponse({"sessions": rows})
+
+    # ----- writes -----------------------------------------------------------------------
+
+    async def set_policy(self, request: Request) -> Response:
+        refusal = write_refusal(request, self.token)
+        if refusal is not None:
+            return refusal
+        try:
+            body = await _json_object(request)
+            name = body.get("name")
+            if not isinstance(name, str):
+                raise BodyError("name", "must be a policy name (a string)")
+            self.control.set_policy(name)
+        except BodyError as exc:
+            return error(422, str(exc), exc.field)
+        except ControlError as exc:
+            return error(422, f"name: {str(exc).partition(': ')[2]}", "name")
+        return JSONResponse({"accepted": True, "policy": name}, status_code=202)
+
+    async def set_target(self, request: Request) -> Response:
+        refusal = write_refusal(request, self.token)
+        if refusal is not None:
+            return refusal
+        device = request.path_params["device_id"]
+        if device not in self.control.devices:
+            return error(404, f"device_id: unknown charger {device!r}", "device_id")
+        try:
+            body = await _json_object(request)
+            energy_kwh = _energy_kwh(body.get("energy_kwh"))
+            departure = parse_departure(body.get("departure"), self.board.current().time, self.tz)
+            self.control.set_target(device, energy_kwh * 1000.0, departure)
+        except BodyError as exc:
+            return error(422, str(exc), exc.field)
+        except ControlError as exc:
+            field = "energy_kwh" if exc.field == "energy_wh" else exc.field
+            return error(422, f"{field}: {str(exc).partition(': ')[2]}", field)
+        answer = {
+            "accepted": True,
+            "device_id": device,
+            "energy_kwh": energy_kwh,
+            "departure": departure.astimezone(UTC).isoformat(),
+        }
+        return JSONResponse(answer, status_code=202)
+
+    async def clear_target(self, request: Request) -> Response:
+        refusal = write_refusal(request, self.token)
+        if refusal is not None:
+            return refusal
+        device = request.path_params["device_id"]
+        try:
+            self.control.clear_target(device)
+        except ControlError as exc:
+            return error(404, str(exc), exc.field)
+        return JSONResponse({"accepted": True, "device_id": device}, status_code=202)
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return DEFAULT_DECISIONS
+    try:
+        limit = int(text)
+    except ValueError:
+        raise BodyError("limit", f"must be a whole number (got {text!r})") from None
+    if not 1 <= limit <= MAX_DECISIONS:
+        raise BodyError("limit", f"must be in [1, {MAX_DECISIONS}] (got {limit})")
+    return limit
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BodyError("body", "must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise BodyError("body", "must be a JSON object")
+    return body
+
+
+def _energy_kwh(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BodyError("energy_kwh", "must be a number of kWh")
+    energy = float(value)
+    if not math.isfinite(energy) or not 0.0 < energy <= MAX_TARGET_WH / 1000.0:
+        raise BodyError("energy_kwh", f"must be > 0 and <= {MAX_TARGET_WH / 1000:g} (got {value})")
+    return energy
+
+
+def parse_departure(value: object, now: datetime, tz: tzinfo) -> datetime:
+    """ISO-8601 with a zone (naive: the site's local time), or `HH:MM`: the next such
+    local time after `now`. Raises `BodyError` naming `departure`."""
+    if not isinstance(value, str):
+        raise BodyError("departure", "must be an ISO-8601 time or HH:MM")
+    text = value.strip()
+    if len(text) == 5 and text[2] == ":":
+        try:
+            at = time.fromisoformat(text)
+        except ValueError:
+            raise BodyError("departure", f"not a time of day HH:MM (got {value!r})") from None
+        local = now.astimezone(tz)
+        candidate = datetime.combine(local.date(), at, tzinfo=tz)
+        if candidate <= local:
+            candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
+        return candidate
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise BodyError("departure", f"not an ISO-8601 time or HH:MM (got {value!r})") from None
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
+
+
+__all__ = ["DEFAULT_DECISIONS", "Api", "BodyError", "parse_departure"]

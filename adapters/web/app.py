@@ -1,0 +1,86 @@
+"""The web app factory: the JSON API, `/metrics`, `/healthz`, the OpenAPI file and the page.
+
+`create_app` wires the routes over one `StatusBoard` and one `SiteControl`;
+`adapters.web.server` runs it under uvicorn in a background thread. The page
+(`GET /`, `/static/...`) is served from `static/`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, tzinfo
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from adapters.web.api import Api
+from adapters.web.metrics import CONTENT_TYPE, metrics_registry, render
+from adapters.web.sessions import SessionsReader
+from optimizer.status.board import StatusBoard
+from optimizer.status.control import SiteControl
+
+HERE = Path(__file__).parent
+OPENAPI_FILE = HERE / "openapi.json"
+STATIC_DIR = HERE / "static"
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI 3.1 description (`openapi.json`, written by hand)."""
+    document: dict[str, Any] = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    return document
+
+
+def create_app(
+    board: StatusBoard,
+    control: SiteControl,
+    *,
+    token: str | None = None,
+    sessions: SessionsReader | None = None,
+    tz: tzinfo = UTC,
+) -> Starlette:
+    """The app: reads from `board`, writes through `control` guarded by `token`.
+
+    `sessions` reads the recorded sessions (None: `GET /api/sessions` is empty);
+    `tz` is the site's zone, for a departure given as `HH:MM`.
+    """
+    api = Api(board, control, token, sessions, tz)
+    registry = metrics_registry(board)
+
+    async def metrics(request: Request) -> Response:
+        return Response(render(registry), media_type=CONTENT_TYPE)
+
+    async def healthz(request: Request) -> Response:
+        fatal = board.current().fatal
+        body = {"ok": fatal is None, "fatal": fatal, "version": board.version}
+        return JSONResponse(body, status_code=200 if fatal is None else 503)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(openapi_document())
+
+    routes = [
+        Route("/api/status", api.status),
+        Route("/api/plan", api.plan),
+        Route("/api/sessions", api.sessions_json),
+        Route("/api/decisions", api.decisions),
+        Route("/api/policy", api.set_policy, methods=["POST"]),
+        Route("/api/chargers/{device_id}/target", api.set_target, methods=["POST"]),
+        Route("/api/chargers/{device_id}/target", api.clear_target, methods=["DELETE"]),
+        Route("/api/openapi.json", openapi),
+        Route("/metrics", metrics),
+        Route("/healthz", healthz),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="page"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.api = api
+    return app
+
+
+__all__ = ["OPENAPI_FILE", "STATIC_DIR", "create_app", "openapi_document"]

@@ -1,0 +1,65 @@
+"""The recorded sessions for `GET /api/sessions`: the figures `v2c-solar sessions` shows.
+
+Read from the database through a separate connection of our own (as the
+`sessions` command does while the daemon runs), never through the daemon's
+`Store`: that one belongs to the daemon's thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+from adapters.storage import SqlStore
+from optimizer.interfaces import SessionRecord
+
+
+def session_figures(s: SessionRecord) -> dict[str, Any]:
+    """One session as `v2c-solar sessions --csv` has it, as JSON numbers (kWh, s, 0..1)."""
+    duration = None if s.end is None else (s.end - s.start).total_seconds()
+    return {
+        "device_id": s.device_id,
+        "start": s.start.isoformat(),
+        "end": None if s.end is None else s.end.isoformat(),
+        "duration_s": duration,
+        "energy_kwh": s.energy_wh / 1000,
+        "solar_kwh": s.solar_wh / 1000,
+        "grid_kwh": s.grid_wh / 1000,
+        "solar_share": s.solar_wh / s.energy_wh if s.energy_wh > 0 else None,
+        "cost": s.cost,
+        "target_kwh": None if s.target_wh is None else s.target_wh / 1000,
+        "target_met": s.target_met,
+    }
+
+
+class SessionsReader:
+    """Reads sessions from the database at `url` through its own engine, opened on first use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._store: SqlStore | None = None
+        self._lock = threading.Lock()
+
+    def sessions(
+        self, device_id: str | None = None, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The sessions (of one device, started at or after `since`) as JSON figures.
+
+        Raises `adapters.storage.StoreError` (one line) when the database cannot be read.
+        """
+        with self._lock:
+            if self._store is None:
+                self._store = SqlStore(self.url, create_if_missing=False)
+            store = self._store
+        return [session_figures(s) for s in store.sessions(device_id=device_id, since=since)]
+
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+__all__ = ["SessionsReader", "session_figures"]
