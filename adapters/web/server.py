@@ -76,7 +76,11 @@ class WebServer(UvicornThread):
         log.info("web: serving on %s", self.url)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, wait for the thread, close the sessions' connection (idempotent)."""
+        """Stop serving, wait for the thread, close the sessions' connection (idempotent).
+
+        Open event streams are ended first: uvicorn waits for every open response.
+        """
+        self.app.state.events.close()
         super().stop(timeout_s)
         if self._sessions is not None:
             self._sessions.close()
