@@ -1,7 +1,8 @@
 """Take `docs/dashboard.png`: the dashboard during a demo, in Debian's headless Chromium.
 
-Runs `v2c-solar demo --web 127.0.0.1:PORT` (a free port), waits until the car is charging
-in the sun and a few decisions are on the page, and saves a full-page screenshot.
+Runs `v2c-solar demo --web 127.0.0.1:PORT` (a free port), opens the page at once (it
+draws the PV it sees), waits until `--at-hours` simulated hours have passed with the car
+charging in the sun, and saves a full-page screenshot.
 Uses the same Playwright and system Chromium as the browser test (never a download).
 
     .venv/bin/python docs/screenshot.py [--out docs/dashboard.png] [--width 1280] [--dark]
@@ -15,7 +16,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -40,23 +44,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_charging_in_the_sun(
-    base: str, demo: subprocess.Popen[bytes], timeout_s: float
-) -> None:
-    """Poll /api/status until a charger charges with PV above `CHARGING_PV_W` (bounded)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if demo.poll() is not None:
-            raise SystemExit(f"the demo exited {demo.returncode}")
-        try:
-            status = httpx.get(f"{base}/api/status", timeout=2.0).json()
-        except (httpx.HTTPError, ValueError):
-            status = {}
-        charging = any(c.get("state") == "charging" for c in status.get("chargers", []))
-        if charging and (status.get("pv_w") or 0.0) >= CHARGING_PV_W:
-            return
+def status(base: str) -> dict[str, Any]:
+    try:
+        body: dict[str, Any] = httpx.get(f"{base}/api/status", timeout=2.0).json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return body
+
+
+def wait_for(
+    base: str, demo: subprocess.Popen[bytes], ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """Poll /api/status until `ready(status)` (bounded by the demo's own end)."""
+    while demo.poll() is None:
+        body = status(base)
+        if body and ready(body):
+            return body
         time.sleep(0.1)
-    raise SystemExit(f"no charging in the sun within {timeout_s:g} s")
+    raise SystemExit(f"the demo exited {demo.returncode} first")
+
+
+def charging_in_the_sun(body: dict[str, Any]) -> bool:
+    charging = any(c.get("state") == "charging" for c in body.get("chargers", []))
+    return charging and (body.get("pv_w") or 0.0) >= CHARGING_PV_W
 
 
 def main() -> None:
@@ -66,6 +76,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--dark", action="store_true", help="prefers-color-scheme: dark")
     parser.add_argument("--speed", type=float, default=720.0)
+    parser.add_argument(
+        "--at-hours", type=float, default=12.5, help="simulated hours after the demo's start"
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -78,7 +91,8 @@ def main() -> None:
         cmd += ["--db", f"sqlite:///{tmp}/demo.db"]
         demo = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_until_charging_in_the_sun(base, demo, 120.0)
+            first = wait_for(base, demo, lambda body: bool(body.get("time")))
+            midday = datetime.fromisoformat(first["time"]) + timedelta(hours=args.at_hours)
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 page = browser.new_page(
@@ -86,14 +100,12 @@ def main() -> None:
                     color_scheme="dark" if args.dark else "light",
                     device_scale_factor=1,
                 )
+                # Open early: the page draws the PV it sees from then on.
                 page.goto(base + "/")
                 page.wait_for_selector(".charger .power")
-                # Let the page collect a stretch of measured PV for the chart.
-                page.wait_for_function(
-                    "() => document.querySelectorAll('#decisions li').length >= 6",
-                    timeout=60_000,
-                )
-                page.wait_for_timeout(4000)
+                wait_for(base, demo, lambda b: datetime.fromisoformat(b["time"]) >= midday)
+                wait_for(base, demo, charging_in_the_sun)
+                page.wait_for_timeout(1500)  # the next event reaches the page
                 page.screenshot(path=str(args.out), full_page=True)
                 browser.close()
         finally:

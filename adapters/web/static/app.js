@@ -317,15 +317,16 @@ function nearestBefore(rows, t, key) {
   return value;
 }
 
-/** PV seen in the status, averaged onto the forecast's grid so that the band has no holes. */
-function measuredOnGrid(gridTimes) {
-  if (!gridTimes.length) return new Map(seenPv);
+/** PV seen in the status, averaged onto the forecast's grid (extended into the past). */
+function measuredOnGrid(forecast) {
+  if (forecast.length < 2) return new Map(seenPv);
+  const start = forecast[0].t;
+  const step = forecast[1].t - start;
   const sums = new Map();
   for (const [t, w] of seenPv) {
-    let i = 0;
-    while (i + 1 < gridTimes.length && gridTimes[i + 1] <= t) i += 1;
-    const [sum, n] = sums.get(gridTimes[i]) ?? [0, 0];
-    sums.set(gridTimes[i], [sum + w, n + 1]);
+    const slot = start + Math.floor((t - start) / step) * step;
+    const [sum, n] = sums.get(slot) ?? [0, 0];
+    sums.set(slot, [sum + w, n + 1]);
   }
   return new Map([...sums].map(([t, [sum, n]]) => [t, sum / n]));
 }
@@ -334,7 +335,7 @@ function chartData(plan) {
   const forecast = forecastRows(plan);
   const prices = priceRows(plan);
   const charging = chargeRows(plan);
-  const measured = measuredOnGrid(forecast.map((r) => r.t));
+  const measured = measuredOnGrid(forecast);
   const times = [...new Set([
     ...forecast.map((r) => r.t), ...prices.map((r) => r.t), ...charging.map((r) => r.t),
     ...measured.keys(),
@@ -555,14 +556,18 @@ function defaultDeparture(nowIso) {
   return local.toISOString().slice(0, 16);
 }
 
-/** Fill the departure once, from the first status, unless the user already typed one. */
+/** Offer the next 07:30 until the user types a departure (and again once it has passed). */
 function offerDeparture(status) {
   const input = $("#target-departure");
-  if (!input.value && status.time) input.value = defaultDeparture(status.time);
+  if (!status.time || (input.dataset.touched && input.value)) return;
+  if (!input.value || new Date(input.value) <= new Date(status.time)) {
+    input.value = defaultDeparture(status.time);
+  }
 }
 
 function wireControls() {
   $("#policy-select").addEventListener("change", (e) => { e.target.dataset.touched = "1"; });
+  $("#target-departure").addEventListener("input", (e) => { e.target.dataset.touched = "1"; });
   $("#policy-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const name = $("#policy-select").value;
