@@ -4,7 +4,7 @@
 // Live updates: server-sent events on /api/events when the server has them, else polling.
 
 const POLL_MS = 3000;
-const SLOW_REFRESH_MS = 30000; // plan and sessions change slowly: re-read at most this often
+const SLOW_REFRESH_MS = 10000; // plan and sessions change slowly: re-read at most this often
 const TOKEN_KEY = "v2c-solar-token";
 const DECISIONS_SHOWN = 30;
 
