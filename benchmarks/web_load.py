@@ -38,17 +38,12 @@ from pathlib import Path
 
 import httpx
 
+from adapters.served import free_port
+
 RSS_GOAL_MB = 150.0
 MOSQUITTO = "mosquitto"
 CLI = [sys.executable, "-m", "optimizer.cli.main"]
 HOME_CONFIG = Path(__file__).resolve().parents[1] / "config" / "home.toml"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (the OS picks it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_mosquitto(port: int, workdir: Path) -> subprocess.Popen[bytes]:

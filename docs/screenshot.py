@@ -3,15 +3,15 @@
 Runs `v2c-solar demo --web 127.0.0.1:PORT` (a free port), opens the page at once (it
 draws the PV it sees), waits until `--at-hours` simulated hours have passed with the car
 charging in the sun, and saves a full-page screenshot.
-Uses the same Playwright and system Chromium as the browser test (never a download).
+Uses the browser test's Playwright and system Chromium, launched the same way (never a
+download). Run from the repository's root (it imports the test's launch settings).
 
-    .venv/bin/python docs/screenshot.py [--out docs/dashboard.png] [--width 1280] [--dark]
+    PYTHONPATH=. .venv/bin/python docs/screenshot.py [--out docs/dashboard.png] [--width 1280] [--dark]
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,25 +23,11 @@ from typing import Any
 
 import httpx
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from adapters.served import free_port
+from tests.test_web_dashboard_browser import CHROMIUM, CHROMIUM_ARGS
+
 CHARGING_PV_W = 2500.0
 """Wait for at least this much PV with the car charging: a daytime picture."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status(base: str) -> dict[str, Any]:
@@ -94,7 +80,9 @@ def main() -> None:
             first = wait_for(base, demo, lambda body: bool(body.get("time")))
             midday = datetime.fromisoformat(first["time"]) + timedelta(hours=args.at_hours)
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+                )
                 page = browser.new_page(
                     viewport={"width": args.width, "height": args.height},
                     color_scheme="dark" if args.dark else "light",

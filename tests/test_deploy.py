@@ -16,7 +16,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.served import free_port
 from adapters.simulator.demo import start_demo_simulator
 from adapters.simulator.server import DEMO_API_KEY, RunningSimulator
 from adapters.simulator.world import default_scenario
@@ -36,18 +36,14 @@ IMAGE_CONFIG = "/etc/v2c-solar/home.toml"
 IMAGE_PORT = "8787"
 ANSI = re.compile(r"\x1b\[")
 
-CONFIG = """
-[site]
-latitude = 47.05
-longitude = 15.44
-timezone = "Europe/Vienna"
-arrays = [{ kwp = 8.0, tilt_deg = 30.0, azimuth_deg = 180.0, inverter_ac_w = 7000.0 }]
+EXAMPLE_CONFIG = ROOT / "config" / "home.toml"
+"""What the image ships as /etc/v2c-solar/home.toml; its charger renamed to the simulator's."""
 
-[[chargers]]
-device_id = "SIM0001"
-limits = { phases = 3, max_current_a = 16 }
-"""
-"""config/home.toml's shape with the simulator's device (the image ships the example)."""
+
+def home_config(tmp_path: Path) -> Path:
+    path = tmp_path / "home.toml"
+    path.write_text(EXAMPLE_CONFIG.read_text().replace("YOUR_DEVICE_ID", "SIM0001"))
+    return path
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -91,12 +87,6 @@ def unit_command() -> tuple[list[str], dict[str, str]]:
             name, _, setting = value.partition("=")
             env[name] = setting
     return cmd, env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -153,8 +143,7 @@ def test_the_container_command_serves_passes_its_health_check_and_stops_cleanly(
 ) -> None:
     cmd, image_env, health = container_command()
     assert image_env["V2C_SOLAR_DB"].startswith("sqlite:////data/")
-    config = tmp_path / "home.toml"
-    config.write_text(CONFIG)
+    config = home_config(tmp_path)
     port = free_port()
     env = base_env(simulator)
     env.update({k: v for k, v in image_env.items() if k != "PATH"})
@@ -178,8 +167,7 @@ def test_the_unit_command_serves_on_loopback_and_stops_cleanly(
     cmd, unit_env = unit_command()
     _, _, health = container_command()
     assert any(a.startswith("127.0.0.1:") for a in cmd), cmd  # loopback unless told
-    config = tmp_path / "home.toml"
-    config.write_text(CONFIG)
+    config = home_config(tmp_path)
     port = free_port()
     env = base_env(simulator)
     env.update(unit_env)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from adapters.served import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -38,12 +39,6 @@ CHROMIUM_ARGS = (
 TOKEN_ENV = "V2C_SOLAR_WEB_TOKEN"
 UPDATE_TIMEOUT_MS = 60_000
 """How long a figure may take to change: the whole demo (12 h at 720x) lasts 60 wall s."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for_status(url: str, demo: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
