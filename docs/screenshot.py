@@ -6,7 +6,7 @@ charging in the sun, and saves a full-page screenshot.
 Uses the browser test's Playwright and system Chromium, launched the same way (never a
 download). Run from the repository's root (it imports the test's launch settings).
 
-    PYTHONPATH=. .venv/bin/python docs/screenshot.py [--out docs/dashboard.png] [--width 1280] [--dark]
+    PYTHONPATH=. .venv/bin/python docs/screenshot.py [--out docs/dashboard.png] [--dark]
 """
 
 from __future__ import annotations
