@@ -566,3 +566,17 @@ def test_an_unreadable_policy_choice_is_ignored() -> None:
     assert _site_daemon(store, "solar_only").policy_name == "solar_only"
     store.record_setting("policy", '{"chosen": "turbo", "configured": "solar_only"}')
     assert _site_daemon(store, "solar_only").policy_name == "solar_only"
+
+
+def test_publishing_the_status_changes_no_decision_command_or_call() -> None:
+    """The board reads the planner's day plan every 15 minutes: a read, never a change."""
+    plain = _account_run(seed=4)
+    watched = _account_run(seed=4, board=StatusBoard())
+    calls = plain.run(timedelta(days=2))
+    assert [(c.time, c.device_id, c.endpoint) for c in watched.run(timedelta(days=2))] == [
+        (c.time, c.device_id, c.endpoint) for c in calls
+    ]
+    assert watched.store.decisions == plain.store.decisions
+    assert watched.store.commands == plain.store.commands
+    assert watched.daemon.board is not None
+    assert watched.daemon.board.version > watched.daemon.stats.cycles > 100  # every job published

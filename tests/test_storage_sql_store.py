@@ -281,3 +281,26 @@ def test_a_setting_survives_reopening_the_database(tmp_path: Path) -> None:
         store.record_setting("policy", "fast")  # never committed: lost with the process
     with SqlStore(url) as store:
         assert store.setting("policy") == "target"
+
+
+def test_a_read_only_store_reads_and_never_writes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    with SqlStore(url) as writer:
+        writer.record_session(make_session())
+        writer.commit()
+    with SqlStore(url, create_if_missing=False, read_only=True) as reader:
+        assert reader.sessions() == [make_session()]
+        reader.record_setting("policy", "fast")
+        with pytest.raises(StoreError, match="readonly"):
+            reader.commit()
+    with SqlStore(url) as again:
+        assert again.setting("policy") is None
+
+
+def test_a_read_only_store_refuses_to_upgrade_an_old_schema(tmp_path: Path) -> None:
+    from adapters.storage.migrations import STEPS
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    SqlStore(url, steps=STEPS[:1]).close()
+    with pytest.raises(StoreError, match="readonly"):
+        SqlStore(url, create_if_missing=False, read_only=True)

@@ -142,3 +142,22 @@ def test_the_demo_serves_status_metrics_and_takes_a_policy_switch(
     assert json.loads(out)["calls_used"] > 0
     with pytest.raises(httpx.ConnectError):  # stopped with the demo
         httpx.get(f"{base}/api/status", timeout=2)
+
+
+def test_run_on_a_port_in_use_exits_2_in_one_line_naming_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("V2C_API_KEY", "secret-key-123")
+    monkeypatch.setenv("V2C_BASE_URL", f"http://127.0.0.1:{free_port()}/kong/v2c_service")
+    db = f"sqlite:///{tmp_path / 'run.db'}"
+    with bind_socket(LOOPBACK, 0) as taken:
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        args = ["run", "--config", "config/home.toml", "--db", db, "--web", listen]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[-1].startswith(f"error: --web {listen}: port ")
+    assert "already in use" in lines[-1] and "--no-web" in lines[-1]
+    assert "secret-key-123" not in result.output

@@ -80,6 +80,20 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def query_only(engine: Engine) -> None:
+    """Make every SQLite connection of `engine` refuse writes (`PRAGMA query_only`): a
+    reader next to the daemon (the web API's sessions) cannot change the database.
+    Call before the engine's first connection; other backends are left as they are."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _set_query_only)
+
+
+def _set_query_only(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
 def _begin(conn: Connection) -> None:
     """Start every SQLAlchemy transaction explicitly, DDL included (see above)."""
     conn.exec_driver_sql("BEGIN")

@@ -24,7 +24,13 @@ from sqlalchemy import Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
-from adapters.storage.engine import describe_db_error, open_engine, redact_url, sqlite_file
+from adapters.storage.engine import (
+    describe_db_error,
+    open_engine,
+    query_only,
+    redact_url,
+    sqlite_file,
+)
 from adapters.storage.errors import StoreError
 from adapters.storage.ledger import calls_per_day, select_sessions
 from adapters.storage.lock import DatabaseLock
@@ -98,7 +104,9 @@ class SqlStore(Closing):
     database without a v2c-solar schema is a `StoreError`, never created.
     `exclusive=True` (the daemon) takes the database's lock first
     (`adapters.storage.lock`): a second daemon on the same file gets a
-    `StoreLockedError` naming the holder's pid.
+    `StoreLockedError` naming the holder's pid. `read_only=True` (a reader next
+    to the daemon) never writes: an SQLite connection refuses writes, and a schema
+    older than this v2c-solar's is a `StoreError` instead of an upgrade.
     Every error is a `StoreError` subclass with a one-line message in which
     the URL's password is redacted.
 
@@ -114,6 +122,7 @@ class SqlStore(Closing):
         create_if_missing: bool = True,
         steps: Sequence[MigrationStep] = STEPS,
         exclusive: bool = False,
+        read_only: bool = False,
     ) -> None:
         self._raw_url = url
         self.url = redact_url(url)
@@ -124,6 +133,8 @@ class SqlStore(Closing):
         except StoreError:
             self._release_lock()
             raise
+        if read_only:
+            query_only(self._engine)
         try:
             if not create_if_missing:
                 self._require_schema()

@@ -29,14 +29,6 @@ DEFAULT_DECISIONS = 50
 """Decisions `GET /api/decisions` answers without `limit`."""
 
 
-class BodyError(ValueError):
-    """A request body or query refused: `field` and a one-line message naming it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
 @dataclass(frozen=True, slots=True)
 class Api:
     """The routes' shared state: the board, the control, the token, the sessions, the zone."""
@@ -61,8 +53,8 @@ class Api:
     async def decisions(self, request: Request) -> Response:
         try:
             limit = _limit(request.query_params.get("limit"))
-        except BodyError as exc:
-            return error(422, str(exc), exc.field)
+        except ControlError as exc:
+            return refused(exc)
         decisions = self.board.current().decisions[:limit]
         return JSONResponse({"decisions": [d.to_json() for d in decisions]})
 
@@ -87,12 +79,10 @@ class Api:
             body = await _json_object(request)
             name = body.get("name")
             if not isinstance(name, str):
-                raise BodyError("name", "must be a policy name (a string)")
+                raise ControlError("name", "must be a policy name (a string)")
             self.control.set_policy(name)
-        except BodyError as exc:
-            return error(422, str(exc), exc.field)
         except ControlError as exc:
-            return error(422, f"name: {str(exc).partition(': ')[2]}", "name")
+            return refused(exc)
         return JSONResponse({"accepted": True, "policy": name}, status_code=202)
 
     async def set_target(self, request: Request) -> Response:
@@ -107,11 +97,8 @@ class Api:
             energy_kwh = _energy_kwh(body.get("energy_kwh"))
             departure = parse_departure(body.get("departure"), self.board.current().time, self.tz)
             self.control.set_target(device, energy_kwh * 1000.0, departure)
-        except BodyError as exc:
-            return error(422, str(exc), exc.field)
         except ControlError as exc:
-            field = "energy_kwh" if exc.field == "energy_wh" else exc.field
-            return error(422, f"{field}: {str(exc).partition(': ')[2]}", field)
+            return refused(exc)
         answer = {
             "accepted": True,
             "device_id": device,
@@ -132,15 +119,25 @@ class Api:
         return JSONResponse({"accepted": True, "device_id": device}, status_code=202)
 
 
+API_FIELDS = {"policy": "name", "energy_wh": "energy_kwh"}
+"""`SiteControl`'s field names as the API's bodies call them."""
+
+
+def refused(exc: ControlError) -> JSONResponse:
+    """422 naming the field as the request called it."""
+    field = API_FIELDS.get(exc.field, exc.field)
+    return error(422, f"{field}: {str(exc).partition(': ')[2]}", field)
+
+
 def _limit(text: str | None) -> int:
     if text is None:
         return DEFAULT_DECISIONS
     try:
         limit = int(text)
     except ValueError:
-        raise BodyError("limit", f"must be a whole number (got {text!r})") from None
+        raise ControlError("limit", f"must be a whole number (got {text!r})") from None
     if not 1 <= limit <= MAX_DECISIONS:
-        raise BodyError("limit", f"must be in [1, {MAX_DECISIONS}] (got {limit})")
+        raise ControlError("limit", f"must be in [1, {MAX_DECISIONS}] (got {limit})")
     return limit
 
 
@@ -148,32 +145,34 @@ async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BodyError("body", "must be a JSON object") from None
+        raise ControlError("body", "must be a JSON object") from None
     if not isinstance(body, dict):
-        raise BodyError("body", "must be a JSON object")
+        raise ControlError("body", "must be a JSON object")
     return body
 
 
 def _energy_kwh(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BodyError("energy_kwh", "must be a number of kWh")
+        raise ControlError("energy_kwh", "must be a number of kWh")
     energy = float(value)
     if not math.isfinite(energy) or not 0.0 < energy <= MAX_TARGET_WH / 1000.0:
-        raise BodyError("energy_kwh", f"must be > 0 and <= {MAX_TARGET_WH / 1000:g} (got {value})")
+        raise ControlError(
+            "energy_kwh", f"must be > 0 and <= {MAX_TARGET_WH / 1000:g} (got {value})"
+        )
     return energy
 
 
 def parse_departure(value: object, now: datetime, tz: tzinfo) -> datetime:
     """ISO-8601 with a zone (naive: the site's local time), or `HH:MM`: the next such
-    local time after `now`. Raises `BodyError` naming `departure`."""
+    local time after `now`. Raises `ControlError` naming `departure`."""
     if not isinstance(value, str):
-        raise BodyError("departure", "must be an ISO-8601 time or HH:MM")
+        raise ControlError("departure", "must be an ISO-8601 time or HH:MM")
     text = value.strip()
     if len(text) == 5 and text[2] == ":":
         try:
             at = time.fromisoformat(text)
         except ValueError:
-            raise BodyError("departure", f"not a time of day HH:MM (got {value!r})") from None
+            raise ControlError("departure", f"not a time of day HH:MM (got {value!r})") from None
         local = now.astimezone(tz)
         candidate = datetime.combine(local.date(), at, tzinfo=tz)
         if candidate <= local:
@@ -182,8 +181,8 @@ def parse_departure(value: object, now: datetime, tz: tzinfo) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise BodyError("departure", f"not an ISO-8601 time or HH:MM (got {value!r})") from None
+        raise ControlError("departure", f"not an ISO-8601 time or HH:MM (got {value!r})") from None
     return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
 
 
-__all__ = ["DEFAULT_DECISIONS", "Api", "BodyError", "parse_departure"]
+__all__ = ["DEFAULT_DECISIONS", "Api", "parse_departure"]

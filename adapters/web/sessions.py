@@ -1,7 +1,7 @@
 """The recorded sessions for `GET /api/sessions`: the figures `v2c-solar sessions` shows.
 
-Read from the database through a separate connection of our own (as the
-`sessions` command does while the daemon runs), never through the daemon's
+Read from the database through a read-only connection of our own (as the
+`sessions` command reads while the daemon runs), never through the daemon's
 `Store`: that one belongs to the daemon's thread.
 """
 
@@ -34,7 +34,8 @@ def session_figures(s: SessionRecord) -> dict[str, Any]:
 
 
 class SessionsReader:
-    """Reads sessions from the database at `url` through its own engine, opened on first use."""
+    """Reads sessions from the database at `url` through its own read-only engine, opened
+    on first use (the daemon has created and upgraded the database by then)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -50,7 +51,7 @@ class SessionsReader:
         """
         with self._lock:
             if self._store is None:
-                self._store = SqlStore(self.url, create_if_missing=False)
+                self._store = SqlStore(self.url, create_if_missing=False, read_only=True)
             store = self._store
         return [session_figures(s) for s in store.sessions(device_id=device_id, since=since)]
 

@@ -126,10 +126,16 @@ WebOption = Annotated[
 ]
 """`--web HOST:PORT` of `run` and `demo`."""
 
+RUN_WEB_HINT = " (--web HOST:PORT to serve elsewhere, --no-web for none)"
+"""What a web address `run` cannot serve on ends with: it serves by default."""
 
-def _bind_web(listen: str | None, daemon: Daemon, database_url: str) -> WebServer | None:
+
+def _bind_web(
+    listen: str | None, daemon: Daemon, database_url: str, hint: str = ""
+) -> WebServer | None:
     """The web server for `listen` over the daemon's board and control, bound now
-    (a port in use or a bad HOST:PORT is one line, exit 2); None when `listen` is empty."""
+    (a port in use or a bad HOST:PORT is one line ending with `hint`, exit 2); None
+    when `listen` is empty."""
     if not listen or daemon.board is None:
         return None
     from adapters.web.server import ListenError, web_server
@@ -139,7 +145,7 @@ def _bind_web(listen: str | None, daemon: Daemon, database_url: str) -> WebServe
             listen, daemon.board, daemon.control, database_url=database_url, tz=daemon.timezone
         )
     except ListenError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(f"{exc}{hint}") from None
 
 
 def _serve(
@@ -216,7 +222,7 @@ def run(
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
-    Serves the page, JSON API and metrics on `--web` or `[web] listen`
+    Serves the page, JSON API and metrics on `--web` or `\\[web] listen`
     (127.0.0.1:8787 by default) unless `--no-web`; writes need `V2C_SOLAR_WEB_TOKEN`.
 
     Exit 0 when every charger acknowledged its own exclusive-PV mode on the way
@@ -255,7 +261,7 @@ def run(
             board=StatusBoard(),
         )
         listen = None if no_web else (web or app_config.web.listen)
-        server = _bind_web(listen, daemon, db or app_config.storage.url)
+        server = _bind_web(listen, daemon, db or app_config.storage.url, RUN_WEB_HINT)
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
+from optimizer.status.callbacks import Callbacks
 from optimizer.status.snapshot import SiteStatus
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class StatusBoard:
     def __init__(self, initial: SiteStatus | None = None) -> None:
         self._changed = threading.Condition(threading.Lock())
         self._status = replace(initial or SiteStatus.empty(), version=0)
-        self._listeners: list[Listener] = []
+        self._listeners: Callbacks[Listener] = Callbacks()
 
     @property
     def version(self) -> int:
@@ -53,9 +54,8 @@ class StatusBoard:
         with self._changed:
             published = replace(status, version=self._status.version + 1)
             self._status = published
-            listeners = tuple(self._listeners)
             self._changed.notify_all()
-        for listener in listeners:
+        for listener in self._listeners.snapshot():
             try:
                 listener(published)
             except Exception:
@@ -66,15 +66,7 @@ class StatusBoard:
 
         Unsubscribing twice is harmless.
         """
-        with self._changed:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._changed:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.add(listener)
 
     def wait_for_change(self, version: int, timeout_s: float) -> SiteStatus:
         """The first status published after `version`, or the current one after `timeout_s`.

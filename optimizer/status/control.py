@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from optimizer.status.callbacks import Callbacks
+
 MAX_TARGET_WH = 200_000.0
 """Largest session target accepted (Wh): more than any car's battery."""
 
@@ -78,7 +80,7 @@ class SiteControl:
         self._now = now
         self._lock = threading.Lock()
         self._pending: deque[ControlRequest] = deque()
-        self._wakers: list[Callable[[], None]] = []
+        self._wakers: Callbacks[Callable[[], None]] = Callbacks()
 
     # ----- the callers' side (any thread) -----------------------------------------------
 
@@ -122,15 +124,7 @@ class SiteControl:
 
     def add_waker(self, wake: Callable[[], None]) -> Callable[[], None]:
         """Call `wake` after each queued request; returns the function that removes it."""
-        with self._lock:
-            self._wakers.append(wake)
-
-        def remove() -> None:
-            with self._lock:
-                if wake in self._wakers:
-                    self._wakers.remove(wake)
-
-        return remove
+        return self._wakers.add(wake)
 
     # ----- the daemon's side ----------------------------------------------------------
 
@@ -157,8 +151,7 @@ class SiteControl:
     def _queue(self, request: ControlRequest) -> None:
         with self._lock:
             self._pending.append(request)
-            wakers = tuple(self._wakers)
-        for wake in wakers:
+        for wake in self._wakers.snapshot():
             wake()
 
 
