@@ -1,8 +1,9 @@
 """The dashboard in a real browser: Debian's headless Chromium, driven by Playwright, during a demo.
 
 `v2c-solar demo --web 127.0.0.1:PORT` runs as a user would; the page must show SIM0001 with
-a power figure, its figures must change while the demo runs, a write without the right
-token must come back as one line, and the page must raise no script error.
+a power figure, its figures must change while the demo runs, a write with a wrong token
+must come back as one line, one with the right token must change the policy and set a
+target, and the page must raise no script error.
 Chromium is Debian's (`/usr/bin/chromium`, installed by `make test`); Playwright never
 downloads a browser. A missing Chromium or Playwright FAILS this test: it never skips.
 """
@@ -37,6 +38,7 @@ CHROMIUM_ARGS = (
 """Headless, no sandbox (CI is root), nothing that calls home."""
 
 TOKEN_ENV = "V2C_SOLAR_WEB_TOKEN"
+TOKEN = "browser-test-token"
 UPDATE_TIMEOUT_MS = 60_000
 """How long a figure may take to change: the whole demo (12 h at 720x) lasts 60 wall s."""
 
@@ -61,7 +63,7 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
     """A running `demo --hours 12 --speed 720 --web 127.0.0.1:PORT`; its base URL."""
     port = free_port()
     log = tmp_path / "demo.log"
-    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}  # writes: no token set
+    env = dict(os.environ, **{TOKEN_ENV: TOKEN})
     cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", "12", "--speed", "720"]
     cmd += ["--web", f"127.0.0.1:{port}", "--json", "--db", f"sqlite:///{tmp_path / 'demo.db'}"]
     with log.open("wb") as out:
@@ -94,8 +96,9 @@ def page() -> Iterator[Any]:
 
 
 def test_the_dashboard_shows_the_charger_and_updates_during_a_demo(
-    demo_url: str, page: Any
+    page: Any, demo_url: str
 ) -> None:
+    """The browser first: a missing Chromium fails before a demo is started."""
     from playwright.sync_api import expect
 
     script_errors: list[str] = []
@@ -117,10 +120,23 @@ def test_the_dashboard_shows_the_charger_and_updates_during_a_demo(
             timeout=UPDATE_TIMEOUT_MS,
         )
 
-    # A write with no token configured on the daemon: refused, said in one line.
+    # A wrong token: refused, said in one line (and forgotten, so the page asks again).
+    message = page.locator("#control-msg")
     page.once("dialog", lambda dialog: dialog.accept("not-the-token"))
     page.locator("#policy-form button").click()
-    expect(page.locator("#control-msg")).to_have_text(re.compile(r"^40[13]\b"), timeout=10_000)
-    assert "\n" not in page.locator("#control-msg").inner_text()
+    expect(message).to_have_text(re.compile(r"^401 wrong token: "), timeout=10_000)
+    assert "\n" not in message.inner_text()
+
+    # The right token: the daemon applies the policy and the page shows it.
+    page.locator("#policy-select").select_option("target")
+    page.once("dialog", lambda dialog: dialog.accept(TOKEN))
+    page.locator("#policy-form button").click()
+    expect(message).to_have_text("policy set to target", timeout=10_000)
+    expect(page.locator("#policy")).to_have_text("target", timeout=20_000)
+
+    # A target for the charger, with the token kept for the tab: no second question.
+    page.locator("#target-kwh").fill("12")
+    page.locator("#target-form button").click()
+    expect(message).to_have_text(re.compile(r"^SIM0001: 12 kWh by "), timeout=10_000)
 
     assert script_errors == []
