@@ -229,13 +229,31 @@ function cell(text, numeric = false) {
   return td;
 }
 
-function renderSessions(body) {
-  const rows = sessionRows(body).slice().sort((a, b) => (a.start < b.start ? 1 : -1));
+/** An open session with the charger's live figures: the database's row lags the status. */
+function withLiveFigures(session, chargers) {
+  const live = session.end ? null : chargers.find((c) => c.device_id === session.device_id);
+  if (!live || live.session_energy_wh == null || live.session_solar_wh == null) return session;
+  const energy = live.session_energy_wh / 1000;
+  const solar = live.session_solar_wh / 1000;
+  return {
+    ...session,
+    energy_kwh: energy,
+    solar_kwh: solar,
+    grid_kwh: Math.max(0, energy - solar),
+    solar_share: energy > 0 ? solar / energy : null,
+  };
+}
+
+let lastSessions = null;
+
+function renderSessions(body, chargers) {
+  const rows = sessionRows(body)
+    .map((s) => withLiveFigures(s, chargers))
+    .sort((a, b) => (a.start < b.start ? 1 : -1));
   const tbody = $("#sessions tbody");
   tbody.replaceChildren(...rows.map((s) => {
     const tr = document.createElement("tr");
     const share = s.solar_share ?? (s.energy_kwh > 0 ? s.solar_kwh / s.energy_kwh : null);
-    const saving = s.saving ?? s.saving_vs_grid ?? null;
     tr.append(
       cell(s.device_id),
       cell(`${dayTime(s.start)}${s.end ? "" : " (open)"}`),
@@ -243,7 +261,7 @@ function renderSessions(body) {
       cell(percent(share), true),
       cell(s.grid_kwh == null ? "—" : s.grid_kwh.toFixed(2), true),
       cell(money(s.cost), true),
-      cell(money(saving), true),
+      cell(money(s.saving ?? null), true),
     );
     return tr;
   }));
@@ -456,6 +474,7 @@ function resizeChart() {
 // ----- refresh loop ---------------------------------------------------------------------------------
 
 let lastPlan = null;
+let lastChargers = [];
 let slowAt = 0;
 
 function setLink(state, text) {
@@ -478,7 +497,9 @@ function renderStatus(status) {
   renderDecisions(status.decisions);
   offerDeparture(status);
   rememberPv(status);
+  lastChargers = status.chargers ?? [];
   if (lastPlan) renderPlan(lastPlan);
+  if (lastSessions) renderSessions(lastSessions, lastChargers);
 }
 
 async function refreshSlow(force = false) {
@@ -491,7 +512,10 @@ async function refreshSlow(force = false) {
   } else {
     setText($("#plan-note"), `plan unavailable (${plan.reason.message})`);
   }
-  if (sessions.status === "fulfilled") renderSessions(sessions.value);
+  if (sessions.status === "fulfilled") {
+    lastSessions = sessions.value;
+    renderSessions(lastSessions, lastChargers);
+  }
 }
 
 async function poll() {
