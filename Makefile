@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint setup system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/v2c-solar demo --hours 24
 
-test: $(STAMP)
+# The Debian packages the tests use for real (mosquitto, chromium): apt-get when missing.
+system-deps:
+	bash .ci/system-deps
+
+test: system-deps $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from adapters.web.api import Api
+from adapters.web.events import StatusEvents
 from adapters.web.metrics import CONTENT_TYPE, metrics_registry, render
 from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
@@ -51,6 +52,7 @@ def create_app(
     `tz` is the site's zone, for a departure given as `HH:MM`.
     """
     api = Api(board, control, token, sessions, tz)
+    events = StatusEvents(board)
     registry = metrics_registry(board)
 
     async def metrics(request: Request) -> Response:
@@ -69,6 +71,7 @@ def create_app(
         Route("/api/plan", api.plan),
         Route("/api/sessions", api.sessions_json),
         Route("/api/decisions", api.decisions),
+        Route("/api/events", events.endpoint),
         Route("/api/policy", api.set_policy, methods=["POST"]),
         Route("/api/chargers/{device_id}/target", api.set_target, methods=["POST"]),
         Route("/api/chargers/{device_id}/target", api.clear_target, methods=["DELETE"]),
@@ -80,6 +83,7 @@ def create_app(
     ]
     app = Starlette(routes=routes)
     app.state.api = api
+    app.state.events = events
     return app
 
 

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,6 +24,9 @@ from adapters.web.auth import TOKEN_ENV
 from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import SiteControl
+
+if TYPE_CHECKING:
+    from optimizer.policies.tariff import TariffConfig
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,11 @@ class WebServer(UvicornThread):
         log.info("web: serving on %s", self.url)
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop serving, wait for the thread, close the sessions' connection (idempotent)."""
+        """Stop serving, wait for the thread, close the sessions' connection (idempotent).
+
+        Open event streams are ended first: uvicorn waits for every open response.
+        """
+        self.app.state.events.close()
         super().stop(timeout_s)
         if self._sessions is not None:
             self._sessions.close()
@@ -90,11 +98,13 @@ def web_server(
     tz: tzinfo,
     database_url: str | None = None,
     token: str | None = None,
+    tariff: TariffConfig | None = None,
 ) -> WebServer:
     """The web server for `listen` (`HOST:PORT`), bound but not started.
 
     The write token defaults to `V2C_SOLAR_WEB_TOKEN`; `database_url` is where
-    `GET /api/sessions` reads (a connection of its own). Raises `ListenError`.
+    `GET /api/sessions` reads (a connection of its own), `tariff` what prices its
+    sessions' saving. Raises `ListenError`.
     """
     host, port = parse_listen(listen)
     try:
@@ -103,7 +113,7 @@ def web_server(
         raise ListenError(f"--web {listen}: {exc}") from None
     if token is None:
         token = os.environ.get(TOKEN_ENV, "").strip() or None
-    sessions = None if database_url is None else SessionsReader(database_url)
+    sessions = None if database_url is None else SessionsReader(database_url, tariff, tz)
     app = create_app(board, control, token=token, sessions=sessions, tz=tz)
     return WebServer(app, host, sock, sessions)
 

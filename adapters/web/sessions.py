@@ -8,15 +8,32 @@ Read from the database through a read-only connection of our own (as the
 from __future__ import annotations
 
 import threading
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
 
 from adapters.storage import SqlStore
 from optimizer.interfaces import SessionRecord
 
+if TYPE_CHECKING:
+    from optimizer.policies.tariff import TariffConfig
 
-def session_figures(s: SessionRecord) -> dict[str, Any]:
-    """One session as `v2c-solar sessions --csv` has it, as JSON numbers (kWh, s, 0..1)."""
+
+def grid_at_once_saving(s: SessionRecord, tariff: TariffConfig | None, tz: tzinfo) -> float | None:
+    """What the session saved against charging its energy from the grid at once (currency).
+
+    "At once" is at the price of its plug-in time (the cheap window counts when it
+    plugged in inside it); None without a tariff or a cost.
+    """
+    if tariff is None or s.cost is None:
+        return None
+    return s.energy_wh / 1000 * tariff.price_per_kwh(s.start, tz) - s.cost
+
+
+def session_figures(
+    s: SessionRecord, tariff: TariffConfig | None = None, tz: tzinfo = UTC
+) -> dict[str, Any]:
+    """One session as `v2c-solar sessions --csv` has it, as JSON numbers (kWh, s, 0..1),
+    and the saving against charging from the grid at once (`grid_at_once_saving`)."""
     duration = None if s.end is None else (s.end - s.start).total_seconds()
     return {
         "device_id": s.device_id,
@@ -30,6 +47,7 @@ def session_figures(s: SessionRecord) -> dict[str, Any]:
         "cost": s.cost,
         "target_kwh": None if s.target_wh is None else s.target_wh / 1000,
         "target_met": s.target_met,
+        "saving": grid_at_once_saving(s, tariff, tz),
     }
 
 
@@ -37,8 +55,10 @@ class SessionsReader:
     """Reads sessions from the database at `url` through its own read-only engine, opened
     on first use (the daemon has created and upgraded the database by then)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, tariff: TariffConfig | None = None, tz: tzinfo = UTC) -> None:
         self.url = url
+        self.tariff = tariff
+        self.tz = tz
         self._store: SqlStore | None = None
         self._lock = threading.Lock()
 
@@ -53,7 +73,8 @@ class SessionsReader:
             if self._store is None:
                 self._store = SqlStore(self.url, create_if_missing=False, read_only=True)
             store = self._store
-        return [session_figures(s) for s in store.sessions(device_id=device_id, since=since)]
+        rows = store.sessions(device_id=device_id, since=since)
+        return [session_figures(s, self.tariff, self.tz) for s in rows]
 
     def close(self) -> None:
         """Release the connection (idempotent)."""
@@ -63,4 +84,4 @@ class SessionsReader:
                 self._store = None
 
 
-__all__ = ["SessionsReader", "session_figures"]
+__all__ = ["SessionsReader", "grid_at_once_saving", "session_figures"]

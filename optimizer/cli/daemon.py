@@ -168,9 +168,16 @@ def _bind_web(
         return None
     from adapters.web.server import ListenError, web_server
 
+    # Every controller prices its sessions with the config's one tariff.
+    tariff = next(iter(daemon.controllers.values())).sessions.tariff
     try:
         return web_server(
-            listen, daemon.board, daemon.control, database_url=database_url, tz=daemon.timezone
+            listen,
+            daemon.board,
+            daemon.control,
+            database_url=database_url,
+            tz=daemon.timezone,
+            tariff=tariff,
         )
     except ListenError as exc:
         raise _fail(f"{exc}{hint}") from None
