@@ -8,8 +8,10 @@ daemon's ledger (the ground truth the demo's summary prints).
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -63,14 +65,47 @@ def start_demo_simulator(
     return running, counter
 
 
-def simulator_clock(root_url: str) -> ScaledClock:
-    """A `ScaledClock` anchored to the simulator's `GET /sim/clock` (time and speed)."""
+CLOCK_SAMPLES = 5
+"""How many `GET /sim/clock` round trips `simulator_clock` takes to anchor on."""
+
+
+def simulator_clock(
+    root_url: str, *, fetch: Callable[[], Mapping[str, Any]] | None = None
+) -> ScaledClock:
+    """A `ScaledClock` anchored to the simulator's `GET /sim/clock` (time and speed).
+
+    The server reads its clock before the answer travels back, and at thousands
+    of simulated seconds per wall second every wall millisecond of that trip is
+    seconds of simulated time: the first request of a process (a new connection,
+    a world catching up since the server started) took ~40 ms, which put the
+    daemon 12 simulated minutes behind the simulator at 5760x. So, as NTP does,
+    the anchor is the sample with the shortest round trip, taken as read half-way
+    through it. `fetch` returns the parsed body (tests); default: an HTTP GET.
+    """
     import httpx
 
     from optimizer.clock import ScaledClock
 
-    body = httpx.get(f"{root_url}/sim/clock", timeout=5.0).json()
-    return ScaledClock(datetime.fromisoformat(body["time"]), float(body["speed"]))
+    with httpx.Client(timeout=5.0) as http:
+        get = fetch or (lambda: http.get(f"{root_url}/sim/clock").json())
+        samples = [_clock_sample(get) for _ in range(CLOCK_SAMPLES)]
+    trip_s, received, body = min(samples, key=lambda sample: sample[0])
+    speed = float(body["speed"])
+    # The server read its time half a round trip before the answer arrived, and
+    # (monotonic) time has run on since, `speed` simulated seconds per second.
+    elapsed_s = trip_s / 2 + (time.monotonic() - received)
+    server_now = datetime.fromisoformat(body["time"])
+    return ScaledClock(server_now + timedelta(seconds=elapsed_s * speed), speed)
+
+
+def _clock_sample(
+    fetch: Callable[[], Mapping[str, Any]],
+) -> tuple[float, float, Mapping[str, Any]]:
+    """One `/sim/clock` answer: (round trip s, monotonic time it arrived, body)."""
+    sent = time.monotonic()
+    body = fetch()
+    received = time.monotonic()
+    return received - sent, received, body
 
 
 def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
