@@ -25,6 +25,7 @@ from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, 
 from adapters.simulator.server.settings import DeviceSettings
 from adapters.simulator.server.wire import Tariff
 from optimizer.clock import ScaledClock
+from optimizer.interfaces import SessionRecord
 
 ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
 """Operations the cloud answers itself while the device is offline (the rest get 504)."""
@@ -54,6 +55,12 @@ class Simulator:
         self._keys = tuple(k.get_secret_value().encode() for k in config.api_keys)
         self._rng = random.Random(config.seed)
         self._lock = threading.RLock()
+        revoked = config.faults.revoke_keys_at
+        self._pending_snapshots = [] if revoked is None else [revoked]
+        self.session_snapshots: dict[datetime, list[SessionRecord]] = {}
+        """Every device's sessions as the world passed each snapshot time (the key
+        revocation): the truth a client could still have read, kept because the
+        world never goes back."""
 
     def __repr__(self) -> str:
         return f"Simulator(devices={list(self.settings)}, keys={len(self._keys)} configured)"
@@ -62,7 +69,7 @@ class Simulator:
     def locked_world(self) -> Iterator[WorldLike]:
         """The world, advanced to the clock's time, held exclusively for the block."""
         with self._lock:
-            self.world.advance_to(self.clock.now())
+            self._advance_locked(self.clock.now())
             yield self.world
 
     @contextmanager
@@ -74,15 +81,25 @@ class Simulator:
         (it never goes back; its `now` says which).
         """
         with self._lock:
-            self.world.advance_to(t)
+            self._advance_locked(t)
             yield self.world
 
     def now(self) -> datetime:
         """Current simulated time (UTC); steps the world's physics up to it."""
         with self._lock:
             t = self.clock.now()
-            self.world.advance_to(t)
+            self._advance_locked(t)
             return t
+
+    def _advance_locked(self, t: datetime) -> None:
+        """Advance the world to `t`, stopping at each snapshot time on the way (lock held)."""
+        while self._pending_snapshots and self._pending_snapshots[0] <= t:
+            at = self._pending_snapshots.pop(0)
+            self.world.advance_to(at)
+            self.session_snapshots[at] = [
+                log.to_record() for d in self.world.device_ids for log in self.world.sessions(d)
+            ]
+        self.world.advance_to(t)
 
     def jump_to(self, t: datetime) -> datetime:
         """Move the simulated clock forward to `t` (never backwards) and the world with it."""
@@ -126,7 +143,7 @@ class Simulator:
             raise ApiError(501, f"operation {operation_id!r} is not simulated")
         with self._lock:
             now = self.clock.now()
-            self.world.advance_to(now)
+            self._advance_locked(now)
             online = device_id is None or not self.faults.device_offline(device_id, now)
             if not online and operation_id not in ANSWERED_WHILE_OFFLINE:
                 raise ApiError(504, f"device {device_id} is not connected")
