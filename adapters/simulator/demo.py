@@ -1,49 +1,29 @@
 """The demo's simulator: the HTTP simulator over a scenario, its clock, the home's config.
 
 `v2c-solar demo` runs the daemon against this simulator over real HTTP;
-`DayCountingQuota` keeps the simulator's own per-day call count beside the
+the simulator's `CallTally` keeps its own per-day call count beside the
 daemon's ledger (the ground truth the demo's summary prints).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.simulator.server import RunningSimulator
+    from adapters.simulator.server.tally import CallTally
     from adapters.simulator.world import Scenario
     from optimizer.clock import ScaledClock
     from optimizer.config import AppConfig
 
 
-class DayCountingQuota:
-    """The simulator's quota with a per-day tally of the calls it counted (ground truth)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.per_day: dict[date, int] = defaultdict(int)
-        self._lock = threading.Lock()
-
-    def consume(self, key: str, now: datetime) -> Any:
-        state = self.inner.consume(key, now)
-        if state.allowed:
-            with self._lock:
-                self.per_day[now.astimezone(UTC).date()] += 1
-        return state
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def start_demo_simulator(
     scenario: Scenario, *, seed: int, speed: float, faults: Any = None
-) -> tuple[RunningSimulator, DayCountingQuota]:
-    """The HTTP simulator over `scenario` on 127.0.0.1 (free port), counting calls per day."""
+) -> tuple[RunningSimulator, CallTally]:
+    """The HTTP simulator over `scenario` on 127.0.0.1 (free port), and its call tally."""
     from adapters.simulator.server import (
         DEMO_API_KEY,
         FaultConfig,
@@ -60,9 +40,7 @@ def start_demo_simulator(
         faults=faults or FaultConfig(),
     )
     running = start_simulator(World(scenario, seed=seed), config)
-    counter = DayCountingQuota(running.simulator.quota)
-    running.simulator.quota = counter  # type: ignore[assignment]
-    return running, counter
+    return running, running.simulator.tally
 
 
 CLOCK_SAMPLES = 5
@@ -131,4 +109,4 @@ def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
     return parse_config(data, f"scenario {scenario.name}")
 
 
-__all__ = ["DayCountingQuota", "demo_config", "simulator_clock", "start_demo_simulator"]
+__all__ = ["demo_config", "simulator_clock", "start_demo_simulator"]

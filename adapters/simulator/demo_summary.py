@@ -4,7 +4,7 @@
 solar share from the daemon's store, the same from the simulated world's own
 sessions as of the daemon's end or the key revocation, whichever came first
 (`ground_truth.until`), and the API calls per
-day from the daemon's ledger beside the simulator's own count (`DayCountingQuota`).
+day from the daemon's ledger beside the simulator's own count (its `CallTally`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from optimizer.interfaces import SessionRecord
 
 if TYPE_CHECKING:
-    from adapters.simulator.demo import DayCountingQuota
     from adapters.simulator.server import RunningSimulator
+    from adapters.simulator.server.tally import CallTally
     from adapters.storage import SqlStore
     from optimizer.daemon.serve import RunOutcome
 
@@ -108,7 +108,7 @@ def summarize(
     *,
     store: SqlStore,
     running: RunningSimulator,
-    counter: DayCountingQuota,
+    counter: CallTally,
     outcome: RunOutcome,
     hours: float,
     speed: float,

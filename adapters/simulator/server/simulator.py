@@ -12,9 +12,10 @@ from __future__ import annotations
 import hmac
 import random
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,7 @@ from adapters.simulator.server.config import SimulatorConfig
 from adapters.simulator.server.faults import FaultInjector
 from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, WorldLike
 from adapters.simulator.server.settings import DeviceSettings
+from adapters.simulator.server.tally import CallTally
 from adapters.simulator.server.wire import Tariff
 from optimizer.clock import ScaledClock
 from optimizer.interfaces import SessionRecord
@@ -45,6 +47,7 @@ class Simulator:
         self.config = config
         self.clock = clock or ScaledClock(world.now, speed=config.speed)
         self.quota = DailyQuota(config.daily_limit)
+        self.tally = CallTally()
         self.faults = FaultInjector(config.faults)
         self.tz = ZoneInfo(config.timezone)
         self.tariff = Tariff()
@@ -100,6 +103,55 @@ class Simulator:
                 log.to_record() for d in self.world.device_ids for log in self.world.sessions(d)
             ]
         self.world.advance_to(t)
+
+    def state(self) -> dict[str, Any]:
+        """Everything a restarted simulator needs to go on where this one is (picklable):
+        the world, the device settings, the quota, the tally, the random streams,
+        the snapshots, and the simulated time with the wall time it was taken at."""
+        with self._lock:
+            now = self.clock.now()
+            self._advance_locked(now)
+            return {
+                "seed": self.config.seed,
+                "devices": list(self.settings),
+                "time": now,
+                "wall_time": time.time(),
+                "world": self.world,
+                "settings": self.settings,
+                "quota": self.quota,
+                "tally": self.tally,
+                "rng": self._rng.getstate(),
+                "faults_rng": self.faults.rng_state(),
+                "pending_snapshots": list(self._pending_snapshots),
+                "session_snapshots": self.session_snapshots,
+            }
+
+    @classmethod
+    def restored(cls, state: dict[str, Any], config: SimulatorConfig) -> Simulator:
+        """The simulator of `state` (from `state()`), under `config` (the same seed).
+
+        Its clock goes on from the saved time plus the wall time since, at
+        `config.speed`: the physical world did not stop while the cloud was down
+        (the chargers kept their last settings), and a client's clock anchored on
+        the old simulator stays in step with the new one.
+        """
+        if state["seed"] != config.seed:
+            raise ValueError(f"the state was saved with seed {state['seed']}, not {config.seed}")
+        down_s = max(time.time() - float(state["wall_time"]), 0.0)
+        start = state["time"] + timedelta(seconds=down_s * config.speed)
+        sim = cls(state["world"], config, clock=ScaledClock(start, speed=config.speed))
+        if list(sim.settings) != state["devices"]:
+            raise ValueError(f"the state's devices are {', '.join(state['devices'])}")
+        sim.settings = state["settings"]
+        sim.quota = state["quota"]
+        sim.tally = state["tally"]
+        sim._rng.setstate(state["rng"])
+        sim.faults.set_rng_state(state["faults_rng"])
+        sim._pending_snapshots = [
+            t for t in sim._pending_snapshots if t not in state["session_snapshots"]
+        ]
+        sim.session_snapshots = state["session_snapshots"]
+        return sim
 
     def jump_to(self, t: datetime) -> datetime:
         """Move the simulated clock forward to `t` (never backwards) and the world with it."""
