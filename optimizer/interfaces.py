@@ -304,6 +304,11 @@ class Store(Protocol):
         """The call ledger for a window (the budget rebuilds its day from it on restart)."""
         ...
 
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet (a restarted daemon goes on
+        with it rather than opening a second row for the same plug-in)."""
+        ...
+
     def commit(self) -> None: ...
 
 

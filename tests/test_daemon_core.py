@@ -437,3 +437,33 @@ def test_missing_sessions_never_duplicate_a_recorded_session(
             assert new.start > other.end + slack or other.start > new.end + slack
     for r in reported:  # every reported session is now covered
         assert any(r.start <= o.end + slack and o.start <= r.end + slack for o in everything)  # type: ignore[operator]
+
+
+def test_a_restart_while_a_car_charges_keeps_one_session_row() -> None:
+    """`kill -9` mid-session, a new daemon on the same store: the plug-in stays one
+    row whose energy is the world's, not the killed run's row plus a second one."""
+    scenario = default_scenario()
+    world = World(scenario, seed=1)
+    clock = SimClock(world.now)
+    store = MemoryStore()
+    config = demo_config(scenario, "solar_only")
+    quota = account_quota(1000)
+
+    def charger(device_id: str, listener: CallListener) -> WorldCharger:
+        return WorldCharger(world, device_id, clock, listener, daily_limit=1000, quota=quota)
+
+    def advance(t: datetime) -> None:
+        clock.set(t)
+        world.advance_to(t)
+
+    noon = datetime(2026, 6, 21, 10, tzinfo=UTC)  # the car is plugged in from 06:00 UTC
+    build_daemon(build_site(config, charger, clock, store)).run_cycles(noon, advance)
+    assert [s.end for s in store.sessions()] == [None]
+    advance(noon + timedelta(minutes=20))  # the restart takes a while
+    restarted = build_daemon(build_site(config, charger, clock, store))
+    restarted.run_cycles(datetime(2026, 6, 22, 4, tzinfo=UTC), advance)
+    truth = [log for log in world.sessions("SIM0001") if log.end is not None]
+    recorded = store.sessions()
+    assert [s.start for s in recorded] == [store.sessions()[0].start]
+    assert recorded[0].end is not None and len(truth) == 1
+    assert abs(recorded[0].energy_wh - truth[0].energy_wh) < 0.01 * truth[0].energy_wh

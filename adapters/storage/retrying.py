@@ -59,6 +59,10 @@ class RetryingStore:
         """The call ledger of a window, committed and pending alike."""
         return self.inner.calls_between(start, end)
 
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet, pending records included."""
+        return self.inner.open_session(device_id)
+
     def commit(self) -> None:
         """Commit; on failure log once (until it works again) and keep going."""
         try:

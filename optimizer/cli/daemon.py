@@ -174,6 +174,14 @@ def run(
         str | None, typer.Option("--policy", help="Override the configured policy.")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every job.")] = False,
+    clock_from_server: Annotated[
+        bool,
+        typer.Option(
+            "--clock-from-server",
+            help="Follow the simulated clock of a `v2c-solar simulator serve` at --base-url "
+            "(GET /sim/clock) instead of the wall clock: soaks at simulated speed.",
+        ),
+    ] = False,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
@@ -195,7 +203,7 @@ def run(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    clock = WallClock()
+    clock = _simulator_clock(base_url) if clock_from_server else WallClock()
     try:
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
@@ -221,6 +229,24 @@ def run(
     if unwritten is not None:
         raise _fail(unwritten, EXIT_FATAL)
     typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
+
+
+def _simulator_clock(base_url: str | None) -> SpeedClock:
+    """The clock of the simulator serving `base_url` (its scheme and host's `/sim/clock`)."""
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    from adapters.simulator.demo import simulator_clock
+
+    if base_url is None:
+        raise _fail("--clock-from-server needs --base-url (a `v2c-solar simulator serve`)")
+    parts = urlsplit(base_url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    try:
+        return simulator_clock(root)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        raise _fail(f"--clock-from-server: no simulator clock at {root}/sim/clock: {exc}") from None
 
 
 # ----- demo -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -154,10 +155,10 @@ def serve(
         typer.echo(f"  offline: {w.device_id} {w.start.isoformat()} .. {w.end.isoformat()}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", access_log=False))
+    on_shutdown = None if state is None else partial(save_state, sim, state)
+    asgi = create_app(sim, on_shutdown=on_shutdown)
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", access_log=False))
     server.run(sockets=[sock])
-    if state is not None:
-        save_state(sim, state)
 
 
 def _is_loopback(host: str) -> bool:

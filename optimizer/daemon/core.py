@@ -140,6 +140,21 @@ class Daemon:
         self.planner.restore(calls, now)
         return self.planner.spent(now)
 
+    def restore_sessions(self) -> int:
+        """Go on with each charger's session the store holds open (a restart while a car
+        is plugged in: without it the next read opens a second row for the same
+        plug-in, and the charger's session counter is counted twice).
+
+        Returns how many sessions were taken over.
+        """
+        resumed = 0
+        for device, controller in self.controllers.items():
+            session = self.store.open_session(device)
+            if session is not None:
+                controller.sessions.resume(session)
+                resumed += 1
+        return resumed
+
     # ----- schedule -------------------------------------------------------------------
 
     @property

@@ -26,7 +26,8 @@ def build_daemon(
     restore: bool = True,
 ) -> Daemon:
     """The daemon scheduling `site`'s controllers; with `restore` the budget's ledger
-    is rebuilt from the store's last 48 h (a no-op on an empty store)."""
+    is rebuilt from the store's last 48 h and the sessions left open go on (no-ops
+    on an empty store)."""
     daemon = Daemon(
         site.controllers,
         site.scheduler,
@@ -40,4 +41,5 @@ def build_daemon(
     )
     if restore:
         daemon.restore_budget()
+        daemon.restore_sessions()
     return daemon

@@ -47,7 +47,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -338,8 +338,13 @@ def _jump_target(body: object, now: datetime) -> datetime:
     raise ValueError('body must be {"advance_s": seconds} or {"time": "ISO 8601"}')
 
 
-def create_app(sim: Simulator) -> ASGIApp:
-    """The ASGI app serving `sim`: the API under its base path and `/sim/*`."""
+def create_app(sim: Simulator, *, on_shutdown: Callable[[], None] | None = None) -> ASGIApp:
+    """The ASGI app serving `sim`: the API under its base path and `/sim/*`.
+
+    `on_shutdown` runs when the server shuts down gracefully (SIGINT/SIGTERM
+    under uvicorn, which re-raises the signal afterwards: code after
+    `Server.run` would never run).
+    """
 
     async def not_found(request: Request, exc: Exception) -> Response:
         now = sim.now()
@@ -358,6 +363,8 @@ def create_app(sim: Simulator) -> ASGIApp:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+        if on_shutdown is not None:
+            on_shutdown()
 
     app = Starlette(
         routes=[*api_routes(sim), *_sim_routes(sim)],
