@@ -163,7 +163,7 @@ def test_a_fixed_schedule_runs_the_same_daemon_with_utc_quota_days() -> None:
     assert midnight in ctl.cycle_times
 
 
-def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_stop() -> None:
+def test_reconcile_runs_daily_for_the_previous_local_day_and_retries_a_failure() -> None:
     clock = SimClock(T0)
     seen: list[tuple[str, date]] = []
 
@@ -176,8 +176,14 @@ def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_sto
     daemon = make_daemon([ctl], clock, reconciler=reconciler)
     assert RECONCILE_PREFIX + "A" in daemon.jobs
     daemon.run_cycles(T0 + timedelta(days=3), clock.set)
-    assert seen == [("A", date(2026, 6, 21)), ("A", date(2026, 6, 22)), ("A", date(2026, 6, 23))]
-    assert daemon.stats.reconciles == 2
+    # The failed day is fetched again half an hour later, not given up for the next one.
+    assert seen == [
+        ("A", date(2026, 6, 21)),
+        ("A", date(2026, 6, 21)),
+        ("A", date(2026, 6, 22)),
+        ("A", date(2026, 6, 23)),
+    ]
+    assert daemon.stats.reconciles == 3
     assert not daemon.stopped
 
 

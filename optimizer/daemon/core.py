@@ -39,6 +39,8 @@ ROLL_JOB = "budget-roll"
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
+RECONCILE_RETRY = timedelta(minutes=30)
+"""How soon a failed reconcile tries the same day again (one read each time)."""
 
 Reconciler = Callable[[str, date, datetime], None]
 """`(device_id, local day to reconcile, now)`: fetch the charger's statistics of that
@@ -308,6 +310,8 @@ class Daemon:
                 raise
             except Exception as exc:  # a statistics failure never stops charging
                 log.warning("reconcile %s %s failed: %s", device_id, local_yesterday, exc)
+                self.store.commit()
+                return self._retry_reconcile(now)
             self.store.commit()
         else:
             log.info("reconcile %s skipped: no call budget left for reads", device_id)
@@ -322,6 +326,18 @@ class Daemon:
     def _day_end(self, t: datetime) -> datetime:
         _, end = self.planner.ledger.window(t)
         return end
+
+    def _retry_reconcile(self, now: datetime) -> datetime:
+        """After a failed reconcile: again in `RECONCILE_RETRY` while that is still the
+        same local day (the same yesterday to fetch), else the next regular run.
+
+        Without it one cut answer (a 5xx, a dropped connection) lost that day's
+        sessions no read saw for good: the next run fetches the next day.
+        """
+        retry = now + RECONCILE_RETRY
+        if retry.astimezone(self._tz).date() == now.astimezone(self._tz).date():
+            return retry
+        return self._next_reconcile(now + self.min_interval)
 
     def _next_reconcile(self, after: datetime) -> datetime:
         local = after.astimezone(self._tz)
