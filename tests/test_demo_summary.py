@@ -5,12 +5,38 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from adapters.simulator.demo import start_demo_simulator
 from adapters.simulator.demo_summary import summarize
+from adapters.simulator.server import RunningSimulator
+from adapters.simulator.server.tally import CallTally
 from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
 from optimizer.daemon.serve import RunOutcome
+
+
+def _ground_truth(
+    tmp_path: Path,
+    running: RunningSimulator,
+    counter: CallTally,
+    started: datetime,
+    ended: datetime,
+) -> dict[str, Any]:
+    """The summary's ground truth of a daemon that ran from `started` to `ended`."""
+    with SqlStore(f"sqlite:///{tmp_path / 's.db'}") as store:
+        summary = summarize(
+            store=store,
+            running=running,
+            counter=counter,
+            outcome=RunOutcome(started=started, ended=ended),
+            hours=12.0,
+            speed=running.simulator.config.speed,
+            wall_s=0.2,
+            policy="solar_only",
+            tz=UTC,
+        )
+    return summary.ground_truth
 
 
 def test_ground_truth_is_the_world_as_of_the_daemon_end_not_later(tmp_path: Path) -> None:
@@ -23,19 +49,7 @@ def test_ground_truth_is_the_world_as_of_the_daemon_end_not_later(tmp_path: Path
         with sim.world_as_of(ended) as world:
             at_end_wh = sum(log.energy_wh for log in world.sessions("SIM0001"))
         time.sleep(0.2)  # two simulated hours at 36,000x
-        with SqlStore(f"sqlite:///{tmp_path / 's.db'}") as store:
-            summary = summarize(
-                store=store,
-                running=running,
-                counter=counter,
-                outcome=RunOutcome(started=scenario.start_utc, ended=ended),
-                hours=12.0,
-                speed=36_000,
-                wall_s=0.2,
-                policy="solar_only",
-                tz=UTC,
-            )
-        truth = summary.ground_truth
+        truth = _ground_truth(tmp_path, running, counter, scenario.start_utc, ended)
         assert datetime.fromisoformat(truth["until"]) <= ended
         assert truth["ev_kwh"] == round(at_end_wh / 1000, 3) > 0
         assert sim.now() > ended + timedelta(hours=1)
@@ -62,19 +76,7 @@ def test_ground_truth_stops_at_the_key_revocation(tmp_path: Path) -> None:
         ended = sim.jump_to(revoked + timedelta(hours=2))  # the daemon noticed late
         with sim.world_as_of(ended) as world:
             at_end_wh = sum(log.energy_wh for log in world.sessions("SIM0001"))
-        with SqlStore(f"sqlite:///{tmp_path / 's.db'}") as store:
-            summary = summarize(
-                store=store,
-                running=running,
-                counter=counter,
-                outcome=RunOutcome(started=scenario.start_utc, ended=ended),
-                hours=12.0,
-                speed=1.0,
-                wall_s=0.2,
-                policy="solar_only",
-                tz=UTC,
-            )
-        truth = summary.ground_truth
+        truth = _ground_truth(tmp_path, running, counter, scenario.start_utc, ended)
         assert at_end_wh > at_revocation_wh + 1000
         assert datetime.fromisoformat(truth["until"]) == revoked
         assert truth["ev_kwh"] == round(at_revocation_wh / 1000, 3) > 0
