@@ -43,7 +43,7 @@ if str(ROOT) not in sys.path:
 from adapters.simulator.server import DEFAULT_BASE_PATH, DEMO_API_KEY, free_port  # noqa: E402
 from adapters.simulator.world import default_scenario  # noqa: E402
 from adapters.storage import SqlStore  # noqa: E402
-from optimizer.interfaces import SessionRecord  # noqa: E402
+from optimizer.interfaces import ApiCall, SessionRecord  # noqa: E402
 
 DAILY_LIMIT = 1000
 KEY_REFUSED = "refused the API key (401)"
@@ -131,6 +131,10 @@ class SoakReport:
     ledger_per_day: dict[str, int]
     server_per_day: dict[str, int]
     server_counted_per_day: dict[str, int]
+    server_by_outcome: dict[str, int]
+    """Requests the simulator received over the soak, by outcome (`tally.Outcome`)."""
+    ledger_by_answer: dict[str, int]
+    """The ledger's calls by answer: 200, 5xx, 429, 401, none (dropped, timed out, refused)."""
     unanswered_while_down: int
     """Ledger calls into the simulator's restart (connection refused: it never saw them)."""
     ledger_minus_server: int
@@ -373,6 +377,7 @@ def run_soak(
         fatal = daemon.log()
         ended = sim.now()
         truth = sim.truth(ended)
+        (workdir / "truth.json").write_text(json.dumps(truth))
         processes.append(sim.stop())
     finally:
         for child in (daemon.child, sim.child):
@@ -454,6 +459,8 @@ def _measure(
         ledger_per_day=ledger,
         server_per_day=server,
         server_counted_per_day=counted,
+        server_by_outcome=_by_outcome(truth["requests_per_day"]),
+        ledger_by_answer=_by_answer(calls),
         unanswered_while_down=unanswered,
         ledger_minus_server=sum(ledger.values()) - unanswered - sum(server.values()),
         sessions_true=len(ours),
@@ -465,6 +472,23 @@ def _measure(
         ev_error_pct=round(100 * (ev_recorded - ev_true) / ev_true, 2) if ev_true else 0.0,
         after_revocation_kwh=round(after, 3),
     )
+
+
+def _by_outcome(per_day: dict[str, dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for by in per_day.values():
+        for outcome, n in by.items():
+            out[outcome] = out.get(outcome, 0) + n
+    return dict(sorted(out.items()))
+
+
+def _by_answer(calls: list[ApiCall]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for call in calls:
+        status = call.status
+        key = "none" if status is None else "5xx" if status >= 500 else str(status)
+        out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
 
 
 def _iso(t: datetime) -> str:
@@ -496,6 +520,8 @@ def table(report: SoakReport) -> str:
             f"{report.ledger_minus_server} ({sum(report.ledger_per_day.values())} - "
             f"{report.unanswered_while_down} - {sum(report.server_per_day.values())})",
         ),
+        ("requests the simulator received, by outcome", _pairs(report.server_by_outcome)),
+        ("the ledger's calls, by answer", _pairs(report.ledger_by_answer)),
         ("sessions: true / recorded", f"{report.sessions_true} / {report.sessions_recorded}"),
         (
             "session rows lost / duplicated",
@@ -525,6 +551,10 @@ def table(report: SoakReport) -> str:
             f"| {report.server_counted_per_day.get(d, 0)} |"
         )
     return "\n".join(out)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 def main() -> None:
