@@ -122,7 +122,6 @@ class Simulator:
                 "tally": self.tally,
                 "rng": self._rng.getstate(),
                 "faults_rng": self.faults.rng_state(),
-                "pending_snapshots": list(self._pending_snapshots),
                 "session_snapshots": self.session_snapshots,
             }
 
