@@ -130,7 +130,7 @@ def test_run_clock_from_server_follows_the_simulators_clock() -> None:
         clock = _simulator_clock(running.base_url)
         skew_s = (running.simulator.now() - clock.now()).total_seconds()
         assert clock.speed == 36_000
-        assert abs(skew_s) < 36_000 * 0.05  # within 50 wall ms
+        assert abs(skew_s) < 36_000 * 0.1  # within 0.1 wall s (a loaded box)
     finally:
         running.stop()
 
