@@ -323,6 +323,11 @@ class Store(Protocol):
         """The value last kept under `key` (pending or committed); None if never kept."""
         ...
 
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet (a restarted daemon goes on
+        with it rather than opening a second row for the same plug-in)."""
+        ...
+
     def commit(self) -> None: ...
 
 

@@ -108,6 +108,36 @@ def test_run_refuses_an_unknown_policy(config: Path, monkeypatch: pytest.MonkeyP
     assert "--policy" in one_line_error(result.output)
 
 
+def test_run_clock_from_server_needs_a_simulator_at_the_base_url(
+    config: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("V2C_API_KEY", "k")
+    monkeypatch.delenv("V2C_BASE_URL", raising=False)
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    args = ["run", "--config", str(config), "--db", db, "--clock-from-server"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "--base-url" in one_line_error(result.output)
+    nobody = "http://127.0.0.1:9/kong/v2c_service"  # the discard port: nothing answers
+    result = runner.invoke(app, [*args, "--base-url", nobody])
+    assert result.exit_code == 2
+    assert "no simulator clock at http://127.0.0.1:9/sim/clock" in one_line_error(result.output)
+
+
+def test_run_clock_from_server_follows_the_simulators_clock() -> None:
+    """At 36,000x, the wall clock would be a year behind; the daemon's clock is the server's."""
+    from optimizer.cli.daemon import _simulator_clock
+
+    running, _ = start_demo_simulator(default_scenario(), seed=1, speed=36_000)
+    try:
+        clock = _simulator_clock(running.base_url)
+        skew_s = (running.simulator.now() - clock.now()).total_seconds()
+        assert clock.speed == 36_000
+        assert abs(skew_s) < 36_000 * 0.1  # within 0.1 wall s (a loaded box)
+    finally:
+        running.stop()
+
+
 def test_budget_with_bad_config_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "b.toml"
     bad.write_text(CONFIG + "\nsurprise = 1\n", encoding="utf-8")

@@ -45,6 +45,8 @@ def _without_command(line: str) -> str:
             "must be after",
         ),
         (["--revoke-keys-at", "2026-06-21T10:00"], "--revoke-keys-at", "UTC offset or Z"),
+        (["--throttle-start", "2026-06-21T10:00:00Z"], "--throttle-end", "given together"),
+        (["--throttle-end", "10:00"], "--throttle-end", "ISO"),
         (["--error-rate", "0.6", "--timeout-rate", "0.6"], "", "rates add up to 1.2"),
         (["--offline", "SIM0001"], "--offline", "DEVICE_ID@START/END"),
         (["--offline", f"NOPE@{WINDOW}"], "--offline", "unknown devices: NOPE"),
@@ -83,5 +85,22 @@ def test_fault_options_are_declared_once() -> None:
         }
 
     serve_faults = fault_params(serve)
-    assert set(serve_faults) >= {"error_rate", "revoke_keys_at", "offline"}
+    assert set(serve_faults) >= {"error_rate", "revoke_keys_at", "offline", "throttle_start"}
     assert fault_params(demo) == serve_faults
+
+
+def test_throttle_options_make_the_throttle_window() -> None:
+    """`--throttle-start/--throttle-end` is the simulator's throttle window,
+    `--no-throttle-retry-after` its 429s without `Retry-After`."""
+    from datetime import UTC, datetime
+
+    from optimizer.cli.fault_options import fault_config
+
+    faults = fault_config(
+        throttle_start="2026-06-21T10:00:00Z",
+        throttle_end="2026-06-21T10:30:00+00:00",
+        throttle_retry_after=False,
+    )
+    assert faults.throttle_start == datetime(2026, 6, 21, 10, tzinfo=UTC)
+    assert faults.throttle_end == datetime(2026, 6, 21, 10, 30, tzinfo=UTC)
+    assert faults.throttle_retry_after is False

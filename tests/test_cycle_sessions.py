@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from optimizer.cycle.sessions import SessionTracker
-from tests.conftest import T0, FakeCharger, FakeClock, World
+from optimizer.interfaces import ChargerReading
+from tests.conftest import T0, FakeCharger, FakeClock, World, make_reading
 
 
 def test_a_session_target_wins_over_the_default_and_ends_with_the_session() -> None:
@@ -53,3 +55,37 @@ def test_a_target_for_a_car_that_never_came_ends_at_its_departure() -> None:
     clock.advance(3600)
     tracker.update(charger.read(), False, default_target_wh=None)
     assert (tracker.target_wh, tracker.departure) == (None, None)
+
+
+def _reading(minute: int, energy_wh: float) -> ChargerReading:
+    return replace(make_reading(minute), session_energy_wh=energy_wh)
+
+
+def test_a_restarted_daemon_goes_on_with_the_session_the_store_holds_open() -> None:
+    """Killed while a car charged: the next run's first read continues the stored row
+    (same start, the charger's counter) instead of opening a second one."""
+    first = SessionTracker("dev-1")
+    first.update(_reading(0, 100.0), True, None)
+    left_open = first.update(_reading(15, 2000.0), True, None)
+    assert left_open is not None and left_open.end is None
+    restarted = SessionTracker("dev-1")
+    restarted.resume(left_open)
+    record = restarted.update(_reading(90, 6000.0), True, None)
+    assert record is not None and record.start == left_open.start
+    assert record.energy_wh == 6000.0 and record.end is None
+    closed = restarted.update(_reading(105, 6500.0), False, None)
+    assert closed is not None and closed.start == left_open.start and closed.end is not None
+
+
+def test_a_counter_that_went_back_closes_the_resumed_session() -> None:
+    """Another car came while the daemon was down: the old row ends, a new one follows."""
+    first = SessionTracker("dev-1")
+    left_open = first.update(_reading(0, 9000.0), True, None)
+    assert left_open is not None
+    restarted = SessionTracker("dev-1")
+    restarted.resume(left_open)
+    closed = restarted.update(_reading(300, 500.0), True, None)
+    assert closed is not None and closed.start == left_open.start and closed.end is not None
+    assert closed.energy_wh == 9000.0
+    opened = restarted.update(_reading(315, 900.0), True, None)
+    assert opened is not None and opened.start > left_open.start and opened.end is None

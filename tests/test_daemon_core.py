@@ -172,7 +172,7 @@ def test_a_fixed_schedule_runs_the_same_daemon_with_utc_quota_days() -> None:
     assert midnight in ctl.cycle_times
 
 
-def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_stop() -> None:
+def test_reconcile_runs_daily_for_the_previous_local_day_and_retries_a_failure() -> None:
     clock = SimClock(T0)
     seen: list[tuple[str, date]] = []
 
@@ -185,8 +185,14 @@ def test_reconcile_runs_daily_for_the_previous_local_day_and_failures_do_not_sto
     daemon = make_daemon([ctl], clock, reconciler=reconciler)
     assert RECONCILE_PREFIX + "A" in daemon.jobs
     daemon.run_cycles(T0 + timedelta(days=3), clock.set)
-    assert seen == [("A", date(2026, 6, 21)), ("A", date(2026, 6, 22)), ("A", date(2026, 6, 23))]
-    assert daemon.stats.reconciles == 2
+    # The failed day is fetched again half an hour later, not given up for the next one.
+    assert seen == [
+        ("A", date(2026, 6, 21)),
+        ("A", date(2026, 6, 21)),
+        ("A", date(2026, 6, 22)),
+        ("A", date(2026, 6, 23)),
+    ]
+    assert daemon.stats.reconciles == 3
     assert not daemon.stopped
 
 
@@ -580,3 +586,33 @@ def test_publishing_the_status_changes_no_decision_command_or_call() -> None:
     assert watched.store.commands == plain.store.commands
     assert watched.daemon.board is not None
     assert watched.daemon.board.version > watched.daemon.stats.cycles > 100  # every job published
+
+
+def test_a_restart_while_a_car_charges_keeps_one_session_row() -> None:
+    """`kill -9` mid-session, a new daemon on the same store: the plug-in stays one
+    row whose energy is the world's, not the killed run's row plus a second one."""
+    scenario = default_scenario()
+    world = World(scenario, seed=1)
+    clock = SimClock(world.now)
+    store = MemoryStore()
+    config = demo_config(scenario, "solar_only")
+    quota = account_quota(1000)
+
+    def charger(device_id: str, listener: CallListener) -> WorldCharger:
+        return WorldCharger(world, device_id, clock, listener, daily_limit=1000, quota=quota)
+
+    def advance(t: datetime) -> None:
+        clock.set(t)
+        world.advance_to(t)
+
+    noon = datetime(2026, 6, 21, 10, tzinfo=UTC)  # the car is plugged in from 06:00 UTC
+    build_daemon(build_site(config, charger, clock, store)).run_cycles(noon, advance)
+    assert [s.end for s in store.sessions()] == [None]
+    advance(noon + timedelta(minutes=20))  # the restart takes a while
+    restarted = build_daemon(build_site(config, charger, clock, store))
+    restarted.run_cycles(datetime(2026, 6, 22, 4, tzinfo=UTC), advance)
+    truth = [log for log in world.sessions("SIM0001") if log.end is not None]
+    recorded = store.sessions()
+    assert [s.start for s in recorded] == [store.sessions()[0].start]
+    assert recorded[0].end is not None and len(truth) == 1
+    assert abs(recorded[0].energy_wh - truth[0].energy_wh) < 0.01 * truth[0].energy_wh

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from adapters.simulator.demo import DayCountingQuota, demo_config, start_demo_simulator
+from adapters.simulator.demo import demo_config, start_demo_simulator
 from adapters.simulator.server import FaultConfig, OfflineWindow, RunningSimulator
+from adapters.simulator.server.tally import CallTally
 from adapters.simulator.world import Scenario, default_scenario, load_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
@@ -48,7 +49,7 @@ class SkewedClock:
 @dataclass
 class Rig:
     running: RunningSimulator
-    counter: DayCountingQuota
+    counter: CallTally
     client: V2CClient
     store: SqlStore
     daemon: Daemon

@@ -415,3 +415,61 @@ def test_statistics_are_the_sessions_the_world_produced(make_sim: MakeSim) -> No
     assert totals[0]["totalCharges"] == len(finished)
     total_kwh = sum(s.energy_wh for s in finished) / 1000
     assert totals[0]["totalEnergy"] == pytest.approx(total_kwh, abs=1e-3)
+
+
+# --- ground truth and restarts ----------------------------------------------------------
+
+
+def test_sim_truth_tallies_every_request_by_outcome(make_sim: MakeSim) -> None:
+    start = default_scenario_start() + timedelta(hours=10)
+    revoked = start + timedelta(hours=2)
+    faults = FaultConfig(
+        outage_start=start, outage_end=start + timedelta(hours=1), revoke_keys_at=revoked
+    )
+    sim = make_sim(faults=faults)
+    with api(sim) as client:
+        jump(sim, start - timedelta(minutes=10))
+        state(client)
+        jump(sim, start + timedelta(minutes=1))
+        assert client.get("/pairings/me").status_code == 503
+        jump(sim, revoked + timedelta(minutes=1))
+        assert client.get("/pairings/me").status_code == 401
+    truth = httpx.get(sim.root_url + "/sim/truth").json()
+    day = start.date().isoformat()
+    assert truth["requests_per_day"] == {day: {"counted": 1, "outage": 1, "refused_key": 1}}
+    (at_revocation,) = truth["snapshots"].values()  # the world as the key was revoked
+    assert [s["device_id"] for s in at_revocation] == [DEVICE]
+    (now,) = truth["sessions"]
+    assert now["energy_wh"] >= at_revocation[0]["energy_wh"] > 0
+    bad = httpx.get(sim.root_url + "/sim/truth", params={"until": "2026-06-21T10:00"})
+    assert bad.status_code == 400 and "UTC offset" in bad.json()["message"]
+
+
+def test_a_restart_from_the_state_file_goes_on_where_it_stopped(
+    make_sim: MakeSim, tmp_path: Any
+) -> None:
+    """World, settings, quota and tally carry over; the clock has run on meanwhile."""
+    from adapters.simulator.server import Simulator
+    from adapters.simulator.server.state import StateFileError, load_state, save_state
+
+    sim = make_sim()
+    with api(sim) as client:
+        jump(sim, default_scenario_start() + timedelta(hours=9))
+        r = client.post("/device/intensity", params={"deviceId": DEVICE, "value": "10"})
+        assert r.status_code == 200, r.text
+        before = state(client)
+    path = tmp_path / "sim.state"
+    save_state(sim.simulator, path)
+    config = sim.simulator.config
+    again = load_state(path, config)
+    assert isinstance(again, Simulator)
+    assert again.now() >= sim.simulator.now() - timedelta(seconds=5)
+    assert again.quota.peek(KEY, again.now()).remaining == 998
+    assert again.tally.per_day == sim.simulator.tally.per_day
+    assert again.world.charger(DEVICE).setpoint_a == 10
+    assert float(before["intensity"]) == 10
+    with pytest.raises(StateFileError, match="seed"):
+        load_state(path, config.model_copy(update={"seed": 99}))
+    path.write_bytes(b"not a pickle")
+    with pytest.raises(StateFileError, match="not a simulator state file"):
+        load_state(path, config)

@@ -53,6 +53,19 @@ def test_session_upsert_by_device_and_start(store: QueryableStore) -> None:
     assert store.row_counts()["sessions"] == 2
 
 
+def test_open_session_is_the_latest_session_of_the_device_without_an_end(
+    store: QueryableStore,
+) -> None:
+    assert store.open_session("dev-1") is None
+    store.record_session(make_session("dev-1", 0))
+    store.commit()
+    assert store.open_session("dev-1") is None  # finished
+    still_open = make_session("dev-1", 24, end=None, cost=None, target_met=None)
+    store.record_session(still_open)  # pending: seen before the commit too
+    assert store.open_session("dev-1") == still_open
+    assert store.open_session("dev-2") is None
+
+
 def test_session_upsert_matches_same_instant_in_another_zone(store: QueryableStore) -> None:
     store.record_session(make_session(energy_wh=1.0))
     store.commit()

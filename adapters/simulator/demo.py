@@ -1,47 +1,29 @@
 """The demo's simulator: the HTTP simulator over a scenario, its clock, the home's config.
 
 `v2c-solar demo` runs the daemon against this simulator over real HTTP;
-`DayCountingQuota` keeps the simulator's own per-day call count beside the
+the simulator's `CallTally` keeps its own per-day call count beside the
 daemon's ledger (the ground truth the demo's summary prints).
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
-from datetime import UTC, date, datetime
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from adapters.simulator.server import RunningSimulator
+    from adapters.simulator.server.tally import CallTally
     from adapters.simulator.world import Scenario
     from optimizer.clock import ScaledClock
     from optimizer.config import AppConfig
 
 
-class DayCountingQuota:
-    """The simulator's quota with a per-day tally of the calls it counted (ground truth)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.per_day: dict[date, int] = defaultdict(int)
-        self._lock = threading.Lock()
-
-    def consume(self, key: str, now: datetime) -> Any:
-        state = self.inner.consume(key, now)
-        if state.allowed:
-            with self._lock:
-                self.per_day[now.astimezone(UTC).date()] += 1
-        return state
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 def start_demo_simulator(
     scenario: Scenario, *, seed: int, speed: float, faults: Any = None
-) -> tuple[RunningSimulator, DayCountingQuota]:
-    """The HTTP simulator over `scenario` on 127.0.0.1 (free port), counting calls per day."""
+) -> tuple[RunningSimulator, CallTally]:
+    """The HTTP simulator over `scenario` on 127.0.0.1 (free port), and its call tally."""
     from adapters.simulator.server import (
         DEMO_API_KEY,
         FaultConfig,
@@ -58,19 +40,50 @@ def start_demo_simulator(
         faults=faults or FaultConfig(),
     )
     running = start_simulator(World(scenario, seed=seed), config)
-    counter = DayCountingQuota(running.simulator.quota)
-    running.simulator.quota = counter  # type: ignore[assignment]
-    return running, counter
+    return running, running.simulator.tally
 
 
-def simulator_clock(root_url: str) -> ScaledClock:
-    """A `ScaledClock` anchored to the simulator's `GET /sim/clock` (time and speed)."""
+CLOCK_SAMPLES = 5
+"""How many `GET /sim/clock` round trips `simulator_clock` takes to anchor on."""
+
+
+def simulator_clock(
+    root_url: str, *, fetch: Callable[[], Mapping[str, Any]] | None = None
+) -> ScaledClock:
+    """A `ScaledClock` anchored to the simulator's `GET /sim/clock` (time and speed).
+
+    The server reads its clock before the answer travels back, and at thousands
+    of simulated seconds per wall second every wall millisecond of that trip is
+    seconds of simulated time: the first request of a process (a new connection,
+    a world catching up since the server started) took ~40 ms, which put the
+    daemon 12 simulated minutes behind the simulator at 5760x. So, as NTP does,
+    the anchor is the sample with the shortest round trip, taken as read half-way
+    through it. `fetch` returns the parsed body (tests); default: an HTTP GET.
+    """
     import httpx
 
     from optimizer.clock import ScaledClock
 
-    body = httpx.get(f"{root_url}/sim/clock", timeout=5.0).json()
-    return ScaledClock(datetime.fromisoformat(body["time"]), float(body["speed"]))
+    with httpx.Client(timeout=5.0) as http:
+        get = fetch or (lambda: http.get(f"{root_url}/sim/clock").json())
+        samples = [_clock_sample(get) for _ in range(CLOCK_SAMPLES)]
+    trip_s, received, body = min(samples, key=lambda sample: sample[0])
+    speed = float(body["speed"])
+    # The server read its time half a round trip before the answer arrived, and
+    # (monotonic) time has run on since, `speed` simulated seconds per second.
+    elapsed_s = trip_s / 2 + (time.monotonic() - received)
+    server_now = datetime.fromisoformat(body["time"])
+    return ScaledClock(server_now + timedelta(seconds=elapsed_s * speed), speed)
+
+
+def _clock_sample(
+    fetch: Callable[[], Mapping[str, Any]],
+) -> tuple[float, float, Mapping[str, Any]]:
+    """One `/sim/clock` answer: (round trip s, monotonic time it arrived, body)."""
+    sent = time.monotonic()
+    body = fetch()
+    received = time.monotonic()
+    return received - sent, received, body
 
 
 def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
@@ -96,4 +109,4 @@ def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
     return parse_config(data, f"scenario {scenario.name}")
 
 
-__all__ = ["DayCountingQuota", "demo_config", "simulator_clock", "start_demo_simulator"]
+__all__ = ["demo_config", "simulator_clock", "start_demo_simulator"]

@@ -2,21 +2,22 @@
 
 `v2c-solar demo` prints it as a table or as JSON: energy into the cars and its
 solar share from the daemon's store, the same from the simulated world's own
-sessions as of the daemon's end (`ground_truth.until`), and the API calls per
-day from the daemon's ledger beside the simulator's own count (`DayCountingQuota`).
+sessions as of the daemon's end or the key revocation, whichever came first
+(`ground_truth.until`), and the API calls per
+day from the daemon's ledger beside the simulator's own count (its `CallTally`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from optimizer.interfaces import SessionRecord
 
 if TYPE_CHECKING:
-    from adapters.simulator.demo import DayCountingQuota
     from adapters.simulator.server import RunningSimulator
+    from adapters.simulator.server.tally import CallTally
     from adapters.storage import SqlStore
     from optimizer.daemon.serve import RunOutcome
 
@@ -64,11 +65,50 @@ def _session_dict(s: SessionRecord, tz: tzinfo) -> dict[str, Any]:
     }
 
 
+def _ground_truth(
+    running: RunningSimulator, start: datetime, ended: datetime, tz: tzinfo
+) -> dict[str, Any]:
+    """The world's sessions over what the daemon could read: from `start` to its end,
+    or to the key revocation when that came first.
+
+    The world keeps running (fast) after the daemon stopped, and a car still
+    plugged in would go on charging meanwhile: the truth is the world as of the
+    daemon's end. After a revocation no client can read the chargers any more,
+    so the truth stops there (`until`), and what the cars took between it and
+    the daemon's end is given apart (`after_revocation_kwh`).
+    """
+    sim = running.simulator
+    with sim.world_as_of(ended) as world:
+        at_end = [log.to_record() for d in world.device_ids for log in world.sessions(d)]
+        until = world.now
+    after_revocation_wh = 0.0
+    revoked = sim.config.faults.revoke_keys_at
+    sessions = at_end
+    if revoked is not None and revoked < until and revoked in sim.session_snapshots:
+        sessions, until = sim.session_snapshots[revoked], revoked
+        after_revocation_wh = _energy_wh(at_end) - _energy_wh(sessions)
+    ours = [s for s in sessions if s.end is None or s.end >= start]
+    ev_kwh = _energy_wh(ours) / 1000
+    solar_kwh = sum(s.solar_wh for s in ours) / 1000
+    return {
+        "until": until.isoformat(),
+        "ev_kwh": round(ev_kwh, 3),
+        "solar_kwh": round(solar_kwh, 3),
+        "grid_kwh": round(ev_kwh - solar_kwh, 3),
+        "after_revocation_kwh": round(after_revocation_wh / 1000, 3),
+        "sessions": [_session_dict(s, tz) for s in ours],
+    }
+
+
+def _energy_wh(sessions: list[SessionRecord]) -> float:
+    return sum(s.energy_wh for s in sessions)
+
+
 def summarize(
     *,
     store: SqlStore,
     running: RunningSimulator,
-    counter: DayCountingQuota,
+    counter: CallTally,
     outcome: RunOutcome,
     hours: float,
     speed: float,
@@ -87,19 +127,7 @@ def summarize(
         if d >= day0.date() and n > 0
     }
     recorded = [s for s in store.sessions() if s.end is None or s.end >= start]
-    truth_sessions: list[SessionRecord] = []
-    # The truth over the daemon's span: the world keeps running (fast) after the
-    # daemon stopped, and a car still plugged in would go on charging meanwhile.
-    with running.simulator.world_as_of(outcome.ended) as world:
-        truth_until = world.now
-        for device in world.device_ids:
-            truth_sessions += [
-                log.to_record()
-                for log in world.sessions(device)
-                if log.end is None or log.end >= start
-            ]
-    truth_ev = sum(s.energy_wh for s in truth_sessions) / 1000
-    truth_solar = sum(s.solar_wh for s in truth_sessions) / 1000
+    ground_truth = _ground_truth(running, start, outcome.ended, tz)
     return DemoSummary(
         hours=hours,
         speed=speed,
@@ -114,13 +142,7 @@ def summarize(
         solar_kwh=round(sum(s.solar_wh for s in recorded) / 1000, 3),
         grid_kwh=round(sum(s.grid_wh for s in recorded) / 1000, 3),
         sessions=[_session_dict(s, tz) for s in recorded],
-        ground_truth={
-            "until": truth_until.isoformat(),
-            "ev_kwh": round(truth_ev, 3),
-            "solar_kwh": round(truth_solar, 3),
-            "grid_kwh": round(truth_ev - truth_solar, 3),
-            "sessions": [_session_dict(s, tz) for s in truth_sessions],
-        },
+        ground_truth=ground_truth,
         safe_mode_commands=outcome.safe_commands,
         faults=running.simulator.config.faults.model_dump(
             mode="json", exclude_defaults=True, exclude={"seed"}

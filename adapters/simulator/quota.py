@@ -64,6 +64,14 @@ class DailyQuota:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[date, int, int]] = {}  # day, counted, refused
 
+    def __getstate__(self) -> dict[str, object]:
+        with self._lock:
+            return {"limit": self.limit, "counts": dict(self._counts)}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["limit"])  # type: ignore[misc]
+        self._counts.update(state["counts"])  # type: ignore[call-overload]
+
     def _day_locked(self, key: str, day: date) -> tuple[int, int]:
         counted_day, used, refused = self._counts.get(key, (day, 0, 0))
         return (used, refused) if counted_day == day else (0, 0)

@@ -43,6 +43,12 @@ def calls_per_day(calls: Iterable[ApiCall], start: datetime, end: datetime) -> d
     return dict(sorted(counts.items()))
 
 
+def open_session(sessions: Iterable[SessionRecord], device_id: str) -> SessionRecord | None:
+    """The latest session of `device_id` if it is still open (no end), else None."""
+    mine = select_sessions(sessions, device_id, None)
+    return mine[-1] if mine and mine[-1].end is None else None
+
+
 def select_sessions(
     sessions: Iterable[SessionRecord], device_id: str | None, since: datetime | None
 ) -> list[SessionRecord]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from adapters.storage.ledger import calls_per_day, select_sessions
+from adapters.storage.ledger import calls_per_day, open_session, select_sessions
 from optimizer.interfaces import ApiCall, ChargerReading, Command, Decision, SessionRecord
 
 
@@ -76,6 +76,10 @@ class MemoryStore:
     ) -> list[SessionRecord]:
         """Sessions (of one device, started at or after `since`), ordered by start."""
         return select_sessions(self._sessions.values(), device_id, since)
+
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet."""
+        return open_session(self._sessions.values(), device_id)
 
     def calls_per_day(self, start: datetime, end: datetime) -> dict[date, int]:
         """API calls made on [start, end) per quota day (see `ledger.calls_per_day`)."""

@@ -67,6 +67,10 @@ class RetryingStore:
         """The setting kept under `key`, pending or committed."""
         return self.inner.setting(key)
 
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet, pending records included."""
+        return self.inner.open_session(device_id)
+
     def commit(self) -> None:
         """Commit; on failure log once (until it works again) and keep going."""
         try:

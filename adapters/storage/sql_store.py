@@ -32,7 +32,7 @@ from adapters.storage.engine import (
     sqlite_file,
 )
 from adapters.storage.errors import StoreError
-from adapters.storage.ledger import calls_per_day, select_sessions
+from adapters.storage.ledger import calls_per_day, open_session, select_sessions
 from adapters.storage.lock import DatabaseLock
 from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
 from adapters.storage.schema import (
@@ -357,6 +357,10 @@ class SqlStore(Closing):
         }
         merged.update(self._sessions)
         return select_sessions(merged.values(), device_id, since)
+
+    def open_session(self, device_id: str) -> SessionRecord | None:
+        """The device's latest session if it has no end yet, pending records included."""
+        return open_session(self.sessions(device_id), device_id)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table, counting the pending buffer as if committed."""

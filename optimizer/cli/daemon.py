@@ -255,6 +255,14 @@ def run(
     no_web: Annotated[
         bool, typer.Option("--no-web", help="No web server (default: serve on \\[web] listen).")
     ] = False,
+    clock_from_server: Annotated[
+        bool,
+        typer.Option(
+            "--clock-from-server",
+            help="Follow the simulated clock of a `v2c-solar simulator serve` at --base-url "
+            "(GET /sim/clock) instead of the wall clock: soaks at simulated speed.",
+        ),
+    ] = False,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
@@ -282,7 +290,7 @@ def run(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    clock = WallClock()
+    clock = _simulator_clock(base_url) if clock_from_server else WallClock()
     try:
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
@@ -319,6 +327,24 @@ def run(
     typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
 
 
+def _simulator_clock(base_url: str | None) -> SpeedClock:
+    """The clock of the simulator serving `base_url` (its scheme and host's `/sim/clock`)."""
+    from urllib.parse import urlsplit
+
+    import httpx
+
+    from adapters.simulator.demo import simulator_clock
+
+    if base_url is None:
+        raise _fail("--clock-from-server needs --base-url (a `v2c-solar simulator serve`)")
+    parts = urlsplit(base_url)
+    root = f"{parts.scheme}://{parts.netloc}"
+    try:
+        return simulator_clock(root)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        raise _fail(f"--clock-from-server: no simulator clock at {root}/sim/clock: {exc}") from None
+
+
 # ----- demo -----------------------------------------------------------------------------------
 
 
@@ -349,6 +375,9 @@ def demo(
     drop_rate: fault_options.DropRateOption = 0.0,
     outage_start: fault_options.OutageStartOption = None,
     outage_end: fault_options.OutageEndOption = None,
+    throttle_start: fault_options.ThrottleStartOption = None,
+    throttle_end: fault_options.ThrottleEndOption = None,
+    throttle_retry_after: fault_options.ThrottleRetryAfterOption = True,
     revoke_keys_at: fault_options.RevokeKeysAtOption = None,
     offline: fault_options.OfflineOption = None,
     mqtt: MqttOption = None,
@@ -393,6 +422,9 @@ def demo(
         drop_rate=drop_rate,
         outage_start=outage_start,
         outage_end=outage_end,
+        throttle_start=throttle_start,
+        throttle_end=throttle_end,
+        throttle_retry_after=throttle_retry_after,
         revoke_keys_at=revoke_keys_at,
         offline=offline,
         seed=seed,

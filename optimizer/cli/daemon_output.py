@@ -104,6 +104,12 @@ def print_summary(summary: DemoSummary) -> None:
         f"Simulator ground truth: EV {truth['ev_kwh']:.2f} kWh, solar {truth['solar_kwh']:.2f} "
         f"kWh, grid {truth['grid_kwh']:.2f} kWh"
     )
+    if truth["after_revocation_kwh"]:
+        console.print(
+            f"  (until the key revocation, {truth['until']}; the cars took "
+            f"{truth['after_revocation_kwh']:.2f} kWh more before the daemon stopped, "
+            "which no client could read)"
+        )
     if summary.faults:
         console.print(f"Faults injected: {summary.faults}")
     console.print(

@@ -43,6 +43,21 @@ OutageStartOption = Annotated[
 OutageEndOption = Annotated[
     str | None, typer.Option(rich_help_panel=FAULTS_PANEL, help="Outage until (ISO 8601, sim).")
 ]
+ThrottleStartOption = Annotated[
+    str | None,
+    typer.Option(rich_help_panel=FAULTS_PANEL, help="429 window from (ISO 8601, sim)."),
+]
+ThrottleEndOption = Annotated[
+    str | None,
+    typer.Option(rich_help_panel=FAULTS_PANEL, help="429 window until (ISO 8601, sim)."),
+]
+ThrottleRetryAfterOption = Annotated[
+    bool,
+    typer.Option(
+        rich_help_panel=FAULTS_PANEL,
+        help="The window's 429s carry Retry-After (the seconds to its end).",
+    ),
+]
 RevokeKeysAtOption = Annotated[
     str | None,
     typer.Option(rich_help_panel=FAULTS_PANEL, help="Keys refused from (ISO 8601, sim)."),
@@ -68,6 +83,9 @@ _OPTION_OF_FIELD = {
     "drop_rate": "--drop-rate",
     "outage_start": "--outage-start",
     "outage_end": "--outage-end",
+    "throttle_start": "--throttle-start",
+    "throttle_end": "--throttle-end",
+    "throttle_retry_after": "--throttle-retry-after",
     "revoke_keys_at": "--revoke-keys-at",
     "offline": "--offline",
 }
@@ -104,6 +122,9 @@ def fault_config(
     drop_rate: float = 0.0,
     outage_start: str | None = None,
     outage_end: str | None = None,
+    throttle_start: str | None = None,
+    throttle_end: str | None = None,
+    throttle_retry_after: bool = True,
     revoke_keys_at: str | None = None,
     offline: list[str] | None = None,
     seed: int = 0,
@@ -131,6 +152,9 @@ def fault_config(
             drop_rate=drop_rate,
             outage_start=utc_time(outage_start, "--outage-start"),
             outage_end=utc_time(outage_end, "--outage-end"),
+            throttle_start=utc_time(throttle_start, "--throttle-start"),
+            throttle_end=utc_time(throttle_end, "--throttle-end"),
+            throttle_retry_after=throttle_retry_after,
             revoke_keys_at=utc_time(revoke_keys_at, "--revoke-keys-at"),
             offline=windows,
             seed=seed,
@@ -153,6 +177,9 @@ __all__ = [
     "OutageEndOption",
     "OutageStartOption",
     "RevokeKeysAtOption",
+    "ThrottleEndOption",
+    "ThrottleRetryAfterOption",
+    "ThrottleStartOption",
     "TimeoutRateOption",
     "TimeoutSOption",
     "fault_config",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -42,6 +43,14 @@ def serve(
     tick: Annotated[
         float | None, typer.Option(min=0.01, help="Advance the world every N wall seconds.")
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="State file: read at start if it exists, written on exit (SIGINT/SIGTERM); "
+            "a restart goes on with the same world, settings and call counts, its clock "
+            "advanced by the time it was down. Give the same options again."
+        ),
+    ] = None,
     error_rate: fault_options.ErrorRateOption = 0.0,
     latency: fault_options.LatencyOption = 0.0,
     timeout_rate: fault_options.TimeoutRateOption = 0.0,
@@ -50,6 +59,9 @@ def serve(
     drop_rate: fault_options.DropRateOption = 0.0,
     outage_start: fault_options.OutageStartOption = None,
     outage_end: fault_options.OutageEndOption = None,
+    throttle_start: fault_options.ThrottleStartOption = None,
+    throttle_end: fault_options.ThrottleEndOption = None,
+    throttle_retry_after: fault_options.ThrottleRetryAfterOption = True,
     revoke_keys_at: fault_options.RevokeKeysAtOption = None,
     offline: fault_options.OfflineOption = None,
 ) -> None:
@@ -73,6 +85,7 @@ def serve(
         create_app,
         resolve_api_keys,
     )
+    from adapters.simulator.server.state import StateFileError, load_state, save_state
     from adapters.simulator.world import World, default_scenario, load_scenario
 
     keys = resolve_api_keys(api_key or ())
@@ -85,6 +98,9 @@ def serve(
         drop_rate=drop_rate,
         outage_start=outage_start,
         outage_end=outage_end,
+        throttle_start=throttle_start,
+        throttle_end=throttle_end,
+        throttle_retry_after=throttle_retry_after,
         revoke_keys_at=revoke_keys_at,
         offline=offline,
         seed=seed,
@@ -115,7 +131,14 @@ def serve(
         raise typer.Exit(2) from None
     port = sock.getsockname()[1]
     try:
-        sim = Simulator(World(world_scenario, seed=seed), config)
+        resumed = state is not None and state.exists()
+        if state is not None and resumed:
+            sim = load_state(state, config)
+        else:
+            sim = Simulator(World(world_scenario, seed=seed), config)
+    except StateFileError as exc:
+        sock.close()
+        raise typer.BadParameter(str(exc), param_hint="--state") from None
     except ValueError as exc:
         sock.close()
         raise typer.BadParameter(str(exc), param_hint="--offline") from None
@@ -126,11 +149,15 @@ def serve(
     typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
     for key in keys:
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
+    if state is not None:
+        typer.echo(f"  state: {state} ({'resumed' if resumed else 'new'}, written on exit)")
     for w in faults.offline:
         typer.echo(f"  offline: {w.device_id} {w.start.isoformat()} .. {w.end.isoformat()}")
     if not loopback:
         typer.echo(f"  warning: bound to {host}, reachable from other machines", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(sim), log_level="warning", access_log=False))
+    on_shutdown = None if state is None else partial(save_state, sim, state)
+    asgi = create_app(sim, on_shutdown=on_shutdown)
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", access_log=False))
     server.run(sockets=[sock])
 
 

@@ -27,6 +27,8 @@ class _OpenSession:
     cost_int: float = 0.0
     charger_energy_wh: float = 0.0
     target_wh: float | None = None
+    resumed: bool = False
+    """Taken over from the store on a restart: `last_*` are unknown until the next read."""
 
 
 class SessionTracker:
@@ -72,6 +74,30 @@ class SessionTracker:
             return 0.0
         return s.charger_energy_wh if s.charger_energy_wh > 0.0 else s.energy_int_wh
 
+    def resume(self, record: SessionRecord) -> None:
+        """Go on with a session a previous run left open (restart while a car is plugged in).
+
+        The first reading then continues it, with the same start, while the
+        charger's session counter (the Trydan's `chargeenergy`) has not gone
+        back; the time the daemon was down is not integrated (its car power is
+        unknown: the counter holds the energy, the solar split leaves the gap
+        out). A counter that went back means that car left and another came
+        meanwhile: the old session is closed at that reading, the new one opens
+        at the next.
+        """
+        self.open = _OpenSession(
+            start=record.start,
+            last_time=record.start,
+            last_car_w=0.0,
+            last_surplus_w=0.0,
+            energy_int_wh=record.energy_wh,
+            solar_int_wh=record.solar_wh,
+            cost_int=record.cost or 0.0,
+            charger_energy_wh=record.energy_wh,
+            target_wh=record.target_wh,
+            resumed=True,
+        )
+
     def update(
         self, reading: ChargerReading, plugged_in: bool | None, default_target_wh: float | None
     ) -> SessionRecord | None:
@@ -92,7 +118,15 @@ class SessionTracker:
                 return None
             self.open = None
             return self._record(s, end=reading.time)
-        if s is None:
+        if s is not None and s.resumed:
+            if reading.session_energy_wh < s.charger_energy_wh:  # another plug-in meanwhile
+                self.open = None  # the new session opens at the next reading
+                return self._record(s, end=reading.time)
+            s.resumed = False
+            s.last_time = reading.time
+            s.last_car_w = reading.car_power_w
+            s.last_surplus_w = reading.surplus_w
+        elif s is None:
             s = _OpenSession(
                 start=reading.time,
                 last_time=reading.time,

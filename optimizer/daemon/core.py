@@ -51,6 +51,8 @@ PLAN_REFRESH = timedelta(minutes=15)
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
+RECONCILE_RETRY = timedelta(minutes=30)
+"""How soon a failed reconcile tries the same day again (one read each time)."""
 
 Reconciler = Callable[[str, date, datetime], None]
 """`(device_id, local day to reconcile, now)`: fetch the charger's statistics of that
@@ -196,6 +198,21 @@ class Daemon:
             self.configured_policy,
         )
         return chosen
+
+    def restore_sessions(self) -> int:
+        """Go on with each charger's session the store holds open (a restart while a car
+        is plugged in: without it the next read opens a second row for the same
+        plug-in, and the charger's session counter is counted twice).
+
+        Returns how many sessions were taken over.
+        """
+        resumed = 0
+        for device, controller in self.controllers.items():
+            session = self.store.open_session(device)
+            if session is not None:
+                controller.sessions.resume(session)
+                resumed += 1
+        return resumed
 
     # ----- schedule -------------------------------------------------------------------
 
@@ -425,6 +442,8 @@ class Daemon:
                 raise
             except Exception as exc:  # a statistics failure never stops charging
                 log.warning("reconcile %s %s failed: %s", device_id, local_yesterday, exc)
+                self.store.commit()
+                return self._retry_reconcile(now)
             self.store.commit()
         else:
             log.info("reconcile %s skipped: no call budget left for reads", device_id)
@@ -439,6 +458,18 @@ class Daemon:
     def _day_end(self, t: datetime) -> datetime:
         _, end = self.planner.ledger.window(t)
         return end
+
+    def _retry_reconcile(self, now: datetime) -> datetime:
+        """After a failed reconcile: again in `RECONCILE_RETRY` while that is still the
+        same local day (the same yesterday to fetch), else the next regular run.
+
+        Without it one cut answer (a 5xx, a dropped connection) lost that day's
+        sessions no read saw for good: the next run fetches the next day.
+        """
+        retry = now + RECONCILE_RETRY
+        if retry.astimezone(self._tz).date() == now.astimezone(self._tz).date():
+            return retry
+        return self._next_reconcile(now + self.min_interval)
 
     def _next_reconcile(self, after: datetime) -> datetime:
         local = after.astimezone(self._tz)

@@ -30,8 +30,9 @@ def build_daemon(
     control: SiteControl | None = None,
 ) -> Daemon:
     """The daemon scheduling `site`'s controllers; with `restore` the budget's ledger
-    is rebuilt from the store's last 48 h (a no-op on an empty store) and the policy
-    chosen from home before a restart is restored (while the configured one is the same).
+    is rebuilt from the store's last 48 h, the sessions left open go on (no-ops on an
+    empty store) and the policy chosen from home before a restart is restored (while
+    the configured one is the same).
 
     With a `board` the daemon publishes its status there (a first one at once);
     `control` (default: the daemon's own) is how other threads steer it; a switch
@@ -55,5 +56,6 @@ def build_daemon(
     if restore:
         daemon.restore_budget()
         daemon.restore_policy()
+        daemon.restore_sessions()
     daemon.publish_status()
     return daemon

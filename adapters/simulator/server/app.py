@@ -33,6 +33,11 @@ from the world's start. Clients follow it two ways:
 - `GET /sim/clock` (no key, not counted) answers {"time": ISO 8601 UTC,
   "speed": simulated seconds per wall second}; `POST /sim/clock` with JSON
   {"advance_s": N} or {"time": ISO 8601} jumps the clock forward (tests, demos).
+- `GET /sim/truth[?until=ISO 8601]` answers the ground truth: every device's
+  sessions as of `until` (default now; the world never goes back, `time` says
+  where it is), the sessions as the world passed the key revocation
+  (`snapshots`) and the API requests received per simulated UTC day and
+  outcome (`requests_per_day`, `tally.Outcome`).
 `/sim/*` is outside the API's base path, needs no key and costs no quota.
 """
 
@@ -42,7 +47,7 @@ import asyncio
 import contextlib
 import json
 import math
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,9 +62,11 @@ from adapters.simulator.quota import QuotaState
 from adapters.simulator.server.faults import Fault, malform
 from adapters.simulator.server.handlers import HANDLERS, ApiError
 from adapters.simulator.server.simulator import Simulator
+from adapters.simulator.server.tally import Outcome
 from adapters.v2c_cloud.endpoints import Endpoint, endpoints
 from adapters.v2c_cloud.errors import V2CValidationError
 from adapters.v2c_cloud.validation import build_body, check_parameter
+from optimizer.interfaces import SessionRecord
 
 SIMULATED_TIME_HEADER = "X-Simulated-Time"
 """Header carrying the simulated time of every answer (ISO 8601 UTC)."""
@@ -132,13 +139,16 @@ class _ApiRoute:
         key = request.headers.get("apikey")
         valid = sim.is_valid_key(key, now)
         if sim.faults.in_outage(now):
+            sim.tally.add(Outcome.OUTAGE, now)
             peek = sim.quota.peek(key if valid else None, now)
             return _message(503, "Service temporarily unavailable", self._headers(now, peek))
         if not valid or key is None:
+            sim.tally.add(Outcome.REFUSED_KEY, now)
             message = _MISSING_KEY if not key else _BAD_KEY
             return _message(401, message, self._headers(now, sim.quota.peek(None, now)))
         throttled_s = sim.faults.throttle(now)
         if throttled_s is not None:
+            sim.tally.add(Outcome.THROTTLED, now)
             headers = self._headers(now, sim.quota.peek(key, now))
             if sim.faults.config.throttle_retry_after:
                 headers["Retry-After"] = str(math.ceil(throttled_s))
@@ -146,7 +156,9 @@ class _ApiRoute:
         quota = sim.count_call(key, now)
         headers = self._headers(now, quota)
         if not quota.allowed:
+            sim.tally.add(Outcome.OVER_LIMIT, now)
             return Response(status_code=429, headers=headers)
+        sim.tally.add(Outcome.COUNTED, now)
         return await self._counted(request, headers)
 
     async def _counted(self, request: Request, headers: dict[str, str]) -> Response:
@@ -260,10 +272,53 @@ def _sim_routes(sim: Simulator) -> list[Route]:
             return _message(400, str(exc), {SIMULATED_TIME_HEADER: iso_utc(now)})
         return clock_body(sim.jump_to(target))
 
+    async def get_truth(request: Request) -> Response:
+        now = sim.now()
+        try:
+            text = request.query_params.get("until")
+            until = now if text is None else _aware(datetime.fromisoformat(text))
+        except ValueError as exc:
+            return _message(400, f"until: {exc}", {SIMULATED_TIME_HEADER: iso_utc(now)})
+        return JSONResponse(truth_body(sim, until), headers={SIMULATED_TIME_HEADER: iso_utc(now)})
+
     return [
         Route("/sim/clock", get_clock, methods=["GET"]),
         Route("/sim/clock", post_clock, methods=["POST"]),
+        Route("/sim/truth", get_truth, methods=["GET"]),
     ]
+
+
+def _aware(t: datetime) -> datetime:
+    if t.tzinfo is None:
+        raise ValueError(f"needs a UTC offset, got {t.isoformat()}")
+    return t
+
+
+def _session_json(s: SessionRecord) -> dict[str, Any]:
+    return {
+        "device_id": s.device_id,
+        "start": iso_utc(s.start),
+        "end": None if s.end is None else iso_utc(s.end),
+        "energy_wh": s.energy_wh,
+        "solar_wh": s.solar_wh,
+    }
+
+
+def truth_body(sim: Simulator, until: datetime) -> dict[str, Any]:
+    """`GET /sim/truth`: the world's sessions as of `until` (or later: the world never
+    goes back, `time` says where it is), the snapshots, and the requests per day."""
+    with sim.world_as_of(until) as world:
+        sessions = [log.to_record() for d in world.device_ids for log in world.sessions(d)]
+        time = world.now
+    return {
+        "time": iso_utc(time),
+        "sessions": [_session_json(s) for s in sessions],
+        "snapshots": {
+            iso_utc(t): [_session_json(s) for s in records]
+            for t, records in sim.session_snapshots.items()
+        },
+        "requests_per_day": sim.tally.as_json(),
+    }
 
 
 def _jump_target(body: object, now: datetime) -> datetime:
@@ -283,8 +338,13 @@ def _jump_target(body: object, now: datetime) -> datetime:
     raise ValueError('body must be {"advance_s": seconds} or {"time": "ISO 8601"}')
 
 
-def create_app(sim: Simulator) -> ASGIApp:
-    """The ASGI app serving `sim`: the API under its base path and `/sim/*`."""
+def create_app(sim: Simulator, *, on_shutdown: Callable[[], None] | None = None) -> ASGIApp:
+    """The ASGI app serving `sim`: the API under its base path and `/sim/*`.
+
+    `on_shutdown` runs when the server shuts down gracefully (SIGINT/SIGTERM
+    under uvicorn, which re-raises the signal afterwards: code after
+    `Server.run` would never run).
+    """
 
     async def not_found(request: Request, exc: Exception) -> Response:
         now = sim.now()
@@ -303,6 +363,8 @@ def create_app(sim: Simulator) -> ASGIApp:
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+        if on_shutdown is not None:
+            on_shutdown()
 
     app = Starlette(
         routes=[*api_routes(sim), *_sim_routes(sim)],

@@ -174,6 +174,16 @@ class FaultInjector:
         self.throttled = 0
         """429s answered in the throttle window."""
 
+    def rng_state(self) -> object:
+        """The state of the draws' generator (a restarted simulator goes on with it)."""
+        with self._lock:
+            return self._rng.getstate()
+
+    def set_rng_state(self, state: object) -> None:
+        """Go on with the draws of a saved `rng_state`."""
+        with self._lock:
+            self._rng.setstate(state)  # type: ignore[arg-type]
+
     def in_outage(self, now: datetime) -> bool:
         """The gateway is down at simulated time `now`."""
         start, end = self.config.outage_start, self.config.outage_end

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hmac
 import random
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +24,10 @@ from adapters.simulator.server.config import SimulatorConfig
 from adapters.simulator.server.faults import FaultInjector
 from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, WorldLike
 from adapters.simulator.server.settings import DeviceSettings
+from adapters.simulator.server.tally import CallTally
 from adapters.simulator.server.wire import Tariff
 from optimizer.clock import ScaledClock
+from optimizer.interfaces import SessionRecord
 
 ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
 """Operations the cloud answers itself while the device is offline (the rest get 504)."""
@@ -44,6 +47,7 @@ class Simulator:
         self.config = config
         self.clock = clock or ScaledClock(world.now, speed=config.speed)
         self.quota = DailyQuota(config.daily_limit)
+        self.tally = CallTally()
         self.faults = FaultInjector(config.faults)
         self.tz = ZoneInfo(config.timezone)
         self.tariff = Tariff()
@@ -54,6 +58,12 @@ class Simulator:
         self._keys = tuple(k.get_secret_value().encode() for k in config.api_keys)
         self._rng = random.Random(config.seed)
         self._lock = threading.RLock()
+        revoked = config.faults.revoke_keys_at
+        self._pending_snapshots = [] if revoked is None else [revoked]
+        self.session_snapshots: dict[datetime, list[SessionRecord]] = {}
+        """Every device's sessions as the world passed each snapshot time (the key
+        revocation): the truth a client could still have read, kept because the
+        world never goes back."""
 
     def __repr__(self) -> str:
         return f"Simulator(devices={list(self.settings)}, keys={len(self._keys)} configured)"
@@ -62,7 +72,7 @@ class Simulator:
     def locked_world(self) -> Iterator[WorldLike]:
         """The world, advanced to the clock's time, held exclusively for the block."""
         with self._lock:
-            self.world.advance_to(self.clock.now())
+            self._advance_locked(self.clock.now())
             yield self.world
 
     @contextmanager
@@ -74,15 +84,73 @@ class Simulator:
         (it never goes back; its `now` says which).
         """
         with self._lock:
-            self.world.advance_to(t)
+            self._advance_locked(t)
             yield self.world
 
     def now(self) -> datetime:
         """Current simulated time (UTC); steps the world's physics up to it."""
         with self._lock:
             t = self.clock.now()
-            self.world.advance_to(t)
+            self._advance_locked(t)
             return t
+
+    def _advance_locked(self, t: datetime) -> None:
+        """Advance the world to `t`, stopping at each snapshot time on the way (lock held)."""
+        while self._pending_snapshots and self._pending_snapshots[0] <= t:
+            at = self._pending_snapshots.pop(0)
+            self.world.advance_to(at)
+            self.session_snapshots[at] = [
+                log.to_record() for d in self.world.device_ids for log in self.world.sessions(d)
+            ]
+        self.world.advance_to(t)
+
+    def state(self) -> dict[str, Any]:
+        """Everything a restarted simulator needs to go on where this one is (picklable):
+        the world, the device settings, the quota, the tally, the random streams,
+        the snapshots, and the simulated time with the wall time it was taken at."""
+        with self._lock:
+            now = self.clock.now()
+            self._advance_locked(now)
+            return {
+                "seed": self.config.seed,
+                "devices": list(self.settings),
+                "time": now,
+                "wall_time": time.time(),
+                "world": self.world,
+                "settings": self.settings,
+                "quota": self.quota,
+                "tally": self.tally,
+                "rng": self._rng.getstate(),
+                "faults_rng": self.faults.rng_state(),
+                "session_snapshots": self.session_snapshots,
+            }
+
+    @classmethod
+    def restored(cls, state: dict[str, Any], config: SimulatorConfig) -> Simulator:
+        """The simulator of `state` (from `state()`), under `config` (the same seed).
+
+        Its clock goes on from the saved time plus the wall time since, at
+        `config.speed`: the physical world did not stop while the cloud was down
+        (the chargers kept their last settings), and a client's clock anchored on
+        the old simulator stays in step with the new one.
+        """
+        if state["seed"] != config.seed:
+            raise ValueError(f"the state was saved with seed {state['seed']}, not {config.seed}")
+        down_s = max(time.time() - float(state["wall_time"]), 0.0)
+        start = state["time"] + timedelta(seconds=down_s * config.speed)
+        sim = cls(state["world"], config, clock=ScaledClock(start, speed=config.speed))
+        if list(sim.settings) != state["devices"]:
+            raise ValueError(f"the state's devices are {', '.join(state['devices'])}")
+        sim.settings = state["settings"]
+        sim.quota = state["quota"]
+        sim.tally = state["tally"]
+        sim._rng.setstate(state["rng"])
+        sim.faults.set_rng_state(state["faults_rng"])
+        sim._pending_snapshots = [
+            t for t in sim._pending_snapshots if t not in state["session_snapshots"]
+        ]
+        sim.session_snapshots = state["session_snapshots"]
+        return sim
 
     def jump_to(self, t: datetime) -> datetime:
         """Move the simulated clock forward to `t` (never backwards) and the world with it."""
@@ -126,7 +194,7 @@ class Simulator:
             raise ApiError(501, f"operation {operation_id!r} is not simulated")
         with self._lock:
             now = self.clock.now()
-            self.world.advance_to(now)
+            self._advance_locked(now)
             online = device_id is None or not self.faults.device_offline(device_id, now)
             if not online and operation_id not in ANSWERED_WHILE_OFFLINE:
                 raise ApiError(504, f"device {device_id} is not connected")
