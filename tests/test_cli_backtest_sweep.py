@@ -67,6 +67,17 @@ def test_bad_arguments_are_one_line_errors_before_any_run(
     assert len(lines) == 1 and needle in lines[0], result.stderr
 
 
+def test_an_unreachable_scheduler_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("optimizer.backtest.sweep.CONNECT_TIMEOUT_S", 1.0)
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    result = runner.invoke(
+        app, ["backtest", "sweep", "--param", "budget.reserve=1", "--scheduler", address]
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"connect to {address}" in lines[0], result.stderr
+
+
 @pytest.mark.data
 @pytest.mark.slow
 def test_output_writes_the_parquet_table_and_the_heat_map(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ SWEEP_METRICS: tuple[str, ...] = tuple(k for k in METRIC_KEYS if k != "ratio_to_
 RUN_COLUMNS: tuple[str, ...] = ("policy", "dataset", "start", "days")
 """Columns that say which run a row is, before the swept keys."""
 
-CONNECT_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 10.0
 """How long to wait for an existing scheduler to answer (s)."""
 
 

@@ -82,8 +82,9 @@ def sweep(
 ) -> None:
     """Backtest every combination of `--param` values (x policies x data slices) on Dask.
 
-    The runs are `v2c-solar backtest`'s own, one process per run, on a local cluster
-    (`--workers`) or an existing scheduler (`--scheduler`); the inputs go to each worker once.
+    Each run is `v2c-solar backtest`'s own run of the policy, one at a time per worker process,
+    on a local cluster (`--workers`) or an existing scheduler (`--scheduler`); the inputs go to
+    each worker once.
     Exit code 1 when a run failed (its row says why), 2 for a bad argument.
     """
     try:
@@ -92,16 +93,19 @@ def sweep(
         slices = _slices(dataset or ["real-2017"], start or [None], days or [None])
         check_output(output)
         _check_heatmap(heatmap_metric, heatmap_x, heatmap_y, [k for k, _ in points[0][0].items()])
-        inputs = {s: _load(s, seed) for s in slices}
-        result = _run(points, inputs, policies, scheduler, workers, quiet=as_json)
+        result = _run(points, slices, seed, policies, scheduler, workers, quiet=as_json)
     except (ValueError, OSError) as exc:
-        typer.echo(f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}", err=True)
+        line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from None
     table = result.table()
     if as_json:
         typer.echo(json.dumps(result.as_json()))
     else:
-        Console(width=160).print(_table(result))
+        console = Console()
+        if not console.is_terminal:  # a file or a pipe: no reason to squeeze the table
+            console = Console(width=max(console.width, 140))
+        console.print(_table(result))
     if output is not None:
         _write(table, result.param_keys, output, heatmap_metric, heatmap_x, heatmap_y)
     if table["error"].notna().any():
@@ -180,32 +184,33 @@ def _load(data_slice: Slice, seed: int) -> BacktestInputs:
 
 def _run(
     points: list[tuple[Point, BacktestSetup]],
-    inputs: dict[Slice, BacktestInputs],
+    slices: list[Slice],
+    seed: int,
     policies: list[str],
     scheduler: str | None,
     workers: int,
     *,
     quiet: bool,
 ) -> SweepResult:
+    """The sweep on a client: connected (or the local cluster started) before the data is
+    loaded, so an unreachable scheduler fails before that work."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from optimizer.backtest.sweep import run_sweep, sweep_client
 
-    try:
-        with sweep_client(scheduler, workers) as client:
-            if quiet:
-                return run_sweep(points, inputs, policies, client)
-            with Progress(
-                BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True),
-            ) as bar:  # fmt: skip
-                task = bar.add_task("sweep", total=len(points) * len(policies) * len(inputs))
-                return run_sweep(
-                    points, inputs, policies, client,
-                    progress=lambda done, _total: bar.update(task, completed=done),
-                )  # fmt: skip
-    except TimeoutError as exc:
-        raise BacktestArgError(f"--scheduler {scheduler}: {exc}") from None
+    with sweep_client(scheduler, workers) as client:
+        inputs = {s: _load(s, seed) for s in slices}
+        if quiet:
+            return run_sweep(points, inputs, policies, client)
+        with Progress(
+            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=Console(stderr=True),
+        ) as bar:  # fmt: skip
+            task = bar.add_task("sweep", total=len(points) * len(policies) * len(inputs))
+            return run_sweep(
+                points, inputs, policies, client,
+                progress=lambda done, _total: bar.update(task, completed=done),
+            )  # fmt: skip
 
 
 def _table(result: SweepResult) -> Table:
