@@ -67,6 +67,12 @@ def test_bad_arguments_are_one_line_errors_before_any_run(
     assert len(lines) == 1 and needle in lines[0], result.stderr
 
 
+def test_an_option_before_sweep_is_refused_not_dropped() -> None:
+    result = runner.invoke(app, ["backtest", "--json", "sweep", "--param", "budget.reserve=1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "error: --json: give it after 'backtest sweep', not before"
+
+
 def test_an_unreachable_scheduler_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("optimizer.backtest.sweep.CONNECT_TIMEOUT_S", 1.0)
     address = f"tcp://127.0.0.1:{_free_port()}"

@@ -324,6 +324,14 @@ def load_app_config(config: Path) -> AppConfig:
         raise BacktestArgError(str(exc)) from None
 
 
+def _refuse_options_before(ctx: typer.Context, subcommand: str) -> None:
+    """`backtest --json sweep ...` would silently drop `--json`: one line saying where it goes."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        if source is not None and source.name == "COMMANDLINE":
+            _fail(f"{param.opts[0]}: give it after 'backtest {subcommand}', not before")
+
+
 def register(app: typer.Typer) -> None:
     """Add `backtest` (and its `sweep`) to the root app."""
     group = typer.Typer(pretty_exceptions_enable=False)
@@ -379,6 +387,7 @@ def register(app: typer.Typer) -> None:
         `backtest sweep` runs a grid of config values on Dask.
         """
         if ctx.invoked_subcommand is not None:
+            _refuse_options_before(ctx, ctx.invoked_subcommand)
             return
         from pydantic import ValidationError
 
