@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimizer.backtest.compare import compare
 from optimizer.backtest.engine import BacktestInputs, policy_contender, run_backtest
 from optimizer.backtest.metrics import compute_metrics
 from optimizer.backtest.sweep import SWEEP_METRICS, Slice, run_sweep
@@ -159,6 +160,21 @@ def test_each_run_is_the_backtests_own_and_a_failed_run_is_a_row(client: object)
     runs = result.as_json()["runs"]
     assert runs[0]["params"] == {"budget.reserve": 50, "policy.solar_only.threshold_w": 0}
     assert set(runs[0]["metrics"]) == set(SWEEP_METRICS) and runs[4]["metrics"] is None
+
+
+def test_with_the_optimum_the_ratio_is_the_backtests_own(client: object) -> None:
+    (point,) = validated_grid(default_config(), [Param("budget.reserve", (50,))])
+    inputs = _inputs()
+    result = run_sweep(
+        [point], {Slice("s", None, None): inputs}, ["solar_only"], client, optimum=True
+    )  # type: ignore[arg-type]
+    (outcome,) = result.outcomes
+    expected = compare(inputs, ["solar_only"], point[1]).metrics["solar_only"]["ratio_to_optimum"]
+    assert outcome.metrics is not None and expected is not None
+    assert outcome.metrics["ratio_to_optimum"] == expected
+    without = run_sweep([point], {Slice("s", None, None): inputs}, ["solar_only"], client)  # type: ignore[arg-type]
+    assert without.outcomes[0].metrics is not None
+    assert without.outcomes[0].metrics["ratio_to_optimum"] is None
 
 
 def test_the_heat_map_puts_two_swept_keys_on_its_axes(tmp_path: Path) -> None:

@@ -93,7 +93,7 @@ def test_output_writes_the_parquet_table_and_the_heat_map(tmp_path: Path) -> Non
         app,
         ["backtest", "sweep", "--dataset", "real-2017", "--start", "2017-06-10", "--days", "1",
          "--param", "budget.reserve=50,200", "--workers", "1", "--output", str(out),
-         "--heatmap-metric", "calls_per_day_max"],
+         "--heatmap-metric", "calls_per_day_max", "--optimum"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "backtest sweep" in result.stdout and "reserve" in result.stdout
@@ -101,6 +101,7 @@ def test_output_writes_the_parquet_table_and_the_heat_map(tmp_path: Path) -> Non
     assert list(table["budget.reserve"]) == [50, 200]
     assert {"policy", "dataset", "start", "days", "error", *SWEEP_METRICS} <= set(table.columns)
     assert table["error"].isna().all() and (table["calls_per_day_max"] > 0).all()
+    assert table["ratio_to_optimum"].between(0.5, 1.01).all()
     assert (out / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -4,8 +4,11 @@ A run is the very backtest `v2c-solar backtest` makes for a policy
 (`run_backtest` with `policy_contender`, metrics by `compute_metrics`), executed by
 a Dask worker (`distributed`): a `LocalCluster` of single-threaded worker processes
 by default (`sweep_client`), or an existing scheduler (`tcp://HOST:PORT`) whose
-workers can import this project. The baselines and the optimum are not run: they
-do not depend on the swept settings (`v2c-solar backtest` shows them).
+workers can import this project. The baselines are not run: they do not depend on the
+swept settings (`v2c-solar backtest` shows them). The perfect-foresight optimum is
+solved only when asked (`optimum=True`): it fills `ratio_to_optimum` exactly as
+`v2c-solar backtest` does (`compare`: the optimum of the sessions the run's world
+simulated), at the cost of one more solve per run.
 
 Each data slice's inputs (PV, household, sessions, prices) are loaded once by the
 caller and sent to every worker once (`Client.scatter(broadcast=True)`); the runs
@@ -28,15 +31,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from optimizer.backtest.compare import optimum_metrics, solve_optimum
 from optimizer.backtest.engine import BacktestInputs, BacktestSetup, policy_contender, run_backtest
-from optimizer.backtest.metrics import METRIC_KEYS, Metrics, compute_metrics
+from optimizer.backtest.metrics import METRIC_KEYS, Metrics, compute_metrics, ratio
 from optimizer.backtest.sweep_grid import Point
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-SWEEP_METRICS: tuple[str, ...] = tuple(k for k in METRIC_KEYS if k != "ratio_to_optimum")
-"""Metrics of a sweep run (no ratio: the optimum is not solved in a sweep)."""
+SWEEP_METRICS: tuple[str, ...] = METRIC_KEYS
+"""Metrics of a sweep run (`ratio_to_optimum` None unless the optimum was asked for)."""
 
 RUN_COLUMNS: tuple[str, ...] = ("policy", "dataset", "start", "days")
 """Columns that say which run a row is, before the swept keys."""
@@ -120,9 +124,17 @@ class SweepResult:
         }
 
 
-def run_point(inputs: BacktestInputs, policy: str, setup: BacktestSetup) -> Metrics:
-    """One backtest of `policy` with `setup` on `inputs` and its metrics (runs on a worker)."""
-    return compute_metrics(run_backtest(inputs, policy_contender(policy), setup))
+def run_point(
+    inputs: BacktestInputs, policy: str, setup: BacktestSetup, optimum: bool = False
+) -> Metrics:
+    """One backtest of `policy` with `setup` on `inputs` and its metrics, with the ratio to
+    the perfect-foresight optimum if `optimum` (runs on a worker)."""
+    result = run_backtest(inputs, policy_contender(policy), setup)
+    metrics = compute_metrics(result)
+    if optimum:
+        best = optimum_metrics(solve_optimum(result), inputs)
+        metrics["ratio_to_optimum"] = ratio(metrics["solar_kwh"], best["solar_kwh"])
+    return metrics
 
 
 @contextmanager
@@ -157,9 +169,11 @@ def run_sweep(
     client: Client,
     *,
     progress: Callable[[int, int], None] | None = None,
+    optimum: bool = False,
 ) -> SweepResult:
     """Every (slice, policy, point) run on `client`'s workers; `progress(done, total)` after
-    each run ends. `points` are `sweep_grid.validated_grid`'s (settings, setup) pairs."""
+    each run ends. `points` are `sweep_grid.validated_grid`'s (settings, setup) pairs;
+    `optimum` adds each run's `ratio_to_optimum` (see the module doc)."""
     from distributed import as_completed
 
     runs: list[SweepRun] = []
@@ -168,7 +182,7 @@ def run_sweep(
         shared = client.scatter(loaded, broadcast=True, hash=False)
         for policy in policies:
             for point, setup in points:
-                future = client.submit(run_point, shared, policy, setup, pure=False)
+                future = client.submit(run_point, shared, policy, setup, optimum, pure=False)
                 futures[future] = len(runs)
                 runs.append(SweepRun(point, policy, data_slice))
     outcomes: list[RunOutcome | None] = [None] * len(runs)

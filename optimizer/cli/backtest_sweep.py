@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 TABLE_METRICS = (
     ("solar_kwh", "solar\nkWh"),
+    ("ratio_to_optimum", "ratio"),
     ("grid_kwh", "grid\nkWh"),
     ("ev_kwh", "car\nkWh"),
     ("unmet_kwh", "unmet\nkWh"),
@@ -37,7 +38,8 @@ TABLE_METRICS = (
     ("start_stop_cycles_per_day", "start\n/day"),
     ("cost", "cost"),
 )
-"""Metrics of the terminal table (every metric is in `--json` and the Parquet file)."""
+"""Metrics of the terminal table, those with a value in some run (`--json` and the Parquet
+file have every metric)."""
 
 
 def sweep(
@@ -76,6 +78,10 @@ def sweep(
     heatmap_y: Annotated[
         str | None, typer.Option(help="swept key on the y axis (default: the second)")
     ] = None,
+    optimum: Annotated[
+        bool,
+        typer.Option(help="solve the perfect-foresight optimum per run: ratio_to_optimum"),
+    ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help='print {"runs": [{"params", "metrics"}]}')
     ] = False,
@@ -93,7 +99,9 @@ def sweep(
         slices = _slices(dataset or ["real-2017"], start or [None], days or [None])
         check_output(output)
         _check_heatmap(heatmap_metric, heatmap_x, heatmap_y, [k for k, _ in points[0][0].items()])
-        result = _run(points, slices, seed, policies, scheduler, workers, quiet=as_json)
+        result = _run(
+            points, slices, seed, policies, scheduler, workers, optimum=optimum, quiet=as_json
+        )
     except (ValueError, OSError) as exc:
         line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         typer.echo(f"error: {line}", err=True)
@@ -190,6 +198,7 @@ def _run(
     scheduler: str | None,
     workers: int,
     *,
+    optimum: bool,
     quiet: bool,
 ) -> SweepResult:
     """The sweep on a client: connected (or the local cluster started) before the data is
@@ -201,7 +210,7 @@ def _run(
     with sweep_client(scheduler, workers) as client:
         inputs = {s: _load(s, seed) for s in slices}
         if quiet:
-            return run_sweep(points, inputs, policies, client)
+            return run_sweep(points, inputs, policies, client, optimum=optimum)
         with Progress(
             BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=Console(stderr=True),
@@ -209,7 +218,7 @@ def _run(
             task = bar.add_task("sweep", total=len(points) * len(policies) * len(inputs))
             return run_sweep(
                 points, inputs, policies, client,
-                progress=lambda done, _total: bar.update(task, completed=done),
+                progress=lambda done, _total: bar.update(task, completed=done), optimum=optimum,
             )  # fmt: skip
 
 
@@ -219,14 +228,15 @@ def _table(result: SweepResult) -> Table:
     described = [c for c in ("policy", "dataset", "start", "days") if frame[c].nunique() > 1]
     for column in (*described, *result.param_keys):
         table.add_column(column.rsplit(".", 1)[-1], no_wrap=True)
-    for _, header in TABLE_METRICS:
+    metrics = [(key, header) for key, header in TABLE_METRICS if frame[key].notna().any()]
+    for _, header in metrics:
         table.add_column(header, justify="right")
     failed = frame["error"].notna().any()
     if failed:
         table.add_column("error")
     for row in frame.to_dict(orient="records"):
         cells = [str(row[c]) for c in (*described, *result.param_keys)]
-        cells += [_cell(row[key]) for key, _ in TABLE_METRICS]
+        cells += [_cell(row[key]) for key, _ in metrics]
         table.add_row(*cells, *([row["error"] or ""] if failed else []))
     return table
 
