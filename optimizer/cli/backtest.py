@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from optimizer.backtest.compare import Comparison
     from optimizer.backtest.engine import BacktestInputs, BacktestSetup
+    from optimizer.config import AppConfig
     from optimizer.site import SiteConfig, SiteOverrides
 
 JSON_KEYS = (
@@ -303,30 +304,41 @@ def _setup(config: Path | None) -> tuple[BacktestSetup, SiteConfig | None]:
 
     if config is None:
         return BacktestSetup(), None
-    from optimizer.config import ConfigError, load_config
+    from optimizer.backtest.sweep_grid import SweepArgError, setup_for
 
+    app = load_app_config(config)
     try:
-        app = load_config(config)
-    except ConfigError as exc:
-        raise BacktestArgError(str(exc)) from None
-    try:
-        setup = BacktestSetup(
-            limits=app.chargers[0].limits,
-            policies=app.policy,
-            budget=app.budget,
-            controller=app.controller,
-            tariff=app.tariff,
-        )
-    except ValueError as exc:
-        raise BacktestArgError(f"{config}: chargers[0].{exc}") from None
+        setup = setup_for(app)
+    except SweepArgError as exc:
+        raise BacktestArgError(f"{config}: {exc}") from None
     return setup, app.site
 
 
-def register(app: typer.Typer) -> None:
-    """Add `backtest` to the root app."""
+def load_app_config(config: Path) -> AppConfig:
+    """The validated config file; BacktestArgError with its one line otherwise."""
+    from optimizer.config import ConfigError, load_config
 
-    @app.command("backtest")
+    try:
+        return load_config(config)
+    except ConfigError as exc:
+        raise BacktestArgError(str(exc)) from None
+
+
+def _refuse_options_before(ctx: typer.Context, subcommand: str) -> None:
+    """`backtest --json sweep ...` would silently drop `--json`: one line saying where it goes."""
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name) if param.name else None
+        if source is not None and source.name == "COMMANDLINE":
+            _fail(f"{param.opts[0]}: give it after 'backtest {subcommand}', not before")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `backtest` (and its `sweep`) to the root app."""
+    group = typer.Typer(pretty_exceptions_enable=False)
+
+    @group.callback(invoke_without_command=True)
     def backtest(
+        ctx: typer.Context,
         pv: Annotated[Path | None, typer.Option(help="PV file: timestamp, pv_w")] = None,
         load: Annotated[
             Path | None, typer.Option(help="Household file: timestamp, house_w")
@@ -372,7 +384,11 @@ def register(app: typer.Typer) -> None:
 
         With `--battery-kwh` the home has a battery in self-consumption mode and a table of
         the energy flows (car from solar, battery and grid; battery; grid) follows.
+        `backtest sweep` runs a grid of config values on Dask.
         """
+        if ctx.invoked_subcommand is not None:
+            _refuse_options_before(ctx, ctx.invoked_subcommand)
+            return
         from pydantic import ValidationError
 
         from optimizer.backtest.compare import PRODUCT_POLICIES
@@ -430,6 +446,11 @@ def register(app: typer.Typer) -> None:
                 console.print(_flows_table(comparison))
         if output is not None:
             _write_output(comparison, output)
+
+    from optimizer.cli.backtest_sweep import sweep
+
+    group.command("sweep")(sweep)
+    app.add_typer(group, name="backtest")
 
 
 def _run(
