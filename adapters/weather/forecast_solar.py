@@ -24,7 +24,7 @@ import numpy as np
 
 from adapters.weather.http import Answer, WeatherHttp
 from adapters.weather.open_meteo import _open_meteo_azimuth
-from optimizer.forecast.weather import CallBudget, WeatherSeries
+from optimizer.forecast.weather import CallBudget, WeatherQuotaExceeded, WeatherSeries
 from optimizer.site import ArrayConfig, SiteConfig
 
 URL = "https://api.forecast.solar/estimate"
@@ -73,7 +73,7 @@ class ForecastSolar:
     def fetch(self, now_s: float) -> WeatherSeries:
         """Ask for every array, sum their power on the first array's times (0 W outside)."""
         if self.budget.left(now_s) < len(self.site.arrays):
-            self.budget.spend(now_s, len(self.site.arrays))  # refuses: not enough left
+            raise WeatherQuotaExceeded(len(self.site.arrays), self.budget)  # none half-asked
         parts = [self._array(array, now_s) for array in self.site.arrays]
         times = parts[0][0]
         total = np.zeros_like(times)
