@@ -217,3 +217,35 @@ def test_registry_offline_is_nothing_and_solcast_needs_its_key() -> None:
     )
     with pytest.raises(WeatherSourceError, match="set SOLCAST_API_KEY"):
         build_provider(config, GRAZ, {})
+
+
+def test_forecast_solar_sums_arrays_and_never_half_asks() -> None:
+    seen: list[httpx.Request] = []
+    east_west = GRAZ.model_copy(update={"arrays": (
+        GRAZ.arrays[0].model_copy(update={"azimuth_deg": 90.0, "kwp": 4.0}),
+        GRAZ.arrays[0].model_copy(update={"azimuth_deg": 270.0, "kwp": 4.0}),
+    )})  # fmt: skip
+    body = fixture("forecast_solar_estimate_2024-06-01.json")
+    fs = ForecastSolar(east_west, transport=transport(answering(body, seen=seen)))
+    series = fs.fetch(NOON_S)
+    assert [r.url.path.split("/")[-2:] for r in seen] == [["-90", "4"], ["90", "4"]]
+    assert series.central_w.max() == pytest.approx(2 * 6500.0 * np.sin(7 * np.pi / 15), abs=2)
+    for _ in range(5):
+        fs.fetch(NOON_S)
+    with pytest.raises(WeatherQuotaExceeded):
+        fs.fetch(NOON_S)
+    assert len(seen) == 12
+
+
+def test_an_unwritable_cache_is_logged_once_and_a_bad_file_ignored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    cache = DiskWeatherCache(blocked / "weather")
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            cache.save("solcast", None, [1.0])
+    assert len(caplog.records) == 1 and "cannot write the cache" in caplog.records[0].getMessage()
+    (tmp_path / "solcast.json").write_text("{garbage")
+    assert DiskWeatherCache(tmp_path).load("solcast") == (None, [])

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from adapters.json_files import JsonFileWriter
 from optimizer.forecast.weather import WeatherCache, WeatherSeries
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class DiskWeatherCache(WeatherCache):
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory).expanduser()
-        self._write_failed = False
+        self._writer = JsonFileWriter("weather forecasts")
 
     def path(self, provider: str) -> Path:
         """Where `provider`'s forecast and calls are kept."""
@@ -68,18 +68,5 @@ class DiskWeatherCache(WeatherCache):
             return None, []
 
     def save(self, provider: str, series: WeatherSeries | None, calls: Iterable[float]) -> None:
-        path = self.path(provider)
         data = {"calls": list(calls), "series": None if series is None else _series_to_json(series)}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".json.partial")
-            partial.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(partial, path)
-        except OSError as exc:
-            if not self._write_failed:
-                log.warning(
-                    "weather: cannot write the cache %s (%s); keeping the forecast in memory",
-                    self.directory,
-                    exc.strerror or exc,
-                )
-            self._write_failed = True
+        self._writer.write(self.path(provider), data)

@@ -19,13 +19,12 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 import numpy as np
 
-from adapters.weather.http import Answer, WeatherHttp
-from adapters.weather.open_meteo import _open_meteo_azimuth
-from optimizer.forecast.weather import CallBudget, WeatherQuotaExceeded, WeatherSeries
-from optimizer.site import ArrayConfig, SiteConfig
+from adapters.weather.http import Answer
+from adapters.weather.open_meteo import south_zero_azimuth
+from adapters.weather.per_array import PerArrayProvider
+from optimizer.site import ArrayConfig
 
 URL = "https://api.forecast.solar/estimate"
 HOURLY_CALLS = 12
@@ -53,39 +52,19 @@ class ForecastSolarAnswer(Answer):
     message: Message
 
 
-class ForecastSolar:
-    """forecast.solar's estimate of each array, summed (W)."""
+class ForecastSolar(PerArrayProvider):
+    """forecast.solar's estimate of each array, summed (W; 0 W outside an answer's span)."""
 
     name = "forecast_solar"
+    calls_per_window = HOURLY_CALLS
+    window_s = 3600.0
+    outside_w = 0.0
 
-    def __init__(
-        self,
-        site: SiteConfig,
-        *,
-        refresh_s: float = 3600.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.site = site
-        self.refresh_s = refresh_s
-        self.budget = CallBudget(HOURLY_CALLS, 3600.0)
-        self._http = WeatherHttp(self.name, self.budget, transport)
-
-    def fetch(self, now_s: float) -> WeatherSeries:
-        """Ask for every array, sum their power on the first array's times (0 W outside)."""
-        if self.budget.left(now_s) < len(self.site.arrays):
-            raise WeatherQuotaExceeded(len(self.site.arrays), self.budget)  # none half-asked
-        parts = [self._array(array, now_s) for array in self.site.arrays]
-        times = parts[0][0]
-        total = np.zeros_like(times)
-        for t, w in parts:
-            total += np.interp(times, t, w, left=0.0, right=0.0)
-        return WeatherSeries(self.name, now_s, times, total)
-
-    def _array(self, array: ArrayConfig, now_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def array_power(self, array: ArrayConfig, now_s: float) -> tuple[np.ndarray, np.ndarray]:
         s = self.site
         url = (
             f"{URL}/{s.latitude:.4f}/{s.longitude:.4f}/{array.tilt_deg:g}/"
-            f"{_open_meteo_azimuth(array.azimuth_deg):g}/{array.kwp:g}"
+            f"{south_zero_azimuth(array.azimuth_deg):g}/{array.kwp:g}"
         )
         answer = self._http.parse(ForecastSolarAnswer, self._http.get_json(url, now_s))
         limit = answer.message.ratelimit

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import httpx
 import numpy as np
 
-from adapters.weather.http import Answer, WeatherHttp
-from optimizer.forecast.weather import CallBudget, WeatherSeries
-from optimizer.site import ArrayConfig, SiteConfig
+from adapters.weather.http import Answer
+from adapters.weather.per_array import PerArrayProvider
+from optimizer.site import ArrayConfig
 
 URL = "https://api.open-meteo.com/v1/forecast"
 QUARTER_S = 900.0
@@ -42,39 +41,21 @@ class OpenMeteoAnswer(Answer):
     minutely_15: Minutely15
 
 
-class OpenMeteo:
+class OpenMeteo(PerArrayProvider):
     """Open-Meteo's 15-minute tilted irradiance for each array, as the site's PV power (W)."""
 
     name = "open_meteo"
+    calls_per_window = DAILY_CALLS
+    window_s = 86_400.0
+    outside_w = np.nan
 
-    def __init__(
-        self,
-        site: SiteConfig,
-        *,
-        refresh_s: float = 1800.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.site = site
-        self.refresh_s = refresh_s
-        self.budget = CallBudget(DAILY_CALLS, 86_400.0)
-        self._http = WeatherHttp(self.name, self.budget, transport)
-
-    def fetch(self, now_s: float) -> WeatherSeries:
-        """Ask for every array, sum their power on the first array's times."""
-        parts = [self._array(array, now_s) for array in self.site.arrays]
-        times = parts[0][0]
-        total = np.zeros_like(times)
-        for t, w in parts:
-            total += np.interp(times, t, w, left=np.nan, right=np.nan)
-        return WeatherSeries(self.name, now_s, times, total)
-
-    def _array(self, array: ArrayConfig, now_s: float) -> tuple[np.ndarray, np.ndarray]:
+    def array_power(self, array: ArrayConfig, now_s: float) -> tuple[np.ndarray, np.ndarray]:
         params: dict[str, str | float] = {
             "latitude": self.site.latitude,
             "longitude": self.site.longitude,
             "minutely_15": "global_tilted_irradiance,temperature_2m",
             "tilt": array.tilt_deg,
-            "azimuth": _open_meteo_azimuth(array.azimuth_deg),
+            "azimuth": south_zero_azimuth(array.azimuth_deg),
             "timezone": "GMT",
             "forecast_days": 2,
         }
@@ -98,8 +79,9 @@ class OpenMeteo:
         return times, _pv_w(array, times, poa, temp)
 
 
-def _open_meteo_azimuth(azimuth_deg: float) -> float:
-    """Ours (pvlib: 180 = south, clockwise from north) as Open-Meteo's (0 = south, -90 = east)."""
+def south_zero_azimuth(azimuth_deg: float) -> float:
+    """Ours (pvlib: 180 = south, clockwise from north) as Open-Meteo's and forecast.solar's
+    (0 = south, -90 = east, 90 = west)."""
     return ((azimuth_deg - 180.0 + 180.0) % 360.0) - 180.0
 
 
