@@ -139,3 +139,47 @@ def test_the_nowcast_beats_smart_persistence_at_60_min_on_payerne() -> None:
     scores = evaluate(load_bsrn_payerne_pv(), PAYERNE)
     mae = scores.mae_w[60]
     assert mae["forecast"] < 0.97 * mae["smart_persistence"], mae
+
+
+def test_run_names_a_missing_solcast_key_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from optimizer.cli.main import app
+
+    path = home_with(tmp_path, '# provider = "open_meteo"', 'provider = "solcast"')
+    text = path.read_text().replace("# [forecast]\n", "[forecast]\n")
+    text = text.replace("# refresh_min = 30 ", "refresh_min = 180 ")
+    text = text.replace("# [forecast.solcast]", "[forecast.solcast]")
+    text = text.replace('# resource_id = "abcd', 'resource_id = "abcd')
+    path.write_text(text)
+    monkeypatch.setenv("V2C_API_KEY", "k")
+    monkeypatch.delenv("SOLCAST_API_KEY", raising=False)
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(app, ["run", "--config", str(path), "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 2, result.output
+    assert (
+        result.output.strip() == "error: [forecast] solcast: set SOLCAST_API_KEY in the environment"
+    )
+    assert not db.exists()
+
+
+def test_the_composition_root_wires_the_weather_source_only_when_given() -> None:
+    from optimizer.composition import build_site, build_weather_source
+    from optimizer.config import load_config
+    from tests.conftest import FakeCharger, FakeClock, FakeStore, World
+    from tests.test_config import HOME
+
+    config = load_config(HOME)
+    clock = FakeClock()
+    assert build_weather_source(config, clock, {}) is None  # offline by default
+
+    def charger(_id: str, _listener: object) -> FakeCharger:
+        return FakeCharger(clock, World())
+
+    source = FlatWeather(1000.0)
+    site = build_site(config, charger, clock, FakeStore(), weather=source)
+    assert site.forecaster.source is source
+    offline = build_site(config, charger, clock, FakeStore())
+    assert offline.forecaster.source is None
