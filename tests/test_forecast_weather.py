@@ -183,3 +183,18 @@ def test_the_composition_root_wires_the_weather_source_only_when_given() -> None
     assert site.forecaster.source is source
     offline = build_site(config, charger, clock, FakeStore())
     assert offline.forecaster.source is None
+
+
+def test_the_commented_forecast_section_of_home_toml_is_a_valid_config(tmp_path: Path) -> None:
+    from optimizer.config import load_config
+    from tests.test_config import HOME
+
+    text = HOME.read_text(encoding="utf-8")
+    head, tail = text.split("\n# [forecast]", 1)
+    tail = "# [forecast]" + tail.split("\n# --- ")[0]
+    section = "\n".join(line.removeprefix("# ") for line in tail.splitlines())
+    path = tmp_path / "home.toml"
+    path.write_text(head + "\n" + section + "\n", encoding="utf-8")
+    config = load_config(path).forecast
+    assert config.provider == "open_meteo" and config.solcast is not None
+    assert config.crossover.weather_full_s == 4 * 3600.0
