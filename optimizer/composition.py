@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     import httpx
 
     from adapters.storage.protocol import QueryableStore
+    from optimizer.forecast.sources import ForecastSource
     from optimizer.prices.feed import PriceFeed
 
 RESTORE_SPAN = timedelta(days=2)
@@ -113,6 +114,7 @@ def build_site(
     policy: PolicyFactory | None = None,
     scheduler: LedgeredScheduler | None = None,
     clear_sky_days: ClearSkyDays = in_process,
+    weather: ForecastSource | None = None,
 ) -> SiteParts:
     """Wire the site of `config`: a controller per `[[chargers]]` entry, one scheduler, one store.
 
@@ -122,10 +124,17 @@ def build_site(
     baselines). `clear_sky_days` says where the clear-sky model runs: in-process
     (backtests, the demo) or `InChildProcess` (`run`: pvlib and pandas stay out of
     a long-running daemon); the planner shares the forecaster's clear-sky days.
+    `weather` is the forecaster's external source (`build_weather_source`, `run` only);
+    None keeps the offline default, as the backtest and the demo do.
     """
     by_name = policy_factory(config)
     make_policy = policy or (lambda: by_name(config.policy.name))
-    forecaster = PvForecaster(config.site, clear_sky_days=clear_sky_days)
+    forecaster = PvForecaster(
+        config.site,
+        clear_sky_days=clear_sky_days,
+        source=weather,
+        crossover=config.forecast.crossover,
+    )
     shared = scheduler or budget_planner(config, forecaster.clear_sky)
     listener = call_listener(shared, store)
     controllers = tuple(
@@ -210,6 +219,24 @@ def build_price_feed(
     )
 
 
+def build_weather_source(
+    config: AppConfig,
+    clock: Clock,
+    env: Mapping[str, str],
+    transport: httpx.BaseTransport | None = None,
+) -> ForecastSource | None:
+    """The site's weather forecast from `[forecast]` (None for the offline default): the
+    provider `adapters.weather.registry` picks, its call budget and disk cache.
+
+    Raises `WeatherSourceError` when the provider cannot be built (a key not set).
+    """
+    if config.forecast.provider == "offline":
+        return None
+    from adapters.weather.registry import build_weather_source as build
+
+    return build(config.forecast, config.site, clock, env, transport)
+
+
 __all__ = [
     "ChargerFactory",
     "PolicyByName",
@@ -219,6 +246,7 @@ __all__ = [
     "budget_planner",
     "build_price_feed",
     "build_site",
+    "build_weather_source",
     "planner_pv_profile",
     "policy_factory",
     "read_contexts_from_store",

@@ -4,8 +4,9 @@ Sections: `[site]` (location and PV arrays), `[[chargers]]` (device id and
 electrical limits), `[policy]` (active policy and parameters), `[budget]`
 (the call-budget planner), `[controller]` (cycle tuning), `[storage]`
 (database URL), an optional `[tariff]`, an optional `[prices]` (a price
-provider, `optimizer.prices.config`; not used by the policies yet) and an optional
-`[mqtt]` (the broker for Home Assistant, `adapters/mqtt/config.py`). Every
+provider, `optimizer.prices.config`; not used by the policies yet), `[forecast]` (a
+weather provider beyond the nowcast, `optimizer.forecast.config`; offline by default)
+and an optional `[mqtt]` (the broker for Home Assistant, `adapters/mqtt/config.py`). Every
 error is one line naming the file and the key path, e.g.
 `config/home.toml: policy.solar_only.enable_delay_s: must be >= 0 (got -5)`.
 The API key is never part of the config: it comes from `V2C_API_KEY`.
@@ -26,6 +27,7 @@ from pydantic_core import ErrorDetails
 from adapters.mqtt.config import MqttConfig
 from optimizer.budget.config import BudgetConfig
 from optimizer.controller import ControllerSettings
+from optimizer.forecast.config import ForecastConfig
 from optimizer.limits import ChargerLimits
 from optimizer.policies.registry import PolicyConfig
 from optimizer.policies.tariff import TariffConfig
@@ -79,6 +81,7 @@ class AppConfig(BaseModel):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     tariff: TariffConfig | None = None
     prices: PricesConfig | None = None
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
     mqtt: MqttConfig | None = None
     web: WebConfig = Field(default_factory=WebConfig)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from adapters.json_files import JsonFileWriter
 from optimizer.prices.feed import PriceCache
 from optimizer.prices.series import PriceSeries, PriceSeriesError
 
@@ -49,7 +49,7 @@ class DiskPriceCache(PriceCache):
 
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory).expanduser()
-        self._write_failed = False
+        self._writer = JsonFileWriter("prices")
 
     def path(self, provider: str, day: date) -> Path:
         """Where `provider`'s prices of `day` are kept."""
@@ -66,17 +66,4 @@ class DiskPriceCache(PriceCache):
             return None
 
     def save(self, provider: str, day: date, series: PriceSeries) -> None:
-        path = self.path(provider, day)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".json.partial")
-            partial.write_text(json.dumps(series_to_json(series)), encoding="utf-8")
-            os.replace(partial, path)
-        except OSError as exc:
-            if not self._write_failed:
-                log.warning(
-                    "prices: cannot write the cache %s (%s); keeping prices in memory",
-                    self.directory,
-                    exc.strerror or exc,
-                )
-            self._write_failed = True
+        self._writer.write(self.path(provider, day), series_to_json(series))

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 import pydantic
 
+from adapters.json_files import first_error
 from optimizer.prices.port import PriceSourceError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -82,9 +83,7 @@ class HttpProvider:
         try:
             return model.model_validate(data)
         except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "answer"
-            raise self.error(f"unexpected answer: {where}: {first['msg']}") from None
+            raise self.error(f"unexpected answer: {first_error(exc)}") from None
 
 
 class Answer(pydantic.BaseModel):

@@ -276,9 +276,10 @@ def run(
     from adapters.mqtt.running import running_bridge
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
     from optimizer.clock import WallClock
-    from optimizer.composition import with_policy
+    from optimizer.composition import build_weather_source, with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
+    from optimizer.forecast.weather import WeatherSourceError
     from optimizer.status import StatusBoard
 
     app_config = load_app_config(config)
@@ -295,6 +296,10 @@ def run(
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
         raise _fail(str(exc)) from None
+    try:
+        weather = build_weather_source(app_config, clock, os.environ)
+    except WeatherSourceError as exc:
+        raise _fail(f"[forecast] {exc}") from None
     store = open_store(db or app_config.storage.url)
     try:
         # The clear-sky model runs in a short-lived child: pvlib and pandas stay out of `run`.
@@ -305,6 +310,7 @@ def run(
             store,
             clear_sky_days=InChildProcess(),
             board=StatusBoard(),
+            weather=weather,
         )
         listen = None if no_web else (web or app_config.web.listen)
         server = _bind_web(listen, daemon, db or app_config.storage.url, RUN_WEB_HINT)

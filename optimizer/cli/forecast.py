@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
 
-DATASETS = ("graz-2017",)
+DATASETS = ("graz-2017", "payerne-2016")
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 """Years `forecast show --start` accepts: pandas timestamps end in 2262."""
 
@@ -152,7 +152,7 @@ def _scores_table(scores: Scores) -> Table:
 def evaluate_command(
     pv: Annotated[Path | None, typer.Option(help="CSV or Parquet with timestamp,pv_w")] = None,
     dataset: Annotated[
-        str | None, typer.Option(help="Real data instead of --pv: graz-2017")
+        str | None, typer.Option(help="Real data instead of --pv: graz-2017, payerne-2016")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML config with a \\[site] table")] = None,
     lat: LatOption = None,
@@ -171,18 +171,12 @@ def evaluate_command(
     from optimizer.forecast.evaluation import evaluate
 
     if (pv is None) == (dataset is None):
-        _fail("give exactly one of --pv FILE or --dataset graz-2017")
+        _fail("give exactly one of --pv FILE or --dataset graz-2017|payerne-2016")
     step_s = _parse_step(sample_every)
     if dataset is not None:
         if dataset not in DATASETS:
             _fail(f"--dataset: unknown {dataset!r}; known: {', '.join(DATASETS)}")
-        site = _site(config, GRAZ, SiteOverrides(lat, lon, tz, kwp, tilt, azimuth))
-        from adapters.datasets import DatasetUnavailable, load_graz_pv
-
-        try:
-            series = load_graz_pv()
-        except DatasetUnavailable as exc:
-            _fail(str(exc))
+        site, series = _dataset(dataset, config, SiteOverrides(lat, lon, tz, kwp, tilt, azimuth))
     else:
         assert pv is not None
         site = _site(config, None, SiteOverrides(lat, lon, tz, kwp, tilt, azimuth))
@@ -197,6 +191,25 @@ def evaluate_command(
         typer.echo(json.dumps(_finite_or_none(scores.to_json()), allow_nan=False))
     else:
         Console().print(_scores_table(scores))
+
+
+def _dataset(
+    name: str, config: Path | None, overrides: SiteOverrides
+) -> tuple[SiteConfig, pd.Series]:
+    """A real data set's site (with --config and the overrides applied) and its PV (W).
+
+    graz-2017: the measured plane irradiance of Graz 2017 through the site's arrays;
+    payerne-2016: BSRN Payerne, June 2016 (never used to tune the forecaster).
+    """
+    from adapters.datasets import PAYERNE, DatasetUnavailable, load_bsrn_payerne_pv, load_graz_pv
+
+    site = _site(config, PAYERNE if name == "payerne-2016" else GRAZ, overrides)
+    try:
+        if name == "payerne-2016":
+            return site, load_bsrn_payerne_pv(site.arrays)
+        return site, load_graz_pv()
+    except DatasetUnavailable as exc:
+        _fail(str(exc))
 
 
 def _finite_or_none(value: object) -> object:

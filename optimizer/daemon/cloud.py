@@ -24,6 +24,7 @@ from optimizer.status.board import StatusBoard
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
     from adapters.v2c_cloud import V2CClient
+    from optimizer.forecast.sources import ForecastSource
 
 
 def cloud_chargers(client: V2CClient, clock: Clock) -> ChargerFactory:
@@ -44,6 +45,7 @@ def cloud_daemon(
     *,
     clear_sky_days: ClearSkyDays = in_process,
     board: StatusBoard | None = None,
+    weather: ForecastSource | None = None,
 ) -> Daemon:
     """The daemon over every configured charger of the account behind `client`.
 
@@ -51,8 +53,16 @@ def cloud_daemon(
     through a `RetryingStore`: a failing disk is logged once and the control goes
     on, the records kept for the next cycle's commit. With a `board` the daemon
     publishes its status there; `daemon.control` steers it from other threads.
+    `weather` is the forecaster's weather source (`run`; the demo stays offline).
     """
     chargers = cloud_chargers(client, clock)
-    site = build_site(config, chargers, clock, RetryingStore(store), clear_sky_days=clear_sky_days)
+    site = build_site(
+        config,
+        chargers,
+        clock,
+        RetryingStore(store),
+        clear_sky_days=clear_sky_days,
+        weather=weather,
+    )
     reconciler = cloud_reconciler(client, store, config.site.tz)
     return build_daemon(site, reconciler=reconciler, board=board)

@@ -8,7 +8,9 @@ Power = calibrated clear-sky power x forecast clear-sky index. The clear-sky
 power comes from `optimizer.pvmodel` (cached per day), scaled by the online
 calibration ratio and clipped at the inverters' AC limit; the clear-sky index
 comes from the nowcast, optionally steered at long horizons by an external
-`ForecastSource`.
+`ForecastSource`. A source with a PV power forecast (a weather service) is blended
+with the nowcast instead (`optimizer.forecast.blend`): the nowcast for the first
+hours, the weather beyond, both quantiles kept.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import Literal
 
 import numpy as np
 
+from optimizer.forecast.blend import Crossover, blend
 from optimizer.forecast.calibration import Calibration
 from optimizer.forecast.clearsky import ClearSkyCache, ClearSkyUnavailable
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
-from optimizer.forecast.nowcast import Nowcast
-from optimizer.forecast.sources import ForecastSource
+from optimizer.forecast.nowcast import Z_PESSIMISTIC, Nowcast
+from optimizer.forecast.sources import ForecastSource, SourcePower
 from optimizer.interfaces import Forecaster, PvForecast
 from optimizer.site import INVERTER_EFFICIENCY, SiteConfig
 
@@ -58,6 +61,7 @@ class PvForecaster(Forecaster):
     "off" (trust the config), or a `Calibration` to share or tune. `source`
     is an optional external forecast; the default works offline. `clear_sky_days`
     runs the clear-sky model (see `ClearSkyCache`): in this process unless told.
+    `crossover` says where a weather source's power takes over from the nowcast.
     A clear sky that cannot be computed fails `forecast` with `ClearSkyUnavailable`
     and makes `observe` skip its sample.
     """
@@ -70,8 +74,10 @@ class PvForecaster(Forecaster):
         source: ForecastSource | None = None,
         nowcast: Nowcast | None = None,
         clear_sky_days: ClearSkyDays = in_process,
+        crossover: Crossover | None = None,
     ) -> None:
         self.site = site
+        self.crossover = crossover or Crossover()
         self.clear_sky = ClearSkyCache(
             site, prefetch_days=CLEAR_SKY_PREFETCH_DAYS, compute=clear_sky_days
         )
@@ -161,11 +167,46 @@ class PvForecaster(Forecaster):
         times_s = start_s + step_s * np.arange(n, dtype=np.float64)
         target = self.source.clear_sky_index(times_s) if self.source is not None else None
         k_central, k_pessimistic = self.nowcast.clear_sky_index(times_s, target)
+        central = np.minimum(clear * k_central, self.ac_limit_w)
+        pessimistic = clear * k_pessimistic
+        weather = self.source.pv_power(times_s) if self.source is not None else None
+        if weather is not None:
+            central, pessimistic = self._with_weather(
+                times_s, clear, (central, pessimistic), weather
+            )
         return PvForecast(
             start=start,
             step_s=float(step_s),
-            central_w=np.minimum(clear * k_central, self.ac_limit_w),
-            pessimistic_w=clear * k_pessimistic,
+            central_w=central,
+            pessimistic_w=pessimistic,
             clear_sky_w=clear,
             variability=self.nowcast.variability,
         )
+
+    def _with_weather(
+        self,
+        times_s: np.ndarray,
+        clear: np.ndarray,
+        nowcast_w: tuple[np.ndarray, np.ndarray],
+        weather: SourcePower,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The nowcast blended with a weather forecast of the configured arrays (W).
+
+        The weather is scaled by the learnt calibration ratio (it was computed for the
+        configured kWp) and clipped at the AC limit; without the provider's own low
+        quantile the pessimistic one is the site's error climatology: the central
+        value minus z times the spread of the clear-sky index over days, times the
+        clear-sky power.
+        """
+        weather_c = np.minimum(weather.central_w * self.ratio, self.ac_limit_w)
+        if weather.pessimistic_w is not None:
+            weather_p = np.minimum(weather.pessimistic_w * self.ratio, weather_c)
+        else:
+            spread_w = Z_PESSIMISTIC * self.nowcast.state.sigma_clim * clear
+            weather_p = np.clip(weather_c - spread_w, 0.0, None)
+        last = self.nowcast.state.last_time_s
+        # Nothing observed yet: the nowcast knows nothing, the weather has it all.
+        horizon = times_s - last if last is not None else np.full(times_s.shape, np.inf)
+        weights = self.crossover.nowcast_weight(np.maximum(horizon, 0.0))
+        blended = blend(nowcast_w, (weather_c, weather_p), weights)
+        return np.minimum(blended.central_w, self.ac_limit_w), blended.pessimistic_w

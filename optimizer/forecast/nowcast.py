@@ -14,10 +14,22 @@ observation whatever the spacing between them (`alpha = 1 - exp(-dt / tau)`):
   pessimistic quantile and the `variability` measure (0 steady, 1 broken).
 
 The forecast for a horizon h after the last observation is
-`k(h) = k_target + (k_now - k_target) * exp(-h / tau)`, with tau from 2 h
-(broken clouds: persistence decays fast) to 6 h (steady sky), and a
-pessimistic quantile `k(h) - z * sigma(h)` where sigma grows from `sigma_now`
-to `sigma_clim`.
+`k(h) = k_target + (k_start(h) - k_target) * w(h)`. The persistence weight
+`w(h) = exp(-min(h, 4 h) / tau - max(h - 4 h, 0) / tau_far)` decays with tau
+from 4 h (broken clouds: persistence decays fast) to 12 h (steady sky) over the
+first 4 hours, and beyond them with tau_far, 2 h to 6 h. `k_start(h)` blends the
+last sample and `k_now`: the last sample alone at h = 0, fading over 15 min to a
+floor of `last_weight` (0.4) beside `k_now`. The pessimistic quantile is
+`k(h) - z * sigma(h)` where sigma grows from `sigma_now` to `sigma_clim` with
+tau_far throughout.
+
+`last_weight` and tau were tuned on Graz 2017 alone (60-minute MAE, the
+controller's sampling at random 1-5 min): 0.963x smart persistence before,
+0.945x after; on Payerne June 2016, never used for tuning, 0.957x before and
+0.942x after (BENCHMARKS.md, section 2). The evaluation scores horizons up to
+4 h only, so beyond them (the next morning, seen from this evening) nothing was
+measured and the level returns at the earlier pace, tau_far; the spread keeps its
+earlier times, so the pessimistic quantile is as wide as before.
 """
 
 from __future__ import annotations
@@ -64,9 +76,13 @@ class Nowcast:
         tau_day_s: float = 3 * 3600.0,
         tau_clim_s: float = 3 * 86_400.0,
         tau_sigma_s: float = 1800.0,
-        tau_steady_s: float = 6 * 3600.0,
-        tau_broken_s: float = 7200.0,
+        tau_steady_s: float = 12 * 3600.0,
+        tau_broken_s: float = 4 * 3600.0,
+        tau_far_steady_s: float = 6 * 3600.0,
+        tau_far_broken_s: float = 2 * 3600.0,
+        tuned_horizon_s: float = 4 * 3600.0,
         tau_smooth_s: float = 900.0,
+        last_weight: float = 0.4,
         variability_scale: float = 0.2,
     ) -> None:
         self._k_now = k_clim
@@ -79,7 +95,13 @@ class Nowcast:
         self._tau_sigma = tau_sigma_s
         self._tau_steady = tau_steady_s
         self._tau_broken = tau_broken_s
+        self._tau_far_steady = tau_far_steady_s
+        self._tau_far_broken = tau_far_broken_s
+        self._tuned_horizon = tuned_horizon_s
         self._tau_smooth = tau_smooth_s
+        if not 0.0 <= last_weight <= 1.0:
+            raise ValueError(f"last_weight must be within 0..1, got {last_weight}")
+        self._last_weight = last_weight
         self._var_scale = variability_scale
         self._k_last = k_clim
         self._last_t: float | None = None
@@ -141,12 +163,16 @@ class Nowcast:
             level_arr = np.full(times_s.shape, level)
         last = self._last_t if self._last_t is not None else -math.inf
         horizon = np.maximum(times_s - last, 0.0)
-        tau = self._tau_broken + (self._tau_steady - self._tau_broken) * (1.0 - self.variability)
-        weight = np.exp(-horizon / tau)
-        fresh = np.exp(-horizon / self._tau_smooth)
+        steady = 1.0 - self.variability
+        tau = self._tau_broken + (self._tau_steady - self._tau_broken) * steady
+        tau_far = self._tau_far_broken + (self._tau_far_steady - self._tau_far_broken) * steady
+        near = np.minimum(horizon, self._tuned_horizon)
+        weight = np.exp(-near / tau - (horizon - near) / tau_far)
+        fresh = self._last_weight + (1.0 - self._last_weight) * np.exp(-horizon / self._tau_smooth)
         start = self._k_last * fresh + self._k_now * (1.0 - fresh)
         central = level_arr + (start - level_arr) * weight
-        sigma = np.sqrt(self._var_now * weight + self._var_clim * (1.0 - weight))
+        spread_weight = np.exp(-horizon / tau_far)
+        sigma = np.sqrt(self._var_now * spread_weight + self._var_clim * (1.0 - spread_weight))
         pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
         return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
 
