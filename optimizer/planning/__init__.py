@@ -1,0 +1,20 @@
+"""Least-cost charging plans to a departure: pure functions over numpy arrays.
+
+`PlanRequest` (prices, pessimistic surplus, limits, energy wanted, per slot) goes
+into `least_cost_schedule`, a `ChargePlan` comes out. `slot_prices` samples a
+`PriceSeries` onto the plan's slots.
+"""
+
+from optimizer.planning.least_cost import least_cost_schedule
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.request import ChargerNow, PlanRequest, TaperLine
+
+__all__ = [
+    "ChargePlan",
+    "ChargerNow",
+    "PlanRequest",
+    "PlannedSlot",
+    "SlotMode",
+    "TaperLine",
+    "least_cost_schedule",
+]
