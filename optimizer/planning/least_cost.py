@@ -10,9 +10,9 @@ variables
     per block: `fix_b` (binary) a fixed power `P_b` (W), 0 or in [min power, the
     block's smallest cap] (semi-continuous); `sol_b` (binary) the charger's own PV
     mode, which follows the surplus by itself; `cmd_b`, `sw_b` (>= 0) a command, a
-    start or stop at the block's start. Per slot: `q_t` (W) what the PV mode draws,
-    at most the surplus (and nothing when it is below the minimum power: the charger
-    idles by itself); `g_t` (Wh) the grid part of a fixed power; `y_t` (binary, only
+    start or stop at the block's start; `chg_b` (binary) a new fixed power. Per slot:
+    `q_t` (W) what the PV mode draws, at most the surplus (nothing below the minimum
+    power: the charger idles by itself); `g_t` (Wh) the grid part of a fixed power; `y_t` (binary, only
     where importing is cheaper than exporting) grid only once all the sun is taken.
     `short` (Wh) the energy missing at departure.
 objective (EUR)
@@ -32,16 +32,17 @@ constraints
       `main_fuse_w - house_w_t`, the caller's per-slot cap (a taper), and
       `p_t <= P_j - w_j E_t` for each `TaperLine` (E_t: energy before slot t);
       `g_t <= max_grid_import_w h`;
-    * `fix_b + sol_b <= 1`; `cmd_b >= |fix_b - fix_{b-1}|, |sol_b - sol_{b-1}|`,
+    * `fix_b + sol_b <= 1`; `cmd_b >= |fix_b - fix_{b-1}|, |sol_b - sol_{b-1}|`, `chg_b`,
       `sw_b >= |on_b - on_{b-1}|` with `on = fix + sol`; before block 0 the charger
       is as `ChargerNow` says.
 
-A change of the fixed power between two fixed blocks is also a command; the
-objective does not charge it (a cost per change needs a big-M binary per block
-that made HiGHS 10x slower on instances with free solar), `ChargePlan.commands`
-counts it. Fixed powers are continuous: the caller floors them to whole amps.
-A 24 h horizon (96 slots, 24 blocks) solves in milliseconds to tens of
-milliseconds (BENCHMARKS.md, "Least-cost plan").
+A new fixed power between two fixed blocks is a command too: a binary `chg_b`
+with `|P_b - P_{b-1}| <= M (chg_b + 2 - fix_b - fix_{b-1})` and `cmd_b >= chg_b`.
+Fixed powers are continuous: the caller floors them to whole amps. Decisions per
+15-minute slot instead of per hour made HiGHS 10x slower (seconds) on days of free
+solar, where every schedule costs nearly the same and only the command count
+differs. A 24 h horizon (96 slots, 24 blocks) solves in tens of milliseconds, the
+worst cases hit `DEFAULT_TIME_LIMIT_S` (BENCHMARKS.md, "Least-cost plan").
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ from optimizer.planning.request import PlanRequest
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-DEFAULT_TIME_LIMIT_S = 2.0
-"""HiGHS stops here and returns the best schedule found (status "time_limit")."""
+DEFAULT_TIME_LIMIT_S = 0.4
+"""HiGHS stops here and returns the best schedule found (status "time_limit"): it
+finds the optimum early and spends the rest proving it (BENCHMARKS.md measures
+what the limit costs)."""
 
 DEFAULT_MIP_GAP = 1e-3
 """Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
@@ -73,7 +76,7 @@ _OBJECTIVE_SCALE = 1000.0
 
 _EPS_W = 1e-3
 _SLOT_BLOCKS = ("q", "g", "y")
-_BLOCK_BLOCKS = ("fix", "sol", "P", "cmd", "sw")
+_BLOCK_BLOCKS = ("fix", "sol", "P", "cmd", "sw", "chg")
 
 
 def least_cost_schedule(
@@ -160,7 +163,7 @@ class _Model:
 
     def integrality(self) -> FloatArray:
         kinds = np.zeros(self.n_vars)
-        for name in ("y", "fix", "sol"):
+        for name in ("y", "fix", "sol", "chg"):
             kinds[self.idx[name]] = 1.0
         return kinds
 
@@ -174,6 +177,7 @@ class _Model:
         np.maximum.at(sunny, self.block, self.follow_cap)
         hi[self.idx["sol"]] = sunny > 0.0
         hi[self.idx["P"]] = self.block_cap
+        hi[self.idx["chg"]] = 1.0
         hi[self.short] = self.r.energy_wanted_wh
         return Bounds(lo, hi)
 
@@ -222,6 +226,21 @@ class _Model:
         _at_least_the_change(rows, cmd, [fix], fixed)
         _at_least_the_change(rows, cmd, [sol], following)
         _at_least_the_change(rows, sw, [fix, sol], fixed + following)
+        self._power_change_rows(rows, fixed * now.power_w)
+
+    def _power_change_rows(self, rows: SparseRows, power_before_w: float) -> None:
+        """A new fixed power between two fixed blocks is a command: `cmd_b >= chg_b` with
+        `|P_b - P_{b-1}| <= M (chg_b + 2 - fix_b - fix_{b-1})`."""
+        fix, power, cmd, chg = (self.idx[k] for k in ("fix", "P", "cmd", "chg"))
+        m = float(max(self.block_cap.max(), power_before_w))
+        rows.add([(cmd, 1.0), (chg, -1.0)], 0.0, np.inf)
+        was_fixed = float(power_before_w > 0.0)
+        first, rest, prev = slice(0, 1), slice(1, None), slice(None, -1)
+        for sign in (1.0, -1.0):
+            head = [(power[first], sign), (chg[first], -m), (fix[first], m)]
+            rows.add(head, -np.inf, sign * power_before_w + m * (2.0 - was_fixed))
+            tail = [(power[rest], sign), (power[prev], -sign), (chg[rest], -m)]
+            rows.add([*tail, (fix[rest], m), (fix[prev], m)], -np.inf, 2.0 * m)
 
     def _taper_rows(self, rows: SparseRows) -> None:
         """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers)."""
@@ -258,7 +277,14 @@ def _plan(
     power = fixed_w + follow_w
     grid = np.maximum(fixed_w * h - model.solar, 0.0)  # the sun first, as the meter sees it
     solar = power * h - grid
+    # A fixed block the sun covers entirely is left to the charger's PV mode: it takes
+    # at least the planned power (all the surplus) and needs no command to follow it.
+    block_grid = np.zeros(model.nb)
+    np.add.at(block_grid, model.block, grid)
+    following |= fixed_on & (block_grid[model.block] <= 1e-6)
+    fixed_on &= ~following
     modes = [_mode(bool(f), bool(s)) for f, s in zip(fixed_on, following, strict=True)]
+    fixed_w = np.where(fixed_on, fixed_w, 0.0)
     commands, switches = _commands(r, modes, fixed_w)
     delivered = np.cumsum(power * h)
     step = timedelta(seconds=r.step_s)
