@@ -12,8 +12,9 @@ variables
     mode, which follows the surplus by itself; `cmd_b`, `sw_b` (>= 0) a command, a
     start or stop at the block's start; `chg_b` (binary) a new fixed power. Per slot:
     `q_t` (W) what the PV mode draws, at most the surplus (nothing below the minimum
-    power: the charger idles by itself); `g_t` (Wh) the grid part of a fixed power; `y_t` (binary, only
-    where importing is cheaper than exporting) grid only once all the sun is taken.
+    power: the charger idles by itself); `g_t` (Wh) the grid part of a fixed power;
+    `y_t` (binary, only where importing is cheaper than exporting) grid only once all
+    the sun is taken.
     `short` (Wh) the energy missing at departure.
 objective (EUR)
     `sum_t pe_t h (P_b(t) + q_t) + (pi_t - pe_t) g_t` (grid at the import price,
