@@ -71,6 +71,12 @@ def test_the_minimum_current_moves_energy_into_the_dearer_hour() -> None:
     assert plan.energy_wh == pytest.approx(5000.0)
 
 
+def test_a_remainder_below_a_block_at_the_minimum_is_still_planned() -> None:
+    plan = least_cost_schedule(hourly([0.3, 0.1], 100.0))
+    assert [round(s.power_w) for s in plan.slots] == [0, 1380]
+    assert plan.shortfall_wh == 0.0
+
+
 def test_negative_prices_are_used_and_earn_money() -> None:
     plan = least_cost_schedule(hourly([0.2, -0.05, 0.2], 3000.0))
     assert [round(s.power_w) for s in plan.slots] == [0, 3000, 0]

@@ -23,9 +23,12 @@ objective (EUR)
     equivalently import x grid minus export x the surplus still exported)
     `+ command_cost sum cmd_b + switch_cost sum sw_b + penalty short`.
 constraints
-    * `sum h p_t + short >= wanted`, `sum h p_t <= wanted` (`p_t = P_b(t) + q_t`):
-      the target, soft, so an infeasible one gives the most deliverable and its
-      shortfall;
+    * `sum h p_t - over + short >= wanted`, `sum h p_t - over <= wanted`
+      (`p_t = P_b(t) + q_t`): the target, soft, so an infeasible one gives the most
+      deliverable and its shortfall; `over` (less than one block at the minimum
+      power, charged above any price) lets a remainder smaller than that be planned:
+      the car stops at the target, so the last block's energy and cost are an upper
+      bound;
     * `g_t >= h P_b - S_t`, `0 <= g_t <= h P_b`: the sun comes first; `y_t` keeps that
       physical where the grid is cheaper than exporting (`g_t > 0` only if `y_t`,
       which makes the solar part `S_t`);
@@ -121,8 +124,8 @@ class _Model:
         for name, size in names:
             self.idx[name] = np.arange(offset, offset + size)
             offset += size
-        self.short = offset
-        self.n_vars = offset + 1
+        self.short, self.over = offset, offset + 1
+        self.n_vars = offset + 2
         self.h = request.hours_per_slot
         self.min_w = request.limits.min_power_w
         cap = request.power_cap_w()
@@ -160,6 +163,8 @@ class _Model:
         c[self.idx["cmd"]] = r.command_cost_eur
         c[self.idx["sw"]] = r.switch_cost_eur
         c[self.short] = r.shortfall_eur_per_kwh / 1000.0
+        earns = max(0.0, -float(r.import_eur_per_kwh.min()), -float(r.export_eur_per_kwh.min()))
+        c[self.over] = (earns + 1e-3) / 1000.0  # never worth drawing beyond the need
         return c
 
     def integrality(self) -> FloatArray:
@@ -180,6 +185,7 @@ class _Model:
         hi[self.idx["P"]] = self.block_cap
         hi[self.idx["chg"]] = 1.0
         hi[self.short] = self.r.energy_wanted_wh
+        hi[self.over] = self.min_w * self.r.block_s / 3600.0
         return Bounds(lo, hi)
 
     def constraints(self) -> LinearConstraint:
@@ -213,11 +219,18 @@ class _Model:
         return sparse.csr_array((np.ones(2 * self.n), (rows, cols)), shape=(self.n, self.n_vars))
 
     def _energy_rows(self, rows: SparseRows) -> None:
+        """`delivered - over <= wanted <= delivered - over + short`.
+
+        `over` lets the last block overshoot by less than a block at the minimum power
+        (the car stops at the target: the energy is never drawn), so a small remainder
+        is still delivered; it is charged above any price, so never used otherwise.
+        """
         delivered = sparse.csr_array(self._slot_power().sum(axis=0)[None, :] * self.h)
         wanted = self.r.energy_wanted_wh
-        rows.add_matrix(delivered, -np.inf, wanted)  # never beyond the target
+        over = sparse.csr_array(([-1.0], ([0], [self.over])), shape=(1, self.n_vars))
         short = sparse.csr_array(([1.0], ([0], [self.short])), shape=(1, self.n_vars))
-        rows.add_matrix(delivered + short, wanted, np.inf)  # delivered + short >= wanted
+        rows.add_matrix(delivered + over, -np.inf, wanted)
+        rows.add_matrix(delivered + over + short, wanted, np.inf)
 
     def _command_rows(self, rows: SparseRows) -> None:
         fix, sol, cmd, sw = (self.idx[k] for k in ("fix", "sol", "cmd", "sw"))
