@@ -15,6 +15,7 @@ from optimizer.planning import (
     SlotMode,
     TaperLine,
     least_cost_schedule,
+    taper_caps_w,
 )
 from optimizer.planning.slots import slot_means, slot_prices
 from optimizer.prices.series import PriceSeries
@@ -166,6 +167,18 @@ def test_a_per_slot_cap_and_a_taper_line_limit_the_power() -> None:
         assert slot.power_w <= FULL_W - 0.5 * delivered + 1e-6
         delivered += slot.energy_wh
     assert tapered.shortfall_wh > 0.0
+
+
+def test_taper_caps_are_the_lines_along_full_power_charging() -> None:
+    taper = (TaperLine(power_w=FULL_W, w_per_wh=0.5),)
+    caps = taper_caps_w(taper, np.full(3, FULL_W), 1.0)
+    assert caps.tolist() == pytest.approx([FULL_W, FULL_W - 0.5 * FULL_W, FULL_W - 0.75 * FULL_W])
+    # Conservative: the plan under those caps keeps below the exact lines.
+    plan = least_cost_schedule(hourly([0.1, 0.1, 0.1], 20_000.0, max_power_w=caps))
+    delivered = 0.0
+    for slot in plan.slots:
+        assert slot.power_w <= FULL_W - 0.5 * delivered + 1e-6
+        delivered += slot.energy_wh
 
 
 def test_fixed_power_changes_only_at_block_boundaries() -> None:

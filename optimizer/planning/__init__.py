@@ -7,7 +7,7 @@ into `least_cost_schedule`, a `ChargePlan` comes out. `slot_prices` samples a
 
 from optimizer.planning.least_cost import least_cost_schedule
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
-from optimizer.planning.request import ChargerNow, PlanRequest, TaperLine
+from optimizer.planning.request import ChargerNow, PlanRequest, TaperLine, taper_caps_w
 
 __all__ = [
     "ChargePlan",
@@ -17,4 +17,5 @@ __all__ = [
     "SlotMode",
     "TaperLine",
     "least_cost_schedule",
+    "taper_caps_w",
 ]

@@ -51,6 +51,24 @@ class TaperLine:
     w_per_wh: float
 
 
+def taper_caps_w(
+    taper: tuple[TaperLine, ...], cap_w: FloatArray, hours_per_slot: float
+) -> FloatArray:
+    """A per-slot power cap (W) from taper lines, as if the car charged at the cap from now.
+
+    Conservative: any real schedule has delivered at most that much before each slot,
+    so the taper allows it at least this power. Much cheaper for HiGHS than the lines
+    themselves (`PlanRequest.taper`), which couple every slot to all earlier ones.
+    """
+    caps = np.array(cap_w, dtype=np.float64)
+    delivered = 0.0
+    for t in range(caps.shape[0]):
+        for line in taper:
+            caps[t] = min(caps[t], max(line.power_w - line.w_per_wh * delivered, 0.0))
+        delivered += caps[t] * hours_per_slot
+    return caps
+
+
 @dataclass(frozen=True, slots=True)
 class ChargerNow:
     """What the charger is doing when the plan is made, so the first slot's commands count.
@@ -85,7 +103,9 @@ class PlanRequest:
     expected on a slot boundary of the clock too.
 
     `energy_wanted_wh` is the energy the car still needs by departure (Wh); `taper`
-    optionally caps the power by the energy delivered so far (see `TaperLine`).
+    optionally caps the power by the energy delivered so far (see `TaperLine`): exact,
+    but it couples every slot to all earlier ones and HiGHS needs seconds where the taper
+    binds; `taper_caps_w` turns the lines into a conservative `max_power_w` instead.
     `command_cost_eur` is charged per command (start, stop, new current, into or out of
     the charger's own PV mode), `switch_cost_eur` in addition per start or stop.
     """
