@@ -79,6 +79,7 @@ _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
 
 _EPS_W = 1e-3
+_TIE_EUR_PER_WH = 1e-8
 _SLOT_BLOCKS = ("q", "g", "y")
 _BLOCK_BLOCKS = ("fix", "sol", "P", "cmd", "sw", "chg")
 
@@ -160,12 +161,27 @@ class _Model:
         c[self.idx["q"]] = solar_value
         np.add.at(c, self.idx["P"][self.block], solar_value)
         c[self.idx["g"]] = (r.import_eur_per_kwh - r.export_eur_per_kwh) / 1000.0
+        self._add_tie_breaks(c)
         c[self.idx["cmd"]] = r.command_cost_eur
         c[self.idx["sw"]] = r.switch_cost_eur
         c[self.short] = r.shortfall_eur_per_kwh / 1000.0
         earns = max(0.0, -float(r.import_eur_per_kwh.min()), -float(r.export_eur_per_kwh.min()))
         c[self.over] = (earns + 1e-3) / 1000.0  # never worth drawing beyond the need
         return c
+
+    def _add_tie_breaks(self, c: FloatArray) -> None:
+        """Among equal costs: the sun as early as possible, the grid as late as possible.
+
+        Sun now is sure, the forecast's later sun is not; grid later leaves room for sun
+        the pessimistic forecast did not count on. `_TIE_EUR_PER_WH` per slot of delay
+        (sun) or advance (grid): 96 slots add 0.001 EUR/kWh, below any price step.
+        """
+        t = np.arange(self.n, dtype=np.float64)
+        sun_later = _TIE_EUR_PER_WH * t * self.h  # per W of car power in slot t
+        c[self.idx["q"]] += sun_later
+        np.add.at(c, self.idx["P"][self.block], sun_later)
+        # g is grid instead of sun: remove the sun's tie cost, add the grid's
+        c[self.idx["g"]] += _TIE_EUR_PER_WH * (self.n - 2.0 * t)
 
     def integrality(self) -> FloatArray:
         kinds = np.zeros(self.n_vars)

@@ -1,0 +1,97 @@
+"""`target` with `planner = "least_cost"`: the plan's slot in force decides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+
+from optimizer.interfaces import PvForecast
+from optimizer.limits import ChargerLimits
+from optimizer.policies import make_policy
+from optimizer.policies.base import CommandedState, PolicyContext
+from optimizer.policies.target import TargetParams, TargetPolicy
+from optimizer.policies.tariff import TariffConfig
+
+T0 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
+LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
+CHEAP_22_TO_23 = TariffConfig(
+    import_price_per_kwh=0.30, cheap_price_per_kwh=0.10, cheap_start="22:00", cheap_end="23:00"
+)
+
+
+def forecast(pv_w: npt.NDArray[np.float64]) -> PvForecast:
+    return PvForecast(T0, 900.0, pv_w, pv_w, pv_w, 0.0)
+
+
+def context(
+    t_s: float, pv_w: float = 0.0, *, plugged: bool = True, energy_wh: float = 0.0
+) -> PolicyContext:
+    return PolicyContext(
+        now=T0 + timedelta(seconds=t_s),
+        device_id="dev1",
+        limits=LIMITS,
+        plugged_in=plugged,
+        charging=False,
+        car_power_w=0.0,
+        surplus_w=pv_w - 500.0,
+        pv_w=pv_w,
+        household_w=500.0,
+        fresh=True,
+        reading_age_s=0.0,
+        session_energy_wh=energy_wh,
+        commanded=CommandedState(),
+        forecast=forecast(np.full(96, pv_w)),
+    )
+
+
+def least_cost(target_kwh: float, departure: str = "07:30", **tariff: object) -> TargetPolicy:
+    params = TargetParams(target_kwh=target_kwh, departure=departure, planner="least_cost")
+    return TargetPolicy(params, CHEAP_22_TO_23 if not tariff else TariffConfig(**tariff))  # type: ignore[arg-type]
+
+
+def test_waits_for_the_cheap_hour_then_charges_at_the_planned_current() -> None:
+    policy = least_cost(3.0)
+    evening = policy.decide(context(0))
+    assert not evening.charging
+    assert "least cost" in evening.reason
+    cheap = policy.decide(context(4 * 3600))  # 22:00 UTC
+    assert cheap.charging
+    assert cheap.current_a == 13  # 3 kWh in the hour: 3000 W = 13.04 A, floored
+    assert cheap.details["price_per_kwh"] == 0.10
+    assert policy.least_cost.solves == 2
+
+
+def test_the_sun_is_left_to_the_solar_part() -> None:
+    policy = least_cost(2.0, departure="23:00", import_price_per_kwh=0.30)
+    decision = policy.decide(context(0, pv_w=4000.0))
+    assert decision.charging
+    assert "[target (least cost):" in decision.reason
+    assert "solar" in decision.reason
+
+
+def test_replans_every_fifteen_minutes_and_forgets_the_plan_when_the_car_leaves() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    policy.decide(context(600))
+    assert policy.least_cost.solves == 1
+    policy.decide(context(900))
+    assert policy.least_cost.solves == 2
+    policy.decide(context(1000, plugged=False))
+    assert policy.least_cost.plan is None
+
+
+def test_without_a_tariff_the_grid_waits_for_the_deadline_like_the_window() -> None:
+    params = TargetParams(target_kwh=3.0, departure="07:30", planner="least_cost")
+    policy = TargetPolicy(params)
+    assert not policy.decide(context(0)).charging
+    assert policy.least_cost.plan is not None
+    assert policy.least_cost.plan.shortfall_wh == 0.0
+
+
+def test_the_planner_is_a_config_option_defaulting_to_the_window() -> None:
+    assert TargetParams().planner == "window"
+    policy = make_policy("target", {"planner": "least_cost"})
+    assert isinstance(policy, TargetPolicy)
+    assert policy.params.planner == "least_cost"
