@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
+from optimizer.backtest.engine import BacktestSetup, setup_with_prices, policy_contender
+from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.interfaces import PvForecast
 from optimizer.limits import ChargerLimits
 from optimizer.policies import make_policy
@@ -95,3 +100,33 @@ def test_the_planner_is_a_config_option_defaulting_to_the_window() -> None:
     policy = make_policy("target", {"planner": "least_cost"})
     assert isinstance(policy, TargetPolicy)
     assert policy.params.planner == "least_cost"
+
+
+def test_backtest_prices_are_shown_as_a_day_ahead_market_publishes_them() -> None:
+    vienna = ZoneInfo("Europe/Vienna")
+    index = pd.date_range("2017-06-01", periods=72, freq="h", tz="UTC")
+    column = pd.Series(np.arange(72) / 100.0, index=index)
+    source = DayAheadReplay.from_column(column, vienna)
+    assert source is not None
+    morning = datetime(2017, 6, 1, 8, 0, tzinfo=UTC)  # 10:00 in Vienna: tomorrow unknown
+    assert source.prices(morning, morning + timedelta(days=2)).end == datetime(
+        2017, 6, 1, 22, 0, tzinfo=UTC
+    )
+    afternoon = datetime(2017, 6, 1, 11, 0, tzinfo=UTC)  # 13:00: tomorrow published
+    assert source.prices(afternoon, afternoon + timedelta(days=2)).end == datetime(
+        2017, 6, 2, 22, 0, tzinfo=UTC
+    )
+    gappy = column.drop(index[5])
+    assert DayAheadReplay.from_column(gappy, vienna) is None
+
+
+def test_the_backtest_hands_its_price_column_to_target() -> None:
+    index = pd.date_range("2017-06-01", periods=48, freq="h", tz="UTC")
+    inputs = SimpleNamespace(prices=pd.Series(0.2, index=index), site=SimpleNamespace(tz=UTC))
+    setup = setup_with_prices(BacktestSetup(), inputs)  # type: ignore[arg-type]
+    assert isinstance(setup.prices, DayAheadReplay)
+    policy = policy_contender("target").make_policy(setup)
+    assert isinstance(policy, TargetPolicy)
+    assert policy.least_cost.prices is setup.prices
+    without = SimpleNamespace(prices=None, site=SimpleNamespace(tz=UTC))
+    assert setup_with_prices(BacktestSetup(), without).prices is None  # type: ignore[arg-type]

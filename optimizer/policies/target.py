@@ -156,14 +156,23 @@ class TargetPolicy(Policy):
         self._plan: GridPlan | None = None
         self._plan_key: tuple[object, ...] | None = None
         self._grid_on = False
+        self._planned_pause = False
+        self._plan_read_s = LEAST_COST_REPLAN_S
 
     @property
     def name(self) -> str:
         return "target"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """The solar part's hint, none while drawing from the grid."""
-        return None if self._grid_on else self.solar.preferred_read_interval_s(ctx)
+        """The solar part's hint; none while drawing from the grid; with the least-cost
+        planner one read per replan while its plan holds a fixed current or a pause
+        (the plan, not the reading, decides there), sooner when the target should be
+        reached (a read then stops the car instead of overshooting)."""
+        if self._planned_pause or (self._grid_on and self.params.planner == "least_cost"):
+            return self._plan_read_s
+        if self._grid_on:
+            return None
+        return self.solar.preferred_read_interval_s(ctx)
 
     def default_target_wh(self) -> float | None:
         """The configured `target_kwh` (in Wh), for sessions without their own target."""
@@ -183,7 +192,7 @@ class TargetPolicy(Policy):
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
         if ctx.plugged_in is not True:
-            self._plan, self._grid_on = None, False
+            self._plan, self._grid_on, self._planned_pause = None, False, False
             self.least_cost.forget()
             return self.solar.decide(ctx)
         if self.params.planner == "least_cost":
@@ -205,10 +214,15 @@ class TargetPolicy(Policy):
         deadline = departure - timedelta(seconds=self.params.margin_s)
         plan = self.least_cost.current(ctx, self.target_wh(ctx), departure, deadline)
         slot = plan.slot_at(ctx.now) or plan.slots[0]
-        self._grid_on = slot.mode is SlotMode.FIXED
+        missing = self._missing_wh(ctx) > 0.0  # a fresh reading may end a slot early
+        self._grid_on = missing and slot.mode is SlotMode.FIXED
+        self._planned_pause = missing and slot.mode is SlotMode.OFF
         summary = _plan_summary(plan, slot, departure, ctx)
-        if slot.mode is SlotMode.FIXED:
+        self._plan_read_s = LEAST_COST_REPLAN_S
+        if self._grid_on:
             limits = ctx.limits
+            done_in_s = self._missing_wh(ctx) / max(slot.power_w, 1.0) * 3600.0
+            self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             amps = min(
                 max(whole_amps(slot.power_w, limits.watts_per_amp), limits.min_current_a),
                 limits.max_current_a,
@@ -222,7 +236,7 @@ class TargetPolicy(Policy):
                 solar_expected_wh=plan.solar_wh,
                 price_per_kwh=slot.import_eur_per_kwh,
             )
-        if slot.mode is SlotMode.OFF and self._missing_wh(ctx) > 0.0:
+        if self._planned_pause:
             return pause(ctx, self.name, f"target (least cost): {summary}")
         solar = self.solar.decide(ctx)
         return replace(solar, reason=f"{solar.reason} [target (least cost): {summary}]")
