@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optimizer.backtest.engine import BacktestSetup, setup_with_prices, policy_contender
+from optimizer.backtest.engine import BacktestSetup, policy_contender, setup_with_prices
 from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.interfaces import PvForecast
 from optimizer.limits import ChargerLimits
