@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from optimizer.interfaces import PvForecast
 from optimizer.limits import ChargerLimits
 from optimizer.policies import make_policy
 from optimizer.policies.base import CommandedState, PolicyContext
+from optimizer.policies.least_cost_plan import delivered_estimate_wh
 from optimizer.policies.target import TargetParams, TargetPolicy
 from optimizer.policies.tariff import TariffConfig
 
@@ -130,3 +132,24 @@ def test_the_backtest_hands_its_price_column_to_target() -> None:
     assert policy.least_cost.prices is setup.prices
     without = SimpleNamespace(prices=None, site=SimpleNamespace(tz=UTC))
     assert setup_with_prices(BacktestSetup(), without).prices is None  # type: ignore[arg-type]
+
+
+def test_the_energy_drawn_since_the_last_reading_counts_towards_the_target() -> None:
+    base = context(0, energy_wh=1000.0)
+    charging = replace(
+        base,
+        charging=True,
+        car_power_w=3680.0,
+        reading_age_s=1800.0,
+        commanded=CommandedState(current_a=16, charging=True),
+    )
+    assert delivered_estimate_wh(charging) == 1000.0 + 1840.0
+    lowered = replace(charging, commanded=CommandedState(current_a=6, charging=True))
+    assert delivered_estimate_wh(lowered) == 1000.0 + 690.0  # 6 A since: the smaller counts
+    paused = replace(charging, commanded=CommandedState(current_a=16, charging=False))
+    assert delivered_estimate_wh(paused) == 1000.0
+    # 3 kWh wanted, 2.84 kWh estimated in: the plan asks for the rest only.
+    policy = least_cost(3.0)
+    policy.decide(charging)
+    assert policy.least_cost.plan is not None
+    assert policy.least_cost.plan.energy_wanted_wh == 160.0

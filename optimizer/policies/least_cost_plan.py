@@ -104,7 +104,7 @@ class LeastCostPlanner:
             import_eur_per_kwh=imports,
             export_eur_per_kwh=exports,
             surplus_w=pv - house_w,
-            energy_wanted_wh=max(target_wh - ctx.session_energy_wh, 0.0),
+            energy_wanted_wh=max(target_wh - delivered_estimate_wh(ctx), 0.0),
             limits=ctx.limits,
             step_s=SLOT_S,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
@@ -128,6 +128,22 @@ class LeastCostPlanner:
             if len(series):
                 return series
         return PriceSeries.from_slots([_hour(ctx.now)], [FLAT_IMPORT_EUR_PER_KWH])
+
+
+def delivered_estimate_wh(ctx: PolicyContext) -> float:
+    """The session's energy now (Wh): the last reading's plus what the car drew since.
+
+    Readings come when the budget planner schedules them; between them a car at a
+    fixed current keeps drawing what the reading showed (or less, if a lower current
+    was set since: the smaller of the two counts), so the plan stops it on time instead
+    of at the next reading.
+    """
+    if not ctx.charging or ctx.commanded.charging is False:
+        return ctx.session_energy_wh
+    power_w = ctx.car_power_w
+    if ctx.commanded.current_a is not None:  # a lower current set since the reading
+        power_w = min(power_w, ctx.commanded.current_a * ctx.limits.watts_per_amp)
+    return ctx.session_energy_wh + max(power_w, 0.0) * (ctx.reading_age_s or 0.0) / 3600.0
 
 
 def _hour(when: datetime) -> datetime:

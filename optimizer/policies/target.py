@@ -25,7 +25,7 @@ from optimizer.interfaces import Decision, PvMode
 from optimizer.limits import whole_amps
 from optimizer.planning import ChargePlan, PlannedSlot, SlotMode
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
-from optimizer.policies.least_cost_plan import LeastCostPlanner
+from optimizer.policies.least_cost_plan import LeastCostPlanner, delivered_estimate_wh
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
 from optimizer.prices.port import PriceSource
@@ -214,14 +214,15 @@ class TargetPolicy(Policy):
         deadline = departure - timedelta(seconds=self.params.margin_s)
         plan = self.least_cost.current(ctx, self.target_wh(ctx), departure, deadline)
         slot = plan.slot_at(ctx.now) or plan.slots[0]
-        missing = self._missing_wh(ctx) > 0.0  # a fresh reading may end a slot early
+        missing_wh = max(self.target_wh(ctx) - delivered_estimate_wh(ctx), 0.0)
+        missing = missing_wh > 0.0  # the target may be met before the slot ends
         self._grid_on = missing and slot.mode is SlotMode.FIXED
         self._planned_pause = missing and slot.mode is SlotMode.OFF
         summary = _plan_summary(plan, slot, departure, ctx)
         self._plan_read_s = LEAST_COST_REPLAN_S
         if self._grid_on:
             limits = ctx.limits
-            done_in_s = self._missing_wh(ctx) / max(slot.power_w, 1.0) * 3600.0
+            done_in_s = missing_wh / max(slot.power_w, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             amps = min(
                 max(whole_amps(slot.power_w, limits.watts_per_amp), limits.min_current_a),
