@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from optimizer.interfaces import PvMode
-from optimizer.planning import ChargePlan, ChargerNow, PlanRequest, least_cost_schedule
+from optimizer.planning.plan import ChargePlan
+from optimizer.planning.request import ChargerNow, PlanRequest
 from optimizer.planning.slots import slot_means, slot_prices
 from optimizer.policies.base import PolicyContext
 from optimizer.policies.tariff import TariffConfig
@@ -78,6 +79,8 @@ class LeastCostPlanner:
             or (ctx.now - plan.start).total_seconds() >= self.replan_s
             or plan.slot_at(ctx.now) is None
         ):
+            from optimizer.planning.least_cost import least_cost_schedule  # scipy: on first plan
+
             plan = least_cost_schedule(self.request(ctx, target_wh, deadline))
             self.plan, self._key = plan, key
             self.solves += 1

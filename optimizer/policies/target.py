@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
 from optimizer.limits import whole_amps
-from optimizer.planning import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
 from optimizer.policies.least_cost_plan import LeastCostPlanner, delivered_estimate_wh
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
