@@ -166,7 +166,7 @@ class _Model:
         c[self.idx["sw"]] = r.switch_cost_eur
         c[self.short] = r.shortfall_eur_per_kwh / 1000.0
         earns = max(0.0, -float(r.import_eur_per_kwh.min()), -float(r.export_eur_per_kwh.min()))
-        c[self.over] = (earns + 1e-3) / 1000.0  # never worth drawing beyond the need
+        c[self.over] = earns / 1000.0 + 1e-9  # never worth drawing beyond the need
         return c
 
     def _add_tie_breaks(self, c: FloatArray) -> None:
