@@ -120,9 +120,12 @@ def test_the_target_is_met_when_feasible_else_the_most_is_delivered(instance: In
     request, plan = instance.solve()
     most_wh = float(caps_w(request).sum())  # every slot at its cap, for an hour
     overshoot_wh = request.limits.min_power_w  # less than an hour at the minimum
-    # A need so small that its penalty (1 cent/Wh) is below the commands that would
-    # deliver it (start and stop, 0.2 cent each: 0.4 Wh) is left short: under 1 Wh.
-    tolerance_wh = 1.0
+    # A remainder whose penalty (1 cent/Wh) is below what delivering it is charged is
+    # left short: two commands (0.4 Wh's worth), and the overshoot of a whole block at
+    # the minimum power, which the objective prices though the car would stop early.
+    penalty_per_wh = request.shortfall_eur_per_kwh / 1000
+    block_at_minimum_eur = request.limits.min_power_w * max(max(instance.imports), 0.0) / 1000
+    tolerance_wh = 1.0 + block_at_minimum_eur / penalty_per_wh
     if instance.wanted_wh <= most_wh:
         assert plan.shortfall_wh <= tolerance_wh
         assert (

@@ -28,7 +28,9 @@ constraints
       deliverable and its shortfall; `over` (less than one block at the minimum
       power, charged above any price) lets a remainder smaller than that be planned:
       the car stops at the target, so the last block's energy and cost are an upper
-      bound;
+      bound; a remainder whose penalty is below that block's price is left short (at
+      10 EUR/kWh against 4.1 kWh at 0.5 EUR/kWh: up to 0.2 kWh, reported as the
+      shortfall; a replan nearer the end sees the same remainder);
     * `g_t >= h P_b - S_t`, `0 <= g_t <= h P_b`: the sun comes first; `y_t` keeps that
       physical where the grid is cheaper than exporting (`g_t > 0` only if `y_t`,
       which makes the solar part `S_t`);
@@ -306,7 +308,6 @@ def _plan(
     follow_w = np.where(following, np.maximum(x[model.idx["q"]], 0.0), 0.0)
     power = fixed_w + follow_w
     grid = np.maximum(fixed_w * h - model.solar, 0.0)  # the sun first, as the meter sees it
-    solar = power * h - grid
     # A fixed block the sun covers entirely is left to the charger's PV mode: it takes
     # at least the planned power (all the surplus) and needs no command to follow it.
     block_grid = np.zeros(model.nb)
@@ -315,6 +316,8 @@ def _plan(
     fixed_on &= ~following
     modes = [_mode(bool(f), bool(s)) for f, s in zip(fixed_on, following, strict=True)]
     fixed_w = np.where(fixed_on, fixed_w, 0.0)
+    grid = np.where(following, 0.0, grid)  # rounding dust of the blocks handed over
+    solar = power * h - grid
     commands, switches = _commands(r, modes, fixed_w)
     delivered = np.cumsum(power * h)
     step = timedelta(seconds=r.step_s)
