@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import time as wall
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -61,6 +61,7 @@ from adapters.simulator.world import (
     World,
 )
 from adapters.storage.memory import MemoryStore
+from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.budget import BudgetConfig, FixedIntervalSchedule, LedgeredScheduler
 from optimizer.composition import ChargerFactory, SiteParts, build_site
 from optimizer.config import AppConfig, ChargerConfig
@@ -70,6 +71,7 @@ from optimizer.interfaces import ApiCall, CallListener, Charger, Clock, Command,
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
 from optimizer.policies.device_native import DeviceNativeParams, DeviceNativePolicy
+from optimizer.prices.port import PriceSource
 from optimizer.site import SiteConfig
 
 DEVICE_ID = "BT0001"
@@ -171,6 +173,9 @@ class BacktestSetup:
     """The home's battery (None: none); the world dispatches it, the controller sees its power."""
     battery_to_car: bool = False
     """`[site].battery_to_car` of the simulated home: the battery may feed the car."""
+    prices: PriceSource | None = None
+    """What `target`'s least-cost planner plans with (None: the inputs' price column,
+    published day by day, see `optimizer.backtest.price_source`)."""
 
     def __post_init__(self) -> None:
         # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
@@ -200,7 +205,7 @@ def policy_contender(name: str) -> Contender:
     """A product policy from the setup's `PolicyConfig`, reads planned by the site's planner."""
 
     def policy(setup: BacktestSetup) -> Policy:
-        return build_policy(setup.policies, name, setup.tariff)
+        return build_policy(setup.policies, name, setup.tariff, setup.prices)
 
     return Contender(name, policy)
 
@@ -384,9 +389,17 @@ def build_contender_site(
         chargers,
         clock,
         store,
-        policy=lambda: contender.make_policy(setup),
+        policy=lambda: contender.make_policy(setup_with_prices(setup, inputs)),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
     )
+
+
+def setup_with_prices(setup: BacktestSetup, inputs: BacktestInputs) -> BacktestSetup:
+    """The setup with the inputs' price column as its price source, unless it has one."""
+    if setup.prices is not None or inputs.prices is None:
+        return setup
+    source = DayAheadReplay.from_column(inputs.prices, inputs.site.tz)
+    return setup if source is None else replace(setup, prices=source)
 
 
 def drive(

@@ -72,7 +72,6 @@ All powers in W, energies in Wh, currents in A, times in seconds.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -85,6 +84,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from optimizer.charging import accepted_current_a, drawn_current_a
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V
 from optimizer.limits import AMP_SLACK
+from optimizer.milp_rows import SparseRows
 
 DEFAULT_STEP_S = 300.0
 """Step of the optimum's time grid (s): 5 minutes."""
@@ -529,7 +529,7 @@ class _Problem:
         z_hi[taper] = 1.0
         upper_before = np.full(n, self.upper_wh)
         upper_before[0] = 0.0  # nothing delivered before the first step
-        rows = _Rows(4 * n)
+        rows = SparseRows(4 * n)
         rows.add([(drawn, 1.0), (limited, -(cap - whole))], -np.inf, whole)  # c <= whole + z
         rows.add([(delivered, 1.0), (drawn, -k)], -np.inf, 0.0)  # e <= k c
         chain = [(before[1:], 1.0), (before[:-1], -1.0), (delivered[:-1], -1.0)]
@@ -566,7 +566,7 @@ class _Problem:
         blocks = 6 if costs is not None else 5
         offer, drawn, limited, delivered, before, grid = (np.arange(n) + i * n for i in range(6))
         lower, upper, integrality = _variable_bounds(self, blocks)
-        rows = _Rows(blocks * n)
+        rows = SparseRows(blocks * n)
         rows.add([(drawn, 1.0), (offer, -1.0)], -np.inf, 0.0)  # c <= J
         cap = self.offer_cap.astype(np.float64)
         rows.add([(offer, 1.0), (drawn, -1.0), (limited, -cap)], -np.inf, 0.0)  # z = 0: c >= J
@@ -625,45 +625,6 @@ def _variable_bounds(problem: _Problem, blocks: int) -> tuple[FloatArray, FloatA
         upper.append(draw_hi * k)
         kinds.append(np.zeros(n))
     return np.concatenate(lower), np.concatenate(upper), np.concatenate(kinds)
-
-
-class _Rows:
-    """Sparse constraint rows built block-wise: each `add` appends rows `lo <= sum <= hi`."""
-
-    def __init__(self, n_vars: int) -> None:
-        self.n_vars = n_vars
-        self.rows: list[IntArray] = []
-        self.cols: list[IntArray] = []
-        self.vals: list[FloatArray] = []
-        self.lo: list[FloatArray] = []
-        self.hi: list[FloatArray] = []
-        self.count = 0
-
-    def add(
-        self,
-        terms: Sequence[tuple[IntArray, float | FloatArray]],
-        lo: float | FloatArray,
-        hi: float | FloatArray,
-    ) -> None:
-        """Rows `lo <= sum(coef * x[cols]) <= hi`, one per position of the column arrays."""
-        m = terms[0][0].shape[0]
-        if m == 0:
-            return
-        row_ids = np.arange(self.count, self.count + m)
-        for cols, coef in terms:
-            self.rows.append(row_ids)
-            self.cols.append(np.asarray(cols, dtype=np.int64))
-            self.vals.append(np.broadcast_to(np.asarray(coef, dtype=np.float64), (m,)))
-        self.lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (m,)))
-        self.hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (m,)))
-        self.count += m
-
-    def constraint(self) -> LinearConstraint:
-        matrix = sparse.csr_array(
-            (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
-            shape=(self.count, self.n_vars),
-        )
-        return LinearConstraint(matrix, np.concatenate(self.lo), np.concatenate(self.hi))
 
 
 def _offers_from(result: object, problem: _Problem, n: int, first: int) -> tuple[IntArray, Status]:

@@ -22,6 +22,7 @@ from optimizer.policies.off import OffParams, OffPolicy
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
 from optimizer.policies.tariff import TariffConfig
+from optimizer.prices.port import PriceSource
 
 PolicyName = Literal[
     "solar_only", "min_solar", "fast", "off", "target", "evcc_style", "device_native"
@@ -48,16 +49,22 @@ class PolicyConfig(BaseModel):
 
 
 def build_policy(
-    config: PolicyConfig, name: str | None = None, tariff: TariffConfig | None = None
+    config: PolicyConfig,
+    name: str | None = None,
+    tariff: TariffConfig | None = None,
+    prices: PriceSource | None = None,
 ) -> Policy:
-    """A fresh policy instance (one per charger) for `name` (default: the configured one)."""
+    """A fresh policy instance (one per charger) for `name` (default: the configured one).
+
+    `prices` (None: the tariff's) are what `target`'s least-cost planner plans with.
+    """
     chosen = name or config.name
     factories: dict[str, Callable[[], Policy]] = {
         "solar_only": lambda: SolarOnlyPolicy(config.solar_only),
         "min_solar": lambda: MinSolarPolicy(config.min_solar),
         "fast": lambda: FastPolicy(config.fast),
         "off": lambda: OffPolicy(config.off),
-        "target": lambda: TargetPolicy(config.target, tariff),
+        "target": lambda: TargetPolicy(config.target, tariff, prices),
         "evcc_style": lambda: EvccStylePolicy(config.evcc_style),
         "device_native": lambda: DeviceNativePolicy(config.device_native),
     }

@@ -15,17 +15,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.policies.base import Policy, PolicyContext, charge_at
+from optimizer.limits import whole_amps
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
+from optimizer.policies.least_cost_plan import LeastCostPlanner, delivered_estimate_wh
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
+from optimizer.prices.port import PriceSource
 
 _DEFAULT_STEP_S = 300.0
+LEAST_COST_REPLAN_S = 900.0
+"""The least-cost plan is remade at least this often (s): every slot of 15 minutes."""
 
 
 class TargetParams(BaseModel):
@@ -46,6 +53,16 @@ class TargetParams(BaseModel):
     )
     replan_s: float = Field(
         default=300.0, gt=0.0, description="Recompute the plan at least this often (s)"
+    )
+    planner: Literal["window", "least_cost"] = Field(
+        default="window",
+        description=(
+            '"window": grid as late as possible (cheap window first); "least_cost": the '
+            "cheapest schedule for the site's prices (optimizer.planning)"
+        ),
+    )
+    export_price_per_kwh: float = Field(
+        default=0.0, description="Export price least_cost values the sun at when none is known"
     )
     solar: SolarOnlyParams = Field(default_factory=SolarOnlyParams)
 
@@ -121,22 +138,41 @@ class TargetPolicy(Policy):
     budget_handover_mode: PvMode | None = PvMode.EXCLUSIVE_PV
 
     def __init__(
-        self, params: TargetParams | None = None, tariff: TariffConfig | None = None
+        self,
+        params: TargetParams | None = None,
+        tariff: TariffConfig | None = None,
+        prices: PriceSource | None = None,
     ) -> None:
         self.params = params or TargetParams()
         self.tariff = tariff
+        self.least_cost = LeastCostPlanner(
+            prices,
+            tariff,
+            replan_s=LEAST_COST_REPLAN_S,
+            household_w=self.params.household_w,
+            export_eur_per_kwh=self.params.export_price_per_kwh,
+        )
         self.solar = SolarOnlyPolicy(self.params.solar, name="target")
         self._plan: GridPlan | None = None
         self._plan_key: tuple[object, ...] | None = None
         self._grid_on = False
+        self._planned_pause = False
+        self._plan_read_s = LEAST_COST_REPLAN_S
 
     @property
     def name(self) -> str:
         return "target"
 
     def preferred_read_interval_s(self, ctx: PolicyContext) -> float | None:
-        """The solar part's hint, none while drawing from the grid."""
-        return None if self._grid_on else self.solar.preferred_read_interval_s(ctx)
+        """The solar part's hint; none while drawing from the grid; with the least-cost
+        planner one read per replan while its plan holds a fixed current or a pause
+        (the plan, not the reading, decides there), sooner when the target should be
+        reached (a read then stops the car instead of overshooting)."""
+        if self._planned_pause or (self._grid_on and self.params.planner == "least_cost"):
+            return self._plan_read_s
+        if self._grid_on:
+            return None
+        return self.solar.preferred_read_interval_s(ctx)
 
     def default_target_wh(self) -> float | None:
         """The configured `target_kwh` (in Wh), for sessions without their own target."""
@@ -156,8 +192,11 @@ class TargetPolicy(Policy):
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
         if ctx.plugged_in is not True:
-            self._plan, self._grid_on = None, False
+            self._plan, self._grid_on, self._planned_pause = None, False, False
+            self.least_cost.forget()
             return self.solar.decide(ctx)
+        if self.params.planner == "least_cost":
+            return self._decide_least_cost(ctx)
         plan = self.plan(ctx)
         if plan.charge_at(ctx.now):
             self._grid_on = True
@@ -168,6 +207,40 @@ class TargetPolicy(Policy):
         when = "none needed" if start is None else f"grid from {_local_hhmm(start, ctx)}"
         reason = f"{solar.reason} [target: {self._summary(plan, ctx)}; {when}]"
         return replace(solar, reason=reason)
+
+    def _decide_least_cost(self, ctx: PolicyContext) -> Decision:
+        """The least-cost plan's slot in force: a fixed current, the sun, or a pause."""
+        departure = self.departure(ctx)
+        deadline = departure - timedelta(seconds=self.params.margin_s)
+        plan = self.least_cost.current(ctx, self.target_wh(ctx), departure, deadline)
+        slot = plan.slot_at(ctx.now) or plan.slots[0]
+        missing_wh = max(self.target_wh(ctx) - delivered_estimate_wh(ctx), 0.0)
+        missing = missing_wh > 0.0  # the target may be met before the slot ends
+        self._grid_on = missing and slot.mode is SlotMode.FIXED
+        self._planned_pause = missing and slot.mode is SlotMode.OFF
+        summary = _plan_summary(plan, slot, departure, ctx)
+        self._plan_read_s = LEAST_COST_REPLAN_S
+        if self._grid_on:
+            limits = ctx.limits
+            done_in_s = missing_wh / max(slot.power_w, 1.0) * 3600.0
+            self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
+            amps = min(
+                max(whole_amps(slot.power_w, limits.watts_per_amp), limits.min_current_a),
+                limits.max_current_a,
+            )
+            return charge_at(
+                ctx,
+                self.name,
+                amps,
+                f"target (least cost): {summary}",
+                planned_grid_wh=plan.grid_wh,
+                solar_expected_wh=plan.solar_wh,
+                price_per_kwh=slot.import_eur_per_kwh,
+            )
+        if self._planned_pause:
+            return pause(ctx, self.name, f"target (least cost): {summary}")
+        solar = self.solar.decide(ctx)
+        return replace(solar, reason=f"{solar.reason} [target (least cost): {summary}]")
 
     def departure(self, ctx: PolicyContext) -> datetime:
         """The session's departure, or the next local occurrence of the configured one."""
@@ -258,6 +331,16 @@ class TargetPolicy(Policy):
             f"pessimistic sun {plan.solar_expected_wh / 1000:.1f} kWh, "
             f"grid {plan.grid_wh / 1000:.1f} kWh"
         )
+
+
+def _plan_summary(
+    plan: ChargePlan, slot: PlannedSlot, departure: datetime, ctx: PolicyContext
+) -> str:
+    return (
+        f"{plan.energy_wanted_wh / 1000:.1f} kWh wanted by {_local_hhmm(departure, ctx)}, "
+        f"plan: sun {plan.solar_wh / 1000:.1f} kWh, grid {plan.grid_wh / 1000:.1f} kWh, "
+        f"{plan.cost_eur:.2f} EUR, {plan.commands} commands; now {slot.reason}"
+    )
 
 
 def _local_hhmm(when: datetime, ctx: PolicyContext) -> str:

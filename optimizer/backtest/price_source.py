@@ -1,0 +1,56 @@
+"""The backtest's price column as the policies' `PriceSource`, published as day-ahead is.
+
+`--prices FILE` and `--dataset real-2017` bill the car's grid energy from a price
+series; `target`'s least-cost planner plans with the same series, through the same
+port it uses at home. A day-ahead market publishes tomorrow's prices at about 13:00
+local time (EPEX), so the source shows a plan made at `start` only the prices known
+then: today's until 13:00, today's and tomorrow's after it. The rest of a longer
+plan keeps the last known price (`optimizer.planning.slots.slot_prices`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, tzinfo
+
+import pandas as pd
+
+from optimizer.prices.port import PriceSource
+from optimizer.prices.series import PriceSeries, PriceSeriesError
+
+PUBLISHED_AT = time(13, 0)
+"""Local time the next day's prices become known (EPEX day-ahead, about 12:45-13:00)."""
+
+
+class DayAheadReplay(PriceSource):
+    """A fixed price series, each day visible from 13:00 local on the day before."""
+
+    def __init__(self, series: PriceSeries, timezone: tzinfo) -> None:
+        self.series = series
+        self.timezone = timezone
+
+    @property
+    def name(self) -> str:
+        return "backtest prices"
+
+    @classmethod
+    def from_column(cls, prices: pd.Series, timezone: tzinfo) -> DayAheadReplay | None:
+        """From the backtest's `price_per_kwh` series (EUR/kWh by UTC time); None when its
+        intervals are not regular 15, 30 or 60 minutes without gaps."""
+        clean = prices.dropna().sort_index()
+        starts = [t.to_pydatetime() for t in pd.DatetimeIndex(clean.index).tz_convert("UTC")]
+        try:
+            series = PriceSeries.from_slots(starts, clean.to_numpy(dtype=float).tolist())
+        except PriceSeriesError:
+            return None
+        return cls(series, timezone)
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        """The intervals of [start, end) known at `start` (see the module docstring)."""
+        return self.series.window(start, min(end, self.known_until(start)))
+
+    def known_until(self, now: datetime) -> datetime:
+        """End of the last day whose prices are published at `now` (UTC)."""
+        local = now.astimezone(self.timezone)
+        days = 2 if local.time() >= PUBLISHED_AT else 1
+        midnight = datetime.combine(local.date() + timedelta(days=days), time(0), self.timezone)
+        return midnight.astimezone(now.tzinfo)

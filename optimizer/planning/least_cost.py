@@ -1,0 +1,404 @@
+"""`least_cost_schedule`: the cheapest way to put the energy wanted in the car by departure.
+
+A mixed-integer program solved by HiGHS (`scipy.optimize.milp`). Slots t of
+`h = step_s / 3600` hours carry the data (`S_t` the solar energy the pessimistic
+surplus offers, Wh; `pi_t`/`pe_t` the import/export prices, EUR/kWh); decisions are
+made per block b of `block_s` seconds (an hour by default), because each change
+of the charger's state is a command, i.e. one of the 1000 V2C Cloud calls a day.
+
+variables
+    per block: `fix_b` (binary) a fixed power `P_b` (W), 0 or in [min power, the
+    block's smallest cap] (semi-continuous); `sol_b` (binary) the charger's own PV
+    mode, which follows the surplus by itself; `cmd_b`, `sw_b` (>= 0) a command, a
+    start or stop at the block's start; `chg_b` (binary) a new fixed power. Per slot:
+    `q_t` (W) what the PV mode draws, at most the surplus (nothing below the minimum
+    power: the charger idles by itself); `g_t` (Wh) the grid part of a fixed power;
+    `y_t` (binary, only where importing is cheaper than exporting) grid only once all
+    the sun is taken.
+    `short` (Wh) the energy missing at departure.
+objective (EUR)
+    `sum_t pe_t h (P_b(t) + q_t) + (pi_t - pe_t) g_t` (grid at the import price,
+    solar at what exporting it would have earned: the change the car makes to the
+    household's bill, up to the constant export value of all the surplus;
+    equivalently import x grid minus export x the surplus still exported)
+    `+ command_cost sum cmd_b + switch_cost sum sw_b + penalty short`.
+constraints
+    * `sum h p_t - over + short >= wanted`, `sum h p_t - over <= wanted`
+      (`p_t = P_b(t) + q_t`): the target, soft, so an infeasible one gives the most
+      deliverable and its shortfall; `over` (less than one block at the minimum
+      power, charged above any price) lets a remainder smaller than that be planned:
+      the car stops at the target, so the last block's energy and cost are an upper
+      bound; a remainder whose penalty is below that block's price is left short (at
+      10 EUR/kWh against 4.1 kWh at 0.5 EUR/kWh: up to 0.2 kWh, reported as the
+      shortfall; a replan nearer the end sees the same remainder);
+    * `g_t >= h P_b - S_t`, `0 <= g_t <= h P_b`: the sun comes first; `y_t` keeps that
+      physical where the grid is cheaper than exporting (`g_t > 0` only if `y_t`,
+      which makes the solar part `S_t`);
+    * caps: the charger's maximum current x phases x voltage, the fuse headroom
+      `main_fuse_w - house_w_t`, the caller's per-slot cap (a taper), and
+      `p_t <= P_j - w_j E_t` for each `TaperLine` (E_t: energy before slot t);
+      `g_t <= max_grid_import_w h`;
+    * `fix_b + sol_b <= 1`; `cmd_b >= |fix_b - fix_{b-1}|, |sol_b - sol_{b-1}|`, `chg_b`,
+      `sw_b >= |on_b - on_{b-1}|` with `on = fix + sol`; before block 0 the charger
+      is as `ChargerNow` says.
+
+A new fixed power between two fixed blocks is a command too: a binary `chg_b`
+with `|P_b - P_{b-1}| <= M (chg_b + 2 - fix_b - fix_{b-1})` and `cmd_b >= chg_b`.
+Fixed powers are continuous: the caller floors them to whole amps. Decisions per
+15-minute slot instead of per hour made HiGHS 10x slower (seconds) on days of free
+solar, where every schedule costs nearly the same and only the command count
+differs. A 24 h horizon (96 slots, 24 blocks) solves in tens of milliseconds, the
+worst cases hit `DEFAULT_TIME_LIMIT_S` (BENCHMARKS.md, "Least-cost plan").
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from optimizer.milp_rows import SparseRows
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.request import PlanRequest
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+DEFAULT_TIME_LIMIT_S = 0.4
+"""HiGHS stops here and returns the best schedule found (status "time_limit"): it
+finds the optimum early and spends the rest proving it (BENCHMARKS.md measures
+what the limit costs)."""
+
+DEFAULT_MIP_GAP = 1e-3
+"""Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
+a command; the solution is usually optimal well before HiGHS proves it."""
+
+_OBJECTIVE_SCALE = 1000.0
+"""The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
+
+_EPS_W = 1e-3
+_TIE_EUR_PER_WH = 1e-8
+_SLOT_BLOCKS = ("q", "g", "y")
+_BLOCK_BLOCKS = ("fix", "sol", "P", "cmd", "sw", "chg")
+
+
+def least_cost_schedule(
+    request: PlanRequest,
+    *,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    mip_gap: float = DEFAULT_MIP_GAP,
+) -> ChargePlan:
+    """The least-cost `ChargePlan` for `request` (see the module docstring)."""
+    began = time.perf_counter()
+    model = _Model(request)
+    if request.slots == 0 or request.energy_wanted_wh <= 0.0:
+        return _plan(model, model.idle(), 0.0, "optimal", time.perf_counter() - began)
+    result = milp(
+        c=model.objective() * _OBJECTIVE_SCALE,
+        integrality=model.integrality(),
+        bounds=model.bounds(),
+        constraints=[model.constraints()],
+        options={"time_limit": time_limit_s, "mip_rel_gap": mip_gap},
+    )
+    elapsed = time.perf_counter() - began
+    if result.x is None:
+        return _plan(model, model.idle(), float("nan"), "failed", elapsed)
+    status = "optimal" if result.status == 0 else "time_limit"
+    objective = float(result.fun) / _OBJECTIVE_SCALE
+    return _plan(model, np.asarray(result.x), objective, status, elapsed)
+
+
+class _Model:
+    """The MILP's arrays for one request: n-blocks per slot, B-blocks per block, `short`."""
+
+    def __init__(self, request: PlanRequest) -> None:
+        self.r = request
+        n = request.slots
+        self.n = n
+        self.block = request.block_of_slot()
+        self.nb = int(self.block[-1]) + 1 if n else 0
+        names = [(k, n) for k in _SLOT_BLOCKS] + [(k, self.nb) for k in _BLOCK_BLOCKS]
+        self.idx: dict[str, IntArray] = {}
+        offset = 0
+        for name, size in names:
+            self.idx[name] = np.arange(offset, offset + size)
+            offset += size
+        self.short, self.over = offset, offset + 1
+        self.n_vars = offset + 2
+        self.h = request.hours_per_slot
+        self.min_w = request.limits.min_power_w
+        cap = request.power_cap_w()
+        self.cap = np.where(cap >= self.min_w - _EPS_W, cap, 0.0)
+        self.solar = request.solar_wh()
+        solar_w = np.maximum(request.surplus_w, 0.0)
+        self.follow_cap = np.where(
+            solar_w >= self.min_w - _EPS_W, np.minimum(solar_w, self.cap), 0.0
+        )
+        self.block_cap = np.full(self.nb, np.inf)
+        np.minimum.at(self.block_cap, self.block, self.cap)
+        self.block_cap[self.block_cap < self.min_w - _EPS_W] = 0.0
+        grid_cap = self.block_cap[self.block] * self.h
+        if request.limits.max_grid_import_w is not None:
+            grid_cap = np.minimum(grid_cap, request.limits.max_grid_import_w * self.h)
+        self.grid_cap = grid_cap
+        self.takes_all_sun = (
+            (self.block_cap[self.block] > 0.0)
+            & (request.import_eur_per_kwh < request.export_eur_per_kwh)
+            & (self.solar > 0.0)
+        )
+
+    def idle(self) -> FloatArray:
+        """The do-nothing solution (everything wanted is short)."""
+        x = np.zeros(self.n_vars)
+        x[self.short] = self.r.energy_wanted_wh
+        return x
+
+    def objective(self) -> FloatArray:
+        r, c = self.r, np.zeros(self.n_vars)
+        solar_value = r.export_eur_per_kwh * self.h / 1000.0  # EUR per W over a slot
+        c[self.idx["q"]] = solar_value
+        np.add.at(c, self.idx["P"][self.block], solar_value)
+        c[self.idx["g"]] = (r.import_eur_per_kwh - r.export_eur_per_kwh) / 1000.0
+        self._add_tie_breaks(c)
+        c[self.idx["cmd"]] = r.command_cost_eur
+        c[self.idx["sw"]] = r.switch_cost_eur
+        c[self.short] = r.shortfall_eur_per_kwh / 1000.0
+        earns = max(0.0, -float(r.import_eur_per_kwh.min()), -float(r.export_eur_per_kwh.min()))
+        c[self.over] = earns / 1000.0 + 1e-9  # never worth drawing beyond the need
+        return c
+
+    def _add_tie_breaks(self, c: FloatArray) -> None:
+        """Among equal costs: the sun as early as possible, the grid as late as possible.
+
+        Sun now is sure, the forecast's later sun is not; grid later leaves room for sun
+        the pessimistic forecast did not count on. `_TIE_EUR_PER_WH` per slot of delay
+        (sun) or advance (grid): 96 slots add 0.001 EUR/kWh, below any price step.
+        """
+        t = np.arange(self.n, dtype=np.float64)
+        sun_later = _TIE_EUR_PER_WH * t * self.h  # per W of car power in slot t
+        c[self.idx["q"]] += sun_later
+        np.add.at(c, self.idx["P"][self.block], sun_later)
+        # g is grid instead of sun: remove the sun's tie cost, add the grid's
+        c[self.idx["g"]] += _TIE_EUR_PER_WH * (self.n - 2.0 * t)
+
+    def integrality(self) -> FloatArray:
+        kinds = np.zeros(self.n_vars)
+        for name in ("y", "fix", "sol", "chg"):
+            kinds[self.idx[name]] = 1.0
+        return kinds
+
+    def bounds(self) -> Bounds:
+        lo, hi = np.zeros(self.n_vars), np.full(self.n_vars, np.inf)
+        hi[self.idx["q"]] = self.follow_cap
+        hi[self.idx["g"]] = self.grid_cap
+        hi[self.idx["y"]] = self.takes_all_sun
+        hi[self.idx["fix"]] = self.block_cap > 0.0
+        sunny = np.zeros(self.nb)
+        np.maximum.at(sunny, self.block, self.follow_cap)
+        hi[self.idx["sol"]] = sunny > 0.0
+        hi[self.idx["P"]] = self.block_cap
+        hi[self.idx["chg"]] = 1.0
+        hi[self.short] = self.r.energy_wanted_wh
+        hi[self.over] = self.min_w * self.r.block_s / 3600.0
+        return Bounds(lo, hi)
+
+    def constraints(self) -> LinearConstraint:
+        rows = SparseRows(self.n_vars)
+        self._mode_rows(rows)
+        self._grid_rows(rows)
+        self._energy_rows(rows)
+        self._command_rows(rows)
+        self._taper_rows(rows)
+        return rows.constraint()
+
+    def _mode_rows(self, rows: SparseRows) -> None:
+        fix, sol, power, q = (self.idx[k] for k in ("fix", "sol", "P", "q"))
+        rows.add([(power, 1.0), (fix, -self.block_cap)], -np.inf, 0.0)  # P <= cap fix
+        rows.add([(power, 1.0), (fix, -self.min_w)], 0.0, np.inf)  # P >= min fix
+        rows.add([(fix, 1.0), (sol, 1.0)], -np.inf, 1.0)  # one mode per block
+        rows.add([(q, 1.0), (sol[self.block], -self.follow_cap)], -np.inf, 0.0)  # q only in PV mode
+
+    def _grid_rows(self, rows: SparseRows) -> None:
+        power, g, y = self.idx["P"][self.block], self.idx["g"], self.idx["y"]
+        rows.add([(power, self.h), (g, -1.0)], -np.inf, self.solar)  # g >= h P - S
+        rows.add([(g, 1.0), (power, -self.h)], -np.inf, 0.0)  # g <= h P
+        t = np.flatnonzero(self.takes_all_sun)
+        rows.add([(g[t], 1.0), (y[t], -self.grid_cap[t])], -np.inf, 0.0)  # grid needs y
+        rows.add([(power[t], self.h), (g[t], -1.0), (y[t], -self.solar[t])], 0.0, np.inf)
+
+    def _slot_power(self) -> sparse.csr_array:
+        """Matrix (n x vars) of the car's power per slot: `P_b(t) + q_t` (W)."""
+        rows = np.concatenate([np.arange(self.n), np.arange(self.n)])
+        cols = np.concatenate([self.idx["P"][self.block], self.idx["q"]])
+        return sparse.csr_array((np.ones(2 * self.n), (rows, cols)), shape=(self.n, self.n_vars))
+
+    def _energy_rows(self, rows: SparseRows) -> None:
+        """`delivered - over <= wanted <= delivered - over + short`.
+
+        `over` lets the last block overshoot by less than a block at the minimum power
+        (the car stops at the target: the energy is never drawn), so a small remainder
+        is still delivered; it is charged above any price, so never used otherwise.
+        """
+        delivered = sparse.csr_array(self._slot_power().sum(axis=0)[None, :] * self.h)
+        wanted = self.r.energy_wanted_wh
+        over = sparse.csr_array(([-1.0], ([0], [self.over])), shape=(1, self.n_vars))
+        short = sparse.csr_array(([1.0], ([0], [self.short])), shape=(1, self.n_vars))
+        rows.add_matrix(delivered + over, -np.inf, wanted)
+        rows.add_matrix(delivered + over + short, wanted, np.inf)
+
+    def _command_rows(self, rows: SparseRows) -> None:
+        fix, sol, cmd, sw = (self.idx[k] for k in ("fix", "sol", "cmd", "sw"))
+        now = self.r.now
+        following = float(now.charging and now.following_sun)
+        fixed = float(now.charging and not now.following_sun)
+        _at_least_the_change(rows, cmd, [fix], fixed)
+        _at_least_the_change(rows, cmd, [sol], following)
+        _at_least_the_change(rows, sw, [fix, sol], fixed + following)
+        self._power_change_rows(rows, fixed * now.power_w)
+
+    def _power_change_rows(self, rows: SparseRows, power_before_w: float) -> None:
+        """A new fixed power between two fixed blocks is a command: `cmd_b >= chg_b` with
+        `|P_b - P_{b-1}| <= M (chg_b + 2 - fix_b - fix_{b-1})`."""
+        fix, power, cmd, chg = (self.idx[k] for k in ("fix", "P", "cmd", "chg"))
+        m = float(max(self.block_cap.max(), power_before_w))
+        rows.add([(cmd, 1.0), (chg, -1.0)], 0.0, np.inf)
+        was_fixed = float(power_before_w > 0.0)
+        first, rest, prev = slice(0, 1), slice(1, None), slice(None, -1)
+        for sign in (1.0, -1.0):
+            head = [(power[first], sign), (chg[first], -m), (fix[first], m)]
+            rows.add(head, -np.inf, sign * power_before_w + m * (2.0 - was_fixed))
+            tail = [(power[rest], sign), (power[prev], -sign), (chg[rest], -m)]
+            rows.add([*tail, (fix[rest], m), (fix[prev], m)], -np.inf, 2.0 * m)
+
+    def _taper_rows(self, rows: SparseRows) -> None:
+        """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers)."""
+        power = self._slot_power()
+        earlier = sparse.csr_array(np.tril(np.ones((self.n, self.n)), k=-1))
+        for line in self.r.taper:
+            matrix = power + (line.w_per_wh * self.h) * (earlier @ power)
+            rows.add_matrix(sparse.csr_array(matrix), -np.inf, line.power_w)
+
+
+def _at_least_the_change(
+    rows: SparseRows, count: IntArray, states: list[IntArray], before: float
+) -> None:
+    """Rows `count_b >= |s_b - s_{b-1}|` where `s` is the sum of `states`, `s_{-1} = before`."""
+    first, rest, prev = slice(0, 1), slice(1, None), slice(None, -1)
+    for sign in (1.0, -1.0):
+        rows.add(
+            [(count[first], 1.0), *((s[first], -sign) for s in states)], -sign * before, np.inf
+        )
+        now_terms = [(s[rest], -sign) for s in states]
+        prev_terms = [(s[prev], sign) for s in states]
+        rows.add([(count[rest], 1.0), *now_terms, *prev_terms], 0.0, np.inf)
+
+
+def _plan(
+    model: _Model, x: FloatArray, objective: float, status: str, solve_s: float
+) -> ChargePlan:
+    """The solution vector as a `ChargePlan`, with commands counted and a reason per slot."""
+    r, h = model.r, model.h
+    fixed_on = x[model.idx["fix"]][model.block] > 0.5
+    following = x[model.idx["sol"]][model.block] > 0.5
+    fixed_w = np.where(fixed_on, np.maximum(x[model.idx["P"]][model.block], 0.0), 0.0)
+    follow_w = np.where(following, np.maximum(x[model.idx["q"]], 0.0), 0.0)
+    power = fixed_w + follow_w
+    grid = np.maximum(fixed_w * h - model.solar, 0.0)  # the sun first, as the meter sees it
+    # A fixed block the sun covers entirely is left to the charger's PV mode: it takes
+    # at least the planned power (all the surplus) and needs no command to follow it.
+    block_grid = np.zeros(model.nb)
+    np.add.at(block_grid, model.block, grid)
+    following |= fixed_on & (block_grid[model.block] <= 1e-6)
+    fixed_on &= ~following
+    modes = [_mode(bool(f), bool(s)) for f, s in zip(fixed_on, following, strict=True)]
+    fixed_w = np.where(fixed_on, fixed_w, 0.0)
+    grid = np.where(following, 0.0, grid)  # rounding dust of the blocks handed over
+    solar = power * h - grid
+    commands, switches = _commands(r, modes, fixed_w)
+    delivered = np.cumsum(power * h)
+    step = timedelta(seconds=r.step_s)
+    slots = tuple(
+        PlannedSlot(
+            start=r.start + i * step,
+            mode=modes[i],
+            power_w=float(power[i]),
+            current_a=float(power[i] / r.limits.watts_per_amp),
+            from_grid_wh=float(grid[i]),
+            from_solar_wh=float(solar[i]),
+            import_eur_per_kwh=float(r.import_eur_per_kwh[i]),
+            export_eur_per_kwh=float(r.export_eur_per_kwh[i]),
+            cost_eur=float(
+                (grid[i] * r.import_eur_per_kwh[i] + solar[i] * r.export_eur_per_kwh[i]) / 1000.0
+            ),
+            command=commands[i],
+            switch=switches[i],
+            reason=_reason(r, modes[i], i, float(grid[i]), float(solar[i]), float(delivered[i])),
+        )
+        for i in range(model.n)
+    )
+    total = float(delivered[-1]) if model.n else 0.0
+    shortfall = r.energy_wanted_wh - total
+    return ChargePlan(
+        start=r.start,
+        step_s=r.step_s,
+        slots=slots,
+        energy_wanted_wh=r.energy_wanted_wh,
+        shortfall_wh=shortfall if shortfall > 1e-3 else 0.0,
+        objective_eur=objective,
+        status=status,
+        solve_s=solve_s,
+    )
+
+
+def _mode(fixed: bool, following: bool) -> SlotMode:
+    if fixed:
+        return SlotMode.FIXED
+    return SlotMode.SOLAR if following else SlotMode.OFF
+
+
+def _commands(
+    request: PlanRequest, modes: list[SlotMode], fixed_w: FloatArray
+) -> tuple[list[bool], list[bool]]:
+    """Per slot: does it start with a command (a new mode or fixed current), a start or stop?"""
+    now = request.now
+    if not now.charging:
+        mode, power = SlotMode.OFF, 0.0
+    elif now.following_sun:
+        mode, power = SlotMode.SOLAR, 0.0
+    else:
+        mode, power = SlotMode.FIXED, now.power_w
+    commands, switches = [], []
+    tolerance_w = 0.1 * request.limits.watts_per_amp  # 0.1 A
+    for new_mode, new_power in zip(modes, fixed_w.tolist(), strict=True):
+        moved = new_mode is SlotMode.FIXED and abs(new_power - power) > tolerance_w
+        commands.append(new_mode is not mode or moved)
+        switches.append((new_mode is SlotMode.OFF) != (mode is SlotMode.OFF))
+        mode, power = new_mode, new_power
+    return commands, switches
+
+
+def _reason(
+    request: PlanRequest,
+    mode: SlotMode,
+    i: int,
+    grid_wh: float,
+    solar_wh: float,
+    delivered_wh: float,
+) -> str:
+    """One line: why the slot does what it does."""
+    buy, sell = request.import_eur_per_kwh[i], request.export_eur_per_kwh[i]
+    if mode is SlotMode.OFF or grid_wh + solar_wh <= 1e-6:
+        if delivered_wh >= request.energy_wanted_wh - 1e-3:
+            return f"{mode.value}: the energy wanted is planned"
+        return f"{mode.value}: cheaper slots before departure"
+    parts = [f"{mode.value}:"]
+    if solar_wh > 1e-6:
+        parts.append(f"sun {solar_wh:.0f} Wh (export would earn {sell:.3f} EUR/kWh)")
+    if grid_wh > 1e-6:
+        note = ", negative price" if buy < 0.0 else ""
+        parts.append(f"grid {grid_wh:.0f} Wh at {buy:.3f} EUR/kWh{note}")
+    return " ".join(parts)

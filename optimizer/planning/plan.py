@@ -1,0 +1,113 @@
+"""`ChargePlan`: the least-cost schedule to departure, slot by slot, with its totals.
+
+A plan is a value: what the car should draw in each slot (W), where that energy
+comes from (solar the car takes from the surplus, grid), what it is expected to
+cost (EUR, solar at the export price it forgoes), which slots start with a
+command, and one line of reason per slot. Energies in Wh, powers in W.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class SlotMode(StrEnum):
+    """What the charger does in a slot."""
+
+    OFF = "off"
+    SOLAR = "solar"
+    """The charger's own PV mode follows the surplus; no grid energy."""
+    FIXED = "fixed"
+    """A fixed current, set by a command; the grid covers what the sun does not."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedSlot:
+    """One slot [start, start + step) of a plan.
+
+    `power_w` is the car's mean power (W), `from_grid_wh` + `from_solar_wh` its energy
+    (Wh); `import_eur_per_kwh`/`export_eur_per_kwh` the prices used; `cost_eur` the
+    slot's expected cost (grid at the import price, solar at the export price it would
+    have earned); `command` True if the slot starts with a command to the charger,
+    `switch` True if that command starts or stops the car.
+    """
+
+    start: datetime
+    mode: SlotMode
+    power_w: float
+    current_a: float
+    from_grid_wh: float
+    from_solar_wh: float
+    import_eur_per_kwh: float
+    export_eur_per_kwh: float
+    cost_eur: float
+    command: bool
+    switch: bool
+    reason: str
+
+    @property
+    def energy_wh(self) -> float:
+        """Energy into the car in this slot (Wh)."""
+        return self.from_grid_wh + self.from_solar_wh
+
+
+@dataclass(frozen=True)
+class ChargePlan:
+    """A schedule to departure and its totals.
+
+    `status` is HiGHS's verdict ("optimal", "time_limit": the best found in time);
+    `shortfall_wh` the energy wanted that no schedule within the limits delivers
+    (0 when the target is feasible); `objective_eur` the solver's objective
+    (cost + command costs + shortfall penalty); `solve_s` the solver's wall time (s).
+    """
+
+    start: datetime
+    step_s: float
+    slots: tuple[PlannedSlot, ...]
+    energy_wanted_wh: float
+    shortfall_wh: float
+    objective_eur: float
+    status: str
+    solve_s: float
+
+    @property
+    def end(self) -> datetime:
+        """End of the last slot: departure."""
+        return self.start + timedelta(seconds=self.step_s * len(self.slots))
+
+    @property
+    def energy_wh(self) -> float:
+        """Energy the plan puts in the car (Wh)."""
+        return sum(s.energy_wh for s in self.slots)
+
+    @property
+    def grid_wh(self) -> float:
+        """Grid part of it (Wh)."""
+        return sum(s.from_grid_wh for s in self.slots)
+
+    @property
+    def solar_wh(self) -> float:
+        """Solar part of it (Wh)."""
+        return sum(s.from_solar_wh for s in self.slots)
+
+    @property
+    def cost_eur(self) -> float:
+        """Expected cost of the car's energy (EUR; solar valued at the export price)."""
+        return sum(s.cost_eur for s in self.slots)
+
+    @property
+    def commands(self) -> int:
+        """Commands the plan sends (each one V2C Cloud call)."""
+        return sum(s.command for s in self.slots)
+
+    @property
+    def switches(self) -> int:
+        """Starts and stops in the plan."""
+        return sum(s.switch for s in self.slots)
+
+    def slot_at(self, when: datetime) -> PlannedSlot | None:
+        """The slot holding `when`, None before the start or from departure on."""
+        i = int((when - self.start).total_seconds() // self.step_s)
+        return self.slots[i] if 0 <= i < len(self.slots) else None

@@ -1,0 +1,192 @@
+"""`PlanRequest`: everything the least-cost planner needs, per slot, in SI units.
+
+The caller (a policy, a benchmark, a test) turns its world into arrays of equal
+length, one value per slot of `step_s` seconds from `start` to departure: the
+prices (EUR/kWh), the solar surplus to count on (W: the *pessimistic* forecast
+quantile minus the household, so the deadline holds when the sun disappoints)
+and, for the fuse, the household load (W). The planner itself never looks at a
+clock, a forecaster or a price provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from optimizer.limits import ChargerLimits
+
+FloatArray = npt.NDArray[np.float64]
+
+DEFAULT_STEP_S = 900.0
+"""Slot length (s): 15 minutes, the day-ahead markets' interval since 2025."""
+
+DEFAULT_BLOCK_S = 3600.0
+"""Length of a decision block (s): the charger's mode (off, its own PV mode, a fixed
+current) and the fixed current change only at block boundaries (clock hours by
+default), so a day has at most 24 commands and the MILP stays small."""
+
+DEFAULT_COMMAND_COST_EUR = 0.002
+"""What one command is charged in the objective (EUR): a start, a stop, a new current.
+
+Each costs one V2C Cloud call out of 1000 a day; 0.2 cent is enough to stop the
+schedule from flickering between equal-cost slots, and small beside a slot's
+energy (a kWh's price differences are cents)."""
+
+DEFAULT_SHORTFALL_EUR_PER_KWH = 10.0
+"""Penalty per kWh the car lacks at departure (EUR/kWh): far above any retail price,
+so the planner delivers as much as it physically can before it saves money."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaperLine:
+    """One line of a car's taper: power allowed after `E` Wh delivered <= `power_w - w_per_wh * E`.
+
+    A concave, piecewise-linear taper is the minimum of several lines (W, W/Wh).
+    """
+
+    power_w: float
+    w_per_wh: float
+
+
+def taper_caps_w(
+    taper: tuple[TaperLine, ...], cap_w: FloatArray, hours_per_slot: float
+) -> FloatArray:
+    """A per-slot power cap (W) from taper lines, as if the car charged at the cap from now.
+
+    Conservative: any real schedule has delivered at most that much before each slot,
+    so the taper allows it at least this power. Much cheaper for HiGHS than the lines
+    themselves (`PlanRequest.taper`), which couple every slot to all earlier ones.
+    """
+    caps = np.array(cap_w, dtype=np.float64)
+    delivered = 0.0
+    for t in range(caps.shape[0]):
+        for line in taper:
+            caps[t] = min(caps[t], max(line.power_w - line.w_per_wh * delivered, 0.0))
+        delivered += caps[t] * hours_per_slot
+    return caps
+
+
+@dataclass(frozen=True, slots=True)
+class ChargerNow:
+    """What the charger is doing when the plan is made, so the first slot's commands count.
+
+    `following_sun` True: the charger's own PV mode is regulating (`power_w` is then
+    what it draws now). Powers in W.
+    """
+
+    charging: bool = False
+    power_w: float = 0.0
+    following_sun: bool = False
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """One planning problem: slots of `step_s` s from `start`, the last ending at departure.
+
+    Arrays (all of one length n, the number of slots):
+
+    * `import_eur_per_kwh`: what a kWh from the grid costs in each slot (may be negative);
+    * `export_eur_per_kwh`: what a kWh fed in earns (may be negative); solar the car
+      takes is worth exactly that;
+    * `surplus_w`: PV minus household, car excluded (W), from the pessimistic forecast;
+      negative values mean no solar for the car;
+    * `house_w`: household load (W), needed only for the fuse (`limits.main_fuse_w`);
+    * `max_power_w`: a per-slot cap on the car's power (W), e.g. the taper the caller
+      computed; None: no cap beyond the limits.
+
+    Decisions are made per block of `block_s` seconds aligned on the clock (UTC
+    multiples of `block_s`): in each the charger is off, in its own PV mode (it follows
+    the surplus by itself, slot by slot, no grid), or at one fixed power. `start` is
+    expected on a slot boundary of the clock too.
+
+    `energy_wanted_wh` is the energy the car still needs by departure (Wh); `taper`
+    optionally caps the power by the energy delivered so far (see `TaperLine`): exact,
+    but it couples every slot to all earlier ones and HiGHS needs seconds where the taper
+    binds; `taper_caps_w` turns the lines into a conservative `max_power_w` instead.
+    `command_cost_eur` is charged per command (start, stop, new current, into or out of
+    the charger's own PV mode), `switch_cost_eur` in addition per start or stop.
+    """
+
+    start: datetime
+    import_eur_per_kwh: FloatArray
+    export_eur_per_kwh: FloatArray
+    surplus_w: FloatArray
+    energy_wanted_wh: float
+    limits: ChargerLimits
+    step_s: float = DEFAULT_STEP_S
+    block_s: float = DEFAULT_BLOCK_S
+    house_w: FloatArray | None = None
+    max_power_w: FloatArray | None = None
+    taper: tuple[TaperLine, ...] = ()
+    now: ChargerNow = field(default_factory=ChargerNow)
+    command_cost_eur: float = DEFAULT_COMMAND_COST_EUR
+    switch_cost_eur: float = 0.0
+    shortfall_eur_per_kwh: float = DEFAULT_SHORTFALL_EUR_PER_KWH
+
+    def __post_init__(self) -> None:
+        n = _length("import_eur_per_kwh", self.import_eur_per_kwh)
+        for name in ("export_eur_per_kwh", "surplus_w", "house_w", "max_power_w"):
+            values = getattr(self, name)
+            if values is not None and _length(name, values) != n:
+                raise ValueError(f"{name} has {len(values)} slots, import_eur_per_kwh has {n}")
+        if self.step_s <= 0.0:
+            raise ValueError(f"step_s must be positive, got {self.step_s}")
+        if self.block_s < self.step_s or (self.block_s / self.step_s) % 1.0:
+            raise ValueError(
+                f"block_s ({self.block_s:g} s) must be a whole multiple "
+                f"of step_s ({self.step_s:g} s)"
+            )
+        if not self.energy_wanted_wh >= 0.0 or not np.isfinite(self.energy_wanted_wh):
+            raise ValueError(
+                f"energy_wanted_wh must be finite and >= 0, got {self.energy_wanted_wh}"
+            )
+        if self.limits.main_fuse_w is not None and self.house_w is None:
+            raise ValueError("a main fuse needs the household load house_w per slot")
+        if min(self.command_cost_eur, self.switch_cost_eur, self.shortfall_eur_per_kwh) < 0.0:
+            raise ValueError("command, switch and shortfall costs must be >= 0")
+
+    @property
+    def slots(self) -> int:
+        """Number of slots to departure."""
+        return int(self.import_eur_per_kwh.shape[0])
+
+    @property
+    def hours_per_slot(self) -> float:
+        """Slot length in hours (h): Wh per W over one slot."""
+        return self.step_s / 3600.0
+
+    def power_cap_w(self) -> FloatArray:
+        """Most power the car may draw in each slot (W): charger, fuse headroom, caller's cap.
+
+        A cap below the minimum charging power means the car cannot charge in that slot.
+        """
+        limits = self.limits
+        cap = np.full(self.slots, limits.max_current_a * limits.watts_per_amp)
+        if limits.main_fuse_w is not None and self.house_w is not None:
+            cap = np.minimum(cap, limits.main_fuse_w - self.house_w)
+        if self.max_power_w is not None:
+            cap = np.minimum(cap, self.max_power_w)
+        return np.maximum(cap, 0.0)
+
+    def block_of_slot(self) -> npt.NDArray[np.int64]:
+        """The decision block (0, 1, ...) each slot belongs to, blocks aligned on the clock."""
+        t0 = self.start.timestamp()
+        edges = np.floor((t0 + np.arange(self.slots) * self.step_s) / self.block_s + 1e-9)
+        return (edges - edges[0]).astype(np.int64) if self.slots else edges.astype(np.int64)
+
+    def solar_wh(self) -> FloatArray:
+        """Solar energy the car could take in each slot (Wh): the positive surplus."""
+        return np.maximum(self.surplus_w, 0.0) * self.hours_per_slot
+
+
+def _length(name: str, values: FloatArray) -> int:
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        bad = int(np.flatnonzero(~np.isfinite(array))[0])
+        raise ValueError(f"{name} is not finite at slot {bad}")
+    return int(array.shape[0])
