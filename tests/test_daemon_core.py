@@ -616,3 +616,16 @@ def test_a_restart_while_a_car_charges_keeps_one_session_row() -> None:
     assert [s.start for s in recorded] == [store.sessions()[0].start]
     assert recorded[0].end is not None and len(truth) == 1
     assert abs(recorded[0].energy_wh - truth[0].energy_wh) < 0.01 * truth[0].energy_wh
+
+
+def test_after_shutdown_the_control_refuses_requests_it_could_never_apply() -> None:
+    from optimizer.status import ControlError
+
+    clock = SimClock(T0)
+    daemon = make_daemon(
+        [ScriptedController("A", clock, lambda t: t + timedelta(minutes=5))], clock
+    )
+    daemon.control.clear_target("A")  # accepted while the daemon runs
+    daemon.shutdown()
+    with pytest.raises(ControlError, match=r"^daemon: the daemon has stopped \(shut down\)$"):
+        daemon.control.clear_target("A")

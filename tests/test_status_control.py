@@ -103,3 +103,18 @@ def test_a_removed_waker_is_not_called() -> None:
 def test_error_kinds_of_the_texts_the_cycle_builds(error: str, kind: str) -> None:
     assert error_kind(error) == kind
     assert kind in ERROR_KINDS
+
+
+def test_a_closed_control_refuses_every_request_naming_the_daemon() -> None:
+    """After the daemon stopped a queued request would be accepted and never applied."""
+    c = control()
+    c.close("the cloud refused the API key")
+    for call, args in (
+        (c.set_policy, ("target",)),
+        (c.set_target, ("A", 20_000.0, T0 + timedelta(hours=8))),
+        (c.clear_target, ("A",)),
+    ):
+        exc = refused(call, *args)
+        assert exc.field == "daemon"
+        assert str(exc) == "daemon: the daemon has stopped (the cloud refused the API key)"
+    assert c.pending == 0

@@ -394,6 +394,16 @@ def test_a_revoked_key_is_fatal_in_the_status_and_healthz(tmp_path: Path) -> Non
         assert status["fatal"].startswith("the V2C Cloud refused the API key (401)")
         assert DEMO_API_KEY not in status["fatal"]
         assert app.get("/healthz").status_code == 503
+        writes = TestClient(create_app(board, daemon.control, token=TOKEN))
+        refused = writes.post("/api/policy", json={"name": "fast"}, headers=AUTH)
+        answer = check(refused, 503, "/api/policy", "post")
+        assert answer["error"].startswith("daemon: the daemon has stopped")
+        target = {"energy_kwh": 10, "departure": "07:30"}
+        refused = writes.post(f"/api/chargers/{DEVICE}/target", json=target, headers=AUTH)
+        check(refused, 503, "/api/chargers/{device_id}/target", "post")
+        refused = writes.delete(f"/api/chargers/{DEVICE}/target", headers=AUTH)
+        check(refused, 503, "/api/chargers/{device_id}/target", "delete")
+        assert daemon.control.pending == 0  # nothing accepted that would never be applied
     finally:
         client.close()
         store.close()

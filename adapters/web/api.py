@@ -22,7 +22,7 @@ from adapters.storage import StoreError
 from adapters.web.auth import error, write_refusal
 from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
-from optimizer.status.control import MAX_TARGET_WH, ControlError, SiteControl
+from optimizer.status.control import MAX_TARGET_WH, STOPPED_FIELD, ControlError, SiteControl
 from optimizer.status.snapshot import MAX_DECISIONS
 
 DEFAULT_DECISIONS = 50
@@ -115,7 +115,7 @@ class Api:
         try:
             self.control.clear_target(device)
         except ControlError as exc:
-            return error(404, str(exc), exc.field)
+            return refused(exc) if exc.field == STOPPED_FIELD else error(404, str(exc), exc.field)
         return JSONResponse({"accepted": True, "device_id": device}, status_code=202)
 
 
@@ -124,7 +124,9 @@ API_FIELDS = {"policy": "name", "energy_wh": "energy_kwh"}
 
 
 def refused(exc: ControlError) -> JSONResponse:
-    """422 naming the field as the request called it."""
+    """422 naming the field as the request called it; 503 once the daemon has stopped."""
+    if exc.field == STOPPED_FIELD:
+        return error(503, str(exc), exc.field)
     field = API_FIELDS.get(exc.field, exc.field)
     return error(422, f"{field}: {str(exc).partition(': ')[2]}", field)
 

@@ -249,6 +249,7 @@ class Daemon:
             except ChargerAuthError as exc:
                 self.fatal = exc
                 self._stopped = True
+                self.control.close("the cloud refused the API key")
                 self.publish_status()
                 raise
             nxt = max(nxt, now + self.min_interval)
@@ -359,6 +360,7 @@ class Daemon:
         with self._lock:
             fatal = self.fatal is not None
             self._stopped = True
+            self.control.close("shut down")
             if not fatal:
                 for controller in self.controllers.values():
                     commands.extend(controller.shutdown(mode))

@@ -38,6 +38,10 @@ class ControlError(ValueError):
         self.field = field
 
 
+STOPPED_FIELD = "daemon"
+"""`ControlError.field` of a request refused because the daemon has stopped (HTTP 503)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SetPolicy:
     """Switch every charger to the policy `name` (a fresh instance each)."""
@@ -81,6 +85,7 @@ class SiteControl:
         self._lock = threading.Lock()
         self._pending: deque[ControlRequest] = deque()
         self._wakers: Callbacks[Callable[[], None]] = Callbacks()
+        self._closed: str | None = None
 
     # ----- the callers' side (any thread) -----------------------------------------------
 
@@ -128,6 +133,12 @@ class SiteControl:
 
     # ----- the daemon's side ----------------------------------------------------------
 
+    def close(self, reason: str) -> None:
+        """Refuse every later request with `reason` (the daemon stopped: a request queued
+        now would be accepted and never applied)."""
+        with self._lock:
+            self._closed = reason
+
     def take(self) -> list[ControlRequest]:
         """Every queued request, oldest first, and an empty queue (daemon thread)."""
         with self._lock:
@@ -150,6 +161,8 @@ class SiteControl:
 
     def _queue(self, request: ControlRequest) -> None:
         with self._lock:
+            if self._closed is not None:
+                raise ControlError(STOPPED_FIELD, f"the daemon has stopped ({self._closed})")
             self._pending.append(request)
         for wake in self._wakers.snapshot():
             wake()
@@ -158,6 +171,7 @@ class SiteControl:
 __all__ = [
     "MAX_DEPARTURE_AHEAD",
     "MAX_TARGET_WH",
+    "STOPPED_FIELD",
     "ControlError",
     "ControlRequest",
     "SetPolicy",
