@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from adapters.served import free_port
 from optimizer.backtest.sweep import SWEEP_METRICS
 from optimizer.cli.main import app
 
@@ -75,7 +75,7 @@ def test_an_option_before_sweep_is_refused_not_dropped() -> None:
 
 def test_an_unreachable_scheduler_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("optimizer.backtest.sweep.CONNECT_TIMEOUT_S", 1.0)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     result = runner.invoke(
         app, ["backtest", "sweep", "--param", "budget.reserve=1", "--scheduler", address]
     )
@@ -105,12 +105,6 @@ def test_output_writes_the_parquet_table_and_the_heat_map(tmp_path: Path) -> Non
     assert (out / "heatmap.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _dask(*args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "dask", *args],
@@ -126,7 +120,7 @@ def scheduler() -> Iterator[str]:
     env = os.environ | {
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     }
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     port = address.rsplit(":", 1)[1]
     processes = [
         _dask("scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard", env=env)

@@ -38,6 +38,7 @@ from adapters.mqtt.config import MqttSettings, parse_mqtt_url
 from adapters.mqtt.discovery import Discovery
 from adapters.mqtt.state import charger_state, site_state
 from adapters.mqtt.topics import SITE, Command, CommandTopic, Topics
+from adapters.served import free_port
 from optimizer.cli.main import app
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import ControlError, SetPolicy, SetTarget, SiteControl
@@ -56,12 +57,6 @@ def mosquitto_binary() -> str:
     if found is None:
         pytest.fail("mosquitto is not installed: apt-get install mosquitto mosquitto-clients")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = WAIT_S) -> None:
