@@ -280,7 +280,10 @@ class Daemon:
 
     def __init__(self, workdir: Path, config: Path, db: str, base_url: str) -> None:
         self.workdir = workdir
+        # The web API on a port the system picks: the default 127.0.0.1:8787 may be
+        # taken (another soak, another daemon), and a soak must not depend on it.
         self.args = ["--config", str(config), "--db", db, "--base-url", base_url]
+        self.args += ["--web", "127.0.0.1:0"]
         self.child: Child | None = None
         self.starts = 0
 

@@ -128,7 +128,7 @@ def run_resident(settle_s: float) -> tuple[float, float]:
                 "V2C_BASE_URL": f"http://127.0.0.1:{port}/kong/v2c_service",
             }
             run = subprocess.Popen(
-                [*CLI, "run", "--config", str(run_config(directory)),
+                [*CLI, "run", "--web", "127.0.0.1:0", "--config", str(run_config(directory)),
                  "--db", f"sqlite:///{directory / 'run.db'}"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip

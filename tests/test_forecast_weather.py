@@ -157,7 +157,9 @@ def test_run_names_a_missing_solcast_key_in_one_line(
     monkeypatch.setenv("V2C_API_KEY", "k")
     monkeypatch.delenv("SOLCAST_API_KEY", raising=False)
     db = tmp_path / "x.db"
-    result = CliRunner().invoke(app, ["run", "--config", str(path), "--db", f"sqlite:///{db}"])
+    result = CliRunner().invoke(
+        app, ["run", "--web", "127.0.0.1:0", "--config", str(path), "--db", f"sqlite:///{db}"]
+    )
     assert result.exit_code == 2, result.output
     assert (
         result.output.strip() == "error: [forecast] solcast: set SOLCAST_API_KEY in the environment"
