@@ -174,6 +174,31 @@ def _plane_irradiance_array(
     return np.clip(np.nan_to_num(np.asarray(poa["poa_global"], dtype=np.float64)), 0.0, None)
 
 
+def plane_from_ghi(
+    site: SiteConfig, array: ArrayConfig, times: pd.DatetimeIndex, ghi_w_m2: FloatArray
+) -> FloatArray:
+    """Irradiance on `array`'s plane (W/m2) from global horizontal irradiance alone.
+
+    For a weather forecast that gives only GHI (Open-Meteo's `shortwave_radiation`):
+    the Erbs decomposition into direct and diffuse at the solar position of `times`
+    (the middle of each period), then the same transposition as `plane_irradiance`.
+    """
+    _require_tz(times)
+    sky = _clear_sky_arrays(site, times)
+    ghi = np.clip(np.asarray(ghi_w_m2, dtype=np.float64), 0.0, None)
+    parts = pvlib.irradiance.erbs(ghi, sky["zenith"], times.tz_convert("UTC").day_of_year)
+    columns = {
+        "ghi": ghi,
+        "dni": np.nan_to_num(np.asarray(parts["dni"], dtype=np.float64)),
+        "dhi": np.nan_to_num(np.asarray(parts["dhi"], dtype=np.float64)),
+        "zenith": sky["zenith"],
+        "azimuth": sky["azimuth"],
+        "dni_extra": sky["dni_extra"],
+        "airmass": sky["airmass"],
+    }
+    return _plane_irradiance_array(array, columns)
+
+
 def pv_from_poa(
     array: ArrayConfig,
     poa_w_m2: pd.Series,

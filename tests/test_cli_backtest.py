@@ -50,7 +50,8 @@ def test_json_has_every_policy_baseline_and_the_optimum(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"policies"}
+    assert set(data) == {"forecast", "prices", "policies"}
+    assert data["forecast"] == "offline" and data["prices"] is None
     assert set(data["policies"]) == NAMES
     for name, metrics in data["policies"].items():
         for key in ("ev_kwh", "solar_kwh", "grid_kwh", "solar_share", "ratio_to_optimum",
@@ -124,7 +125,8 @@ def test_the_table_has_a_cost_column_only_with_prices(tmp_path: Path) -> None:
 
     assert "cost" not in header(runner.invoke(app, args).stdout)
     prices = tmp_path / "prices.csv"
-    prices.write_text("timestamp,price_per_kwh\n2026-06-01 00:00,0.25\n2026-06-01 23:00,0.25\n")
+    rows = [f"2026-06-01 {h:02d}:00,0.25" for h in range(24)]
+    prices.write_text("timestamp,price_per_kwh\n" + "\n".join(rows) + "\n")
     result = runner.invoke(app, [*args, "--prices", str(prices)])
     assert result.exit_code == 0, result.output
     assert "cost" in header(result.stdout)

@@ -13,6 +13,12 @@ Faiman cell temperature at the forecast air temperature, PVWatts, the inverter's
 Free for non-commercial use (10,000 calls a day); the budget here is 100 a day and the
 forecast is asked again every `refresh_s` (Open-Meteo updates its models every 15 min at
 best).
+
+`answer_power` turns one answer into an array's power wherever it comes from (this
+provider, or an archive of answers replayed by a backtest): the `minutely_15` block or
+the `hourly` one (values the mean of the preceding hour, placed at its middle), with
+`global_tilted_irradiance` (the array's plane, as asked) or `shortwave_radiation` (GHI,
+split by Erbs and transposed onto the plane by `optimizer.pvmodel.plane_from_ghi`).
 """
 
 from __future__ import annotations
@@ -23,22 +29,27 @@ import numpy as np
 
 from adapters.weather.http import Answer
 from adapters.weather.per_array import PerArrayProvider
-from optimizer.site import ArrayConfig
+from optimizer.site import ArrayConfig, SiteConfig
 
 URL = "https://api.open-meteo.com/v1/forecast"
 QUARTER_S = 900.0
+HOUR_S = 3600.0
 DAILY_CALLS = 100
 
 
-class Minutely15(Answer):
+class Block(Answer):
+    """One time block of an answer (`minutely_15` or `hourly`): times and variables."""
+
     time: list[str]
-    global_tilted_irradiance: list[float | None]
+    global_tilted_irradiance: list[float | None] | None = None
+    shortwave_radiation: list[float | None] | None = None
     temperature_2m: list[float | None] | None = None
 
 
 class OpenMeteoAnswer(Answer):
     utc_offset_seconds: int = 0
-    minutely_15: Minutely15
+    minutely_15: Block | None = None
+    hourly: Block | None = None
 
 
 class OpenMeteo(PerArrayProvider):
@@ -60,23 +71,69 @@ class OpenMeteo(PerArrayProvider):
             "forecast_days": 2,
         }
         answer = self._http.parse(OpenMeteoAnswer, self._http.get_json(URL, now_s, params=params))
-        rows = answer.minutely_15
-        if len(rows.global_tilted_irradiance) != len(rows.time) or len(rows.time) < 2:
-            raise self._http.error("unexpected answer: minutely_15 arrays of unequal length")
         try:
-            starts = [datetime.fromisoformat(t) for t in rows.time]
-        except ValueError:
-            raise self._http.error("unexpected answer: minutely_15.time is not ISO 8601") from None
-        offset = answer.utc_offset_seconds
-        times = (
-            np.asarray([_naive_epoch(t) - offset for t in starts], dtype=np.float64) - QUARTER_S / 2
-        )
-        poa = np.asarray(
-            [np.nan if v is None else v for v in rows.global_tilted_irradiance], dtype=np.float64
-        )
-        temps = rows.temperature_2m or [None] * len(rows.time)
-        temp = np.asarray([20.0 if v is None else v for v in temps], dtype=np.float64)
-        return times, _pv_w(array, times, poa, temp)
+            return answer_power(answer, array, self.site)
+        except ValueError as exc:
+            raise self._http.error(f"unexpected answer: {exc}") from None
+
+
+def answer_power(
+    answer: OpenMeteoAnswer, array: ArrayConfig, site: SiteConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Times (epoch s, the middle of each period) and AC power (W) of `array` from one
+    answer (see the module docstring); ValueError (one line) for an unusable answer.
+
+    `global_tilted_irradiance` is taken as the irradiance on `array`'s plane (the
+    answer does not say which plane it was asked for); `shortwave_radiation` is
+    transposed onto it. Null values are NaN; a missing temperature is 20 degC.
+    """
+    rows, period_s, name = _block(answer)
+    n = len(rows.time)
+    if n < 2:
+        raise ValueError(f"{name}: fewer than two times")
+    if rows.global_tilted_irradiance is not None:
+        values, ghi = rows.global_tilted_irradiance, False
+    elif rows.shortwave_radiation is not None:
+        values, ghi = rows.shortwave_radiation, True
+    else:
+        raise ValueError(f"{name}: neither global_tilted_irradiance nor shortwave_radiation")
+    if len(values) != n or (rows.temperature_2m is not None and len(rows.temperature_2m) != n):
+        raise ValueError(f"{name}: arrays of unequal length")
+    try:
+        starts = [datetime.fromisoformat(t) for t in rows.time]
+    except ValueError:
+        raise ValueError(f"{name}.time is not ISO 8601") from None
+    offset = answer.utc_offset_seconds
+    times = np.asarray([_naive_epoch(t) - offset for t in starts], dtype=np.float64) - period_s / 2
+    if not bool(np.all(np.diff(times) > 0)):
+        raise ValueError(f"{name}.time is not increasing")
+    irradiance = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    temps = rows.temperature_2m or [None] * n
+    temp = np.asarray([20.0 if v is None else v for v in temps], dtype=np.float64)
+    poa = _plane_from_ghi(site, array, times, irradiance) if ghi else irradiance
+    return times, _pv_w(array, times, poa, temp)
+
+
+def _block(answer: OpenMeteoAnswer) -> tuple[Block, float, str]:
+    """The answer's `minutely_15` block if it has one, else its `hourly` block."""
+    if answer.minutely_15 is not None:
+        return answer.minutely_15, QUARTER_S, "minutely_15"
+    if answer.hourly is not None:
+        return answer.hourly, HOUR_S, "hourly"
+    raise ValueError("neither minutely_15 nor hourly")
+
+
+def _plane_from_ghi(
+    site: SiteConfig, array: ArrayConfig, times_s: np.ndarray, ghi: np.ndarray
+) -> np.ndarray:
+    """Irradiance on `array`'s plane (W/m2) from GHI (NaN stays NaN)."""
+    import pandas as pd
+
+    from optimizer.pvmodel import plane_from_ghi
+
+    index = pd.to_datetime(times_s, unit="s", utc=True)
+    poa = plane_from_ghi(site, array, index, np.nan_to_num(ghi))
+    return np.where(np.isnan(ghi), np.nan, poa)
 
 
 def south_zero_azimuth(azimuth_deg: float) -> float:

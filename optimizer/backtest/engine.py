@@ -61,12 +61,14 @@ from adapters.simulator.world import (
     World,
 )
 from adapters.storage.memory import MemoryStore
+from optimizer.backtest.forecast_modes import OFFLINE, ForecastMode
 from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.budget import BudgetConfig, FixedIntervalSchedule, LedgeredScheduler
 from optimizer.composition import ChargerFactory, SiteParts, build_site
 from optimizer.config import AppConfig, ChargerConfig
 from optimizer.controller import ControllerSettings, CycleResult
 from optimizer.daemon.wiring import build_daemon
+from optimizer.forecast.config import ForecastConfig
 from optimizer.interfaces import ApiCall, CallListener, Charger, Clock, Command, Decision, Store
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
@@ -108,6 +110,7 @@ STEP_COLUMNS = [
     "commands",
     "set_current",
     "price_per_kwh",
+    "export_price_per_kwh",
 ]
 """Columns of `BacktestResult.steps`, one row per world step [time, time + duration_s).
 
@@ -116,7 +119,8 @@ Powers in W (`house_w` without the car, `car_w` what the car actually drew),
 (intensity capped by `max_car_int`, 0 while paused) in A; `pv_mode` the charger's
 `chargefvmode`; `charging` whether power flowed in the step; energies in Wh;
 `calls` API call attempts, `commands` successful writes of any kind and
-`set_current` successful current writes made during the step.
+`set_current` successful current writes made during the step; `price_per_kwh` and
+`export_price_per_kwh` the import and export prices in force (EUR/kWh, NaN: none).
 """
 
 CYCLE_COLUMNS = ["time", "duration_s", "calls", "commands", "set_current"]
@@ -129,7 +133,8 @@ class BacktestInputs:
 
     `pv_w` and `house_w` (W, household without the car) are tz-aware Series of any
     step covering [start, end); `sessions` has `arrival, departure, energy_kwh` and
-    optional `max_current_a, phases` (UTC); `prices` (currency/kWh) is optional.
+    optional `max_current_a, phases` (UTC); `prices` (import, EUR/kWh) and
+    `export_prices` (what a kWh fed in earns, EUR/kWh) are optional, by UTC interval start.
     Gaps must already be filled (see `optimizer.backtest.inputs.resample_to_step`).
     """
 
@@ -141,6 +146,7 @@ class BacktestInputs:
     site: SiteConfig
     prices: pd.Series | None = None
     notes: tuple[str, ...] = ()
+    export_prices: pd.Series | None = None
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -176,6 +182,8 @@ class BacktestSetup:
     prices: PriceSource | None = None
     """What `target`'s least-cost planner plans with (None: the inputs' price column,
     published day by day, see `optimizer.backtest.price_source`)."""
+    forecast: ForecastMode = OFFLINE
+    """What the forecaster knows beyond the measurements (`optimizer.backtest.forecast_modes`)."""
 
     def __post_init__(self) -> None:
         # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
@@ -367,6 +375,7 @@ def backtest_config(inputs: BacktestInputs, setup: BacktestSetup) -> AppConfig:
         budget=setup.budget,
         controller=setup.controller,
         tariff=setup.tariff,
+        forecast=setup.forecast.config or ForecastConfig(),
     )
 
 
@@ -382,8 +391,10 @@ def build_contender_site(
 
     The backtest passes in-process `WorldCharger`s; the equivalence test the
     daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
-    The contender's policy and read schedule override the config's.
+    The contender's policy and read schedule override the config's; the setup's
+    forecast mode gives the forecaster its source (`weather`, None offline).
     """
+    make_source = setup.forecast.make_source
     return build_site(
         backtest_config(inputs, setup),
         chargers,
@@ -391,6 +402,7 @@ def build_contender_site(
         store,
         policy=lambda: contender.make_policy(setup_with_prices(setup, inputs)),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
+        weather=None if make_source is None else make_source(clock),
     )
 
 
@@ -398,7 +410,7 @@ def setup_with_prices(setup: BacktestSetup, inputs: BacktestInputs) -> BacktestS
     """The setup with the inputs' price column as its price source, unless it has one."""
     if setup.prices is not None or inputs.prices is None:
         return setup
-    source = DayAheadReplay.from_column(inputs.prices, inputs.site.tz)
+    source = DayAheadReplay.from_column(inputs.prices, inputs.site.tz, inputs.export_prices)
     return setup if source is None else replace(setup, prices=source)
 
 
@@ -500,7 +512,7 @@ def run_backtest(
     site = build_contender_site(inputs, contender, setup, charger, clock, store)
     log = drive(inputs, site, clock, world.advance_to, progress)
     totals = world.totals(DEVICE_ID)
-    steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs.prices)
+    steps = _steps_frame(world.recorded(DEVICE_ID), log, store.calls, inputs)
     return BacktestResult(
         name=contender.name,
         inputs=inputs,
@@ -544,7 +556,7 @@ def _steps_frame(
     series: StepSeries,
     cycle_log: pd.DataFrame,
     calls: list[ApiCall],
-    prices: pd.Series | None,
+    inputs: BacktestInputs,
 ) -> pd.DataFrame:
     """One row per world step (`STEP_COLUMNS`) from the world's record and the ledger."""
     n = len(series)
@@ -574,7 +586,11 @@ def _steps_frame(
             "set_current": _per_step(cycle_s, start_s, series.step_s, n, cycle_log["set_current"]),
         }
     )
-    frame["price_per_kwh"] = _prices_at(prices, frame["time"]) if prices is not None else math.nan
+    for column, prices in (
+        ("price_per_kwh", inputs.prices),
+        ("export_price_per_kwh", inputs.export_prices),
+    ):
+        frame[column] = _prices_at(prices, frame["time"]) if prices is not None else math.nan
     return frame[STEP_COLUMNS]
 
 

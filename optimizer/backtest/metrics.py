@@ -19,7 +19,13 @@ Definitions (per day = per simulated day, the window's length in days):
   start, pause): our share of the changes, and of the calls;
 * `target_misses`: sessions whose car got less than the energy wanted;
   `unmet_kwh` the sum of what they lacked;
-* `cost`: grid energy of the car times the price in force (only with prices).
+* `cost` (EUR, only with prices): what the car adds to the household's bill, the
+  planner's own objective (`optimizer.planning.least_cost`): per step, the car's grid
+  energy times the import price, plus the car's solar energy times the export price
+  (the feed-in earnings the household gave up because the car took that PV instead of
+  exporting it: its opportunity cost; 0 without export prices). Equivalently the
+  import bill of the car minus what the surplus the car left still earns, up to the
+  constant export value of all the surplus. A home battery's charging is not counted.
 * `calls_per_day_mean`: calls over the window's length in days; `calls_per_day_max`:
   the most calls in one UTC day, the quota day the 1000-call limit applies to. A
   window starting at local midnight straddles UTC days, so for a short window the
@@ -123,14 +129,21 @@ def current_changes(steps: pd.DataFrame) -> int:
 
 
 def _cost(result: BacktestResult) -> float | None:
-    """Grid energy of the car times the price in force (currency), None without prices."""
+    """The car's cost (EUR, see the module doc), None without prices."""
     if result.inputs.prices is None:
         return None
     steps = result.steps
-    price = steps["price_per_kwh"].to_numpy(float)
-    grid_kwh = steps["grid_wh"].to_numpy(float) / 1000.0
-    known = ~np.isnan(price)
-    return round(float((grid_kwh[known] * price[known]).sum()), 4)
+    total = _priced_kwh(steps["grid_wh"], steps["price_per_kwh"])
+    if "export_price_per_kwh" in steps:
+        total += _priced_kwh(steps["solar_wh"], steps["export_price_per_kwh"])
+    return round(total, 4)
+
+
+def _priced_kwh(energy_wh: pd.Series, price: pd.Series) -> float:
+    """Sum of energy (Wh -> kWh) x price (EUR/kWh) where the price is known."""
+    eur = price.to_numpy(float)
+    known = ~np.isnan(eur)
+    return float((energy_wh.to_numpy(float)[known] / 1000.0 * eur[known]).sum())
 
 
 def ratio(solar_kwh: float | int | None, optimum_solar_kwh: float | int | None) -> float | None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, tzinfo
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from optimizer.prices.port import PriceSource
@@ -33,15 +35,22 @@ class DayAheadReplay(PriceSource):
         return "backtest prices"
 
     @classmethod
-    def from_column(cls, prices: pd.Series, timezone: tzinfo) -> DayAheadReplay | None:
-        """From the backtest's `price_per_kwh` series (EUR/kWh by UTC time); None when its
-        intervals are not regular 15, 30 or 60 minutes without gaps."""
+    def from_column(
+        cls, prices: pd.Series, timezone: tzinfo, exports: pd.Series | None = None
+    ) -> DayAheadReplay | None:
+        """From the backtest's `price_per_kwh` series (EUR/kWh by UTC time) and the export
+        prices in force at each interval's start (`exports`, None: the policy's own
+        export price); None when the intervals are not regular 15, 30 or 60 minutes
+        without gaps."""
         clean = prices.dropna().sort_index()
-        starts = [t.to_pydatetime() for t in pd.DatetimeIndex(clean.index).tz_convert("UTC")]
+        index = pd.DatetimeIndex(clean.index).tz_convert("UTC")
+        starts = [t.to_pydatetime() for t in index]
         try:
             series = PriceSeries.from_slots(starts, clean.to_numpy(dtype=float).tolist())
         except PriceSeriesError:
             return None
+        if exports is not None:
+            series = series.with_exports(export_at(exports, index).tolist())
         return cls(series, timezone)
 
     def prices(self, start: datetime, end: datetime) -> PriceSeries:
@@ -54,3 +63,12 @@ class DayAheadReplay(PriceSource):
         days = 2 if local.time() >= PUBLISHED_AT else 1
         midnight = datetime.combine(local.date() + timedelta(days=days), time(0), self.timezone)
         return midnight.astimezone(now.tzinfo)
+
+
+def export_at(exports: pd.Series, times: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """The export price (EUR/kWh) in force at each of `times`: the last one at or before
+    it, the first one before the series (a flat `--export-price` is one value)."""
+    series = exports.astype("float64").dropna().sort_index()
+    index = pd.DatetimeIndex(series.index).tz_convert("UTC")
+    position = np.clip(index.searchsorted(times, side="right") - 1, 0, None)
+    return series.to_numpy()[position]

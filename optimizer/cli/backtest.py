@@ -127,19 +127,13 @@ def _site(base: SiteConfig, overrides: SiteOverrides) -> SiteConfig:
 
 
 def _file_inputs(
-    pv: Path, load: Path, sessions: Path | None, prices: Path | None,
+    pv: Path, load: Path, sessions: Path | None,
     site: SiteConfig, start: str | None, days: int | None, seed: int,
 ) -> BacktestInputs:  # fmt: skip
     import pandas as pd
 
     from optimizer.backtest.engine import BacktestInputs
-    from optimizer.backtest.inputs import (
-        load_house,
-        load_prices,
-        load_pv,
-        load_sessions,
-        resample_to_step,
-    )
+    from optimizer.backtest.inputs import load_house, load_pv, load_sessions, resample_to_step
     from optimizer.backtest.sessions import CommuterPattern, sample_sessions
 
     pv_raw = load_pv(pv, tz=site.timezone)
@@ -173,7 +167,6 @@ def _file_inputs(
     else:
         frame = sample_sessions(CommuterPattern(), t0, t1, tz=site.timezone, seed=seed)
         note = f"sessions: commuter pattern, seed {seed}"
-    price_series = load_prices(prices, tz=site.timezone) if prices is not None else None
     return BacktestInputs(
         pv_w=pv_grid,
         house_w=house_grid,
@@ -181,23 +174,40 @@ def _file_inputs(
         start=t0.to_pydatetime(),
         end=t1.to_pydatetime(),
         site=site,
-        prices=price_series,
         notes=(str(pv_gaps), str(house_gaps), note),
     )
 
 
-def json_summary(comparison: Comparison) -> dict[str, dict[str, dict[str, object]]]:
-    """`{"policies": {NAME: {metric: value}}}` for every run and the optimum."""
+def json_summary(comparison: Comparison) -> dict[str, object]:
+    """`{"forecast": MODE, "prices": {"import", "export"} | null, "policies": {NAME:
+    {metric: value}}}` for every run and the optimum; MODE is "offline",
+    "oracle (upper bound)" or "file:PATH"."""
+    from optimizer.cli.backtest_options import price_labels
+
+    first = next(iter(comparison.results.values()))
     return {
+        "forecast": first.setup.forecast.label,
+        "prices": price_labels(first.inputs),
         "policies": {
             name: {key: metrics.get(key) for key in JSON_KEYS if key in metrics}
             for name, metrics in comparison.metrics.items()
-        }
+        },
     }
 
 
+def table_title(comparison: Comparison) -> str:
+    """The table's title: what it compares and with which forecast (the oracle flagged)."""
+    from optimizer.backtest.forecast_modes import ORACLE_LABEL
+
+    label = next(iter(comparison.results.values())).setup.forecast.label
+    title = f"backtest: policies, baselines and the optimum; forecast {label}"
+    if label == ORACLE_LABEL:
+        title += "\nUPPER BOUND: the forecaster was given the measured future PV"
+    return title
+
+
 def _table(comparison: Comparison) -> Table:
-    table = Table(title="backtest: policies, baselines and the optimum", box=box.SIMPLE_HEAD)
+    table = Table(title=table_title(comparison), box=box.SIMPLE_HEAD)
     table.add_column("policy", no_wrap=True)
     priced = any(m.get("cost") is not None for m in comparison.metrics.values())
     columns = (*TABLE_COLUMNS, ("cost", "cost")) if priced else TABLE_COLUMNS
@@ -347,8 +357,20 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="Sessions file: arrival, departure, energy_kwh")
         ] = None,
         prices: Annotated[
-            Path | None, typer.Option(help="Prices: timestamp, price_per_kwh")
+            Path | None,
+            typer.Option(
+                help="Price file (CSV: timestamp, price_per_kwh EUR/kWh, optional "
+                "export_eur_per_kwh): what the policies plan with and the cost column bills"
+            ),
         ] = None,
+        export_price: Annotated[
+            str | None,
+            typer.Option(help="what a kWh fed in earns: EUR/kWh, or a price file"),
+        ] = None,
+        forecast: Annotated[
+            str,
+            typer.Option(help="offline, oracle (the true PV: an upper bound) or file:PATH"),
+        ] = "offline",
         config: Annotated[Path | None, typer.Option(help="config TOML (limits, policies)")] = None,
         dataset: Annotated[str | None, typer.Option(help="real-2017 instead of files")] = None,
         policy: Annotated[str, typer.Option(help="policy name, or 'all'")] = "solar_only",
@@ -421,7 +443,8 @@ def register(app: typer.Typer) -> None:
             else:
                 if pv is None or load is None:
                     raise BacktestArgError("give --pv and --load files, or --dataset real-2017")
-                inputs = _file_inputs(pv, load, sessions, prices, site, start, days, seed)
+                inputs = _file_inputs(pv, load, sessions, site, start, days, seed)
+            inputs, setup = _with_options(inputs, setup, prices, export_price, forecast)
             comparison = _run(inputs, policies, setup, quiet=as_json)
         except typer.Exit:
             raise
@@ -451,6 +474,22 @@ def register(app: typer.Typer) -> None:
 
     group.command("sweep")(sweep)
     app.add_typer(group, name="backtest")
+
+
+def _with_options(
+    inputs: BacktestInputs,
+    setup: BacktestSetup,
+    prices: Path | None,
+    export_price: str | None,
+    forecast: str,
+) -> tuple[BacktestInputs, BacktestSetup]:
+    """`--prices`, `--export-price` and `--forecast` applied (`optimizer.cli.backtest_options`)."""
+    from dataclasses import replace
+
+    from optimizer.cli.backtest_options import forecast_mode, with_prices
+
+    inputs = with_prices(inputs, prices, export_price)
+    return inputs, replace(setup, forecast=forecast_mode(forecast, inputs))
 
 
 def _run(
