@@ -124,14 +124,21 @@ def test_backtest_prices_are_shown_as_a_day_ahead_market_publishes_them() -> Non
 
 def test_the_backtest_hands_its_price_column_to_target() -> None:
     index = pd.date_range("2017-06-01", periods=48, freq="h", tz="UTC")
-    inputs = SimpleNamespace(prices=pd.Series(0.2, index=index), site=SimpleNamespace(tz=UTC))
+    inputs = SimpleNamespace(
+        prices=pd.Series(0.2, index=index), site=SimpleNamespace(tz=UTC), export_prices=None
+    )
     setup = setup_with_prices(BacktestSetup(), inputs)  # type: ignore[arg-type]
     assert isinstance(setup.prices, DayAheadReplay)
+    assert setup.prices.series.exports is None  # the policy's own export price
     policy = policy_contender("target").make_policy(setup)
     assert isinstance(policy, TargetPolicy)
     assert policy.least_cost.prices is setup.prices
-    without = SimpleNamespace(prices=None, site=SimpleNamespace(tz=UTC))
+    without = SimpleNamespace(prices=None, site=SimpleNamespace(tz=UTC), export_prices=None)
     assert setup_with_prices(BacktestSetup(), without).prices is None  # type: ignore[arg-type]
+    paid = SimpleNamespace(**{**vars(inputs), "export_prices": pd.Series(0.07, index=index[:1])})
+    exported = setup_with_prices(BacktestSetup(), paid).prices  # type: ignore[arg-type]
+    assert isinstance(exported, DayAheadReplay)
+    assert exported.series.exports == (0.07,) * 48  # the export price in force, every hour
 
 
 def test_the_energy_drawn_since_the_last_reading_counts_towards_the_target() -> None:
