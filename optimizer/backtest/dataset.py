@@ -13,7 +13,7 @@
   do not exist or occur twice at the 2017 clock changes are dropped and filled.
 * Sessions: `optimizer.backtest.sessions.sample_sessions` with the commuter
   pattern in Europe/Vienna, seeded (default seed 2017).
-* Prices (the cost column only; no policy sees them yet): the hourly 2017
+* Prices (the cost column, and what `target`'s least-cost planner plans with): the hourly 2017
   day-ahead spot prices of the German-Austrian zone Graz was in (EPEX, via
   Energinet's Energi Data Service, CC BY 4.0, "Source: Energinet";
   `adapters.prices.de_at_2017`), billed as a dynamic retail tariff,

@@ -211,6 +211,28 @@ def write_archive(
     return len(lines)
 
 
+def score(
+    forecasts: list[tuple[float, FloatArray, FloatArray]], pv_w: pd.Series, site: SiteConfig
+) -> dict[str, float]:
+    """MAE (W) over the daylight hours 1-24 h after each issue of the forecasts
+    (`(issued_s, times_s, power_w)`, power at the middle of each hour) against the
+    measured hourly mean PV, beside the site's clear-sky PV model; hours without a
+    measurement are skipped."""
+    hourly = pv_w.astype("float64").sort_index().resample("1h").mean()
+    index = pd.DatetimeIndex(hourly.index).tz_convert("UTC")
+    measured = pd.Series(hourly.to_numpy(), index=index.as_unit("ns").asi8 / 1e9 + 1800.0)
+    errors: dict[str, list[float]] = {"forecast": [], "clear sky": []}
+    for issued_s, times_s, power_w in forecasts:
+        lead = times_s - issued_s
+        pick = (lead > 0) & (lead < 24 * 3600.0)
+        truth = measured.reindex(times_s[pick]).to_numpy()
+        clear = clear_sky_pv(site, pd.to_datetime(times_s[pick], unit="s", utc=True)).to_numpy()
+        keep = np.isfinite(truth) & (clear > 0.05 * clear.max(initial=0.0))
+        errors["forecast"].extend(np.abs(power_w[pick][keep] - truth[keep]))
+        errors["clear sky"].extend(np.abs(clear[keep] - truth[keep]))
+    return {name: float(np.mean(values)) for name, values in errors.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Write the persistence forecasts for `real-2017` (Graz): issues from a day before
     `--start` (the backtest's first local midnight is 22:00 or 23:00 UTC the day before)
@@ -224,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         choices=("global_tilted_irradiance", "shortwave_radiation"),
         default="global_tilted_irradiance",
     )
+    parser.add_argument("--score", action="store_true", help="MAE against the measured PV")
     args = parser.parse_args(argv)
     from adapters.datasets import load_graz_pv
 
@@ -232,7 +255,16 @@ def main(argv: list[str] | None = None) -> None:
     since = pd.Timestamp(first) - pd.Timedelta(days=CLIMATE_DAYS)
     pv = load_graz_pv(GRAZ.arrays[0], since.tz_convert("UTC"), pd.Timestamp(end).tz_convert("UTC"))
     n = write_archive(pv, GRAZ, first, end, args.out, args.variable)
-    print(f"{args.out}: {n} forecasts issued {first:%Y-%m-%d} .. {end:%Y-%m-%d}; {MADE_BY}")
+    print(f"{args.out}: {n} forecasts issued {first:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M} UTC")
+    print(MADE_BY)
+    if args.score:
+        from adapters.weather.archive import read_archive
+
+        read = [(s.issued_s, s.times_s, s.central_w) for s in read_archive(args.out, GRAZ)]
+        maes = score(read, pv, GRAZ)
+        print("MAE of hourly PV 1-24 h ahead, daylight (W): " + ", ".join(
+            f"{name} {mae:.0f}" for name, mae in maes.items()
+        ))  # fmt: skip
 
 
 if __name__ == "__main__":
