@@ -189,3 +189,35 @@ def test_prices_move_the_least_cost_targets_grid_charging_into_the_cheap_hours(
 
     without, with_prices_ = cheap_share(inputs), cheap_share(priced)
     assert with_prices_ > 0.8 and without < 0.2, (with_prices_, without)
+
+
+def _day_inputs() -> BacktestInputs:
+    index = pd.date_range(START, periods=24 * 60, freq="min")
+    return BacktestInputs(
+        pv_w=pd.Series(0.0, index=index),
+        house_w=pd.Series(300.0, index=index),
+        sessions=pd.DataFrame(columns=["arrival", "departure", "energy_kwh"]),
+        start=START.to_pydatetime(),
+        end=(START + pd.Timedelta(days=1)).to_pydatetime(),
+        site=GRAZ.model_copy(update={"timezone": "UTC"}),
+    )
+
+
+def test_export_prices_come_from_the_price_file_or_their_own_file(tmp_path: Path) -> None:
+    both = tmp_path / "both.csv"
+    rows = [f"2026-06-01T{h:02d}:00Z,0.{20 + h},0.0{h % 10}" for h in range(24)]
+    both.write_text("start,import_eur_per_kwh,export_eur_per_kwh\n" + "\n".join(rows) + "\n")
+    inputs = with_prices(_day_inputs(), both, None)
+    assert inputs.prices is not None and inputs.export_prices is not None
+    assert inputs.prices.iloc[5] == pytest.approx(0.25)
+    assert inputs.export_prices.iloc[13] == pytest.approx(0.03)
+    quarter = tmp_path / "export.csv"
+    starts = pd.date_range(START, periods=96, freq="15min")
+    quarter.write_text(
+        "timestamp,price_per_kwh\n"
+        + "\n".join(f"{t:%Y-%m-%d %H:%M},{i / 1000:.3f}" for i, t in enumerate(starts))
+        + "\n"
+    )
+    own = with_prices(_day_inputs(), both, str(quarter))
+    assert own.export_prices is not None and own.export_prices.attrs["source"] == f"file {quarter}"
+    assert own.export_prices.iloc[4] == pytest.approx(0.004)  # 01:00 in the 15-minute file

@@ -6,7 +6,9 @@ composition root (`optimizer.composition.build_site`), with in-process adapters:
 * charger: `adapters.simulator.inprocess.WorldCharger` over a `World` built from
   the user's PV and household series and plug-in sessions (the one physical model);
 * clock: `SimClock`, moved by the loop below;
-* store: `MemoryStore`; forecaster: `PvForecaster` for the site;
+* store: `MemoryStore`; forecaster: `PvForecaster` for the site, with the setup's
+  forecast mode as its weather source (`optimizer.backtest.forecast_modes`: offline,
+  the oracle, or archived forecasts replayed by issue time);
 * read scheduler: the site's `BudgetPlanner` for product policies (the very
   planner the daemon runs, clear-sky PV profile included), a
   `FixedIntervalSchedule` for the baselines (see `Contender`).

@@ -25,7 +25,8 @@ Definitions (per day = per simulated day, the window's length in days):
   (the feed-in earnings the household gave up because the car took that PV instead of
   exporting it: its opportunity cost; 0 without export prices). Equivalently the
   import bill of the car minus what the surplus the car left still earns, up to the
-  constant export value of all the surplus. A home battery's charging is not counted.
+  constant export value of all the surplus. With a home battery the car's solar is
+  still valued at the export price, though the battery might have stored it instead.
 * `calls_per_day_mean`: calls over the window's length in days; `calls_per_day_max`:
   the most calls in one UTC day, the quota day the 1000-call limit applies to. A
   window starting at local midnight straddles UTC days, so for a short window the

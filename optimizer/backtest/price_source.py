@@ -67,7 +67,9 @@ class DayAheadReplay(PriceSource):
 
 def export_at(exports: pd.Series, times: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
     """The export price (EUR/kWh) in force at each of `times`: the last one at or before
-    it, the first one before the series (a flat `--export-price` is one value)."""
+    it, the first one before the series. The planner sees one export price per import
+    interval: a finer export series is sampled at the intervals' starts (the cost column
+    bills every minute at the price in force)."""
     series = exports.astype("float64").dropna().sort_index()
     index = pd.DatetimeIndex(series.index).tz_convert("UTC")
     position = np.clip(index.searchsorted(times, side="right") - 1, 0, None)
