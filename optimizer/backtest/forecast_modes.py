@@ -43,6 +43,7 @@ from optimizer.interfaces import Clock
 
 OFFLINE_LABEL = "offline"
 ORACLE_LABEL = "oracle (upper bound)"
+ORACLE_CAVEAT = "UPPER BOUND: the forecaster was given the measured future PV"
 ORACLE_CROSSOVER = ForecastConfig(nowcast_full_h=0.0, weather_full_h=1.0 / 60.0)
 """The oracle's blend: the truth takes over from the nowcast within a minute."""
 
@@ -56,12 +57,14 @@ class ForecastMode:
     """One `--forecast` mode: its label, the source each run gets, the blend it needs.
 
     `make_source(clock)` builds a fresh source per run (None: offline); `config`
-    replaces the site's `[forecast]` blend settings (None: the defaults).
+    replaces the site's `[forecast]` blend settings (None: the defaults); `caveat` is a
+    line every table made with the mode must show (None: nothing to warn about).
     """
 
     label: str
     make_source: Callable[[Clock], ForecastSource] | None = None
     config: ForecastConfig | None = None
+    caveat: str | None = None
 
 
 OFFLINE = ForecastMode(OFFLINE_LABEL)
@@ -87,7 +90,9 @@ class TruePv(ForecastSource):
 
 def oracle(pv_w: pd.Series) -> ForecastMode:
     """`--forecast oracle` over the inputs' PV."""
-    return ForecastMode(ORACLE_LABEL, lambda _clock: TruePv(pv_w), ORACLE_CROSSOVER)
+    return ForecastMode(
+        ORACLE_LABEL, lambda _clock: TruePv(pv_w), ORACLE_CROSSOVER, caveat=ORACLE_CAVEAT
+    )
 
 
 class ArchiveProvider:
@@ -135,6 +140,7 @@ def archived(label: str, forecasts: Sequence[WeatherSeries]) -> ForecastMode:
 __all__ = [
     "OFFLINE",
     "OFFLINE_LABEL",
+    "ORACLE_CAVEAT",
     "ORACLE_LABEL",
     "ArchiveProvider",
     "ForecastMode",

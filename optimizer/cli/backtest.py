@@ -196,14 +196,10 @@ def json_summary(comparison: Comparison) -> dict[str, object]:
 
 
 def table_title(comparison: Comparison) -> str:
-    """The table's title: what it compares and with which forecast (the oracle flagged)."""
-    from optimizer.backtest.forecast_modes import ORACLE_LABEL
-
-    label = next(iter(comparison.results.values())).setup.forecast.label
-    title = f"backtest: policies, baselines and the optimum; forecast {label}"
-    if label == ORACLE_LABEL:
-        title += "\nUPPER BOUND: the forecaster was given the measured future PV"
-    return title
+    """The table's title: what it compares, with which forecast, and the mode's caveat."""
+    mode = next(iter(comparison.results.values())).setup.forecast
+    title = f"backtest: policies, baselines and the optimum; forecast {mode.label}"
+    return title if mode.caveat is None else f"{title}\n{mode.caveat}"
 
 
 def _table(comparison: Comparison) -> Table:
