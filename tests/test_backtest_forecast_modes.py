@@ -12,10 +12,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from adapters.simulator.inprocess import SimClock, WorldCharger
+from adapters.storage.memory import MemoryStore
 from adapters.weather.archive import ArchiveError, read_archive
-from optimizer.backtest.forecast_modes import ORACLE_CROSSOVER, TruePv, archived
+from optimizer.backtest.engine import (
+    BacktestInputs,
+    BacktestSetup,
+    build_contender_site,
+    build_world,
+    policy_contender,
+)
+from optimizer.backtest.forecast_modes import ORACLE_CROSSOVER, TruePv, archived, oracle
 from optimizer.backtest.persistence_forecasts import Measured, answer_at, write_archive
 from optimizer.forecast import PvForecaster
+from optimizer.interfaces import CallListener, Charger
 from optimizer.pvmodel import clear_sky_pv, pv_from_poa
 from optimizer.site import GRAZ
 from tests.conftest import FakeClock
@@ -185,3 +195,35 @@ def test_the_generated_file_is_read_back_as_the_archive(tmp_path: Path) -> None:
     first = json.loads(out.read_text().splitlines()[0])
     assert "NOT Open-Meteo's forecast" in first["made_by"]
     assert all(np.nanmax(s.central_w) > 0 for s in forecasts)
+
+
+def test_the_backtest_hands_the_oracle_to_the_sites_forecaster() -> None:
+    pv = _cloudy_pv(DAY, 2, seed=5)
+    inputs = BacktestInputs(
+        pv_w=pv,
+        house_w=pd.Series(300.0, index=pv.index),
+        sessions=pd.DataFrame(columns=["arrival", "departure", "energy_kwh"]),
+        start=DAY,
+        end=DAY + timedelta(days=1),
+        site=GRAZ,
+    )
+    setup = BacktestSetup(forecast=oracle(pv))
+    world = build_world(inputs, setup)
+    clock = SimClock(DAY + timedelta(hours=9))
+
+    def charger(device_id: str, listener: CallListener) -> Charger:
+        return WorldCharger(world, device_id, clock, listener)
+
+    site = build_contender_site(
+        inputs, policy_contender("solar_only"), setup, charger, clock, MemoryStore()
+    )
+    now = clock.now()
+    site.forecaster.observe(now, float(pv.loc[now]))
+    fc = site.forecaster.forecast(now + timedelta(minutes=1), now + timedelta(hours=3), 60.0)
+    truth = pv.loc[now + timedelta(minutes=1) : now + timedelta(hours=3) - timedelta(minutes=1)]
+    expected = np.minimum(truth.to_numpy() * site.forecaster.ratio, site.forecaster.ac_limit_w)
+    np.testing.assert_allclose(fc.central_w, expected, atol=1e-6)
+    offline = build_contender_site(
+        inputs, policy_contender("solar_only"), BacktestSetup(), charger, clock, MemoryStore()
+    )
+    assert offline.forecaster.source is None
