@@ -382,15 +382,18 @@ def build_contender_site(
 
     The backtest passes in-process `WorldCharger`s; the equivalence test the
     daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
-    The contender's policy and read schedule override the config's.
+    The contender's policy and read schedule override the config's; the prices the
+    decisions see are the setup's (the inputs' price column, published day by day).
     """
+    priced = setup_with_prices(setup, inputs)
     return build_site(
         backtest_config(inputs, setup),
         chargers,
         clock,
         store,
-        policy=lambda: contender.make_policy(setup_with_prices(setup, inputs)),
+        policy=lambda: contender.make_policy(priced),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
+        prices=priced.prices,
     )
 
 
