@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy, next
 from optimizer.site import GRAZ
 
 T = datetime(2026, 6, 1, 10, 7, tzinfo=UTC)
+Regulation = Literal["charger", "controller"]
 LIMIT = 0.10
 
 
@@ -49,7 +51,9 @@ def _ctx(price: float | None, surplus_w: float = 500.0, *, plugged: bool = True)
 
 @pytest.mark.parametrize("regulation", ["charger", "controller"])
 @pytest.mark.parametrize("price", [None, 0.0999, 0.1, 0.35, -0.02])
-def test_without_a_limit_every_decision_is_as_before(regulation: str, price: float | None) -> None:
+def test_without_a_limit_every_decision_is_as_before(
+    regulation: Regulation, price: float | None
+) -> None:
     params = SolarOnlyParams(regulation=regulation)
     plain, priced = SolarOnlyPolicy(params), SolarOnlyPolicy(params)
     for surplus in (-200.0, 500.0, 4000.0, 4000.0, 100.0):
@@ -75,7 +79,7 @@ def test_at_or_below_the_limit_the_car_charges_at_the_maximum_from_sun_and_grid(
 
 @pytest.mark.parametrize("regulation", ["charger", "controller"])
 def test_above_the_limit_or_without_a_price_it_follows_the_sun_as_without_one(
-    regulation: str,
+    regulation: Regulation,
 ) -> None:
     limited = SolarOnlyPolicy(SolarOnlyParams(regulation=regulation, price_limit_eur_per_kwh=LIMIT))
     plain = SolarOnlyPolicy(SolarOnlyParams(regulation=regulation))
