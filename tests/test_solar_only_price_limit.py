@@ -20,33 +20,20 @@ from pydantic import ValidationError
 from optimizer.backtest.engine import BacktestInputs, BacktestSetup, policy_contender, run_backtest
 from optimizer.interfaces import PvMode
 from optimizer.limits import ChargerLimits
-from optimizer.policies.base import CommandedState, PolicyContext
+from optimizer.policies.base import PolicyContext
 from optimizer.policies.registry import PolicyConfig
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy, next_price_step
 from optimizer.site import GRAZ
+from tests.test_policies import LIMITS, T0, ctx
 
-T = datetime(2026, 6, 1, 10, 7, tzinfo=UTC)
+T = T0 + timedelta(seconds=420)  # 18:07 UTC
 Regulation = Literal["charger", "controller"]
 LIMIT = 0.10
 
 
 def _ctx(price: float | None, surplus_w: float = 500.0, *, plugged: bool = True) -> PolicyContext:
-    return PolicyContext(
-        now=T,
-        device_id="D",
-        limits=ChargerLimits(),
-        plugged_in=plugged,
-        charging=False,
-        car_power_w=0.0,
-        surplus_w=surplus_w,
-        pv_w=surplus_w + 300.0,
-        household_w=300.0,
-        fresh=True,
-        reading_age_s=0.0,
-        session_energy_wh=0.0,
-        commanded=CommandedState(),
-        import_eur_per_kwh=price,
-    )
+    """A context at `T` (420 s past the policy tests' T0) with the import price `price`."""
+    return replace(ctx(420.0, surplus_w, plugged=plugged), import_eur_per_kwh=price)
 
 
 @pytest.mark.parametrize("regulation", ["charger", "controller"])
@@ -72,7 +59,7 @@ def test_at_or_below_the_limit_the_car_charges_at_the_maximum_from_sun_and_grid(
     policy = SolarOnlyPolicy(SolarOnlyParams(price_limit_eur_per_kwh=LIMIT))
     decision = policy.decide(_ctx(price, surplus_w=-300.0))  # no sun at all
     assert decision.charging and decision.pv_mode is PvMode.MAX_POWER
-    assert decision.current_a == ChargerLimits().max_current_a
+    assert decision.current_a == LIMITS.max_current_a
     assert decision.import_eur_per_kwh == price
     assert "at or below the limit" in decision.reason
 
