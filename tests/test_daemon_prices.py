@@ -268,6 +268,32 @@ def test_a_cycle_completes_while_the_weather_fetch_hangs_and_a_failure_keeps_the
                      "last forecast)"]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (httpx.Response(429), "rate limited by api.open-meteo.com (HTTP 429)"),
+        (httpx.Response(200, content=b"<html>busy</html>"), "not JSON"),
+        (httpx.Response(200, json={"minutely_15": {"time": "x"}}), "unexpected answer"),
+    ],
+    ids=["429", "html", "wrong-shape"],
+)
+def test_a_failing_weather_service_is_one_line_the_forecast_kept_and_no_decision_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, failure: httpx.Response, reason: str
+) -> None:
+    answers = [httpx.Response(200, content=OPEN_METEO)]
+    home = _home(tmp_path, weather=lambda request: answers.pop(0) if answers else failure)
+    feed = home.site.forecaster.source
+    caplog.set_level(logging.WARNING)
+    home.run_until(_local(1))
+    first = feed.series  # type: ignore[union-attr]
+    assert first is not None
+    home.run_until(_local(9))  # due again every hour; every answer now fails
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and reason in lines[0] and "keeping the last forecast" in lines[0]
+    assert feed.series is first  # type: ignore[union-attr]
+    assert len(home.store.decisions) == home.daemon.stats.cycles
+
+
 def test_a_job_that_raises_is_one_line_and_runs_again_later(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -174,8 +174,10 @@ class BacktestSetup:
     battery_to_car: bool = False
     """`[site].battery_to_car` of the simulated home: the battery may feed the car."""
     prices: PriceSource | None = None
-    """What `target`'s least-cost planner plans with (None: the inputs' price column,
-    published day by day, see `optimizer.backtest.price_source`)."""
+    """The prices the decisions see, as at home: `target`'s least-cost planner plans with
+    them, `solar_only`'s price limit compares with them, each decision records its import
+    price (None: the inputs' price column, published day by day, see
+    `optimizer.backtest.price_source`)."""
 
     def __post_init__(self) -> None:
         # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
