@@ -70,6 +70,14 @@ def test_known_never_asks_the_provider() -> None:
     assert len(source.asked) == 2
 
 
+def test_an_unknown_yesterday_does_not_hide_today() -> None:
+    clock = FakeClock(_at(0, 30, day=2))  # just after midnight, after a restart
+    feed = _feed(clock, DayAheadSource())
+    feed.refresh(clock.now())
+    series = feed.known(clock.now() - H, _at(0, day=3))
+    assert series.start == _at(0, day=2) and len(series) == 24
+
+
 def test_a_static_tariff_refreshes_at_local_midnight() -> None:
     clock = FakeClock(_at(10))
     feed = _feed(clock, flat_tariff(0.2))

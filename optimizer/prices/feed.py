@@ -120,11 +120,15 @@ class PriceFeed:
 
     def known(self, start: datetime, end: datetime) -> PriceSeries:
         """What memory holds of [start, end) (UTC), priced as `prices` prices it; never
-        fetches, never reads the disk: a control cycle's view (a missing day ends it)."""
+        fetches, never reads the disk: a control cycle's view. A missing day ends it, except
+        at the start (a planner asking from an hour ago just after midnight, yesterday
+        never fetched since a restart, still gets today and tomorrow)."""
         empty = PriceSeries.empty()
         parts = [
             self._days.get(day, empty).window(start, end) for day in self._local_days(start, end)
         ]
+        while parts and not len(parts[0]):
+            parts.pop(0)
         return self._priced(concat(self._contiguous(parts)))
 
     def refresh(self, now: datetime) -> datetime:
