@@ -296,6 +296,7 @@ def live_inputs(
     feed = build_price_feed(config, clock, env, prices_transport)
     prices: PriceSource | None = None
     if feed is not None:
+        feed.load_cached(clock.now())
         prices = FeedInMemory(feed)
         jobs.append(BackgroundJob("prices", feed.refresh))
     weather = build_weather_source(config, clock, env, weather_transport)

@@ -227,6 +227,18 @@ def test_the_cache_gives_a_restarted_daemon_its_prices_without_the_network(
     assert restarted.store.decisions[0].import_eur_per_kwh == pytest.approx(0.2652)
 
 
+def test_a_restarted_daemon_prices_its_first_cycle_from_the_cache_before_any_refresh(
+    tmp_path: Path,
+) -> None:
+    _home(tmp_path, _answer(TIBBER)).run_until(_local(1))
+    hanging = Gate(_answer(TIBBER))  # never released: the refresh would hang
+    restarted = _home(tmp_path, hanging)
+    restarted.advance(_local(1))
+    restarted.daemon.run_job(restarted.device)  # no refresh has run
+    assert restarted.store.decisions[0].import_eur_per_kwh == pytest.approx(0.2806)  # 01:00
+    assert hanging.requests == 0
+
+
 def test_without_prices_decisions_record_none_and_no_job_runs(tmp_path: Path) -> None:
     home = _home(tmp_path)
     home.run_until(_local(2))

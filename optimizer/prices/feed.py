@@ -141,6 +141,18 @@ class PriceFeed:
             self._day(day)
         return self.next_refresh(now, days)
 
+    def load_cached(self, now: datetime) -> None:
+        """Today's and tomorrow's prices (local days at `now`) from the cache into memory,
+        never the network: a restarted daemon's first cycles see them before its first
+        refresh has run."""
+        today = now.astimezone(self.timezone).date()
+        for day in (today, today + timedelta(days=1)):
+            if self.source.publishes_at(day) is None:
+                continue  # a static tariff is not cached: the refresh computes it
+            cached = self.cache.load(self.source.name, day)
+            if cached is not None and self._whole(day, cached):
+                self._days[day] = cached
+
     def next_refresh(self, now: datetime, days: tuple[date, ...]) -> datetime:
         """The earliest of: each of `days` not wholly known yet at its publication time or
         its retry, and the next local midnight (a new day to ask for)."""
