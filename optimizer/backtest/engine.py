@@ -182,8 +182,10 @@ class BacktestSetup:
     battery_to_car: bool = False
     """`[site].battery_to_car` of the simulated home: the battery may feed the car."""
     prices: PriceSource | None = None
-    """What `target`'s least-cost planner plans with (None: the inputs' price column,
-    published day by day, see `optimizer.backtest.price_source`)."""
+    """The prices the decisions see, as at home: `target`'s least-cost planner plans with
+    them, `solar_only`'s price limit compares with them, each decision records its import
+    price (None: the inputs' price column, published day by day, see
+    `optimizer.backtest.price_source`)."""
     forecast: ForecastMode = OFFLINE
     """What the forecaster knows beyond the measurements (`optimizer.backtest.forecast_modes`)."""
 
@@ -393,17 +395,20 @@ def build_contender_site(
 
     The backtest passes in-process `WorldCharger`s; the equivalence test the
     daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
-    The contender's policy and read schedule override the config's; the setup's
-    forecast mode gives the forecaster its source (`weather`, None offline).
+    The contender's policy and read schedule override the config's; the prices the
+    decisions see are the setup's (the inputs' price column, published day by day); the
+    setup's forecast mode gives the forecaster its source (`weather`, None offline).
     """
+    priced = setup_with_prices(setup, inputs)
     make_source = setup.forecast.make_source
     return build_site(
         backtest_config(inputs, setup),
         chargers,
         clock,
         store,
-        policy=lambda: contender.make_policy(setup_with_prices(setup, inputs)),
+        policy=lambda: contender.make_policy(priced),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
+        prices=priced.prices,
         weather=None if make_source is None else make_source(clock),
     )
 

@@ -36,7 +36,8 @@ def build_daemon(
 
     With a `board` the daemon publishes its status there (a first one at once);
     `control` (default: the daemon's own) is how other threads steer it; a switch
-    builds the policy through the composition root (`site.make_policy`).
+    builds the policy through the composition root (`site.make_policy`). The site's
+    `jobs` (price and weather refreshes) run beside the cycles.
     """
     daemon = Daemon(
         site.controllers,
@@ -52,6 +53,7 @@ def build_daemon(
         control=control,
         make_policy=site.make_policy,
         charger_names={c.device_id: c.name for c in site.config.chargers},
+        background=site.jobs,
     )
     if restore:
         daemon.restore_budget()
