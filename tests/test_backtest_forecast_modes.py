@@ -79,16 +79,19 @@ def test_an_archived_forecast_is_seen_only_from_its_issue_time(tmp_path: Path) -
     mode = archived("file:a", read_archive(path, GRAZ))
     assert mode.make_source is not None
     clock = FakeClock(first - timedelta(minutes=1))
-    source = mode.make_source(clock)
+    made = mode.make_source(clock)
+    (job,) = made.jobs  # the daemon's background refresh, as at home
     noon = np.array([(DAY + timedelta(hours=10, minutes=30)).timestamp()])
 
     def power() -> float | None:
-        answer = source.pv_power(noon)
+        job.run(clock.t)
+        answer = made.source.pv_power(noon)
         return None if answer is None else float(answer.central_w[0])
 
     assert power() is None  # nothing issued yet
     clock.t = first
     low = power()
+    assert job.run(first) == second  # comes back when the next forecast is issued
     clock.t = second - timedelta(seconds=1)
     assert power() == low
     clock.t = second
@@ -226,4 +229,35 @@ def test_the_backtest_hands_the_oracle_to_the_sites_forecaster() -> None:
     offline = build_contender_site(
         inputs, policy_contender("solar_only"), BacktestSetup(), charger, clock, MemoryStore()
     )
-    assert offline.forecaster.source is None
+    assert offline.forecaster.source is None and offline.jobs == ()
+
+
+def test_the_backtest_hands_an_archive_and_its_refresh_job_to_the_site(tmp_path: Path) -> None:
+    pv = _cloudy_pv(DAY, 2, seed=5)
+    inputs = BacktestInputs(
+        pv_w=pv,
+        house_w=pd.Series(300.0, index=pv.index),
+        sessions=pd.DataFrame(columns=["arrival", "departure", "energy_kwh"]),
+        start=DAY,
+        end=DAY + timedelta(days=1),
+        site=GRAZ,
+    )
+    path = _write_jsonl(tmp_path / "a.jsonl", [_answer(DAY, 0.0)])
+    setup = BacktestSetup(forecast=archived("file:a", read_archive(path, GRAZ)))
+    world = build_world(inputs, setup)
+    clock = SimClock(DAY + timedelta(hours=9))
+
+    def charger(device_id: str, listener: CallListener) -> Charger:
+        return WorldCharger(world, device_id, clock, listener)
+
+    site = build_contender_site(
+        inputs, policy_contender("solar_only"), setup, charger, clock, MemoryStore()
+    )
+    (job,) = site.jobs  # the daemon runs it beside the cycles, in simulated time
+    now = clock.now()
+    site.forecaster.observe(now, float(pv.loc[now]))
+    later = (now + timedelta(hours=5), now + timedelta(hours=6))
+    before = site.forecaster.forecast(*later, 60.0).central_w
+    job.run(now)
+    after = site.forecaster.forecast(*later, 60.0).central_w
+    assert before.max() > 1000.0 and after.max() < 1.0  # the archive's dark sky took over

@@ -397,10 +397,12 @@ def build_contender_site(
     daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
     The contender's policy and read schedule override the config's; the prices the
     decisions see are the setup's (the inputs' price column, published day by day); the
-    setup's forecast mode gives the forecaster its source (`weather`, None offline).
+    setup's forecast mode gives the forecaster its source and the daemon the job that
+    refreshes it (`weather`, `jobs`; none offline).
     """
     priced = setup_with_prices(setup, inputs)
-    make_source = setup.forecast.make_source
+    make = setup.forecast.make_source
+    forecast = None if make is None else make(clock)
     return build_site(
         backtest_config(inputs, setup),
         chargers,
@@ -409,7 +411,8 @@ def build_contender_site(
         policy=lambda: contender.make_policy(priced),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
         prices=priced.prices,
-        weather=None if make_source is None else make_source(clock),
+        weather=None if forecast is None else forecast.source,
+        jobs=() if forecast is None else forecast.jobs,
     )
 
 

@@ -15,9 +15,10 @@ the blend with the nowcast are the same code in every mode.
   ratio (the source speaks for the configured kWp), about 1 when the config matches
   the array, so even the oracle's power passes through that factor.
 * `file:PATH`: archived forecasts replayed with their issue times (`ArchiveProvider`,
-  read by `adapters.weather.archive`): at simulated time t the forecaster sees the
-  latest forecast issued at or before t, never a later one; a forecast older than a
-  day is dropped (the offline default takes over), as the daemon's `WeatherFeed` does.
+  read by `adapters.weather.archive`) through the daemon's own `WeatherFeed`, whose
+  refresh runs as the daemon's background job at each issue time: at simulated time t
+  the forecaster sees the latest forecast issued at or before t, never a later one; a
+  forecast older than a day is dropped (the offline default takes over).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from optimizer.background import BackgroundJob
 from optimizer.forecast.config import ForecastConfig
 from optimizer.forecast.sources import FloatArray, ForecastSource, SourcePower
 from optimizer.forecast.weather import (
@@ -47,22 +49,30 @@ ORACLE_CAVEAT = "UPPER BOUND: the forecaster was given the measured future PV"
 ORACLE_CROSSOVER = ForecastConfig(nowcast_full_h=0.0, weather_full_h=1.0 / 60.0)
 """The oracle's blend: the truth takes over from the nowcast within a minute."""
 
-ARCHIVE_REFRESH_S = 60.0
-"""How often the replayed archive is asked for a newer issue (s): a forecast is seen at
-the first cycle after its issue time."""
+ARCHIVE_RETRY_S = 60.0
+"""Before the archive's first issue, the feed asks again this often (s)."""
+
+
+@dataclass(frozen=True)
+class ModeInputs:
+    """What a mode hands the composition root: the forecaster's source and the background
+    jobs that keep it fresh (`build_site(weather=, jobs=)`)."""
+
+    source: ForecastSource
+    jobs: tuple[BackgroundJob, ...] = ()
 
 
 @dataclass(frozen=True)
 class ForecastMode:
     """One `--forecast` mode: its label, the source each run gets, the blend it needs.
 
-    `make_source(clock)` builds a fresh source per run (None: offline); `config`
+    `make_source(clock)` builds a fresh source (and its jobs) per run (None: offline); `config`
     replaces the site's `[forecast]` blend settings (None: the defaults); `caveat` is a
     line every table made with the mode must show (None: nothing to warn about).
     """
 
     label: str
-    make_source: Callable[[Clock], ForecastSource] | None = None
+    make_source: Callable[[Clock], ModeInputs] | None = None
     config: ForecastConfig | None = None
     caveat: str | None = None
 
@@ -91,21 +101,38 @@ class TruePv(ForecastSource):
 def oracle(pv_w: pd.Series) -> ForecastMode:
     """`--forecast oracle` over the inputs' PV."""
     return ForecastMode(
-        ORACLE_LABEL, lambda _clock: TruePv(pv_w), ORACLE_CROSSOVER, caveat=ORACLE_CAVEAT
+        ORACLE_LABEL,
+        lambda _clock: ModeInputs(TruePv(pv_w)),
+        ORACLE_CROSSOVER,
+        caveat=ORACLE_CAVEAT,
     )
 
 
 class ArchiveProvider:
     """Archived forecasts as a `WeatherProvider`: `fetch(now)` answers the latest one
-    issued at or before `now` (`WeatherSeries.issued_s` is the issue time)."""
+    issued at or before `now` (`WeatherSeries.issued_s` is the issue time).
+
+    `refresh_s` is the gap from the forecast last answered to the next issue, so the
+    feed's refresh job comes back exactly when a newer forecast is issued; a replay has
+    no quota."""
 
     name = "archive"
 
     def __init__(self, forecasts: Sequence[WeatherSeries]) -> None:
         self._forecasts = sorted(forecasts, key=lambda s: s.issued_s)
         self._issued = [s.issued_s for s in self._forecasts]
-        self.refresh_s = ARCHIVE_REFRESH_S
+        self._answered: int | None = None
         self.budget = CallBudget(10**9, 1.0)
+
+    @property
+    def refresh_s(self) -> float:
+        """Seconds from the last answered issue to the next one (a day after the last)."""
+        i = self._answered
+        if i is None:
+            return ARCHIVE_RETRY_S
+        if i + 1 < len(self._issued):
+            return self._issued[i + 1] - self._issued[i]
+        return 86400.0
 
     def fetch(self, now_s: float) -> WeatherSeries:
         """The latest forecast issued by `now_s`; `WeatherSourceError` before the first."""
@@ -113,6 +140,7 @@ class ArchiveProvider:
         if i < 0:
             first = datetime.fromtimestamp(self._issued[0], UTC) if self._issued else None
             raise WeatherSourceError(self.name, f"no forecast issued yet (first: {first})")
+        self._answered = i
         return self._forecasts[i]
 
 
@@ -131,8 +159,9 @@ def archived(label: str, forecasts: Sequence[WeatherSeries]) -> ForecastMode:
     if not forecasts:
         raise ValueError(f"{label}: no forecasts")
 
-    def source(clock: Clock) -> ForecastSource:
-        return WeatherFeed(ArchiveProvider(forecasts), clock, _NoCache())
+    def source(clock: Clock) -> ModeInputs:
+        feed = WeatherFeed(ArchiveProvider(forecasts), clock, _NoCache())
+        return ModeInputs(feed, (BackgroundJob("weather", feed.refresh),))
 
     return ForecastMode(label, source)
 
@@ -144,6 +173,7 @@ __all__ = [
     "ORACLE_LABEL",
     "ArchiveProvider",
     "ForecastMode",
+    "ModeInputs",
     "TruePv",
     "archived",
     "oracle",
