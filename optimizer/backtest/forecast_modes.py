@@ -1,8 +1,9 @@
 """What a backtest's forecaster may know beyond the measurements: `--forecast MODE`.
 
-Each mode is a `ForecastSource` handed to the composition root (`build_site(weather=)`),
-the port the daemon's weather providers use at home: the controller, its forecaster and
-the blend with the nowcast are the same code in every mode.
+Each mode is a `ForecastSource` handed to the composition root (`build_site(weather=,
+jobs=)`), the port the daemon's weather providers use at home, with the background job
+that refreshes it where it has one: the controller, its forecaster, the blend with the
+nowcast and the daemon's scheduling of the refresh are the same code in every mode.
 
 * `offline` (the default): no source. The forecaster has the clear sky, the nowcast of
   the PV it has read and the site's learned climatology; it never sees a measurement
