@@ -21,10 +21,14 @@ controls only its account's devices (`server.config.SimAccount`).
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
@@ -134,6 +138,16 @@ class Fleet:
         settings.setdefault("seed", self.seed)
         return SimulatorConfig.for_accounts(self.sim_accounts(), **settings)
 
+    def with_keys(self, keys: Mapping[str, SecretStr]) -> Fleet:
+        """This fleet with the accounts' keys replaced by `keys` (account name -> key), e.g.
+        the fleet another process serves: `generate_fleet(...)` with the same arguments
+        and seed, and `read_fleet_keys` of its keys file. KeyError naming a missing one."""
+        missing = [a.name for a in self.accounts if a.name not in keys]
+        if missing:
+            raise KeyError(f"no key for account {missing[0]} (and {len(missing) - 1} more)")
+        accounts = tuple(replace(a, api_key=keys[a.name]) for a in self.accounts)
+        return replace(self, accounts=accounts)
+
     def __repr__(self) -> str:
         return f"Fleet(accounts={len(self.accounts)}, chargers={self.chargers}, seed={self.seed})"
 
@@ -153,6 +167,31 @@ def start_fleet_simulator(
 
     config = fleet.simulator_config(speed=speed, faults=faults or FaultConfig())
     return start_simulator(fleet.world(step_s), config, host=host, port=port)
+
+
+def write_fleet_keys(fleet: Fleet, path: Path) -> None:
+    """Write every account's key to `path` as JSON {account: key}, readable by its owner
+    only (mode 0600, also when the file existed). The one place the keys are written."""
+    keys = {a.name: a.api_key.get_secret_value() for a in fleet.accounts}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        os.fchmod(f.fileno(), 0o600)
+        json.dump(keys, f, indent=1)
+        f.write("\n")
+
+
+def read_fleet_keys(path: Path) -> dict[str, SecretStr]:
+    """The keys `write_fleet_keys` wrote (account name -> key); ValueError (one line,
+    naming the file, never a key) when it is not such a file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: not a fleet keys file ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in data.items()
+    ):
+        raise ValueError(f"{path}: not a fleet keys file (expected {{account: key}})")
+    return {name: SecretStr(key) for name, key in data.items()}
 
 
 def generate_fleet(
@@ -335,5 +374,7 @@ __all__ = [
     "FleetAccount",
     "FleetHome",
     "generate_fleet",
+    "read_fleet_keys",
     "start_fleet_simulator",
+    "write_fleet_keys",
 ]
