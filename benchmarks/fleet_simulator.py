@@ -100,9 +100,9 @@ def proc_memory_mb(pid: int) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def serve(accounts: int, chargers: int, seed: int, speed: float, keys: Path) -> tuple[
-    subprocess.Popen[str], str
-]:
+def serve(
+    accounts: int, chargers: int, seed: int, speed: float, keys: Path
+) -> tuple[subprocess.Popen[str], str]:
     """The fleet simulator in its own process and its root URL (once it listens)."""
     cmd = [
         sys.executable, "-m", "optimizer.cli.main", "simulator", "serve", "--port", "0",
