@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from adapters.served import free_port
 from adapters.simulator.fleet import (
     Fleet,
+    account_truth,
     generate_fleet,
     read_fleet_keys,
     start_fleet_simulator,
@@ -77,6 +78,13 @@ def test_each_key_has_its_own_daily_quota_and_tally() -> None:
         assert answer.status_code == 200
         assert answer.headers["RateLimit-Remaining"] == "2"
         truth = httpx.get(f"{sim.root_url}/sim/truth").json()["requests_per_account"]
+        now = sim.simulator.now()
+        rows = account_truth(sim.simulator, fleet, fleet.start, now)
+    assert [(r["account"], r["chargers"], r["calls_per_day_max"]) for r in rows] == [
+        ("acct-001", 1, 3),
+        ("acct-002", 1, 1),
+    ]
+    assert all(0 <= r["solar_kwh"] <= r["ev_kwh"] for r in rows)
     (day_a,) = truth["acct-001"].values()
     (day_b,) = truth["acct-002"].values()
     assert day_a == {"counted": 3, "over_limit": 1}
