@@ -345,3 +345,18 @@ def test_start_is_shared_by_every_home() -> None:
     fleet = generate_fleet(2, 3, seed=1, start=start)
     assert fleet.world().now == start
     assert {h.scenario.start_utc for h in fleet.homes} == {start}
+
+
+def test_a_long_running_home_keeps_two_days_of_inputs() -> None:
+    fleet = generate_fleet(1, 3, seed=2)
+    homes = fleet.world()
+    end = fleet.start + timedelta(days=4, hours=12)
+    for hours in range(1, 4 * 24 + 13):
+        homes.advance_to(fleet.start + timedelta(hours=hours))
+        for device in homes.device_ids:
+            homes.charger(device)
+    kept = {end.date(), end.date() - timedelta(days=1)}
+    for world in homes.worlds:
+        inputs = world._inputs
+        days = {*inputs._pv_cache, *(k[1] for k in (*inputs._house_cache, *inputs._list_cache))}
+        assert days <= kept, sorted(days)
