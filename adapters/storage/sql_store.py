@@ -321,7 +321,11 @@ class SqlStore(Closing):
             row = _session_row(session) | label
             updated = conn.execute(
                 update(SessionRow)
-                .where(SessionRow.device_id == session.device_id, SessionRow.start == session.start)
+                .where(
+                    SessionRow.account == self._label,
+                    SessionRow.device_id == session.device_id,
+                    SessionRow.start == session.start,
+                )
                 .values(row)
             )
             if updated.rowcount == 0:
