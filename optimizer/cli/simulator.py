@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from optimizer.cli import fault_options
+
+if TYPE_CHECKING:
+    from adapters.simulator.fleet import Fleet
 
 app = typer.Typer(no_args_is_help=True)
 """Registered by `optimizer.cli.main`, which holds its help (listed without importing this)."""
@@ -64,6 +68,20 @@ def serve(
     throttle_retry_after: fault_options.ThrottleRetryAfterOption = True,
     revoke_keys_at: fault_options.RevokeKeysAtOption = None,
     offline: fault_options.OfflineOption = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            help="Serve a generated fleet instead of a scenario: ACCOUNTS:CHARGERS "
+            "(chargers per account, e.g. 100:10), homes drawn from --seed; needs --keys-file."
+        ),
+    ] = None,
+    keys_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --fleet: write every account's key here (JSON {account: key}, "
+            "mode 0600); the keys are printed nowhere else."
+        ),
+    ] = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -72,6 +90,11 @@ def serve(
 
     Clients follow simulated time through the X-Simulated-Time header of every
     answer or GET /sim/clock.
+
+    With --fleet, many accounts share the server, each with its own key, daily
+    quota and homes (`adapters.simulator.fleet`); `generate_fleet(ACCOUNTS,
+    CHARGERS, seed=SEED)` rebuilds the same homes in another process, and
+    `read_fleet_keys` reads the keys file.
     """
     import uvicorn
     from pydantic import ValidationError
@@ -105,18 +128,22 @@ def serve(
         offline=offline,
         seed=seed,
     )
+    generated = None if fleet is None else _fleet(fleet, seed, keys_file, scenario, api_key, state)
     try:
-        world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
-        config = SimulatorConfig.for_keys(
-            keys,
+        settings = dict(
             daily_limit=daily_limit,
             base_path=base_path,
             speed=speed,
             tick_s=tick,
-            timezone=world_scenario.site.timezone,
             seed=seed,
             faults=faults,
         )
+        if generated is not None:
+            config = generated.simulator_config(**settings)
+        else:
+            world_scenario = default_scenario() if scenario is None else load_scenario(scenario)
+            zone = world_scenario.site.timezone
+            config = SimulatorConfig.for_keys(keys, timezone=zone, **settings)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "options"
@@ -134,6 +161,8 @@ def serve(
         resumed = state is not None and state.exists()
         if state is not None and resumed:
             sim = load_state(state, config)
+        elif generated is not None:
+            sim = Simulator(generated.world(), config)
         else:
             sim = Simulator(World(world_scenario, seed=seed), config)
     except StateFileError as exc:
@@ -142,12 +171,19 @@ def serve(
     except ValueError as exc:
         sock.close()
         raise typer.BadParameter(str(exc), param_hint="--offline") from None
+    if generated is not None and keys_file is not None:
+        _write_keys(generated, keys_file, sock)
     loopback = host == "localhost" or _is_loopback(host)
     shown = host if ":" not in host else f"[{host}]"
     typer.echo(f"V2C Cloud simulator: http://{shown}:{port}{config.base_path}")
-    typer.echo(f"  devices: {', '.join(sim.world.device_ids)}; speed {speed:g}x")
+    if generated is not None and keys_file is not None:
+        chargers = f"{len(generated.accounts)} accounts, {generated.chargers} chargers"
+        typer.echo(f"  fleet: {chargers} (seed {seed}); speed {speed:g}x")
+        typer.echo(f"  api keys: in {keys_file} (mode 0600)")
+    else:
+        typer.echo(f"  devices: {', '.join(sim.world.device_ids)}; speed {speed:g}x")
     typer.echo(f"  simulated time: {sim.now().isoformat()} (GET http://{shown}:{port}/sim/clock)")
-    for key in keys:
+    for key in keys if generated is None else ():
         typer.echo(f"  api key: {_shown_key(key, DEMO_API_KEY)}")
     if state is not None:
         typer.echo(f"  state: {state} ({'resumed' if resumed else 'new'}, written on exit)")
@@ -159,6 +195,50 @@ def serve(
     asgi = create_app(sim, on_shutdown=on_shutdown)
     server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning", access_log=False))
     server.run(sockets=[sock])
+
+
+def _usage_error(message: str) -> NoReturn:
+    """One line on stderr, exit 2 (a bad option value)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _fleet(
+    spec: str,
+    seed: int,
+    keys_file: Path | None,
+    scenario: Path | None,
+    api_key: list[str] | None,
+    state: Path | None,
+) -> Fleet:
+    """The fleet `--fleet ACCOUNTS:CHARGERS` asks for; a one-line error (exit 2) otherwise."""
+    from adapters.simulator.fleet import generate_fleet
+
+    for given, name in ((scenario, "--scenario"), (api_key, "--api-key"), (state, "--state")):
+        if given:
+            _usage_error(
+                f"--fleet: cannot be combined with {name} (a fleet has its own homes and keys)"
+            )
+    if keys_file is None:
+        _usage_error("--fleet: needs --keys-file PATH, where the accounts' keys are written")
+    accounts, sep, chargers = spec.partition(":")
+    if not sep or not accounts.strip().isdigit() or not chargers.strip().isdigit():
+        _usage_error(f"--fleet: expected ACCOUNTS:CHARGERS (e.g. 100:10), got {spec!r}")
+    try:
+        return generate_fleet(int(accounts), int(chargers), seed=seed)
+    except ValueError as exc:
+        _usage_error(f"--fleet {spec}: {exc}")
+
+
+def _write_keys(generated: Fleet, path: Path, sock: socket.socket) -> None:
+    """The keys file, or a one-line error naming it (exit 2, the socket closed)."""
+    from adapters.simulator.fleet import write_fleet_keys
+
+    try:
+        write_fleet_keys(generated, path)
+    except OSError as exc:
+        sock.close()
+        _usage_error(f"--keys-file {path}: {exc.strerror or exc}")
 
 
 def _is_loopback(host: str) -> bool:

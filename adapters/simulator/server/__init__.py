@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         API_KEY_ENV,
         DEFAULT_BASE_PATH,
         DEMO_API_KEY,
+        SimAccount,
         SimulatorConfig,
         resolve_api_keys,
     )
@@ -53,6 +54,7 @@ __all__ = [
     "OfflineWindow",
     "QuotaState",
     "RunningSimulator",
+    "SimAccount",
     "Simulator",
     "SimulatorConfig",
     "bind_socket",

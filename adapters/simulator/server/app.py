@@ -16,7 +16,8 @@ and `/device/currentstatecharge` answer). One request goes through, in order:
    random 5xx; a malformed body is applied to the 200 answer at the end;
 6. query parameters checked against the spec (required, enum, pattern,
    bounds) and the JSON body (timer, power profiles) -> 400 {"message": ...};
-7. the named device (`deviceId` or `id`) must exist -> 404;
+7. the named device (`deviceId` or `id`) must exist and, with accounts (a
+   fleet), belong to the key's account -> 404 (the same answer either way);
 8. a device offline at this time (fault `offline`) -> 504, except
    `connected` (false) and `stadistic/device`;
 9. the operation's handler acts on the world and answers.
@@ -37,7 +38,8 @@ from the world's start. Clients follow it two ways:
   sessions as of `until` (default now; the world never goes back, `time` says
   where it is), the sessions as the world passed the key revocation
   (`snapshots`) and the API requests received per simulated UTC day and
-  outcome (`requests_per_day`, `tally.Outcome`).
+  outcome (`requests_per_day`, `tally.Outcome`), and with accounts (a fleet)
+  the same per account name (`requests_per_account`).
 `/sim/*` is outside the API's base path, needs no key and costs no quota.
 """
 
@@ -155,13 +157,16 @@ class _ApiRoute:
             return Response(status_code=429, headers=headers)
         quota = sim.count_call(key, now)
         headers = self._headers(now, quota)
+        outcome = Outcome.COUNTED if quota.allowed else Outcome.OVER_LIMIT
+        sim.tally.add(outcome, now)
+        account = sim.account_of(key)
+        if account is not None:
+            sim.account_tallies[account].add(outcome, now)
         if not quota.allowed:
-            sim.tally.add(Outcome.OVER_LIMIT, now)
             return Response(status_code=429, headers=headers)
-        sim.tally.add(Outcome.COUNTED, now)
-        return await self._counted(request, headers)
+        return await self._counted(request, headers, key)
 
-    async def _counted(self, request: Request, headers: dict[str, str]) -> Response:
+    async def _counted(self, request: Request, headers: dict[str, str], key: str) -> Response:
         faults = self.sim.faults
         if faults.config.latency_s > 0:
             await asyncio.sleep(faults.config.latency_s)
@@ -176,7 +181,7 @@ class _ApiRoute:
         if fault is Fault.ERROR:
             return _message(status, "An unexpected error occurred", headers)
         try:
-            body = self._answer(request.query_params, await request.body())
+            body = self._answer(request.query_params, await request.body(), key)
         except ApiError as exc:
             return _message(exc.status, exc.message, headers)
         response = _json(200, body, headers)
@@ -185,14 +190,16 @@ class _ApiRoute:
             response.headers["content-length"] = str(len(response.body))
         return response
 
-    def _answer(self, params: Mapping[str, str], raw_body: bytes) -> object:
+    def _answer(self, params: Mapping[str, str], raw_body: bytes, key: str) -> object:
         endpoint = self.endpoint
         query = self._query(params)
         body = self._body(raw_body)
         device_id = query.get(endpoint.device_param) if endpoint.device_param else None
-        if device_id is not None and not self.sim.has_device(device_id):
+        if device_id is not None and not self.sim.has_device(device_id, key):
+            # Another account's device is answered like an unknown one: the key
+            # learns nothing of devices outside its account.
             raise ApiError(404, f"device {device_id} not found")
-        return self.sim.dispatch(endpoint.operation_id, device_id, query, body)
+        return self.sim.dispatch(endpoint.operation_id, device_id, query, body, key)
 
     def _query(self, params: Mapping[str, str]) -> dict[str, str]:
         """The spec's parameters present in the request, validated; unknown ones ignored."""
@@ -318,6 +325,9 @@ def truth_body(sim: Simulator, until: datetime) -> dict[str, Any]:
             for t, records in sim.session_snapshots.items()
         },
         "requests_per_day": sim.tally.as_json(),
+        "requests_per_account": {
+            name: tally.as_json() for name, tally in sim.account_tallies.items()
+        },
     }
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from adapters.simulator.quota import DEFAULT_DAILY_LIMIT
 from adapters.simulator.server.faults import FaultConfig
@@ -22,6 +23,21 @@ DEFAULT_BASE_PATH = "/kong/v2c_service"
 """Where the API is mounted, so `http://HOST:PORT/kong/v2c_service` mirrors the real base URL."""
 
 
+class SimAccount(BaseModel):
+    """One account on the simulated cloud: its key and the devices paired with it.
+
+    A key sees and controls only its account's devices: any other device id is
+    answered like an id that does not exist (404), as the real cloud does for a
+    device not in the account, so a key learns nothing of other accounts.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64)
+    api_key: SecretStr
+    device_ids: tuple[str, ...] = Field(min_length=1)
+
+
 class SimulatorConfig(BaseModel):
     """One simulator run.
 
@@ -31,6 +47,10 @@ class SimulatorConfig(BaseModel):
     physics). `timezone` is the chargers' local zone, used for the local
     dates of the statistics. `seed` drives every random choice the server
     makes (faults have their own seed in `faults`).
+
+    `accounts` empty (one account): every key sees every device of the world.
+    Given (a fleet, `for_accounts`): `api_keys` are exactly the accounts' keys,
+    each with its own daily quota and its own devices.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -43,11 +63,36 @@ class SimulatorConfig(BaseModel):
     timezone: str = "UTC"
     seed: int = 0
     faults: FaultConfig = FaultConfig()
+    accounts: tuple[SimAccount, ...] = ()
 
     @classmethod
     def for_keys(cls, keys: Iterable[str], **settings: Any) -> SimulatorConfig:
         """A config accepting `keys` (plain strings, wrapped as secrets) and `settings`."""
         return cls(api_keys=tuple(SecretStr(k) for k in keys), **settings)
+
+    @classmethod
+    def for_accounts(cls, accounts: Iterable[SimAccount], **settings: Any) -> SimulatorConfig:
+        """A config serving `accounts`, each key seeing only its own devices."""
+        accounts = tuple(accounts)
+        return cls(api_keys=tuple(a.api_key for a in accounts), accounts=accounts, **settings)
+
+    @model_validator(mode="after")
+    def _accounts_own_the_keys(self) -> SimulatorConfig:
+        if not self.accounts:
+            return self
+        names = [a.name for a in self.accounts]
+        if len(set(names)) != len(names):
+            raise ValueError("accounts: two accounts have the same name")
+        keys = [a.api_key.get_secret_value() for a in self.accounts]
+        if len(set(keys)) != len(keys):
+            raise ValueError("accounts: two accounts share one api key")
+        if set(keys) != {k.get_secret_value() for k in self.api_keys}:
+            raise ValueError("accounts: api_keys must be exactly the accounts' keys")
+        owned = Counter(d for a in self.accounts for d in a.device_ids)
+        twice = sorted(d for d, n in owned.items() if n > 1)
+        if twice:
+            raise ValueError(f"accounts: devices in two accounts: {', '.join(twice[:5])}")
+        return self
 
     @field_validator("api_keys")
     @classmethod

@@ -91,7 +91,8 @@ class CallContext:
 
     `device_id` is the device named by the query (`deviceId` or `id`), already
     checked to exist; None for account-level operations. `online` is False
-    while that device is offline (an offline fault window).
+    while that device is offline (an offline fault window). `device_ids` are
+    the devices of the caller's account, which account-level operations list.
     """
 
     world: WorldLike
@@ -104,6 +105,7 @@ class CallContext:
     tariff: Tariff
     rng: random.Random
     online: bool = True
+    device_ids: Sequence[str] = ()
 
     @property
     def charger(self) -> SimChargerLike:
@@ -428,7 +430,7 @@ def _stadistic_device(ctx: CallContext) -> object:
 
 @handles("stadistic_global_me")
 def _stadistic_global_me(ctx: CallContext) -> object:
-    sessions = [s for d in ctx.world.device_ids for s in ctx.world.sessions(d)]
+    sessions = [s for d in ctx.device_ids for s in ctx.world.sessions(d)]
     totals = global_statistics(
         sessions,
         tz=ctx.tz,
@@ -508,5 +510,5 @@ def _version(ctx: CallContext) -> object:
 def _pairings_me(ctx: CallContext) -> object:
     return [
         {"id": device_id, "name": f"Trydan {device_id}", "deviceId": device_id}
-        for device_id in ctx.world.device_ids
+        for device_id in ctx.device_ids
     ]

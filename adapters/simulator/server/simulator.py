@@ -36,8 +36,10 @@ ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
 class Simulator:
     """One simulated V2C cloud account set over one world model.
 
-    `clock` starts at the world's current time unless given. Every configured
-    key sees every device of the world (`pairings/me` lists them all).
+    `clock` starts at the world's current time unless given. Without accounts
+    in the config every key sees every device of the world (`pairings/me` lists
+    them all); with accounts (a fleet) a key sees only its account's devices and
+    `account_tallies` counts the requests of each account by name.
     """
 
     def __init__(
@@ -56,6 +58,14 @@ class Simulator:
         if unknown:
             raise ValueError(f"offline windows name unknown devices: {', '.join(unknown)}")
         self._keys = tuple(k.get_secret_value().encode() for k in config.api_keys)
+        every = tuple(self.settings)
+        self._devices_by_key: tuple[tuple[str, ...], ...] = (every,) * len(self._keys)
+        self._visible: tuple[frozenset[str], ...] = ()
+        self._account_names: tuple[str | None, ...] = (None,) * len(self._keys)
+        if config.accounts:
+            self._bind_accounts(config)
+        self.account_tallies: dict[str, CallTally] = {a.name: CallTally() for a in config.accounts}
+        """Requests per account name (fleets only), beside `tally` for them all."""
         self._rng = random.Random(config.seed)
         self._lock = threading.RLock()
         revoked = config.faults.revoke_keys_at
@@ -64,6 +74,17 @@ class Simulator:
         """Every device's sessions as the world passed each snapshot time (the key
         revocation): the truth a client could still have read, kept because the
         world never goes back."""
+
+    def _bind_accounts(self, config: SimulatorConfig) -> None:
+        """Each key's devices and account name, in the order of `config.api_keys`."""
+        unknown = sorted({d for a in config.accounts for d in a.device_ids} - set(self.settings))
+        if unknown:
+            raise ValueError(f"accounts name devices the world lacks: {', '.join(unknown[:5])}")
+        by_key = {a.api_key.get_secret_value().encode(): a for a in config.accounts}
+        accounts = [by_key[k] for k in self._keys]
+        self._devices_by_key = tuple(a.device_ids for a in accounts)
+        self._visible = tuple(frozenset(a.device_ids) for a in accounts)
+        self._account_names = tuple(a.name for a in accounts)
 
     def __repr__(self) -> str:
         return f"Simulator(devices={list(self.settings)}, keys={len(self._keys)} configured)"
@@ -164,18 +185,38 @@ class Simulator:
         """`key` is a configured key and keys are not revoked at simulated time `now`."""
         if key is None or self.faults.keys_revoked(now):
             return False
+        return self._key_index(key) is not None
+
+    def _key_index(self, key: str) -> int | None:
+        """Which configured key `key` is; None for none."""
         given = key.encode()
         # Compare against every key in constant time, so timing reveals nothing.
         matches = [hmac.compare_digest(given, k) for k in self._keys]
-        return any(matches)
+        return matches.index(True) if any(matches) else None
 
     def count_call(self, key: str, now: datetime) -> QuotaState:
         """Count one call of `key` against its daily quota."""
         return self.quota.consume(key, now)
 
-    def has_device(self, device_id: str) -> bool:
-        """The world has a charger with this id."""
-        return device_id in self.settings
+    def account_of(self, key: str) -> str | None:
+        """The account name of a valid `key` (fleets); None without accounts or for no key."""
+        index = self._key_index(key)
+        return None if index is None else self._account_names[index]
+
+    def devices_of(self, key: str | None) -> tuple[str, ...]:
+        """The devices `key` sees, in order (all of them without accounts; none for no key)."""
+        index = None if key is None else self._key_index(key)
+        return () if index is None else self._devices_by_key[index]
+
+    def has_device(self, device_id: str, key: str | None = None) -> bool:
+        """The world has a charger with this id, paired with `key`'s account when
+        accounts are configured (another account's device is as unknown as none)."""
+        if device_id not in self.settings:
+            return False
+        if not self.config.accounts:
+            return True
+        index = None if key is None else self._key_index(key)
+        return index is not None and device_id in self._visible[index]
 
     def dispatch(
         self,
@@ -183,8 +224,12 @@ class Simulator:
         device_id: str | None,
         query: Mapping[str, str],
         body: Mapping[str, Any] | None,
+        key: str | None = None,
     ) -> object:
         """Run one validated operation against the world; the JSON-able 200 body.
+
+        `key` names the account whose devices account-level operations list
+        (every device when None or without accounts).
 
         Raises ApiError for answers other than 200; 504 for an operation that
         needs a device which is offline (see `faults`).
@@ -209,5 +254,6 @@ class Simulator:
                 tariff=self.tariff,
                 rng=self._rng,
                 online=online,
+                device_ids=self.devices_of(key) if key is not None else tuple(self.settings),
             )
             return handler(ctx)
