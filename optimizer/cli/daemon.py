@@ -388,6 +388,14 @@ def demo(
     offline: fault_options.OfflineOption = None,
     mqtt: MqttOption = None,
     web: WebOption = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            "--fleet",
+            help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
+            "driven by one daemon process; --json adds `accounts`.",
+        ),
+    ] = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
@@ -435,6 +443,15 @@ def demo(
         offline=offline,
         seed=seed,
     )
+    if fleet is not None:
+        from optimizer.cli.demo_fleet import fleet_demo
+
+        if scenario is not None or policy is not None or mqtt or web:
+            raise _fail("--fleet: cannot be combined with --scenario, --policy, --mqtt or --web")
+        fleet_demo(
+            fleet, hours=hours, speed=speed, seed=seed, db=db, as_json=as_json, faults=faults
+        )
+        return
     app_config = demo_config(world_scenario, policy)
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='v2c-demo-')) / 'demo.db'}"
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
