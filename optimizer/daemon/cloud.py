@@ -94,11 +94,13 @@ def account_daemons(
     store: SqlStore,
     *,
     boards: bool = False,
+    clear_sky_days: ClearSkyDays = in_process,
 ) -> AccountDaemons:
     """The daemons of every site of `account`, each built by the composition root over
     the account's one `client` and one read scheduler (the quota is the account's);
     `store` is the process's database, of which the account writes and reads its own rows.
-    With `boards` every site publishes its status on a `StatusBoard` of its own.
+    With `boards` every site publishes its status on a `StatusBoard` of its own;
+    `clear_sky_days` says where the clear-sky model runs (`build_site`).
     """
     own = store.for_account(account.name)
     recording = RetryingStore(own)
@@ -106,7 +108,14 @@ def account_daemons(
     chargers = cloud_chargers(client, clock)
     daemons = []
     for config in account.sites:
-        site = build_site(config, chargers, clock, recording, scheduler=scheduler)
+        site = build_site(
+            config,
+            chargers,
+            clock,
+            recording,
+            scheduler=scheduler,
+            clear_sky_days=clear_sky_days,
+        )
         reconciler = cloud_reconciler(client, own, config.site.tz)
         board = StatusBoard() if boards else None
         daemons.append(build_daemon(site, reconciler=reconciler, board=board))
@@ -121,6 +130,7 @@ def fleet_daemons(
     store: SqlStore,
     *,
     boards: bool = False,
+    clear_sky_days: ClearSkyDays = in_process,
 ) -> tuple[AccountDaemons, ...]:
     """Every account's daemons, their clients on the one HTTP `pool` (see `account_daemons`)."""
     from adapters.v2c_cloud.pool import PooledV2CClient
@@ -132,6 +142,7 @@ def fleet_daemons(
             clock,
             store,
             boards=boards,
+            clear_sky_days=clear_sky_days,
         )
         for account in accounts
     )

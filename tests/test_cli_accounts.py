@@ -1,0 +1,103 @@
+"""`sessions --account` and `budget --account`: one account's rows of a fleet's database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.storage import SqlStore
+from optimizer.cli.main import app
+from optimizer.interfaces import ApiCall
+from tests.conftest import make_session
+
+runner = CliRunner()
+
+SITE = """
+[site]
+latitude = 47.05
+longitude = 15.44
+timezone = "Europe/Vienna"
+arrays = [{{ kwp = 8.0, tilt_deg = 30.0, azimuth_deg = 180.0 }}]
+
+[[chargers]]
+device_id = "{device}"
+"""
+
+FLEET = """
+[storage]
+url = "sqlite:///{db}"
+
+[[accounts]]
+name = "acme"
+api_key_env = "ACME_KEY"
+[[accounts.sites]]
+config = "a.toml"
+
+[[accounts]]
+name = "zeta"
+api_key_env = "ZETA_KEY"
+[[accounts.sites]]
+config = "z.toml"
+"""
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> tuple[Path, str]:
+    """A fleet file of two accounts and a database where each spent calls and charged."""
+    db = tmp_path / "fleet.db"
+    (tmp_path / "a.toml").write_text(SITE.format(device="A1"))
+    (tmp_path / "z.toml").write_text(SITE.format(device="Z1"))
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET.format(db=db))
+    now = datetime.now(UTC)
+    with SqlStore(f"sqlite:///{db}") as store:
+        for account, device, calls in (("acme", "A1", 7), ("zeta", "Z1", 3)):
+            own = store.for_account(account)
+            for k in range(calls):
+                t = now - timedelta(seconds=k + 1)
+                own.record_call(ApiCall(t, device, "currentstatecharge", 200, 0.1))
+            own.record_session(make_session(device, 0))
+            own.commit()
+    return path, f"sqlite:///{db}"
+
+
+def test_sessions_of_one_account_or_all(fleet: tuple[Path, str]) -> None:
+    _, db = fleet
+    every = runner.invoke(app, ["sessions", "--db", db, "--csv"])
+    acme = runner.invoke(app, ["sessions", "--db", db, "--csv", "--account", "acme"])
+    assert every.exit_code == 0 == acme.exit_code, every.output + acme.output
+    assert _devices(every.stdout) == ["A1", "Z1"]
+    assert _devices(acme.stdout) == ["A1"]
+
+
+def _devices(csv_text: str) -> list[str]:
+    return sorted(line.split(",")[0] for line in csv_text.splitlines()[1:])
+
+
+def test_budget_spends_are_the_accounts_own(fleet: tuple[Path, str]) -> None:
+    path, _ = fleet
+    for account, spent in (("acme", 7), ("zeta", 3)):
+        result = runner.invoke(app, ["budget", "--config", str(path), "--account", account])
+        assert result.exit_code == 0, result.output
+        assert f"Spent {spent} of 1000 calls" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "has 2 accounts: choose one with --account (acme, zeta)"),
+        (["--account", "nope"], "no account 'nope'"),
+        (["--account", "Bad Name"], "--account 'Bad Name': must match"),
+    ],
+)
+def test_budget_account_errors_are_one_line(
+    fleet: tuple[Path, str], args: list[str], expected: str
+) -> None:
+    path, _ = fleet
+    result = runner.invoke(app, ["budget", "--config", str(path), *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.output
