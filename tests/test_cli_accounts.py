@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,3 +102,28 @@ def test_budget_account_errors_are_one_line(
     assert result.exit_code == 2
     lines = [line for line in result.output.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fleet.db'}"
+    result = runner.invoke(
+        app, ["demo", "--fleet", "2:3", "--hours", "3", "--speed", "4000", "--json", "--db", db]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    rows = summary["accounts"]
+    assert [r["account"] for r in rows] == ["acct-001", "acct-002"]
+    assert [r["chargers"] for r in rows] == [3, 3] and summary["chargers"] == 6
+    for row in rows:
+        assert 0 < row["calls_per_day_max"] <= 1000
+        assert row["calls_per_day_max"] == row["simulator_calls_per_day_max"]
+        assert row["fatal"] is None
+    assert summary["calls_used"] == sum(r["calls_used"] for r in rows)
+    assert summary["ev_kwh"] == pytest.approx(sum(r["ev_kwh"] for r in rows), abs=0.01)
+    assert summary["cpu_s"] > 0 and summary["peak_rss_mb"] > 0
+
+
+def test_demo_fleet_spec_errors_are_one_line() -> None:
+    result = runner.invoke(app, ["demo", "--fleet", "ten:3"])
+    assert result.exit_code == 2
+    assert "expected ACCOUNTS:CHARGERS" in result.output

@@ -75,7 +75,7 @@ def _run_fleet(tmp_path: Path, faults_of_a: FaultConfig | None) -> FleetRun:
                 timeout=HANG_S * 2,
             )
             wired.append(account_daemons(account, client, clock, store))
-        runner = FleetRunner([(w.name, w.daemons) for w in wired], clock)
+        runner = FleetRunner(wired, clock)
         runner.start()
         b = runner.workers[-1]
         while (t := b.next_wakeup()) is not None and t < UNTIL:

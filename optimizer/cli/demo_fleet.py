@@ -85,7 +85,7 @@ def fleet_demo(
                 err=True,
             )
         wired = fleet_daemons(fleet.accounts, pool, running.base_url, clock, store)
-        runner = FleetRunner([(w.name, w.daemons) for w in wired], clock)
+        runner = FleetRunner(wired, clock)
         wall0 = _time.monotonic()
         with stop_on_signals(runner.stop_event):
             runner.start()

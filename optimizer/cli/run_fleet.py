@@ -71,7 +71,7 @@ def run_fleet(
             f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}",
             err=True,
         )
-        runner = FleetRunner([(w.name, w.daemons) for w in wired], clock)
+        runner = FleetRunner(wired, clock)
         if server is not None:
             server.start()
             typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)

@@ -11,11 +11,11 @@ reconcile through the same client (so its calls are in the same ledger).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adapters.storage.retrying import RetryingStore
+from adapters.storage.retrying import RetryingStore, RoundStore
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
 from optimizer.accounts import AccountSpec
@@ -85,6 +85,8 @@ class AccountDaemons:
     scheduler: LedgeredScheduler
     store: SqlStore
     daemons: tuple[Daemon, ...]
+    flush: Callable[[], None]
+    """Writes what the account's worker recorded in a round (`RoundStore.flush`)."""
 
 
 def account_daemons(
@@ -98,12 +100,13 @@ def account_daemons(
 ) -> AccountDaemons:
     """The daemons of every site of `account`, each built by the composition root over
     the account's one `client` and one read scheduler (the quota is the account's);
-    `store` is the process's database, of which the account writes and reads its own rows.
+    `store` is the process's database, of which the account writes and reads its own rows,
+    a round's records in one transaction (the worker calls `flush` after each round).
     With `boards` every site publishes its status on a `StatusBoard` of its own;
     `clear_sky_days` says where the clear-sky model runs (`build_site`).
     """
     own = store.for_account(account.name)
-    recording = RetryingStore(own)
+    recording = RoundStore(own)
     scheduler = account_planner(account.sites)
     chargers = cloud_chargers(client, clock)
     daemons = []
@@ -119,7 +122,7 @@ def account_daemons(
         reconciler = cloud_reconciler(client, own, config.site.tz)
         board = StatusBoard() if boards else None
         daemons.append(build_daemon(site, reconciler=reconciler, board=board))
-    return AccountDaemons(account.name, client, scheduler, own, tuple(daemons))
+    return AccountDaemons(account.name, client, scheduler, own, tuple(daemons), recording.flush)
 
 
 def fleet_daemons(

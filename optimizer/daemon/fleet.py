@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from optimizer.daemon.core import Daemon, DaemonStopped
 from optimizer.daemon.runner import SpeedClock
@@ -37,6 +38,20 @@ MAX_WAIT_S = 1.0
 """Longest a worker sleeps (wall s) before it looks at the clock again (a re-anchored clock)."""
 MIN_WAIT_S = 0.001
 """Shortest wall wait between two rounds: nothing that goes wrong makes a worker spin."""
+
+
+class AccountJobs(Protocol):
+    """One account as the runner takes it: its name, its sites' daemons, and how to write
+    what a round recorded (`optimizer.daemon.cloud.AccountDaemons` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def daemons(self) -> Sequence[Daemon]: ...
+
+    @property
+    def flush(self) -> Callable[[], None]: ...
 
 
 @dataclass(slots=True)
@@ -57,6 +72,8 @@ class AccountWorker:
     daemons: tuple[Daemon, ...]
     clock: SpeedClock
     stop: threading.Event
+    flush: Callable[[], None] = lambda: None
+    """Writes the round's records (the store's commits wait for it); after every round."""
     on_fatal: Callable[[str, str], None] | None = None
     fatal: str | None = None
     error: BaseException | None = None
@@ -127,6 +144,7 @@ class AccountWorker:
         for daemon in self.daemons:
             if not daemon.stopped and daemon.next_wakeup() <= now:
                 self._run(daemon, now)
+        self.flush()
         with self._idle:
             self._ran_until = now
             self._idle.notify_all()
@@ -163,6 +181,7 @@ class AccountWorker:
                 self.commands.extend(daemon.shutdown())
             except Exception:  # one site's failing shutdown must not skip the others
                 log.exception("account %s: shutdown failed", self.account)
+        self.flush()
 
     def outcome(self) -> AccountOutcome:
         """How the account's run ended (after `join`)."""
@@ -184,7 +203,7 @@ class FleetRunner:
 
     def __init__(
         self,
-        accounts: Sequence[tuple[str, Sequence[Daemon]]],
+        accounts: Sequence[AccountJobs],
         clock: SpeedClock,
         *,
         stop_event: threading.Event | None = None,
@@ -195,8 +214,8 @@ class FleetRunner:
         self.stop_event = stop_event or threading.Event()
         self._stop_workers = threading.Event()
         self.workers = tuple(
-            AccountWorker(name, tuple(daemons), clock, self._stop_workers)
-            for name, daemons in accounts
+            AccountWorker(a.name, tuple(a.daemons), clock, self._stop_workers, a.flush)
+            for a in accounts
         )
 
     def start(self) -> None:
@@ -239,4 +258,4 @@ class FleetRunner:
         return [worker.outcome() for worker in self.workers]
 
 
-__all__ = ["AccountOutcome", "AccountWorker", "FleetRunner"]
+__all__ = ["AccountJobs", "AccountOutcome", "AccountWorker", "FleetRunner"]
