@@ -9,7 +9,10 @@ is the same whatever was simulated before.
 
 The clear sky is computed on a 5-minute grid in 32-day chunks and
 interpolated (solar position is smooth; this keeps a simulated year at about
-a second of pvlib time instead of several).
+a second of pvlib time instead of several). A world of one home among many
+that lives a day or two (a fleet) asks for 1-day chunks: the chunks' cache
+holds few sites, and a 32-day chunk per home costs ~7x a 1-day one. The grid
+points are the same, so is every value.
 """
 
 from __future__ import annotations
@@ -36,20 +39,23 @@ CLEAR_SKY_CHUNK_DAYS = 32
 
 
 @lru_cache(maxsize=8)
-def _clear_sky_chunk(site: SiteConfig, chunk: int) -> FloatArray:
-    """Clear-sky PV (W) on a 5-min grid over 32 days + 1 sample, chunk of day ordinals."""
-    first = date.fromordinal(chunk * CLEAR_SKY_CHUNK_DAYS + 1)
+def _clear_sky_chunk(site: SiteConfig, chunk: int, days: int) -> FloatArray:
+    """Clear-sky PV (W) on a 5-min grid over `days` days + 1 sample, chunk of day ordinals."""
+    first = date.fromordinal(chunk * days + 1)
     start = datetime.combine(first, time(0, 0), tzinfo=UTC)
-    periods = CLEAR_SKY_CHUNK_DAYS * DAY_S // CLEAR_SKY_STEP_S + 1
+    periods = days * DAY_S // CLEAR_SKY_STEP_S + 1
     times = pd.date_range(start, periods=periods, freq=f"{CLEAR_SKY_STEP_S}s")
     return clear_sky_pv(site, times).to_numpy(dtype=float)
 
 
-def clear_sky_day(site: SiteConfig, day: date, step_s: float) -> FloatArray:
-    """Clear-sky PV (W) for one UTC day on a grid of `step_s`, step values at step start."""
+def clear_sky_day(
+    site: SiteConfig, day: date, step_s: float, chunk_days: int = CLEAR_SKY_CHUNK_DAYS
+) -> FloatArray:
+    """Clear-sky PV (W) for one UTC day on a grid of `step_s`, step values at step start;
+    pvlib computes `chunk_days` days at once (module doc)."""
     ordinal = day.toordinal() - 1
-    chunk, offset = divmod(ordinal, CLEAR_SKY_CHUNK_DAYS)
-    values = _clear_sky_chunk(site, chunk)
+    chunk, offset = divmod(ordinal, chunk_days)
+    values = _clear_sky_chunk(site, chunk, chunk_days)
     per_day = DAY_S // CLEAR_SKY_STEP_S
     coarse = values[offset * per_day : (offset + 1) * per_day + 1]
     fine_t = np.arange(0.0, DAY_S, step_s) / CLEAR_SKY_STEP_S
@@ -93,7 +99,10 @@ class _Series:
 
 
 class DayInputs:
-    """PV (shared) and household (per device) power for each simulated UTC day."""
+    """PV (shared) and household (per device) power for each simulated UTC day.
+
+    `clear_sky_chunk_days`: days of clear sky computed per pvlib call (module doc).
+    """
 
     def __init__(
         self,
@@ -102,7 +111,11 @@ class DayInputs:
         step_s: float,
         pv_w: pd.Series | None = None,
         house_w: pd.Series | None = None,
+        clear_sky_chunk_days: int = CLEAR_SKY_CHUNK_DAYS,
     ) -> None:
+        if clear_sky_chunk_days < 1:
+            raise ValueError(f"clear_sky_chunk_days must be >= 1, got {clear_sky_chunk_days}")
+        self.clear_sky_chunk_days = clear_sky_chunk_days
         self.scenario = scenario
         self.seed = seed
         self.step_s = step_s
@@ -151,7 +164,8 @@ class DayInputs:
     def _make_pv(self, day: date) -> FloatArray:
         if self._pv is not None:
             return self._pv.day(day, self.step_s)
-        clear = clear_sky_day(self.scenario.site, day, self.step_s)
+        site, chunk_days = self.scenario.site, self.clear_sky_chunk_days
+        clear = clear_sky_day(site, day, self.step_s, chunk_days)
         rng = np.random.default_rng([self.seed, 0, day.toordinal(), 1])
         return clear * transmittance(self.scenario.weather, rng, clear.shape[0], self.step_s)
 

@@ -7,6 +7,9 @@ calls take effect from the current step on. Between two calls the commands are
 constant, so the chargers simulate whole segments at once (vectorized) and
 only split them at UTC midnight and at arrivals and departures.
 
+`clear_sky_chunk_days` is how many days of clear sky one pvlib call computes
+(`inputs`): 32 suits a world that runs for months, 1 a fleet's many homes.
+
 A scenario's `home_battery` gives every home a battery (`home_battery.HomeBattery`);
 such a home runs one step at a time, because the battery answers the car's draw and
 the charger's PV modes answer the battery's (see `home_battery` for the assumptions).
@@ -32,7 +35,7 @@ from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.charger import SHORT_SEGMENT_STEPS, FloatArray, SimCharger
 from adapters.simulator.world.home_battery import HomeBattery, HomeFlows
-from adapters.simulator.world.inputs import DAY_S, DayInputs
+from adapters.simulator.world.inputs import CLEAR_SKY_CHUNK_DAYS, DAY_S, DayInputs
 from adapters.simulator.world.recording import StepRecorder, StepSeries
 from adapters.simulator.world.scenario import Scenario
 from adapters.simulator.world.sessions import (
@@ -78,6 +81,7 @@ class World:
         pv_w: pd.Series | None = None,
         house_w: pd.Series | None = None,
         sessions: pd.DataFrame | None = None,
+        clear_sky_chunk_days: int = CLEAR_SKY_CHUNK_DAYS,
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -86,7 +90,9 @@ class World:
         start = scenario.start_utc
         self._origin = datetime.combine(start.date(), datetime.min.time(), tzinfo=UTC)
         self._k = int((start - self._origin).total_seconds() // self.step_s)
-        self._inputs = DayInputs(scenario, seed, self.step_s, pv_w, house_w)
+        self._inputs = DayInputs(
+            scenario, seed, self.step_s, pv_w, house_w, clear_sky_chunk_days=clear_sky_chunk_days
+        )
         self._devices: dict[str, _Device] = {}
         self._cached_day_index = -1
         self._cached_day = self._origin.date()
