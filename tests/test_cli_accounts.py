@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
+from optimizer.config import AppConfig
 from optimizer.interfaces import ApiCall
 from tests.conftest import make_session
 
@@ -127,3 +134,61 @@ def test_demo_fleet_spec_errors_are_one_line() -> None:
     result = runner.invoke(app, ["demo", "--fleet", "ten:3"])
     assert result.exit_code == 2
     assert "expected ACCOUNTS:CHARGERS" in result.output
+
+
+def _site_toml(site: AppConfig) -> str:
+    arrays = ", ".join(
+        f"{{ kwp = {a.kwp}, tilt_deg = {a.tilt_deg}, azimuth_deg = {a.azimuth_deg} }}"
+        for a in site.site.arrays
+    )
+    chargers = "".join(f'\n[[chargers]]\ndevice_id = "{c.device_id}"\n' for c in site.chargers)
+    return (
+        f"[site]\nlatitude = {site.site.latitude}\nlongitude = {site.site.longitude}\n"
+        f'timezone = "{site.site.timezone}"\narrays = [{arrays}]\n{chargers}'
+    )
+
+
+def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
+    """`run --config fleet.toml` against a served fleet: one process, each account its key
+    (from a file), its rows labelled; SIGTERM leaves every charger safe, exit 0."""
+    fleet = generate_fleet(2, 2, seed=5)
+    lines = []
+    for account in fleet.accounts:
+        (tmp_path / f"{account.name}.key").write_text(account.api_key.get_secret_value())
+        lines += [f'[[accounts]]\nname = "{account.name}"\napi_key_file = "{account.name}.key"']
+        for j, site in enumerate(account.sites):
+            (tmp_path / f"{account.name}-{j}.toml").write_text(_site_toml(site))
+            lines += [f'[[accounts.sites]]\nconfig = "{account.name}-{j}.toml"']
+    (tmp_path / "fleet.toml").write_text("\n".join(lines) + "\n")
+    db = f"sqlite:///{tmp_path / 'fleet.db'}"
+    with start_fleet_simulator(fleet, speed=600) as served:
+        cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]
+        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--no-web"]
+        cmd += ["--base-url", served.base_url, "--clock-from-server"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and proc.poll() is None:
+                if _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}:
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert "2 account(s), 4 charger(s)" in err
+    assert _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}
+    assert not any(a.api_key.get_secret_value() in err for a in fleet.accounts)
+
+
+def _accounts_with_calls(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    try:
+        with sqlite3.connect(path) as conn:
+            return {row[0] for row in conn.execute("SELECT DISTINCT account FROM api_calls")}
+    except sqlite3.Error:
+        return set()
