@@ -171,6 +171,7 @@ class AccountWorker:
         for daemon in self.daemons:
             if daemon.fatal is None:
                 daemon.fatal = exc  # its shutdown sends nothing: the key is refused
+            daemon.shutdown()  # the account's other sites stop too, without a refused call
         if self.on_fatal is not None:
             self.on_fatal(self.account, self.fatal)
 
