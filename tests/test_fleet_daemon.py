@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -83,6 +83,7 @@ def _run_fleet(tmp_path: Path, faults_of_a: FaultConfig | None) -> FleetRun:
                 sim.simulator.jump_to(t)
             runner.wake()
             assert b.settle(t, timeout_s=60), f"account b did not run its jobs due at {t}"
+        runner.request_stop()
         pool.close()  # ends account a's request in flight, if any
         outcomes = runner.stop(timeout_s=60)
         calls_of_a = sum(sims["a"].simulator.tally.per_day.values()) if "a" in sims else 0
@@ -97,7 +98,9 @@ def _run_fleet(tmp_path: Path, faults_of_a: FaultConfig | None) -> FleetRun:
     engine.dispose()
     decisions: dict[str, list[datetime]] = {}
     for account, time in rows:
-        decisions.setdefault(account, []).append(datetime.fromisoformat(str(time)))
+        decisions.setdefault(account, []).append(
+            datetime.fromisoformat(str(time)).replace(tzinfo=UTC)
+        )
     return FleetRun(decisions, outcomes, calls_of_a)
 
 
@@ -132,8 +135,10 @@ def test_one_accounts_fault_never_delays_another(
         assert a.fatal is not None and "account a (401)" in a.fatal
         assert len(run.decisions["a"]) < len(reference)
     elif fault == "every request hangs":
-        # Stuck in its first read all along: its first cycle ends when the pool closes.
-        assert len(run.decisions.get("a", [])) <= 2
+        # Stuck in its first read all along: its first cycle ends when the pool closes,
+        # then the shutdown's decision; nothing in between.
+        first, shutdown = run.decisions["a"]
+        assert first < T0 + timedelta(minutes=1) and shutdown >= UNTIL - timedelta(hours=1)
         assert 1 <= run.calls_of_a <= 3
     else:
         assert a.fatal is None

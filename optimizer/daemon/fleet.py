@@ -250,10 +250,14 @@ class FleetRunner:
             if all(w.next_wakeup() is None for w in self.workers):
                 return
 
-    def stop(self, timeout_s: float | None = None) -> list[AccountOutcome]:
-        """Stop every worker (each leaves its chargers safe and commits); the outcomes."""
+    def request_stop(self) -> None:
+        """Tell every worker to stop after its round (without waiting for it)."""
         self._stop_workers.set()
         self.wake()
+
+    def stop(self, timeout_s: float | None = None) -> list[AccountOutcome]:
+        """Stop every worker (each leaves its chargers safe and commits); the outcomes."""
+        self.request_stop()
         for worker in self.workers:
             worker.join(timeout_s)
         return [worker.outcome() for worker in self.workers]
