@@ -128,6 +128,7 @@ def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
     assert summary["calls_used"] == sum(r["calls_used"] for r in rows)
     assert summary["ev_kwh"] == pytest.approx(sum(r["ev_kwh"] for r in rows), abs=0.01)
     assert summary["cpu_s"] > 0 and summary["peak_rss_mb"] > 0
+    assert 0 <= summary["late_s_mean"] <= summary["late_s_max"]
 
 
 def test_demo_fleet_spec_errors_are_one_line() -> None:

@@ -131,6 +131,7 @@ def test_one_accounts_fault_never_delays_another(
     assert drift < 1.0, "account b's cycles moved while account a failed"
     a, b = run.outcomes
     assert b.fatal is None and b.account == "b"
+    assert b.late_s_max < 1.0  # every round of b's ran when its first job was due
     if fault == "key revoked":
         assert a.fatal is not None and "account a (401)" in a.fatal
         assert len(run.decisions["a"]) < len(reference)

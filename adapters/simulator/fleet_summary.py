@@ -57,6 +57,10 @@ class FleetSummary:
     cpu_s_per_charger_day: float
     peak_rss_mb: float
     safe_mode_commands: int
+    late_s_mean: float
+    """How late (simulated s) the accounts' due jobs ran, on average: ~0 when the process
+    kept up with the clock; the demo against the wall clock falls behind on a busy box."""
+    late_s_max: float
     fatal: list[str] = field(default_factory=list)
     not_safe: int = 0
     accounts: list[dict[str, Any]] = field(default_factory=list)
@@ -97,6 +101,8 @@ def _account_row(
         "truth_ev_kwh": round(sum(s.energy_wh for s in truth) / 1000, 3),
         "truth_solar_kwh": round(sum(s.solar_wh for s in truth) / 1000, 3),
         "safe_mode_commands": outcome.safe_commands,
+        "late_s_mean": outcome.late_s_mean,
+        "late_s_max": outcome.late_s_max,
         "not_safe": list(outcome.not_safe),
         "fatal": outcome.fatal,
     }
@@ -143,6 +149,8 @@ def summarize_fleet(
         cpu_s_per_charger_day=round(cost.cpu_s / charger_days, 4) if charger_days else 0.0,
         peak_rss_mb=round(cost.peak_rss_mb, 1),
         safe_mode_commands=sum(r["safe_mode_commands"] for r in rows),
+        late_s_mean=round(sum(r["late_s_mean"] for r in rows) / len(rows), 1),
+        late_s_max=max(r["late_s_max"] for r in rows),
         fatal=[r["fatal"] for r in rows if r["fatal"]],
         not_safe=sum(len(r["not_safe"]) for r in rows),
         accounts=rows,

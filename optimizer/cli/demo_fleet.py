@@ -139,7 +139,8 @@ def _print(summary: FleetSummary) -> None:
     )
     typer.echo(
         f"cost: {s.cpu_s:.0f} CPU s ({s.cpu_s_per_charger_day:.3f} per charger-day), "
-        f"peak {s.peak_rss_mb:.0f} MB"
+        f"peak {s.peak_rss_mb:.0f} MB; due jobs ran {s.late_s_mean:.0f} s late on average "
+        f"(at most {s.late_s_max:.0f} s, simulated)"
     )
 
 

@@ -62,6 +62,10 @@ class AccountOutcome:
     fatal: str | None = None
     safe_commands: int = 0
     not_safe: tuple[str, ...] = ()
+    late_s_mean: float = 0.0
+    """How late (clock s) the account's rounds ran after their first due job, on average:
+    near 0 while the process keeps up, growing when it falls behind the clock."""
+    late_s_max: float = 0.0
 
 
 @dataclass
@@ -78,6 +82,8 @@ class AccountWorker:
     fatal: str | None = None
     error: BaseException | None = None
     commands: list[Command] = field(default_factory=list)
+    late_s: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Lateness of the rounds that ran jobs: [sum, count, max] (clock s)."""
     _wake: threading.Event = field(default_factory=threading.Event)
     _idle: threading.Condition = field(default_factory=threading.Condition)
     _ran_until: datetime | None = None
@@ -141,6 +147,9 @@ class AccountWorker:
         for daemon in self.daemons:
             if not daemon.stopped:
                 daemon.apply_control(now)
+        due = self.next_wakeup()
+        if due is not None and due <= now:
+            self._count_lateness((now - due).total_seconds())
         for daemon in self.daemons:
             if not daemon.stopped and daemon.next_wakeup() <= now:
                 self._run(daemon, now)
@@ -155,6 +164,10 @@ class AccountWorker:
         if delay_s > 0:
             self._wake.wait(min(max(delay_s, MIN_WAIT_S), MAX_WAIT_S))
             self._wake.clear()
+
+    def _count_lateness(self, late_s: float) -> None:
+        total, count, worst = self.late_s
+        self.late_s = [total + late_s, count + 1, max(worst, late_s)]
 
     def _run(self, daemon: Daemon, now: datetime) -> None:
         try:
@@ -196,7 +209,9 @@ class AccountWorker:
         if fatal is None and self.error is not None:
             fatal = f"account {self.account}: {type(self.error).__name__}: {self.error}"
         safe = sum(1 for c in self.commands if c.ok)
-        return AccountOutcome(self.account, fatal, safe, not_safe)
+        total, count, worst = self.late_s
+        mean = total / count if count else 0.0
+        return AccountOutcome(self.account, fatal, safe, not_safe, round(mean, 1), round(worst, 1))
 
 
 class FleetRunner:
