@@ -78,7 +78,6 @@ class AccountWorker:
     stop: threading.Event
     flush: Callable[[], None] = lambda: None
     """Writes the round's records (the store's commits wait for it); after every round."""
-    on_fatal: Callable[[str, str], None] | None = None
     fatal: str | None = None
     error: BaseException | None = None
     commands: list[Command] = field(default_factory=list)
@@ -185,8 +184,6 @@ class AccountWorker:
             if daemon.fatal is None:
                 daemon.fatal = exc  # its shutdown sends nothing: the key is refused
             daemon.shutdown()  # the account's other sites stop too, without a refused call
-        if self.on_fatal is not None:
-            self.on_fatal(self.account, self.fatal)
 
     def _shutdown(self) -> None:
         """Leave the account's chargers in the safe mode and commit (each site)."""
