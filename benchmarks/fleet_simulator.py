@@ -100,9 +100,9 @@ def proc_memory_mb(pid: int) -> tuple[float, float]:
     return values["VmRSS"], values["VmHWM"]
 
 
-def serve(accounts: int, chargers: int, seed: int, speed: float, keys: Path) -> tuple[
-    subprocess.Popen[str], str
-]:
+def serve(
+    accounts: int, chargers: int, seed: int, speed: float, keys: Path
+) -> tuple[subprocess.Popen[str], str]:
     """The fleet simulator in its own process and its root URL (once it listens)."""
     cmd = [
         sys.executable, "-m", "optimizer.cli.main", "simulator", "serve", "--port", "0",
@@ -186,6 +186,7 @@ def main() -> None:
             wall = time.perf_counter() - wall0
             cpu = proc_cpu_s(proc.pid) - cpu0
             rss, peak = proc_memory_mb(proc.pid)
+            truth = httpx.get(f"{root_url}/sim/truth", timeout=120.0).json()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -202,6 +203,15 @@ def main() -> None:
         f"({1000 * cpu / len(calls):.2f} ms per call), "
         f"{100 * cpu / wall:.0f} % of one core; RSS {rss:.0f} MB after, peak {peak:.0f} MB"
     )
+    busiest = max(
+        (
+            n.get("counted", 0)
+            for days in truth["requests_per_account"].values()
+            for n in days.values()
+        ),
+        default=0,
+    )
+    print(f"busiest account: {busiest} calls counted in one simulated UTC day (limit 1000)")
     if not args.jump:
         print(f"driver: worst lag {lag_s / 60:.1f} simulated minutes behind its schedule")
 

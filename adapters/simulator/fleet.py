@@ -47,7 +47,12 @@ from optimizer.sessions import CommuterPattern, HomeOfficePattern, TripEnergy, W
 from optimizer.site import ArrayConfig, SiteConfig
 
 if TYPE_CHECKING:
-    from adapters.simulator.server import FaultConfig, RunningSimulator, SimulatorConfig
+    from adapters.simulator.server import (
+        FaultConfig,
+        RunningSimulator,
+        Simulator,
+        SimulatorConfig,
+    )
     from adapters.simulator.server.config import SimAccount
     from adapters.simulator.world.homes import Homes
 
@@ -173,6 +178,34 @@ def start_fleet_simulator(
 
     config = fleet.simulator_config(speed=speed, faults=faults or FaultConfig())
     return start_simulator(fleet.world(step_s), config, host=host, port=port)
+
+
+def account_truth(
+    sim: Simulator, fleet: Fleet, start: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Each account's ground truth on the simulator serving `fleet` (the fleet demo's
+    per-account summary beside the daemon's): chargers and homes, the most calls its key
+    had counted in one simulated UTC day, and the energy into its cars (kWh, with the
+    solar part) over the sessions still open or ended at or after `start`, with the world
+    as of `until` (or later: the world never goes back)."""
+    rows = []
+    with sim.world_as_of(until) as world:
+        for account in fleet.accounts:
+            logs = [log.to_record() for d in account.device_ids for log in world.sessions(d)]
+            ours = [s for s in logs if s.end is None or s.end >= start]
+            tally = sim.account_tallies.get(account.name)
+            per_day = {} if tally is None else tally.per_day
+            rows.append(
+                {
+                    "account": account.name,
+                    "chargers": len(account.device_ids),
+                    "homes": len(account.sites),
+                    "calls_per_day_max": max(per_day.values(), default=0),
+                    "ev_kwh": round(sum(s.energy_wh for s in ours) / 1000, 3),
+                    "solar_kwh": round(sum(s.solar_wh for s in ours) / 1000, 3),
+                }
+            )
+    return rows
 
 
 def write_fleet_keys(fleet: Fleet, path: Path) -> None:
@@ -379,6 +412,7 @@ __all__ = [
     "Fleet",
     "FleetAccount",
     "FleetHome",
+    "account_truth",
     "generate_fleet",
     "read_fleet_keys",
     "start_fleet_simulator",

@@ -144,11 +144,23 @@ class DayInputs:
         """PV power (W) on the day's grid."""
         cached = self._pv_cache.get(day)
         if cached is None:
+            self._forget_before(day - timedelta(days=1))
             if len(self._pv_cache) > 4:
                 self._pv_cache.clear()
             cached = self._make_pv(day)
             self._pv_cache[day] = cached
         return cached
+
+    def _forget_before(self, first: date) -> None:
+        """Drop the cached days before `first`: the world only moves forward, so a day
+        before yesterday is rarely read again (and would be the same when recomputed).
+        Bounds a long-running fleet's inputs to two days per home."""
+        for day in [d for d in self._pv_cache if d < first]:
+            del self._pv_cache[day]
+        for key in [k for k in self._house_cache if k[1] < first]:
+            del self._house_cache[key]
+        for key in [k for k in self._list_cache if k[1] < first]:
+            del self._list_cache[key]
 
     def household(self, device_id: str, day: date) -> FloatArray:
         """Household power without the car (W) on the day's grid."""
