@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from adapters.simulator.fleet import account_truth
+
 if TYPE_CHECKING:
     from adapters.simulator.fleet import Fleet
     from adapters.simulator.server import RunningSimulator
@@ -74,32 +76,29 @@ class FleetSummary:
 
 def _account_row(
     store: SqlStore,
-    running: RunningSimulator,
-    name: str,
-    devices: Sequence[str],
+    truth: dict[str, Any],
     outcome: AccountOutcome,
     window: tuple[datetime, datetime],
 ) -> dict[str, Any]:
+    """One account: what its store recorded beside the simulator's `truth`
+    (`adapters.simulator.fleet.account_truth`)."""
     start, end = window
-    own = store.for_account(name)
+    own = store.for_account(outcome.account)
     per_day = own.calls_per_day(start.replace(hour=0, minute=0, second=0, microsecond=0), end)
     recorded = [s for s in own.sessions() if s.end is None or s.end >= start]
-    tally = running.simulator.account_tallies.get(name)
-    with running.simulator.world_as_of(window[1]) as world:
-        truth = [log.to_record() for device in devices for log in world.sessions(device)]
-    truth = [s for s in truth if s.end is None or s.end >= start]
     return {
-        "account": name,
-        "chargers": len(devices),
+        "account": outcome.account,
+        "chargers": truth["chargers"],
+        "homes": truth["homes"],
         "calls_used": len(own.calls_between(start, end)),
         "calls_per_day_max": max(per_day.values(), default=0),
-        "simulator_calls_per_day_max": max(tally.per_day.values(), default=0) if tally else None,
+        "simulator_calls_per_day_max": truth["calls_per_day_max"],
         "ev_kwh": round(sum(s.energy_wh for s in recorded) / 1000, 3),
         "solar_kwh": round(sum(s.solar_wh for s in recorded) / 1000, 3),
         "grid_kwh": round(sum(s.grid_wh for s in recorded) / 1000, 3),
         "sessions": len(recorded),
-        "truth_ev_kwh": round(sum(s.energy_wh for s in truth) / 1000, 3),
-        "truth_solar_kwh": round(sum(s.solar_wh for s in truth) / 1000, 3),
+        "truth_ev_kwh": truth["ev_kwh"],
+        "truth_solar_kwh": truth["solar_kwh"],
         "safe_mode_commands": outcome.safe_commands,
         "late_s_mean": outcome.late_s_mean,
         "late_s_max": outcome.late_s_max,
@@ -124,10 +123,8 @@ def summarize_fleet(
     start, ended = window
     end = ended + timedelta(seconds=1)
     by_name = {o.account: o for o in outcomes}
-    rows = [
-        _account_row(store, running, a.name, a.device_ids, by_name[a.name], (start, end))
-        for a in fleet.accounts
-    ]
+    truths = account_truth(running.simulator, fleet, start, end)
+    rows = [_account_row(store, t, by_name[t["account"]], (start, end)) for t in truths]
     chargers = sum(r["chargers"] for r in rows)
     charger_days = chargers * hours / 24
     return FleetSummary(
