@@ -98,8 +98,19 @@ def planner_pv_profile(clear_sky: ClearSkyCache) -> PvProfile:
 def budget_planner(config: AppConfig, clear_sky: ClearSkyCache | None = None) -> BudgetPlanner:
     """The account's `BudgetPlanner`: the configured budget over all configured chargers,
     expecting the PV of `clear_sky` (default: the site's, computed in-process)."""
-    profile = planner_pv_profile(clear_sky or ClearSkyCache(config.site))
-    return BudgetPlanner(config.budget, devices=len(config.chargers), pv_profile=profile)
+    return account_planner((config,), clear_sky)
+
+
+def account_planner(
+    sites: Sequence[AppConfig], clear_sky: ClearSkyCache | None = None
+) -> BudgetPlanner:
+    """One account's `BudgetPlanner`, shared by all its sites (`build_site(scheduler=)`):
+    the first site's `[budget]` spread over every charger of every site (the quota is
+    the account's), expecting the first site's clear sky (or `clear_sky`'s PV)."""
+    first = sites[0]
+    profile = planner_pv_profile(clear_sky or ClearSkyCache(first.site))
+    devices = sum(len(site.chargers) for site in sites)
+    return BudgetPlanner(first.budget, devices=devices, pv_profile=profile)
 
 
 def policy_factory(config: AppConfig, prices: PriceSource | None = None) -> PolicyByName:
@@ -204,17 +215,22 @@ def read_contexts_from_store(
     return contexts
 
 
-def budget_plan(config: AppConfig, store: QueryableStore | None, now: datetime) -> BudgetPlan:
-    """The rest of the quota day of `now` as the daemon's planner would plan it.
+def budget_plan(
+    config: AppConfig | Sequence[AppConfig], store: QueryableStore | None, now: datetime
+) -> BudgetPlan:
+    """The rest of the quota day of `now` as the daemon's planner would plan it, for one
+    site or an account's sites (`store`: that account's, `SqlStore.for_account`).
 
     The planner's ledger is restored from the store's calls, the contexts from its
     latest readings; without a store (no database yet) nothing is spent.
     """
-    planner = budget_planner(config)
+    sites = (config,) if isinstance(config, AppConfig) else tuple(config)
+    planner = account_planner(sites)
     contexts: dict[str, ReadContext] = {}
     if store is not None:
         planner.restore(store.calls_between(now - RESTORE_SPAN, now), now)
-        contexts = read_contexts_from_store(config, store, now)
+        for site in sites:
+            contexts |= read_contexts_from_store(site, store, now)
     day = planner.ledger.window(now)[0].date()
     return planner.plan(day, contexts, now=now)
 
@@ -311,6 +327,7 @@ __all__ = [
     "PolicyByName",
     "PolicyFactory",
     "SiteParts",
+    "account_planner",
     "budget_plan",
     "budget_planner",
     "build_price_feed",

@@ -104,6 +104,11 @@ class AppConfig(BaseModel):
 
 def load_config(path: str | Path) -> AppConfig:
     """Read and validate a TOML config file; raise `ConfigError` with one line on any problem."""
+    return parse_config(read_toml(path), str(path))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The parsed TOML of `path`; `ConfigError` (one line naming the file) when it cannot be."""
     where = str(path)
     try:
         raw = Path(path).read_bytes()
@@ -122,7 +127,7 @@ def load_config(path: str | Path) -> AppConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
-    return parse_config(data, where)
+    return data
 
 
 def parse_config(data: Mapping[str, Any], where: str = "config") -> AppConfig:

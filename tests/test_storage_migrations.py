@@ -11,7 +11,13 @@ from sqlalchemy import Connection, create_engine, inspect, select, text
 
 from adapters.storage import SchemaTooNewError, SqlStore
 from adapters.storage.engine import open_engine
-from adapters.storage.migrations import DECISIONS_V1, STEPS, MigrationStep, schema_version, upgrade
+from adapters.storage.migrations import (
+    STEPS,
+    MigrationStep,
+    schema_version,
+    upgrade,
+    v1_tables,
+)
 from adapters.storage.schema import Base, DecisionRow
 from adapters.storage.sql_store import _decision_from_row, _decision_row
 from optimizer.interfaces import Decision, PvMode
@@ -41,7 +47,7 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 3
+        assert store.schema_version == len(STEPS) == 5
 
 
 def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -63,14 +69,40 @@ def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> N
     assert [tuple(r) for r in history] == [(s.version, s.description) for s in steps]
 
 
+V1_CALL = (
+    "INSERT INTO api_calls (time, device_id, endpoint, status, latency_s, quota_limit, "
+    "quota_remaining, quota_reset_s) VALUES (:time, :device_id, :endpoint, :status, "
+    ":latency_s, :quota_limit, :quota_remaining, :quota_reset_s)"
+)
+"""A call as a version 1 (to 4) database holds it: no account column."""
+
+
+def _old_database(url: str, version: int) -> None:
+    """A database at `version` (< 5) holding `make_call(0)`, written as that version would."""
+    with SqlStore(url, steps=STEPS[:version]) as old:
+        assert old.schema_version == version
+    call = make_call(0)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        row = {
+            "time": f"{call.time:%Y-%m-%d %H:%M:%S.%f}",  # as SQLAlchemy writes it
+            "device_id": call.device_id,
+            "endpoint": call.endpoint,
+            "status": call.status,
+            "latency_s": call.latency_s,
+            "quota_limit": call.quota.limit if call.quota else None,
+            "quota_remaining": call.quota.remaining if call.quota else None,
+            "quota_reset_s": call.quota.reset_s if call.quota else None,
+        }
+        conn.execute(text(V1_CALL), row)
+    engine.dispose()
+
+
 def test_a_v1_database_gets_the_settings_table_and_keeps_its_calls(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v1.db'}"
-    with SqlStore(url, steps=STEPS[:1]) as v1:
-        v1.record_call(make_call(0))
-        v1.commit()
-        assert v1.schema_version == 1
-    with SqlStore(url, steps=STEPS[:2]) as v2:
-        assert v2.schema_version == 2
+    _old_database(url, 1)
+    with SqlStore(url) as v2:
+        assert v2.schema_version == len(STEPS)
         assert v2.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
         assert v2.setting("policy") is None
         v2.record_setting("policy", "target")
@@ -86,12 +118,12 @@ def test_a_v2_database_gets_the_decision_price_and_keeps_its_decisions(tmp_path:
     engine = create_engine(url)
     with engine.begin() as conn:  # a row as v2 wrote it
         row = {k: v for k, v in _decision_row(old).items() if k != "import_eur_per_kwh"}
-        conn.execute(DECISIONS_V1.insert(), [row])
+        conn.execute(v1_tables().tables["decisions"].insert(), [row])
     engine.dispose()
     assert "import_eur_per_kwh" not in _columns(url, "decisions")
     priced = replace(old, time=T0 + timedelta(minutes=1), import_eur_per_kwh=-0.012)
     with SqlStore(url) as v3:
-        assert v3.schema_version == 3
+        assert v3.schema_version == len(STEPS)
         v3.record_decision(priced)
         v3.commit()
     engine = create_engine(url)
@@ -150,3 +182,28 @@ def test_steps_build_exactly_the_models_schema(tmp_path: Path) -> None:
     reference.dispose()
     for table in Base.metadata.tables:
         assert _columns(migrated, table) == _columns(str(reference.url), table), table
+
+
+def test_step_5_labels_the_old_rows_default_and_accounts_see_only_theirs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v4.db'}"
+    _old_database(url, 4)
+    assert "account" not in _columns(url, "api_calls")
+    window = (make_call(0).time, make_call(2).time)
+    with SqlStore(url) as store:
+        assert store.schema_version == 5
+        acme = store.for_account("acme")
+        acme.record_call(make_call(1))
+        acme.commit()
+        assert store.calls_between(*window) == [make_call(0), make_call(1)]
+        assert store.for_account("default").calls_between(*window) == [make_call(0)]
+        assert acme.calls_between(*window) == [make_call(1)]
+        acme.record_setting("policy", "fast")
+        acme.commit()
+        assert acme.setting("policy") == "fast" and store.setting("policy") is None
+    for table in ("api_calls", "observations", "decisions", "commands", "sessions"):
+        assert "account" in _columns(url, table), table
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        labels = conn.execute(text("SELECT account FROM api_calls ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert labels == ["default", "acme"]

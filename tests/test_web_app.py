@@ -325,6 +325,7 @@ def test_metrics_parse_and_match_the_status(site: Site) -> None:
     samples = [s for f in families.values() for s in f.samples]
 
     def value(name: str, **labels: str) -> float:
+        labels = {"account": "default", **labels}  # a single home is the account 'default'
         found = [s.value for s in samples if s.name == name and s.labels == labels]
         assert len(found) == 1, (name, labels)
         return found[0]
@@ -408,3 +409,27 @@ def test_a_revoked_key_is_fatal_in_the_status_and_healthz(tmp_path: Path) -> Non
         client.close()
         store.close()
         running.stop()
+
+
+def test_accounts_are_listed_and_label_every_series(site: Site) -> None:
+    """A fleet's web app: `/api/accounts` lists each account, `/metrics` labels by it."""
+    other = StatusBoard()  # an account whose daemon has published nothing yet
+    accounts = (("acme", (site.board,)), ("zeta", (other,)))
+    app = create_app(site.board, site.daemon.control, tz=site.daemon.timezone, accounts=accounts)
+    client = TestClient(app)
+    listed = check(client.get("/api/accounts"), 200, "/api/accounts")["accounts"]
+    status = site.board.current()
+    assert [a["account"] for a in listed] == ["acme", "zeta"]
+    assert listed[0]["chargers"] == len(status.chargers) and listed[0]["sites"] == 1
+    assert listed[0]["calls_today"] == status.calls_today and listed[0]["fatal"] is None
+    families = text_string_to_metric_families(client.get("/metrics").text)
+    samples = [s for f in families for s in f.samples]
+    assert {s.labels["account"] for s in samples} == {"acme", "zeta"}
+    calls = {s.labels["account"]: s.value for s in samples if s.name == "v2c_solar_calls_today"}
+    assert calls == {"acme": status.calls_today, "zeta": other.current().calls_today}
+    single = {
+        s.labels["account"]
+        for f in text_string_to_metric_families(site.client().get("/metrics").text)
+        for s in f.samples
+    }
+    assert single == {"default"}

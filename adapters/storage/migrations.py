@@ -20,13 +20,16 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    Double,
+    DateTime,
     Engine,
+    Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
     func,
     insert,
     inspect,
@@ -36,12 +39,13 @@ from sqlalchemy import (
 
 from adapters.storage.errors import SchemaTooNewError
 from adapters.storage.schema import (
+    ACCOUNT_TIME_INDEX,
+    DEFAULT_ACCOUNT,
     RECORD_TABLES,
     Base,
     DecisionRow,
     SchemaVersionRow,
     SettingRow,
-    UtcDateTime,
 )
 
 
@@ -54,33 +58,61 @@ class MigrationStep:
     apply: Callable[[Connection], None]
 
 
-_V1 = MetaData()
-DECISIONS_V1 = Table(
-    "decisions",
-    _V1,
-    Column("id", Integer, primary_key=True),
-    Column("time", UtcDateTime, nullable=False, index=True),
-    Column("device_id", String(64), nullable=False),
-    Column("policy", String(32), nullable=False),
-    Column("charging", Boolean, nullable=False),
-    Column("current_a", Integer, nullable=False),
-    Column("pv_mode", Integer, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("surplus_w", Double, nullable=True),
-    Column("details", JSON, nullable=False),
-)
-"""The decisions table as version 1 created it (frozen: step 3 adds a column)."""
+def v1_tables() -> MetaData:
+    """The record tables as version 1 created them (frozen: step 5 altered them since)."""
+    v1 = MetaData()
+
+    def table(name: str, *columns: Column[object] | Index | UniqueConstraint) -> None:
+        Table(name, v1, Column("id", Integer, primary_key=True), *columns)
+
+    def at() -> Column[object]:
+        return Column("time", DateTime(timezone=False), nullable=False, index=True)
+
+    def device(nullable: bool = False) -> Column[object]:
+        return Column("device_id", String(64), nullable=nullable)
+
+    table(
+        "api_calls", at(), device(nullable=True),
+        Column("endpoint", String(64), nullable=False), Column("status", Integer),
+        Column("latency_s", Float, nullable=False), Column("quota_limit", Integer),
+        Column("quota_remaining", Integer), Column("quota_reset_s", Float),
+    )  # fmt: skip
+    floats = ("car_power_w", "pv_power_w", "house_power_w", "current_setpoint_a")
+    table(
+        "observations", at(), device(),
+        Column("charge_state", Integer, nullable=False),
+        Column("charge_state_code", Integer, nullable=False),
+        *(Column(name, Float, nullable=False) for name in floats),
+        Column("phases", Integer, nullable=False), Column("voltage_v", Float, nullable=False),
+        Column("session_energy_wh", Float, nullable=False),
+        Column("session_seconds", Float, nullable=False),
+        Column("error_code", Integer, nullable=False), Column("pv_regulation_on", Boolean),
+        Index("ix_observations_device_time", "device_id", "time"),
+    )  # fmt: skip
+    table(
+        "decisions", at(), device(), Column("policy", String(32), nullable=False),
+        Column("charging", Boolean, nullable=False), Column("current_a", Integer, nullable=False),
+        Column("pv_mode", Integer, nullable=False), Column("reason", Text, nullable=False),
+        Column("surplus_w", Float), Column("details", JSON, nullable=False),
+    )  # fmt: skip
+    table(
+        "commands", at(), device(), Column("kind", String(32), nullable=False),
+        Column("value", Integer), Column("ok", Boolean, nullable=False), Column("error", Text),
+    )  # fmt: skip
+    table(
+        "sessions", device(), Column("start", DateTime(timezone=False), nullable=False, index=True),
+        Column("end", DateTime(timezone=False), index=True),
+        Column("energy_wh", Float, nullable=False), Column("solar_wh", Float, nullable=False),
+        Column("grid_wh", Float, nullable=False), Column("cost", Float),
+        Column("target_wh", Float), Column("target_met", Boolean),
+        UniqueConstraint("device_id", "start", name="uq_sessions_device_start"),
+    )  # fmt: skip
+    return v1
 
 
 def _create_v1(conn: Connection) -> None:
-    """Create api_calls, observations, decisions, commands and sessions with their indexes.
-
-    Tables a later step altered are created as version 1 had them (`DECISIONS_V1`).
-    """
-    tables = Base.metadata.tables
-    unchanged = [tables[m.__tablename__] for m in RECORD_TABLES if m is not DecisionRow]
-    Base.metadata.create_all(conn, tables=unchanged)
-    _V1.create_all(conn, tables=[DECISIONS_V1])
+    """Create api_calls, observations, decisions, commands and sessions with their indexes."""
+    v1_tables().create_all(conn)
 
 
 def _create_settings(conn: Connection) -> None:
@@ -95,10 +127,30 @@ def _add_decision_price(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE decisions ADD COLUMN import_eur_per_kwh {kind}"))
 
 
+def _reserved(conn: Connection) -> None:
+    """Nothing: a number issue 13's branch leaves to the steps merged beside it."""
+
+
+def _label_accounts(conn: Connection) -> None:
+    """Every record table gets `account` (the V2C Cloud account of the row); rows written
+    before are the single home's, `default`. The ledger is read per account and time."""
+    for model in RECORD_TABLES:
+        conn.execute(
+            text(
+                f"ALTER TABLE {model.__tablename__} ADD COLUMN account VARCHAR(32) "
+                f"NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'"
+            )
+        )
+    conn.execute(text(f"CREATE INDEX {ACCOUNT_TIME_INDEX} ON api_calls (account, time)"))
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
     MigrationStep(2, "create settings", _create_settings),
     MigrationStep(3, "add decisions.import_eur_per_kwh", _add_decision_price),
+    # 4 is the plan store's step, merged from its branch.
+    MigrationStep(4, "reserved (issue 10's plan store)", _reserved),
+    MigrationStep(5, "label every record with its account", _label_accounts),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 

@@ -24,6 +24,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+DEFAULT_ACCOUNT = "default"
+ACCOUNT_TIME_INDEX = "ix_api_calls_account_time"
+"""The ledger's index: a fleet reads each account's calls of the last two days."""
+"""The account of a single-home daemon's rows (and of every row written before schema 5)."""
+
+
+def _account() -> Mapped[str]:
+    """The `account` column every record table has (schema version 5): the V2C Cloud
+    account the row belongs to (`optimizer.accounts`), `default` for a single home."""
+    return mapped_column(String(32), default=DEFAULT_ACCOUNT, server_default=DEFAULT_ACCOUNT)
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A datetime column that accepts only tz-aware values and returns them in UTC."""
@@ -64,8 +75,10 @@ class ApiCallRow(Base):
     """One HTTP attempt against the daily quota: the ledger the budget trusts across restarts."""
 
     __tablename__ = "api_calls"
+    __table_args__ = (Index(ACCOUNT_TIME_INDEX, "account", "time"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     device_id: Mapped[str | None] = mapped_column(String(64))
     endpoint: Mapped[str] = mapped_column(String(64))
@@ -83,6 +96,7 @@ class ObservationRow(Base):
     __table_args__ = (Index("ix_observations_device_time", "device_id", "time"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     device_id: Mapped[str] = mapped_column(String(64))
     charge_state: Mapped[int]
@@ -105,6 +119,7 @@ class DecisionRow(Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     device_id: Mapped[str] = mapped_column(String(64))
     policy: Mapped[str] = mapped_column(String(32))
@@ -124,6 +139,7 @@ class CommandRow(Base):
     __tablename__ = "commands"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     time: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     device_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
@@ -139,6 +155,7 @@ class SessionRow(Base):
     __table_args__ = (UniqueConstraint("device_id", "start", name="uq_sessions_device_start"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     device_id: Mapped[str] = mapped_column(String(64))
     start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     end: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -12,6 +12,7 @@ calls (APScheduler's workers).
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, Row, func, insert, select, update
+from sqlalchemy import Engine, Row, func, insert, select, true, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
@@ -36,6 +37,7 @@ from adapters.storage.ledger import calls_per_day, open_session, select_sessions
 from adapters.storage.lock import DatabaseLock
 from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
 from adapters.storage.schema import (
+    DEFAULT_ACCOUNT,
     ApiCallRow,
     CommandRow,
     DecisionRow,
@@ -110,6 +112,11 @@ class SqlStore(Closing):
     Every error is a `StoreError` subclass with a one-line message in which
     the URL's password is redacted.
 
+    `account` labels every row it writes (`optimizer.accounts`: a fleet's daemon
+    has one store per account, made by `for_account` over one engine) and limits
+    what it reads to that account's rows; None (the single home, the readers)
+    writes `default` and reads every account's rows.
+
     The API key has no column anywhere. `ApiCall.endpoint` must be the name of
     the endpoint (`device/intensity`, `currentstatecharge`), not the URL: URLs
     carry query strings, and query strings are where secrets leak from.
@@ -123,7 +130,10 @@ class SqlStore(Closing):
         steps: Sequence[MigrationStep] = STEPS,
         exclusive: bool = False,
         read_only: bool = False,
+        account: str | None = None,
     ) -> None:
+        self.account = account
+        self._owns_engine = True
         self._raw_url = url
         self.url = redact_url(url)
         database = sqlite_file(url) if exclusive else None
@@ -149,12 +159,25 @@ class SqlStore(Closing):
             self._engine.dispose()
             self._release_lock()
             raise
-        self._calls: list[ApiCall] = []
-        self._observations: list[ChargerReading] = []
-        self._decisions: list[Decision] = []
-        self._commands: list[Command] = []
-        self._sessions: dict[SessionKey, SessionRecord] = {}
-        self._settings: dict[str, str] = {}
+        self._clear_pending()
+
+    def for_account(self, account: str) -> SqlStore:
+        """A store of `account`'s rows over this one's engine (and lock), with its own
+        buffer; closing it leaves the engine to this store. Not to be shared between
+        threads either: a fleet gives each account's worker its own."""
+        sibling = copy.copy(self)
+        sibling.account = account
+        sibling._owns_engine = False
+        sibling._clear_pending()
+        return sibling
+
+    @property
+    def _label(self) -> str:
+        return DEFAULT_ACCOUNT if self.account is None else self.account
+
+    def _mine(self, model: Any) -> Any:
+        """The WHERE clause keeping this store's account's rows (true without an account)."""
+        return true() if self.account is None else model.account == self.account
 
     def _require_schema(self) -> None:
         with self._engine.connect() as conn:
@@ -164,10 +187,13 @@ class SqlStore(Closing):
                 )
 
     def __repr__(self) -> str:
-        return f"SqlStore({self.url!r})"
+        account = "" if self.account is None else f", account={self.account!r}"
+        return f"SqlStore({self.url!r}{account})"
 
     def close(self) -> None:
         """Release the connections and the lock; pending (uncommitted) records are dropped."""
+        if not self._owns_engine:
+            return
         self._engine.dispose()
         self._release_lock()
 
@@ -223,10 +249,15 @@ class SqlStore(Closing):
         """Buffer keeping `value` under `key` (written, replacing the old one, on commit)."""
         if not 0 < len(key) <= 64:
             raise ValueError(f"setting key must be 1..64 characters, got {key!r}")
-        self._settings[key] = value
+        self._settings[self._setting_key(key)] = value
+
+    def _setting_key(self, key: str) -> str:
+        """An account's settings are kept apart: `account:key` (the single home: `key`)."""
+        return key if self.account is None else f"{self.account}:{key}"
 
     def setting(self, key: str) -> str | None:
         """The value kept under `key`: the pending one, else the committed one, else None."""
+        key = self._setting_key(key)
         if key in self._settings:
             return self._settings[key]
         rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
@@ -268,27 +299,34 @@ class SqlStore(Closing):
         )
 
     def _clear_pending(self) -> None:
-        self._calls = []
-        self._observations = []
-        self._decisions = []
-        self._commands = []
-        self._sessions = {}
-        self._settings = {}
+        self._calls: list[ApiCall] = []
+        self._observations: list[ChargerReading] = []
+        self._decisions: list[Decision] = []
+        self._commands: list[Command] = []
+        self._sessions: dict[SessionKey, SessionRecord] = {}
+        self._settings: dict[str, str] = {}
 
     def _write_pending(self, conn: Any) -> None:
+        label = {"account": self._label}
         if self._calls:
-            conn.execute(insert(ApiCallRow), [_call_row(c) for c in self._calls])
+            conn.execute(insert(ApiCallRow), [_call_row(c) | label for c in self._calls])
         if self._observations:
-            conn.execute(insert(ObservationRow), [_reading_row(r) for r in self._observations])
+            rows = [_reading_row(r) | label for r in self._observations]
+            conn.execute(insert(ObservationRow), rows)
         if self._decisions:
-            conn.execute(insert(DecisionRow), [_decision_row(d) for d in self._decisions])
+            rows = [_decision_row(d) | label for d in self._decisions]
+            conn.execute(insert(DecisionRow), rows)
         if self._commands:
-            conn.execute(insert(CommandRow), [_command_row(c) for c in self._commands])
+            conn.execute(insert(CommandRow), [_command_row(c) | label for c in self._commands])
         for session in self._sessions.values():
-            row = _session_row(session)
+            row = _session_row(session) | label
             updated = conn.execute(
                 update(SessionRow)
-                .where(SessionRow.device_id == session.device_id, SessionRow.start == session.start)
+                .where(
+                    SessionRow.account == self._label,
+                    SessionRow.device_id == session.device_id,
+                    SessionRow.start == session.start,
+                )
                 .values(row)
             )
             if updated.rowcount == 0:
@@ -319,7 +357,7 @@ class SqlStore(Closing):
         start, end = as_utc(start, "start"), as_utc(end, "end")
         rows = self._rows(
             select(ApiCallRow)
-            .where(ApiCallRow.time >= start, ApiCallRow.time < end)
+            .where(self._mine(ApiCallRow), ApiCallRow.time >= start, ApiCallRow.time < end)
             .order_by(ApiCallRow.time, ApiCallRow.id)
         )
         calls = [_call_from_row(row) for row in rows]
@@ -335,7 +373,7 @@ class SqlStore(Closing):
         """The most recent reading of a device, None when it was never read."""
         rows = self._rows(
             select(ObservationRow)
-            .where(ObservationRow.device_id == device_id)
+            .where(self._mine(ObservationRow), ObservationRow.device_id == device_id)
             .order_by(ObservationRow.time.desc(), ObservationRow.id.desc())
             .limit(1)
         )
@@ -347,7 +385,7 @@ class SqlStore(Closing):
         self, device_id: str | None = None, since: datetime | None = None
     ) -> list[SessionRecord]:
         """Sessions (of one device, started at or after `since`), ordered by start."""
-        statement = select(SessionRow)
+        statement = select(SessionRow).where(self._mine(SessionRow))
         if device_id is not None:
             statement = statement.where(SessionRow.device_id == device_id)
         if since is not None:
@@ -378,7 +416,9 @@ class SqlStore(Closing):
         return counts
 
     def _count(self, model: Any) -> int:
-        return int(self._rows(select(func.count()).select_from(model))[0][0])
+        return int(
+            self._rows(select(func.count()).select_from(model).where(self._mine(model)))[0][0]
+        )
 
 
 # -- value objects <-> rows -------------------------------------------------------------

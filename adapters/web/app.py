@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from functools import cache
 from pathlib import Path
@@ -19,9 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from adapters.storage.schema import DEFAULT_ACCOUNT
 from adapters.web.api import Api
 from adapters.web.events import StatusEvents
-from adapters.web.metrics import CONTENT_TYPE, metrics_registry, render
+from adapters.web.metrics import CONTENT_TYPE, AccountBoards, metrics_registry, render
 from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import SiteControl
@@ -38,6 +40,22 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
+def account_json(name: str, boards: Sequence[StatusBoard]) -> dict[str, Any]:
+    """One account in `GET /api/accounts`: its sites and chargers, the quota day's calls
+    (the account's: its sites share one planner), its policies and why it stopped."""
+    sites = [board.current() for board in boards]
+    fatal = next((s.fatal for s in sites if s.fatal), None)
+    return {
+        "account": name,
+        "sites": len(sites),
+        "chargers": sum(len(s.chargers) for s in sites),
+        "calls_today": sites[0].calls_today if sites else 0,
+        "calls_left": sites[0].calls_left if sites else None,
+        "policies": sorted({s.policy for s in sites}),
+        "fatal": fatal,
+    }
+
+
 def create_app(
     board: StatusBoard,
     control: SiteControl,
@@ -45,15 +63,22 @@ def create_app(
     token: str | None = None,
     sessions: SessionsReader | None = None,
     tz: tzinfo = UTC,
+    accounts: Sequence[AccountBoards] | None = None,
 ) -> Starlette:
     """The app: reads from `board`, writes through `control` guarded by `token`.
 
     `sessions` reads the recorded sessions (None: `GET /api/sessions` is empty);
-    `tz` is the site's zone, for a departure given as `HH:MM`.
+    `tz` is the site's zone, for a departure given as `HH:MM`. `accounts` are every
+    account's site boards, for `/metrics` and `GET /api/accounts` (default: `board`
+    alone, as the account `default`); the other routes are `board`'s site's.
     """
     api = Api(board, control, token, sessions, tz)
     events = StatusEvents(board)
-    registry = metrics_registry(board)
+    every = tuple(accounts) if accounts is not None else ((DEFAULT_ACCOUNT, (board,)),)
+    registry = metrics_registry(every)
+
+    async def accounts_list(request: Request) -> Response:
+        return JSONResponse({"accounts": [account_json(name, sites) for name, sites in every]})
 
     async def metrics(request: Request) -> Response:
         return Response(render(registry), media_type=CONTENT_TYPE)
@@ -68,6 +93,7 @@ def create_app(
 
     routes = [
         Route("/api/status", api.status),
+        Route("/api/accounts", accounts_list),
         Route("/api/plan", api.plan),
         Route("/api/sessions", api.sessions_json),
         Route("/api/decisions", api.decisions),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from starlette.applications import Starlette
 from adapters.served import BindError, UvicornThread, bind_socket
 from adapters.web.app import create_app
 from adapters.web.auth import TOKEN_ENV
+from adapters.web.metrics import AccountBoards
 from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import SiteControl
@@ -99,12 +101,14 @@ def web_server(
     database_url: str | None = None,
     token: str | None = None,
     tariff: TariffConfig | None = None,
+    accounts: Sequence[AccountBoards] | None = None,
 ) -> WebServer:
     """The web server for `listen` (`HOST:PORT`), bound but not started.
 
     The write token defaults to `V2C_SOLAR_WEB_TOKEN`; `database_url` is where
     `GET /api/sessions` reads (a connection of its own), `tariff` what prices its
-    sessions' saving. Raises `ListenError`.
+    sessions' saving; `accounts` every account's boards (a fleet: `create_app`). Raises
+    `ListenError`.
     """
     host, port = parse_listen(listen)
     try:
@@ -114,7 +118,7 @@ def web_server(
     if token is None:
         token = os.environ.get(TOKEN_ENV, "").strip() or None
     sessions = None if database_url is None else SessionsReader(database_url, tariff, tz)
-    app = create_app(board, control, token=token, sessions=sessions, tz=tz)
+    app = create_app(board, control, token=token, sessions=sessions, tz=tz, accounts=accounts)
     return WebServer(app, host, sock, sessions)
 
 

@@ -43,11 +43,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from optimizer.cli import fault_options
+from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
     from adapters.mqtt.config import MqttConfig, MqttSettings
     from adapters.storage import SqlStore
     from adapters.web.server import WebServer
+    from optimizer.accounts import FleetConfig
     from optimizer.composition import LiveInputs
     from optimizer.config import AppConfig
     from optimizer.daemon import Daemon, SpeedClock
@@ -119,12 +121,14 @@ def open_store(url: str) -> SqlStore:
         raise _fail(str(exc), EXIT_FATAL) from None
 
 
-def load_app_config(path: Path) -> AppConfig:
-    """The config file, or a one-line error naming file and key (exit 2)."""
-    from optimizer.config import ConfigError, load_config
+def load_fleet_config(path: Path) -> FleetConfig:
+    """The config file's accounts (a single home: the account `default`), or a one-line
+    error naming file and key (exit 2)."""
+    from optimizer.accounts import load_fleet
+    from optimizer.config import ConfigError
 
     try:
-        return load_config(path)
+        return load_fleet(path)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -283,7 +287,17 @@ def run(
     from optimizer.forecast import InChildProcess
     from optimizer.status import StatusBoard
 
-    app_config = load_app_config(config)
+    fleet = load_fleet_config(config)
+    if not fleet.single_home:
+        from optimizer.cli.run_fleet import run_fleet
+
+        if policy is not None or mqtt:
+            raise _fail("a config with [[accounts]] takes neither --policy nor --mqtt")
+        clock = _simulator_clock(base_url) if clock_from_server else WallClock()
+        listen = None if no_web else (web or fleet.web.listen)
+        run_fleet(fleet, db=db, base_url=base_url, clock=clock, web=listen, verbose=verbose)
+        return
+    app_config = fleet.accounts[0].sites[0]
     _check_policy(policy)
     mqtt_settings = _mqtt_settings(mqtt, app_config.mqtt)
     if not os.environ.get(API_KEY_ENV, "").strip():
@@ -401,6 +415,14 @@ def demo(
     offline: fault_options.OfflineOption = None,
     mqtt: MqttOption = None,
     web: WebOption = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option(
+            "--fleet",
+            help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
+            "driven by one daemon process; --json adds `accounts`.",
+        ),
+    ] = None,
 ) -> None:
     """The daemon against the embedded simulator over HTTP on 127.0.0.1, at high speed.
 
@@ -448,6 +470,15 @@ def demo(
         offline=offline,
         seed=seed,
     )
+    if fleet is not None:
+        from optimizer.cli.demo_fleet import fleet_demo
+
+        if scenario is not None or policy is not None or mqtt or web:
+            raise _fail("--fleet: cannot be combined with --scenario, --policy, --mqtt or --web")
+        fleet_demo(
+            fleet, hours=hours, speed=speed, seed=seed, db=db, as_json=as_json, faults=faults
+        )
+        return
     app_config = demo_config(world_scenario, policy)
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='v2c-demo-')) / 'demo.db'}"
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
@@ -510,31 +541,68 @@ def demo(
 def budget(
     config: ConfigOption = Path("config/home.toml"),
     db: DbOption = None,
+    account: AccountOption = None,
 ) -> None:
-    """Today's planned read times and the spend so far (from the database's call ledger)."""
+    """Today's planned read times and the spend so far (from the database's call ledger).
+
+    With a fleet file (`[[accounts]]`) the plan is one account's (`--account NAME`,
+    needed when the file has several): its sites share its planner and its 1000 calls.
+    """
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
     from adapters.storage.engine import redact_url
     from optimizer.cli.daemon_output import print_budget
-    from optimizer.cli.database import database_path_problem
+    from optimizer.cli.database import check_account, database_path_problem
     from optimizer.composition import budget_plan
 
-    app_config = load_app_config(config)
-    url = db or app_config.storage.url
+    try:
+        chosen = _budget_account(config, check_account(account))
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    name, sites, storage_url = chosen
+    url = db or storage_url
     problem = database_path_problem(url, create=False)
     if problem is not None:
         raise _fail(problem)
     now = datetime.now(UTC)
     try:
-        with SqlStore(url, create_if_missing=False) as store:
-            plan = budget_plan(app_config, store, now)
+        with SqlStore(url, create_if_missing=False, account=name) as store:
+            plan = budget_plan(sites, store, now)
     except StoreNotFoundError:
         typer.echo(f"(no database at {redact_url(url)} yet: nothing spent)", err=True)
-        plan = budget_plan(app_config, None, now)
+        plan = budget_plan(sites, None, now)
     except StoreUrlError as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
-    print_budget(plan, app_config.site.tz)
+    print_budget(plan, sites[0].site.tz)
+
+
+def _budget_account(
+    config: Path, account: str | None
+) -> tuple[str | None, tuple[AppConfig, ...], str]:
+    """(the account whose rows to read, None for a single home's; its sites; the database URL).
+
+    ValueError (one line) for an account the file lacks or a fleet file without `--account`.
+    """
+    from optimizer.accounts import DEFAULT_ACCOUNT, load_fleet
+    from optimizer.config import ConfigError
+
+    try:
+        fleet = load_fleet(config)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    if fleet.single_home and account in (None, DEFAULT_ACCOUNT):
+        return None, fleet.accounts[0].sites, fleet.storage.url
+    if account is None and len(fleet.accounts) > 1:
+        names = ", ".join(a.name for a in fleet.accounts)
+        raise ValueError(
+            f"{config} has {len(fleet.accounts)} accounts: choose one with --account ({names})"
+        )
+    try:
+        chosen = fleet.account(account) if account is not None else fleet.accounts[0]
+    except ConfigError as exc:
+        raise ValueError(f"--account: {exc}") from None
+    return chosen.name, chosen.sites, fleet.storage.url
 
 
 def register(app: typer.Typer) -> None:

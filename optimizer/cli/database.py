@@ -1,4 +1,5 @@
-"""The `--db URL` argument of `sessions`, `budget`, `run` and `demo`: checked before opening.
+"""The `--db URL` argument of `sessions`, `budget`, `run` and `demo`: checked before opening;
+the `--account NAME` of `sessions` and `budget`.
 
 SQLAlchemy reports a directory or a missing parent directory as a vague
 "unable to open database file" only once it connects; these checks name the
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -50,3 +54,25 @@ def database_path_problem(url: str, *, create: bool) -> str | None:
     else:
         return None
     return f"--db {redact_url(url)}: {problem}"
+
+
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="Only this account's rows (a fleet's [[accounts]] name; a single home's is "
+        "'default'). Default: every account.",
+    ),
+]
+"""`--account` of `sessions` and `budget`."""
+
+
+def check_account(name: str | None) -> str | None:
+    """`name` if it can be an account's name (None passes); ValueError naming `--account`."""
+    import re
+
+    from optimizer.accounts import ACCOUNT_NAME
+
+    if name is not None and not re.fullmatch(ACCOUNT_NAME, name):
+        raise ValueError(f"--account {name!r}: must match {ACCOUNT_NAME.pattern}")
+    return name

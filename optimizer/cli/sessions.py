@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from adapters.storage.url import DEFAULT_URL, URL_ENV_VAR
-from optimizer.cli.database import database_path_problem
+from optimizer.cli.database import AccountOption, check_account, database_path_problem
 
 if TYPE_CHECKING:
     from optimizer.interfaces import SessionRecord
@@ -154,19 +154,21 @@ def sessions_command(
     as_csv: Annotated[
         bool, typer.Option("--csv", help="CSV to stdout instead of a table.")
     ] = False,
+    account: AccountOption = None,
 ) -> None:
     """List the recorded charging sessions: energy, solar share, cost, target."""
     from adapters.storage import SqlStore, StoreError, StoreUrlError
 
     try:
         since_utc = None if since is None else parse_since(since)
+        account_name = check_account(account)
     except ValueError as exc:
         raise _fail(str(exc), 2) from None
     problem = database_path_problem(db, create=False)
     if problem is not None:
         raise _fail(problem, 2)
     try:
-        with SqlStore(db, create_if_missing=False) as store:
+        with SqlStore(db, create_if_missing=False, account=account_name) as store:
             sessions = store.sessions(device_id=device, since=since_utc)
     except StoreUrlError as exc:
         raise _fail(str(exc), 2) from None

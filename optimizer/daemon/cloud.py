@@ -1,5 +1,8 @@
 """The daemon for a V2C Cloud account: `v2c-solar run` (the cloud) and `demo` (the simulator).
 
+A fleet (`fleet_daemons`) wires each account the same way over one shared
+HTTP pool, its sites sharing the account's client and read scheduler.
+
 Both wire the same: one `V2CClient` for the account, a `CloudCharger` per
 configured charger over it (`cloud_chargers`), the site built by the composition root with the
 client reporting every call to the site's listener, and the daily session
@@ -8,12 +11,16 @@ reconcile through the same client (so its calls are in the same ledger).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from adapters.storage.retrying import RetryingStore
+from adapters.storage.retrying import RetryingStore, RoundStore
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
-from optimizer.composition import ChargerFactory, LiveInputs, build_site
+from optimizer.accounts import AccountSpec
+from optimizer.budget.scheduler import LedgeredScheduler
+from optimizer.composition import ChargerFactory, LiveInputs, account_planner, build_site
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.wiring import build_daemon
@@ -24,6 +31,7 @@ from optimizer.status.board import StatusBoard
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
     from adapters.v2c_cloud import V2CClient
+    from adapters.v2c_cloud.pool import HttpPool
 
 
 def cloud_chargers(client: V2CClient, clock: Clock) -> ChargerFactory:
@@ -69,3 +77,78 @@ def cloud_daemon(
     )
     reconciler = cloud_reconciler(client, store, config.site.tz)
     return build_daemon(site, reconciler=reconciler, board=board)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountDaemons:
+    """One account's wiring: its client (over the shared pool), planner, store and sites."""
+
+    name: str
+    client: V2CClient
+    scheduler: LedgeredScheduler
+    store: SqlStore
+    daemons: tuple[Daemon, ...]
+    flush: Callable[[], None]
+    """Writes what the account's worker recorded in a round (`RoundStore.flush`)."""
+
+
+def account_daemons(
+    account: AccountSpec,
+    client: V2CClient,
+    clock: Clock,
+    store: SqlStore,
+    *,
+    boards: bool = False,
+    clear_sky_days: ClearSkyDays = in_process,
+) -> AccountDaemons:
+    """The daemons of every site of `account`, each built by the composition root over
+    the account's one `client` and one read scheduler (the quota is the account's);
+    `store` is the process's database, of which the account writes and reads its own rows,
+    a round's records in one transaction (the worker calls `flush` after each round).
+    With `boards` every site publishes its status on a `StatusBoard` of its own;
+    `clear_sky_days` says where the clear-sky model runs (`build_site`).
+    """
+    own = store.for_account(account.name)
+    recording = RoundStore(own)
+    scheduler = account_planner(account.sites)
+    chargers = cloud_chargers(client, clock)
+    daemons = []
+    for config in account.sites:
+        site = build_site(
+            config,
+            chargers,
+            clock,
+            recording,
+            scheduler=scheduler,
+            clear_sky_days=clear_sky_days,
+        )
+        reconciler = cloud_reconciler(client, own, config.site.tz)
+        board = StatusBoard() if boards else None
+        daemons.append(build_daemon(site, reconciler=reconciler, board=board))
+    return AccountDaemons(account.name, client, scheduler, own, tuple(daemons), recording.flush)
+
+
+def fleet_daemons(
+    accounts: Sequence[AccountSpec],
+    pool: HttpPool,
+    base_url: str,
+    clock: Clock,
+    store: SqlStore,
+    *,
+    boards: bool = False,
+    clear_sky_days: ClearSkyDays = in_process,
+) -> tuple[AccountDaemons, ...]:
+    """Every account's daemons, their clients on the one HTTP `pool` (see `account_daemons`)."""
+    from adapters.v2c_cloud.pool import PooledV2CClient
+
+    return tuple(
+        account_daemons(
+            account,
+            PooledV2CClient(pool, account.api_key, base_url=base_url, clock=clock.now),
+            clock,
+            store,
+            boards=boards,
+            clear_sky_days=clear_sky_days,
+        )
+        for account in accounts
+    )

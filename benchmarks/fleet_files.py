@@ -1,0 +1,89 @@
+"""Write a fleet file (`[[accounts]]`) for the fleet `simulator serve --fleet` serves.
+
+For the real-time benchmark the simulator and the daemon run in two processes:
+
+    v2c-solar simulator serve --fleet 100:10 --seed 0 --keys-file /tmp/f/keys.json --port 8080 &
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/fleet_files.py --fleet 100:10 --seed 0 \\
+        --keys /tmp/f/keys.json --out /tmp/f
+    v2c-solar run --config /tmp/f/fleet.toml --no-web \\
+        --base-url http://127.0.0.1:8080/kong/v2c_service --clock-from-server
+
+`generate_fleet` with the same counts and seed rebuilds the same homes; each home
+becomes a single-home config file (`sites/<home>.toml`, read back and checked equal
+to the generated one), each account's key a file of its own (`keys/<account>.key`,
+mode 0600), and `fleet.toml` names them. The keys are printed nowhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from adapters.simulator.fleet import generate_fleet, read_fleet_keys
+from optimizer.config import AppConfig, load_config
+
+
+def toml_value(value: Any) -> str:
+    """A JSON-able value as an inline TOML value (tables inline, None not allowed)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML for {type(value).__name__}")
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def site_toml(site: AppConfig) -> str:
+    """A single-home config file for `site` (its values off their defaults)."""
+    data = _without_none(site.model_dump(mode="json", exclude_defaults=True))
+    return "".join(f"{key} = {toml_value(value)}\n" for key, value in data.items())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fleet", default="100:10", help="ACCOUNTS:CHARGERS")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keys", type=Path, required=True, help="simulator serve's keys file")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    accounts, chargers = (int(x) for x in args.fleet.split(":"))
+    fleet = generate_fleet(accounts, chargers, seed=args.seed).with_keys(read_fleet_keys(args.keys))
+    (args.out / "sites").mkdir(parents=True, exist_ok=True)
+    (args.out / "keys").mkdir(exist_ok=True)
+    lines = ["[web]", 'listen = ""', ""]
+    for account in fleet.accounts:
+        key_file = args.out / "keys" / f"{account.name}.key"
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(account.api_key.get_secret_value() + "\n")
+        lines += ["[[accounts]]", f'name = "{account.name}"']
+        lines += [f'api_key_file = "keys/{account.name}.key"', ""]
+        for site in account.sites:
+            name = f"sites/{site.chargers[0].device_id.rsplit('-c', 1)[0]}.toml"
+            (args.out / name).write_text(site_toml(site))
+            if load_config(args.out / name) != site:
+                raise SystemExit(f"{name}: does not read back as the generated site")
+            lines += ["[[accounts.sites]]", f'config = "{name}"', ""]
+    (args.out / "fleet.toml").write_text("\n".join(lines))
+    print(f"{args.out / 'fleet.toml'}: {len(fleet.accounts)} accounts, {fleet.chargers} chargers")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""`v2c-solar run --config fleet.toml`: one daemon process for every `[[accounts]]` entry.
+
+A config with `[[accounts]]` (`optimizer.accounts`) runs here instead of the
+single-home path: each account's key read (from its variable or file), every
+account's sites wired by the composition root over one HTTP pool, one worker
+thread per account (`optimizer.daemon.fleet`), one database whose rows carry the
+account, one web server whose `/metrics` and `/api/accounts` cover them all (its
+other routes show the first site). SIGINT/SIGTERM: each account leaves its
+chargers in their own exclusive-PV mode. Exit 1 naming the accounts whose key
+was refused or whose chargers were not left safe; every other account ran on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from adapters.web.server import WebServer
+    from optimizer.accounts import FleetConfig
+    from optimizer.daemon import SpeedClock
+    from optimizer.daemon.cloud import AccountDaemons
+    from optimizer.daemon.fleet import AccountOutcome
+
+
+def run_fleet(
+    fleet: FleetConfig,
+    *,
+    db: str | None,
+    base_url: str | None,
+    clock: SpeedClock,
+    web: str | None,
+    verbose: bool,
+) -> None:
+    """Serve every account of `fleet` until a signal (see the module doc)."""
+    from adapters.v2c_cloud import DEFAULT_BASE_URL
+    from adapters.v2c_cloud.pool import HttpPool
+    from optimizer.cli.daemon import EXIT_FATAL, RUN_WEB_HINT, _fail, open_store
+    from optimizer.config import ConfigError
+    from optimizer.daemon.cloud import fleet_daemons
+    from optimizer.daemon.fleet import FleetRunner
+    from optimizer.daemon.serve import stop_on_signals
+    from optimizer.forecast import InChildProcess
+
+    try:
+        accounts = fleet.resolve(os.environ)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    store = open_store(db or fleet.storage.url)
+    pool = HttpPool()
+    try:
+        wired = fleet_daemons(
+            accounts,
+            pool,
+            base_url or DEFAULT_BASE_URL,
+            clock,
+            store,
+            boards=True,
+            clear_sky_days=InChildProcess(),
+        )
+        server = _web(web, wired, db or fleet.storage.url, RUN_WEB_HINT)
+        chargers = sum(len(d.controllers) for w in wired for d in w.daemons)
+        typer.echo(
+            f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}",
+            err=True,
+        )
+        runner = FleetRunner(wired, clock)
+        if server is not None:
+            server.start()
+            typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)
+        try:
+            with stop_on_signals(runner.stop_event):
+                runner.start()
+                try:
+                    runner.wait()
+                finally:
+                    outcomes = runner.stop()
+        finally:
+            if server is not None:
+                server.stop()
+        store.commit()
+    finally:
+        pool.close()
+        store.close()
+    problems = _problems(outcomes)
+    if problems:
+        raise _fail("; ".join(problems), EXIT_FATAL)
+    typer.echo("v2c-solar: stopped; chargers left in their own EXCLUSIVE_PV mode", err=True)
+
+
+def _problems(outcomes: list[AccountOutcome]) -> list[str]:
+    """One phrase per account that was refused or left chargers unsafe."""
+    out = [o.fatal for o in outcomes if o.fatal]
+    for o in outcomes:
+        if o.not_safe:
+            out.append(
+                f"account {o.account}: could not put charger(s) {', '.join(o.not_safe)} in "
+                "their own exclusive-PV mode; they keep their last setting"
+            )
+    return out
+
+
+def _web(
+    listen: str | None, wired: tuple[AccountDaemons, ...], url: str, hint: str
+) -> WebServer | None:
+    """The web server over every account's boards (None when `listen` is empty)."""
+    from adapters.web.server import ListenError, web_server
+    from optimizer.cli.daemon import _fail
+
+    first = wired[0].daemons[0]
+    if not listen or first.board is None:
+        return None
+    boards = [(w.name, [d.board for d in w.daemons if d.board is not None]) for w in wired]
+    try:
+        return web_server(
+            listen,
+            first.board,
+            first.control,
+            database_url=url,
+            tz=first.timezone,
+            accounts=boards,
+        )
+    except ListenError as exc:
+        raise _fail(f"{exc}{hint}") from None
+
+
+__all__ = ["run_fleet"]

@@ -1,0 +1,195 @@
+"""`sessions --account` and `budget --account`: one account's rows of a fleet's database."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
+from adapters.storage import SqlStore
+from optimizer.cli.main import app
+from optimizer.config import AppConfig
+from optimizer.interfaces import ApiCall
+from tests.conftest import make_session
+
+runner = CliRunner()
+
+SITE = """
+[site]
+latitude = 47.05
+longitude = 15.44
+timezone = "Europe/Vienna"
+arrays = [{{ kwp = 8.0, tilt_deg = 30.0, azimuth_deg = 180.0 }}]
+
+[[chargers]]
+device_id = "{device}"
+"""
+
+FLEET = """
+[storage]
+url = "sqlite:///{db}"
+
+[[accounts]]
+name = "acme"
+api_key_env = "ACME_KEY"
+[[accounts.sites]]
+config = "a.toml"
+
+[[accounts]]
+name = "zeta"
+api_key_env = "ZETA_KEY"
+[[accounts.sites]]
+config = "z.toml"
+"""
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> tuple[Path, str]:
+    """A fleet file of two accounts and a database where each spent calls and charged."""
+    db = tmp_path / "fleet.db"
+    (tmp_path / "a.toml").write_text(SITE.format(device="A1"))
+    (tmp_path / "z.toml").write_text(SITE.format(device="Z1"))
+    path = tmp_path / "fleet.toml"
+    path.write_text(FLEET.format(db=db))
+    now = datetime.now(UTC)
+    with SqlStore(f"sqlite:///{db}") as store:
+        for account, device, calls in (("acme", "A1", 7), ("zeta", "Z1", 3)):
+            own = store.for_account(account)
+            for k in range(calls):
+                t = now - timedelta(seconds=k + 1)
+                own.record_call(ApiCall(t, device, "currentstatecharge", 200, 0.1))
+            own.record_session(make_session(device, 0))
+            own.commit()
+    return path, f"sqlite:///{db}"
+
+
+def test_sessions_of_one_account_or_all(fleet: tuple[Path, str]) -> None:
+    _, db = fleet
+    every = runner.invoke(app, ["sessions", "--db", db, "--csv"])
+    acme = runner.invoke(app, ["sessions", "--db", db, "--csv", "--account", "acme"])
+    assert every.exit_code == 0 == acme.exit_code, every.output + acme.output
+    assert _devices(every.stdout) == ["A1", "Z1"]
+    assert _devices(acme.stdout) == ["A1"]
+
+
+def _devices(csv_text: str) -> list[str]:
+    return sorted(line.split(",")[0] for line in csv_text.splitlines()[1:])
+
+
+def test_budget_spends_are_the_accounts_own(fleet: tuple[Path, str]) -> None:
+    path, _ = fleet
+    for account, spent in (("acme", 7), ("zeta", 3)):
+        result = runner.invoke(app, ["budget", "--config", str(path), "--account", account])
+        assert result.exit_code == 0, result.output
+        assert f"Spent {spent} of 1000 calls" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "has 2 accounts: choose one with --account (acme, zeta)"),
+        (["--account", "nope"], "no account 'nope'"),
+        (["--account", "Bad Name"], "--account 'Bad Name': must match"),
+    ],
+)
+def test_budget_account_errors_are_one_line(
+    fleet: tuple[Path, str], args: list[str], expected: str
+) -> None:
+    path, _ = fleet
+    result = runner.invoke(app, ["budget", "--config", str(path), *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.output
+
+
+def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'fleet.db'}"
+    result = runner.invoke(
+        app, ["demo", "--fleet", "2:3", "--hours", "3", "--speed", "4000", "--json", "--db", db]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    rows = summary["accounts"]
+    assert [r["account"] for r in rows] == ["acct-001", "acct-002"]
+    assert [r["chargers"] for r in rows] == [3, 3] and summary["chargers"] == 6
+    for row in rows:
+        assert 0 < row["calls_per_day_max"] <= 1000
+        assert row["calls_per_day_max"] == row["simulator_calls_per_day_max"]
+        assert row["fatal"] is None
+    assert summary["calls_used"] == sum(r["calls_used"] for r in rows)
+    assert summary["ev_kwh"] == pytest.approx(sum(r["ev_kwh"] for r in rows), abs=0.01)
+    assert summary["cpu_s"] > 0 and summary["peak_rss_mb"] > 0
+    assert 0 <= summary["late_s_mean"] <= summary["late_s_max"]
+
+
+def test_demo_fleet_spec_errors_are_one_line() -> None:
+    result = runner.invoke(app, ["demo", "--fleet", "ten:3"])
+    assert result.exit_code == 2
+    assert "expected ACCOUNTS:CHARGERS" in result.output
+
+
+def _site_toml(site: AppConfig) -> str:
+    arrays = ", ".join(
+        f"{{ kwp = {a.kwp}, tilt_deg = {a.tilt_deg}, azimuth_deg = {a.azimuth_deg} }}"
+        for a in site.site.arrays
+    )
+    chargers = "".join(f'\n[[chargers]]\ndevice_id = "{c.device_id}"\n' for c in site.chargers)
+    return (
+        f"[site]\nlatitude = {site.site.latitude}\nlongitude = {site.site.longitude}\n"
+        f'timezone = "{site.site.timezone}"\narrays = [{arrays}]\n{chargers}'
+    )
+
+
+def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
+    """`run --config fleet.toml` against a served fleet: one process, each account its key
+    (from a file), its rows labelled; SIGTERM leaves every charger safe, exit 0."""
+    fleet = generate_fleet(2, 2, seed=5)
+    lines = []
+    for account in fleet.accounts:
+        (tmp_path / f"{account.name}.key").write_text(account.api_key.get_secret_value())
+        lines += [f'[[accounts]]\nname = "{account.name}"\napi_key_file = "{account.name}.key"']
+        for j, site in enumerate(account.sites):
+            (tmp_path / f"{account.name}-{j}.toml").write_text(_site_toml(site))
+            lines += [f'[[accounts.sites]]\nconfig = "{account.name}-{j}.toml"']
+    (tmp_path / "fleet.toml").write_text("\n".join(lines) + "\n")
+    db = f"sqlite:///{tmp_path / 'fleet.db'}"
+    with start_fleet_simulator(fleet, speed=600) as served:
+        cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]
+        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--no-web"]
+        cmd += ["--base-url", served.base_url, "--clock-from-server"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and proc.poll() is None:
+                if _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}:
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, proc.communicate()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 0, err
+    assert "2 account(s), 4 charger(s)" in err
+    assert _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}
+    assert not any(a.api_key.get_secret_value() in err for a in fleet.accounts)
+
+
+def _accounts_with_calls(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    try:
+        with sqlite3.connect(path) as conn:
+            return {row[0] for row in conn.execute("SELECT DISTINCT account FROM api_calls")}
+    except sqlite3.Error:
+        return set()
