@@ -86,6 +86,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
+        self._day_pv_cache: tuple[datetime, datetime, FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
@@ -418,12 +419,26 @@ class BudgetPlanner(LedgeredScheduler):
             return self._future_cache[1]
         count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
         offsets = np.append(np.arange(count) * GRID_STEP_S, (end - tail0).total_seconds())
-        future_pv = np.array(
-            [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
-        )
-        value = (offsets, future_pv)
+        value = (offsets, self._day_pv(tail0, end)[-count:] if count else np.zeros(0))
         self._future_cache = (key, value)
         return value
+
+    def _day_pv(self, tail0: datetime, end: datetime) -> FloatArray:
+        """The profile's PV (W) at every aligned edge in [tail0, end), kept per quota day.
+
+        The grid moves on a cell every 5 minutes and each move needs the rest of the
+        day's cells: evaluated once per day (from the first `tail0` asked) and sliced
+        from the end, instead of the whole rest of the day again at every move.
+        """
+        cached = self._day_pv_cache
+        if cached is None or cached[1] != end or cached[0] > tail0:
+            count = max(0, -((tail0 - end) // _STEP))
+            values = np.array(
+                [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
+            )
+            cached = (tail0, end, values)
+            self._day_pv_cache = cached
+        return cached[2]
 
     def _slots(
         self,
