@@ -87,6 +87,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
         self._day_pv_cache: tuple[datetime, datetime, FloatArray] | None = None
+        self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
@@ -349,18 +350,37 @@ class BudgetPlanner(LedgeredScheduler):
         key = (tail0, end, plug)
         if self._curve_cache is not None and self._curve_cache[0] == key:
             return self._curve_cache[1]
-        offsets, future_pv = self._future_cells(tail0, end)
-        durations = np.diff(offsets)
-        weights = read_weights(  # the rest of the day at the typical variability
-            np.array(plug),
-            future_pv[None, :],
-            np.array(cfg.typical_variability),
-            variability_gain=cfg.variability_gain,
-        )
+        weights, durations = self._future_weights(tail0, end, plug)
         curve = SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
         value = (curve, float(durations.sum()))
         self._curve_cache = (key, value)
         return value
+
+    def _future_weights(
+        self, tail0: datetime, end: datetime, plug: tuple[float, ...]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Weights (devices, cells) and durations (s) of the cells in [tail0, end) at the
+        typical variability: the day's weights, computed once per quota day and plug
+        factors, sliced from the end (the weights are elementwise, so a slice is what
+        the cells alone would give)."""
+        cfg = self._config
+        count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
+        cached = self._day_weights_cache
+        if cached is None or cached[0] != (end, plug) or cached[1].shape[1] < count:
+            day_pv = self._day_pv(tail0, end)
+            weights = read_weights(
+                np.array(plug),
+                day_pv[None, :],
+                np.array(cfg.typical_variability),
+                variability_gain=cfg.variability_gain,
+            )
+            cached = ((end, plug), weights)
+            self._day_weights_cache = cached
+        weights = cached[1][:, cached[1].shape[1] - count :]
+        durations = np.full(count, GRID_STEP_S)
+        if count:  # the last cell ends at `end`, as np.diff of the edges' offsets gives it
+            durations[-1] = (end - tail0).total_seconds() - (count - 1) * GRID_STEP_S
+        return weights, durations
 
     def _row_ids(self, contexts: Mapping[str, ReadContext]) -> list[str]:
         """Devices of the allocation: those seen, then placeholders up to `devices`."""
