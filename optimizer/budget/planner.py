@@ -298,7 +298,9 @@ class BudgetPlanner(LedgeredScheduler):
         and the budget, which change with every cycle and every call, are solved
         against it in microseconds (`spend_curve.current_rates`).
         """
-        key = (now, self._ledger.version, self._context_key(self._contexts))
+        # The device too: chargers of one account asking at the same moment with the
+        # same contexts share everything but the row whose rate they want.
+        key = (now, device_id, self._ledger.version, self._context_key(self._contexts))
         if self._rate_cache is not None and self._rate_cache[0] == key:
             return self._rate_cache[1]
         cfg = self._config
