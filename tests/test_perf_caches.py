@@ -7,7 +7,8 @@ simulated year holds ~10^5 cycles, so the hot paths keep state between calls:
   window), instead of recounting its calls at every query;
 * `BudgetPlanner.read_interval_s` solves only the current cell against a cached
   spend curve of the future cells (`spend_curve`), instead of re-allocating the
-  whole rest-of-day grid.
+  whole rest-of-day grid; the quota day's PV and weights of its 5-min cells are
+  computed once per day and sliced as the grid moves on.
 
 Each is checked against the from-scratch computation on random sequences of
 events (calls, server counts that disagree with ours, learned day boundaries,
@@ -192,3 +193,67 @@ def test_planner_interval_equals_the_full_allocation(
             assert got is None
         else:
             assert got is not None and math.isclose(got, expected, rel_tol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    events=st.lists(planner_event, min_size=1, max_size=40),
+    devices=st.integers(1, 2),
+    limit=st.sampled_from([60, 1000]),
+)
+def test_planner_day_caches_give_what_a_fresh_planner_gives(
+    events: list[tuple[str, float, int, int]],
+    devices: int,
+    limit: int,
+) -> None:
+    """The quota day's PV and weights, kept across cells and cycles, are exactly what a
+    planner that never saw an earlier moment computes (the backtest's traces rely on it):
+    the same interval to the last bit, across cells, plug changes and day rolls."""
+    config = BudgetConfig(daily_limit=limit, reserve=10, no_car_weight=0.2)
+    planner = BudgetPlanner(config, devices=devices, pv_profile=_pv)
+    ids = [f"D{i}" for i in range(devices)]
+    plugged: dict[str, bool | None] = dict.fromkeys(ids)
+    history: list[tuple[str, object, datetime]] = []
+    t = T0
+    for kind, step_s, which, value in events:
+        t += timedelta(seconds=step_s)
+        device = ids[which % devices]
+        if kind == "call":
+            call = ApiCall(t, device, "currentstatecharge", 200, 0.1)
+            planner.record_call(call)
+            history.append(("call", call, t))
+        elif kind == "header":
+            quota = Quota(limit, min(value, limit), None)
+            planner.observe_quota(quota, t)
+            history.append(("header", quota, t))
+        elif kind == "plug":
+            plugged[device] = [True, False, None][value % 3]
+        ctx = ReadContext(device, plugged[device], False, _pv(t) * 0.8, 0.3, None)
+        got = planner.read_interval_s(t, ctx)
+        fresh = BudgetPlanner(config, devices=devices, pv_profile=_pv)
+        for what, item, at in history:
+            if what == "call":
+                assert isinstance(item, ApiCall)
+                fresh.record_call(item)
+            else:
+                assert isinstance(item, Quota)
+                fresh.observe_quota(item, at)
+        for seen in planner._contexts.values():  # every device's last context, in order
+            fresh.read_interval_s(t, seen)
+        assert fresh.read_interval_s(t, ctx) == got
+
+
+def test_two_chargers_asking_at_the_same_moment_get_their_own_interval() -> None:
+    """The planner's per-moment cache is per device: the second charger's answer is not
+    handed back to the first when both ask at the same moment with the same contexts."""
+    config = BudgetConfig(daily_limit=1000, reserve=10, no_car_weight=0.2)
+    planner = BudgetPlanner(config, devices=2, pv_profile=_pv)
+    t = datetime(2026, 6, 2, 9, 0, tzinfo=UTC)
+    sunny = ReadContext("D0", True, False, 5000.0, 0.8, None)
+    dark = ReadContext("D1", False, False, 0.0, 0.0, None)
+    planner.read_interval_s(t, sunny)
+    d1 = planner.read_interval_s(t, dark)
+    d0 = planner.read_interval_s(t, sunny)  # the contexts are the same as at D1's ask
+    assert d0 == _interval_from_scratch(planner, t, "D0")
+    assert d1 == _interval_from_scratch(planner, t, "D1")
+    assert d0 != d1

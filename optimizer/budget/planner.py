@@ -86,6 +86,8 @@ class BudgetPlanner(LedgeredScheduler):
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
+        self._day_pv_cache: tuple[datetime, datetime, FloatArray] | None = None
+        self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
 
@@ -296,7 +298,9 @@ class BudgetPlanner(LedgeredScheduler):
         and the budget, which change with every cycle and every call, are solved
         against it in microseconds (`spend_curve.current_rates`).
         """
-        key = (now, self._ledger.version, self._context_key(self._contexts))
+        # The device too: chargers of one account asking at the same moment with the
+        # same contexts share everything but the row whose rate they want.
+        key = (now, device_id, self._ledger.version, self._context_key(self._contexts))
         if self._rate_cache is not None and self._rate_cache[0] == key:
             return self._rate_cache[1]
         cfg = self._config
@@ -348,18 +352,37 @@ class BudgetPlanner(LedgeredScheduler):
         key = (tail0, end, plug)
         if self._curve_cache is not None and self._curve_cache[0] == key:
             return self._curve_cache[1]
-        offsets, future_pv = self._future_cells(tail0, end)
-        durations = np.diff(offsets)
-        weights = read_weights(  # the rest of the day at the typical variability
-            np.array(plug),
-            future_pv[None, :],
-            np.array(cfg.typical_variability),
-            variability_gain=cfg.variability_gain,
-        )
+        weights, durations = self._future_weights(tail0, end, plug)
         curve = SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
         value = (curve, float(durations.sum()))
         self._curve_cache = (key, value)
         return value
+
+    def _future_weights(
+        self, tail0: datetime, end: datetime, plug: tuple[float, ...]
+    ) -> tuple[FloatArray, FloatArray]:
+        """Weights (devices, cells) and durations (s) of the cells in [tail0, end) at the
+        typical variability: the day's weights, computed once per quota day and plug
+        factors, sliced from the end (the weights are elementwise, so a slice is what
+        the cells alone would give)."""
+        cfg = self._config
+        count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
+        cached = self._day_weights_cache
+        if cached is None or cached[0] != (end, plug) or cached[1].shape[1] < count:
+            day_pv = self._day_pv(tail0, end)
+            weights = read_weights(
+                np.array(plug),
+                day_pv[None, :],
+                np.array(cfg.typical_variability),
+                variability_gain=cfg.variability_gain,
+            )
+            cached = ((end, plug), weights)
+            self._day_weights_cache = cached
+        weights = cached[1][:, cached[1].shape[1] - count :]
+        durations = np.full(count, GRID_STEP_S)
+        if count:  # the last cell ends at `end`, as np.diff of the edges' offsets gives it
+            durations[-1] = (end - tail0).total_seconds() - (count - 1) * GRID_STEP_S
+        return weights, durations
 
     def _row_ids(self, contexts: Mapping[str, ReadContext]) -> list[str]:
         """Devices of the allocation: those seen, then placeholders up to `devices`."""
@@ -418,12 +441,26 @@ class BudgetPlanner(LedgeredScheduler):
             return self._future_cache[1]
         count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
         offsets = np.append(np.arange(count) * GRID_STEP_S, (end - tail0).total_seconds())
-        future_pv = np.array(
-            [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
-        )
-        value = (offsets, future_pv)
+        value = (offsets, self._day_pv(tail0, end)[-count:] if count else np.zeros(0))
         self._future_cache = (key, value)
         return value
+
+    def _day_pv(self, tail0: datetime, end: datetime) -> FloatArray:
+        """The profile's PV (W) at every aligned edge in [tail0, end), kept per quota day.
+
+        The grid moves on a cell every 5 minutes and each move needs the rest of the
+        day's cells: evaluated once per day (from the first `tail0` asked) and sliced
+        from the end, instead of the whole rest of the day again at every move.
+        """
+        cached = self._day_pv_cache
+        if cached is None or cached[1] != end or cached[0] > tail0:
+            count = max(0, -((tail0 - end) // _STEP))
+            values = np.array(
+                [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
+            )
+            cached = (tail0, end, values)
+            self._day_pv_cache = cached
+        return cached[2]
 
     def _slots(
         self,

@@ -65,11 +65,11 @@ class SpendCurve:
     ) -> None:
         """The curve of cells with `weights` (devices, cells) and `durations_s` (cells,)."""
         w_all = np.asarray(weights, dtype=np.float64)
-        if w_all.ndim != 2 or w_all.shape[1] != np.shape(durations_s)[0]:
-            raise ValueError(
-                f"weights {w_all.shape} do not match durations {np.shape(durations_s)}"
-            )
-        d_all = np.broadcast_to(np.asarray(durations_s, dtype=np.float64), w_all.shape).ravel()
+        d_row = np.asarray(durations_s, dtype=np.float64)
+        if w_all.ndim != 2 or d_row.ndim != 1 or w_all.shape[1] != d_row.shape[0]:
+            raise ValueError(f"weights {w_all.shape} do not match durations {d_row.shape}")
+        # One device (the usual home): its row and the durations as they are, no copies.
+        d_all = d_row if w_all.shape[0] == 1 else np.broadcast_to(d_row, w_all.shape).ravel()
         w_all = w_all.ravel()
         pos = w_all > 0
         self.min_rate, self.max_rate = min_rate, max_rate

@@ -120,14 +120,16 @@ def choose_latest_slots(
     chosen = np.zeros(n, dtype=bool)
     if needed_wh <= 0.0 or n == 0:
         return chosen
+    if preferred is None:  # the latest slots: a suffix, no index arrays needed
+        cumulative = np.cumsum(capacity_wh[::-1])
+        k = int(np.searchsorted(cumulative, needed_wh)) + 1  # first prefix that covers the need
+        chosen[n - min(k, n) :] = True
+        return chosen
     latest_first = np.arange(n - 1, -1, -1)
-    if preferred is not None:
-        pref = preferred[latest_first]
-        order = np.concatenate((latest_first[pref], latest_first[~pref]))
-    else:
-        order = latest_first
+    pref = preferred[latest_first]
+    order = np.concatenate((latest_first[pref], latest_first[~pref]))
     cumulative = np.cumsum(capacity_wh[order])
-    k = int(np.searchsorted(cumulative, needed_wh)) + 1  # first prefix that covers the need
+    k = int(np.searchsorted(cumulative, needed_wh)) + 1
     chosen[order[: min(k, n)]] = True
     return chosen
 
