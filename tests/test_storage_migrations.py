@@ -11,7 +11,7 @@ from adapters.storage import SchemaTooNewError, SqlStore
 from adapters.storage.engine import open_engine
 from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
 from adapters.storage.schema import Base
-from tests.conftest import make_call
+from tests.conftest import make_call, make_plan
 
 
 def _add_notes_column(conn: Connection) -> None:
@@ -35,7 +35,7 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 2
+        assert store.schema_version == len(STEPS) == 4
 
 
 def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_a_v1_database_gets_the_settings_table_and_keeps_its_calls(tmp_path: Pat
         v1.record_call(make_call(0))
         v1.commit()
         assert v1.schema_version == 1
-    with SqlStore(url) as v2:
+    with SqlStore(url, steps=STEPS[:2]) as v2:
         assert v2.schema_version == 2
         assert v2.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
         assert v2.setting("policy") is None
@@ -71,6 +71,24 @@ def test_a_v1_database_gets_the_settings_table_and_keeps_its_calls(tmp_path: Pat
         v2.commit()
     with SqlStore(url) as again:
         assert again.setting("policy") == "target"
+
+
+def test_a_v2_database_gets_the_plan_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v2.db'}"
+    with SqlStore(url, steps=STEPS[:2]) as v2:
+        v2.record_call(make_call(0))
+        v2.record_setting("policy", "target")
+        v2.commit()
+    assert not inspect(create_engine(url)).has_table("plans")
+    with SqlStore(url) as v4:
+        assert v4.schema_version == 4
+        assert v4.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
+        assert v4.setting("policy") == "target"
+        assert v4.latest_plan("dev-1") is None
+        v4.record_plan(make_plan(0))
+        v4.commit()
+    with SqlStore(url, read_only=True, create_if_missing=False) as reader:
+        assert reader.latest_plan("dev-1") == make_plan(0)
 
 
 def test_steps_already_applied_are_not_run_again(tmp_path: Path) -> None:

@@ -18,7 +18,13 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, func, insert, inspect, select
 
 from adapters.storage.errors import SchemaTooNewError
-from adapters.storage.schema import RECORD_TABLES, Base, SchemaVersionRow, SettingRow
+from adapters.storage.schema import (
+    PLAN_TABLES,
+    RECORD_TABLES,
+    Base,
+    SchemaVersionRow,
+    SettingRow,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +47,22 @@ def _create_settings(conn: Connection) -> None:
     Base.metadata.tables[SettingRow.__tablename__].create(conn)
 
 
+def _reserved(conn: Connection) -> None:
+    """Nothing: version 3 belongs to another branch (the prices per decision); this
+    placeholder keeps the steps numbered without a gap until the two are merged."""
+
+
+def _create_plans(conn: Connection) -> None:
+    """Create plans and plan_slots: the least-cost plans `v2c-solar plan` shows."""
+    tables = Base.metadata.tables
+    Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in PLAN_TABLES])
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
     MigrationStep(2, "create settings", _create_settings),
+    MigrationStep(3, "reserved (prices per decision)", _reserved),
+    MigrationStep(4, "create plans, plan_slots", _create_plans),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 
