@@ -229,6 +229,14 @@ def _feed(
     )
 
 
+def test_the_feed_says_when_its_source_publishes() -> None:
+    clock = FakeClock(datetime(2024, 6, 1, 10, tzinfo=VIENNA).astimezone(UTC))
+    source = DayAheadSource()
+    day = date(2024, 6, 2)
+    published = _feed(clock, source).publishes_at(day)
+    assert published is not None and published == source.publishes_at(day)
+
+
 def test_the_feed_asks_for_tomorrow_only_once_published_and_then_never_again() -> None:
     clock = FakeClock(datetime(2024, 6, 1, 10, tzinfo=VIENNA).astimezone(UTC))
     source = DayAheadSource()

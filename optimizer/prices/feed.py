@@ -110,6 +110,10 @@ class PriceFeed:
         parts = [self._day(day).window(start, end) for day in self._local_days(start, end)]
         return self._priced(concat(self._contiguous(parts)))
 
+    def publishes_at(self, day: date) -> datetime | None:
+        """When `day`'s prices become known: the source's (a planner looks for them then)."""
+        return self.source.publishes_at(day)
+
     def _local_days(self, start: datetime, end: datetime) -> list[date]:
         first = start.astimezone(self.timezone).date()
         last = (end - timedelta(microseconds=1)).astimezone(self.timezone).date()
