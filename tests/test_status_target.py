@@ -97,7 +97,8 @@ def test_an_ended_target_is_known_as_ended_and_a_new_one_is_not() -> None:
     assert not ended(store, first)
     mark_ended(store, first)
     assert ended(store, first)
-    later = check_target("A", 5_000.0, local(22, 7, 30), devices=("A",), now=NOW + timedelta(minutes=1))
+    soon = NOW + timedelta(minutes=1)
+    later = check_target("A", 5_000.0, local(22, 7, 30), devices=("A",), now=soon)
     assert not ended(store, later)
 
 
