@@ -16,6 +16,7 @@ from adapters.v2c_cloud.reconcile import cloud_reconciler
 from optimizer.composition import ChargerFactory, build_site
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
+from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.daemon.wiring import build_daemon
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, Clock
@@ -65,4 +66,4 @@ def cloud_daemon(
         weather=weather,
     )
     reconciler = cloud_reconciler(client, store, config.site.tz)
-    return build_daemon(site, reconciler=reconciler, board=board)
+    return build_daemon(site, reconciler=reconciler, board=board, target_poll_s=TARGET_POLL_S)
