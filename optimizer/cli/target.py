@@ -20,6 +20,7 @@ import typer
 from optimizer.cli.daemon import ConfigOption, DbOption, load_app_config
 
 if TYPE_CHECKING:
+    from optimizer.config import AppConfig
     from optimizer.status.target import SessionTarget
 
 EXIT_USAGE = 2
@@ -52,6 +53,23 @@ def target_command(
     db: DbOption = None,
 ) -> None:
     """State a session's target (energy by a departure) for the running daemon."""
+    app_config = load_app_config(config)
+    url = db or app_config.storage.url
+    for line in state_target(app_config, url, device_id, kwh, by, clear, datetime.now(UTC)):
+        typer.echo(line)
+
+
+def state_target(
+    app_config: AppConfig,
+    url: str,
+    device_id: str,
+    kwh: float | None,
+    by: str | None,
+    clear: bool,
+    now: datetime,
+) -> list[str]:
+    """Check the options against the site at `now`, keep the target in the database at
+    `url` and say what was kept; a bad option raises `typer.Exit(2)` after one line."""
     from optimizer.status.refusal import ControlError
     from optimizer.status.target import (
         MAX_TARGET_WH,
@@ -61,10 +79,8 @@ def target_command(
         parse_departure,
     )
 
-    app_config = load_app_config(config)
     tz = app_config.site.tz
     devices = [c.device_id for c in app_config.chargers]
-    now = datetime.now(UTC)
     note = None
     try:
         if clear:
@@ -84,17 +100,15 @@ def target_command(
         if exc.field == "energy_wh":
             detail = f"must be > 0 and <= {MAX_TARGET_WH / 1000:g} kWh (got {kwh:g})"
         raise _fail(f"{option}: {detail}") from None
-    _save(db or app_config.storage.url, target)
-    if target.cleared:
-        typer.echo(f"{device_id}: target cleared; the policy's default applies")
-        return
-    assert target.departure is not None and target.energy_wh is not None
+    _save(url, target)
+    if target.energy_wh is None or target.departure is None:
+        return [f"{device_id}: target cleared; the policy's default applies"]
     when = target.departure.astimezone(tz)
-    typer.echo(
-        f"{device_id}: {target.energy_wh / 1000:g} kWh by {when:%a %d %b %H:%M} ({tz})"
-        + (f"; {note}" if note else "")
-    )
-    typer.echo("the running daemon applies it within a minute; `v2c-solar plan` shows it")
+    said = f"{device_id}: {target.energy_wh / 1000:g} kWh by {when:%a %d %b %H:%M} ({tz})"
+    return [
+        said + (f"; {note}" if note else ""),
+        "the running daemon applies it within a minute; `v2c-solar plan` shows it",
+    ]
 
 
 def _save(url: str, target: SessionTarget) -> None:
@@ -121,4 +135,4 @@ def register(app: typer.Typer) -> None:
     app.command("target")(target_command)
 
 
-__all__ = ["register", "target_command"]
+__all__ = ["register", "state_target", "target_command"]
