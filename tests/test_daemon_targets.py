@@ -20,6 +20,7 @@ from optimizer.daemon import Daemon, build_daemon
 from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.interfaces import CallListener
 from optimizer.planning.record import ReplanReason
+from optimizer.status.plan import plan_status
 from optimizer.status.target import ENDED_KEY, load_target
 
 DEVICE = "SIM0001"
@@ -93,6 +94,8 @@ def test_a_target_from_the_shell_is_applied_within_a_poll_and_replans(home: Home
     assert plan is not None and plan.reason is ReplanReason.TARGET
     assert plan.departure == controller.sessions.departure
     assert plan.plan.energy_wanted_wh <= 5000.0
+    (shown,) = plan_status(daemon).chargers  # what GET /api/plan answers
+    assert shown.least_cost == plan
 
 
 def test_a_restart_applies_the_target_again_until_its_session_ends(home: Home) -> None:
