@@ -1,0 +1,88 @@
+"""How often `target`'s least-cost planner replans, why, and what the forecast trigger costs.
+
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/replan_reasons.py [--days 14]
+        [--start 2017-06-01] [--shares 0.05,0.10,0.20,inf]
+
+Runs `target` with `planner = "least_cost"` on real-2017 (the day-ahead prices of the
+data set, published at 13:00 local the day before) once per share of
+`FORECAST_MOVED_SHARE` (`inf`: no forecast trigger at all) and prints, per run, the
+solves, the plans recorded by reason, the plans recorded per charger-day, the cost,
+the unmet energy and the commands a day, so the threshold's choice can be read off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import optimizer.backtest.engine as engine
+import optimizer.policies.least_cost_plan as least_cost_plan
+from adapters.storage.memory import MemoryStore
+from optimizer.backtest.dataset import load_real_2017
+from optimizer.backtest.engine import BacktestSetup, policy_contender, run_backtest
+from optimizer.backtest.metrics import compute_metrics
+from optimizer.planning.record import PlanRecord
+from optimizer.policies.registry import PolicyConfig
+
+
+class CountingStore(MemoryStore):
+    """Counts every recorded plan by reason (the memory store keeps only the last ones)."""
+
+    last: CountingStore | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reasons: Counter[str] = Counter()
+        CountingStore.last = self
+
+    def record_plan(self, plan: PlanRecord) -> None:
+        super().record_plan(plan)
+        self.reasons[plan.reason.value] += 1
+
+
+def run(share: float, start: date, days: int) -> dict[str, Any]:
+    """One backtest with the forecast trigger at `share`."""
+    least_cost_plan.FORECAST_MOVED_SHARE = share
+    inputs = load_real_2017(start, days)
+    policies = PolicyConfig()
+    policies = policies.model_copy(
+        update={"target": policies.target.model_copy(update={"planner": "least_cost"})}
+    )
+    setup = replace(BacktestSetup(), policies=policies)
+    original = engine.MemoryStore
+    engine.MemoryStore = CountingStore  # type: ignore[misc]
+    try:
+        result = run_backtest(inputs, policy_contender("target"), setup)
+    finally:
+        engine.MemoryStore = original  # type: ignore[misc]
+    store = CountingStore.last
+    assert store is not None
+    return {"share": share, "reasons": dict(store.reasons), "metrics": compute_metrics(result)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--start", default="2017-06-01")
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--shares", default="0.05,0.10,0.20,inf")
+    args = parser.parse_args()
+    for text in args.shares.split(","):
+        share = math.inf if text == "inf" else float(text)
+        out = run(share, date.fromisoformat(args.start), args.days)
+        metrics = out["metrics"]
+        keys = ("cost", "unmet_kwh", "commands_per_day", "grid_kwh", "solar_kwh")
+        picked = {k: metrics.get(k) for k in keys}
+        recorded = sum(out["reasons"].values())
+        print(
+            f"share {share}: plans recorded {recorded} ({recorded / args.days:.1f}/day) "
+            f"{out['reasons']} {picked}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
