@@ -5,7 +5,8 @@
 
 Runs `target` with `planner = "least_cost"` on real-2017 (the day-ahead prices of the
 data set, published at 13:00 local the day before) once per share of
-`FORECAST_MOVED_SHARE` (`inf`: no forecast trigger at all) and prints, per run, the
+`FORECAST_MOVED_SHARE` (`inf`: no forecast trigger at all; `none`: neither the forecast
+nor the prices trigger, the planner as it was before them) and prints, per run, the
 solves, the plans recorded by reason, the plans recorded per charger-day, the cost,
 the unmet energy and the commands a day, so the threshold's choice can be read off.
 """
@@ -44,9 +45,19 @@ class CountingStore(MemoryStore):
         self.reasons[plan.reason.value] += 1
 
 
-def run(share: float, start: date, days: int) -> dict[str, Any]:
-    """One backtest with the forecast trigger at `share`."""
+def _never(*args: object, **kwargs: object) -> bool:
+    return False
+
+
+def run(share: float, start: date, days: int, *, prices: bool = True) -> dict[str, Any]:
+    """One backtest with the forecast trigger at `share`; without `prices` the planner
+    never looks for new prices between periodic replans (the triggers before this one:
+    plug-in, target, periodic)."""
     least_cost_plan.FORECAST_MOVED_SHARE = share
+    planner = least_cost_plan.LeastCostPlanner
+    looks = planner._prices_changed
+    if not prices:
+        planner._prices_changed = _never  # type: ignore[method-assign]
     inputs = load_real_2017(start, days)
     policies = PolicyConfig()
     policies = policies.model_copy(
@@ -59,6 +70,7 @@ def run(share: float, start: date, days: int) -> dict[str, Any]:
         result = run_backtest(inputs, policy_contender("target"), setup)
     finally:
         engine.MemoryStore = original  # type: ignore[misc]
+        planner._prices_changed = looks  # type: ignore[method-assign]
     store = CountingStore.last
     assert store is not None
     return {"share": share, "reasons": dict(store.reasons), "metrics": compute_metrics(result)}
@@ -68,17 +80,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--start", default="2017-06-01")
     parser.add_argument("--days", type=int, default=14)
-    parser.add_argument("--shares", default="0.05,0.10,0.20,inf")
+    parser.add_argument("--shares", default="none,inf,0.05,0.10,0.20")
     args = parser.parse_args()
     for text in args.shares.split(","):
-        share = math.inf if text == "inf" else float(text)
-        out = run(share, date.fromisoformat(args.start), args.days)
+        share = math.inf if text in ("inf", "none") else float(text)
+        out = run(share, date.fromisoformat(args.start), args.days, prices=text != "none")
         metrics = out["metrics"]
         keys = ("cost", "unmet_kwh", "commands_per_day", "grid_kwh", "solar_kwh")
         picked = {k: metrics.get(k) for k in keys}
         recorded = sum(out["reasons"].values())
         print(
-            f"share {share}: plans recorded {recorded} ({recorded / args.days:.1f}/day) "
+            f"share {text}: plans recorded {recorded} ({recorded / args.days:.1f}/day) "
             f"{out['reasons']} {picked}",
             flush=True,
         )
