@@ -1,13 +1,14 @@
 """How often `target`'s least-cost planner replans, why, and what the forecast trigger costs.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/replan_reasons.py [--days 14]
-        [--start 2017-06-01] [--shares 0.05,0.10,0.20,inf]
+        [--start 2017-06-01] [--shares none,inf,0.05,0.10,0.20]
 
 Runs `target` with `planner = "least_cost"` on real-2017 (the day-ahead prices of the
 data set, published at 13:00 local the day before) once per share of
 `FORECAST_MOVED_SHARE` (`inf`: no forecast trigger at all; `none`: neither the forecast
 nor the prices trigger, the planner as it was before them) and prints, per run, the
-solves, the plans recorded by reason, the plans recorded per charger-day, the cost,
+plans made and recorded by reason (a periodic replan that repeats the schedule is made,
+not recorded), the plans recorded per day, the cost,
 the unmet energy and the commands a day, so the threshold's choice can be read off.
 """
 
@@ -55,7 +56,14 @@ def run(share: float, start: date, days: int, *, prices: bool = True) -> dict[st
     plug-in, target, periodic)."""
     least_cost_plan.FORECAST_MOVED_SHARE = share
     planner = least_cost_plan.LeastCostPlanner
-    looks = planner._prices_changed
+    looks, offer = planner._prices_changed, planner._offer
+    made: Counter[str] = Counter()
+
+    def counted(self: least_cost_plan.LeastCostPlanner, record: PlanRecord) -> None:
+        made[record.reason.value] += 1
+        offer(self, record)
+
+    planner._offer = counted  # type: ignore[method-assign]
     if not prices:
         planner._prices_changed = _never  # type: ignore[method-assign]
     inputs = load_real_2017(start, days)
@@ -71,9 +79,11 @@ def run(share: float, start: date, days: int, *, prices: bool = True) -> dict[st
     finally:
         engine.MemoryStore = original  # type: ignore[misc]
         planner._prices_changed = looks  # type: ignore[method-assign]
+        planner._offer = offer  # type: ignore[method-assign]
     store = CountingStore.last
     assert store is not None
-    return {"share": share, "reasons": dict(store.reasons), "metrics": compute_metrics(result)}
+    metrics = compute_metrics(result)
+    return {"share": share, "made": dict(made), "reasons": dict(store.reasons), "metrics": metrics}
 
 
 def main() -> None:
@@ -89,9 +99,10 @@ def main() -> None:
         keys = ("cost", "unmet_kwh", "commands_per_day", "grid_kwh", "solar_kwh")
         picked = {k: metrics.get(k) for k in keys}
         recorded = sum(out["reasons"].values())
+        made = sum(out["made"].values())
         print(
-            f"share {text}: plans recorded {recorded} ({recorded / args.days:.1f}/day) "
-            f"{out['reasons']} {picked}",
+            f"share {text}: plans made {made} {out['made']}; recorded {recorded} "
+            f"({recorded / args.days:.1f}/day) {out['reasons']} {picked}",
             flush=True,
         )
 
