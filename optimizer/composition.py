@@ -12,15 +12,21 @@ backtest makes the decisions the daemon would make on the same inputs, and
 
 The backtest's baselines run other read schedules and policies through the
 same root (`scheduler=`, `policy=`): an override, never a second wiring.
+
+Prices and weather reach the cycles the same way in every world: a `PriceSource`
+and a `ForecastSource` that answer from memory. At home (`live_inputs`) the
+provider's feeds fill that memory in `BackgroundJob`s the daemon runs beside the
+cycles; the backtest replays its price column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from optimizer.background import BackgroundJob
 from optimizer.budget.listener import call_listener
 from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.planner import BudgetPlanner, PvProfile
@@ -40,7 +46,9 @@ if TYPE_CHECKING:
 
     from adapters.storage.protocol import QueryableStore
     from optimizer.forecast.sources import ForecastSource
+    from optimizer.forecast.weather import WeatherFeed
     from optimizer.prices.feed import PriceFeed
+    from optimizer.prices.port import PriceSource
 
 RESTORE_SPAN = timedelta(days=2)
 """How far back a restored ledger reads the store's calls (the quota day and the one before)."""
@@ -59,6 +67,7 @@ class SiteParts:
     `listener` is the one `CallListener` for every adapter of the account: it
     records each call into `scheduler` and `store`. `make_policy` builds any
     policy by name the way the site's own was built (a switch from home).
+    `jobs` are the refreshes the daemon runs beside the cycles (prices, weather).
     """
 
     config: AppConfig
@@ -69,6 +78,7 @@ class SiteParts:
     controllers: tuple[Controller, ...]
     listener: CallListener
     make_policy: PolicyByName
+    jobs: tuple[BackgroundJob, ...] = ()
 
 
 def planner_pv_profile(clear_sky: ClearSkyCache) -> PvProfile:
@@ -92,9 +102,18 @@ def budget_planner(config: AppConfig, clear_sky: ClearSkyCache | None = None) ->
     return BudgetPlanner(config.budget, devices=len(config.chargers), pv_profile=profile)
 
 
-def policy_factory(config: AppConfig) -> PolicyByName:
-    """Policies by name as `config` sets them up: its `[policy]` parameters and its tariff."""
-    return lambda name: build_policy(config.policy, name, config.tariff)
+def policy_factory(config: AppConfig, prices: PriceSource | None = None) -> PolicyByName:
+    """Policies by name as `config` sets them up: its `[policy]` parameters, its tariff
+    and the site's `prices` (None: the tariff's)."""
+    return lambda name: build_policy(config.policy, name, config.tariff, prices)
+
+
+def decision_prices(config: AppConfig, prices: PriceSource | None) -> PriceSource | None:
+    """The prices each decision sees and records: `prices`, else the `[tariff]`'s (a
+    schedule, computed, never fetched), else none."""
+    if prices is not None or config.tariff is None:
+        return prices
+    return config.tariff.as_tariff(config.site.tz)
 
 
 def with_policy(config: AppConfig, name: str | None) -> AppConfig:
@@ -115,6 +134,8 @@ def build_site(
     scheduler: LedgeredScheduler | None = None,
     clear_sky_days: ClearSkyDays = in_process,
     weather: ForecastSource | None = None,
+    prices: PriceSource | None = None,
+    jobs: Sequence[BackgroundJob] = (),
 ) -> SiteParts:
     """Wire the site of `config`: a controller per `[[chargers]]` entry, one scheduler, one store.
 
@@ -124,10 +145,14 @@ def build_site(
     baselines). `clear_sky_days` says where the clear-sky model runs: in-process
     (backtests, the demo) or `InChildProcess` (`run`: pvlib and pandas stay out of
     a long-running daemon); the planner shares the forecaster's clear-sky days.
-    `weather` is the forecaster's external source (`build_weather_source`, `run` only);
-    None keeps the offline default, as the backtest and the demo do.
+    `weather` is the forecaster's external source (`live_inputs`, `run` only);
+    None keeps the offline default, as the backtest and the demo do. `prices` is
+    the site's price source (`live_inputs` at home, the replayed column in a
+    backtest), read by the cycles and the policies from memory: each decision
+    records its import price, `target`'s least-cost planner and `solar_only`'s price
+    limit use it. `jobs` (`live_inputs`) are handed to the daemon.
     """
-    by_name = policy_factory(config)
+    by_name = policy_factory(config, prices)
     make_policy = policy or (lambda: by_name(config.policy.name))
     forecaster = PvForecaster(
         config.site,
@@ -137,6 +162,7 @@ def build_site(
     )
     shared = scheduler or budget_planner(config, forecaster.clear_sky)
     listener = call_listener(shared, store)
+    seen_prices = decision_prices(config, prices)
     controllers = tuple(
         Controller(
             chargers(c.device_id, listener),
@@ -150,10 +176,13 @@ def build_site(
             timezone=config.site.tz,
             tariff=config.tariff,
             battery_to_car=config.site.battery_to_car,
+            prices=seen_prices,
         )
         for c in config.chargers
     )
-    return SiteParts(config, clock, store, shared, forecaster, controllers, listener, by_name)
+    return SiteParts(
+        config, clock, store, shared, forecaster, controllers, listener, by_name, tuple(jobs)
+    )
 
 
 def read_contexts_from_store(
@@ -224,7 +253,7 @@ def build_weather_source(
     clock: Clock,
     env: Mapping[str, str],
     transport: httpx.BaseTransport | None = None,
-) -> ForecastSource | None:
+) -> WeatherFeed | None:
     """The site's weather forecast from `[forecast]` (None for the offline default): the
     provider `adapters.weather.registry` picks, its call budget and disk cache.
 
@@ -237,8 +266,48 @@ def build_weather_source(
     return build(config.forecast, config.site, clock, env, transport)
 
 
+@dataclass(frozen=True, slots=True)
+class LiveInputs:
+    """What the daemon reads of the outside world beyond the chargers: prices and weather
+    as the cycles see them (from memory), and the background jobs that fill them."""
+
+    prices: PriceSource | None = None
+    weather: ForecastSource | None = None
+    jobs: tuple[BackgroundJob, ...] = ()
+
+
+def live_inputs(
+    config: AppConfig,
+    clock: Clock,
+    env: Mapping[str, str],
+    *,
+    prices_transport: httpx.BaseTransport | None = None,
+    weather_transport: httpx.BaseTransport | None = None,
+) -> LiveInputs:
+    """`[prices]` and `[forecast]` for the daemon: each feed read from memory by the cycles
+    and refreshed by its `BackgroundJob` (prices when published, weather when due).
+
+    Raises `PriceSourceError` or `WeatherSourceError` when a provider cannot be built
+    (a token or key not set). The transports are the adapters' HTTP seams (tests).
+    """
+    from optimizer.prices.feed import FeedInMemory
+
+    jobs: list[BackgroundJob] = []
+    feed = build_price_feed(config, clock, env, prices_transport)
+    prices: PriceSource | None = None
+    if feed is not None:
+        feed.load_cached(clock.now())
+        prices = FeedInMemory(feed)
+        jobs.append(BackgroundJob("prices", feed.refresh))
+    weather = build_weather_source(config, clock, env, weather_transport)
+    if weather is not None:
+        jobs.append(BackgroundJob("weather", weather.refresh))
+    return LiveInputs(prices, weather, tuple(jobs))
+
+
 __all__ = [
     "ChargerFactory",
+    "LiveInputs",
     "PolicyByName",
     "PolicyFactory",
     "SiteParts",
@@ -247,6 +316,8 @@ __all__ = [
     "build_price_feed",
     "build_site",
     "build_weather_source",
+    "decision_prices",
+    "live_inputs",
     "planner_pv_profile",
     "policy_factory",
     "read_contexts_from_store",

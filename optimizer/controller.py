@@ -13,7 +13,8 @@ One cycle (`Controller.cycle`), each stage in `optimizer.cycle`:
 3. estimate the surplus for the car = PV - household, the household excluding
    the car (and a home battery's power, unless `battery_to_car`); between reads
    the last PV reading is scaled by the forecast's clear-sky ratio rather than
-   reused as if nothing had moved;
+   reused as if nothing had moved; the import price in force, as the site's
+   prices already know it (`optimizer.cycle.price`);
 4. decide: the policy's `Decision`;
 5. govern: a policy that needs reads hands the charger to its own PV mode when
    the budget is nearly out; the controller takes the regulation back while the
@@ -39,6 +40,7 @@ from optimizer.cycle.estimate import estimate
 from optimizer.cycle.forecast_cache import ForecastCache
 from optimizer.cycle.govern import apply_limits, govern
 from optimizer.cycle.observation import Observation, ReadOutcome
+from optimizer.cycle.price import ImportPrice
 from optimizer.cycle.sessions import SessionTracker
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner
@@ -57,6 +59,7 @@ from optimizer.limits import ChargerLimits
 from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import CommandedState, Policy, PolicyContext, hand_over
 from optimizer.policies.tariff import TariffConfig
+from optimizer.prices.port import PriceSource
 
 __all__ = ["Controller", "ControllerSettings", "CycleResult", "SessionTracker"]
 
@@ -80,7 +83,9 @@ class Controller:
     """Drives one charger with one policy; several share a read scheduler and a store.
 
     The charger's adapter reports every API attempt to the site's
-    `optimizer.budget.listener.call_listener`, not to the controller.
+    `optimizer.budget.listener.call_listener`, not to the controller. `prices` is
+    the site's price source (None: no prices): each decision sees and records the
+    import price in force; it must answer from memory (it is read every cycle).
     """
 
     def __init__(
@@ -97,8 +102,10 @@ class Controller:
         timezone: tzinfo = UTC,
         tariff: TariffConfig | None = None,
         battery_to_car: bool = False,
+        prices: PriceSource | None = None,
     ) -> None:
         self.charger = charger
+        self.import_price = ImportPrice(prices)
         self.battery_to_car = battery_to_car
         self.clock = clock
         self.store = store
@@ -254,6 +261,7 @@ class Controller:
             budget_nearly_out=self.scheduler.nearly_out(now),
             timezone=self.timezone,
             battery_to_car=self.battery_to_car,
+            import_eur_per_kwh=self.import_price.at(now),
         )
 
     def _record_plan(self) -> None:

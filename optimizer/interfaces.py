@@ -266,6 +266,8 @@ class Decision:
     `current_a` is the setpoint in whole amps (ignored when `charging` is
     False); `pv_mode` is the charger's own sun-following mode to use.
     `reason` is a human sentence stored with the decision.
+    `import_eur_per_kwh` is the grid import price in force when it was made
+    (EUR/kWh, what the policy could see), None when no price was known.
     """
 
     time: datetime
@@ -277,6 +279,7 @@ class Decision:
     reason: str
     surplus_w: float | None = None
     details: dict[str, float | str | None] = field(default_factory=dict)
+    import_eur_per_kwh: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, select, text
 
 from adapters.storage import SchemaTooNewError, SqlStore
 from adapters.storage.engine import open_engine
-from adapters.storage.migrations import STEPS, MigrationStep, schema_version, upgrade
-from adapters.storage.schema import Base
+from adapters.storage.migrations import DECISIONS_V1, STEPS, MigrationStep, schema_version, upgrade
+from adapters.storage.schema import Base, DecisionRow
+from adapters.storage.sql_store import _decision_from_row, _decision_row
+from optimizer.interfaces import Decision, PvMode
 from tests.conftest import make_call, make_plan
 
 
@@ -18,6 +22,8 @@ def _add_notes_column(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE api_calls ADD COLUMN note VARCHAR(40)"))
     conn.execute(text("UPDATE api_calls SET note = 'migrated'"))
 
+
+T0 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
 
 NEXT = len(STEPS) + 1
 """The version a step after this v2c-solar's last one would have."""
@@ -73,12 +79,34 @@ def test_a_v1_database_gets_the_settings_table_and_keeps_its_calls(tmp_path: Pat
         assert again.setting("policy") == "target"
 
 
-def test_a_v2_database_gets_the_plan_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_a_v2_database_gets_the_decision_price_and_keeps_its_decisions(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v2.db'}"
-    with SqlStore(url, steps=STEPS[:2]) as v2:
-        v2.record_call(make_call(0))
-        v2.record_setting("policy", "target")
-        v2.commit()
+    old = Decision(T0, "D1", "solar_only", True, 16, PvMode.MAX_POWER, "sun", 2500.0, {"a": 1.0})
+    SqlStore(url, steps=STEPS[:2]).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a row as v2 wrote it
+        row = {k: v for k, v in _decision_row(old).items() if k != "import_eur_per_kwh"}
+        conn.execute(DECISIONS_V1.insert(), [row])
+    engine.dispose()
+    assert "import_eur_per_kwh" not in _columns(url, "decisions")
+    priced = replace(old, time=T0 + timedelta(minutes=1), import_eur_per_kwh=-0.012)
+    with SqlStore(url, steps=STEPS[:3]) as v3:
+        assert v3.schema_version == 3
+        v3.record_decision(priced)
+        v3.commit()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(DecisionRow).order_by(DecisionRow.time)).all()
+    engine.dispose()
+    assert [_decision_from_row(r) for r in rows] == [old, priced]  # the old row: NULL price
+
+
+def test_a_v3_database_gets_the_plan_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    with SqlStore(url, steps=STEPS[:3]) as v3:
+        v3.record_call(make_call(0))
+        v3.record_setting("policy", "target")
+        v3.commit()
     assert not inspect(create_engine(url)).has_table("plans")
     with SqlStore(url) as v4:
         assert v4.schema_version == 4

@@ -174,11 +174,14 @@ def test_the_feed_keeps_the_last_forecast_logs_once_then_falls_back(
                                 clock, {"SOLCAST_API_KEY": "k"}, transport(handle))  # fmt: skip
     assert feed is not None
     at = np.asarray([clock.now().timestamp() + 3600.0])
+    assert feed.pv_power(at) is None  # nothing fetched yet: only the refresh job asks
+    feed.refresh(clock.now())
     first = feed.pv_power(at)
     assert first is not None and first.central_w[0] > 0
     with caplog.at_level(logging.WARNING):
         for _ in range(5):
             clock.advance(4 * 3600.0)
+            feed.refresh(clock.now())
             kept = feed.pv_power(at)
             assert kept is not None and kept.central_w[0] == first.central_w[0]
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -204,6 +207,7 @@ def test_a_restart_does_not_spend_the_quota_again(tmp_path: Path) -> None:
         feed = build_weather_source(config, GRAZ, clock, {"SOLCAST_API_KEY": "k"},
                                     transport(answering(body, seen=seen)))  # fmt: skip
         assert feed is not None
+        feed.refresh(clock.now())
         assert feed.pv_power(np.asarray([clock.now().timestamp()])) is not None
     assert len(seen) == 1  # the cached forecast was fresh: no second call
     cache = DiskWeatherCache(tmp_path)

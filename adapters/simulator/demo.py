@@ -87,7 +87,7 @@ def _clock_sample(
 
 
 def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
-    """The app config of the scenario's home: its site, its chargers' wiring."""
+    """The app config of the scenario's home: its site, its chargers' wiring, its prices."""
     from optimizer.config import parse_config
 
     chargers = [
@@ -106,6 +106,8 @@ def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
     data: dict[str, Any] = {"site": scenario.site.model_dump(), "chargers": chargers}
     if policy is not None:
         data["policy"] = {"name": policy}
+    if scenario.prices is not None:
+        data["prices"] = scenario.prices.model_dump(exclude_none=True)
     return parse_config(data, f"scenario {scenario.name}")
 
 

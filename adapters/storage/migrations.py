@@ -15,15 +15,34 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, insert, inspect, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Double,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+)
 
 from adapters.storage.errors import SchemaTooNewError
 from adapters.storage.schema import (
     PLAN_TABLES,
     RECORD_TABLES,
     Base,
+    DecisionRow,
     SchemaVersionRow,
     SettingRow,
+    UtcDateTime,
 )
 
 
@@ -36,10 +55,33 @@ class MigrationStep:
     apply: Callable[[Connection], None]
 
 
+_V1 = MetaData()
+DECISIONS_V1 = Table(
+    "decisions",
+    _V1,
+    Column("id", Integer, primary_key=True),
+    Column("time", UtcDateTime, nullable=False, index=True),
+    Column("device_id", String(64), nullable=False),
+    Column("policy", String(32), nullable=False),
+    Column("charging", Boolean, nullable=False),
+    Column("current_a", Integer, nullable=False),
+    Column("pv_mode", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("surplus_w", Double, nullable=True),
+    Column("details", JSON, nullable=False),
+)
+"""The decisions table as version 1 created it (frozen: step 3 adds a column)."""
+
+
 def _create_v1(conn: Connection) -> None:
-    """Create api_calls, observations, decisions, commands and sessions with their indexes."""
+    """Create api_calls, observations, decisions, commands and sessions with their indexes.
+
+    Tables a later step altered are created as version 1 had them (`DECISIONS_V1`).
+    """
     tables = Base.metadata.tables
-    Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in RECORD_TABLES])
+    unchanged = [tables[m.__tablename__] for m in RECORD_TABLES if m is not DecisionRow]
+    Base.metadata.create_all(conn, tables=unchanged)
+    _V1.create_all(conn, tables=[DECISIONS_V1])
 
 
 def _create_settings(conn: Connection) -> None:
@@ -47,9 +89,11 @@ def _create_settings(conn: Connection) -> None:
     Base.metadata.tables[SettingRow.__tablename__].create(conn)
 
 
-def _reserved(conn: Connection) -> None:
-    """Nothing: version 3 belongs to another branch (the prices per decision); this
-    placeholder keeps the steps numbered without a gap until the two are merged."""
+def _add_decision_price(conn: Connection) -> None:
+    """Add decisions.import_eur_per_kwh (the import price a decision saw; NULL for old rows)."""
+    column = DecisionRow.__table__.c.import_eur_per_kwh
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE decisions ADD COLUMN import_eur_per_kwh {kind}"))
 
 
 def _create_plans(conn: Connection) -> None:
@@ -61,7 +105,7 @@ def _create_plans(conn: Connection) -> None:
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
     MigrationStep(2, "create settings", _create_settings),
-    MigrationStep(3, "reserved (prices per decision)", _reserved),
+    MigrationStep(3, "add decisions.import_eur_per_kwh", _add_decision_price),
     MigrationStep(4, "create plans, plan_slots", _create_plans),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""

@@ -115,6 +115,8 @@ class DecisionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     surplus_w: Mapped[float | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    import_eur_per_kwh: Mapped[float | None]
+    """The import price the decision was made at (EUR/kWh); NULL: none known (schema 3)."""
 
 
 class CommandRow(Base):

@@ -204,6 +204,7 @@ class SqlStore(Closing):
         """Buffer one policy decision with its reason."""
         time = as_utc(decision.time, "Decision.time")
         _require_finite(decision.surplus_w, "Decision.surplus_w")
+        _require_finite(decision.import_eur_per_kwh, "Decision.import_eur_per_kwh")
         self._decisions.append(
             decision if decision.time.tzinfo is UTC else replace(decision, time=time)
         )

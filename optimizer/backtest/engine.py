@@ -174,8 +174,10 @@ class BacktestSetup:
     battery_to_car: bool = False
     """`[site].battery_to_car` of the simulated home: the battery may feed the car."""
     prices: PriceSource | None = None
-    """What `target`'s least-cost planner plans with (None: the inputs' price column,
-    published day by day, see `optimizer.backtest.price_source`)."""
+    """The prices the decisions see, as at home: `target`'s least-cost planner plans with
+    them, `solar_only`'s price limit compares with them, each decision records its import
+    price (None: the inputs' price column, published day by day, see
+    `optimizer.backtest.price_source`)."""
 
     def __post_init__(self) -> None:
         # The world model's charger has 1 or 3 phases; the config allows 2 (ChargerLimits).
@@ -382,15 +384,18 @@ def build_contender_site(
 
     The backtest passes in-process `WorldCharger`s; the equivalence test the
     daemon's `CloudCharger`s talking HTTP to the simulator over the same world.
-    The contender's policy and read schedule override the config's.
+    The contender's policy and read schedule override the config's; the prices the
+    decisions see are the setup's (the inputs' price column, published day by day).
     """
+    priced = setup_with_prices(setup, inputs)
     return build_site(
         backtest_config(inputs, setup),
         chargers,
         clock,
         store,
-        policy=lambda: contender.make_policy(setup_with_prices(setup, inputs)),
+        policy=lambda: contender.make_policy(priced),
         scheduler=None if contender.make_schedule is None else contender.make_schedule(setup),
+        prices=priced.prices,
     )
 
 

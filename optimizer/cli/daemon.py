@@ -48,9 +48,11 @@ if TYPE_CHECKING:
     from adapters.mqtt.config import MqttConfig, MqttSettings
     from adapters.storage import SqlStore
     from adapters.web.server import WebServer
+    from optimizer.composition import LiveInputs
     from optimizer.config import AppConfig
     from optimizer.daemon import Daemon, SpeedClock
     from optimizer.daemon.serve import RunOutcome
+    from optimizer.interfaces import Clock
 
 
 API_KEY_ENV = "V2C_API_KEY"
@@ -276,10 +278,9 @@ def run(
     from adapters.mqtt.running import running_bridge
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
     from optimizer.clock import WallClock
-    from optimizer.composition import build_weather_source, with_policy
+    from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
-    from optimizer.forecast.weather import WeatherSourceError
     from optimizer.status import StatusBoard
 
     app_config = load_app_config(config)
@@ -296,10 +297,7 @@ def run(
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
         raise _fail(str(exc)) from None
-    try:
-        weather = build_weather_source(app_config, clock, os.environ)
-    except WeatherSourceError as exc:
-        raise _fail(f"[forecast] {exc}") from None
+    live = _live_inputs(app_config, clock)
     store = open_store(db or app_config.storage.url)
     try:
         # The clear-sky model runs in a short-lived child: pvlib and pandas stay out of `run`.
@@ -310,7 +308,7 @@ def run(
             store,
             clear_sky_days=InChildProcess(),
             board=StatusBoard(),
-            weather=weather,
+            live=live,
         )
         listen = None if no_web else (web or app_config.web.listen)
         server = _bind_web(listen, daemon, db or app_config.storage.url, RUN_WEB_HINT)
@@ -331,6 +329,21 @@ def run(
     if unwritten is not None:
         raise _fail(unwritten, EXIT_FATAL)
     typer.echo(f"v2c-solar: stopped; chargers left in their own {outcome.safe_mode} mode", err=True)
+
+
+def _live_inputs(config: AppConfig, clock: Clock) -> LiveInputs:
+    """`[prices]` and `[forecast]` for the daemon; a provider that cannot be built (a token
+    or key not set) is one line naming its section, exit 2."""
+    from optimizer.composition import live_inputs
+    from optimizer.forecast.weather import WeatherSourceError
+    from optimizer.prices.port import PriceSourceError
+
+    try:
+        return live_inputs(config, clock, os.environ)
+    except PriceSourceError as exc:
+        raise _fail(f"[prices] {exc}") from None
+    except WeatherSourceError as exc:
+        raise _fail(f"[forecast] {exc}") from None
 
 
 def _simulator_clock(base_url: str | None) -> SpeedClock:
@@ -456,7 +469,8 @@ def demo(
                 "the demo needs a fresh database"
             )
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
-        daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard())
+        live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
+        daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
         server = _bind_web(web, daemon, url)
         wall0 = _time.monotonic()
         with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):

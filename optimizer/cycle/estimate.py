@@ -72,11 +72,13 @@ def estimate(
     budget_nearly_out: bool,
     timezone: tzinfo,
     battery_to_car: bool = False,
+    import_eur_per_kwh: float | None = None,
 ) -> PolicyContext:
     """The `PolicyContext` at `now`; `fresh` when `last` was read in this very cycle.
 
     Without any reading PV, household and surplus are None (nothing known yet).
-    `battery_to_car` lets the home battery's discharge count as surplus (module doc).
+    `battery_to_car` lets the home battery's discharge count as surplus (module doc);
+    `import_eur_per_kwh` is the import price in force (EUR/kWh, None: unknown).
     """
     pv: float | None = None
     household: float | None = None
@@ -112,4 +114,5 @@ def estimate(
         timezone=timezone,
         battery_w=battery,
         battery_to_car=battery_to_car,
+        import_eur_per_kwh=import_eur_per_kwh,
     )

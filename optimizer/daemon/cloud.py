@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from adapters.storage.retrying import RetryingStore
 from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
-from optimizer.composition import ChargerFactory, build_site
+from optimizer.composition import ChargerFactory, LiveInputs, build_site
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.targets import TARGET_POLL_S
@@ -25,7 +25,6 @@ from optimizer.status.board import StatusBoard
 if TYPE_CHECKING:
     from adapters.storage import SqlStore
     from adapters.v2c_cloud import V2CClient
-    from optimizer.forecast.sources import ForecastSource
 
 
 def cloud_chargers(client: V2CClient, clock: Clock) -> ChargerFactory:
@@ -46,7 +45,7 @@ def cloud_daemon(
     *,
     clear_sky_days: ClearSkyDays = in_process,
     board: StatusBoard | None = None,
-    weather: ForecastSource | None = None,
+    live: LiveInputs | None = None,
 ) -> Daemon:
     """The daemon over every configured charger of the account behind `client`.
 
@@ -54,8 +53,10 @@ def cloud_daemon(
     through a `RetryingStore`: a failing disk is logged once and the control goes
     on, the records kept for the next cycle's commit. With a `board` the daemon
     publishes its status there; `daemon.control` steers it from other threads.
-    `weather` is the forecaster's weather source (`run`; the demo stays offline).
+    `live` are the site's prices and weather and the jobs refreshing them
+    (`optimizer.composition.live_inputs`; None: no prices, offline forecast).
     """
+    live = live or LiveInputs()
     chargers = cloud_chargers(client, clock)
     site = build_site(
         config,
@@ -63,7 +64,9 @@ def cloud_daemon(
         clock,
         RetryingStore(store),
         clear_sky_days=clear_sky_days,
-        weather=weather,
+        weather=live.weather,
+        prices=live.prices,
+        jobs=live.jobs,
     )
     reconciler = cloud_reconciler(client, store, config.site.tz)
     return build_daemon(site, reconciler=reconciler, board=board, target_poll_s=TARGET_POLL_S)

@@ -12,6 +12,11 @@ jobs, each with the (clock) time it is due next:
 - a targets poll (optional, `run` and `demo`): the session targets another process
   wrote into the store (`optimizer.daemon.targets`).
 
+Beside them, `BackgroundJob`s (`optimizer.background`: the price and weather
+refreshes) fetch what the cycles read. They never take the cycles' lock: the
+runner gives them their own thread, so a provider hanging for its whole timeout
+delays no decision; `run_due` runs them inline (simulated time).
+
 `Daemon.run_due(now)` runs every job due at `now`; `Daemon.run_cycles(until,
 advance)` drives the whole thing deterministically by jumping a clock from
 one due time to the next (a `SimClock`, or the HTTP simulator's clock). The
@@ -29,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from optimizer.background import BackgroundJob
 from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
@@ -58,6 +64,8 @@ TARGETS_JOB = "targets"
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
+BACKGROUND_RETRY = timedelta(minutes=15)
+"""How soon a background job that raised runs again."""
 RECONCILE_RETRY = timedelta(minutes=30)
 """How soon a failed reconcile tries the same day again (one read each time)."""
 
@@ -113,7 +121,8 @@ class Daemon:
     `control` (one is made when none is given) queues the requests, which
     `run_job` applies before its job (`apply_control`). `make_policy` builds a
     policy by name for a switch (without one, the running policy is the only
-    choice); `charger_names` are the configured labels.
+    choice); `charger_names` are the configured labels. `background` are the refreshes
+    run beside the cycles (`run_background`), each due at once on start.
 
     Session targets applied from `control` are kept in the store; with
     `target_poll_s` the store is also polled that often (clock s) for targets
@@ -136,6 +145,7 @@ class Daemon:
         control: SiteControl | None = None,
         make_policy: PolicyByName | None = None,
         charger_names: Mapping[str, str | None] | None = None,
+        background: Sequence[BackgroundJob] = (),
         target_poll_s: float | None = None,
     ) -> None:
         if not controllers:
@@ -183,6 +193,9 @@ class Daemon:
                 self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
         if self._target_poll is not None:
             self._due[TARGETS_JOB] = now
+        self.background = {job.name: job for job in background}
+        self._background_due = dict.fromkeys(self.background, now)
+        self._background_failing: set[str] = set()
 
     @property
     def timezone(self) -> tzinfo:
@@ -242,8 +255,34 @@ class Daemon:
         return self._due[key]
 
     def next_wakeup(self) -> datetime:
-        """The earliest due time of any job."""
-        return min(self._due.values())
+        """The earliest due time of any job, background jobs included."""
+        return min([*self._due.values(), *self._background_due.values()])
+
+    @property
+    def background_jobs(self) -> dict[str, datetime]:
+        """Every background job's name and the clock time it is due next (a copy)."""
+        return dict(self._background_due)
+
+    def run_background(self, name: str, now: datetime | None = None) -> datetime:
+        """Run background job `name` now, without the cycles' lock (it may block on the
+        network while cycles go on: call it from its own thread); when it is due next.
+
+        Whatever it raises is logged in one line (then quietly until it runs through) and
+        it runs again after `BACKGROUND_RETRY`: what it filled before stays in use.
+        """
+        now = now or self.clock.now()
+        try:
+            nxt = self.background[name].run(now)
+        except Exception as exc:  # a refresh never stops the control
+            if name not in self._background_failing:
+                log.warning("%s refresh failed: %s: %s", name, type(exc).__name__, exc)
+            self._background_failing.add(name)
+            nxt = now + BACKGROUND_RETRY
+        else:
+            self._background_failing.discard(name)
+        nxt = max(nxt, now + self.min_interval)
+        self._background_due[name] = nxt
+        return nxt
 
     @property
     def stopped(self) -> bool:
@@ -365,8 +404,12 @@ class Daemon:
         return list(self.controllers)
 
     def run_due(self, now: datetime | None = None) -> list[CycleResult]:
-        """Run every job due at `now` (clock time), cycles in device order."""
+        """Run every job due at `now` (clock time): background jobs first, then the
+        cycles in device order."""
         now = now or self.clock.now()
+        for name, due in sorted(self._background_due.items()):
+            if due <= now and not self._stopped:
+                self.run_background(name, now)
         results: list[CycleResult] = []
         for key in sorted(self._due, key=lambda k: (self._due[k], k)):
             if self._due[key] <= now:

@@ -12,6 +12,11 @@ Misfires are never dropped (`misfire_grace_time=None`): a late cycle still
 runs, reading the clock when it does. A wake-up is at least `min_wall_s`
 away, on top of the daemon's own lower bound in simulated time.
 
+The daemon's background jobs (price and weather refreshes, which may block on a
+provider for its whole timeout) each run in a thread of their own, never in the
+worker: a hanging fetch delays no cycle, and `stop` does not wait for it (the
+threads are daemon threads and touch no store).
+
 A request from another thread (`optimizer.status.SiteControl`) wakes the
 runner: a control job applies it in the worker thread at once, and every job
 whose due time the daemon moved earlier is rescheduled to it (the charger's
@@ -83,6 +88,13 @@ class SchedulerRunner:
         self._live: dict[str, tuple[int, datetime]] = {}
         """Per key, the one live APScheduler job's number and the due time it is for."""
         self._remove_waker = daemon.control.add_waker(self.wake)
+        self._background_stop = threading.Event()
+        self._background = [
+            threading.Thread(
+                target=self._run_background, args=(name,), name=f"refresh-{name}", daemon=True
+            )
+            for name in daemon.background_jobs
+        ]
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -91,15 +103,15 @@ class SchedulerRunner:
 
     def wall_time(self, due: datetime) -> datetime:
         """The wall-clock time at which the clock will show `due` (never in the past)."""
-        wall_now = datetime.now(UTC)
-        delay_s = (due - self.clock.now()).total_seconds() / self.clock.speed
-        return wall_now + timedelta(seconds=max(delay_s, self.min_wall_s))
+        return datetime.now(UTC) + timedelta(seconds=self._wall_delay_s(due))
 
     def start(self) -> None:
         """Schedule every job of the daemon and start the background scheduler."""
         for key, due in self.daemon.jobs.items():
             self._schedule(key, due)
         self._scheduler.start()
+        for thread in self._background:
+            thread.start()
 
     def wait(
         self,
@@ -121,6 +133,7 @@ class SchedulerRunner:
     def stop(self) -> None:
         """Stop scheduling and wait for the job in flight to finish (idempotent)."""
         self._remove_waker()
+        self._background_stop.set()
         with self._reschedule_lock:
             self._stopping = True
         if self._scheduler.running:
@@ -137,6 +150,18 @@ class SchedulerRunner:
                 id=f"{CONTROL_JOB}#{next(self._ids)}",
                 name=CONTROL_JOB,
             )
+
+    def _run_background(self, name: str) -> None:
+        """Run background job `name` whenever due until `stop` (its own thread)."""
+        due = self.daemon.background_jobs[name]
+        while not self._background_stop.wait(self._wall_delay_s(due)):
+            if self.stop_event.is_set():
+                return
+            due = self.daemon.run_background(name)
+
+    def _wall_delay_s(self, due: datetime) -> float:
+        """Wall seconds until the clock shows `due` (at least `min_wall_s`)."""
+        return max((due - self.clock.now()).total_seconds() / self.clock.speed, self.min_wall_s)
 
     def _schedule(self, key: str, due: datetime) -> None:
         number = next(self._ids)

@@ -37,9 +37,10 @@ def build_daemon(
 
     With a `board` the daemon publishes its status there (a first one at once);
     `control` (default: the daemon's own) is how other threads steer it; a switch
-    builds the policy through the composition root (`site.make_policy`). With
-    `target_poll_s` it looks that often for targets another process wrote
-    (`optimizer.daemon.targets`; `run` and `demo`, not the backtest).
+    builds the policy through the composition root (`site.make_policy`). The site's
+    `jobs` (price and weather refreshes) run beside the cycles. With `target_poll_s`
+    it looks that often for targets another process wrote (`optimizer.daemon.targets`;
+    `run` and `demo`, not the backtest).
     """
     daemon = Daemon(
         site.controllers,
@@ -55,6 +56,7 @@ def build_daemon(
         control=control,
         make_policy=site.make_policy,
         charger_names={c.device_id: c.name for c in site.config.chargers},
+        background=site.jobs,
         target_poll_s=target_poll_s,
     )
     if restore:

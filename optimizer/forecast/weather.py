@@ -5,14 +5,19 @@ A provider (`adapters/weather/`: Open-Meteo, forecast.solar, Solcast) answers on
 instants (W), and the provider's own low quantile where it has one. The
 `WeatherFeed` is the `ForecastSource` the forecaster sees:
 
-- it asks the provider again only when its forecast is older than the provider's
+- `refresh` (the daemon's background job, `optimizer.background`: a provider may
+  take its whole timeout, and Open-Meteo's answer goes through the PV model) asks
+  the provider again only when its forecast is older than the provider's
   `refresh_s` and the provider's `CallBudget` (forecast.solar free: 12 calls an
   hour; Solcast hobbyist: 10 a day) has a call left; the calls and the last
   forecast are kept in a `WeatherCache` (on disk at home), so a restart neither
   spends the quota again nor forgets the forecast;
 - a failed fetch keeps the last forecast, with ONE log line per outage; a
   forecast older than `max_age_s` is dropped and the forecaster falls back to
-  its offline default (clear sky, nowcast, the site's climatology).
+  its offline default (clear sky, nowcast, the site's climatology);
+- `pv_power` (what the forecaster asks, inside a control cycle) reads the last
+  forecast from memory only: it never calls the provider. The refresh thread
+  replaces the whole `WeatherSeries` in one assignment, so no lock is needed.
 
 Nothing here imports httpx: providers come in through the port.
 """
@@ -23,6 +28,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import numpy as np
@@ -191,13 +197,29 @@ class WeatherFeed(ForecastSource):
         return self._series
 
     def pv_power(self, times_s: FloatArray) -> SourcePower | None:
-        """The provider's power at `times_s`, refreshed when due; None: use the offline default."""
+        """The last forecast's power at `times_s` (memory only, never a call); None: use the
+        offline default (no forecast yet, or older than `max_age_s`)."""
         now_s = self._clock.now().timestamp()
-        self._refresh(now_s)
         series = self._series
         if series is None or now_s - series.issued_s > self._max_age_s:
             return None
         return series.at(times_s)
+
+    def refresh(self, now: datetime) -> datetime:
+        """Ask the provider when due (the daemon's background job: may block on the network);
+        when to come back (UTC): the forecast's next refresh, a retry, or a call freed."""
+        now_s = now.timestamp()
+        self._refresh(now_s)
+        return datetime.fromtimestamp(self._next_due_s(now_s), UTC)
+
+    def _next_due_s(self, now_s: float) -> float:
+        series = self._series
+        due_s = now_s if series is None else series.issued_s + self.provider.refresh_s
+        due_s = max(due_s, self._next_try_s)
+        budget = self.provider.budget
+        if budget.left(now_s) < 1 and budget.calls:
+            due_s = max(due_s, budget.calls[0] + budget.window_s)
+        return max(due_s, now_s + 1.0)
 
     def _refresh(self, now_s: float) -> None:
         series = self._series

@@ -51,6 +51,10 @@ class PolicyContext:
     `optimizer.cycle.estimate`); `battery_w` is the battery's power at the last
     reading (W, + discharging, - charging; 0 without a battery). Policies need not
     look at it: the estimate and govern do.
+
+    `import_eur_per_kwh` is the grid import price in force at `now` (EUR/kWh) as the
+    site's prices know it already (never fetched for the decision), None when none is
+    known; every decision records it.
     """
 
     now: datetime
@@ -73,6 +77,7 @@ class PolicyContext:
     timezone: tzinfo = UTC
     battery_w: float = 0.0
     battery_to_car: bool = False
+    import_eur_per_kwh: float | None = None
 
     @property
     def variability(self) -> float | None:
@@ -150,7 +155,7 @@ def make_decision(
     reason: str,
     **details: float | str | None,
 ) -> Decision:
-    """Build a `Decision` stamped with the context's time, device and surplus."""
+    """Build a `Decision` stamped with the context's time, device, surplus and import price."""
     return Decision(
         time=ctx.now,
         device_id=ctx.device_id,
@@ -161,6 +166,7 @@ def make_decision(
         reason=reason,
         surplus_w=ctx.surplus_w,
         details=dict(details),
+        import_eur_per_kwh=ctx.import_eur_per_kwh,
     )
 
 

@@ -35,6 +35,14 @@ Two ways to follow the sun (`regulation`):
   `taper_watch_read_interval_s` otherwise, to see the surplus come into reach. A
   full car (no draw though offered the minimum) ends it. On by default: on
   real-2017 it won more solar than the grid it cost (benchmarks/policy_results.md).
+A *price limit* (`price_limit_eur_per_kwh`, evcc's "smart cost limit"; off by default)
+lets the grid in while it is cheap: while the import price in force (the site's prices,
+`PolicyContext.import_eur_per_kwh`) is at or below the limit, a plugged-in car charges
+at the maximum current in maximum-power mode, sun and grid alike (the limits still cut
+it: fuse, grid import allowed); above the limit, or with no price known, the policy
+does exactly what it does without one. Prices change on quarter hours at most, so with
+a limit the policy asks to decide again at the next quarter hour.
+
 * ``"controller"``: the controller regulates in maximum-power mode: starts when
   the surplus covers the minimum current (plus a threshold) for an enable
   delay, stops when it falls below for a disable delay or when a dip has drawn
@@ -45,7 +53,7 @@ Two ways to follow the sun (`regulation`):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from pydantic import Field
@@ -129,6 +137,17 @@ class SolarOnlyParams(RegulationParams):
         description="Reads wanted otherwise while the car tapers below the minimum (s), to see "
         "the surplus fall into reach of PV+min",
     )
+    price_limit_eur_per_kwh: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=10.0,
+        description="Charge from the grid too, at the maximum current, while the import price "
+        "is at or below this (EUR/kWh); None: surplus only",
+    )
+
+
+PRICE_STEP_S = 900.0
+"""Prices change at most every quarter hour (15-minute day-ahead intervals)."""
 
 
 ACCEPTANCE_TOLERANCE_A = 0.5
@@ -237,6 +256,7 @@ class SolarOnlyPolicy(Policy):
         self.acceptance = CarAcceptance()
         self._tapering = False
         self._read_surplus_w: float | None = None
+        self._cheap = False
 
     @property
     def name(self) -> str:
@@ -276,6 +296,8 @@ class SolarOnlyPolicy(Policy):
         if ctx.plugged_in is not True or ctx.surplus_w is None:
             return FOREVER
         p = self.params
+        if p.price_limit_eur_per_kwh is not None:
+            return next_price_step(ctx.now)
         if p.regulation == "charger" and p.bridge_surplus_ratio is None:
             return FOREVER
         return None
@@ -289,6 +311,7 @@ class SolarOnlyPolicy(Policy):
             self.acceptance.reset()
             self.gate.reset()
             self._window.clear()
+            self._cheap = False
             return hand_over(
                 ctx,
                 self.name,
@@ -296,6 +319,8 @@ class SolarOnlyPolicy(Policy):
                 "no car (or state unknown): charger waits in exclusive-PV mode so an arriving "
                 "car starts from the sun without a call",
             )
+        if self._grid_is_cheap(ctx):
+            return self.charge_cheap(ctx)
         if self.params.regulation == "charger":
             self._handed_over = True
             return self.follow_by_charger(ctx, ctx.surplus_w)
@@ -315,6 +340,34 @@ class SolarOnlyPolicy(Policy):
             self.gate.reset(on=ctx.charging)
             self._window.clear()
         return self.follow_surplus(ctx, ctx.surplus_w)
+
+    # ----- the price limit ------------------------------------------------------------
+
+    def _grid_is_cheap(self, ctx: PolicyContext) -> bool:
+        """Whether the import price is known and at or below the limit; leaving the cheap
+        spell starts the surplus regulation afresh from what the charger is doing."""
+        limit = self.params.price_limit_eur_per_kwh
+        price = ctx.import_eur_per_kwh
+        cheap = limit is not None and price is not None and price <= limit
+        if self._cheap and not cheap:
+            self._handed_over = False
+            self.gate.reset(on=ctx.charging)
+            self._window.clear()
+        self._cheap = cheap
+        return cheap
+
+    def charge_cheap(self, ctx: PolicyContext) -> Decision:
+        """Maximum current from sun and grid while the import price is within the limit."""
+        self._end_bridge(ctx, cooldown=False)
+        self._tapering = False
+        amps = ctx.limits.max_current_a
+        return charge_at(
+            ctx,
+            self.name,
+            amps,
+            f"import price {ctx.import_eur_per_kwh:.4f} EUR/kWh is at or below the limit "
+            f"{self.params.price_limit_eur_per_kwh:.4f}: charging at {amps} A from sun and grid",
+        )
 
     # ----- regulation by the charger ---------------------------------------------------
 
@@ -472,3 +525,9 @@ class SolarOnlyPolicy(Policy):
 
     def _steady_sky(self, ctx: PolicyContext) -> bool:
         return self.params.steady_sky(ctx.variability)
+
+
+def next_price_step(now: datetime) -> datetime:
+    """The next quarter hour after `now` (UTC), when the import price may change."""
+    epoch_s = now.timestamp()
+    return datetime.fromtimestamp(epoch_s - epoch_s % PRICE_STEP_S + PRICE_STEP_S, tz=UTC)

@@ -14,6 +14,14 @@ logs ONE warning naming the provider and the reason; the next failures are
 quiet (debug) until it answers again, which is logged once too. Every series
 records its source and fetch time; the retail formula and the export price
 are applied on the way out, so the cache holds what the provider said.
+
+Two ways to use it. `prices` fetches what it lacks on the spot (`v2c-solar prices
+show`). The daemon splits the two: `refresh` (its background job, which may block
+on the provider) fetches today and tomorrow when due and says when to come back
+(the next publication, a retry, or local midnight); `known` (`FeedInMemory`, what
+the control cycle and the planner read) answers from memory only and never waits.
+The refresh thread only ever puts whole `PriceSeries` values into a dict the cycle
+reads, each put or get atomic, so the two need no lock.
 """
 
 from __future__ import annotations
@@ -114,6 +122,56 @@ class PriceFeed:
         """When `day`'s prices become known: the source's (a planner looks for them then)."""
         return self.source.publishes_at(day)
 
+    def known(self, start: datetime, end: datetime) -> PriceSeries:
+        """What memory holds of [start, end) (UTC), priced as `prices` prices it; never
+        fetches, never reads the disk: a control cycle's view. A missing day ends it, except
+        at the start (a planner asking from an hour ago just after midnight, yesterday
+        never fetched since a restart, still gets today and tomorrow)."""
+        empty = PriceSeries.empty()
+        parts = [
+            self._days.get(day, empty).window(start, end) for day in self._local_days(start, end)
+        ]
+        while parts and not len(parts[0]):
+            parts.pop(0)
+        return self._priced(concat(self._contiguous(parts)))
+
+    def refresh(self, now: datetime) -> datetime:
+        """Fetch today's and tomorrow's prices (local days at `now`) where due, from the
+        disk cache first; when to refresh again (UTC). May block on the provider: the
+        daemon runs it in the background, never inside a control cycle."""
+        today = now.astimezone(self.timezone).date()
+        days = (today, today + timedelta(days=1))
+        for day in days:
+            self._day(day)
+        return self.next_refresh(now, days)
+
+    def load_cached(self, now: datetime) -> None:
+        """Today's and tomorrow's prices (local days at `now`) from the cache into memory,
+        never the network: a restarted daemon's first cycles see them before its first
+        refresh has run."""
+        today = now.astimezone(self.timezone).date()
+        for day in (today, today + timedelta(days=1)):
+            if self.source.publishes_at(day) is None:
+                continue  # a static tariff is not cached: the refresh computes it
+            cached = self.cache.load(self.source.name, day)
+            if cached is not None and self._whole(day, cached):
+                self._days[day] = cached
+
+    def next_refresh(self, now: datetime, days: tuple[date, ...]) -> datetime:
+        """The earliest of: each of `days` not wholly known yet at its publication time or
+        its retry, and the next local midnight (a new day to ask for)."""
+        midnight, _ = local_day_bounds(days[-1], self.timezone)
+        due = [midnight]
+        for day in days:
+            if self._whole(day, self._days.get(day, PriceSeries.empty())):
+                continue
+            published = self.source.publishes_at(day)
+            if published is not None and now < published:
+                due.append(published)
+            else:
+                due.append(self._outage.retry_after.get(day, now + self.retry))
+        return min(due)
+
     def _local_days(self, start: datetime, end: datetime) -> list[date]:
         first = start.astimezone(self.timezone).date()
         last = (end - timedelta(microseconds=1)).astimezone(self.timezone).date()
@@ -209,3 +267,23 @@ class PriceFeed:
         if self.export == "spot":
             return retail.with_exports(raw.imports, f"{retail.source}; export = spot")
         return retail.with_exports([float(self.export)] * len(raw))
+
+
+class FeedInMemory(PriceSource):
+    """A `PriceFeed` as the control cycle and the planners see it: `PriceFeed.known`,
+    memory only (the daemon's background job fills it with `PriceFeed.refresh`)."""
+
+    def __init__(self, feed: PriceFeed) -> None:
+        self.feed = feed
+
+    @property
+    def name(self) -> str:
+        return self.feed.source.name
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        return self.feed.known(start, end)
+
+    def publishes_at(self, day: date) -> datetime | None:
+        """The feed's source's publication time: the least-cost planner looks for a new
+        day's prices in memory from then on (the refresh job fetches them then)."""
+        return self.feed.publishes_at(day)

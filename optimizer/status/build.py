@@ -22,14 +22,18 @@ if TYPE_CHECKING:
 
 def decision_status(decision: Decision) -> DecisionStatus:
     """A decision as the status shows it: `paused`, or the PV mode and the current (A)."""
+    price = decision.import_eur_per_kwh
     if not decision.charging:
-        return DecisionStatus(decision.time, decision.device_id, "paused", None, decision.reason)
+        return DecisionStatus(
+            decision.time, decision.device_id, "paused", None, decision.reason, price
+        )
     return DecisionStatus(
         decision.time,
         decision.device_id,
         decision.pv_mode.name.lower(),
         float(decision.current_a),
         decision.reason,
+        price,
     )
 
 

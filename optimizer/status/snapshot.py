@@ -32,7 +32,8 @@ def iso(t: datetime | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class DecisionStatus:
-    """One decision of a charger's policy: the mode, the current (A) and why."""
+    """One decision of a charger's policy: the mode, the current (A), why, and the import
+    price it was made at (EUR/kWh; None: no price known)."""
 
     time: datetime
     device_id: str
@@ -40,6 +41,7 @@ class DecisionStatus:
     """The PV mode decided (`PvMode` name, lower case), or `paused`."""
     current_a: float | None
     reason: str
+    import_eur_per_kwh: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class DecisionStatus:
             "mode": self.mode,
             "current_a": self.current_a,
             "reason": self.reason,
+            "import_eur_per_kwh": self.import_eur_per_kwh,
         }
 
 

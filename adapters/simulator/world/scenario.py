@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from optimizer.interfaces import MAX_CURRENT_A, MIN_CURRENT_A, NOMINAL_VOLTAGE_V, PvMode
+from optimizer.prices.config import PricesConfig
 from optimizer.sessions import CommuterPattern, Pattern, SessionPattern
 from optimizer.site import GRAZ, SiteConfig
 
@@ -244,6 +245,9 @@ class Scenario(_Model):
     start: datetime | None = Field(default=None, description="simulated start; tz-aware")
     pv_mode_delay_s: float = Field(default=60.0, ge=0, le=3600)
     pv_regulation_interval_s: float = Field(default=5.0, gt=0, le=300)
+    prices: PricesConfig | None = Field(
+        default=None, description="the home's `[prices]` (demo: the daemon plans with them)"
+    )
 
     @field_validator("devices")
     @classmethod

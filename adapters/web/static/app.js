@@ -195,6 +195,9 @@ function decisionItem(decision) {
   const what = Object.assign(document.createElement("span"), { className: "what" });
   what.textContent = decision.current_a != null
     ? `${decision.mode} ${amps(decision.current_a)}` : decision.mode;
+  if (decision.import_eur_per_kwh != null) {
+    what.textContent += ` @ ${decision.import_eur_per_kwh.toFixed(3)} EUR/kWh`;
+  }
   const why = Object.assign(document.createElement("span"), { className: "why" });
   why.textContent = decision.reason;
   item.append(when, what, why);
