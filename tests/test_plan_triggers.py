@@ -63,7 +63,7 @@ def test_a_forecast_that_moved_materially_replans_before_the_period(
     assert policy.least_cost.reason is expected
 
 
-def test_forecast_moved_needs_a_tenth_and_more_than_one_slot() -> None:
+def test_forecast_moved_needs_the_share_and_more_than_one_slot() -> None:
     quantum = 345.0
     assert not forecast_moved(10_000.0, 10_000.0 * (1 + FORECAST_MOVED_SHARE) - 1, quantum)
     assert forecast_moved(10_000.0, 10_000.0 * (1 - FORECAST_MOVED_SHARE) - 1, quantum)
