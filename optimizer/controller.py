@@ -56,6 +56,7 @@ from optimizer.interfaces import (
     Store,
 )
 from optimizer.limits import ChargerLimits
+from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import CommandedState, Policy, PolicyContext, hand_over
 from optimizer.policies.tariff import TariffConfig
 from optimizer.prices.port import PriceSource
@@ -125,6 +126,8 @@ class Controller:
         self.wake = WakePlanner(
             settings, scheduler, self.forecasts, self.observation, self.actuator, backoff
         )
+        self.plan: PlanRecord | None = None
+        """The last plan the policy made and the store recorded (for the status)."""
 
     # ----- what the user may change while it runs, and what the controller knows -----
 
@@ -172,6 +175,7 @@ class Controller:
             if observed.reading is not None:
                 ctx = self._estimate(now, forecast, fresh=True)
             decision = govern(self.policy.decide(ctx), ctx, self.policy)
+            self._record_plan()
             acted = self.actuator.act(now, ctx, decision)
             errors = _cycle_errors(fetched.error, observed.error, acted.errors)
             decision = self._record(decision, errors)
@@ -259,6 +263,13 @@ class Controller:
             battery_to_car=self.battery_to_car,
             import_eur_per_kwh=self.import_price.at(now),
         )
+
+    def _record_plan(self) -> None:
+        """Store the plan the policy made this cycle, if it made one that changed."""
+        plan = self.policy.take_plan()
+        if plan is not None:
+            self.store.record_plan(plan)
+            self.plan = plan
 
     def _record(self, decision: Decision, errors: tuple[str, ...]) -> Decision:
         """Store the decision, its reason ending with the cycle's errors."""

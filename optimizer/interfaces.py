@@ -15,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from optimizer.planning.record import PlanRecord
 
 NOMINAL_VOLTAGE_V = 230.0
 """Line-to-neutral voltage used when a charger does not report one (V)."""
@@ -330,6 +333,15 @@ class Store(Protocol):
         """The device's latest session if it has no end yet (a restarted daemon goes on
         with it rather than opening a second row for the same plug-in)."""
         ...
+
+    def record_plan(self, plan: PlanRecord) -> None:
+        """Keep a new charging plan (durable with the next commit), for `v2c-solar plan`
+        and the web's `/api/plan`; called only when a plan's schedule changed.
+
+        By default not kept: a store without plans (stores inherit this class for it)
+        loses nothing the control needs, only what `plan` could show.
+        """
+        return None
 
     def commit(self) -> None: ...
 

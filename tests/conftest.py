@@ -40,6 +40,8 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.record import PlanRecord, ReplanReason
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -397,3 +399,41 @@ def make_session(device_id: str = "dev-1", hour: int = 0, **changes: object) -> 
     }
     values.update(changes)
     return SessionRecord(**values)  # type: ignore[arg-type]
+
+
+def make_plan(
+    minute: int = 0,
+    device_id: str = "dev-1",
+    *,
+    modes: tuple[str, ...] = ("off", "solar", "fixed", "fixed"),
+    reason: str = "plug-in",
+    amps: float = 16.0,
+) -> PlanRecord:
+    """A stored plan made `minute` after `STORE_T0`: 15-minute slots in `modes`, departure
+    at its end; fixed slots at `amps` (230 V, one phase), solar slots 1 kW of sun."""
+    start = STORE_T0 + timedelta(minutes=minute)
+    slots = []
+    for i, name in enumerate(modes):
+        mode = SlotMode(name)
+        power = {"off": 0.0, "solar": 1000.0, "fixed": amps * 230.0}[name]
+        grid = power / 4 if mode is SlotMode.FIXED else 0.0
+        solar = power / 4 if mode is SlotMode.SOLAR else 0.0
+        price = 0.10 + 0.05 * i
+        slots.append(
+            PlannedSlot(
+                start=start + timedelta(minutes=15 * i),
+                mode=mode,
+                power_w=power,
+                current_a=amps if mode is SlotMode.FIXED else power / 230.0,
+                from_grid_wh=grid,
+                from_solar_wh=solar,
+                import_eur_per_kwh=price,
+                export_eur_per_kwh=0.05,
+                cost_eur=grid / 1000 * price + solar / 1000 * 0.05,
+                command=i == 0 or modes[i - 1] != name,
+                switch=(modes[i - 1] == "off") != (name == "off") if i else False,
+                reason=f"slot {i}: {name}",
+            )
+        )
+    plan = ChargePlan(start, 900.0, tuple(slots), 5000.0, 0.0, 1.23, "optimal", 0.02)
+    return PlanRecord(device_id, start, ReplanReason(reason), plan.end, plan)

@@ -75,6 +75,8 @@ class ScriptedController:
         """What the daemon reads of the policy: its name, for the status."""
         self.targets: list[tuple[float | None, datetime | None, int]] = []
         """Each session target set: energy (Wh), departure, the thread that set it."""
+        self.sessions = SimpleNamespace(target_wh=None)
+        """What the daemon reads of the session: the target in force."""
 
     def cycle(self) -> CycleResult:
         now = self.clock.now()
@@ -88,6 +90,7 @@ class ScriptedController:
 
     def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
         self.targets.append((target_wh, departure, threading.get_ident()))
+        self.sessions.target_wh = target_wh
 
     def shutdown(self, safe_mode: PvMode = PvMode.EXCLUSIVE_PV) -> list[Command]:
         self.shutdowns.append(safe_mode)

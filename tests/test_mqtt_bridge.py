@@ -615,7 +615,7 @@ def test_a_half_reuses_the_other_half_of_the_target_the_charger_has() -> None:
         ("v2c-solar/SIM0001/target_kwh/set", b"nan", "target_kwh: must be a finite number >= 0"),
         ("v2c-solar/SIM0001/target_kwh/set", b"\xff\xfe", "target_kwh: payload is not UTF-8"),
         ("v2c-solar/SIM0001/departure/set", b"25:00", "departure: no such time of day"),
-        ("v2c-solar/SIM0001/departure/set", b"soon", "departure: expected HH:MM or an ISO"),
+        ("v2c-solar/SIM0001/departure/set", b"soon", "departure: expected HH:MM, 'tomorrow"),
         ("v2c-solar/SIM0009/departure/set", b"07:00", "device_id: no charger 'SIM0009'"),
     ],
 )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from adapters.storage import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
 from optimizer.budget.scheduler import ReadContext
-from optimizer.interfaces import ApiCall, Decision
+from optimizer.interfaces import ApiCall, Decision, Store
 from optimizer.policies.base import Policy, PolicyContext, pause
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
-from tests.conftest import T0, FakeForecaster, FakeScheduler, sunny_pv
+from tests.conftest import T0, FakeForecaster, FakeScheduler, make_plan, sunny_pv
 from tests.test_policies import ctx
 
 
@@ -88,3 +89,20 @@ def test_a_fixed_schedule_makes_no_day_plan_and_the_planner_its_own() -> None:
     assert plan.window_start <= now < plan.window_end
     assert (plan.spent, plan.reads_left) == (10, 890)
     assert plan.planned_reads > 0
+
+
+def test_a_store_keeps_no_plans_and_a_policy_makes_none_by_default() -> None:
+    store = MemoryStore()
+    Store.record_plan(store, make_plan())  # the port's default: accepted, not kept
+    assert store.latest_plan("dev-1") is None
+    assert Bare().take_plan() is None
+    assert SolarOnlyPolicy().take_plan() is None
+
+
+def test_the_target_policy_hands_out_its_least_cost_plan_once() -> None:
+    policy = TargetPolicy(TargetParams(planner="least_cost"))
+    assert policy.take_plan() is None
+    policy.decide(ctx(0, 0.0))
+    plan = policy.take_plan()
+    assert plan is not None and plan.plan is policy.least_cost.plan
+    assert policy.take_plan() is None

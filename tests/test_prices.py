@@ -12,7 +12,7 @@ from optimizer.config import ConfigError, parse_config
 from optimizer.policies.tariff import TariffConfig
 from optimizer.prices import PriceSeries, PriceSeriesError, PriceSourceError, RetailFormula
 from optimizer.prices.calendar import DayKind, HolidayCalendar
-from optimizer.prices.feed import ExportRule, MemoryPriceCache, PriceFeed
+from optimizer.prices.feed import ExportRule, FeedInMemory, MemoryPriceCache, PriceFeed
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import concat
 from optimizer.prices.tariffs import (
@@ -227,6 +227,16 @@ def _feed(
     return PriceFeed(
         source, clock, VIENNA, MemoryPriceCache(), retail=retail, export=export, retry_s=900
     )
+
+
+def test_the_feed_says_when_its_source_publishes() -> None:
+    clock = FakeClock(datetime(2024, 6, 1, 10, tzinfo=VIENNA).astimezone(UTC))
+    source = DayAheadSource()
+    day = date(2024, 6, 2)
+    feed = _feed(clock, source)
+    published = feed.publishes_at(day)
+    assert published is not None and published == source.publishes_at(day)
+    assert FeedInMemory(feed).publishes_at(day) == published  # what the daemon's planner asks
 
 
 def test_the_feed_asks_for_tomorrow_only_once_published_and_then_never_again() -> None:

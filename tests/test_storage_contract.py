@@ -7,11 +7,21 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from adapters.storage import MemoryStore, QueryableStore, SqlStore
 from optimizer.interfaces import ApiCall, Quota
+from optimizer.planning.plan import SlotMode
+from optimizer.planning.record import PLANS_KEPT
 from tests.conftest import STORE_T0 as T0
-from tests.conftest import make_call, make_command, make_decision, make_reading, make_session
+from tests.conftest import (
+    make_call,
+    make_command,
+    make_decision,
+    make_plan,
+    make_reading,
+    make_session,
+)
 
 
 @pytest.fixture(params=["memory", "sql"])
@@ -156,3 +166,45 @@ def test_a_setting_is_kept_replaced_and_visible_before_commit(store: QueryableSt
     store.commit()
     assert store.setting("policy") == "fast"
     assert store.setting("other") is None
+
+
+def test_no_plan_before_the_first(store: QueryableStore) -> None:
+    assert store.latest_plan("dev-1") is None
+
+
+def test_the_latest_plan_comes_back_whole_per_device_pending_or_committed(
+    store: QueryableStore,
+) -> None:
+    first, second = make_plan(0), make_plan(15, modes=("solar", "fixed"), reason="new prices")
+    other = make_plan(30, device_id="dev-2", modes=("fixed",))
+    store.record_plan(first)
+    store.commit()
+    assert store.latest_plan("dev-1") == first
+    store.record_plan(second)
+    store.record_plan(other)
+    assert store.latest_plan("dev-1") == second  # pending
+    store.commit()
+    assert store.latest_plan("dev-1") == second
+    assert store.latest_plan("dev-2") == other
+    plan = second.plan
+    assert plan.slots[1].mode is SlotMode.FIXED and plan.grid_wh == 920.0
+
+
+def test_only_the_last_plans_are_kept_whole(store: QueryableStore) -> None:
+    for minute in range(PLANS_KEPT + 5):
+        store.record_plan(make_plan(minute))
+        if minute % 50 == 0:
+            store.commit()
+    store.commit()
+    assert store.latest_plan("dev-1") == make_plan(PLANS_KEPT + 4)
+    assert _plans_with_slots(store) == PLANS_KEPT
+
+
+def _plans_with_slots(store: QueryableStore) -> int:
+    """Plans of dev-1 whose slots are still kept, by each store's own means."""
+    if isinstance(store, MemoryStore):
+        return len(store.plans["dev-1"])
+    assert isinstance(store, SqlStore)
+    with store._engine.connect() as conn:
+        count = conn.execute(text("SELECT COUNT(DISTINCT plan_id) FROM plan_slots"))
+        return int(count.scalar_one())

@@ -21,7 +21,7 @@ from adapters.storage.migrations import (
 from adapters.storage.schema import Base, DecisionRow
 from adapters.storage.sql_store import _decision_from_row, _decision_row
 from optimizer.interfaces import Decision, PvMode
-from tests.conftest import make_call
+from tests.conftest import make_call, make_plan
 
 
 def _add_notes_column(conn: Connection) -> None:
@@ -131,6 +131,24 @@ def test_a_v2_database_gets_the_decision_price_and_keeps_its_decisions(tmp_path:
         rows = conn.execute(select(DecisionRow).order_by(DecisionRow.time)).all()
     engine.dispose()
     assert [_decision_from_row(r) for r in rows] == [old, priced]  # the old row: NULL price
+
+
+def test_a_v3_database_gets_the_plan_tables_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v3.db'}"
+    _old_database(url, 3)
+    with SqlStore(url, steps=STEPS[:3]) as v3:
+        v3.record_setting("policy", "target")
+        v3.commit()
+    assert not inspect(create_engine(url)).has_table("plans")
+    with SqlStore(url) as v4:
+        assert v4.schema_version == len(STEPS)
+        assert v4.calls_between(make_call(0).time, make_call(1).time) == [make_call(0)]
+        assert v4.setting("policy") == "target"
+        assert v4.latest_plan("dev-1") is None
+        v4.record_plan(make_plan(0))
+        v4.commit()
+    with SqlStore(url, read_only=True, create_if_missing=False) as reader:
+        assert reader.latest_plan("dev-1") == make_plan(0)
 
 
 def test_steps_already_applied_are_not_run_again(tmp_path: Path) -> None:

@@ -32,6 +32,8 @@ from optimizer.daemon import Daemon
 from optimizer.daemon.cloud import cloud_daemon
 from optimizer.interfaces import ChargerAuthError
 from optimizer.status import StatusBoard
+from optimizer.status.plan import ChargerPlan, PlanStatus
+from tests.conftest import make_plan
 
 DEVICE = "SIM0001"
 TOKEN = "web-t0ken-for-tests"
@@ -155,6 +157,17 @@ def test_plan_has_the_forecast_slots_and_the_chargers_goal(site: Site) -> None:
     assert budget["planned_reads"] == site.board.current().planned_reads
     assert budget["spent"] <= site.board.current().calls_today  # as of the plan's time
     assert budget["as_of"] <= body["time"]
+
+
+def test_the_plan_answer_carries_the_recorded_least_cost_plan() -> None:
+    record = make_plan(0, device_id=DEVICE, reason="new forecast")
+    charger = ChargerPlan(DEVICE, "target", 5000.0, record.departure, 0.0, None, "x", record)
+    body = PlanStatus(record.created_at, None, (charger,)).to_json()
+    jsonschema.validate(body, schema_of(200, "/api/plan"))
+    stored = body["chargers"][0]["least_cost"]
+    assert stored["reason"] == "new forecast"
+    assert [s["mode"] for s in stored["slots"]] == ["off", "solar", "fixed", "fixed"]
+    assert stored["grid_wh"] == sum(s["grid_wh"] for s in stored["slots"]) == 1840.0
 
 
 def test_sessions_are_the_figures_of_the_sessions_command(site: Site) -> None:

@@ -20,22 +20,21 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from adapters.mqtt.topics import Command, Topics
+from optimizer.status.refusal import ControlError
+from optimizer.status.target import parse_departure as shared_parse_departure
 
 if TYPE_CHECKING:
     from optimizer.status.control import SiteControl
     from optimizer.status.snapshot import ChargerStatus, SiteStatus
 
 log = logging.getLogger(__name__)
-
-_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
 class CommandError(ValueError):
@@ -62,28 +61,12 @@ def parse_target_kwh(text: str) -> float:
 
 
 def parse_departure(text: str, now: datetime, tz: ZoneInfo) -> datetime:
-    """A departure payload as a UTC datetime: `HH:MM` is the next such local time after `now`."""
-    match = _CLOCK_TIME.match(text)
-    if match:
-        hour, minute = int(match[1]), int(match[2])
-        if hour > 23 or minute > 59:
-            raise CommandError(f"departure: no such time of day: {text!r}")
-        local_now = now.astimezone(tz)
-        candidate = datetime.combine(local_now.date(), time(hour, minute), tz)
-        if candidate <= local_now:
-            candidate = datetime.combine(
-                local_now.date() + timedelta(days=1), time(hour, minute), tz
-            )
-        return candidate.astimezone(now.tzinfo)
+    """A departure payload as a UTC datetime, as every front end reads one
+    (`optimizer.status.target.parse_departure`: `HH:MM` is the next such local time)."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CommandError(
-            f"departure: expected HH:MM or an ISO date and time, got {text[:40]!r}"
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(now.tzinfo)
+        return shared_parse_departure(text, now, tz).at
+    except ControlError as exc:
+        raise CommandError(str(exc)) from None
 
 
 class CommandHandler:

@@ -8,10 +8,12 @@ database stack (a test checks `sys.modules`).
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, date, datetime
 
 from adapters.storage.ledger import calls_per_day, open_session, select_sessions
 from optimizer.interfaces import ApiCall, ChargerReading, Command, Decision, SessionRecord
+from optimizer.planning.record import PLANS_KEPT, PlanRecord
 
 
 class MemoryStore:
@@ -31,6 +33,9 @@ class MemoryStore:
         self.commands: list[Command] = []
         self._sessions: dict[tuple[str, datetime], SessionRecord] = {}
         self.settings: dict[str, str] = {}
+        self.plans: dict[str, deque[PlanRecord]] = {}
+        """Each charger's last `PLANS_KEPT` plans, oldest first (a year of replans
+        would otherwise hold millions of slots)."""
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name}={n}" for name, n in self.row_counts().items())
@@ -63,6 +68,15 @@ class MemoryStore:
     def setting(self, key: str) -> str | None:
         """The value kept under `key`, None if never kept."""
         return self.settings.get(key)
+
+    def record_plan(self, plan: PlanRecord) -> None:
+        """Keep a new plan; the charger's plans beyond the last `PLANS_KEPT` are dropped."""
+        kept = self.plans.setdefault(plan.device_id, deque(maxlen=PLANS_KEPT))
+        kept.append(plan)
+
+    def latest_plan(self, device_id: str) -> PlanRecord | None:
+        """The device's newest plan (by creation time), None before the first."""
+        return max(self.plans.get(device_id, ()), key=lambda p: p.created_at, default=None)
 
     def commit(self) -> None:
         """Nothing to make durable: memory lives as long as the process."""

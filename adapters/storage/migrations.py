@@ -41,6 +41,7 @@ from adapters.storage.errors import SchemaTooNewError
 from adapters.storage.schema import (
     ACCOUNT_TIME_INDEX,
     DEFAULT_ACCOUNT,
+    PLAN_TABLES,
     RECORD_TABLES,
     Base,
     DecisionRow,
@@ -127,8 +128,10 @@ def _add_decision_price(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE decisions ADD COLUMN import_eur_per_kwh {kind}"))
 
 
-def _reserved(conn: Connection) -> None:
-    """Nothing: a number issue 13's branch leaves to the steps merged beside it."""
+def _create_plans(conn: Connection) -> None:
+    """Create plans and plan_slots: the least-cost plans `v2c-solar plan` shows."""
+    tables = Base.metadata.tables
+    Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in PLAN_TABLES])
 
 
 def _label_accounts(conn: Connection) -> None:
@@ -148,8 +151,7 @@ STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
     MigrationStep(2, "create settings", _create_settings),
     MigrationStep(3, "add decisions.import_eur_per_kwh", _add_decision_price),
-    # 4 is the plan store's step, merged from its branch.
-    MigrationStep(4, "reserved (issue 10's plan store)", _reserved),
+    MigrationStep(4, "create plans, plan_slots", _create_plans),
     MigrationStep(5, "label every record with its account", _label_accounts),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from optimizer.interfaces import ChargerReading, SessionRecord, Store
+
+if TYPE_CHECKING:
+    from optimizer.planning.record import PlanRecord
 
 TABLES = ("api_calls", "observations", "decisions", "commands", "sessions")
 """Names of the recorded tables, the keys of `row_counts()`."""
@@ -34,6 +37,10 @@ class QueryableStore(Store, Protocol):
 
     def latest_observation(self, device_id: str) -> ChargerReading | None:
         """The most recent reading of a device, None when it was never read."""
+        ...
+
+    def latest_plan(self, device_id: str) -> PlanRecord | None:
+        """The device's newest least-cost plan, None when it never made one."""
         ...
 
     def row_counts(self) -> dict[str, int]:

@@ -23,6 +23,7 @@ from optimizer.interfaces import ApiCall, ChargerReading, Command, Decision, Ses
 
 if TYPE_CHECKING:
     from adapters.storage.sql_store import SqlStore
+    from optimizer.planning.record import PlanRecord
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,10 @@ class RetryingStore:
     def open_session(self, device_id: str) -> SessionRecord | None:
         """The device's latest session if it has no end yet, pending records included."""
         return self.inner.open_session(device_id)
+
+    def record_plan(self, plan: PlanRecord) -> None:
+        """Buffer a new plan (see `SqlStore.record_plan`)."""
+        self.inner.record_plan(plan)
 
     def commit(self) -> None:
         """Commit; on failure log once (until it works again) and keep going."""

@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     Dialect,
+    ForeignKey,
     Index,
     String,
     Text,
@@ -175,6 +176,59 @@ class SettingRow(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
+
+class PlanRow(Base):
+    """One least-cost plan of a charger: when and why it was made, its totals.
+
+    Kept for every plan (a few hundred bytes); its slots only for the last
+    `optimizer.planning.PLANS_KEPT` plans of the charger.
+    """
+
+    __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_device_created", "device_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(32))
+    departure: Mapped[datetime] = mapped_column(UtcDateTime)
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    step_s: Mapped[float]
+    energy_wanted_wh: Mapped[float]
+    shortfall_wh: Mapped[float]
+    objective_eur: Mapped[float]
+    status: Mapped[str] = mapped_column(String(32))
+    solve_s: Mapped[float]
+    energy_wh: Mapped[float]
+    solar_wh: Mapped[float]
+    grid_wh: Mapped[float]
+    cost_eur: Mapped[float]
+    commands: Mapped[int]
+
+
+class PlanSlotRow(Base):
+    """One slot of a plan (`optimizer.planning.PlannedSlot`), `slot` its index from 0."""
+
+    __tablename__ = "plan_slots"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    slot: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    start: Mapped[datetime] = mapped_column(UtcDateTime)
+    mode: Mapped[str] = mapped_column(String(16))
+    power_w: Mapped[float]
+    current_a: Mapped[float]
+    from_grid_wh: Mapped[float]
+    from_solar_wh: Mapped[float]
+    import_eur_per_kwh: Mapped[float]
+    export_eur_per_kwh: Mapped[float]
+    cost_eur: Mapped[float]
+    command: Mapped[bool]
+    switch: Mapped[bool]
+    reason: Mapped[str] = mapped_column(Text)
+
+
+PLAN_TABLES = (PlanRow, PlanSlotRow)
+"""The least-cost plans' tables (schema version 4)."""
 
 RECORD_TABLES = (ApiCallRow, ObservationRow, DecisionRow, CommandRow, SessionRow)
 """The tables the stores record into (everything except `schema_version`)."""

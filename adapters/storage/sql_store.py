@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, Row, func, insert, select, true, update
+from sqlalchemy import Engine, Row, delete, func, insert, select, true, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
@@ -42,6 +42,8 @@ from adapters.storage.schema import (
     CommandRow,
     DecisionRow,
     ObservationRow,
+    PlanRow,
+    PlanSlotRow,
     SessionRow,
     SettingRow,
 )
@@ -57,6 +59,8 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.record import PLANS_KEPT, PlanRecord, ReplanReason
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -263,6 +267,15 @@ class SqlStore(Closing):
         rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
         return None if not rows else str(rows[0][0])
 
+    def record_plan(self, plan: PlanRecord) -> None:
+        """Buffer a new plan; on commit its row, its slots, and the slots of the device's
+        plans beyond the last `PLANS_KEPT` dropped (their totals stay)."""
+        as_utc(plan.created_at, "PlanRecord.created_at")
+        for slot in plan.plan.slots:
+            for name in _SLOT_FLOATS:
+                _require_finite(getattr(slot, name), f"PlannedSlot.{name}")
+        self._plans.append(plan)
+
     def commit(self) -> None:
         """Write everything buffered since the last commit in one transaction.
 
@@ -296,6 +309,7 @@ class SqlStore(Closing):
             or self._commands
             or self._sessions
             or self._settings
+            or self._plans
         )
 
     def _clear_pending(self) -> None:
@@ -305,6 +319,7 @@ class SqlStore(Closing):
         self._commands: list[Command] = []
         self._sessions: dict[SessionKey, SessionRecord] = {}
         self._settings: dict[str, str] = {}
+        self._plans: list[PlanRecord] = []
 
     def _write_pending(self, conn: Any) -> None:
         label = {"account": self._label}
@@ -337,6 +352,8 @@ class SqlStore(Closing):
             )
             if changed.rowcount == 0:
                 conn.execute(insert(SettingRow), [{"key": key, "value": value}])
+        for plan in self._plans:
+            _write_plan(conn, plan)
 
     # -- queries --------------------------------------------------------------------
 
@@ -400,6 +417,24 @@ class SqlStore(Closing):
     def open_session(self, device_id: str) -> SessionRecord | None:
         """The device's latest session if it has no end yet, pending records included."""
         return open_session(self.sessions(device_id), device_id)
+
+    def latest_plan(self, device_id: str) -> PlanRecord | None:
+        """The device's newest plan (by creation time), pending ones included."""
+        pending = [p for p in self._plans if p.device_id == device_id]
+        if pending:
+            return max(pending, key=lambda p: p.created_at)
+        rows = self._rows(
+            select(PlanRow)
+            .where(PlanRow.device_id == device_id)
+            .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
+            .limit(1)
+        )
+        if not rows:
+            return None
+        slots = self._rows(
+            select(PlanSlotRow).where(PlanSlotRow.plan_id == rows[0].id).order_by(PlanSlotRow.slot)
+        )
+        return _plan_from_rows(rows[0], slots)
 
     def row_counts(self) -> dict[str, int]:
         """Rows per table, counting the pending buffer as if committed."""
@@ -502,3 +537,66 @@ def _session_row(session: SessionRecord) -> dict[str, Any]:
 
 def _session_from_row(row: Row[Any]) -> SessionRecord:
     return _from_row(SessionRecord, row)
+
+
+_SLOT_FLOATS = (
+    "power_w",
+    "current_a",
+    "from_grid_wh",
+    "from_solar_wh",
+    "import_eur_per_kwh",
+    "export_eur_per_kwh",
+    "cost_eur",
+)
+
+
+def _write_plan(conn: Any, record: PlanRecord) -> None:
+    """Insert one plan and its slots; drop the slots of the device's older plans beyond
+    the last `PLANS_KEPT` (a bounded table: about 2 MB of slots per charger)."""
+    plan = record.plan
+    header = {
+        "device_id": record.device_id,
+        "created_at": record.created_at,
+        "reason": record.reason.value,
+        "departure": record.departure,
+        "start": plan.start,
+        "step_s": plan.step_s,
+        "energy_wanted_wh": plan.energy_wanted_wh,
+        "shortfall_wh": plan.shortfall_wh,
+        "objective_eur": plan.objective_eur,
+        "status": plan.status,
+        "solve_s": plan.solve_s,
+        "energy_wh": plan.energy_wh,
+        "solar_wh": plan.solar_wh,
+        "grid_wh": plan.grid_wh,
+        "cost_eur": plan.cost_eur,
+        "commands": plan.commands,
+    }
+    plan_id = conn.execute(insert(PlanRow).values(header)).inserted_primary_key[0]
+    if plan.slots:
+        rows = [
+            {"plan_id": plan_id, "slot": i, **_as_row(slot, mode=str)}
+            for i, slot in enumerate(plan.slots)
+        ]
+        conn.execute(insert(PlanSlotRow), rows)
+    older = (
+        select(PlanRow.id)
+        .where(PlanRow.device_id == record.device_id)
+        .order_by(PlanRow.id.desc())
+        .offset(PLANS_KEPT)
+    )
+    conn.execute(delete(PlanSlotRow).where(PlanSlotRow.plan_id.in_(older.scalar_subquery())))
+
+
+def _plan_from_rows(row: Row[Any], slots: Sequence[Row[Any]]) -> PlanRecord:
+    plan = ChargePlan(
+        start=row.start,
+        step_s=row.step_s,
+        slots=tuple(_from_row(PlannedSlot, s, mode=SlotMode) for s in slots),
+        energy_wanted_wh=row.energy_wanted_wh,
+        shortfall_wh=row.shortfall_wh,
+        objective_eur=row.objective_eur,
+        status=row.status,
+        solve_s=row.solve_s,
+    )
+    return PlanRecord(row.device_id, row.created_at, ReplanReason(row.reason), row.departure, plan)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from adapters.web.sessions import SessionsReader
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import MAX_TARGET_WH, STOPPED_FIELD, ControlError, SiteControl
 from optimizer.status.snapshot import MAX_DECISIONS
+from optimizer.status.target import parse_departure
 
 DEFAULT_DECISIONS = 50
 """Decisions `GET /api/decisions` answers without `limit`."""
@@ -96,14 +97,15 @@ class Api:
             body = await _json_object(request)
             energy_kwh = _energy_kwh(body.get("energy_kwh"))
             departure = parse_departure(body.get("departure"), self.board.current().time, self.tz)
-            self.control.set_target(device, energy_kwh * 1000.0, departure)
+            self.control.set_target(device, energy_kwh * 1000.0, departure.at)
         except ControlError as exc:
             return refused(exc)
         answer = {
             "accepted": True,
             "device_id": device,
             "energy_kwh": energy_kwh,
-            "departure": departure.astimezone(UTC).isoformat(),
+            "departure": departure.at.astimezone(UTC).isoformat(),
+            "note": departure.note,
         }
         return JSONResponse(answer, status_code=202)
 
@@ -164,27 +166,4 @@ def _energy_kwh(value: object) -> float:
     return energy
 
 
-def parse_departure(value: object, now: datetime, tz: tzinfo) -> datetime:
-    """ISO-8601 with a zone (naive: the site's local time), or `HH:MM`: the next such
-    local time after `now`. Raises `ControlError` naming `departure`."""
-    if not isinstance(value, str):
-        raise ControlError("departure", "must be an ISO-8601 time or HH:MM")
-    text = value.strip()
-    if len(text) == 5 and text[2] == ":":
-        try:
-            at = time.fromisoformat(text)
-        except ValueError:
-            raise ControlError("departure", f"not a time of day HH:MM (got {value!r})") from None
-        local = now.astimezone(tz)
-        candidate = datetime.combine(local.date(), at, tzinfo=tz)
-        if candidate <= local:
-            candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=tz)
-        return candidate
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise ControlError("departure", f"not an ISO-8601 time or HH:MM (got {value!r})") from None
-    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed
-
-
-__all__ = ["DEFAULT_DECISIONS", "Api", "parse_departure"]
+__all__ = ["DEFAULT_DECISIONS", "Api"]

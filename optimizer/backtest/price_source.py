@@ -10,13 +10,13 @@ plan keeps the last known price (`optimizer.planning.slots.slot_prices`).
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from optimizer.prices.port import PriceSource
+from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import PriceSeries, PriceSeriesError
 
 PUBLISHED_AT = time(13, 0)
@@ -56,6 +56,10 @@ class DayAheadReplay(PriceSource):
     def prices(self, start: datetime, end: datetime) -> PriceSeries:
         """The intervals of [start, end) known at `start` (see the module docstring)."""
         return self.series.window(start, min(end, self.known_until(start)))
+
+    def publishes_at(self, day: date) -> datetime:
+        """`day`'s prices are known from 13:00 local the day before (UTC)."""
+        return day_ahead_publication(day, PUBLISHED_AT, self.timezone)
 
     def known_until(self, now: datetime) -> datetime:
         """End of the last day whose prices are published at `now` (UTC)."""

@@ -121,6 +121,16 @@ def open_store(url: str) -> SqlStore:
         raise _fail(str(exc), EXIT_FATAL) from None
 
 
+def load_app_config(path: Path) -> AppConfig:
+    """A single-home config file, or a one-line error naming file and key (exit 2)."""
+    from optimizer.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
 def load_fleet_config(path: Path) -> FleetConfig:
     """The config file's accounts (a single home: the account `default`), or a one-line
     error naming file and key (exit 2)."""

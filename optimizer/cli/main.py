@@ -15,7 +15,7 @@ import click
 import typer
 from typer.exceptions import TyperException
 
-from optimizer.cli import backtest, daemon, sessions
+from optimizer.cli import backtest, daemon, plan, sessions, target
 from optimizer.cli.lazy import LazyGroup, LazySubApp
 
 
@@ -57,6 +57,8 @@ app = typer.Typer(
 )
 daemon.register(app)
 sessions.register(app)
+plan.register(app)
+target.register(app)
 backtest.register(app)
 
 

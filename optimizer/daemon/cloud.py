@@ -23,6 +23,7 @@ from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.composition import ChargerFactory, LiveInputs, account_planner, build_site
 from optimizer.config import AppConfig
 from optimizer.daemon.core import Daemon
+from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.daemon.wiring import build_daemon
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.interfaces import CallListener, Charger, Clock
@@ -76,7 +77,7 @@ def cloud_daemon(
         jobs=live.jobs,
     )
     reconciler = cloud_reconciler(client, store, config.site.tz)
-    return build_daemon(site, reconciler=reconciler, board=board)
+    return build_daemon(site, reconciler=reconciler, board=board, target_poll_s=TARGET_POLL_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,9 @@ def account_daemons(
         )
         reconciler = cloud_reconciler(client, own, config.site.tz)
         board = StatusBoard() if boards else None
-        daemons.append(build_daemon(site, reconciler=reconciler, board=board))
+        daemons.append(
+            build_daemon(site, reconciler=reconciler, board=board, target_poll_s=TARGET_POLL_S)
+        )
     return AccountDaemons(account.name, client, scheduler, own, tuple(daemons), recording.flush)
 
 

@@ -8,7 +8,9 @@ jobs, each with the (clock) time it is due next:
 - a daily budget roll: closes the quota day in the call ledger (the calls the
   store holds for it) and re-plans;
 - a daily session reconcile per charger (optional): asks the charger's
-  statistics (`stadistic/device`) through a callback the wiring provides.
+  statistics (`stadistic/device`) through a callback the wiring provides;
+- a targets poll (optional, `run` and `demo`): the session targets another process
+  wrote into the store (`optimizer.daemon.targets`).
 
 Beside them, `BackgroundJob`s (`optimizer.background`: the price and weather
 refreshes) fetch what the cycles read. They never take the cycles' lock: the
@@ -37,6 +39,7 @@ from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
 from optimizer.daemon.policy_choice import remember_policy, remembered_policy
+from optimizer.daemon.targets import TargetSync
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
 from optimizer.policies.registry import POLICY_NAMES, PolicyByName
 from optimizer.status.board import StatusBoard
@@ -44,6 +47,7 @@ from optimizer.status.build import decision_status, site_status
 from optimizer.status.control import ControlRequest, SetPolicy, SiteControl
 from optimizer.status.errors import error_kind
 from optimizer.status.snapshot import MAX_DECISIONS, DecisionStatus
+from optimizer.status.target import SessionTarget
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,9 @@ ROLL_JOB = "budget-roll"
 
 PLAN_REFRESH = timedelta(minutes=15)
 """How often (clock time) the status re-asks the read scheduler for the day's plan."""
+
+TARGETS_JOB = "targets"
+"""Key of the job that polls the store for targets written by another process."""
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
@@ -116,6 +123,10 @@ class Daemon:
     policy by name for a switch (without one, the running policy is the only
     choice); `charger_names` are the configured labels. `background` are the refreshes
     run beside the cycles (`run_background`), each due at once on start.
+
+    Session targets applied from `control` are kept in the store; with
+    `target_poll_s` the store is also polled that often (clock s) for targets
+    another process wrote (`v2c-solar target`), the first poll at once (a restart).
     """
 
     def __init__(
@@ -135,6 +146,7 @@ class Daemon:
         make_policy: PolicyByName | None = None,
         charger_names: Mapping[str, str | None] | None = None,
         background: Sequence[BackgroundJob] = (),
+        target_poll_s: float | None = None,
     ) -> None:
         if not controllers:
             raise ValueError("the daemon needs at least one controller")
@@ -168,6 +180,8 @@ class Daemon:
         self.charger_names = dict(charger_names or {})
         self.recent_decisions: deque[DecisionStatus] = deque(maxlen=MAX_DECISIONS)
         """The last decisions, oldest first; kept only with a board (nobody else reads them)."""
+        self.targets = TargetSync(store, ids)
+        self._target_poll = None if target_poll_s is None else timedelta(seconds=target_poll_s)
         self._day_plan: tuple[datetime, BudgetPlan | None] | None = None
         self._lock = threading.Lock()
         self._stopped = False
@@ -177,6 +191,8 @@ class Daemon:
         if reconciler is not None:
             for device in self.controllers:
                 self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
+        if self._target_poll is not None:
+            self._due[TARGETS_JOB] = now
         self.background = {job.name: job for job in background}
         self._background_due = dict.fromkeys(self.background, now)
         self._background_failing: set[str] = set()
@@ -282,7 +298,9 @@ class Daemon:
             if self._stopped:
                 raise DaemonStopped("the daemon has stopped")
             now = now or self.clock.now()
-            self._apply_requests(now)
+            applied = self._apply_requests(now)
+            if key == TARGETS_JOB:
+                return self._poll_targets(now, publish=applied)
             try:
                 nxt = self._run_locked(key, now)
             except ChargerAuthError as exc:
@@ -295,6 +313,24 @@ class Daemon:
             self._due[key] = nxt
             self.publish_status()
             return nxt
+
+    def _poll_targets(self, now: datetime, *, publish: bool) -> datetime:
+        """Apply the targets another process wrote (`TargetSync.poll`); the status is
+        published only when something changed (a poll is cheap and frequent)."""
+        assert self._target_poll is not None
+        found = self.targets.poll(now)
+        for target in found:
+            self._set_target(target, now)
+            log.info(
+                "%s: session target from the database: %s",
+                target.device_id,
+                "cleared" if target.cleared else f"{target.energy_wh} Wh by {target.departure}",
+            )
+        if found or publish:
+            self.publish_status()
+        nxt = now + max(self._target_poll, self.min_interval)
+        self._due[TARGETS_JOB] = nxt
+        return nxt
 
     # ----- status and control ---------------------------------------------------------
 
@@ -336,17 +372,23 @@ class Daemon:
         if isinstance(request, SetPolicy):
             devices = self._switch_policy(request.name)
         else:
-            controller = self.controllers[request.device_id]
-            controller.set_session_target(request.energy_wh, request.departure)
+            target = SessionTarget(request.device_id, request.energy_wh, request.departure, now)
+            self.targets.saved(target)
+            self._set_target(target, now)
             log.info(
                 "%s: session target %s Wh by %s",
                 request.device_id,
                 request.energy_wh,
                 request.departure,
             )
-            devices = [request.device_id]
+            devices = []
         for device in devices:
             self._due[device] = min(self._due[device], now)
+
+    def _set_target(self, target: SessionTarget, now: datetime) -> None:
+        """Give the charger `target` and run its cycle now."""
+        self.controllers[target.device_id].set_session_target(target.energy_wh, target.departure)
+        self._due[target.device_id] = min(self._due[target.device_id], now)
 
     def _switch_policy(self, name: str) -> list[str]:
         """Every charger on a fresh `name` policy; the chargers whose cycle must run now."""
@@ -433,6 +475,7 @@ class Daemon:
         self.stats.commands += sum(1 for c in result.commands if c.ok)
         self.stats.cycle_errors += int(bool(result.errors))
         self.last_results[controller.device_id] = result
+        self.targets.after_cycle(controller)
         if result.errors:
             log.warning("%s: %s", controller.device_id, "; ".join(result.errors))
             by_kind = self.stats.errors_by_kind

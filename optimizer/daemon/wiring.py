@@ -28,6 +28,7 @@ def build_daemon(
     restore: bool = True,
     board: StatusBoard | None = None,
     control: SiteControl | None = None,
+    target_poll_s: float | None = None,
 ) -> Daemon:
     """The daemon scheduling `site`'s controllers; with `restore` the budget's ledger
     is rebuilt from the store's last 48 h, the sessions left open go on (no-ops on an
@@ -37,7 +38,9 @@ def build_daemon(
     With a `board` the daemon publishes its status there (a first one at once);
     `control` (default: the daemon's own) is how other threads steer it; a switch
     builds the policy through the composition root (`site.make_policy`). The site's
-    `jobs` (price and weather refreshes) run beside the cycles.
+    `jobs` (price and weather refreshes) run beside the cycles. With `target_poll_s`
+    it looks that often for targets another process wrote (`optimizer.daemon.targets`;
+    `run` and `demo`, not the backtest).
     """
     daemon = Daemon(
         site.controllers,
@@ -54,6 +57,7 @@ def build_daemon(
         make_policy=site.make_policy,
         charger_names={c.device_id: c.name for c in site.config.chargers},
         background=site.jobs,
+        target_poll_s=target_poll_s,
     )
     if restore:
         daemon.restore_budget()

@@ -17,13 +17,17 @@ from optimizer.lazy_exports import lazy_exports
 if TYPE_CHECKING:
     from optimizer.planning.least_cost import least_cost_schedule
     from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+    from optimizer.planning.record import PLANS_KEPT, PlanRecord, ReplanReason
     from optimizer.planning.request import ChargerNow, PlanRequest, TaperLine, taper_caps_w
 
 __all__ = [
+    "PLANS_KEPT",
     "ChargePlan",
     "ChargerNow",
+    "PlanRecord",
     "PlanRequest",
     "PlannedSlot",
+    "ReplanReason",
     "SlotMode",
     "TaperLine",
     "least_cost_schedule",

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from optimizer.interfaces import Decision, PvForecast, PvMode
 from optimizer.limits import ChargerLimits, whole_amps
+
+if TYPE_CHECKING:
+    from optimizer.planning.record import PlanRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,12 @@ class Policy(Protocol):
         Recorded with each session to judge whether it was met; by default None
         (a policy without an energy goal).
         """
+        return None
+
+    def take_plan(self) -> PlanRecord | None:
+        """A new plan made by the last `decide`, handed out once for the store (the
+        controller records it); None when there is none. By default None: a policy
+        that makes no plans."""
         return None
 
 

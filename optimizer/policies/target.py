@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from optimizer.interfaces import Decision, PvMode
 from optimizer.limits import whole_amps
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
+from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
 from optimizer.policies.least_cost_plan import LeastCostPlanner, delivered_estimate_wh
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
@@ -179,6 +180,11 @@ class TargetPolicy(Policy):
     def default_target_wh(self) -> float | None:
         """The configured `target_kwh` (in Wh), for sessions without their own target."""
         return self.params.target_kwh * 1000.0
+
+    def take_plan(self) -> PlanRecord | None:
+        """The least-cost plan made since the last call if its schedule changed (see
+        `LeastCostPlanner.take_record`); the window planner's plans are not kept."""
+        return self.least_cost.take_record()
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """Without a car, the solar part's hint; with one, None (see `Policy.next_decision_at`).

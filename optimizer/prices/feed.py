@@ -118,6 +118,10 @@ class PriceFeed:
         parts = [self._day(day).window(start, end) for day in self._local_days(start, end)]
         return self._priced(concat(self._contiguous(parts)))
 
+    def publishes_at(self, day: date) -> datetime | None:
+        """When `day`'s prices become known: the source's (a planner looks for them then)."""
+        return self.source.publishes_at(day)
+
     def known(self, start: datetime, end: datetime) -> PriceSeries:
         """What memory holds of [start, end) (UTC), priced as `prices` prices it; never
         fetches, never reads the disk: a control cycle's view. A missing day ends it, except
@@ -278,3 +282,8 @@ class FeedInMemory(PriceSource):
 
     def prices(self, start: datetime, end: datetime) -> PriceSeries:
         return self.feed.known(start, end)
+
+    def publishes_at(self, day: date) -> datetime | None:
+        """The feed's source's publication time: the least-cost planner looks for a new
+        day's prices in memory from then on (the refresh job fetches them then)."""
+        return self.feed.publishes_at(day)

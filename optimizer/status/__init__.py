@@ -36,6 +36,14 @@ if TYPE_CHECKING:
         DecisionStatus,
         SiteStatus,
     )
+    from optimizer.status.target import (
+        Departure,
+        SessionTarget,
+        check_target,
+        load_target,
+        parse_departure,
+        save_target,
+    )
 
 __getattr__ = lazy_exports(__name__, __file__)
 
@@ -47,14 +55,20 @@ __all__ = [
     "ControlError",
     "ControlRequest",
     "DecisionStatus",
+    "Departure",
     "Listener",
     "PlanStatus",
+    "SessionTarget",
     "SetPolicy",
     "SetTarget",
     "SiteControl",
     "SiteStatus",
     "StatusBoard",
+    "check_target",
     "error_kind",
+    "load_target",
+    "parse_departure",
     "plan_status",
+    "save_target",
     "site_status",
 ]

@@ -11,35 +11,20 @@ next planned cycle.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from optimizer.status.callbacks import Callbacks
-
-MAX_TARGET_WH = 200_000.0
-"""Largest session target accepted (Wh): more than any car's battery."""
-
-MAX_DEPARTURE_AHEAD = timedelta(days=7)
-"""Farthest departure accepted: a per-session target ends with the session anyway."""
-
-
-class ControlError(ValueError):
-    """A refused request: `field` is what was wrong, `str()` one line naming it.
-
-    `field == "device_id"` means a charger the site does not have (HTTP 404).
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-
-
-STOPPED_FIELD = "daemon"
-"""`ControlError.field` of a request refused because the daemon has stopped (HTTP 503)."""
+from optimizer.status.refusal import STOPPED_FIELD, ControlError
+from optimizer.status.target import (
+    MAX_DEPARTURE_AHEAD,
+    MAX_TARGET_WH,
+    check_device,
+    check_target,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,29 +83,15 @@ class SiteControl:
         self._queue(SetPolicy(name))
 
     def set_target(self, device_id: str, energy_wh: float, departure: datetime) -> None:
-        """`energy_wh` (Wh) into the car at `device_id` by `departure` (tz-aware).
+        """`energy_wh` (Wh) into the car at `device_id` by `departure` (tz-aware), checked
+        by `optimizer.status.target.check_target` (the rules `v2c-solar target` keeps);
+        the daemon keeps it in the store when it applies it.
 
         Raises `ControlError` naming `device_id`, `energy_wh` or `departure`.
         """
-        self._check_device(device_id)
-        if not math.isfinite(energy_wh) or not 0.0 < energy_wh <= MAX_TARGET_WH:
-            raise ControlError(
-                "energy_wh", f"must be > 0 and <= {MAX_TARGET_WH:g} Wh (got {energy_wh!r})"
-            )
-        if departure.tzinfo is None or departure.utcoffset() is None:
-            raise ControlError("departure", f"needs a time zone (got {departure.isoformat()})")
-        if self._now is not None:
-            now = self._now()
-            if departure <= now:
-                raise ControlError(
-                    "departure", f"must be in the future (got {departure.isoformat()})"
-                )
-            if departure - now > MAX_DEPARTURE_AHEAD:
-                raise ControlError(
-                    "departure",
-                    f"must be within {MAX_DEPARTURE_AHEAD.days} days (got {departure.isoformat()})",
-                )
-        self._queue(SetTarget(device_id, float(energy_wh), departure))
+        now = None if self._now is None else self._now()
+        target = check_target(device_id, energy_wh, departure, devices=self.devices, now=now)
+        self._queue(SetTarget(device_id, target.energy_wh, departure))
 
     def clear_target(self, device_id: str) -> None:
         """Forget the target set for `device_id`'s session; raises `ControlError` naming it."""
@@ -154,10 +125,7 @@ class SiteControl:
         return len(self._pending)
 
     def _check_device(self, device_id: str) -> None:
-        if device_id not in self.devices:
-            raise ControlError(
-                "device_id", f"unknown charger {device_id!r} (one of {', '.join(self.devices)})"
-            )
+        check_device(device_id, self.devices)
 
     def _queue(self, request: ControlRequest) -> None:
         with self._lock:

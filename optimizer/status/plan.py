@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from optimizer.budget.plan import BudgetPlan
 from optimizer.interfaces import PvForecast
+from optimizer.planning.record import PlanRecord
 from optimizer.status.snapshot import iso
 
 if TYPE_CHECKING:
@@ -28,7 +29,9 @@ class ChargerPlan:
 
     `solar_expected_wh` is the PV energy the pessimistic forecast promises until the
     departure (Wh; the site's, not only the car's share); `expects` the reason of the
-    policy's last decision (e.g. the `target` policy's "grid from 05:10").
+    policy's last decision (e.g. the `target` policy's "grid from 05:10"); `least_cost`
+    the least-cost plan the store last recorded for the session in progress (None
+    without a car or without one).
     """
 
     device_id: str
@@ -38,6 +41,7 @@ class ChargerPlan:
     session_energy_wh: float | None
     solar_expected_wh: float | None
     expects: str | None
+    least_cost: PlanRecord | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,7 @@ class ChargerPlan:
             "session_energy_wh": self.session_energy_wh,
             "solar_expected_wh": self.solar_expected_wh,
             "expects": self.expects,
+            "least_cost": None if self.least_cost is None else stored_plan_json(self.least_cost),
         }
 
 
@@ -93,6 +98,39 @@ def budget_json(plan: BudgetPlan) -> dict[str, Any]:
         "reads_left": plan.reads_left,
         "planned_reads": plan.planned_reads,
         "reads_by_hour": hours,
+    }
+
+
+def stored_plan_json(record: PlanRecord) -> dict[str, Any]:
+    """A recorded least-cost plan as `GET /api/plan` and `v2c-solar plan --json` show it:
+    when and why it was made, its totals and its slots (energies Wh, prices EUR/kWh)."""
+    plan = record.plan
+    return {
+        "created_at": iso(record.created_at),
+        "reason": record.reason.value,
+        "departure": iso(record.departure),
+        "deadline": iso(plan.end),
+        "status": plan.status,
+        "energy_wanted_wh": plan.energy_wanted_wh,
+        "shortfall_wh": plan.shortfall_wh,
+        "energy_wh": plan.energy_wh,
+        "solar_wh": plan.solar_wh,
+        "grid_wh": plan.grid_wh,
+        "cost_eur": plan.cost_eur,
+        "commands": plan.commands,
+        "slots": [
+            {
+                "start": iso(s.start),
+                "mode": s.mode.value,
+                "current_a": s.current_a,
+                "power_w": s.power_w,
+                "solar_wh": s.from_solar_wh,
+                "grid_wh": s.from_grid_wh,
+                "import_eur_per_kwh": s.import_eur_per_kwh,
+                "cost_eur": s.cost_eur,
+            }
+            for s in plan.slots
+        ],
     }
 
 
@@ -143,9 +181,17 @@ def plan_status(daemon: Daemon, budget: BudgetPlan | None = None) -> PlanStatus:
                 session_energy_wh=None if session is None else session.energy_wh,
                 solar_expected_wh=solar,
                 expects=None if last is None else last.decision.reason,
+                least_cost=None if session is None else controller.plan,
             )
         )
     return PlanStatus(daemon.clock.now(), forecast, tuple(chargers), budget)
 
 
-__all__ = ["ChargerPlan", "PlanStatus", "budget_json", "forecast_json", "plan_status"]
+__all__ = [
+    "ChargerPlan",
+    "PlanStatus",
+    "budget_json",
+    "forecast_json",
+    "plan_status",
+    "stored_plan_json",
+]

@@ -1,0 +1,229 @@
+"""`v2c-solar plan`: the least-cost plans the daemon recorded, as a table, a plot or JSON.
+
+Reads the database through a read-only connection (as `sessions` and the web's
+`/api/sessions` do), so it runs beside the daemon. Per charger: the latest plan's
+slots (start in the site's zone, mode, current, expected solar and grid kWh, import
+price, cost), its totals, why and how long ago it was made, and the session target
+stated for the charger (`v2c-solar target`, the web, MQTT). A charger without a plan
+is one line (`no plan yet ...`), exit code 0: no plan is a normal state (no car, or a
+policy that plans by window), not a failure; `--json` lists it with `"plan": null`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.cli.daemon import ConfigOption, DbOption, load_app_config
+
+if TYPE_CHECKING:
+    from optimizer.planning.record import PlanRecord
+    from optimizer.status.target import SessionTarget
+
+EXIT_USAGE = 2
+EXIT_FATAL = 1
+
+NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
+
+NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def age_text(then: datetime, now: datetime) -> str:
+    """How long ago `then` was, rounded: "40 s", "12 min", "3 h 05 min"."""
+    seconds = max((now - then).total_seconds(), 0.0)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: datetime) -> str:
+    """One line on the target stated for a charger."""
+    if target is None:
+        return "target: none stated (the policy's default)"
+    said = f"set {age_text(target.set_at, now)} ago"
+    if target.cleared or target.energy_wh is None or target.departure is None:
+        return f"target: cleared ({said}; the policy's default)"
+    state = "; ended with its session" if is_ended else ""
+    return (
+        f"target: {target.energy_wh / 1000:.1f} kWh by "
+        f"{target.departure.astimezone(tz):%a %d %b %H:%M} ({said}{state})"
+    )
+
+
+def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console) -> None:
+    """The plan as a table: one row per slot (local times), then the totals."""
+    plan = record.plan
+    title = (
+        f"{record.device_id}: plan made {age_text(record.created_at, now)} ago "
+        f"({record.created_at.astimezone(tz):%H:%M}), reason: {record.reason.value}; "
+        f"departure {record.departure.astimezone(tz):%a %H:%M}, "
+        f"{plan.energy_wanted_wh / 1000:.1f} kWh wanted"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("slot", no_wrap=True)
+    table.add_column("mode")
+    for name in ("A", "solar kWh", "grid kWh", "EUR/kWh", "cost EUR"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for s in plan.slots:
+        day = "" if s.start.astimezone(tz).date() == now.astimezone(tz).date() else "%a "
+        table.add_row(
+            s.start.astimezone(tz).strftime(f"{day}%H:%M"),
+            s.mode.value,
+            "" if s.mode.value == "off" else f"{s.current_a:.1f}",
+            f"{s.from_solar_wh / 1000:.2f}",
+            f"{s.from_grid_wh / 1000:.2f}",
+            f"{s.import_eur_per_kwh:.3f}",
+            f"{s.cost_eur:.3f}",
+        )
+    table.add_section()
+    table.add_row(
+        "total",
+        f"{plan.commands} cmd",
+        "",
+        f"{plan.solar_wh / 1000:.2f}",
+        f"{plan.grid_wh / 1000:.2f}",
+        "",
+        f"{plan.cost_eur:.2f}",
+    )
+    console.print(table)
+    if plan.shortfall_wh > 0:
+        console.print(f"short by {plan.shortfall_wh / 1000:.2f} kWh: out of reach by departure")
+
+
+def plot_plans(records: list[PlanRecord], tz: tzinfo, path: Path) -> None:
+    """Each plan's solar and grid kWh per slot (stacked bars) and the import price (line)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(records), 1, figsize=(10, 3.2 * len(records)), squeeze=False)
+    for ax, record in zip(axes[:, 0], records, strict=True):
+        slots = record.plan.slots
+        starts = [s.start.astimezone(tz).replace(tzinfo=None) for s in slots]
+        width = record.plan.step_s / 86400 * 0.9
+        solar = [s.from_solar_wh / 1000 for s in slots]
+        grid = [s.from_grid_wh / 1000 for s in slots]
+        ax.bar(starts, solar, width=width, align="edge", color="#f2b600", label="solar kWh")
+        ax.bar(starts, grid, width=width, align="edge", bottom=solar, color="#5b6b7f", label="grid")
+        ax.set_ylabel("kWh per slot")
+        price = ax.twinx()
+        price.step(starts, [s.import_eur_per_kwh for s in slots], where="post", color="#c0392b")
+        price.set_ylabel("EUR/kWh")
+        ax.set_title(
+            f"{record.device_id}: {record.reason.value}, {record.plan.cost_eur:.2f} EUR, "
+            f"grid {record.plan.grid_wh / 1000:.1f} kWh, sun {record.plan.solar_wh / 1000:.1f} kWh"
+        )
+        ax.legend(loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plan_command(
+    config: ConfigOption = Path("config/home.toml"),
+    db: DbOption = None,
+    device_id: Annotated[
+        str | None, typer.Option("--device-id", help="Only this charger (default: every one).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Also draw the plans into this PNG file.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON to stdout.")] = False,
+) -> None:
+    """The latest least-cost plan of each charger: slots, totals, reason and age."""
+    from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
+    from optimizer.cli.database import database_path_problem
+
+    app_config = load_app_config(config)
+    devices = [c.device_id for c in app_config.chargers]
+    if device_id is not None and device_id not in devices:
+        raise _fail(f"--device-id: unknown charger {device_id!r} (one of {', '.join(devices)})", 2)
+    url = db or app_config.storage.url
+    problem = database_path_problem(url, create=False)
+    if problem is not None:
+        raise _fail(problem, EXIT_USAGE)
+    wanted = devices if device_id is None else [device_id]
+    try:
+        with SqlStore(url, create_if_missing=False, read_only=True) as store:
+            found = [_stored(store, device) for device in wanted]
+    except StoreNotFoundError:
+        found = [(device, None, None, False) for device in wanted]
+    except StoreUrlError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    except StoreError as exc:
+        raise _fail(str(exc), EXIT_FATAL) from None
+    _show(found, app_config.site.tz, datetime.now(UTC), output, as_json=as_json)
+
+
+Found = tuple[str, "PlanRecord | None", "SessionTarget | None", bool]
+"""(device id, latest plan, target stated, whether that target ended)."""
+
+
+def _stored(store: Any, device: str) -> Found:
+    from optimizer.status.target import ended, load_target
+
+    try:
+        target = load_target(store, device)
+    except ValueError:
+        target = None
+    is_ended = target is not None and ended(store, target)
+    return device, store.latest_plan(device), target, is_ended
+
+
+def _show(
+    found: list[Found], tz: tzinfo, now: datetime, output: Path | None, *, as_json: bool
+) -> None:
+    records = [record for _, record, _, _ in found if record is not None]
+    if output is not None and records:
+        plot_plans(records, tz, output)
+    if as_json:
+        typer.echo(json.dumps({"plans": [_json(f, now) for f in found]}, indent=2))
+        return
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)
+    for device, record, target, is_ended in found:
+        if record is None:
+            console.print(f"{device}: {NO_PLAN}")
+        else:
+            render_plan(record, tz, now, console)
+        console.print(target_text(target, is_ended, tz, now))
+    if output is not None:
+        console.print(f"plot: {output}" if records else "no plan to plot")
+
+
+def _json(found: Found, now: datetime) -> dict[str, Any]:
+    from optimizer.status.plan import stored_plan_json
+
+    device, record, target, is_ended = found
+    plan = None
+    if record is not None:
+        plan = stored_plan_json(record) | {"age_s": (now - record.created_at).total_seconds()}
+    stated = None
+    if target is not None:
+        stated = json.loads(target.to_setting()) | {"ended": is_ended}
+    return {"device_id": device, "plan": plan, "target": stated}
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the root app."""
+    app.command("plan")(plan_command)
+
+
+__all__ = ["age_text", "plan_command", "plot_plans", "register", "render_plan", "target_text"]

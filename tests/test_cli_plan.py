@@ -1,0 +1,173 @@
+"""`v2c-solar plan` and `target`: the stored plan shown, a target stated from the shell."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.storage import SqlStore
+from optimizer.cli.main import app
+from optimizer.planning.record import PlanRecord
+from optimizer.status.target import load_target
+from tests.conftest import make_plan
+
+runner = CliRunner()
+
+CONFIG = """
+[site]
+latitude = 40.4
+longitude = -3.7
+timezone = "Europe/Madrid"
+arrays = [{{ kwp = 6.0, tilt_deg = 30.0, azimuth_deg = 180.0 }}]
+
+[[chargers]]
+device_id = "garage"
+
+[[chargers]]
+device_id = "carport"
+
+[storage]
+url = "{url}"
+"""
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> tuple[Path, str]:
+    """(config file, database URL) of a two-charger site in Madrid."""
+    url = f"sqlite:///{tmp_path / 'plan.db'}"
+    config = tmp_path / "home.toml"
+    config.write_text(CONFIG.format(url=url), encoding="utf-8")
+    return config, url
+
+
+def _recent_plan() -> PlanRecord:
+    """make_plan's schedule, made two minutes ago (the age is what `plan` prints)."""
+    made = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+    record = make_plan(0, device_id="garage", reason="new prices")
+    shift = made - record.created_at
+    plan = record.plan
+    slots = tuple(replace(s, start=s.start + shift) for s in plan.slots)
+    moved = replace(plan, start=plan.start + shift, slots=slots)
+    return PlanRecord("garage", made, record.reason, record.departure + shift, moved)
+
+
+def _store_plan(url: str, record: PlanRecord) -> None:
+    with SqlStore(url) as store:
+        store.record_plan(record)
+        store.commit()
+
+
+def test_no_database_yet_is_one_line_per_charger_and_exit_0(site: tuple[Path, str]) -> None:
+    config, _ = site
+    result = runner.invoke(app, ["plan", "--config", str(config), "--device-id", "garage"])
+    assert result.exit_code == 0, result.output
+    assert "garage: no plan yet" in result.stdout
+    assert not (config.parent / "plan.db").exists()  # read-only: nothing created
+
+
+def test_the_table_shows_local_slots_totals_reason_and_age(site: tuple[Path, str]) -> None:
+    config, url = site
+    record = _recent_plan()
+    _store_plan(url, record)
+    result = runner.invoke(app, ["plan", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "reason: new prices" in out and "made 2 min ago" in out
+    first_local = record.plan.slots[2].start.astimezone(_madrid()).strftime("%H:%M")
+    row = next(line for line in out.splitlines() if first_local in line and "fixed" in line)
+    for cell in ("16.0", "0.92", "0.200", "0.184"):  # A, grid kWh, EUR/kWh, cost EUR
+        assert cell in row
+    total = next(line for line in out.splitlines() if "total" in line)
+    assert f"{record.plan.cost_eur:.2f}" in total and "1.84" in total  # grid kWh
+    assert "carport: no plan yet" in out
+
+
+def test_json_and_the_plot(site: tuple[Path, str], tmp_path: Path) -> None:
+    config, url = site
+    record = _recent_plan()
+    _store_plan(url, record)
+    png = tmp_path / "plan.png"
+    args = [
+        "plan",
+        "--config",
+        str(config),
+        "--device-id",
+        "garage",
+        "--json",
+        "--output",
+        str(png),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)["plans"]
+    plan = entry["plan"]
+    assert entry["device_id"] == "garage" and plan["reason"] == "new prices"
+    assert [s["mode"] for s in plan["slots"]] == ["off", "solar", "fixed", "fixed"]
+    assert plan["grid_wh"] == pytest.approx(record.plan.grid_wh)
+    assert 100 < plan["age_s"] < 300
+    assert entry["target"] is None
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_target_is_stored_and_shown_by_plan(site: tuple[Path, str]) -> None:
+    config, url = site
+    args = ["target", "--config", str(config), "--device-id", "garage", "--kwh", "20"]
+    result = runner.invoke(app, [*args, "--by", "tomorrow 07:30"])
+    assert result.exit_code == 0, result.output
+    assert "garage: 20 kWh by" in result.stdout and "07:30 (Europe/Madrid)" in result.stdout
+    with SqlStore(url, create_if_missing=False, read_only=True) as store:
+        target = load_target(store, "garage")
+    assert target is not None and target.energy_wh == 20_000.0
+    assert target.departure is not None
+    assert target.departure.astimezone(_madrid()).strftime("%H:%M") == "07:30"
+    shown = runner.invoke(app, ["plan", "--config", str(config), "--device-id", "garage"])
+    assert "target: 20.0 kWh by" in shown.stdout
+    cleared = runner.invoke(
+        app, ["target", "--config", str(config), "--device-id", "garage", "--clear"]
+    )
+    assert cleared.exit_code == 0 and "target cleared" in cleared.stdout
+    shown = runner.invoke(app, ["plan", "--config", str(config), "--device-id", "garage"])
+    assert "target: cleared" in shown.stdout
+
+
+def test_a_time_already_past_today_means_tomorrow_and_says_so(site: tuple[Path, str]) -> None:
+    config, _ = site
+    past = (datetime.now(UTC) - timedelta(hours=1)).astimezone(_madrid()).strftime("%H:%M")
+    args = ["target", "--config", str(config), "--device-id", "garage", "--kwh", "5"]
+    result = runner.invoke(app, [*args, "--by", past])
+    assert result.exit_code == 0, result.output
+    assert f"{past} has passed today: tomorrow" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--device-id", "shed", "--kwh", "5", "--by", "07:30"], "--device-id: unknown charger"),
+        (["--device-id", "garage", "--kwh", "0", "--by", "07:30"], "--kwh: must be > 0"),
+        (["--device-id", "garage", "--kwh", "500", "--by", "07:30"], "<= 200 kWh"),
+        (["--device-id", "garage", "--kwh", "5", "--by", "soon"], "--by: expected HH:MM"),
+        (["--device-id", "garage", "--kwh", "5", "--by", "25:10"], "--by: no such time"),
+        (["--device-id", "garage", "--kwh", "5", "--by", "2020-01-01T07:00"], "in the future"),
+        (["--device-id", "garage", "--kwh", "5"], "--by: missing"),
+        (["--device-id", "garage", "--clear", "--kwh", "5"], "--clear: takes neither"),
+    ],
+)
+def test_a_bad_option_is_one_line_naming_it_and_exit_2(
+    site: tuple[Path, str], extra: list[str], message: str
+) -> None:
+    config, _ = site
+    result = runner.invoke(app, ["target", "--config", str(config), *extra])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (config.parent / "plan.db").exists()  # nothing kept
+
+
+def _madrid() -> ZoneInfo:
+    return ZoneInfo("Europe/Madrid")

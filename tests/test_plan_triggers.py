@@ -1,0 +1,133 @@
+"""When `target`'s least-cost planner replans, why, and which plans go to the store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+
+import numpy as np
+import pytest
+
+from optimizer.backtest.price_source import DayAheadReplay
+from optimizer.planning.record import ReplanReason
+from optimizer.policies.least_cost_plan import FORECAST_MOVED_SHARE, forecast_moved
+from optimizer.policies.target import TargetParams, TargetPolicy
+from optimizer.prices.port import PriceSource, day_ahead_publication
+from optimizer.prices.series import PriceSeries
+from tests.conftest import make_plan
+from tests.test_planning_target import T0, context, least_cost
+
+
+def test_the_first_plan_is_recorded_once_with_its_reason() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    record = policy.take_plan()
+    assert record is not None
+    assert (record.reason, record.device_id, record.created_at) == (
+        ReplanReason.PLUG_IN,
+        "dev1",
+        T0,
+    )
+    assert record.plan is policy.least_cost.plan
+    assert policy.take_plan() is None
+
+
+def test_a_periodic_replan_of_the_same_schedule_is_not_recorded_again() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    policy.take_plan()
+    policy.decide(context(900))
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+    assert policy.take_plan() is None  # the cheap hour 22:00-23:00 still holds the grid
+
+
+def test_a_new_target_is_a_recorded_replan() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    policy.take_plan()
+    policy.decide(replace(context(60), target_wh=5000.0))
+    record = policy.take_plan()
+    assert record is not None and record.reason is ReplanReason.TARGET
+
+
+@pytest.mark.parametrize(("pv_w", "replans"), [(3100.0, False), (1500.0, True)])
+def test_a_forecast_that_moved_materially_replans_before_the_period(
+    pv_w: float, replans: bool
+) -> None:
+    policy = least_cost(30.0)
+    policy.decide(context(0, pv_w=3000.0))
+    policy.decide(context(300, pv_w=pv_w))
+    assert policy.least_cost.solves == (2 if replans else 1)
+    expected = ReplanReason.FORECAST if replans else ReplanReason.PLUG_IN
+    assert policy.least_cost.reason is expected
+
+
+def test_forecast_moved_needs_the_share_and_more_than_one_slot() -> None:
+    quantum = 345.0
+    assert not forecast_moved(10_000.0, 10_000.0 * (1 + FORECAST_MOVED_SHARE) - 1, quantum)
+    assert forecast_moved(10_000.0, 10_000.0 * (1 - FORECAST_MOVED_SHARE) - 1, quantum)
+    assert not forecast_moved(1000.0, 1300.0, quantum)  # 30 % but less than a slot
+    assert forecast_moved(0.0, 400.0, quantum)
+
+
+class DayAhead(PriceSource):
+    """Hourly prices from 2024-06-01 00:00 UTC: 0.30 the first day, 0.05 the second, which
+    is published at 13:00 UTC on the first (the planner asks from an hour back)."""
+
+    name = "day-ahead"
+
+    def __init__(self) -> None:
+        start = datetime(2024, 6, 1, tzinfo=UTC)
+        starts = [start + timedelta(hours=h) for h in range(48)]
+        imports = [0.30 if h < 24 else 0.05 for h in range(48)]
+        self.series = PriceSeries.from_slots(starts, imports)
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        now = start + timedelta(hours=1)
+        known = self.series.end if now >= self.publishes_at(date(2024, 6, 2)) else None
+        return self.series.window(start, min(end, known or datetime(2024, 6, 2, tzinfo=UTC)))
+
+    def publishes_at(self, day: date) -> datetime:
+        return day_ahead_publication(day, time(13, 0), UTC)
+
+
+def test_tomorrows_prices_published_replan_before_the_period() -> None:
+    params = TargetParams(target_kwh=3.0, departure="07:30", planner="least_cost")
+    policy = TargetPolicy(params, prices=DayAhead())
+    before = -(5 * 3600 + 600)  # 12:50 UTC
+    policy.decide(context(before))
+    first = policy.take_plan()
+    assert first is not None and first.plan.grid_wh > 0
+    assert {s.import_eur_per_kwh for s in first.plan.slots} == {0.30}
+    policy.decide(context(before + 300))  # 12:55: not published yet, nothing to look at
+    assert policy.least_cost.solves == 1
+    policy.decide(context(before + 660))  # 13:01: published
+    assert policy.least_cost.solves == 2
+    record = policy.take_plan()
+    assert record is not None and record.reason is ReplanReason.PRICES
+    assert min(s.import_eur_per_kwh for s in record.plan.slots) == 0.05
+
+
+def test_the_backtests_day_ahead_replay_declares_its_publication() -> None:
+    replay = DayAheadReplay(PriceSeries.empty(), UTC)
+    assert replay.publishes_at(date(2024, 6, 2)) == datetime(2024, 6, 1, 13, tzinfo=UTC)
+
+
+def test_a_static_tariff_never_looks_for_new_prices() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    for t in range(60, 900, 60):
+        policy.decide(context(t))
+    assert policy.least_cost.solves == 1
+    assert np.isfinite(policy.least_cost.plan.cost_eur)  # type: ignore[union-attr]
+
+
+def test_same_schedule_compares_what_each_slot_does_at_its_time() -> None:
+    plan = make_plan(0, modes=("off", "solar", "fixed", "fixed"))
+    later = make_plan(15, modes=("solar", "fixed", "fixed"))
+    assert plan.same_schedule(later)
+    assert not plan.same_schedule(make_plan(15, modes=("fixed", "fixed", "fixed")))
+    assert not plan.same_schedule(make_plan(15, modes=("solar", "fixed", "fixed"), amps=10.0))
+    leaves_later = replace(later, departure=later.departure + timedelta(hours=1))
+    assert not plan.same_schedule(leaves_later)
