@@ -60,7 +60,7 @@ AccountOption = Annotated[
     str | None,
     typer.Option(
         "--account",
-        help="Only this account's rows (a fleet's [[accounts]] name; a single home's is "
+        help="Only this account's rows (a fleet's \\[\\[accounts]] name; a single home's is "
         "'default'). Default: every account.",
     ),
 ]
