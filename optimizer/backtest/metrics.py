@@ -19,6 +19,7 @@ Definitions (per day = per simulated day, the window's length in days):
   start, pause): our share of the changes, and of the calls;
 * `target_misses`: sessions whose car got less than the energy wanted;
   `unmet_kwh` the sum of what they lacked;
+* `deferred_writes`: writes the actuator put off (no call budget left, or backing off);
 * `cost`: grid energy of the car times the price in force (only with prices).
 * `calls_per_day_mean`: calls over the window's length in days; `calls_per_day_max`:
   the most calls in one UTC day, the quota day the 1000-call limit applies to. A
@@ -60,6 +61,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "current_changes_per_day",
     "start_stop_cycles_per_day",
     "commands_per_day",
+    "deferred_writes",
     "cost",
     "ratio_to_optimum",
     "runtime_s",
@@ -99,6 +101,9 @@ def compute_metrics(result: BacktestResult) -> Metrics:
         "current_changes_per_day": round(current_changes(steps) / days, 2),
         "start_stop_cycles_per_day": round(starts(steps) / days, 2),
         "commands_per_day": round(float(steps["commands"].sum()) / days, 2),
+        "deferred_writes": int(result.cycle_log["deferred"].sum())
+        if "deferred" in result.cycle_log
+        else 0,
         "cost": _cost(result),
         "ratio_to_optimum": None,
         "runtime_s": round(result.runtime_s, 3),
