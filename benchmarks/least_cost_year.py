@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -221,6 +221,36 @@ def sampled(pattern: str, days: int, planner: str, runs: tuple[str, ...]) -> dic
     return merged
 
 
+def example(day: date, kwh: float, runs: tuple[str, ...]) -> dict[str, float]:
+    """One session, `kwh` wanted from 17:30 on `day` to 07:30 the next morning (local):
+    each run's cost and the optimum's (EUR)."""
+    from dataclasses import replace
+
+    inputs = load_real_2017(day, 2)
+    tz = inputs.site.timezone
+    arrival = pd.Timestamp(f"{day} 17:30", tz=tz).tz_convert("UTC")
+    departure = pd.Timestamp(f"{day + timedelta(days=1)} 07:30", tz=tz).tz_convert("UTC")
+    sessions = pd.DataFrame(
+        {"arrival": [arrival], "departure": [departure], "energy_kwh": [kwh],
+         "max_current_a": [float("nan")], "phases": [1]}
+    )  # fmt: skip
+    inputs = replace(inputs, sessions=sessions)
+    setup = BacktestSetup(policies=PolicyConfig(target=TargetParams(planner="least_cost")))
+    costs: dict[str, float] = {}
+    first = None
+    for name in runs:
+        contender = (
+            policy_contender(name) if name in ("target", "fast") else baseline_contender(name)
+        )
+        result = run_backtest(inputs, contender, setup)
+        first = first or result
+        costs[name] = float(session_costs(result).sum())
+        costs[f"{name}_kwh"] = float(result.sessions["energy_wh"].sum() / 1000.0)
+    assert first is not None
+    costs["optimum"] = float(solve_cost_optimum(first)["cost"].sum())
+    return costs
+
+
 def markdown(report: dict) -> str:
     """The per-month table and the totals as Markdown."""
     runs = report["runs"]
@@ -292,9 +322,18 @@ def main() -> None:
         default=None,
         help="instead of one run: the first N days of every month of 2017, one run each",
     )
+    parser.add_argument(
+        "--example",
+        type=date.fromisoformat,
+        default=None,
+        help="one session instead: 20 kWh from 17:30 on this day to 07:30 the next morning",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # the budget-held evcc loop logs every deferred write
     runs = tuple(args.runs.split(","))
+    if args.example:
+        print(json.dumps(example(args.example, 20.0, runs), indent=1))
+        return
     if args.sample_days:
         report = sampled(args.pattern, args.sample_days, args.planner, runs)
     else:
