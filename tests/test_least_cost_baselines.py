@@ -111,17 +111,23 @@ def test_with_prices_target_is_compared_with_the_optimum_and_the_planning_baseli
     names = set(comparison.metrics)
     assert {"target", "fast", "target_window", "evcc_plan", COST_OPTIMUM_NAME} <= names
     assert all(name in LABELS for name in ("target_window", "evcc_plan", COST_OPTIMUM_NAME))
-    best = comparison.metrics[COST_OPTIMUM_NAME]
-    assert best["cost"] == pytest.approx(0.15 * 6.0, rel=1e-3)  # all in the cheap hours
+    best = _number(comparison.metrics[COST_OPTIMUM_NAME]["cost"])
+    assert best == pytest.approx(0.15 * 6.0, rel=1e-3)  # all in the cheap hours
     for name in ("target", "fast", "target_window", "evcc_plan"):
         m = comparison.metrics[name]
-        assert m["cost_ratio"] == pytest.approx(float(m["cost"]) / float(best["cost"]), abs=1e-3)
-        assert float(m["cost"]) >= float(best["cost"]) - 1e-6, name
+        cost = _number(m["cost"])
+        assert m["cost_ratio"] == pytest.approx(cost / best, abs=1e-3)
+        assert cost >= best - 1e-6, name
         assert m["feasible_misses"] == 0, name
         assert m["deferred_writes"] == 0, name
-    assert float(comparison.metrics["evcc_plan"]["cost"]) < float(
+    assert _number(comparison.metrics["evcc_plan"]["cost"]) < _number(
         comparison.metrics["fast"]["cost"]
     )
+
+
+def _number(value: float | int | None) -> float:
+    assert value is not None
+    return float(value)
 
 
 class _Prices(PriceSource):
@@ -218,8 +224,8 @@ def test_grid_bought_while_sun_may_still_come_pays_a_premium() -> None:
 
 def test_long_horizons_are_planned_in_longer_blocks() -> None:
     assert block_s_for(96) == 3600.0
-    assert block_s_for(int(62 * 4)) == 7200.0
-    assert block_s_for(int(12 * 24 * 4)) / 3600.0 * BLOCKS_MAX >= 12 * 24
+    assert block_s_for(62 * 4) == 7200.0
+    assert block_s_for(12 * 24 * 4) / 3600.0 * BLOCKS_MAX >= 12 * 24
 
 
 def test_a_car_leaving_a_fixed_current_at_night_is_paused_not_handed_to_the_pv_mode() -> None:
