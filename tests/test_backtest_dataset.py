@@ -31,7 +31,7 @@ def test_real_slice_runs_end_to_end_with_all_baselines() -> None:
     metrics = comparison.metrics
     assert set(metrics) == {
         "solar_only", "device_exclusive_pv", "device_pv_min", "evcc_style",
-        "evcc_style_budget", "optimum",
+        "evcc_style_budget", "optimum", "optimum_cost",
     }  # fmt: skip
     assert metrics["optimum"]["solar_kwh"] > 0
     assert metrics["solar_only"]["calls_per_day_max"] <= 1000

@@ -50,9 +50,10 @@ def test_json_has_every_policy_baseline_and_the_optimum(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert set(data) == {"forecast", "prices", "policies"}
+    assert set(data) == {"forecast", "prices", "policies", "labels"}
     assert data["forecast"] == "offline" and data["prices"] is None
     assert set(data["policies"]) == NAMES
+    assert set(data["labels"]) == NAMES - {"solar_only"}  # every baseline says what it is
     for name, metrics in data["policies"].items():
         for key in ("ev_kwh", "solar_kwh", "grid_kwh", "solar_share", "ratio_to_optimum",
                     "calls_per_day_mean", "calls_per_day_max", "target_misses", "unmet_kwh",

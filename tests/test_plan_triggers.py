@@ -10,7 +10,11 @@ import pytest
 
 from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.planning.record import ReplanReason
-from optimizer.policies.least_cost_plan import FORECAST_MOVED_SHARE, forecast_moved
+from optimizer.policies.least_cost_plan import (
+    FORECAST_MOVED_SHARE,
+    REPLAN_MAX_S,
+    forecast_moved,
+)
 from optimizer.policies.target import TargetParams, TargetPolicy
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import PriceSeries
@@ -36,7 +40,7 @@ def test_a_periodic_replan_of_the_same_schedule_is_not_recorded_again() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))
     policy.take_plan()
-    policy.decide(context(900))
+    policy.decide(context(REPLAN_MAX_S))
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
     assert policy.take_plan() is None  # the cheap hour 22:00-23:00 still holds the grid

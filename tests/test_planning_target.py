@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pytest
 
 from optimizer.backtest.engine import BacktestSetup, policy_contender, setup_with_prices
 from optimizer.backtest.price_source import DayAheadReplay
@@ -17,8 +18,8 @@ from optimizer.interfaces import PvForecast
 from optimizer.limits import ChargerLimits
 from optimizer.policies import make_policy
 from optimizer.policies.base import CommandedState, PolicyContext
-from optimizer.policies.least_cost_plan import delivered_estimate_wh
-from optimizer.policies.target import TargetParams, TargetPolicy
+from optimizer.policies.least_cost_plan import REPLAN_MAX_S, delivered_estimate_wh
+from optimizer.policies.target import TARGET_MARGIN_WH, TargetParams, TargetPolicy
 from optimizer.policies.tariff import TariffConfig
 
 T0 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
@@ -78,14 +79,16 @@ def test_the_sun_is_left_to_the_solar_part() -> None:
     assert "solar" in decision.reason
 
 
-def test_replans_every_fifteen_minutes_and_forgets_the_plan_when_the_car_leaves() -> None:
+def test_replans_when_the_plan_goes_stale_and_forgets_it_when_the_car_leaves() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))
-    policy.decide(context(600))
-    assert policy.least_cost.solves == 1
     policy.decide(context(900))
+    assert policy.least_cost.solves == 1  # nothing changed: the plan holds
+    policy.decide(context(1000, energy_wh=1000.0))  # the car got 1 kWh the plan did not expect
     assert policy.least_cost.solves == 2
-    policy.decide(context(1000, plugged=False))
+    policy.decide(context(1000 + REPLAN_MAX_S))
+    assert policy.least_cost.solves == 3  # the forecast moves: at least every hour
+    policy.decide(context(5000, plugged=False))
     assert policy.least_cost.plan is None
 
 
@@ -155,8 +158,8 @@ def test_the_energy_drawn_since_the_last_reading_counts_towards_the_target() -> 
     assert delivered_estimate_wh(lowered) == 1000.0 + 690.0  # 6 A since: the smaller counts
     paused = replace(charging, commanded=CommandedState(current_a=16, charging=False))
     assert delivered_estimate_wh(paused) == 1000.0
-    # 3 kWh wanted, 2.84 kWh estimated in: the plan asks for the rest only.
+    # 3 kWh wanted, 2.84 kWh estimated in: the plan asks for the rest (and its margin) only.
     policy = least_cost(3.0)
     policy.decide(charging)
     assert policy.least_cost.plan is not None
-    assert policy.least_cost.plan.energy_wanted_wh == 160.0
+    assert policy.least_cost.plan.energy_wanted_wh == pytest.approx(160.0 + TARGET_MARGIN_WH)

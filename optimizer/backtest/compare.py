@@ -25,8 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimizer.backtest.cost_optimum import least_cost_optimum
 from optimizer.backtest.engine import (
     BASELINE_NAMES,
+    PRICE_BASELINE_NAMES,
     BacktestInputs,
     BacktestResult,
     BacktestSetup,
@@ -45,6 +47,20 @@ from optimizer.backtest.optimum import (
 from optimizer.policies.registry import POLICY_NAMES
 
 OPTIMUM_NAME = "optimum"
+COST_OPTIMUM_NAME = "optimum_cost"
+"""The perfect-foresight least-cost optimum's row (with prices; `cost_optimum`)."""
+
+LABELS: dict[str, str] = {
+    OPTIMUM_NAME: "perfect foresight, most solar (no grid)",
+    COST_OPTIMUM_NAME: "perfect foresight, least cost (target's objective)",
+    "target_window": "old target: planner window (grid as late as possible)",
+    "evcc_plan": "evcc-style: surplus + cheapest slots for all missing energy",
+    "evcc_style": "evcc-style surplus loop, 30 s, no call limit",
+    "evcc_style_budget": "evcc-style surplus loop, 90 s, 1000 calls/day",
+    "device_exclusive_pv": "the charger's own exclusive-PV mode, no cloud control",
+    "device_pv_min": "the charger's own PV+min mode, no cloud control",
+}
+"""What each baseline and optimum row is, for tables and `--json`."""
 
 PRODUCT_POLICIES: tuple[str, ...] = tuple(
     name for name in POLICY_NAMES if name not in ("evcc_style", "device_native")
@@ -62,15 +78,26 @@ class Comparison:
     optimum_runtime_s: float = 0.0
 
 
-def contenders(policies: Sequence[str]) -> list[Contender]:
-    """The chosen policies (validated by name) followed by the four baselines."""
+def contenders(policies: Sequence[str], *, priced: bool = False) -> list[Contender]:
+    """The chosen policies (validated by name) followed by the four baselines; with
+    prices and `target` chosen also the old `target`, the evcc-style planner and `fast`
+    (`PRICE_BASELINE_NAMES`)."""
     unknown = [p for p in policies if p not in PRODUCT_POLICIES]
     if unknown:
         raise ValueError(
             f"unknown policy {unknown[0]!r}; known: {', '.join(PRODUCT_POLICIES)} or 'all'"
         )
-    chosen = [policy_contender(p) for p in dict.fromkeys(policies)]
-    return chosen + [baseline_contender(name) for name in BASELINE_NAMES]
+    chosen = list(dict.fromkeys(policies))
+    extra: list[Contender] = []
+    if priced and "target" in chosen:
+        extra = [baseline_contender(name) for name in PRICE_BASELINE_NAMES]
+        if "fast" not in chosen:
+            chosen.append("fast")
+    return (
+        [policy_contender(p) for p in chosen]
+        + [baseline_contender(name) for name in BASELINE_NAMES]
+        + extra
+    )
 
 
 def optimum_sessions(result: BacktestResult) -> pd.DataFrame:
@@ -171,6 +198,76 @@ def _on(series: pd.Series, grid: pd.DatetimeIndex) -> pd.Series:
     return pd.Series(np.interp(g, t, values.to_numpy()), index=grid)
 
 
+def solve_cost_optimum(result: BacktestResult, export_per_kwh: float | None = None) -> pd.DataFrame:
+    """The least-cost optimum per session (`optimizer.backtest.cost_optimum`) of the
+    sessions `result`'s world simulated, each wanting its target (at most the car's
+    headroom), on the world's steps and prices; export at `export_per_kwh` (None:
+    `[policy.target] export_price_per_kwh`, what the planner values the sun at)."""
+    steps = result.steps
+    index = pd.DatetimeIndex(steps["time"])
+    limits = result.setup.limits
+    if export_per_kwh is None:
+        export_per_kwh = result.setup.policies.target.export_price_per_kwh
+    house = pd.Series(steps["house_w"].to_numpy(float), index=index)
+    surplus = pd.Series(steps["pv_w"].to_numpy(float), index=index) - house
+    prices = pd.Series(np.nan_to_num(steps["price_per_kwh"].to_numpy(float)), index=index)
+    sessions = optimum_sessions(result)
+    targets = result.sessions["target_wh"].to_numpy(float)
+    wanted_kwh = np.where(np.isnan(targets), 0.0, targets) / 1000.0
+    sessions["energy_kwh"] = np.minimum(wanted_kwh, sessions["energy_kwh"].to_numpy(float))
+    return least_cost_optimum(
+        surplus,
+        house,
+        prices,
+        pd.Series(export_per_kwh, index=index),
+        sessions,
+        ChargeLimits(
+            phases=limits.phases,
+            voltage_v=limits.voltage_v,
+            min_current_a=limits.min_current_a,
+            max_current_a=limits.max_current_a,
+            fuse_w=limits.main_fuse_w,
+        ),
+        result.setup.step_s,
+    )
+
+
+def cost_optimum_metrics(table: pd.DataFrame) -> Metrics:
+    """The least-cost optimum's row: its cost (the lower bound), energy and the sessions
+    whose target no schedule can meet (`target_misses`, `unmet_kwh`)."""
+    short = np.maximum(table["wanted_wh"] - table["deliverable_wh"], 0.0)
+    grid, solar = float(table["grid_wh"].sum()), float(table["solar_wh"].sum())
+    return {
+        "ev_kwh": round((grid + solar) / 1000.0, 4),
+        "solar_kwh": round(solar / 1000.0, 4),
+        "grid_kwh": round(grid / 1000.0, 4),
+        "sessions": len(table),
+        "target_misses": int((~table["feasible"]).sum()),
+        "unmet_kwh": round(float(short.sum()) / 1000.0, 4),
+        "cost": round(float(table["cost"].sum()), 4),
+        "cost_upper": round(float(table["upper_eur"].sum()), 4),
+        "cost_ratio": 1.0,
+        "calls_per_day_mean": 0.0,
+        "calls_per_day_max": 0,
+    }
+
+
+def add_cost_ratios(metrics: dict[str, Metrics], results: dict[str, BacktestResult],
+                    table: pd.DataFrame) -> None:  # fmt: skip
+    """Each run's `cost_ratio` (cost over the optimum's) and `feasible_misses` (targets
+    missed that some schedule could meet)."""
+    best = float(table["cost"].sum())
+    feasible = table["feasible"].to_numpy(bool)
+    for name, result in results.items():
+        m = metrics[name]
+        cost = m.get("cost")
+        m["cost_ratio"] = round(float(cost) / best, 4) if cost is not None and best > 0 else None
+        sessions = result.sessions
+        lacking = sessions["target_wh"].to_numpy(float) - sessions["energy_wh"].to_numpy(float)
+        missed = np.nan_to_num(lacking) > 1e-6
+        m["feasible_misses"] = int((missed[: feasible.size] & feasible[: missed.size]).sum())
+
+
 def optimum_metrics(optimum: SessionsOptimum, inputs: BacktestInputs) -> Metrics:
     """The optimum's row in the comparison (no calls: it is not a controller)."""
     totals = optimum.totals
@@ -213,7 +310,7 @@ def compare(
 
     setup = setup or BacktestSetup()
     results: dict[str, BacktestResult] = {}
-    for contender in contenders(policies):
+    for contender in contenders(policies, priced=inputs.prices is not None):
         report = None
         if progress is not None:
             name = contender.name
@@ -237,4 +334,10 @@ def compare(
         metrics[name] = m
     best["runtime_s"] = round(elapsed, 3)
     metrics[OPTIMUM_NAME] = best
+    if inputs.prices is not None:
+        started = wall.perf_counter()
+        table = solve_cost_optimum(first)
+        metrics[COST_OPTIMUM_NAME] = cost_optimum_metrics(table)
+        metrics[COST_OPTIMUM_NAME]["runtime_s"] = round(wall.perf_counter() - started, 3)
+        add_cost_ratios(metrics, results, table)
     return Comparison(results, optimum, metrics, elapsed)

@@ -44,6 +44,7 @@ from optimizer.backtest.engine import DEFAULT_STEP_S, BacktestInputs
 from optimizer.backtest.inputs import resample_to_step
 from optimizer.backtest.sessions import CommuterPattern, sample_sessions
 from optimizer.prices.retail import RetailFormula
+from optimizer.sessions import Pattern
 from optimizer.site import GRAZ
 
 DATASET_NAMES: tuple[str, ...] = ("real-2017",)
@@ -104,12 +105,17 @@ def retail_prices_2017(start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
 
 
 def load_real_2017(
-    start: date | str = YEAR_START, days: int | None = None, *, seed: int = DEFAULT_SEED
+    start: date | str = YEAR_START,
+    days: int | None = None,
+    *,
+    seed: int = DEFAULT_SEED,
+    pattern: Pattern | None = None,
 ) -> BacktestInputs:
     """`real-2017` from local midnight of `start` (Europe/Vienna) for `days` days.
 
-    `days` None runs to the end of 2017. Raises ValueError when the window leaves 2017
-    and `adapters.datasets.DatasetUnavailable` when the data packages are missing.
+    `days` None runs to the end of 2017; `pattern` samples the sessions (None: commuter).
+    Raises ValueError when the window leaves 2017 and
+    `adapters.datasets.DatasetUnavailable` when the data packages are missing.
     """
     from adapters.datasets import load_graz_pv
 
@@ -128,7 +134,8 @@ def load_real_2017(
     pv, pv_note = _filled(raw_pv.dropna(), t0, t1, 0.0, "pv_w")
     raw_house = shifted_household(t0, t1).dropna()
     house, house_note = _filled(raw_house, t0, t1, float(raw_house.median()), "house_w")
-    sessions = sample_sessions(CommuterPattern(), t0, t1, tz=GRAZ.timezone, seed=seed)
+    pattern = pattern or CommuterPattern()
+    sessions = sample_sessions(pattern, t0, t1, tz=GRAZ.timezone, seed=seed)
     return BacktestInputs(
         pv_w=pv,
         house_w=house,
@@ -141,7 +148,7 @@ def load_real_2017(
             f"real-2017 {first} .. {last - timedelta(days=1)} (Europe/Vienna)",
             pv_note,
             house_note,
-            f"sessions: commuter pattern, seed {seed}, {len(sessions)} sessions",
+            f"sessions: {pattern.kind} pattern, seed {seed}, {len(sessions)} sessions",
             f"prices: DE-AT day-ahead 2017 (Source: Energinet, CC BY 4.0) billed as "
             f"{REAL_2017_RETAIL.describe()}",
         ),

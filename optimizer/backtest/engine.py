@@ -75,6 +75,7 @@ from optimizer.interfaces import ApiCall, CallListener, Charger, Clock, Command,
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, PolicyConfig, TariffConfig, build_policy
 from optimizer.policies.device_native import DeviceNativeParams, DeviceNativePolicy
+from optimizer.policies.evcc_plan import EvccPlanPolicy
 from optimizer.prices.port import PriceSource
 from optimizer.site import SiteConfig
 
@@ -91,6 +92,12 @@ BASELINE_NAMES: tuple[str, ...] = (
     "evcc_style_budget",
 )
 """The baselines every backtest runs beside the chosen policies (the optimum is extra)."""
+
+PRICE_BASELINE_NAMES: tuple[str, ...] = ("target_window", "evcc_plan")
+"""The baselines of a backtest with prices that plans by departure (`target`):
+`target_window` the old `target` (planner "window": the grid as late as possible),
+`evcc_plan` evcc's planner (the cheapest slots for the whole missing energy, sun
+ignored) over `evcc_style`, on the budget-held 90 s loop."""
 
 STEP_COLUMNS = [
     "time",
@@ -125,8 +132,9 @@ Powers in W (`house_w` without the car, `car_w` what the car actually drew),
 `export_price_per_kwh` the import and export prices in force (EUR/kWh, NaN: none).
 """
 
-CYCLE_COLUMNS = ["time", "duration_s", "calls", "commands", "set_current"]
-"""Columns of `BacktestResult.cycle_log`, one row per controller cycle."""
+CYCLE_COLUMNS = ["time", "duration_s", "calls", "commands", "set_current", "deferred"]
+"""Columns of `BacktestResult.cycle_log`, one row per controller cycle (`deferred`: writes
+the actuator put off for lack of call budget or while backing off)."""
 
 
 @dataclass(frozen=True)
@@ -250,12 +258,36 @@ def baseline_contender(name: str) -> Contender:
             lambda s: build_policy(s.policies, "evcc_style"),
             lambda _s: FixedIntervalSchedule(90.0, daily_limit=DEFAULT_DAILY_LIMIT),
         )
-    raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINE_NAMES)}")
+    if name in PRICE_BASELINE_NAMES:
+        return price_baseline_contender(name)
+    known = ", ".join((*BASELINE_NAMES, *PRICE_BASELINE_NAMES))
+    raise ValueError(f"unknown baseline {name!r}; known: {known}")
+
+
+def price_baseline_contender(name: str) -> Contender:
+    """One of `PRICE_BASELINE_NAMES` (see there)."""
+    if name == "target_window":
+
+        def window(setup: BacktestSetup) -> Policy:
+            target = setup.policies.target.model_copy(update={"planner": "window"})
+            policies = setup.policies.model_copy(update={"target": target})
+            return build_policy(policies, "target", setup.tariff, setup.prices)
+
+        return Contender(name, window)
+    if name == "evcc_plan":
+        return Contender(
+            name,
+            lambda s: EvccPlanPolicy(s.policies.evcc_style, s.policies.target, s.prices),
+            lambda _s: FixedIntervalSchedule(90.0, daily_limit=DEFAULT_DAILY_LIMIT),
+        )
+    raise ValueError(f"unknown baseline {name!r}; known: {', '.join(PRICE_BASELINE_NAMES)}")
 
 
 def contender_named(name: str) -> Contender:
     """The contender called `name`: one of `BASELINE_NAMES`, else a product policy."""
-    return baseline_contender(name) if name in BASELINE_NAMES else policy_contender(name)
+    if name in BASELINE_NAMES or name in PRICE_BASELINE_NAMES:
+        return baseline_contender(name)
+    return policy_contender(name)
 
 
 @dataclass
@@ -445,6 +477,7 @@ def drive(
     t_s: list[float] = []
     commands: list[int] = []
     writes: list[int] = []
+    deferred: list[int] = []
 
     def advance(t: datetime) -> None:
         advance_world(t)
@@ -461,6 +494,7 @@ def drive(
         sent = [c for c in result.commands if c.ok]
         commands.append(len(sent))
         writes.append(sum(1 for c in sent if c.kind == "set_current"))
+        deferred.append(sum(1 for e in result.errors if "deferred" in e))
 
     daemon = build_daemon(site, on_cycle=on_cycle)
     daemon.run_cycles(inputs.end, advance)
@@ -476,6 +510,7 @@ def drive(
             "calls": _calls_per_cycle(times, site.store),
             "commands": np.asarray(commands, dtype=np.int64),
             "set_current": np.asarray(writes, dtype=np.int64),
+            "deferred": np.asarray(deferred, dtype=np.int64),
         },
         columns=CYCLE_COLUMNS,
     )
@@ -676,6 +711,7 @@ __all__ = [
     "CYCLE_COLUMNS",
     "DEFAULT_STEP_S",
     "DEVICE_ID",
+    "PRICE_BASELINE_NAMES",
     "STEP_COLUMNS",
     "BacktestInputs",
     "BacktestResult",

@@ -19,6 +19,7 @@ Definitions (per day = per simulated day, the window's length in days):
   start, pause): our share of the changes, and of the calls;
 * `target_misses`: sessions whose car got less than the energy wanted;
   `unmet_kwh` the sum of what they lacked;
+* `deferred_writes`: writes the actuator put off (no call budget left, or backing off);
 * `cost` (EUR, only with prices): what the car adds to the household's bill, the
   planner's own objective (`optimizer.planning.least_cost`): per step, the car's grid
   energy times the import price, plus the car's solar energy times the export price
@@ -67,6 +68,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "current_changes_per_day",
     "start_stop_cycles_per_day",
     "commands_per_day",
+    "deferred_writes",
     "cost",
     "ratio_to_optimum",
     "runtime_s",
@@ -106,6 +108,9 @@ def compute_metrics(result: BacktestResult) -> Metrics:
         "current_changes_per_day": round(current_changes(steps) / days, 2),
         "start_stop_cycles_per_day": round(starts(steps) / days, 2),
         "commands_per_day": round(float(steps["commands"].sum()) / days, 2),
+        "deferred_writes": int(result.cycle_log["deferred"].sum())
+        if "deferred" in result.cycle_log
+        else 0,
         "cost": _cost(result),
         "ratio_to_optimum": None,
         "runtime_s": round(result.runtime_s, 3),

@@ -50,6 +50,10 @@ JSON_KEYS = (
     "pv_exported_kwh",
     "sessions",
     "cost",
+    "cost_ratio",
+    "cost_upper",
+    "feasible_misses",
+    "deferred_writes",
 )
 TABLE_COLUMNS = (
     ("solar_kwh", "solar\nkWh"),
@@ -181,7 +185,9 @@ def _file_inputs(
 def json_summary(comparison: Comparison) -> dict[str, object]:
     """`{"forecast": MODE, "prices": {"import", "export"} | null, "policies": {NAME:
     {metric: value}}}` for every run and the optimum; MODE is "offline",
-    "oracle (upper bound)" or "file:PATH"."""
+    "oracle (upper bound)" or "file:PATH"; with `"labels": {NAME: what it is}` for the
+    baselines and optima."""
+    from optimizer.backtest.compare import LABELS
     from optimizer.cli.backtest_options import price_labels
 
     first = next(iter(comparison.results.values()))
@@ -192,6 +198,7 @@ def json_summary(comparison: Comparison) -> dict[str, object]:
             name: {key: metrics.get(key) for key in JSON_KEYS if key in metrics}
             for name, metrics in comparison.metrics.items()
         },
+        "labels": {name: LABELS[name] for name in comparison.metrics if name in LABELS},
     }
 
 
@@ -206,7 +213,12 @@ def _table(comparison: Comparison) -> Table:
     table = Table(title=table_title(comparison), box=box.SIMPLE_HEAD)
     table.add_column("policy", no_wrap=True)
     priced = any(m.get("cost") is not None for m in comparison.metrics.values())
-    columns = (*TABLE_COLUMNS, ("cost", "cost")) if priced else TABLE_COLUMNS
+    cost_columns = (
+        ("cost", "cost"),
+        ("cost_ratio", "cost\nratio"),
+        ("deferred_writes", "def-\nerred"),
+    )
+    columns = (*TABLE_COLUMNS, *cost_columns) if priced else TABLE_COLUMNS
     for _, header in columns:
         table.add_column(header, justify="right")
     for name, metrics in comparison.metrics.items():
@@ -218,6 +230,15 @@ def _table(comparison: Comparison) -> Table:
             )
         table.add_row(name, *cells)
     return table
+
+
+def _print_labels(console: Console, comparison: Comparison) -> None:
+    """One dim line per baseline or optimum row in the table: what it is."""
+    from optimizer.backtest.compare import LABELS
+
+    for name in comparison.metrics:
+        if name in LABELS:
+            console.print(f"[dim]{name}: {LABELS[name]}[/dim]")
 
 
 def _flows_table(comparison: Comparison) -> Table:
@@ -461,6 +482,7 @@ def register(app: typer.Typer) -> None:
             for note in inputs.notes:
                 console.print(f"[dim]{note}[/dim]")
             console.print(_table(comparison))
+            _print_labels(console, comparison)
             if setup.home_battery is not None:
                 console.print(_flows_table(comparison))
         if output is not None:

@@ -73,6 +73,10 @@ DEFAULT_TIME_LIMIT_S = 0.4
 finds the optimum early and spends the rest proving it (BENCHMARKS.md measures
 what the limit costs)."""
 
+DEFAULT_NODE_LIMIT = 300
+"""HiGHS stops after this many branch-and-bound nodes too: unlike the time limit, the
+same problem then gives the same plan however busy the machine is (backtests repeat)."""
+
 DEFAULT_MIP_GAP = 1e-3
 """Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
 a command; the solution is usually optimal well before HiGHS proves it."""
@@ -91,6 +95,7 @@ def least_cost_schedule(
     *,
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_gap: float = DEFAULT_MIP_GAP,
+    node_limit: int | None = DEFAULT_NODE_LIMIT,
 ) -> ChargePlan:
     """The least-cost `ChargePlan` for `request` (see the module docstring)."""
     began = time.perf_counter()
@@ -102,7 +107,7 @@ def least_cost_schedule(
         integrality=model.integrality(),
         bounds=model.bounds(),
         constraints=[model.constraints()],
-        options={"time_limit": time_limit_s, "mip_rel_gap": mip_gap},
+        options=_options(time_limit_s, mip_gap, node_limit),
     )
     elapsed = time.perf_counter() - began
     if result.x is None:
@@ -110,6 +115,13 @@ def least_cost_schedule(
     status = "optimal" if result.status == 0 else "time_limit"
     objective = float(result.fun) / _OBJECTIVE_SCALE
     return _plan(model, np.asarray(result.x), objective, status, elapsed)
+
+
+def _options(time_limit_s: float, mip_gap: float, node_limit: int | None) -> dict[str, float]:
+    options = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+    if node_limit is not None:
+        options["node_limit"] = node_limit
+    return options
 
 
 class _Model:
@@ -163,6 +175,8 @@ class _Model:
         c[self.idx["q"]] = solar_value
         np.add.at(c, self.idx["P"][self.block], solar_value)
         c[self.idx["g"]] = (r.import_eur_per_kwh - r.export_eur_per_kwh) / 1000.0
+        if r.grid_premium_eur_per_kwh is not None:
+            c[self.idx["g"]] += r.grid_premium_eur_per_kwh / 1000.0
         self._add_tie_breaks(c)
         c[self.idx["cmd"]] = r.command_cost_eur
         c[self.idx["sw"]] = r.switch_cost_eur

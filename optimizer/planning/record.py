@@ -30,6 +30,9 @@ class ReplanReason(StrEnum):
     FORECAST = "new forecast"
     """The pessimistic PV energy to the deadline moved materially (see
     `optimizer.policies.least_cost_plan.forecast_moved`)."""
+    STRAYED = "energy strayed from the plan"
+    """The car's energy since the plan was made differs from what the plan put in by more
+    than the planner's `deviation_wh` (a car that tapers, a sun the forecast missed)."""
     ENDED = "plan ran out"
     """The clock passed the last plan's deadline with energy still wanted."""
     PERIODIC = "periodic"

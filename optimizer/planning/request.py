@@ -108,6 +108,9 @@ class PlanRequest:
     binds; `taper_caps_w` turns the lines into a conservative `max_power_w` instead.
     `command_cost_eur` is charged per command (start, stop, new current, into or out of
     the charger's own PV mode), `switch_cost_eur` in addition per start or stop.
+    `grid_premium_eur_per_kwh` (per slot, None: none) is added to the import price of
+    grid energy in the objective only, never to the plan's costs: a caller that replans
+    charges it on grid bought early, while sun the forecast may underrate can still come.
     """
 
     start: datetime
@@ -125,10 +128,12 @@ class PlanRequest:
     command_cost_eur: float = DEFAULT_COMMAND_COST_EUR
     switch_cost_eur: float = 0.0
     shortfall_eur_per_kwh: float = DEFAULT_SHORTFALL_EUR_PER_KWH
+    grid_premium_eur_per_kwh: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = _length("import_eur_per_kwh", self.import_eur_per_kwh)
-        for name in ("export_eur_per_kwh", "surplus_w", "house_w", "max_power_w"):
+        names = ("export_eur_per_kwh", "surplus_w", "house_w", "max_power_w")
+        for name in (*names, "grid_premium_eur_per_kwh"):
             values = getattr(self, name)
             if values is not None and _length(name, values) != n:
                 raise ValueError(f"{name} has {len(values)} slots, import_eur_per_kwh has {n}")

@@ -26,14 +26,33 @@ from optimizer.limits import whole_amps
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
-from optimizer.policies.least_cost_plan import LeastCostPlanner, delivered_estimate_wh
+from optimizer.policies.least_cost_plan import (
+    REPLAN_DEVIATION_WH,
+    REPLAN_MAX_S,
+    EnergyTracker,
+    LeastCostPlanner,
+)
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
 from optimizer.prices.port import PriceSource
 
 _DEFAULT_STEP_S = 300.0
 LEAST_COST_REPLAN_S = 900.0
-"""The least-cost plan is remade at least this often (s): every slot of 15 minutes."""
+"""While the least-cost plan holds a fixed current or a pause, the policy asks for a
+reading this often (s); a reading that strays from the plan makes a new one."""
+
+
+TARGET_MARGIN_WH = 20.0
+"""The least-cost planner aims this far above the target (Wh): its estimate of the energy
+between readings can be a little high, and a target missed by 1 Wh is missed."""
+
+NO_SUN_FRACTION = 0.5
+"""With the least-cost planner, a car leaving a fixed current or a pause outside grid
+slots, below this share of the minimum charging power of surplus (night, heavy cloud),
+is paused (or stays paused) instead of handed to the charger's PV mode: leaving a fixed
+current for exclusive PV, the charger keeps the minimum current through its stop delay,
+from the grid, past the target. A car already in the PV mode stays there: the charger
+rides out passing clouds by itself, without starts and stops of ours."""
 
 
 class TargetParams(BaseModel):
@@ -151,15 +170,17 @@ class TargetPolicy(Policy):
         self.least_cost = LeastCostPlanner(
             prices,
             tariff,
-            replan_s=LEAST_COST_REPLAN_S,
+            replan_s=REPLAN_MAX_S,
             household_w=self.params.household_w,
             export_eur_per_kwh=self.params.export_price_per_kwh,
+            deviation_wh=REPLAN_DEVIATION_WH,
         )
         self.solar = SolarOnlyPolicy(self.params.solar, name="target")
         self._plan: GridPlan | None = None
         self._plan_key: tuple[object, ...] | None = None
         self._grid_on = False
         self._planned_pause = False
+        self.energy = EnergyTracker()
         self._plan_read_s = LEAST_COST_REPLAN_S
 
     @property
@@ -201,6 +222,7 @@ class TargetPolicy(Policy):
         """Grid at full power inside the planned slots, solar-only otherwise."""
         if ctx.plugged_in is not True:
             self._plan, self._grid_on, self._planned_pause = None, False, False
+            self.energy.forget()
             self.least_cost.forget()
             return self.solar.decide(ctx)
         if self.params.planner == "least_cost":
@@ -217,13 +239,24 @@ class TargetPolicy(Policy):
         return replace(solar, reason=reason)
 
     def _decide_least_cost(self, ctx: PolicyContext) -> Decision:
-        """The least-cost plan's slot in force: a fixed current, the sun, or a pause."""
+        """The least-cost plan's slot in force: a fixed current, the sun, or a pause
+        (and what the car draws from now on, for the energy estimate)."""
+        decision = self._least_cost_decision(ctx)
+        fixed = decision.charging and decision.pv_mode is PvMode.MAX_POWER
+        power_w = decision.current_a * ctx.limits.watts_per_amp if fixed else 0.0
+        self.energy.set(ctx.now, power_w)
+        return decision
+
+    def _least_cost_decision(self, ctx: PolicyContext) -> Decision:
         departure = self.departure(ctx)
         deadline = departure - timedelta(seconds=self.params.margin_s)
-        plan = self.least_cost.current(ctx, self.target_wh(ctx), departure, deadline)
+        delivered = self.energy.estimate(ctx)
+        goal_wh = self.target_wh(ctx) + TARGET_MARGIN_WH
+        plan = self.least_cost.current(ctx, goal_wh, departure, deadline, delivered)
         slot = plan.slot_at(ctx.now) or plan.slots[0]
-        missing_wh = max(self.target_wh(ctx) - delivered_estimate_wh(ctx), 0.0)
+        missing_wh = max(goal_wh - delivered, 0.0)
         missing = missing_wh > 0.0  # the target may be met before the slot ends
+        held = self._grid_on or self._planned_pause  # the car at a fixed current or paused
         self._grid_on = missing and slot.mode is SlotMode.FIXED
         self._planned_pause = missing and slot.mode is SlotMode.OFF
         summary = _plan_summary(plan, slot, departure, ctx)
@@ -247,6 +280,11 @@ class TargetPolicy(Policy):
             )
         if self._planned_pause:
             return pause(ctx, self.name, f"target (least cost): {summary}")
+        no_sun = ctx.surplus_w is None or ctx.surplus_w < NO_SUN_FRACTION * ctx.limits.min_power_w
+        if held and no_sun:
+            self._planned_pause = True  # the plan, not a reading, says when to move on
+            reason = "no sun to follow: paused, not handed to the PV mode"
+            return pause(ctx, self.name, f"target (least cost): {reason}; {summary}")
         solar = self.solar.decide(ctx)
         return replace(solar, reason=f"{solar.reason} [target (least cost): {summary}]")
 
