@@ -28,8 +28,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from optimizer.backtest.compare import OPTIMUM_NAME, PRODUCT_POLICIES
-from optimizer.backtest.engine import BASELINE_NAMES
+from optimizer.backtest.compare import COST_OPTIMUM_NAME, OPTIMUM_NAME, PRODUCT_POLICIES
+from optimizer.backtest.engine import BASELINE_NAMES, PRICE_BASELINE_NAMES
 from optimizer.config import load_config
 from optimizer.policies.solar_only import SolarOnlyParams
 
@@ -132,7 +132,9 @@ def test_compare_policies_runs_every_policy_baseline_and_the_optimum(
     policies: dict[str, dict[str, Any]] = json.loads((tmp_path / "metrics.json").read_text())[
         "policies"
     ]
-    assert set(policies) == {*PRODUCT_POLICIES, *BASELINE_NAMES, OPTIMUM_NAME}
+    # real-2017 has prices: beside target come the priced baselines and the least-cost optimum
+    priced = {*PRICE_BASELINE_NAMES, COST_OPTIMUM_NAME}
+    assert set(policies) == {*PRODUCT_POLICIES, *BASELINE_NAMES, OPTIMUM_NAME, *priced}
     for name, metrics in policies.items():
         assert math.isclose(
             metrics["ev_kwh"], metrics["solar_kwh"] + metrics["grid_kwh"], abs_tol=1e-3
