@@ -90,6 +90,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
+        self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
 
     @property
     def ledger(self) -> CallLedger:
@@ -122,10 +123,21 @@ class BudgetPlanner(LedgeredScheduler):
         return self._ledger.spent(now)
 
     def remaining(self, now: datetime) -> int:
-        """Calls left in the quota day; 0 while a 429 / remaining=0 blocks us."""
+        """Calls left in the quota day; 0 while a 429 / remaining=0 blocks us.
+
+        Kept for the last (now, ledger version): a cycle asks several times at one
+        moment (read due, next read, hand-over) and only a recorded call changes it.
+        """
+        key = (now, self._ledger.version)
+        cached = self._remaining_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
         if self._ledger.blocked_until(now) is not None:
-            return 0
-        return max(0, self._ledger.limit(now) - self._ledger.spent(now))
+            left = 0
+        else:
+            left = max(0, self._ledger.limit(now) - self._ledger.spent(now))
+        self._remaining_cache = (key, left)
+        return left
 
     def reads_left(self, now: datetime) -> int:
         """Calls reads may still use today: remaining minus the reserve."""

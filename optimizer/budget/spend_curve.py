@@ -46,11 +46,14 @@ class SpendCurve:
     """
 
     __slots__ = (
-        "_const",
+        "_cap",
+        "_cum_d",
+        "_cum_dw",
         "_d",
-        "_slope",
+        "_leave",
         "_solved",
         "_w",
+        "_zero_spend",
         "breaks",
         "ceiling_spend",
         "duration_s",
@@ -80,8 +83,11 @@ class SpendCurve:
         self.floor_spend = min_rate * self.duration_s
         self.ceiling_spend = max_rate * d_pos + min_rate * (self.duration_s - d_pos)
         self.breaks: list[float] = []
-        self._const: list[float] = []
-        self._slope: list[float] = []
+        self._leave: list[float] = []
+        self._cap: list[float] = []
+        self._cum_d: list[float] = [0.0]
+        self._cum_dw: list[float] = [0.0]
+        self._zero_spend = 0.0
         self._solved = not self.positive
 
     def solve(self) -> None:
@@ -98,36 +104,44 @@ class SpendCurve:
         return cls(weights, durations_s, min_rate=min_rate, max_rate=max_rate)
 
     def _solve_pieces(self) -> None:
-        """Breakpoints and the linear piece after each, as `allocation._water_level` does.
+        """Breakpoints and the cumulative sums each linear piece is made of, as
+        `allocation._water_level` does.
 
         A cell leaves the floor at lam = min_rate / w and reaches the ceiling at
         max_rate / w: both orders are the order of decreasing weight, so one sort
-        and one pair of cumulative sums serve both.
+        and one pair of cumulative sums serve both. The piece after a breakpoint is
+        assembled from them only when asked (`piece`): a water level asks ~10 of the
+        ~2 x cells, so building every piece's constant and slope up front (two
+        searchsorted, a sort and array arithmetic) cost more than the search itself.
         """
         min_rate, max_rate = self.min_rate, self.max_rate
         order = np.argsort(-self._w, kind="stable")
         w, d = self._w[order], self._d[order]
-        leave, cap = min_rate / w, max_rate / w
         cum_d = np.zeros(w.size + 1)
         cum_dw = np.zeros(w.size + 1)
         np.cumsum(d, out=cum_d[1:])
         np.cumsum(d * w, out=cum_dw[1:])
-        breaks = np.sort(np.concatenate((leave, cap)))
-        i = np.searchsorted(leave, breaks, side="right")
-        j = np.searchsorted(cap, breaks, side="right")
-        zero_spend = min_rate * (self.duration_s - float(cum_d[-1]))
-        const = zero_spend + min_rate * (cum_d[-1] - cum_d[i]) + max_rate * cum_d[j]
-        self.breaks = breaks.tolist()
-        self._const = const.tolist()
-        self._slope = (cum_dw[i] - cum_dw[j]).tolist()
+        self._leave = (min_rate / w).tolist()  # ascending, as w descends
+        self._cap = (max_rate / w).tolist()
+        self._cum_d, self._cum_dw = cum_d.tolist(), cum_dw.tolist()
+        self._zero_spend = min_rate * (self.duration_s - self._cum_d[-1])
+        self.breaks = sorted(self._leave + self._cap)  # a merge of two sorted runs
 
     def piece(self, lam: float) -> tuple[float, float]:
-        """(const, slope) of the linear piece that starts at or before `lam`."""
+        """(const, slope) of the linear piece that starts at or before `lam`.
+
+        Cells with lam >= leave are off the floor (the first i in weight order),
+        those with lam >= cap at the ceiling (the first j): the same float
+        operations, in the same order, as a whole-array evaluation at the breakpoint.
+        """
         self.solve()
-        k = bisect.bisect_right(self.breaks, lam) - 1
-        if k < 0:
+        if not self.breaks or lam < self.breaks[0]:
             return self.floor_spend, 0.0
-        return self._const[k], self._slope[k]
+        i = bisect.bisect_right(self._leave, lam)
+        j = bisect.bisect_right(self._cap, lam)
+        cum_d, cum_dw = self._cum_d, self._cum_dw
+        const = self._zero_spend + self.min_rate * (cum_d[-1] - cum_d[i]) + self.max_rate * cum_d[j]
+        return const, cum_dw[i] - cum_dw[j]
 
     def spend(self, lam: float) -> float:
         """Reads these cells spend at water level `lam`."""

@@ -55,10 +55,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 from pydantic import Field
 
-from optimizer.interfaces import Decision, PvMode
+from optimizer.interfaces import Decision, PvForecast, PvMode
 from optimizer.policies.base import (
     FOREVER,
     Policy,
@@ -257,6 +256,8 @@ class SolarOnlyPolicy(Policy):
         self._tapering = False
         self._read_surplus_w: float | None = None
         self._cheap = False
+        self._mean_pv: tuple[PvForecast, tuple[int, int], float | None] | None = None
+        """The last forecast window's mean PV (W) per forecast and window (`expected_surplus_w`)."""
 
     @property
     def name(self) -> str:
@@ -454,11 +455,15 @@ class SolarOnlyPolicy(Policy):
         if fc is None or ctx.household_w is None:
             return None
         i0 = fc.index_at(ctx.now)
-        i1 = fc.index_at(ctx.now + timedelta(seconds=self.params.bridge_horizon_s))
-        window = fc.central_w[i0 : max(i1, i0 + 1)]
-        if window.shape[0] == 0:
-            return None
-        return float(np.mean(window)) - ctx.household_w
+        i1 = max(fc.index_at(ctx.now + timedelta(seconds=self.params.bridge_horizon_s)), i0 + 1)
+        cached = self._mean_pv
+        if cached is not None and cached[0] is fc and cached[1] == (i0, i1):
+            mean_w = cached[2]
+        else:  # a new forecast or forecast step: the mean as np.mean computes it
+            window = fc.central_w[i0:i1]
+            mean_w = float(window.sum()) / window.shape[0] if window.shape[0] else None
+            self._mean_pv = (fc, (i0, i1), mean_w)
+        return None if mean_w is None else mean_w - ctx.household_w
 
     def _bridge_blocker(
         self, ctx: PolicyContext, expected_w: float | None, min_w: float

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
 import numpy as np
@@ -182,6 +182,7 @@ class TargetPolicy(Policy):
         self._planned_pause = False
         self.energy = EnergyTracker()
         self._plan_read_s = LEAST_COST_REPLAN_S
+        self._note: tuple[GridPlan, tzinfo, str] | None = None
 
     @property
     def name(self) -> str:
@@ -233,10 +234,19 @@ class TargetPolicy(Policy):
             return self._grid_decision(ctx, plan)
         self._grid_on = False
         solar = self.solar.decide(ctx)
+        return replace(solar, reason=f"{solar.reason} [target: {self._plan_note(plan, ctx)}]")
+
+    def _plan_note(self, plan: GridPlan, ctx: PolicyContext) -> str:
+        """The plan's summary and grid start, formatted once per plan and time zone (the
+        plan is rebuilt every `replan_s` at most, the solar part's reason every cycle)."""
+        cached = self._note
+        if cached is not None and cached[0] is plan and cached[1] == ctx.timezone:
+            return cached[2]
         start = plan.latest_start
         when = "none needed" if start is None else f"grid from {_local_hhmm(start, ctx)}"
-        reason = f"{solar.reason} [target: {self._summary(plan, ctx)}; {when}]"
-        return replace(solar, reason=reason)
+        note = f"{self._summary(plan, ctx)}; {when}"
+        self._note = (plan, ctx.timezone, note)
+        return note
 
     def _decide_least_cost(self, ctx: PolicyContext) -> Decision:
         """The least-cost plan's slot in force: a fixed current, the sun, or a pause
@@ -390,4 +400,6 @@ def _plan_summary(
 
 
 def _local_hhmm(when: datetime, ctx: PolicyContext) -> str:
-    return when.astimezone(ctx.timezone).strftime("%H:%M")
+    """`when` as local HH:MM (what strftime("%H:%M") gives, without its format parsing)."""
+    local = when.astimezone(ctx.timezone)
+    return f"{local.hour:02d}:{local.minute:02d}"
