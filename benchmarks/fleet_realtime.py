@@ -26,6 +26,7 @@ late its rounds ran (the daemon's own line), and whether it left the chargers sa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -46,8 +47,8 @@ import psutil
 from adapters.simulator.fleet import generate_fleet, read_fleet_keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fleet_files import write_fleet_files  # noqa: E402
-from fleet_simulator import proc_memory_mb, serve  # noqa: E402
+from fleet_files import write_fleet_files
+from fleet_simulator import proc_memory_mb, serve
 
 DEFAULT_START = "2026-06-21T10:00+02:00"
 """A summer Sunday morning in Central Europe (09:00-11:00 local across the fleet's zones)."""
@@ -245,7 +246,7 @@ def _summarise(report: Report, samples: list[Sample], speed: float) -> None:
     span = last.wall_s - first.wall_s
     shares = [
         (b.cpu_s - a.cpu_s) / (b.wall_s - a.wall_s)
-        for a, b in zip(window, window[1:], strict=False)
+        for a, b in itertools.pairwise(window)
         if b.wall_s > a.wall_s
     ]
     report.samples = len(window)

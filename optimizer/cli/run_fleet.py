@@ -6,9 +6,10 @@ account's sites wired by the composition root over one HTTP pool, one worker
 thread per account (`optimizer.daemon.fleet`), one database whose rows carry the
 account, one web server whose `/metrics` and `/api/accounts` cover them all (its
 other routes show the first site), and the clear-sky model in this process (pvlib
-once for every site, not a child process per site as for one home). SIGINT/SIGTERM: each account leaves its
-chargers in their own exclusive-PV mode. Exit 1 naming the accounts whose key
-was refused or whose chargers were not left safe; every other account ran on.
+once for every site, not a child process per site as for one home). SIGINT/SIGTERM:
+each account leaves its chargers in their own exclusive-PV mode. Exit 1 naming the
+accounts whose key was refused or whose chargers were not left safe; every other
+account ran on.
 """
 
 from __future__ import annotations
