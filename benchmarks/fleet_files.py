@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from adapters.simulator.fleet import generate_fleet, read_fleet_keys
+from adapters.simulator.fleet import Fleet, generate_fleet, read_fleet_keys
 from optimizer.config import AppConfig, load_config
 
 
@@ -56,6 +56,30 @@ def site_toml(site: AppConfig) -> str:
     return "".join(f"{key} = {toml_value(value)}\n" for key, value in data.items())
 
 
+def write_fleet_files(fleet: Fleet, out: Path) -> Path:
+    """`out/fleet.toml`, `out/sites/*.toml` and `out/keys/*.key` for `fleet` (with the keys
+    the simulator serves); the fleet file's path. SystemExit when a site does not read back
+    as generated."""
+    (out / "sites").mkdir(parents=True, exist_ok=True)
+    (out / "keys").mkdir(exist_ok=True)
+    lines = ["[web]", 'listen = ""', ""]
+    for account in fleet.accounts:
+        key_file = out / "keys" / f"{account.name}.key"
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(account.api_key.get_secret_value() + "\n")
+        lines += ["[[accounts]]", f'name = "{account.name}"']
+        lines += [f'api_key_file = "keys/{account.name}.key"', ""]
+        for site in account.sites:
+            name = f"sites/{site.chargers[0].device_id.rsplit('-c', 1)[0]}.toml"
+            (out / name).write_text(site_toml(site))
+            if load_config(out / name) != site:
+                raise SystemExit(f"{name}: does not read back as the generated site")
+            lines += ["[[accounts.sites]]", f'config = "{name}"', ""]
+    (out / "fleet.toml").write_text("\n".join(lines))
+    return out / "fleet.toml"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fleet", default="100:10", help="ACCOUNTS:CHARGERS")
@@ -65,24 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     accounts, chargers = (int(x) for x in args.fleet.split(":"))
     fleet = generate_fleet(accounts, chargers, seed=args.seed).with_keys(read_fleet_keys(args.keys))
-    (args.out / "sites").mkdir(parents=True, exist_ok=True)
-    (args.out / "keys").mkdir(exist_ok=True)
-    lines = ["[web]", 'listen = ""', ""]
-    for account in fleet.accounts:
-        key_file = args.out / "keys" / f"{account.name}.key"
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(account.api_key.get_secret_value() + "\n")
-        lines += ["[[accounts]]", f'name = "{account.name}"']
-        lines += [f'api_key_file = "keys/{account.name}.key"', ""]
-        for site in account.sites:
-            name = f"sites/{site.chargers[0].device_id.rsplit('-c', 1)[0]}.toml"
-            (args.out / name).write_text(site_toml(site))
-            if load_config(args.out / name) != site:
-                raise SystemExit(f"{name}: does not read back as the generated site")
-            lines += ["[[accounts.sites]]", f'config = "{name}"', ""]
-    (args.out / "fleet.toml").write_text("\n".join(lines))
-    print(f"{args.out / 'fleet.toml'}: {len(fleet.accounts)} accounts, {fleet.chargers} chargers")
+    path = write_fleet_files(fleet, args.out)
+    print(f"{path}: {len(fleet.accounts)} accounts, {fleet.chargers} chargers")
 
 
 if __name__ == "__main__":

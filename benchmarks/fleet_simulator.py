@@ -101,13 +101,14 @@ def proc_memory_mb(pid: int) -> tuple[float, float]:
 
 
 def serve(
-    accounts: int, chargers: int, seed: int, speed: float, keys: Path
+    accounts: int, chargers: int, seed: int, speed: float, keys: Path, *extra: str
 ) -> tuple[subprocess.Popen[str], str]:
-    """The fleet simulator in its own process and its root URL (once it listens)."""
+    """The fleet simulator in its own process (on a free loopback port, `extra` options
+    added) and its API's base URL, once it listens."""
     cmd = [
         sys.executable, "-m", "optimizer.cli.main", "simulator", "serve", "--port", "0",
         "--fleet", f"{accounts}:{chargers}", "--seed", str(seed), "--speed", f"{speed:g}",
-        "--keys-file", str(keys),
+        "--keys-file", str(keys), *extra,
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None

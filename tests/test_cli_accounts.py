@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -181,6 +182,7 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
                 proc.kill()
     assert proc.returncode == 0, err
     assert "2 account(s), 4 charger(s)" in err
+    assert re.search(r"rounds ran [\d.]+ s late on average, [\d.]+ s at worst", err), err
     assert _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}
     assert not any(a.api_key.get_secret_value() in err for a in fleet.accounts)
 

@@ -322,6 +322,9 @@ def test_serve_fleet_binds_a_free_loopback_port(
         (["--fleet", "2:2", "--keys-file", "K", "--api-key", "x"], "--api-key"),
         (["--fleet", "2:2", "--keys-file", "K", "--state", "S"], "--state"),
         (["--fleet", "2:2", "--keys-file", "no-such-dir/K"], "--keys-file"),
+        (["--fleet", "2:2", "--keys-file", "K", "--start", "noon"], "--start: expected ISO"),
+        (["--fleet", "2:2", "--keys-file", "K", "--start", "2026-06-21T10:00"], "UTC offset"),
+        (["--start", "2026-06-21T10:00Z"], "--start: only with --fleet"),
     ],
 )
 def test_bad_fleet_arguments_are_one_line_exit_2(
@@ -338,6 +341,26 @@ def test_bad_fleet_arguments_are_one_line_exit_2(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and why in lines[0], result.output
     assert not (tmp_path / "K").exists()
+
+
+def test_serve_fleet_starts_its_clock_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from optimizer.cli.main import app
+
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets: sockets[0].close())
+    keys = tmp_path / "k.json"
+    args = ["simulator", "serve", "--port", "0", "--fleet", "2:1", "--keys-file", str(keys)]
+    args += ["--speed", "0.001", "--start", "2026-06-21T10:00+02:00"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    shown = result.output.split("simulated time: ", 1)[1].split()[0]
+    # the clock runs at 1/1000 of wall time: still in its first simulated minute
+    assert datetime.fromisoformat(shown).replace(second=0, microsecond=0) == datetime(
+        2026, 6, 21, 8, tzinfo=UTC
+    )
 
 
 def test_start_is_shared_by_every_home() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -82,6 +83,14 @@ def serve(
             "mode 0600); the keys are printed nowhere else."
         ),
     ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="With --fleet: the simulated clock's start, ISO 8601 with a UTC offset "
+            "(e.g. 2026-06-21T10:00+02:00: a summer morning with sun and cars at home); "
+            "default 2026-06-21T00:00Z."
+        ),
+    ] = None,
 ) -> None:
     """Serve the V2C Cloud API over a simulated home until Ctrl-C.
 
@@ -128,7 +137,13 @@ def serve(
         offline=offline,
         seed=seed,
     )
-    generated = None if fleet is None else _fleet(fleet, seed, keys_file, scenario, api_key, state)
+    if start is not None and fleet is None:
+        _usage_error("--start: only with --fleet (a scenario sets its own start)")
+    generated = (
+        None
+        if fleet is None
+        else _fleet(fleet, seed, keys_file, scenario, api_key, state, _fleet_start(start))
+    )
     try:
         settings = dict(
             daily_limit=daily_limit,
@@ -210,6 +225,7 @@ def _fleet(
     scenario: Path | None,
     api_key: list[str] | None,
     state: Path | None,
+    start: datetime | None = None,
 ) -> Fleet:
     """The fleet `--fleet ACCOUNTS:CHARGERS` asks for; a one-line error (exit 2) otherwise."""
     from adapters.simulator.fleet import generate_fleet
@@ -225,9 +241,23 @@ def _fleet(
     if not sep or not accounts.strip().isdigit() or not chargers.strip().isdigit():
         _usage_error(f"--fleet: expected ACCOUNTS:CHARGERS (e.g. 100:10), got {spec!r}")
     try:
-        return generate_fleet(int(accounts), int(chargers), seed=seed)
+        return generate_fleet(int(accounts), int(chargers), seed=seed, start=start)
     except ValueError as exc:
         _usage_error(f"--fleet {spec}: {exc}")
+
+
+def _fleet_start(text: str | None) -> datetime | None:
+    """`--start` as an aware time (None: the fleet's default); a one-line error (exit 2)
+    for anything but ISO 8601 with a UTC offset."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.strip())
+    except ValueError:
+        _usage_error(f"--start: expected ISO 8601 like 2026-06-21T10:00+02:00, got {text!r}")
+    if t.tzinfo is None:
+        _usage_error(f"--start: needs a UTC offset (e.g. +02:00 or Z), got {text!r}")
+    return t
 
 
 def _write_keys(generated: Fleet, path: Path, sock: socket.socket) -> None:
