@@ -16,7 +16,7 @@ def _stores(tmp_path: Path) -> tuple[SqlStore, RoundStore, SqlStore]:
 def test_a_round_sees_its_own_writes_and_the_next_round_sees_another_process(
     tmp_path: Path,
 ) -> None:
-    root, rounds, other = _stores(tmp_path)
+    root, rounds, _ = _stores(tmp_path)
     writer = root.for_account("a_1")
     writer.record_setting("target:D1", "first")
     writer.commit()

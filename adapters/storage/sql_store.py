@@ -278,7 +278,8 @@ class SqlStore(Closing):
         statement = select(SettingRow.key, SettingRow.value)
         if prefix:
             statement = statement.where(SettingRow.key.startswith(prefix, autoescape=True))
-        return {str(k)[len(prefix) :]: str(v) for k, v in self._rows(statement)}
+        pairs: list[tuple[Any, ...]] = [tuple(row) for row in self._rows(statement)]
+        return {str(key)[len(prefix) :]: str(value) for key, value in pairs}
 
     def record_plan(self, plan: PlanRecord) -> None:
         """Buffer a new plan; on commit its row, its slots, and the slots of the device's
