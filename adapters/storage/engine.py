@@ -66,6 +66,12 @@ def _sqlite_file(parsed: URL) -> str | None:
     return database
 
 
+SQLITE_POOL_SIZE = 16
+"""Connections to an SQLite file kept open for reuse. SQLAlchemy's default keeps 5: a
+fleet's hundred account threads then opened (and set up) a fresh connection for most
+queries and closed it after; an idle connection is a file handle and a page cache."""
+
+
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL: commits survive kill -9 and readers do not block the writer.
 
@@ -115,6 +121,8 @@ def open_engine(url: str, *, create_if_missing: bool) -> Engine:
     if is_sqlite and path is None:
         # One shared connection, or every checkout would see a fresh empty memory DB.
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif is_sqlite:
+        kwargs = {"pool_size": SQLITE_POOL_SIZE}
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, ImportError) as exc:

@@ -99,14 +99,38 @@ class RoundStore(RetryingStore):
     runs every job due at one instant (a round), then writes them in one transaction.
 
     With a thousand chargers a commit per cycle was a sixth of the process's CPU
-    (BENCHMARKS.md, section 12); a round's jobs are what a single home's daemon
+    (BENCHMARKS.md, section 14); a round's jobs are what a single home's daemon
     would have written in as many commits a few milliseconds apart, so a kill -9
     still loses at most what was in flight.
     """
+
+    def __init__(self, inner: SqlStore) -> None:
+        super().__init__(inner)
+        self._read: dict[str, str] | None = None
+
+    def setting(self, key: str) -> str | None:
+        """The setting kept under `key`: pending, else as committed when the round first
+        read a setting. The account's settings rows are read in one query per round: every
+        site polls each charger's target row every minute, a query each was ~40 % of a
+        stepped fleet's CPU (BENCHMARKS.md 17); a row another process writes during the
+        round is seen by the next one, as if written a few milliseconds later."""
+        pending = self.inner.pending_setting(key)
+        if pending is not None:
+            return pending
+        if self._read is None:
+            self._read = self.inner.committed_settings()
+        return self._read.get(key)
 
     def commit(self) -> None:
         """Nothing yet: the round's end writes (`flush`)."""
 
     def flush(self) -> None:
-        """Write what the round recorded (see `RetryingStore.commit`)."""
+        """Write what the round recorded (see `RetryingStore.commit`); the next round reads
+        the settings afresh."""
+        self.forget_reads()
         super().commit()
+
+    def forget_reads(self) -> None:
+        """Read the settings afresh at the next `setting` (after building the daemons,
+        whose reads were not a round's)."""
+        self._read = None

@@ -267,6 +267,20 @@ class SqlStore(Closing):
         rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
         return None if not rows else str(rows[0][0])
 
+    def pending_setting(self, key: str) -> str | None:
+        """The value buffered under `key` since the last commit; None if none is."""
+        return self._settings.get(self._setting_key(key))
+
+    def committed_settings(self) -> dict[str, str]:
+        """Every committed setting of this store's account (all rows for the single
+        home), by the key `setting` takes: one query where `setting` costs one per key."""
+        prefix = self._setting_key("")
+        statement = select(SettingRow.key, SettingRow.value)
+        if prefix:
+            statement = statement.where(SettingRow.key.startswith(prefix, autoescape=True))
+        pairs: list[tuple[Any, ...]] = [tuple(row) for row in self._rows(statement)]
+        return {str(key)[len(prefix) :]: str(value) for key, value in pairs}
+
     def record_plan(self, plan: PlanRecord) -> None:
         """Buffer a new plan; on commit its row, its slots, and the slots of the device's
         plans beyond the last `PLANS_KEPT` dropped (their totals stay)."""

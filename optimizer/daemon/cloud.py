@@ -128,6 +128,7 @@ def account_daemons(
         daemons.append(
             build_daemon(site, reconciler=reconciler, board=board, target_poll_s=TARGET_POLL_S)
         )
+    recording.forget_reads()
     return AccountDaemons(account.name, client, scheduler, own, tuple(daemons), recording.flush)
 
 
