@@ -99,6 +99,9 @@ def test_the_page_says_why_there_is_no_plan_then_draws_the_stored_one(
         "no plan: no car plugged in", timeout=20_000
     )
     expect(article.locator(".plan-chart")).to_be_hidden()
+    labels = page.locator("#plan-chart .u-legend .u-series th")
+    expect(labels.first).to_have_text(re.compile("Time"), timeout=20_000)
+    assert "car plan" not in labels.all_inner_texts()
 
     # The car came at 08:00; a target from the shell; the daemon applies it and replans.
     home = served.home
@@ -120,6 +123,10 @@ def test_the_page_says_why_there_is_no_plan_then_draws_the_stored_one(
     expect(article.locator(".plan-energy")).to_have_text(f"{grid:.2f} kWh / {sun:.2f} kWh")
     made = f"{record.created_at.astimezone(TZ):%H:%M}"
     expect(article.locator(".plan-replan")).to_have_text(re.compile(rf"{made} \(target changed\)$"))
+
+    # Today's chart draws the cars' planned power and the prices planned with beside the sun.
+    expect(labels.filter(has_text="car plan")).to_have_count(1)
+    expect(labels.filter(has_text="price")).to_have_count(1)
 
     # The slots to departure: one row each, their figures as the store holds them.
     article.locator(".plan-slots summary").click()

@@ -317,22 +317,35 @@ function forecastRows(plan) {
   }));
 }
 
-/** Prices as a step function {t, price} (per kWh), if the plan has any. */
-function priceRows(plan) {
-  const prices = plan.prices ?? plan.tariff ?? [];
-  return (Array.isArray(prices) ? prices : []).map((p) => ({
-    t: unix(p.start ?? p.time),
-    price: p.price_per_kwh ?? p.price ?? null,
-  }));
+/** The stored least-cost plans' slots as steps {t, ...value(slot)}, summed over the
+ * chargers by `add`, ending with `end` at the last slot's end (nothing planned after). */
+function plannedSteps(plan, value, add, end) {
+  const byTime = new Map();
+  let last = null;
+  for (const goal of plan.chargers ?? []) {
+    const stored = goal.least_cost;
+    if (!stored) continue;
+    const stepS = stored.step_s ?? 900;
+    for (const slot of stored.slots) {
+      const t = unix(slot.start);
+      byTime.set(t, byTime.has(t) ? add(byTime.get(t), value(slot, stepS)) : value(slot, stepS));
+      last = Math.max(last ?? t, t + stepS);
+    }
+  }
+  const rows = [...byTime].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, ...v }));
+  if (last != null && !byTime.has(last)) rows.push({ t: last, ...end });
+  return rows;
 }
 
-/** Planned charging power per time {t, w}, if the plan has it. */
+/** The import price per kWh the plans were made with, as a step function {t, price}. */
+function priceRows(plan) {
+  return plannedSteps(plan, (slot) => ({ price: slot.import_eur_per_kwh }), (a) => a, { price: null });
+}
+
+/** The cars' planned charging power (W, every charger's summed) per slot {t, w}. */
 function chargeRows(plan) {
-  const steps = plan.charging ?? plan.schedule ?? [];
-  return (Array.isArray(steps) ? steps : []).map((p) => ({
-    t: unix(p.start ?? p.time),
-    w: p.power_w ?? null,
-  }));
+  const power = (slot, stepS) => ({ w: ((slot.grid_wh + slot.solar_wh) * 3600) / stepS });
+  return plannedSteps(plan, power, (a, b) => ({ w: a.w + b.w }), { w: 0 });
 }
 
 function nearestBefore(rows, t, key) {
@@ -470,7 +483,7 @@ function planNote(plan, prepared) {
     notes.push(parts.join(": "));
   }
   if (!plan.forecast) notes.push("no forecast yet");
-  if (!prepared.hasPrices) notes.push("no hourly prices in the plan");
+  if (!prepared.hasPrices) notes.push("no least-cost plan: no prices or car power drawn");
   return notes.join(" · ");
 }
 
