@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,10 @@ def demo_url(tmp_path: Path) -> Iterator[str]:
             demo.wait(30)
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    """A page of Debian's headless Chromium; fails (never skips) when a part is missing."""
+@contextmanager
+def chromium_page(**context: Any) -> Iterator[Any]:
+    """A page of Debian's headless Chromium in a new browser context (`context`: Playwright's
+    `new_context` options); fails (never skips) when a part is missing."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: `make system-deps` installs Debian's chromium")
     try:
@@ -90,9 +92,16 @@ def page() -> Iterator[Any]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": 390, "height": 844})
+            yield browser.new_context(**context).new_page()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    """A phone-sized page of Debian's headless Chromium."""
+    with chromium_page(viewport={"width": 390, "height": 844}) as opened:
+        yield opened
 
 
 def test_the_dashboard_shows_the_charger_and_updates_during_a_demo(

@@ -560,59 +560,31 @@ def budget(
     """
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
     from adapters.storage.engine import redact_url
+    from optimizer.cli.account_choice import choose_account
     from optimizer.cli.daemon_output import print_budget
     from optimizer.cli.database import check_account, database_path_problem
     from optimizer.composition import budget_plan
 
     try:
-        chosen = _budget_account(config, check_account(account))
+        chosen = choose_account(config, check_account(account))
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    name, sites, storage_url = chosen
-    url = db or storage_url
+    url = db or chosen.url
     problem = database_path_problem(url, create=False)
     if problem is not None:
         raise _fail(problem)
     now = datetime.now(UTC)
     try:
-        with SqlStore(url, create_if_missing=False, account=name) as store:
-            plan = budget_plan(sites, store, now)
+        with SqlStore(url, create_if_missing=False, account=chosen.account) as store:
+            plan = budget_plan(chosen.sites, store, now)
     except StoreNotFoundError:
         typer.echo(f"(no database at {redact_url(url)} yet: nothing spent)", err=True)
-        plan = budget_plan(sites, None, now)
+        plan = budget_plan(chosen.sites, None, now)
     except StoreUrlError as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
-    print_budget(plan, sites[0].site.tz)
-
-
-def _budget_account(
-    config: Path, account: str | None
-) -> tuple[str | None, tuple[AppConfig, ...], str]:
-    """(the account whose rows to read, None for a single home's; its sites; the database URL).
-
-    ValueError (one line) for an account the file lacks or a fleet file without `--account`.
-    """
-    from optimizer.accounts import DEFAULT_ACCOUNT, load_fleet
-    from optimizer.config import ConfigError
-
-    try:
-        fleet = load_fleet(config)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    if fleet.single_home and account in (None, DEFAULT_ACCOUNT):
-        return None, fleet.accounts[0].sites, fleet.storage.url
-    if account is None and len(fleet.accounts) > 1:
-        names = ", ".join(a.name for a in fleet.accounts)
-        raise ValueError(
-            f"{config} has {len(fleet.accounts)} accounts: choose one with --account ({names})"
-        )
-    try:
-        chosen = fleet.account(account) if account is not None else fleet.accounts[0]
-    except ConfigError as exc:
-        raise ValueError(f"--account: {exc}") from None
-    return chosen.name, chosen.sites, fleet.storage.url
+    print_budget(plan, chosen.sites[0].site.tz)
 
 
 def register(app: typer.Typer) -> None:
