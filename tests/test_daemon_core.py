@@ -265,11 +265,12 @@ def test_runner_runs_cycles_in_a_worker_and_stops_cleanly() -> None:
     daemon = make_daemon([ctl], clock)
     runner = SchedulerRunner(daemon, clock)
     runner.start()
-    runner.wait(until=clock.now() + timedelta(seconds=600), poll_s=0.02)
+    deadline = time.monotonic() + 30  # a hang detector: ~0.3 wall s unloaded
+    while len(ctl.cycle_times) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
     runner.stop()
     daemon.shutdown()
-    n = len(ctl.cycle_times)
-    assert 3 <= n <= 12  # ~10 in one wall second; loose: the machine is shared
+    assert len(ctl.cycle_times) >= 3
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(ctl.cycle_times)]
     assert min(gaps) >= 60.0  # never before the controller asked
     assert ctl.shutdowns == [PvMode.EXCLUSIVE_PV]

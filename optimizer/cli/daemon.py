@@ -524,8 +524,7 @@ def demo(
     try:
         clock = simulator_clock(running.root_url)
         start = clock.now()
-        until = start + timedelta(hours=hours)
-        if store.calls_between(start - timedelta(days=1), until):
+        if store.calls_between(start - timedelta(days=1), start + timedelta(hours=hours)):
             raise _fail(
                 f"--db {store.url} already holds API calls of the simulated days; "
                 "the demo needs a fresh database"
@@ -534,6 +533,9 @@ def demo(
         live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
         server = _bind_web(web, daemon, url)
+        # `--hours` from here, not from the simulator's start: at thousands of times real
+        # time the wiring above is simulated hours, on a loaded machine the whole demo.
+        until = clock.now() + timedelta(hours=hours)
         wall0 = _time.monotonic()
         with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
             outcome = _serve(
