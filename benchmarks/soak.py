@@ -699,6 +699,7 @@ def table(report: SoakReport) -> str:
             )
         )
     out = ["| check | result |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
+    out += ["", *(f"- {note}" for note in report.notes)]
     days = sorted(set(report.ledger_per_day) | set(report.server_per_day))
     out += ["", "| day | ledger | server requests | server counted |", "|---|---|---|---|"]
     for d in days:
