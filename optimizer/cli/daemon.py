@@ -279,6 +279,14 @@ def run(
             "(GET /sim/clock) instead of the wall clock: soaks at simulated speed.",
         ),
     ] = False,
+    clock_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clock-file",
+            help="Follow the simulated clock in this file, shared with a `v2c-solar simulator "
+            "serve --clock-file` and held by a driver while a process starts (soaks).",
+        ),
+    ] = None,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
@@ -291,7 +299,6 @@ def run(
     """
     from adapters.mqtt.running import running_bridge
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
-    from optimizer.clock import WallClock
     from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
@@ -303,7 +310,7 @@ def run(
 
         if policy is not None or mqtt:
             raise _fail("a config with [[accounts]] takes neither --policy nor --mqtt")
-        clock = _simulator_clock(base_url) if clock_from_server else WallClock()
+        clock = _run_clock(base_url, clock_from_server, clock_file)
         listen = None if no_web else (web or fleet.web.listen)
         run_fleet(fleet, db=db, base_url=base_url, clock=clock, web=listen, verbose=verbose)
         return
@@ -316,7 +323,7 @@ def run(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    clock = _simulator_clock(base_url) if clock_from_server else WallClock()
+    clock = _run_clock(base_url, clock_from_server, clock_file)
     try:
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
@@ -368,6 +375,20 @@ def _live_inputs(config: AppConfig, clock: Clock) -> LiveInputs:
         raise _fail(f"[prices] {exc}") from None
     except WeatherSourceError as exc:
         raise _fail(f"[forecast] {exc}") from None
+
+
+def _run_clock(base_url: str | None, from_server: bool, clock_file: Path | None) -> SpeedClock:
+    """The clock `run` follows: the wall clock, a simulator's, or a shared clock file."""
+    from optimizer.clock import FileClock, WallClock
+
+    if from_server and clock_file is not None:
+        raise _fail("--clock-from-server and --clock-file: give one")
+    if clock_file is not None:
+        try:
+            return FileClock(clock_file)
+        except (OSError, ValueError) as exc:
+            raise _fail(f"--clock-file: {exc}") from None
+    return _simulator_clock(base_url) if from_server else WallClock()
 
 
 def _simulator_clock(base_url: str | None) -> SpeedClock:
@@ -503,8 +524,7 @@ def demo(
     try:
         clock = simulator_clock(running.root_url)
         start = clock.now()
-        until = start + timedelta(hours=hours)
-        if store.calls_between(start - timedelta(days=1), until):
+        if store.calls_between(start - timedelta(days=1), start + timedelta(hours=hours)):
             raise _fail(
                 f"--db {store.url} already holds API calls of the simulated days; "
                 "the demo needs a fresh database"
@@ -513,6 +533,9 @@ def demo(
         live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
         server = _bind_web(web, daemon, url)
+        # `--hours` from here, not from the simulator's start: at thousands of times real
+        # time the wiring above is simulated hours, on a loaded machine the whole demo.
+        until = clock.now() + timedelta(hours=hours)
         wall0 = _time.monotonic()
         with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
             outcome = _serve(
