@@ -335,25 +335,41 @@ def _plan(
     commands, switches = _commands(r, modes, fixed_w)
     delivered = np.cumsum(power * h)
     step = timedelta(seconds=r.step_s)
+    cost = (grid * r.import_eur_per_kwh + solar * r.export_eur_per_kwh) / 1000.0
+    columns = zip(
+        modes,
+        power.tolist(),
+        (power / r.limits.watts_per_amp).tolist(),
+        grid.tolist(),
+        solar.tolist(),
+        r.import_eur_per_kwh.tolist(),
+        r.export_eur_per_kwh.tolist(),
+        cost.tolist(),
+        commands,
+        switches,
+        delivered.tolist(),
+        strict=True,
+    )  # Python floats, one conversion per column: a plan can have hundreds of slots
     slots = tuple(
         PlannedSlot(
             start=r.start + i * step,
-            mode=modes[i],
-            power_w=float(power[i]),
-            current_a=float(power[i] / r.limits.watts_per_amp),
-            from_grid_wh=float(grid[i]),
-            from_solar_wh=float(solar[i]),
-            import_eur_per_kwh=float(r.import_eur_per_kwh[i]),
-            export_eur_per_kwh=float(r.export_eur_per_kwh[i]),
-            cost_eur=float(
-                (grid[i] * r.import_eur_per_kwh[i] + solar[i] * r.export_eur_per_kwh[i]) / 1000.0
-            ),
-            command=commands[i],
-            switch=switches[i],
-            reason=_reason(r, modes[i], i, float(grid[i]), float(solar[i]), float(delivered[i])),
+            mode=mode,
+            power_w=power_w,
+            current_a=current_a,
+            from_grid_wh=grid_wh,
+            from_solar_wh=solar_wh,
+            import_eur_per_kwh=buy,
+            export_eur_per_kwh=sell,
+            cost_eur=cost_eur,
+            command=command,
+            switch=switch,
+            reason=_reason(r.energy_wanted_wh, mode, buy, sell, grid_wh, solar_wh, done_wh),
         )
-        for i in range(model.n)
-    )
+        for i, (
+            mode, power_w, current_a, grid_wh, solar_wh, buy, sell, cost_eur, command, switch,
+            done_wh,
+        ) in enumerate(columns)
+    )  # fmt: skip
     total = float(delivered[-1]) if model.n else 0.0
     shortfall = r.energy_wanted_wh - total
     return ChargePlan(
@@ -396,17 +412,17 @@ def _commands(
 
 
 def _reason(
-    request: PlanRequest,
+    wanted_wh: float,
     mode: SlotMode,
-    i: int,
+    buy: float,
+    sell: float,
     grid_wh: float,
     solar_wh: float,
     delivered_wh: float,
 ) -> str:
-    """One line: why the slot does what it does."""
-    buy, sell = request.import_eur_per_kwh[i], request.export_eur_per_kwh[i]
+    """One line: why the slot does what it does (prices in EUR/kWh, energies in Wh)."""
     if mode is SlotMode.OFF or grid_wh + solar_wh <= 1e-6:
-        if delivered_wh >= request.energy_wanted_wh - 1e-3:
+        if delivered_wh >= wanted_wh - 1e-3:
             return f"{mode.value}: the energy wanted is planned"
         return f"{mode.value}: cheaper slots before departure"
     parts = [f"{mode.value}:"]
