@@ -419,6 +419,16 @@ def _commands(
     return commands, switches
 
 
+_IDLE_REASONS = {
+    (mode, planned): f"{mode.value}: "
+    + ("the energy wanted is planned" if planned else "cheaper slots before departure")
+    for mode in SlotMode
+    for planned in (True, False)
+}
+"""The reason of a slot without energy, by mode and whether the energy wanted is planned
+(formatted once: a week-long plan has hundreds of such slots)."""
+
+
 def _reason(
     wanted_wh: float,
     mode: SlotMode,
@@ -430,9 +440,7 @@ def _reason(
 ) -> str:
     """One line: why the slot does what it does (prices in EUR/kWh, energies in Wh)."""
     if mode is SlotMode.OFF or grid_wh + solar_wh <= 1e-6:
-        if delivered_wh >= wanted_wh - 1e-3:
-            return f"{mode.value}: the energy wanted is planned"
-        return f"{mode.value}: cheaper slots before departure"
+        return _IDLE_REASONS[mode, delivered_wh >= wanted_wh - 1e-3]
     parts = [f"{mode.value}:"]
     if solar_wh > 1e-6:
         parts.append(f"sun {solar_wh:.0f} Wh (export would earn {sell:.3f} EUR/kWh)")
