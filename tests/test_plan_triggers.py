@@ -67,6 +67,20 @@ def test_a_forecast_that_moved_materially_replans_before_the_period(
     assert policy.least_cost.reason is expected
 
 
+def test_a_plan_for_nothing_holds_while_nothing_is_missing() -> None:
+    policy = least_cost(3.0)
+    met = policy.decide(context(0, energy_wh=3500.0))  # the target is already met
+    plan = policy.least_cost.plan
+    assert plan is not None and plan.energy_wanted_wh == 0.0
+    later = policy.decide(context(REPLAN_MAX_S + 60, pv_w=1500.0, energy_wh=3600.0))
+    assert policy.least_cost.solves == 1  # neither the period nor the forecast replans
+    assert policy.least_cost.plan is plan
+    assert later.reason.split("[target")[1] == met.reason.split("[target")[1]  # the plan's part
+    policy.decide(replace(context(REPLAN_MAX_S + 120, energy_wh=3600.0), target_wh=5000.0))
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.TARGET
+
+
 def test_forecast_moved_needs_the_share_and_more_than_one_slot() -> None:
     quantum = 345.0
     assert not forecast_moved(10_000.0, 10_000.0 * (1 + FORECAST_MOVED_SHARE) - 1, quantum)

@@ -278,5 +278,45 @@ def test_slot_means_average_a_finer_power_series() -> None:
     assert means.tolist() == [100.0, 400.0, 650.0]
 
 
+def test_slot_means_take_every_step_a_slot_overlaps_and_nothing_outside() -> None:
+    values = np.arange(8, dtype=float) * 100.0  # 5-minute steps from T0
+    # from 10 minutes before the series: the first slot holds step 0 only, the fourth
+    # the last step only, the fifth nothing (0)
+    means = slot_means(values, T0, 300.0, T0 - timedelta(minutes=10), 5, 900.0)
+    assert means.tolist() == [0.0, 200.0, 500.0, 700.0, 0.0]
+    # from 2.5 minutes in: each slot straddles four steps
+    means = slot_means(values, T0, 300.0, T0 + timedelta(seconds=150), 2, 900.0)
+    assert means.tolist() == [150.0, 450.0]
+    assert slot_means(values, T0, 300.0, T0, 0, 900.0).shape == (0,)
+
+
+def test_slot_prices_switch_exactly_at_the_interval_boundary() -> None:
+    series = PriceSeries.from_slots([T0, T0 + timedelta(hours=1)], [0.2, 0.3])
+    before = T0 + timedelta(hours=1) - timedelta(microseconds=1)
+    assert slot_prices(series, before, 2, 1e-6)[0].tolist() == [0.2, 0.3]
+    assert slot_prices(series, T0 - timedelta(microseconds=1), 1, 900.0)[0].tolist() == [0.2]
+
+
+def test_the_relaxation_takes_no_more_sun_than_its_share_of_a_fixed_block() -> None:
+    """HiGHS's LP relaxation (fractional `fix`) counts at most `S fix` of sun per slot.
+
+    Winter sun below the minimum power, a cheap and a dear grid hour: taken for free
+    at a fractional `fix`, it made the relaxation's bound far too low and the solves
+    slow. Checked on the model's relaxation directly (the schedule is the same).
+    """
+    from scipy.optimize import milp
+
+    from optimizer.planning.least_cost import _Model
+
+    request = hourly([0.3, 0.3, 0.1, 0.4], 4000.0, surplus=[600.0, 900.0, 0.0, 300.0])
+    model = _Model(request)
+    relaxed = milp(c=model.objective(), bounds=model.bounds(), constraints=[model.constraints()])
+    x = relaxed.x
+    fix = x[model.idx["fix"]][model.block]
+    sun_in_fixed_wh = model.h * x[model.idx["P"]][model.block] - x[model.idx["g"]]
+    assert np.all(sun_in_fixed_wh <= model.solar * fix + 1e-6)
+    assert least_cost_schedule(request).objective_eur >= relaxed.fun - 1e-9
+
+
 def replace_limits(**changes: object) -> ChargerLimits:
     return LIMITS.model_copy(update=changes)

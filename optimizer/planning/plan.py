@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 
 
 class SlotMode(StrEnum):
@@ -61,6 +62,7 @@ class ChargePlan:
     `shortfall_wh` the energy wanted that no schedule within the limits delivers
     (0 when the target is feasible); `objective_eur` the solver's objective
     (cost + command costs + shortfall penalty); `solve_s` the solver's wall time (s).
+    The totals are summed once, at their first use (the policy shows them every cycle).
     """
 
     start: datetime
@@ -77,32 +79,32 @@ class ChargePlan:
         """End of the last slot: departure."""
         return self.start + timedelta(seconds=self.step_s * len(self.slots))
 
-    @property
+    @cached_property
     def energy_wh(self) -> float:
         """Energy the plan puts in the car (Wh)."""
         return sum(s.energy_wh for s in self.slots)
 
-    @property
+    @cached_property
     def grid_wh(self) -> float:
         """Grid part of it (Wh)."""
         return sum(s.from_grid_wh for s in self.slots)
 
-    @property
+    @cached_property
     def solar_wh(self) -> float:
         """Solar part of it (Wh)."""
         return sum(s.from_solar_wh for s in self.slots)
 
-    @property
+    @cached_property
     def cost_eur(self) -> float:
         """Expected cost of the car's energy (EUR; solar valued at the export price)."""
         return sum(s.cost_eur for s in self.slots)
 
-    @property
+    @cached_property
     def commands(self) -> int:
         """Commands the plan sends (each one V2C Cloud call)."""
         return sum(s.command for s in self.slots)
 
-    @property
+    @cached_property
     def switches(self) -> int:
         """Starts and stops in the plan."""
         return sum(s.switch for s in self.slots)
