@@ -25,6 +25,7 @@ from sqlalchemy import Engine, Row, Table, bindparam, delete, func, insert, sele
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
+from adapters.storage.driver_insert import DriverInsert
 from adapters.storage.engine import (
     describe_db_error,
     open_engine,
@@ -340,15 +341,15 @@ class SqlStore(Closing):
     def _write_pending(self, conn: Any) -> None:
         label = {"account": self._label}
         if self._calls:
-            conn.execute(_INSERT_CALLS, [_call_row(c) | label for c in self._calls])
+            _INSERT_CALLS.execute(conn, [_call_row(c) | label for c in self._calls])
         if self._observations:
             rows = [_reading_row(r) | label for r in self._observations]
-            conn.execute(_INSERT_OBSERVATIONS, rows)
+            _INSERT_OBSERVATIONS.execute(conn, rows)
         if self._decisions:
             rows = [_decision_row(d) | label for d in self._decisions]
-            conn.execute(_INSERT_DECISIONS, rows)
+            _INSERT_DECISIONS.execute(conn, rows)
         if self._commands:
-            conn.execute(_INSERT_COMMANDS, [_command_row(c) | label for c in self._commands])
+            _INSERT_COMMANDS.execute(conn, [_command_row(c) | label for c in self._commands])
         if self._sessions:
             _write_sessions(conn, [_session_row(s) | label for s in self._sessions.values()])
         for key, value in self._settings.items():
@@ -463,7 +464,8 @@ class SqlStore(Closing):
 # Built once on the tables, not per commit on the ORM classes: a fleet commits a round per
 # account and clock minute when busy, and building, ORM-annotating and hashing a
 # fresh statement each time was most of a commit's CPU (BENCHMARKS.md, "Fleet CPU, second
-# round"). Executed with a list of rows they are one executemany each.
+# round"). The records' inserts go straight to the driver (`DriverInsert`), one
+# executemany each.
 
 
 def _table(model: type[Base]) -> Table:
@@ -471,10 +473,10 @@ def _table(model: type[Base]) -> Table:
     return model.metadata.tables[model.__tablename__]
 
 
-_INSERT_CALLS = insert(_table(ApiCallRow))
-_INSERT_OBSERVATIONS = insert(_table(ObservationRow))
-_INSERT_DECISIONS = insert(_table(DecisionRow))
-_INSERT_COMMANDS = insert(_table(CommandRow))
+_INSERT_CALLS = DriverInsert(_table(ApiCallRow))
+_INSERT_OBSERVATIONS = DriverInsert(_table(ObservationRow))
+_INSERT_DECISIONS = DriverInsert(_table(DecisionRow))
+_INSERT_COMMANDS = DriverInsert(_table(CommandRow))
 _INSERT_SESSION = insert(_table(SessionRow))
 _SESSIONS = _table(SessionRow).c
 _UPDATE_SESSION = update(_table(SessionRow)).where(

@@ -1,0 +1,71 @@
+"""`DriverInsert` writes exactly the values SQLAlchemy's own INSERT writes, and a driver
+error stays the SQLAlchemy exception `SqlStore.commit` sorts by (kept for retry or not)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, create_engine, insert, text
+from sqlalchemy.exc import OperationalError
+
+from adapters.storage.driver_insert import DriverInsert
+from adapters.storage.engine import query_only
+from adapters.storage.schema import ApiCallRow, Base, CommandRow, DecisionRow, ObservationRow
+from adapters.storage.sql_store import _call_row, _command_row, _decision_row, _reading_row
+from tests.conftest import make_call, make_command, make_decision, make_reading
+
+
+def _rows() -> dict[type[Base], list[dict[str, Any]]]:
+    """Two rows per table, as `SqlStore` builds them (times, enums, JSON, booleans, NULLs)."""
+    label = {"account": "acct-1"}
+    return {
+        ApiCallRow: [_call_row(make_call(m)) | label for m in (1, 2)],
+        ObservationRow: [_reading_row(make_reading(m)) | label for m in (1, 2)],
+        DecisionRow: [_decision_row(make_decision(m)) | label for m in (1, 2)],
+        CommandRow: [_command_row(make_command(m)) | label for m in (1, 2)],
+    }
+
+
+def _table(model: type[Base]) -> Table:
+    return model.metadata.tables[model.__tablename__]
+
+
+def _stored(url: str, table: Table) -> list[tuple[Any, ...]]:
+    """The table's raw rows as the database holds them (no type processing), id aside."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT * FROM {table.name} ORDER BY id")).all()
+    engine.dispose()
+    return [tuple(row)[1:] for row in rows]
+
+
+@pytest.mark.parametrize("model", [ApiCallRow, ObservationRow, DecisionRow, CommandRow])
+def test_the_stored_values_are_sqlalchemys(tmp_path: Path, model: type[Base]) -> None:
+    table = _table(model)
+    rows = _rows()[model]
+    stored = {}
+    for how in ("sqlalchemy", "driver"):
+        url = f"sqlite:///{tmp_path / f'{how}.db'}"
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            if how == "driver":
+                DriverInsert(table).execute(conn, rows)
+            else:
+                conn.execute(insert(table), rows)
+        engine.dispose()
+        stored[how] = _stored(url, table)
+    assert len(stored["driver"]) == 2
+    assert stored["driver"] == stored["sqlalchemy"]
+
+
+def test_a_refused_write_is_sqlalchemys_operational_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    Base.metadata.create_all(create_engine(url))
+    engine = create_engine(url)
+    query_only(engine)
+    with pytest.raises(OperationalError), engine.begin() as conn:
+        DriverInsert(_table(DecisionRow)).execute(conn, _rows()[DecisionRow])
+    engine.dispose()
