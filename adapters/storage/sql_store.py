@@ -25,7 +25,7 @@ from sqlalchemy import Engine, Row, Table, bindparam, delete, func, insert, sele
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
-from adapters.storage.driver_insert import DriverInsert
+from adapters.storage.driver import DriverInsert, DriverSelect
 from adapters.storage.engine import (
     describe_db_error,
     open_engine,
@@ -266,7 +266,7 @@ class SqlStore(Closing):
         key = self._setting_key(key)
         if key in self._settings:
             return self._settings[key]
-        rows = self._rows(_SETTING, {"key": key})
+        rows = self._driver_rows(_SETTING, {"key": key})
         return None if not rows else str(rows[0][0])
 
     def pending_setting(self, key: str) -> str | None:
@@ -278,11 +278,10 @@ class SqlStore(Closing):
         home), by the key `setting` takes: one query where `setting` costs one per key."""
         prefix = self._setting_key("")
         if prefix:
-            rows = self._rows(_SETTINGS_LIKE, _starting_with(prefix))
+            rows = self._driver_rows(_SETTINGS_LIKE, _starting_with(prefix))
         else:
-            rows = self._rows(_ALL_SETTINGS)
-        pairs: list[tuple[Any, ...]] = [tuple(row) for row in rows]
-        return {str(key)[len(prefix) :]: str(value) for key, value in pairs}
+            rows = self._driver_rows(_ALL_SETTINGS_ROWS, {})
+        return {str(key)[len(prefix) :]: str(value) for key, value in rows}
 
     def record_plan(self, plan: PlanRecord) -> None:
         """Buffer a new plan; on commit its row, its slots, and the slots of the device's
@@ -365,6 +364,17 @@ class SqlStore(Closing):
         try:
             with self._engine.connect() as conn:
                 return conn.execute(statement, parameters).all()
+        except DBAPIError as exc:
+            raise StoreError(
+                f"cannot read {self.url}: {describe_db_error(exc, self._raw_url)}"
+            ) from None
+
+    def _driver_rows(
+        self, query: DriverSelect, parameters: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """`query`'s rows straight from the driver (the settings: plain strings)."""
+        try:
+            return query.rows(self._engine, parameters)
         except DBAPIError as exc:
             raise StoreError(
                 f"cannot read {self.url}: {describe_db_error(exc, self._raw_url)}"
@@ -491,9 +501,12 @@ _UPDATE_SETTING = (
     .values(value=bindparam("value"))
 )
 _INSERT_SETTING = insert(_table(SettingRow))
-_SETTING = select(_SETTINGS.value).where(_SETTINGS.key == bindparam("key"))
+_SETTING = DriverSelect(select(_SETTINGS.value).where(_SETTINGS.key == bindparam("key")))
 _ALL_SETTINGS = select(_SETTINGS.key, _SETTINGS.value)
-_SETTINGS_LIKE = _ALL_SETTINGS.where(_SETTINGS.key.like(bindparam("pattern"), escape="/"))
+_SETTINGS_LIKE = DriverSelect(
+    _ALL_SETTINGS.where(_SETTINGS.key.like(bindparam("pattern"), escape="/"))
+)
+_ALL_SETTINGS_ROWS = DriverSelect(_ALL_SETTINGS)
 
 
 def _write_sessions(conn: Any, rows: list[dict[str, Any]]) -> None:

@@ -1,5 +1,6 @@
-"""`DriverInsert` writes exactly the values SQLAlchemy's own INSERT writes, and a driver
-error stays the SQLAlchemy exception `SqlStore.commit` sorts by (kept for retry or not)."""
+"""`DriverInsert` writes exactly the values SQLAlchemy's own INSERT writes, `DriverSelect`
+reads the rows SQLAlchemy's SELECT reads, and a driver error stays the SQLAlchemy
+exception `SqlStore` sorts by (a commit kept for retry or not, a one-line read error)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Table, create_engine, insert, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Table, bindparam, create_engine, insert, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from adapters.storage.driver_insert import DriverInsert
+from adapters.storage.driver import DriverInsert, DriverSelect
 from adapters.storage.engine import query_only
-from adapters.storage.schema import ApiCallRow, Base, CommandRow, DecisionRow, ObservationRow
+from adapters.storage.schema import (
+    ApiCallRow,
+    Base,
+    CommandRow,
+    DecisionRow,
+    ObservationRow,
+    SettingRow,
+)
 from adapters.storage.sql_store import _call_row, _command_row, _decision_row, _reading_row
 from tests.conftest import make_call, make_command, make_decision, make_reading
 
@@ -68,4 +76,32 @@ def test_a_refused_write_is_sqlalchemys_operational_error(tmp_path: Path) -> Non
     query_only(engine)
     with pytest.raises(OperationalError), engine.begin() as conn:
         DriverInsert(_table(DecisionRow)).execute(conn, _rows()[DecisionRow])
+    engine.dispose()
+
+
+def test_a_select_reads_what_sqlalchemy_reads(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    table = _table(SettingRow)
+    keys = ["a_1:x", "aX1:x", "a_1:y", "b:x"]
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"key": k, "value": k.upper()} for k in keys])
+    query = (
+        select(table.c.key, table.c.value)
+        .where(table.c.key.like(bindparam("pattern"), escape="/"))
+        .order_by(table.c.key)
+    )
+    with engine.connect() as conn:
+        expected = [tuple(r) for r in conn.execute(query, {"pattern": "a/_1:%"}).all()]
+    got = DriverSelect(query).rows(engine, {"pattern": "a/_1:%"})
+    assert got == expected == [("a_1:x", "A_1:X"), ("a_1:y", "A_1:Y")]
+    engine.dispose()
+
+
+def test_a_failed_select_is_sqlalchemys_dbapi_error(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables
+    table = _table(SettingRow)
+    with pytest.raises(DBAPIError, match="no such table"):
+        DriverSelect(select(table.c.value)).rows(engine, {})
     engine.dispose()
