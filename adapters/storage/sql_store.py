@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
@@ -144,6 +145,11 @@ class SqlStore(Closing):
         self.url = redact_url(url)
         database = sqlite_file(url) if exclusive else None
         self._lock = None if database is None else DatabaseLock(Path(database), self.url)
+        self._writing = threading.Lock()
+        """Held while committing, shared with the `for_account` siblings: a fleet's account
+        threads queue for the database's one writer here instead of in SQLite's busy
+        handler, whose sleep-and-retry let a commit lose the lock for 5 s (`database is
+        locked`) with a hundred accounts writing (BENCHMARKS.md, "Fleet CPU, second round")."""
         try:
             self._engine: Engine = open_engine(url, create_if_missing=create_if_missing)
         except StoreError:
@@ -302,7 +308,7 @@ class SqlStore(Closing):
         if not self._has_pending():
             return
         try:
-            with self._engine.begin() as conn:
+            with self._writing, self._engine.begin() as conn:
                 self._write_pending(conn)
         except OperationalError as exc:
             detail = describe_db_error(exc, self._raw_url)
