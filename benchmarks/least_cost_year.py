@@ -25,20 +25,24 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from adapters.weather.archive import read_archive
 from optimizer.backtest.compare import solve_cost_optimum
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import (
+    BacktestInputs,
     BacktestResult,
     BacktestSetup,
     baseline_contender,
     policy_contender,
     run_backtest,
 )
+from optimizer.backtest.forecast_modes import OFFLINE, ForecastMode, archived, oracle
 from optimizer.backtest.metrics import compute_metrics, starts
 from optimizer.backtest.sessions import CommuterPattern, HomeOfficePattern
 from optimizer.policies import PolicyConfig
@@ -107,10 +111,30 @@ def monthly(result: BacktestResult, tz: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def run(pattern: str, start: date, days: int, planner: str, runs: tuple[str, ...]) -> dict:
+def forecast_mode(spec: str, inputs: BacktestInputs) -> ForecastMode:
+    """The `--forecast` mode `spec` (offline, oracle or file:PATH) for these inputs."""
+    if spec == "offline":
+        return OFFLINE
+    if spec == "oracle":
+        return oracle(inputs.pv_w)
+    if spec.startswith("file:"):
+        path = Path(spec.removeprefix("file:"))
+        return archived(spec, read_archive(path, inputs.site))
+    raise SystemExit(f"--forecast: {spec!r} is not offline, oracle or file:PATH")
+
+
+def run(
+    pattern: str,
+    start: date,
+    days: int,
+    planner: str,
+    runs: tuple[str, ...],
+    forecast: str = "offline",
+) -> dict:
     inputs = load_real_2017(start, days, pattern=PATTERNS[pattern]())
     policies = PolicyConfig(target=TargetParams(planner=planner))  # type: ignore[arg-type]
-    setup = BacktestSetup(policies=policies)
+    mode = forecast_mode(forecast, inputs)
+    setup = BacktestSetup(policies=policies, forecast=mode)
     tz = inputs.site.timezone
     results: dict[str, BacktestResult] = {}
     solves: list[float] = []
@@ -163,6 +187,7 @@ def run(pattern: str, start: date, days: int, planner: str, runs: tuple[str, ...
         "start": str(start),
         "days": days,
         "planner": planner,
+        "forecast": mode.label,
         "sessions": len(optimum),
         "feasible_sessions": int(feasible.sum()),
         "optimum": {
@@ -181,10 +206,12 @@ def run(pattern: str, start: date, days: int, planner: str, runs: tuple[str, ...
     }
 
 
-def sampled(pattern: str, days: int, planner: str, runs: tuple[str, ...]) -> dict:
+def sampled(
+    pattern: str, days: int, planner: str, runs: tuple[str, ...], forecast: str = "offline"
+) -> dict:
     """`run` on the first `days` days of each month of 2017, merged into one report whose
     months are those runs and whose total is their sum (calls max: the largest)."""
-    parts = [run(pattern, date(2017, m, 1), days, planner, runs) for m in range(1, 13)]
+    parts = [run(pattern, date(2017, m, 1), days, planner, runs, forecast) for m in range(1, 13)]
     merged = dict(parts[0], start="2017-MM-01", days=f"{days} a month x 12")
     merged["sessions"] = sum(p["sessions"] for p in parts)
     merged["feasible_sessions"] = sum(p["feasible_sessions"] for p in parts)
@@ -258,7 +285,7 @@ def markdown(report: dict) -> str:
     lines = [
         f"pattern {report['pattern']}, {report['start']} + {report['days']} days, "
         f"{report['sessions']} sessions ({report['feasible_sessions']} feasible), "
-        f"target planner {report['planner']}",
+        f"target planner {report['planner']}, forecast {report.get('forecast', 'offline')}",
         "",
         "| month | target EUR | optimum EUR | target/opt | evcc_plan EUR (target cheaper by) "
         "| old target EUR (cheaper by) | fast EUR | misses | calls max | deferred "
@@ -315,6 +342,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--planner", choices=("least_cost", "window"), default="least_cost")
     parser.add_argument("--runs", default=",".join(RUNS), help="comma-separated runs")
+    parser.add_argument(
+        "--forecast",
+        default="offline",
+        help="offline (default), oracle (an upper bound) or file:PATH (archived forecasts)",
+    )
     parser.add_argument("--json", dest="json_out", default=None, help="write the report here")
     parser.add_argument(
         "--sample-days",
@@ -335,9 +367,9 @@ def main() -> None:
         print(json.dumps(example(args.example, 20.0, runs), indent=1))
         return
     if args.sample_days:
-        report = sampled(args.pattern, args.sample_days, args.planner, runs)
+        report = sampled(args.pattern, args.sample_days, args.planner, runs, args.forecast)
     else:
-        report = run(args.pattern, args.start, args.days, args.planner, runs)
+        report = run(args.pattern, args.start, args.days, args.planner, runs, args.forecast)
     if args.json_out:
         with open(args.json_out, "w") as handle:
             json.dump(report, handle, indent=1)

@@ -3,10 +3,23 @@
 Two real processes, started as a user would: `v2c-solar simulator serve` with
 every fault kind (5xx, latency, timeouts, cut JSON bodies, dropped connections,
 an outage in sunshine, a throttle window with `Retry-After`, a charger offline
-for hours, the key revoked near the end) and `v2c-solar run --clock-from-server`
-on it. On the way the daemon is killed with SIGKILL while a car charges and
-restarted on the same database, and the simulator is stopped and restarted on
-its state file. The daemon ends on the 401 of the revoked key.
+for hours) and `v2c-solar run` on it. On the way the daemon is killed with
+SIGKILL while a car is plugged in and restarted on the same database after 30
+simulated minutes, the simulator is stopped and restarted on its state file
+after 1 h 45 min, and the key is revoked (`POST /sim/revoke`) on the last day
+once the car has left. The daemon ends on the 401 of the revoked key.
+
+Simulated time runs `speed` times the wall clock, and both processes read it
+from one clock file (`--clock-file`, `optimizer.clock.FileClock`) that the
+soak holds while a process starts: at 2880x a process start is simulated hours,
+and on a loaded machine a day, which used to land the daemon after the events
+it was meant to meet. The scripted events wait for the daemon, not the clock:
+each has a simulated time before which it does not happen (`Timeline`) and a
+condition on what the daemon has done, read from its own web API (`GET
+/api/status`): the kill once it has read a car plugged in, the revocation once
+every car has left and the daemon has read since. What the soak then holds
+against the truth is bookkeeping that must be exact however late the daemon
+runs.
 
 Then the daemon's database is held against the simulator's ground truth
 (`GET /sim/truth`): crashes (a traceback, an unexpected exit code), days over
@@ -24,11 +37,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +58,13 @@ if str(ROOT) not in sys.path:
 from adapters.simulator.server import DEFAULT_BASE_PATH, DEMO_API_KEY, free_port  # noqa: E402
 from adapters.simulator.world import default_scenario  # noqa: E402
 from adapters.storage import SqlStore  # noqa: E402
+from optimizer.clock import FileClock  # noqa: E402
 from optimizer.interfaces import ApiCall, SessionRecord  # noqa: E402
 
 DAILY_LIMIT = 1000
 KEY_REFUSED = "refused the API key (401)"
+WEB_LINE = re.compile(r"web API and metrics on (http://\S+)")
+"""The line `run` logs when its web API is up (the soak reads `/api/status` there)."""
 FAULT_RATES = {
     "--error-rate": "0.05",
     "--timeout-rate": "0.02",
@@ -56,11 +74,18 @@ FAULT_RATES = {
     "--latency": "0.002",
 }
 """Per-call fault rates of the soak (the issue's demo check's rates, a shorter hold)."""
+DAEMON_DOWN = timedelta(minutes=30)
+"""Simulated time between the `kill -9` and the daemon's restart (the car charges on)."""
+SIMULATOR_DOWN = timedelta(hours=1, minutes=45)
+"""Simulated time the simulator is down (the daemon's calls meanwhile are refused)."""
+HANG_S = 600.0
+"""Wall seconds past what the simulated clock needs after which a wait is a hang."""
 
 
 @dataclass(frozen=True, slots=True)
 class Timeline:
-    """When each scripted event happens (simulated UTC), spread over the soak's days."""
+    """The earliest time of each scripted event (simulated UTC), spread over the soak's
+    days; the daemon's events also wait for the daemon (see the module doc)."""
 
     start: datetime
     outage: tuple[datetime, datetime]
@@ -84,9 +109,9 @@ class Timeline:
             outage=(at(0.1, 8), at(0.1, 11)),  # 10:00-13:00 local
             throttle=(at(0.2, 11), at(0.2, 13)),  # long enough to meet a read
             offline=(at(0.3, 13), at(0.3, 15)),
-            kill_daemon=at(0.4, 10),  # the car plugged in, charging
+            kill_daemon=at(0.4, 10),  # then once the daemon read the car plugged in
             restart_simulator=at(0.6, 9),
-            revoke=at(1.0, -8),  # the last day, 16:00 UTC
+            revoke=at(1.0, -8),  # the last day, 16:00 UTC, then once the car left
             end=day0 + timedelta(days=days),
         )
 
@@ -230,10 +255,12 @@ class Child:
 
 
 class Served:
-    """`v2c-solar simulator serve` on a fixed port with a state file, restartable."""
+    """`v2c-solar simulator serve` on a fixed port with a state file and the soak's
+    clock file, restartable."""
 
-    def __init__(self, workdir: Path, speed: float, seed: int, faults: list[str]) -> None:
-        self.workdir, self.speed, self.seed, self.faults = workdir, speed, seed, faults
+    def __init__(self, workdir: Path, clock: FileClock, seed: int, faults: list[str]) -> None:
+        self.workdir, self.clock, self.seed, self.faults = workdir, clock, seed, faults
+        self.speed = clock.speed
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
         self.base_url = self.root + DEFAULT_BASE_PATH
@@ -245,6 +272,7 @@ class Served:
         self.starts += 1
         args = ["--port", str(self.port), "--speed", f"{self.speed:g}", "--seed", str(self.seed)]
         args += ["--state", str(self.workdir / "simulator.state"), *self.faults]
+        args += ["--clock-file", str(self.clock.path)]
         log = self.workdir / f"simulator{self.starts}.log"
         self.child = Child(_cli("simulator", "serve", *args), log)
         deadline = time.monotonic() + 60
@@ -263,11 +291,14 @@ class Served:
         return self.child.outcome(f"simulator #{self.starts}", "sigterm")
 
     def now(self) -> datetime:
-        return datetime.fromisoformat(self.http.get(f"{self.root}/sim/clock").json()["time"])
+        """Simulated time (the shared clock file: the simulator's and the daemon's)."""
+        return self.clock.now()
 
-    def served_any(self) -> bool:
-        """The simulator has counted a call (a daemon is up and reading)."""
-        return bool(self.truth(self.now())["requests_per_day"])
+    def revoke(self) -> datetime:
+        """Revoke the key now (`POST /sim/revoke`); the simulated time it took effect."""
+        answer = self.http.post(f"{self.root}/sim/revoke")
+        answer.raise_for_status()
+        return datetime.fromisoformat(answer.json()["revoked_at"])
 
     def truth(self, until: datetime) -> dict[str, Any]:
         answer = self.http.get(f"{self.root}/sim/truth", params={"until": until.isoformat()})
@@ -276,16 +307,18 @@ class Served:
 
 
 class Daemon:
-    """`v2c-solar run --clock-from-server` against the served simulator."""
+    """`v2c-solar run --clock-file` against the served simulator (the same clock file)."""
 
-    def __init__(self, workdir: Path, config: Path, db: str, base_url: str) -> None:
+    def __init__(self, workdir: Path, config: Path, db: str, base_url: str, clock: Path) -> None:
         self.workdir = workdir
+        self.clock_file = str(clock)
         # The web API on a port the system picks: the default 127.0.0.1:8787 may be
         # taken (another soak, another daemon), and a soak must not depend on it.
         self.args = ["--config", str(config), "--db", db, "--base-url", base_url]
         self.args += ["--web", "127.0.0.1:0"]
         self.child: Child | None = None
         self.starts = 0
+        self.http = httpx.Client(timeout=10.0)
 
     @property
     def name(self) -> str:
@@ -294,7 +327,7 @@ class Daemon:
     def start(self) -> None:
         self.starts += 1
         log = self.workdir / f"daemon{self.starts}.log"
-        self.child = Child(_cli("run", *self.args, "--clock-from-server"), log)
+        self.child = Child(_cli("run", *self.args, "--clock-file", self.clock_file), log)
 
     def kill(self) -> ProcessRun:
         assert self.child is not None
@@ -315,6 +348,24 @@ class Daemon:
 
     def running(self) -> bool:
         return self.child is not None and not self.child.poll()
+
+    def status(self) -> dict[str, Any] | None:
+        """This process's `GET /api/status` (its web API), None before its web server
+        is up or when it does not answer."""
+        found = WEB_LINE.search(self.log())
+        if found is None:
+            return None
+        try:
+            body: dict[str, Any] = self.http.get(f"{found.group(1)}/api/status").json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body
+
+    def charger(self) -> dict[str, Any] | None:
+        """The charger as this process last read it (None: see `status`)."""
+        body = self.status()
+        chargers: list[dict[str, Any]] = [] if body is None else body["chargers"]
+        return chargers[0] if chargers else None
 
     def log(self) -> str:
         return "" if self.child is None else self.child.log.read_text(errors="replace")
@@ -357,17 +408,84 @@ def _fault_args(t: Timeline) -> list[str]:
     args += ["--throttle-start", t.throttle[0].isoformat()]
     args += ["--throttle-end", t.throttle[1].isoformat()]
     args += ["--offline", f"SIM0001@{t.offline[0].isoformat()}/{t.offline[1].isoformat()}"]
-    args += ["--revoke-keys-at", t.revoke.isoformat()]
     return args
 
 
-def _wait_until(sim: Served, t: datetime, daemon: Daemon) -> None:
-    while sim.now() < t:
+def _wait_for(
+    sim: Served, daemon: Daemon, earliest: datetime, ready: Callable[[], bool], what: str
+) -> None:
+    """Wait until the simulated clock shows `earliest` and then until `ready()`: the
+    scripted events wait for what the daemon has done, never for the wall clock, so
+    a loaded machine (a process start taking a simulated day) moves them later
+    instead of letting them land before the daemon got there.
+
+    The wall limit is only a hang detector: twice the wall time `earliest` is away
+    at the clock's speed, plus 10 minutes.
+    """
+    wait_s = max((earliest - sim.now()).total_seconds(), 0.0) / sim.speed
+    deadline = time.monotonic() + 2 * wait_s + HANG_S
+    while sim.now() < earliest or not ready():
         if sim.child is not None:
             sim.child.poll()  # samples its memory
         if not daemon.running():
             raise RuntimeError(f"{daemon.name} exited early: {daemon.log()[-2000:]}")
-        time.sleep(0.02)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the soak hangs: {daemon.name} never {what}")
+        time.sleep(0.05)
+
+
+def _reads_a_car(daemon: Daemon) -> bool:
+    """The daemon's last reading shows a car plugged in (an open session row)."""
+    charger = daemon.charger()
+    return charger is not None and charger["session_energy_wh"] is not None
+
+
+def _cycled(daemon: Daemon) -> bool:
+    """This daemon process has run a charger cycle (read, or tried to: faults)."""
+    body = daemon.status()
+    return body is not None and body["decisions_made"] > 0
+
+
+def _saw_every_car_leave(sim: Served, daemon: Daemon) -> bool:
+    """No car is plugged in, and the daemon has read the charger since the last one
+    left (its session row closed): all the energy there is to record, it could have."""
+    charger = daemon.charger()
+    if charger is None or charger["last_read_at"] is None:
+        return False
+    if charger["session_energy_wh"] is not None:
+        return False
+    ends = [s["end"] for s in sim.truth(sim.now())["sessions"]]
+    if not ends or None in ends:
+        return False
+    last_left = max(datetime.fromisoformat(end) for end in ends)
+    return datetime.fromisoformat(charger["last_read_at"]) > last_left
+
+
+def _daemon_started(sim: Served, daemon: Daemon) -> None:
+    """Start the daemon with the clock held; let it run once the daemon has run a cycle:
+    a process start costs no simulated time, however long the machine takes."""
+    sim.clock.hold()
+    daemon.start()
+    _wait_for(sim, daemon, sim.now(), lambda: _cycled(daemon), "ran a cycle")
+    sim.clock.resume()
+
+
+def _simulator_started(sim: Served) -> None:
+    """Start the simulator with the clock held; let it run once the simulator answers."""
+    sim.clock.hold()
+    sim.start()
+    sim.clock.resume()
+
+
+def _run_on(sim: Served, daemon: Daemon, gap: timedelta) -> None:
+    """Let the clock run `gap` of simulated time (a process is down meanwhile), then hold."""
+    until = sim.now() + gap
+    sim.clock.resume()
+    while sim.now() < until:
+        if daemon.child is not None:
+            daemon.child.poll()  # samples its memory
+        time.sleep(0.01)
+    sim.clock.hold()
 
 
 def run_soak(
@@ -379,26 +497,35 @@ def run_soak(
     db = f"sqlite:///{workdir / 'soak.db'}"
     config = workdir / "home.toml"
     write_config(config, db)
-    sim = Served(workdir, speed, seed, _fault_args(timeline))
-    daemon = Daemon(workdir, config, db, sim.base_url)
+    clock_file = workdir / "clock.json"
+    FileClock.write(clock_file, timeline.start, speed, running=False)
+    sim = Served(workdir, FileClock(clock_file), seed, _fault_args(timeline))
+    daemon = Daemon(workdir, config, db, sim.base_url, clock_file)
     processes: list[ProcessRun] = []
     wall0 = time.monotonic()
     try:
-        sim.start()
-        daemon.start()
-        _wait_until(sim, timeline.kill_daemon, daemon)
-        while not sim.served_any():  # the kill must hit a daemon that was up
-            time.sleep(0.05)
+        _simulator_started(sim)
+        _daemon_started(sim, daemon)
+        _wait_for(sim, daemon, timeline.kill_daemon, lambda: _reads_a_car(daemon), "read a car")
         processes.append(daemon.kill())
         killed_at = sim.now()
-        daemon.start()
-        _wait_until(sim, timeline.restart_simulator, daemon)
+        _run_on(sim, daemon, DAEMON_DOWN)
+        _daemon_started(sim, daemon)
+        _wait_for(sim, daemon, timeline.restart_simulator, lambda: True, "")
         down_from = sim.now()
         processes.append(sim.stop())
-        sim.start()
+        _run_on(sim, daemon, SIMULATOR_DOWN)
+        _simulator_started(sim)
         down_until = sim.now()
-        left_wall_s = (timeline.end - down_until).total_seconds() / speed
-        processes.append(daemon.wait(60 + 2 * left_wall_s, also=sim.child))
+        _wait_for(
+            sim,
+            daemon,
+            timeline.revoke,
+            lambda: _saw_every_car_leave(sim, daemon),
+            "saw the last car leave",
+        )
+        revoked_at = sim.revoke()
+        processes.append(daemon.wait(HANG_S, also=sim.child))
         fatal = daemon.log()
         ended = sim.now()
         truth = sim.truth(ended)
@@ -408,7 +535,9 @@ def run_soak(
         for child in (daemon.child, sim.child):
             if child is not None:
                 child.signal(signal.SIGKILL)
-    report = _measure(db, truth, timeline, processes, sim_down=(down_from, down_until))
+    report = _measure(
+        db, truth, timeline, processes, sim_down=(down_from, down_until), revoked_at=revoked_at
+    )
     report.days, report.speed, report.seed = days, speed, seed
     report.wall_s = round(time.monotonic() - wall0, 1)
     report.fatal_names_401 = KEY_REFUSED in fatal
@@ -416,6 +545,7 @@ def run_soak(
         f"daemon killed at {killed_at.isoformat(timespec='seconds')}",
         f"simulator down {down_from.isoformat(timespec='seconds')} .. "
         f"{down_until.isoformat(timespec='seconds')}",
+        f"key revoked at {revoked_at.isoformat(timespec='seconds')}",
         f"daemon ended {ended.isoformat(timespec='seconds')}",
         f"workdir {workdir}",
     ]
@@ -449,6 +579,7 @@ def _measure(
     processes: list[ProcessRun],
     *,
     sim_down: tuple[datetime, datetime],
+    revoked_at: datetime,
 ) -> SoakReport:
     ended = datetime.fromisoformat(truth["time"])
     day0 = timeline.start.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -460,7 +591,7 @@ def _measure(
     counted = {d: by.get("counted", 0) for d, by in truth["requests_per_day"].items()}
     down_from, down_until = sim_down
     unanswered = sum(1 for c in calls if c.status is None and down_from <= c.time <= down_until)
-    snapshot = truth["snapshots"].get(_iso(timeline.revoke))
+    snapshot = truth["snapshots"].get(_iso(revoked_at))
     true_at_revocation = [_record(s) for s in (snapshot or truth["sessions"])]
     true_at_end = [_record(s) for s in truth["sessions"]]
     ours = [s for s in true_at_end if s.end is None or s.end >= timeline.start]
@@ -568,6 +699,7 @@ def table(report: SoakReport) -> str:
             )
         )
     out = ["| check | result |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)]
+    out += ["", *(f"- {note}" for note in report.notes)]
     days = sorted(set(report.ledger_per_day) | set(report.server_per_day))
     out += ["", "| day | ledger | server requests | server counted |", "|---|---|---|---|"]
     for d in days:

@@ -130,10 +130,14 @@ def test_run_clock_from_server_follows_the_simulators_clock() -> None:
 
     running, _ = start_demo_simulator(default_scenario(), seed=1, speed=36_000)
     try:
+        began = time.monotonic()
         clock = _simulator_clock(running.base_url)
-        skew_s = (running.simulator.now() - clock.now()).total_seconds()
+        took_s = time.monotonic() - began
+        skew_s = (running.simulator.clock.now() - clock.now()).total_seconds()
         assert clock.speed == 36_000
-        assert abs(skew_s) < 36_000 * 0.1  # within 0.1 wall s (a loaded box)
+        # The anchor is the fastest round trip's answer, read half-way through it: off
+        # by at most half that trip, which is shorter than all the samples took.
+        assert abs(skew_s) <= 36_000 * took_s / 2
     finally:
         running.stop()
 

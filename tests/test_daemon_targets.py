@@ -14,12 +14,13 @@ from adapters.simulator.inprocess import SimClock, WorldCharger, account_quota
 from adapters.simulator.world import World, default_scenario
 from adapters.storage import SqlStore
 from optimizer.cli.target import state_target
-from optimizer.composition import build_site
+from optimizer.composition import build_site, live_inputs
 from optimizer.config import AppConfig, parse_config
 from optimizer.daemon import Daemon, build_daemon
 from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.interfaces import CallListener
 from optimizer.planning.record import ReplanReason
+from optimizer.status.board import StatusBoard
 from optimizer.status.plan import plan_status
 from optimizer.status.target import ENDED_KEY, load_target
 
@@ -28,9 +29,10 @@ MORNING = datetime(2026, 6, 21, 9, 0, tzinfo=UTC)  # 11:00 in Vienna; the car ca
 
 
 class Home:
-    """The demo's home on a simulated clock, its daemon recording into an SQLite file."""
+    """The demo's home on a simulated clock, its daemon recording into an SQLite file
+    (`prices`: a `[prices]` table; default none, a flat price)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prices: dict[str, Any] | None = None) -> None:
         scenario = default_scenario()
         self.world = World(scenario, seed=1)
         self.clock = SimClock(self.world.now)
@@ -49,19 +51,25 @@ class Home:
             "policy": {"name": "target", "target": {"planner": "least_cost"}},
             "storage": {"url": url},
         }
+        if prices is not None:
+            data["prices"] = prices
         self.config: AppConfig = parse_config(data, "test home")
         self.store = SqlStore(url)
 
-    def daemon(self) -> Daemon:
-        """A daemon as `run` starts one (a restart: a new store on the same file)."""
+    def daemon(self, board: StatusBoard | None = None) -> Daemon:
+        """A daemon as `run` starts one (a restart: a new store on the same file),
+        publishing its status on `board` if given (as `run --web` does)."""
         self.store.close()
         self.store = SqlStore(self.url)
 
         def charger(device_id: str, listener: CallListener) -> WorldCharger:
             return WorldCharger(self.world, device_id, self.clock, listener, quota=self.quota)
 
-        site = build_site(self.config, charger, self.clock, self.store)
-        return build_daemon(site, target_poll_s=TARGET_POLL_S)
+        live = live_inputs(self.config, self.clock, {})  # day_night prices: no network
+        site = build_site(
+            self.config, charger, self.clock, self.store, prices=live.prices, jobs=live.jobs
+        )
+        return build_daemon(site, target_poll_s=TARGET_POLL_S, board=board)
 
     def advance(self, t: datetime) -> None:
         self.clock.set(t)

@@ -860,7 +860,8 @@ def start_demo(*args: str) -> subprocess.Popen[str]:
 def test_demo_publishes_discovery_and_state_takes_a_policy_and_leaves_a_will(
     broker: Broker, watcher: Watcher
 ) -> None:
-    demo = start_demo("--hours", "12", "--speed", "720", "--mqtt", broker.url)
+    # runs until the test kills it (12 h, 60 wall s, could end first on a loaded machine)
+    demo = start_demo("--hours", "240", "--speed", "720", "--mqtt", broker.url)
     try:
         watcher.wait_for("v2c-solar/availability", lambda p: p == "online", "the demo online")
         held = retained(broker)

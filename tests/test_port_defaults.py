@@ -97,10 +97,13 @@ def test_a_store_keeps_no_plans_and_a_policy_makes_none_by_default() -> None:
     assert store.latest_plan("dev-1") is None
     assert Bare().take_plan() is None
     assert SolarOnlyPolicy().take_plan() is None
+    assert not Bare().makes_plans and not SolarOnlyPolicy().makes_plans
+    assert not TargetPolicy().makes_plans  # the window planner keeps no plan
 
 
 def test_the_target_policy_hands_out_its_least_cost_plan_once() -> None:
     policy = TargetPolicy(TargetParams(planner="least_cost"))
+    assert policy.makes_plans
     assert policy.take_plan() is None
     policy.decide(ctx(0, 0.0))
     plan = policy.take_plan()

@@ -257,6 +257,35 @@ def test_key_revocation_at_a_simulated_time(make_sim: MakeSim) -> None:
     assert revoked.json() == {"message": "Invalid authentication credentials"}
 
 
+def test_keys_revoked_on_request_from_then_on_with_the_truth_of_that_instant(
+    make_sim: MakeSim, tmp_path: Any
+) -> None:
+    """`POST /sim/revoke`: a soak revokes when its daemon has seen what it must."""
+    from adapters.simulator.server.state import load_state, save_state
+
+    sim = make_sim()
+    with api(sim) as client:
+        jump(sim, default_scenario_start() + timedelta(hours=12))  # a car charging
+        assert client.get("/pairings/me").status_code == 200
+        answer = httpx.post(sim.root_url + "/sim/revoke")
+        assert answer.status_code == 200, answer.text
+        at = datetime.fromisoformat(answer.json()["revoked_at"])
+        refused = client.get("/pairings/me")
+        again = httpx.post(sim.root_url + "/sim/revoke").json()["revoked_at"]
+        jump(sim, at + timedelta(hours=2))
+        truth = httpx.get(sim.root_url + "/sim/truth").json()
+    assert refused.status_code == 401
+    assert datetime.fromisoformat(again) == at  # the first revocation stands
+    snapshot = truth["snapshots"][answer.json()["revoked_at"]]
+    ((device, energy_then),) = [(s["device_id"], s["energy_wh"]) for s in snapshot]
+    (now,) = truth["sessions"]
+    assert device == DEVICE and now["energy_wh"] > energy_then > 0  # charged on since
+    path = tmp_path / "sim.state"
+    save_state(sim.simulator, path)
+    restarted = load_state(path, sim.simulator.config)
+    assert not restarted.is_valid_key(KEY, restarted.now())
+
+
 def default_scenario_start() -> datetime:
     return World(default_scenario(), seed=1).now
 

@@ -21,6 +21,7 @@ from adapters.storage.migrations import (
 from adapters.storage.schema import Base, DecisionRow
 from adapters.storage.sql_store import _decision_from_row, _decision_row
 from optimizer.interfaces import Decision, PvMode
+from optimizer.planning import PlanRecord
 from tests.conftest import make_call, make_plan
 
 
@@ -47,7 +48,7 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 5
+        assert store.schema_version == len(STEPS) == 6
 
 
 def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -208,7 +209,7 @@ def test_step_5_labels_the_old_rows_default_and_accounts_see_only_theirs(tmp_pat
     assert "account" not in _columns(url, "api_calls")
     window = (make_call(0).time, make_call(2).time)
     with SqlStore(url) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == len(STEPS)
         acme = store.for_account("acme")
         acme.record_call(make_call(1))
         acme.commit()
@@ -225,3 +226,52 @@ def test_step_5_labels_the_old_rows_default_and_accounts_see_only_theirs(tmp_pat
         labels = conn.execute(text("SELECT account FROM api_calls ORDER BY id")).scalars().all()
     engine.dispose()
     assert labels == ["default", "acme"]
+
+
+def test_step_6_labels_the_old_plans_default_and_accounts_see_only_theirs(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v5.db'}"
+    _old_database(url, 5)
+    _copy_plans(_a_stored_plan(tmp_path, make_plan(0)), url, drop="account")  # as v5 wrote it
+    assert "account" not in _columns(url, "plans")
+    with SqlStore(url) as store:
+        assert store.schema_version == 6
+        acme = store.for_account("acme")
+        assert acme.latest_plan("dev-1") is None  # the old plan is the single home's
+        assert store.for_account("default").latest_plan("dev-1") == make_plan(0)
+        acme.record_plan(make_plan(1))
+        acme.commit()
+        assert acme.latest_plan("dev-1") == make_plan(1)
+        assert store.for_account("default").latest_plan("dev-1") == make_plan(0)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        labels = conn.execute(text("SELECT account FROM plans ORDER BY id")).scalars().all()
+    engine.dispose()
+    assert labels == ["default", "acme"]
+
+
+def _a_stored_plan(tmp_path: Path, plan: PlanRecord) -> str:
+    """A scratch database at the current version holding `plan`; its URL."""
+    url = f"sqlite:///{tmp_path / 'scratch.db'}"
+    with SqlStore(url) as store:
+        store.record_plan(plan)
+        store.commit()
+    return url
+
+
+def _copy_plans(source: str, target: str, *, drop: str) -> None:
+    """Copy the plans and plan_slots rows of `source` into `target`, less column `drop`."""
+    rows: dict[str, list[dict[str, object]]] = {}
+    engine = create_engine(source)
+    with engine.connect() as conn:
+        for table in ("plans", "plan_slots"):
+            found = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+            rows[table] = [{k: v for k, v in r.items() if k != drop} for r in found]
+    engine.dispose()
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        for table, table_rows in rows.items():
+            names = list(table_rows[0])
+            statement = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+            statement += f"({', '.join(':' + n for n in names)})"
+            conn.execute(text(statement), table_rows)
+    engine.dispose()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -168,6 +168,33 @@ def test_the_plan_answer_carries_the_recorded_least_cost_plan() -> None:
     assert stored["reason"] == "new forecast"
     assert [s["mode"] for s in stored["slots"]] == ["off", "solar", "fixed", "fixed"]
     assert stored["grid_wh"] == sum(s["grid_wh"] for s in stored["slots"]) == 1840.0
+
+
+def test_the_plan_answer_has_the_slot_length_and_why_a_charger_has_no_plan() -> None:
+    record = make_plan(0, device_id=DEVICE)
+    planned = ChargerPlan(DEVICE, "target", 5000.0, None, 0.0, None, None, record, True)
+    cases = [
+        (planned, None),
+        (replace(planned, least_cost=None), "no plan yet: the next cycle makes one"),
+        (replace(planned, least_cost=None, session_energy_wh=None), "no plan: no car plugged in"),
+        (replace(planned, least_cost=None, target_wh=None), "no plan: no target set"),
+        (
+            replace(planned, least_cost=None, policy="solar_only", makes_plans=False),
+            "no plan: the solar_only policy makes none "
+            '(policy target with planner = "least_cost" does)',
+        ),
+    ]
+    body = PlanStatus(record.created_at, None, tuple(c for c, _ in cases)).to_json()
+    jsonschema.validate(body, schema_of(200, "/api/plan"))
+    assert [c["no_plan"] for c in body["chargers"]] == [why for _, why in cases]
+    assert [c["makes_plans"] for c in body["chargers"]] == [True] * 4 + [False]
+    assert body["chargers"][0]["least_cost"]["step_s"] == record.plan.step_s == 900.0
+
+
+def test_the_daemon_says_whether_its_policy_makes_plans(site: Site) -> None:
+    (charger,) = check(site.client().get("/api/plan"), 200, "/api/plan")["chargers"]
+    assert charger["policy"] == "target" and charger["makes_plans"] is False  # window planner
+    assert charger["no_plan"].startswith("no plan: the target policy makes none")
 
 
 def test_sessions_are_the_figures_of_the_sessions_command(site: Site) -> None:

@@ -75,12 +75,19 @@ def test_demo_with_a_bad_web_address_exits_2_in_one_line(listen: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("error: --web "), result.output
 
 
+DEMO_HOURS = 240
+"""Simulated hours of the demos the tests end themselves: 20 wall minutes at 720x."""
+
+
 @pytest.fixture
 def demo_web(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """`v2c-solar demo --hours 2 --speed 720 --web 127.0.0.1:PORT` (10 wall s), its base URL."""
+    """`v2c-solar demo --speed 720 --web 127.0.0.1:PORT`, its base URL. The test ends it
+    (SIGTERM) when it is done: a demo ending at its simulated horizon (2 h were 10 wall
+    s from the simulator's start) could end first on a loaded machine."""
     port = free_port()
     db = f"sqlite:///{tmp_path / 'demo.db'}"
-    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", "2", "--speed", "720"]
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--hours", str(DEMO_HOURS)]
+    cmd += ["--speed", "720"]
     cmd += ["--web", f"127.0.0.1:{port}", "--db", db, "--json", "--policy", "solar_only"]
     env = dict(os.environ, V2C_SOLAR_WEB_TOKEN=TOKEN)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -135,6 +142,7 @@ def test_the_demo_serves_status_metrics_and_takes_a_policy_switch(
             for p in ("/api/status", "/api/plan", "/api/sessions", "/metrics", "/healthz", "/")
         ]
     assert DEMO_API_KEY not in "".join(answers) + json.dumps(decisions)
+    proc.terminate()  # SIGTERM: the last cycle, the safe mode, exit 0
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "Traceback" not in err

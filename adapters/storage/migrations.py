@@ -23,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -41,10 +42,10 @@ from adapters.storage.errors import SchemaTooNewError
 from adapters.storage.schema import (
     ACCOUNT_TIME_INDEX,
     DEFAULT_ACCOUNT,
-    PLAN_TABLES,
     RECORD_TABLES,
     Base,
     DecisionRow,
+    PlanRow,
     SchemaVersionRow,
     SettingRow,
 )
@@ -128,10 +129,40 @@ def _add_decision_price(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE decisions ADD COLUMN import_eur_per_kwh {kind}"))
 
 
+def v4_plan_tables() -> MetaData:
+    """plans and plan_slots as version 4 created them (frozen: step 6 labelled plans)."""
+    v4 = MetaData()
+    at = DateTime(timezone=False)
+    floats = ("energy_wanted_wh", "shortfall_wh", "objective_eur", "solve_s", "energy_wh")
+    Table(
+        "plans", v4, Column("id", Integer, primary_key=True),
+        Column("device_id", String(64), nullable=False),
+        Column("created_at", at, nullable=False), Column("reason", String(32), nullable=False),
+        Column("departure", at, nullable=False), Column("start", at, nullable=False),
+        Column("step_s", Float, nullable=False),
+        *(Column(name, Float, nullable=False) for name in floats[:3]),
+        Column("status", String(32), nullable=False),
+        *(Column(name, Float, nullable=False) for name in (*floats[3:], "solar_wh", "grid_wh")),
+        Column("cost_eur", Float, nullable=False), Column("commands", Integer, nullable=False),
+        Index("ix_plans_device_created", "device_id", "created_at"),
+    )  # fmt: skip
+    slot_floats = ("power_w", "current_a", "from_grid_wh", "from_solar_wh")
+    prices = ("import_eur_per_kwh", "export_eur_per_kwh", "cost_eur")
+    Table(
+        "plan_slots", v4,
+        Column("plan_id", Integer, ForeignKey("plans.id"), primary_key=True),
+        Column("slot", Integer, primary_key=True, autoincrement=False),
+        Column("start", at, nullable=False), Column("mode", String(16), nullable=False),
+        *(Column(name, Float, nullable=False) for name in (*slot_floats, *prices)),
+        Column("command", Boolean, nullable=False), Column("switch", Boolean, nullable=False),
+        Column("reason", Text, nullable=False),
+    )  # fmt: skip
+    return v4
+
+
 def _create_plans(conn: Connection) -> None:
     """Create plans and plan_slots: the least-cost plans `v2c-solar plan` shows."""
-    tables = Base.metadata.tables
-    Base.metadata.create_all(conn, tables=[tables[m.__tablename__] for m in PLAN_TABLES])
+    v4_plan_tables().create_all(conn)
 
 
 def _label_accounts(conn: Connection) -> None:
@@ -147,12 +178,24 @@ def _label_accounts(conn: Connection) -> None:
     conn.execute(text(f"CREATE INDEX {ACCOUNT_TIME_INDEX} ON api_calls (account, time)"))
 
 
+def _label_plans(conn: Connection) -> None:
+    """plans gets `account` as the record tables did in step 5 (old plans: `default`), so
+    a fleet's plans are kept and read per account like everything else it records."""
+    conn.execute(
+        text(
+            f"ALTER TABLE {PlanRow.__tablename__} ADD COLUMN account VARCHAR(32) "
+            f"NOT NULL DEFAULT '{DEFAULT_ACCOUNT}'"
+        )
+    )
+
+
 STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(1, "create api_calls, observations, decisions, commands, sessions", _create_v1),
     MigrationStep(2, "create settings", _create_settings),
     MigrationStep(3, "add decisions.import_eur_per_kwh", _add_decision_price),
     MigrationStep(4, "create plans, plan_slots", _create_plans),
     MigrationStep(5, "label every record with its account", _label_accounts),
+    MigrationStep(6, "label every plan with its account", _label_plans),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 

@@ -188,6 +188,7 @@ class PlanRow(Base):
     __table_args__ = (Index("ix_plans_device_created", "device_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = _account()
     device_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(String(32))
@@ -228,7 +229,7 @@ class PlanSlotRow(Base):
 
 
 PLAN_TABLES = (PlanRow, PlanSlotRow)
-"""The least-cost plans' tables (schema version 4)."""
+"""The least-cost plans' tables (schema version 4; `plans.account` since version 6)."""
 
 RECORD_TABLES = (ApiCallRow, ObservationRow, DecisionRow, CommandRow, SessionRow)
 """The tables the stores record into (everything except `schema_version`)."""

@@ -362,7 +362,7 @@ class SqlStore(Closing):
             if changed.rowcount == 0:
                 conn.execute(_INSERT_SETTING, {"key": key, "value": value})
         for plan in self._plans:
-            _write_plan(conn, plan)
+            _write_plan(conn, plan, self._label)
 
     # -- queries --------------------------------------------------------------------
 
@@ -445,7 +445,7 @@ class SqlStore(Closing):
             return max(pending, key=lambda p: p.created_at)
         rows = self._rows(
             select(PlanRow)
-            .where(PlanRow.device_id == device_id)
+            .where(self._mine(PlanRow), PlanRow.device_id == device_id)
             .order_by(PlanRow.created_at.desc(), PlanRow.id.desc())
             .limit(1)
         )
@@ -628,11 +628,12 @@ _SLOT_FLOATS = (
 )
 
 
-def _write_plan(conn: Any, record: PlanRecord) -> None:
-    """Insert one plan and its slots; drop the slots of the device's older plans beyond
-    the last `PLANS_KEPT` (a bounded table: about 2 MB of slots per charger)."""
+def _write_plan(conn: Any, record: PlanRecord, account: str) -> None:
+    """Insert one plan of `account` and its slots; drop the slots of the device's older
+    plans beyond the last `PLANS_KEPT` (a bounded table: about 2 MB of slots per charger)."""
     plan = record.plan
     header = {
+        "account": account,
         "device_id": record.device_id,
         "created_at": record.created_at,
         "reason": record.reason.value,
@@ -659,7 +660,7 @@ def _write_plan(conn: Any, record: PlanRecord) -> None:
         conn.execute(insert(PlanSlotRow), rows)
     older = (
         select(PlanRow.id)
-        .where(PlanRow.device_id == record.device_id)
+        .where(PlanRow.account == account, PlanRow.device_id == record.device_id)
         .order_by(PlanRow.id.desc())
         .offset(PLANS_KEPT)
     )

@@ -279,6 +279,14 @@ def run(
             "(GET /sim/clock) instead of the wall clock: soaks at simulated speed.",
         ),
     ] = False,
+    clock_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clock-file",
+            help="Follow the simulated clock in this file, shared with a `v2c-solar simulator "
+            "serve --clock-file` and held by a driver while a process starts (soaks).",
+        ),
+    ] = None,
 ) -> None:
     """Run the daemon against the real V2C Cloud until SIGINT/SIGTERM.
 
@@ -291,7 +299,6 @@ def run(
     """
     from adapters.mqtt.running import running_bridge
     from adapters.v2c_cloud import DEFAULT_BASE_URL, V2CClient, V2CValidationError
-    from optimizer.clock import WallClock
     from optimizer.composition import with_policy
     from optimizer.daemon.cloud import cloud_daemon
     from optimizer.forecast import InChildProcess
@@ -303,7 +310,7 @@ def run(
 
         if policy is not None or mqtt:
             raise _fail("a config with [[accounts]] takes neither --policy nor --mqtt")
-        clock = _simulator_clock(base_url) if clock_from_server else WallClock()
+        clock = _run_clock(base_url, clock_from_server, clock_file)
         listen = None if no_web else (web or fleet.web.listen)
         run_fleet(fleet, db=db, base_url=base_url, clock=clock, web=listen, verbose=verbose)
         return
@@ -316,7 +323,7 @@ def run(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    clock = _simulator_clock(base_url) if clock_from_server else WallClock()
+    clock = _run_clock(base_url, clock_from_server, clock_file)
     try:
         client = V2CClient(base_url=base_url or DEFAULT_BASE_URL, clock=clock.now)
     except V2CValidationError as exc:
@@ -368,6 +375,20 @@ def _live_inputs(config: AppConfig, clock: Clock) -> LiveInputs:
         raise _fail(f"[prices] {exc}") from None
     except WeatherSourceError as exc:
         raise _fail(f"[forecast] {exc}") from None
+
+
+def _run_clock(base_url: str | None, from_server: bool, clock_file: Path | None) -> SpeedClock:
+    """The clock `run` follows: the wall clock, a simulator's, or a shared clock file."""
+    from optimizer.clock import FileClock, WallClock
+
+    if from_server and clock_file is not None:
+        raise _fail("--clock-from-server and --clock-file: give one")
+    if clock_file is not None:
+        try:
+            return FileClock(clock_file)
+        except (OSError, ValueError) as exc:
+            raise _fail(f"--clock-file: {exc}") from None
+    return _simulator_clock(base_url) if from_server else WallClock()
 
 
 def _simulator_clock(base_url: str | None) -> SpeedClock:
@@ -503,8 +524,7 @@ def demo(
     try:
         clock = simulator_clock(running.root_url)
         start = clock.now()
-        until = start + timedelta(hours=hours)
-        if store.calls_between(start - timedelta(days=1), until):
+        if store.calls_between(start - timedelta(days=1), start + timedelta(hours=hours)):
             raise _fail(
                 f"--db {store.url} already holds API calls of the simulated days; "
                 "the demo needs a fresh database"
@@ -513,6 +533,9 @@ def demo(
         live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
         server = _bind_web(web, daemon, url)
+        # `--hours` from here, not from the simulator's start: at thousands of times real
+        # time the wiring above is simulated hours, on a loaded machine the whole demo.
+        until = clock.now() + timedelta(hours=hours)
         wall0 = _time.monotonic()
         with running_bridge(mqtt_settings, daemon.board, daemon.control, app_config.site.tz):
             outcome = _serve(
@@ -560,59 +583,31 @@ def budget(
     """
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
     from adapters.storage.engine import redact_url
+    from optimizer.cli.account_choice import choose_account
     from optimizer.cli.daemon_output import print_budget
     from optimizer.cli.database import check_account, database_path_problem
     from optimizer.composition import budget_plan
 
     try:
-        chosen = _budget_account(config, check_account(account))
+        chosen = choose_account(config, check_account(account))
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    name, sites, storage_url = chosen
-    url = db or storage_url
+    url = db or chosen.url
     problem = database_path_problem(url, create=False)
     if problem is not None:
         raise _fail(problem)
     now = datetime.now(UTC)
     try:
-        with SqlStore(url, create_if_missing=False, account=name) as store:
-            plan = budget_plan(sites, store, now)
+        with SqlStore(url, create_if_missing=False, account=chosen.account) as store:
+            plan = budget_plan(chosen.sites, store, now)
     except StoreNotFoundError:
         typer.echo(f"(no database at {redact_url(url)} yet: nothing spent)", err=True)
-        plan = budget_plan(sites, None, now)
+        plan = budget_plan(chosen.sites, None, now)
     except StoreUrlError as exc:
         raise _fail(str(exc)) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
-    print_budget(plan, sites[0].site.tz)
-
-
-def _budget_account(
-    config: Path, account: str | None
-) -> tuple[str | None, tuple[AppConfig, ...], str]:
-    """(the account whose rows to read, None for a single home's; its sites; the database URL).
-
-    ValueError (one line) for an account the file lacks or a fleet file without `--account`.
-    """
-    from optimizer.accounts import DEFAULT_ACCOUNT, load_fleet
-    from optimizer.config import ConfigError
-
-    try:
-        fleet = load_fleet(config)
-    except ConfigError as exc:
-        raise ValueError(str(exc)) from None
-    if fleet.single_home and account in (None, DEFAULT_ACCOUNT):
-        return None, fleet.accounts[0].sites, fleet.storage.url
-    if account is None and len(fleet.accounts) > 1:
-        names = ", ".join(a.name for a in fleet.accounts)
-        raise ValueError(
-            f"{config} has {len(fleet.accounts)} accounts: choose one with --account ({names})"
-        )
-    try:
-        chosen = fleet.account(account) if account is not None else fleet.accounts[0]
-    except ConfigError as exc:
-        raise ValueError(f"--account: {exc}") from None
-    return chosen.name, chosen.sites, fleet.storage.url
+    print_budget(plan, chosen.sites[0].site.tz)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ policy that plans by window), not a failure; `--json` lists it with `"plan": nul
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -20,7 +21,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli.daemon import ConfigOption, DbOption, load_app_config
+from optimizer.cli.daemon import ConfigOption, DbOption
+from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2
 EXIT_FATAL = 1
-
-NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
 
 NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
 
@@ -145,22 +145,30 @@ def plan_command(
         Path | None, typer.Option("--output", help="Also draw the plans into this PNG file.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON to stdout.")] = False,
+    account: AccountOption = None,
 ) -> None:
-    """The latest least-cost plan of each charger: slots, totals, reason and age."""
-    from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
-    from optimizer.cli.database import database_path_problem
+    """The latest least-cost plan of each charger: slots, totals, reason and age.
 
-    app_config = load_app_config(config)
-    devices = [c.device_id for c in app_config.chargers]
-    if device_id is not None and device_id not in devices:
-        raise _fail(f"--device-id: unknown charger {device_id!r} (one of {', '.join(devices)})", 2)
-    url = db or app_config.storage.url
+    With a fleet file (`[[accounts]]`) the chargers are one account's: `--account NAME`,
+    or the one holding `--device-id` (needed when the file has several accounts).
+    """
+    from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError
+    from optimizer.cli.account_choice import choose_account
+    from optimizer.cli.database import check_account, database_path_problem
+
+    try:
+        chosen = choose_account(config, check_account(account), device_id)
+    except ValueError as exc:
+        raise _fail(str(exc), EXIT_USAGE) from None
+    url = db or chosen.url
     problem = database_path_problem(url, create=False)
     if problem is not None:
         raise _fail(problem, EXIT_USAGE)
-    wanted = devices if device_id is None else [device_id]
+    wanted = chosen.devices if device_id is None else [device_id]
     try:
-        with SqlStore(url, create_if_missing=False, read_only=True) as store:
+        with SqlStore(
+            url, create_if_missing=False, read_only=True, account=chosen.account
+        ) as store:
             found = [_stored(store, device) for device in wanted]
     except StoreNotFoundError:
         found = [(device, None, None, False) for device in wanted]
@@ -168,7 +176,8 @@ def plan_command(
         raise _fail(str(exc), EXIT_USAGE) from None
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
-    _show(found, app_config.site.tz, datetime.now(UTC), output, as_json=as_json)
+    zones = {device: chosen.site_of(device).site.tz for device in wanted}
+    _show(found, zones, datetime.now(UTC), output, as_json=as_json)
 
 
 Found = tuple[str, "PlanRecord | None", "SessionTarget | None", bool]
@@ -187,11 +196,17 @@ def _stored(store: Any, device: str) -> Found:
 
 
 def _show(
-    found: list[Found], tz: tzinfo, now: datetime, output: Path | None, *, as_json: bool
+    found: list[Found],
+    zones: Mapping[str, tzinfo],
+    now: datetime,
+    output: Path | None,
+    *,
+    as_json: bool,
 ) -> None:
+    """Print (or `--json`) each charger's plan and target, times in its site's zone."""
     records = [record for _, record, _, _ in found if record is not None]
     if output is not None and records:
-        plot_plans(records, tz, output)
+        plot_plans(records, zones[records[0].device_id], output)
     if as_json:
         typer.echo(json.dumps({"plans": [_json(f, now) for f in found]}, indent=2))
         return
@@ -202,8 +217,8 @@ def _show(
         if record is None:
             console.print(f"{device}: {NO_PLAN}")
         else:
-            render_plan(record, tz, now, console)
-        console.print(target_text(target, is_ended, tz, now))
+            render_plan(record, zones[device], now, console)
+        console.print(target_text(target, is_ended, zones[device], now))
     if output is not None:
         console.print(f"plot: {output}" if records else "no plan to plot")
 

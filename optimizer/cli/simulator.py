@@ -56,6 +56,14 @@ def serve(
             "advanced by the time it was down. Give the same options again."
         ),
     ] = None,
+    clock_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Simulated time from this clock file (JSON, `optimizer.clock.FileClock`), "
+            "which a driver holds and resumes, instead of --speed from the world's start; "
+            "the daemon takes the same file (`run --clock-file`)."
+        ),
+    ] = None,
     error_rate: fault_options.ErrorRateOption = 0.0,
     latency: fault_options.LatencyOption = 0.0,
     timeout_rate: fault_options.TimeoutRateOption = 0.0,
@@ -119,6 +127,7 @@ def serve(
     )
     from adapters.simulator.server.state import StateFileError, load_state, save_state
     from adapters.simulator.world import World, default_scenario, load_scenario
+    from optimizer.clock import FileClock
 
     keys = resolve_api_keys(api_key or ())
     faults = fault_options.fault_config(
@@ -173,13 +182,18 @@ def serve(
         raise typer.Exit(2) from None
     port = sock.getsockname()[1]
     try:
+        clock = None if clock_file is None else FileClock(clock_file)
+    except (OSError, ValueError) as exc:
+        sock.close()
+        raise typer.BadParameter(str(exc), param_hint="--clock-file") from None
+    try:
         resumed = state is not None and state.exists()
         if state is not None and resumed:
-            sim = load_state(state, config)
+            sim = load_state(state, config, clock)
         elif generated is not None:
-            sim = Simulator(generated.world(), config)
+            sim = Simulator(generated.world(), config, clock=clock)
         else:
-            sim = Simulator(World(world_scenario, seed=seed), config)
+            sim = Simulator(World(world_scenario, seed=seed), config, clock=clock)
     except StateFileError as exc:
         sock.close()
         raise typer.BadParameter(str(exc), param_hint="--state") from None

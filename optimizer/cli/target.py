@@ -11,13 +11,15 @@ machine's clock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from optimizer.cli.daemon import ConfigOption, DbOption, load_app_config
+from optimizer.cli.daemon import ConfigOption, DbOption
+from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
     from optimizer.config import AppConfig
@@ -51,12 +53,54 @@ def target_command(
     ] = False,
     config: ConfigOption = Path("config/home.toml"),
     db: DbOption = None,
+    account: AccountOption = None,
 ) -> None:
-    """State a session's target (energy by a departure) for the running daemon."""
-    app_config = load_app_config(config)
-    url = db or app_config.storage.url
-    for line in state_target(app_config, url, device_id, kwh, by, clear, datetime.now(UTC)):
+    """State a session's target (energy by a departure) for the running daemon.
+
+    With a fleet file (`[[accounts]]`) the charger is looked up in `--account NAME`, or
+    in the account holding it; the target is kept with that account, where the fleet
+    daemon polls it.
+    """
+    options = TargetOptions(device_id, kwh, by, clear, account)
+    for line in target_in_config(config, db, options, datetime.now(UTC)):
         typer.echo(line)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOptions:
+    """What `v2c-solar target` was told: the charger, the energy (kWh), the departure
+    text, whether to clear it, and the `--account`."""
+
+    device_id: str
+    kwh: float | None
+    by: str | None
+    clear: bool = False
+    account: str | None = None
+
+
+def target_in_config(
+    config: Path, db: str | None, options: TargetOptions, now: datetime
+) -> list[str]:
+    """`target` on the config file `config` at `now`: the account chosen (a fleet's by
+    `--account` or the charger, `optimizer.cli.account_choice`), the target kept with its
+    settings in `db` (default: the config's database); the lines to print."""
+    from optimizer.cli.account_choice import choose_account
+    from optimizer.cli.database import check_account
+
+    try:
+        chosen = choose_account(config, check_account(options.account), options.device_id)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    return state_target(
+        chosen.site_of(options.device_id),
+        db or chosen.url,
+        options.device_id,
+        options.kwh,
+        options.by,
+        options.clear,
+        now,
+        account=chosen.account,
+    )
 
 
 def state_target(
@@ -67,9 +111,13 @@ def state_target(
     by: str | None,
     clear: bool,
     now: datetime,
+    *,
+    account: str | None = None,
 ) -> list[str]:
-    """Check the options against the site at `now`, keep the target in the database at
-    `url` and say what was kept; a bad option raises `typer.Exit(2)` after one line."""
+    """Check the options against the site `app_config` at `now`, keep the target in the
+    database at `url` with `account`'s settings (None: a single home's; a fleet's account
+    name, as its daemon's store reads them) and say what was kept; a bad option raises
+    `typer.Exit(2)` after one line."""
     from optimizer.status.refusal import ControlError
     from optimizer.status.target import (
         MAX_TARGET_WH,
@@ -100,7 +148,7 @@ def state_target(
         if exc.field == "energy_wh":
             detail = f"must be > 0 and <= {MAX_TARGET_WH / 1000:g} kWh (got {kwh:g})"
         raise _fail(f"{option}: {detail}") from None
-    _save(url, target)
+    _save(url, target, account)
     if target.energy_wh is None or target.departure is None:
         return [f"{device_id}: target cleared; the policy's default applies"]
     when = target.departure.astimezone(tz)
@@ -111,8 +159,9 @@ def state_target(
     ]
 
 
-def _save(url: str, target: SessionTarget) -> None:
-    """Keep `target` in the database at `url` (created if missing, as `run` would)."""
+def _save(url: str, target: SessionTarget, account: str | None) -> None:
+    """Keep `target` in the database at `url` (created if missing, as `run` would), in
+    `account`'s settings."""
     from adapters.storage import SqlStore, StoreError, StoreUrlError
     from optimizer.cli.database import database_path_problem
     from optimizer.status.target import save_target
@@ -121,7 +170,7 @@ def _save(url: str, target: SessionTarget) -> None:
     if problem is not None:
         raise _fail(problem)
     try:
-        with SqlStore(url) as store:
+        with SqlStore(url, account=account) as store:
             save_target(store, target)
             store.commit()
     except StoreUrlError as exc:
@@ -135,4 +184,4 @@ def register(app: typer.Typer) -> None:
     app.command("target")(target_command)
 
 
-__all__ = ["register", "state_target", "target_command"]
+__all__ = ["TargetOptions", "register", "state_target", "target_command", "target_in_config"]

@@ -10,7 +10,9 @@ waits, shows status and handles signals.
 
 Misfires are never dropped (`misfire_grace_time=None`): a late cycle still
 runs, reading the clock when it does. A wake-up is at least `min_wall_s`
-away, on top of the daemon's own lower bound in simulated time.
+away, on top of the daemon's own lower bound in simulated time. A job that
+wakes before the clock shows its due time (a `FileClock` its driver held while
+a process started) waits again instead of running early.
 
 The daemon's background jobs (price and weather refreshes, which may block on a
 provider for its whole timeout) each run in a thread of their own, never in the
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 
 CONTROL_JOB = "control"
 """Name of the job that applies the requests other threads queued."""
+NOT_YET_WALL_S = 0.02
+"""Least wall time before a job that woke before its clock time looks again: a held
+clock (`FileClock`) stands still, and a job must not spin on it."""
 
 
 class SpeedClock(Protocol):
@@ -154,21 +159,35 @@ class SchedulerRunner:
     def _run_background(self, name: str) -> None:
         """Run background job `name` whenever due until `stop` (its own thread)."""
         due = self.daemon.background_jobs[name]
-        while not self._background_stop.wait(self._wall_delay_s(due)):
+        delay_s = self._wall_delay_s(due)
+        while not self._background_stop.wait(delay_s):
             if self.stop_event.is_set():
                 return
-            due = self.daemon.run_background(name)
+            if self._not_yet(due):
+                delay_s = max(self._wall_delay_s(due), NOT_YET_WALL_S)
+            else:
+                due = self.daemon.run_background(name)
+                delay_s = self._wall_delay_s(due)
+
+    def _not_yet(self, due: datetime) -> bool:
+        """The clock is short of `due` by more than `min_wall_s` of its time: it was held
+        (a `FileClock` while a process starts). Within that margin the job runs: the
+        wall clock APScheduler waits on and the monotonic one a `ScaledClock` reads
+        may drift apart by that much."""
+        margin = timedelta(seconds=self.min_wall_s * self.clock.speed)
+        return self.clock.now() < due - margin
 
     def _wall_delay_s(self, due: datetime) -> float:
         """Wall seconds until the clock shows `due` (at least `min_wall_s`)."""
         return max((due - self.clock.now()).total_seconds() / self.clock.speed, self.min_wall_s)
 
-    def _schedule(self, key: str, due: datetime) -> None:
+    def _schedule(self, key: str, due: datetime, floor_s: float = 0.0) -> None:
         number = next(self._ids)
         self._live[key] = (number, due)
+        wall = datetime.now(UTC) + timedelta(seconds=max(self._wall_delay_s(due), floor_s))
         self._scheduler.add_job(
             self._run,
-            trigger=DateTrigger(run_date=self.wall_time(due)),
+            trigger=DateTrigger(run_date=wall),
             args=[key, number],
             id=f"{key}#{number}",
             name=key,
@@ -191,8 +210,14 @@ class SchedulerRunner:
                     self._schedule(key, due)
 
     def _run(self, key: str, number: int) -> None:
-        if self.stop_event.is_set() or self._live[key][0] != number:
+        live, due = self._live[key]
+        if self.stop_event.is_set() or live != number:
             return  # stopping, or superseded by a reschedule
+        if self._not_yet(due):
+            with self._reschedule_lock:
+                if not self._stopping and not self.stop_event.is_set():
+                    self._schedule(key, due, floor_s=NOT_YET_WALL_S)
+            return
         try:
             nxt = self.daemon.run_job(key)
         except DaemonStopped:

@@ -144,6 +144,12 @@ class Policy(Protocol):
         that makes no plans."""
         return None
 
+    @property
+    def makes_plans(self) -> bool:
+        """Whether `take_plan` ever hands out a plan (for a page or a command to say why
+        there is none). By default False, as `take_plan` by default makes none."""
+        return False
+
 
 def make_decision(
     ctx: PolicyContext,

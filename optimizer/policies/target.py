@@ -208,6 +208,11 @@ class TargetPolicy(Policy):
         `LeastCostPlanner.take_record`); the window planner's plans are not kept."""
         return self.least_cost.take_record()
 
+    @property
+    def makes_plans(self) -> bool:
+        """True with `planner = "least_cost"`: the window planner's plans are not kept."""
+        return self.params.planner == "least_cost"
+
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """Without a car, the solar part's hint; with one, None (see `Policy.next_decision_at`).
 

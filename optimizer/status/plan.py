@@ -31,7 +31,8 @@ class ChargerPlan:
     departure (Wh; the site's, not only the car's share); `expects` the reason of the
     policy's last decision (e.g. the `target` policy's "grid from 05:10"); `least_cost`
     the least-cost plan the store last recorded for the session in progress (None
-    without a car or without one).
+    without a car or without one); `makes_plans` whether the policy makes such plans
+    at all (`Policy.makes_plans`), so the page can say why there is none (`no_plan`).
     """
 
     device_id: str
@@ -42,6 +43,24 @@ class ChargerPlan:
     solar_expected_wh: float | None
     expects: str | None
     least_cost: PlanRecord | None = None
+    makes_plans: bool = False
+
+    @property
+    def no_plan(self) -> str | None:
+        """Why there is no least-cost plan to show, as the page says it (None: there is
+        one). The first that applies: the policy plans no slots, no target, no car."""
+        if self.least_cost is not None:
+            return None
+        if not self.makes_plans:
+            return (
+                f"no plan: the {self.policy} policy makes none "
+                '(policy target with planner = "least_cost" does)'
+            )
+        if self.target_wh is None:
+            return "no plan: no target set"
+        if self.session_energy_wh is None:
+            return "no plan: no car plugged in"
+        return "no plan yet: the next cycle makes one"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +72,8 @@ class ChargerPlan:
             "solar_expected_wh": self.solar_expected_wh,
             "expects": self.expects,
             "least_cost": None if self.least_cost is None else stored_plan_json(self.least_cost),
+            "makes_plans": self.makes_plans,
+            "no_plan": self.no_plan,
         }
 
 
@@ -110,6 +131,7 @@ def stored_plan_json(record: PlanRecord) -> dict[str, Any]:
         "reason": record.reason.value,
         "departure": iso(record.departure),
         "deadline": iso(plan.end),
+        "step_s": plan.step_s,
         "status": plan.status,
         "energy_wanted_wh": plan.energy_wanted_wh,
         "shortfall_wh": plan.shortfall_wh,
@@ -182,6 +204,7 @@ def plan_status(daemon: Daemon, budget: BudgetPlan | None = None) -> PlanStatus:
                 solar_expected_wh=solar,
                 expects=None if last is None else last.decision.reason,
                 least_cost=None if session is None else controller.plan,
+                makes_plans=controller.policy.makes_plans,
             )
         )
     return PlanStatus(daemon.clock.now(), forecast, tuple(chargers), budget)

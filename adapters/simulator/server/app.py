@@ -34,6 +34,9 @@ from the world's start. Clients follow it two ways:
 - `GET /sim/clock` (no key, not counted) answers {"time": ISO 8601 UTC,
   "speed": simulated seconds per wall second}; `POST /sim/clock` with JSON
   {"advance_s": N} or {"time": ISO 8601} jumps the clock forward (tests, demos).
+- `POST /sim/revoke` revokes every key now (as `--revoke-keys-at` does at a set
+  time) and answers {"revoked_at": ISO 8601}: a soak revokes when its daemon
+  has seen what it must, not at a time a loaded machine may reach first.
 - `GET /sim/truth[?until=ISO 8601]` answers the ground truth: every device's
   sessions as of `until` (default now; the world never goes back, `time` says
   where it is), the sessions as the world passed the key revocation
@@ -279,6 +282,12 @@ def _sim_routes(sim: Simulator) -> list[Route]:
             return _message(400, str(exc), {SIMULATED_TIME_HEADER: iso_utc(now)})
         return clock_body(sim.jump_to(target))
 
+    async def post_revoke(request: Request) -> Response:
+        at = sim.revoke_keys_now()
+        return JSONResponse(
+            {"revoked_at": iso_utc(at)}, headers={SIMULATED_TIME_HEADER: iso_utc(at)}
+        )
+
     async def get_truth(request: Request) -> Response:
         now = sim.now()
         try:
@@ -292,6 +301,7 @@ def _sim_routes(sim: Simulator) -> list[Route]:
         Route("/sim/clock", get_clock, methods=["GET"]),
         Route("/sim/clock", post_clock, methods=["POST"]),
         Route("/sim/truth", get_truth, methods=["GET"]),
+        Route("/sim/revoke", post_revoke, methods=["POST"]),
     ]
 
 

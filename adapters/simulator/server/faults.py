@@ -12,8 +12,9 @@ sequence. The kinds, in the order the simulator applies them:
   `throttle_retry_after` (the default) it carries `Retry-After`: the whole
   simulated seconds to the window's end; without it only the `RateLimit-*`
   headers, whose `RateLimit-Reset` is the daily reset. `throttled` counts them;
-- key revocation: from `revoke_keys_at` (simulated) on, every configured key
-  is refused with 401 (the user revoked the key in the V2C app);
+- key revocation: from `revoke_keys_at` (simulated) on, or from when
+  `POST /sim/revoke` asked for it, every configured key is refused with 401
+  (the user revoked the key in the V2C app);
 - offline charger (`offline`, windows per device, `DEVICE@START/END` on the
   command line): the cloud is up but the charger is not connected to it.
   `device/connected` answers false; every other operation naming that device
@@ -173,6 +174,9 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.throttled = 0
         """429s answered in the throttle window."""
+        self.revoked_at = self.config.revoke_keys_at
+        """Simulated time from which every key is refused: the config's `revoke_keys_at`,
+        or earlier when `revoke_keys` was told so (`POST /sim/revoke`)."""
 
     def rng_state(self) -> object:
         """The state of the draws' generator (a restarted simulator goes on with it)."""
@@ -205,8 +209,13 @@ class FaultInjector:
 
     def keys_revoked(self, now: datetime) -> bool:
         """Every configured key has been revoked by simulated time `now`."""
-        at = self.config.revoke_keys_at
+        at = self.revoked_at
         return at is not None and now >= at
+
+    def revoke_keys(self, at: datetime) -> None:
+        """Revoke every key from simulated time `at` on (an earlier revocation stands)."""
+        if self.revoked_at is None or at < self.revoked_at:
+            self.revoked_at = at
 
     def draw(self) -> tuple[Fault, int]:
         """The fault for the next counted call, and the 5xx status if it is an ERROR.

@@ -26,7 +26,7 @@ from adapters.simulator.server.handlers import HANDLERS, ApiError, CallContext, 
 from adapters.simulator.server.settings import DeviceSettings
 from adapters.simulator.server.tally import CallTally
 from adapters.simulator.server.wire import Tariff
-from optimizer.clock import ScaledClock
+from optimizer.clock import FileClock, ScaledClock
 from optimizer.interfaces import SessionRecord
 
 ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
@@ -36,14 +36,19 @@ ANSWERED_WHILE_OFFLINE = frozenset({"connected", "stadistic_device"})
 class Simulator:
     """One simulated V2C cloud account set over one world model.
 
-    `clock` starts at the world's current time unless given. Without accounts
+    `clock` starts at the world's current time unless given (a `FileClock` another
+    process drives). Without accounts
     in the config every key sees every device of the world (`pairings/me` lists
     them all); with accounts (a fleet) a key sees only its account's devices and
     `account_tallies` counts the requests of each account by name.
     """
 
     def __init__(
-        self, world: WorldLike, config: SimulatorConfig, *, clock: ScaledClock | None = None
+        self,
+        world: WorldLike,
+        config: SimulatorConfig,
+        *,
+        clock: ScaledClock | FileClock | None = None,
     ) -> None:
         self.world = world
         self.config = config
@@ -116,20 +121,34 @@ class Simulator:
             self._advance_locked(t)
             return t
 
+    def revoke_keys_now(self) -> datetime:
+        """Revoke every key at the current simulated time (the user did it in the app);
+        the sessions as of that instant become its snapshot. Returns the time the keys
+        are revoked from (an earlier revocation stands)."""
+        with self._lock:
+            now = self.clock.now()
+            self._advance_locked(now)
+            if not self.faults.keys_revoked(now):
+                self.faults.revoke_keys(now)
+                self.session_snapshots[now] = self._session_records()
+            return self.faults.revoked_at or now
+
+    def _session_records(self) -> list[SessionRecord]:
+        return [log.to_record() for d in self.world.device_ids for log in self.world.sessions(d)]
+
     def _advance_locked(self, t: datetime) -> None:
         """Advance the world to `t`, stopping at each snapshot time on the way (lock held)."""
         while self._pending_snapshots and self._pending_snapshots[0] <= t:
             at = self._pending_snapshots.pop(0)
             self.world.advance_to(at)
-            self.session_snapshots[at] = [
-                log.to_record() for d in self.world.device_ids for log in self.world.sessions(d)
-            ]
+            self.session_snapshots[at] = self._session_records()
         self.world.advance_to(t)
 
     def state(self) -> dict[str, Any]:
         """Everything a restarted simulator needs to go on where this one is (picklable):
         the world, the device settings, the quota, the tally, the random streams,
-        the snapshots, and the simulated time with the wall time it was taken at."""
+        the key revocation, the snapshots, and the simulated time with the wall time it
+        was taken at."""
         with self._lock:
             now = self.clock.now()
             self._advance_locked(now)
@@ -144,23 +163,34 @@ class Simulator:
                 "tally": self.tally,
                 "rng": self._rng.getstate(),
                 "faults_rng": self.faults.rng_state(),
+                "revoked_at": self.faults.revoked_at,
                 "session_snapshots": self.session_snapshots,
             }
 
     @classmethod
-    def restored(cls, state: dict[str, Any], config: SimulatorConfig) -> Simulator:
+    def restored(
+        cls, state: dict[str, Any], config: SimulatorConfig, clock: FileClock | None = None
+    ) -> Simulator:
         """The simulator of `state` (from `state()`), under `config` (the same seed).
 
         Its clock goes on from the saved time plus the wall time since, at
         `config.speed`: the physical world did not stop while the cloud was down
         (the chargers kept their last settings), and a client's clock anchored on
-        the old simulator stays in step with the new one.
+        the old simulator stays in step with the new one. With a `clock` (a file
+        clock its driver kept) the world goes on to that clock's time instead.
         """
         if state["seed"] != config.seed:
             raise ValueError(f"the state was saved with seed {state['seed']}, not {config.seed}")
-        down_s = max(time.time() - float(state["wall_time"]), 0.0)
-        start = state["time"] + timedelta(seconds=down_s * config.speed)
-        sim = cls(state["world"], config, clock=ScaledClock(start, speed=config.speed))
+        if clock is not None and clock.now() < state["time"]:
+            raise ValueError(f"the clock file is at {clock.now()}, before the state's time")
+        if clock is None:
+            down_s = max(time.time() - float(state["wall_time"]), 0.0)
+            start = state["time"] + timedelta(seconds=down_s * config.speed)
+        sim = cls(
+            state["world"],
+            config,
+            clock=clock or ScaledClock(start, speed=config.speed),
+        )
         if list(sim.settings) != state["devices"]:
             raise ValueError(f"the state's devices are {', '.join(state['devices'])}")
         sim.settings = state["settings"]
@@ -168,6 +198,9 @@ class Simulator:
         sim.tally = state["tally"]
         sim._rng.setstate(state["rng"])
         sim.faults.set_rng_state(state["faults_rng"])
+        revoked_at = state.get("revoked_at")  # absent in state files of older versions
+        if revoked_at is not None:
+            sim.faults.revoke_keys(revoked_at)
         sim._pending_snapshots = [
             t for t in sim._pending_snapshots if t not in state["session_snapshots"]
         ]

@@ -5,8 +5,8 @@ the car plugged in when its gateway restarts, and the physical world goes on
 meanwhile. `save_state` writes what `Simulator.state()` returns (pickled, via
 a temporary file renamed into place, so a crash mid-write leaves the old
 file); `load_state` builds the simulator that goes on from it, its clock
-advanced by the wall time the server was down. The file is trusted like the
-code: load only state files this simulator wrote.
+advanced by the wall time the server was down (or on a `FileClock`'s time).
+The file is trusted like the code: load only state files this simulator wrote.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from adapters.simulator.server.config import SimulatorConfig
 from adapters.simulator.server.simulator import Simulator
+from optimizer.clock import FileClock
 
 STATE_FORMAT = 1
 """Bumped whenever what `Simulator.state()` holds changes shape."""
@@ -36,8 +37,9 @@ def save_state(sim: Simulator, path: Path) -> None:
     tmp.replace(path)
 
 
-def load_state(path: Path, config: SimulatorConfig) -> Simulator:
-    """The simulator saved in `path`, going on under `config`; StateFileError if it cannot."""
+def load_state(path: Path, config: SimulatorConfig, clock: FileClock | None = None) -> Simulator:
+    """The simulator saved in `path`, going on under `config` (and on `clock`, when
+    given: see `Simulator.restored`); StateFileError if it cannot."""
     try:
         with path.open("rb") as f:
             state = pickle.load(f)  # our own file, see the module doc
@@ -46,7 +48,7 @@ def load_state(path: Path, config: SimulatorConfig) -> Simulator:
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
         raise StateFileError(f"{path}: not a simulator state file of format {STATE_FORMAT}")
     try:
-        return Simulator.restored(state, config)
+        return Simulator.restored(state, config, clock)
     except ValueError as exc:
         raise StateFileError(f"{path}: {exc}") from None
 

@@ -1,5 +1,5 @@
 // v2c-solar dashboard: reads the JSON API, renders the home, the chargers, the plan chart,
-// the decisions and the sessions, and sends the two writes (policy, target) with the
+// each car's stored least-cost plan, the decisions and the sessions, and sends the two writes (policy, target) with the
 // bearer token the user typed once (kept in sessionStorage, gone with the tab).
 // Live updates: server-sent events on /api/events when the server has them, else polling.
 
@@ -139,16 +139,22 @@ function fillSelect(select, values, selected) {
 
 // ----- the chargers ----------------------------------------------------------------------------
 
-function chargerCard(deviceId) {
-  const id = `charger-${deviceId}`;
-  let card = document.getElementById(id);
-  if (!card) {
-    card = $("#charger-card").content.firstElementChild.cloneNode(true);
-    card.id = id;
-    card.dataset.deviceId = deviceId;
-    $("#chargers").append(card);
+/** The element `#${prefix}-${deviceId}`, made from the template `#${template}` into
+ * `container` the first time a charger is seen. */
+function deviceElement(prefix, template, container, deviceId) {
+  const id = `${prefix}-${deviceId}`;
+  let element = document.getElementById(id);
+  if (!element) {
+    element = $(`#${template}`).content.firstElementChild.cloneNode(true);
+    element.id = id;
+    element.dataset.deviceId = deviceId;
+    $(container).append(element);
   }
-  return card;
+  return element;
+}
+
+function chargerCard(deviceId) {
+  return deviceElement("charger", "charger-card", "#chargers", deviceId);
 }
 
 function renderCharger(charger) {
@@ -311,22 +317,35 @@ function forecastRows(plan) {
   }));
 }
 
-/** Prices as a step function {t, price} (per kWh), if the plan has any. */
-function priceRows(plan) {
-  const prices = plan.prices ?? plan.tariff ?? [];
-  return (Array.isArray(prices) ? prices : []).map((p) => ({
-    t: unix(p.start ?? p.time),
-    price: p.price_per_kwh ?? p.price ?? null,
-  }));
+/** The stored least-cost plans' slots as steps {t, ...value(slot)}, summed over the
+ * chargers by `add`, ending with `end` at the last slot's end (nothing planned after). */
+function plannedSteps(plan, value, add, end) {
+  const byTime = new Map();
+  let last = null;
+  for (const goal of plan.chargers ?? []) {
+    const stored = goal.least_cost;
+    if (!stored) continue;
+    const stepS = stored.step_s ?? 900;
+    for (const slot of stored.slots) {
+      const t = unix(slot.start);
+      byTime.set(t, byTime.has(t) ? add(byTime.get(t), value(slot, stepS)) : value(slot, stepS));
+      last = Math.max(last ?? t, t + stepS);
+    }
+  }
+  const rows = [...byTime].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, ...v }));
+  if (last != null && !byTime.has(last)) rows.push({ t: last, ...end });
+  return rows;
 }
 
-/** Planned charging power per time {t, w}, if the plan has it. */
+/** The import price per kWh the plans were made with, as a step function {t, price}. */
+function priceRows(plan) {
+  return plannedSteps(plan, (slot) => ({ price: slot.import_eur_per_kwh }), (a) => a, { price: null });
+}
+
+/** The cars' planned charging power (W, every charger's summed) per slot {t, w}. */
 function chargeRows(plan) {
-  const steps = plan.charging ?? plan.schedule ?? [];
-  return (Array.isArray(steps) ? steps : []).map((p) => ({
-    t: unix(p.start ?? p.time),
-    w: p.power_w ?? null,
-  }));
+  const power = (slot, stepS) => ({ w: ((slot.grid_wh + slot.solar_wh) * 3600) / stepS });
+  return plannedSteps(plan, power, (a, b) => ({ w: a.w + b.w }), { w: 0 });
 }
 
 function nearestBefore(rows, t, key) {
@@ -464,14 +483,151 @@ function planNote(plan, prepared) {
     notes.push(parts.join(": "));
   }
   if (!plan.forecast) notes.push("no forecast yet");
-  if (!prepared.hasPrices) notes.push("no hourly prices in the plan");
+  if (!prepared.hasPrices) notes.push("no least-cost plan: no prices or car power drawn");
   return notes.join(" · ");
 }
 
 function resizeChart() {
+  for (const [deviceId, { chart: planChart }] of planCharts) {
+    const width = Math.max(280, $(".plan-chart", planArticle(deviceId)).clientWidth);
+    planChart.setSize({ width, height: Math.max(180, Math.min(260, Math.round(width * 0.35))) });
+  }
   if (!chart) return;
   const width = Math.max(280, $("#plan-chart").clientWidth);
   chart.setSize({ width, height: Math.max(220, Math.min(340, Math.round(width * 0.45))) });
+}
+
+// ----- the stored least-cost plans (uPlot, one chart per charger) ----------------------------------
+
+const planCharts = new Map(); // device id -> {chart, key}
+
+function planArticle(deviceId) {
+  return deviceElement("charge-plan", "charge-plan", "#charge-plans", deviceId);
+}
+
+/** The plan's slots that end after `nowIso` (the daemon's clock): what is left to departure. */
+function slotsAhead(stored, nowIso) {
+  const now = nowIso ? new Date(nowIso).getTime() : -Infinity;
+  const stepMs = 1000 * (stored.step_s ?? 900);
+  return stored.slots.filter((slot) => new Date(slot.start).getTime() + stepMs > now);
+}
+
+/** uPlot columns: time, grid + sun kW (drawn behind), grid kW, price; one extra point at
+ * the last slot's end so the stepped paths draw the last slot too. */
+function planColumns(slots, stepS) {
+  const perKw = 3.6 / stepS; // Wh in a slot of stepS s -> mean kW
+  const rows = slots.map((s) => [unix(s.start), (s.grid_wh + s.solar_wh) * perKw, s.grid_wh * perKw, s.import_eur_per_kwh]);
+  const last = rows[rows.length - 1];
+  rows.push([last[0] + stepS, ...last.slice(1)]);
+  return [0, 1, 2, 3].map((i) => rows.map((row) => row[i]));
+}
+
+function planChartOptions(width, sunOf) {
+  const axis = { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line"), width: 1 }, ticks: { stroke: cssVar("--line") } };
+  const steps = window.uPlot.paths.stepped({ align: 1 });
+  const kwText = (v) => (v == null ? "—" : `${v.toFixed(2)} kW`);
+  return {
+    width,
+    height: Math.max(180, Math.min(260, Math.round(width * 0.35))),
+    scales: { x: { time: true }, kW: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+    series: [
+      {},
+      { label: "sun", scale: "kW", stroke: cssVar("--pv"), fill: cssVar("--pv-band"), width: 1, paths: steps, points: { show: false }, value: (u, v, si, i) => (i == null ? "—" : kwText(sunOf(i))) },
+      { label: "grid", scale: "kW", stroke: cssVar("--grid"), fill: cssVar("--grid"), width: 1, paths: steps, points: { show: false }, value: (u, v) => kwText(v) },
+      { label: "price", scale: "price", stroke: cssVar("--price"), width: 1.5, paths: steps, points: { show: false }, value: (u, v) => (v == null ? "—" : `${v.toFixed(3)} EUR/kWh`) },
+    ],
+    axes: [
+      { ...axis },
+      { ...axis, scale: "kW", label: "kW", size: 48 },
+      { ...axis, scale: "price", side: 1, label: "EUR/kWh", grid: { show: false }, size: 56 },
+    ],
+    legend: { live: true },
+    hooks: { draw: [drawNow] },
+  };
+}
+
+function drawPlanChart(article, deviceId, slots, stepS, key) {
+  const target = $(".plan-chart", article);
+  const kept = planCharts.get(deviceId);
+  if (!window.uPlot || (kept && kept.key === key)) return;
+  kept?.chart.destroy();
+  const data = planColumns(slots, stepS);
+  const sunOf = (i) => data[1][i] - data[2][i];
+  const width = Math.max(280, target.clientWidth);
+  const chart = new window.uPlot(planChartOptions(width, sunOf), data, target);
+  target.dataset.slots = String(slots.length);
+  planCharts.set(deviceId, { chart, key });
+}
+
+function slotRow(slot, stepS) {
+  const tr = document.createElement("tr");
+  const kwMean = ((slot.grid_wh + slot.solar_wh) * 3.6) / stepS;
+  tr.append(
+    cell(clockTime(slot.start)),
+    cell(slot.mode === "fixed" ? `grid ${amps(slot.current_a)}` : slot.mode),
+    cell(kwMean.toFixed(2), true),
+    cell((slot.grid_wh / 1000).toFixed(2), true),
+    cell((slot.solar_wh / 1000).toFixed(2), true),
+    cell(slot.import_eur_per_kwh.toFixed(3), true),
+    cell(slot.cost_eur.toFixed(3), true),
+  );
+  return tr;
+}
+
+/** One charger's plan: its figures, its chart and its slots to departure, or why it has none. */
+function renderChargePlan(goal, nowIso) {
+  const article = planArticle(goal.device_id);
+  setText($(".device-id", article), goal.device_id);
+  const stored = goal.least_cost;
+  const slots = stored ? slotsAhead(stored, nowIso) : [];
+  let empty = goal.no_plan ?? (stored ? "" : "no plan");
+  if (stored && !slots.length) empty = `no plan: the last one ran out at ${dayTime(stored.deadline)}`;
+  setText($(".plan-empty", article), empty);
+  if (empty) {
+    article.dataset.empty = "1";
+    planCharts.get(goal.device_id)?.chart.destroy();
+    planCharts.delete(goal.device_id);
+    return;
+  }
+  delete article.dataset.empty;
+  const wanted = goal.target_wh ?? stored.energy_wanted_wh;
+  setText($(".plan-target", article), `${kwh(wanted)} by ${dayTime(goal.departure ?? stored.departure)}`);
+  setText($(".plan-cost", article), `${money(stored.cost_eur)} EUR`);
+  setText($(".plan-energy", article), `${kwh(stored.grid_wh)} / ${kwh(stored.solar_wh)}`);
+  setText($(".plan-replan", article), `${dayTime(stored.created_at)} (${stored.reason})`);
+  const short = stored.shortfall_wh > 0 ? `short by ${kwh(stored.shortfall_wh)}: out of reach by departure` : "";
+  setText($(".plan-short", article), short);
+  const stepS = stored.step_s ?? 900;
+  const key = `${stored.created_at}|${slots.length}|${matchMedia("(prefers-color-scheme: dark)").matches}`;
+  const tbody = $(".plan-slots tbody", article);
+  if (tbody.dataset.key !== key) {
+    tbody.dataset.key = key;
+    tbody.replaceChildren(...slots.map((slot) => slotRow(slot, stepS)));
+    setText($(".plan-slots summary", article), `${slots.length} slots to departure`);
+  }
+  drawPlanChart(article, goal.device_id, slots, stepS, key);
+}
+
+function renderChargePlans(plan) {
+  const ids = new Set();
+  const container = $("#charge-plans");
+  for (const placeholder of container.querySelectorAll(":scope > p")) placeholder.remove();
+  for (const goal of plan.chargers ?? []) {
+    ids.add(goal.device_id);
+    renderChargePlan(goal, plan.time);
+  }
+  for (const article of [...container.children]) {
+    if (!ids.has(article.dataset.deviceId)) {
+      planCharts.get(article.dataset.deviceId)?.chart.destroy();
+      planCharts.delete(article.dataset.deviceId);
+      article.remove();
+    }
+  }
+  if (!ids.size) {
+    const none = Object.assign(document.createElement("p"), { className: "muted small" });
+    none.textContent = "no plan: no charger in the daemon's plan";
+    container.append(none);
+  }
 }
 
 // ----- refresh loop ---------------------------------------------------------------------------------
@@ -501,7 +657,10 @@ function renderStatus(status) {
   offerDeparture(status);
   rememberPv(status);
   lastChargers = status.chargers ?? [];
-  if (lastPlan) renderPlan(lastPlan);
+  if (lastPlan) {
+    renderPlan(lastPlan);
+    renderChargePlans(lastPlan);
+  }
   if (lastSessions) renderSessions(lastSessions, lastChargers);
 }
 
@@ -512,6 +671,7 @@ async function refreshSlow(force = false) {
   if (plan.status === "fulfilled") {
     lastPlan = plan.value;
     renderPlan(lastPlan);
+    renderChargePlans(lastPlan);
   } else {
     setText($("#plan-note"), `plan unavailable (${plan.reason.message})`);
   }
