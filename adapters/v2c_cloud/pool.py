@@ -3,8 +3,8 @@
 A fleet daemon drives hundreds of accounts. Each account's client keeps what is
 the account's own (its key, quota, 429 block, call listener: the `Engine`), but
 the bytes of every account move through one `httpx.AsyncClient` on one event
-loop (`HttpPool`): one connection pool, one thread doing I/O, however many
-accounts. The controllers stay synchronous: `PooledV2CClient` is the sync
+loop (`HttpPool`): one client, one thread doing I/O, however many accounts.
+The controllers stay synchronous: `PooledV2CClient` is the sync
 `V2CClient` whose exchanges are submitted to the loop and awaited by the
 calling thread (each account's worker thread), so one account's slow or hanging
 request waits in that account's thread alone and never holds another's.
@@ -13,10 +13,10 @@ Each client has its own lane of keep-alive connections under the one client
 (`LaneTransport`): an account's worker sends one request at a time, so its lane
 holds a connection or two, and a request looks only at those before it reuses
 one. One shared connection pool checked every pooled connection's socket on each
-request (httpcore's `has_expired`): with a hundred accounts a hundred polls per
-request, the largest part of the pool's CPU (BENCHMARKS.md, "Fleet CPU, second
-round"). Lanes also keep an account that holds its connections (a hanging
-server) out of every other account's.
+request (httpcore's `has_expired`) and counted them all for each idle one: with a
+hundred accounts a hundred polls and ten thousand checks per request, a large part
+of the pool's CPU (BENCHMARKS.md, "Fleet CPU, second round"). Lanes also keep an
+account that holds its connections (a hanging server) out of every other account's.
 
     pool = HttpPool()
     client = PooledV2CClient(pool, api_key=key, base_url=url)
