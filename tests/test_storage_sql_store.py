@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -315,3 +316,29 @@ def test_a_read_only_store_refuses_to_upgrade_an_old_schema(tmp_path: Path) -> N
     SqlStore(url, steps=STEPS[:1]).close()
     with pytest.raises(StoreError, match="readonly"):
         SqlStore(url, create_if_missing=False, read_only=True)
+
+
+def test_the_account_stores_of_one_database_commit_in_turn(tmp_path: Path) -> None:
+    """A fleet's account threads commit into one SQLite file: they queue in the process, so
+    none waits in SQLite's busy handler (here no wait at all: `timeout=0`) and fails."""
+    root = SqlStore(f"{sqlite_url(tmp_path)}?timeout=0")
+    stores = [root.for_account(f"acct-{i}") for i in range(8)]
+    errors: list[StoreError] = []
+
+    def work(store: SqlStore) -> None:
+        for minute in range(40):
+            store.record_decision(make_decision(minute))
+            store.record_call(make_call(minute))
+            try:
+                store.commit()
+            except StoreError as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert root.row_counts()["decisions"] == 8 * 40
+    root.close()

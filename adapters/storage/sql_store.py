@@ -15,16 +15,18 @@ from __future__ import annotations
 import copy
 import math
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, Row, delete, func, insert, select, true, update
+from sqlalchemy import Engine, Row, Table, bindparam, delete, func, insert, select, true, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from adapters.closing import Closing
+from adapters.storage.driver import DriverInsert, DriverSelect
 from adapters.storage.engine import (
     describe_db_error,
     open_engine,
@@ -39,6 +41,7 @@ from adapters.storage.migrations import STEPS, MigrationStep, schema_version, up
 from adapters.storage.schema import (
     DEFAULT_ACCOUNT,
     ApiCallRow,
+    Base,
     CommandRow,
     DecisionRow,
     ObservationRow,
@@ -142,6 +145,11 @@ class SqlStore(Closing):
         self.url = redact_url(url)
         database = sqlite_file(url) if exclusive else None
         self._lock = None if database is None else DatabaseLock(Path(database), self.url)
+        self._writing = threading.Lock()
+        """Held while committing, shared with the `for_account` siblings: a fleet's account
+        threads queue for the database's one writer here instead of in SQLite's busy
+        handler, whose sleep-and-retry let a commit lose the lock for 5 s (`database is
+        locked`) with a hundred accounts writing (BENCHMARKS.md, "Fleet CPU, second round")."""
         try:
             self._engine: Engine = open_engine(url, create_if_missing=create_if_missing)
         except StoreError:
@@ -264,7 +272,7 @@ class SqlStore(Closing):
         key = self._setting_key(key)
         if key in self._settings:
             return self._settings[key]
-        rows = self._rows(select(SettingRow.value).where(SettingRow.key == key))
+        rows = self._driver_rows(_SETTING, {"key": key})
         return None if not rows else str(rows[0][0])
 
     def pending_setting(self, key: str) -> str | None:
@@ -275,11 +283,11 @@ class SqlStore(Closing):
         """Every committed setting of this store's account (all rows for the single
         home), by the key `setting` takes: one query where `setting` costs one per key."""
         prefix = self._setting_key("")
-        statement = select(SettingRow.key, SettingRow.value)
         if prefix:
-            statement = statement.where(SettingRow.key.startswith(prefix, autoescape=True))
-        pairs: list[tuple[Any, ...]] = [tuple(row) for row in self._rows(statement)]
-        return {str(key)[len(prefix) :]: str(value) for key, value in pairs}
+            rows = self._driver_rows(_SETTINGS_LIKE, _starting_with(prefix))
+        else:
+            rows = self._driver_rows(_ALL_SETTINGS_ROWS, {})
+        return {str(key)[len(prefix) :]: str(value) for key, value in rows}
 
     def record_plan(self, plan: PlanRecord) -> None:
         """Buffer a new plan; on commit its row, its slots, and the slots of the device's
@@ -300,7 +308,7 @@ class SqlStore(Closing):
         if not self._has_pending():
             return
         try:
-            with self._engine.begin() as conn:
+            with self._writing, self._engine.begin() as conn:
                 self._write_pending(conn)
         except OperationalError as exc:
             detail = describe_db_error(exc, self._raw_url)
@@ -338,43 +346,41 @@ class SqlStore(Closing):
     def _write_pending(self, conn: Any) -> None:
         label = {"account": self._label}
         if self._calls:
-            conn.execute(insert(ApiCallRow), [_call_row(c) | label for c in self._calls])
+            _INSERT_CALLS.execute(conn, [_call_row(c) | label for c in self._calls])
         if self._observations:
             rows = [_reading_row(r) | label for r in self._observations]
-            conn.execute(insert(ObservationRow), rows)
+            _INSERT_OBSERVATIONS.execute(conn, rows)
         if self._decisions:
             rows = [_decision_row(d) | label for d in self._decisions]
-            conn.execute(insert(DecisionRow), rows)
+            _INSERT_DECISIONS.execute(conn, rows)
         if self._commands:
-            conn.execute(insert(CommandRow), [_command_row(c) | label for c in self._commands])
-        for session in self._sessions.values():
-            row = _session_row(session) | label
-            updated = conn.execute(
-                update(SessionRow)
-                .where(
-                    SessionRow.account == self._label,
-                    SessionRow.device_id == session.device_id,
-                    SessionRow.start == session.start,
-                )
-                .values(row)
-            )
-            if updated.rowcount == 0:
-                conn.execute(insert(SessionRow), [row])
+            _INSERT_COMMANDS.execute(conn, [_command_row(c) | label for c in self._commands])
+        if self._sessions:
+            _write_sessions(conn, [_session_row(s) | label for s in self._sessions.values()])
         for key, value in self._settings.items():
-            changed = conn.execute(
-                update(SettingRow).where(SettingRow.key == key).values(value=value)
-            )
+            changed = conn.execute(_UPDATE_SETTING, {"b_key": key, "value": value})
             if changed.rowcount == 0:
-                conn.execute(insert(SettingRow), [{"key": key, "value": value}])
+                conn.execute(_INSERT_SETTING, {"key": key, "value": value})
         for plan in self._plans:
             _write_plan(conn, plan, self._label)
 
     # -- queries --------------------------------------------------------------------
 
-    def _rows(self, statement: Any) -> Sequence[Row[Any]]:
+    def _rows(self, statement: Any, parameters: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         try:
             with self._engine.connect() as conn:
-                return conn.execute(statement).all()
+                return conn.execute(statement, parameters).all()
+        except DBAPIError as exc:
+            raise StoreError(
+                f"cannot read {self.url}: {describe_db_error(exc, self._raw_url)}"
+            ) from None
+
+    def _driver_rows(
+        self, query: DriverSelect, parameters: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """`query`'s rows straight from the driver (the settings: plain strings)."""
+        try:
+            return query.rows(self._engine, parameters)
         except DBAPIError as exc:
             raise StoreError(
                 f"cannot read {self.url}: {describe_db_error(exc, self._raw_url)}"
@@ -468,6 +474,64 @@ class SqlStore(Closing):
         return int(
             self._rows(select(func.count()).select_from(model).where(self._mine(model)))[0][0]
         )
+
+
+# -- prebuilt statements ------------------------------------------------------------------
+# Built once on the tables, not per commit on the ORM classes: a fleet commits a round per
+# account and clock minute when busy, and building, ORM-annotating and hashing a
+# fresh statement each time was most of a commit's CPU (BENCHMARKS.md, "Fleet CPU, second
+# round"). The records' inserts go straight to the driver (`DriverInsert`), one
+# executemany each.
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a model."""
+    return model.metadata.tables[model.__tablename__]
+
+
+_INSERT_CALLS = DriverInsert(_table(ApiCallRow))
+_INSERT_OBSERVATIONS = DriverInsert(_table(ObservationRow))
+_INSERT_DECISIONS = DriverInsert(_table(DecisionRow))
+_INSERT_COMMANDS = DriverInsert(_table(CommandRow))
+_INSERT_SESSION = insert(_table(SessionRow))
+_SESSIONS = _table(SessionRow).c
+_UPDATE_SESSION = update(_table(SessionRow)).where(
+    _SESSIONS.account == bindparam("b_account"),
+    _SESSIONS.device_id == bindparam("b_device_id"),
+    _SESSIONS.start == bindparam("b_start"),
+)
+_SETTINGS = _table(SettingRow).c
+_UPDATE_SETTING = (
+    update(_table(SettingRow))
+    .where(_SETTINGS.key == bindparam("b_key"))
+    .values(value=bindparam("value"))
+)
+_INSERT_SETTING = insert(_table(SettingRow))
+_SETTING = DriverSelect(select(_SETTINGS.value).where(_SETTINGS.key == bindparam("key")))
+_ALL_SETTINGS = select(_SETTINGS.key, _SETTINGS.value)
+_SETTINGS_LIKE = DriverSelect(
+    _ALL_SETTINGS.where(_SETTINGS.key.like(bindparam("pattern"), escape="/"))
+)
+_ALL_SETTINGS_ROWS = DriverSelect(_ALL_SETTINGS)
+
+
+def _write_sessions(conn: Any, rows: list[dict[str, Any]]) -> None:
+    """Update each session's row, or insert it when it has none yet (by account, device
+    and start)."""
+    for row in rows:
+        where = {
+            "b_account": row["account"],
+            "b_device_id": row["device_id"],
+            "b_start": row["start"],
+        }
+        if conn.execute(_UPDATE_SESSION, row | where).rowcount == 0:
+            conn.execute(_INSERT_SESSION, [row])
+
+
+def _starting_with(prefix: str) -> dict[str, str]:
+    """The LIKE pattern of the keys that start with `prefix`, its wildcards escaped."""
+    escaped = prefix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return {"pattern": f"{escaped}%"}
 
 
 # -- value objects <-> rows -------------------------------------------------------------

@@ -3,11 +3,20 @@
 A fleet daemon drives hundreds of accounts. Each account's client keeps what is
 the account's own (its key, quota, 429 block, call listener: the `Engine`), but
 the bytes of every account move through one `httpx.AsyncClient` on one event
-loop (`HttpPool`): one connection pool, one thread doing I/O, however many
-accounts. The controllers stay synchronous: `PooledV2CClient` is the sync
+loop (`HttpPool`): one client, one thread doing I/O, however many accounts.
+The controllers stay synchronous: `PooledV2CClient` is the sync
 `V2CClient` whose exchanges are submitted to the loop and awaited by the
 calling thread (each account's worker thread), so one account's slow or hanging
 request waits in that account's thread alone and never holds another's.
+
+Each client has its own lane of keep-alive connections under the one client
+(`LaneTransport`): an account's worker sends one request at a time, so its lane
+holds a connection or two, and a request looks only at those before it reuses
+one. One shared connection pool checked every pooled connection's socket on each
+request (httpcore's `has_expired`) and counted them all for each idle one: with a
+hundred accounts a hundred polls and ten thousand checks per request, a large part
+of the pool's CPU (BENCHMARKS.md, "Fleet CPU, second round"). Lanes also keep an
+account that holds its connections (a hanging server) out of every other account's.
 
     pool = HttpPool()
     client = PooledV2CClient(pool, api_key=key, base_url=url)
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import threading
 import time as _time
 from collections.abc import Callable, Coroutine
@@ -34,22 +44,49 @@ from adapters.v2c_cloud.sync import V2CClient
 
 T = TypeVar("T")
 
-POOL_CONNECTIONS = 256
-"""Connections the pool keeps (open and idle): about one per account's worker thread."""
+LANE_CONNECTIONS = 4
+"""Connections one client's lane may hold open at once (its worker sends one request at a
+time; a request given up by a timeout may still be closing)."""
+LANE_KEEPALIVE = 2
+"""Idle connections a lane keeps for reuse."""
+_LANE = "v2c_pool_lane"
+"""The request extension naming the lane a request goes through."""
+
+
+class LaneTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the connection pool of its lane (the request's `_LANE`
+    extension; one lane per `PooledV2CClient`), made on the lane's first request."""
+
+    def __init__(self, make: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._make = make
+        self._lanes: dict[int, httpx.AsyncBaseTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """The answer of the request's lane (lane 0 without the extension)."""
+        lane: int = request.extensions.get(_LANE, 0)
+        transport = self._lanes.get(lane)
+        if transport is None:
+            transport = self._lanes[lane] = self._make()
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """Close every lane's connections."""
+        for transport in self._lanes.values():
+            await transport.aclose()
 
 
 class HttpPool:
     """An event loop in a daemon thread with one `httpx.AsyncClient` (no base URL: each
     client sends absolute URLs), shared by every `PooledV2CClient` of the process.
 
-    `timeout` (s) is per request. `transport` replaces the network (tests).
+    `timeout` (s) is per request. `transport` replaces the network (tests); by default
+    each client's requests go through its own lane of connections (`LaneTransport`).
     """
 
     def __init__(
         self,
         *,
         timeout: float = DEFAULT_TIMEOUT_S,
-        connections: int = POOL_CONNECTIONS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
@@ -57,25 +94,39 @@ class HttpPool:
             target=self._loop.run_forever, name="v2c-http-pool", daemon=True
         )
         self._thread.start()
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        limits = httpx.Limits(
+            max_connections=LANE_CONNECTIONS, max_keepalive_connections=LANE_KEEPALIVE
+        )
+
+        tls = httpx.create_ssl_context()  # one for every lane: each costs milliseconds
 
         async def make() -> httpx.AsyncClient:
-            return httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport)
+            lanes = transport or LaneTransport(
+                lambda: httpx.AsyncHTTPTransport(verify=tls, limits=limits)
+            )
+            return httpx.AsyncClient(timeout=timeout, transport=lanes)
 
         self.http: httpx.AsyncClient = self._submit(make()).result()
         self._closed = False
+        self._lanes = itertools.count(1)
+
+    def new_lane(self) -> int:
+        """A lane of connections of its own, for one client (see `LaneTransport`)."""
+        return next(self._lanes)
 
     def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    def exchange(self, attempt: Attempt) -> httpx.Response:
-        """Send the attempt's request on the loop and wait for the answer (calling thread).
+    def exchange(self, attempt: Attempt, lane: int = 0) -> httpx.Response:
+        """Send the attempt's request on the loop through `lane` (`new_lane`) and wait for
+        the answer (calling thread).
 
         Raises `httpx.TransportError` as `httpx.AsyncClient.send` does, and a
         `httpx.TransportError` too when the pool closes under the request.
         """
         if self._closed:
             raise httpx.ConnectError("the HTTP pool is closed")
+        attempt.request.extensions[_LANE] = lane
         future = self._submit(self.http.send(attempt.request))
         try:
             return future.result()
@@ -125,6 +176,7 @@ class PooledV2CClient(V2CClient):
         ClientBase.__init__(self, api_key, **options)
         self._sleep = sleep
         self._pool = pool
+        self._lane = pool.new_lane()
 
     def close(self) -> None:
         """Nothing to release: the connections are the pool's."""
@@ -132,10 +184,10 @@ class PooledV2CClient(V2CClient):
     def _exchange(self, request: HttpRequest) -> Outcome:
         attempt = Attempt(self._pool.http, replace(request, path=self.base_url + request.path))
         try:
-            response = self._pool.exchange(attempt)
+            response = self._pool.exchange(attempt, self._lane)
         except httpx.TransportError as exc:
             return attempt.failed(exc)
         return attempt.answered(response)
 
 
-__all__ = ["POOL_CONNECTIONS", "HttpPool", "PooledV2CClient"]
+__all__ = ["HttpPool", "LaneTransport", "PooledV2CClient"]
