@@ -28,7 +28,7 @@ from optimizer.policies.least_cost_plan import (
     tail_s_for,
     unpublished_at_best,
 )
-from optimizer.policies.target import TargetParams, TargetPolicy, _amps_up, _free_sun
+from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun
 from optimizer.prices.series import PriceSeries
 
 T0 = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
@@ -161,10 +161,3 @@ def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
     assert policy.least_cost.plan is not None
     assert policy.least_cost.plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
     assert decision.charging  # the charger's PV mode takes what comes
-
-
-def test_the_planned_power_is_rounded_up_to_whole_amps() -> None:
-    """Floored, every block fell short and the rest came an hour later: one more start."""
-    assert _amps_up(3000.0, 230.0) == 14  # 13.04 A
-    assert _amps_up(13.01 * 230.0, 230.0) == 13  # the solver's dust
-    assert _amps_up(3680.0, 230.0) == 16

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
+from optimizer.limits import whole_amps
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
@@ -276,8 +277,10 @@ class TargetPolicy(Policy):
             limits = ctx.limits
             done_in_s = missing_wh / max(slot.power_w, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
-            amps = min(max(_amps_up(slot.power_w, limits.watts_per_amp), limits.min_current_a),
-                       limits.max_current_a)  # fmt: skip
+            amps = min(
+                max(whole_amps(slot.power_w, limits.watts_per_amp), limits.min_current_a),
+                limits.max_current_a,
+            )
             return charge_at(
                 ctx,
                 self.name,
@@ -386,19 +389,6 @@ class TargetPolicy(Policy):
             f"pessimistic sun {plan.solar_expected_wh / 1000:.1f} kWh, "
             f"grid {plan.grid_wh / 1000:.1f} kWh"
         )
-
-
-def _amps_up(power_w: float, watts_per_amp: float) -> int:
-    """The whole amps (A) that deliver at least the planned power (W): the car stops at
-    the target anyway. Floored, each block fell a little short of its energy and the
-    remainder (0.07-0.7 kWh) came at the next hourly replan: one more start a night.
-    The fuse stays the govern stage's (it cuts the setpoint)."""
-    return math.ceil(power_w / watts_per_amp - AMP_TOLERANCE)
-
-
-AMP_TOLERANCE = 0.02
-"""A planned power this close above a whole amp (share of an amp) is that amp: the
-solver's rounding dust is no reason for one more amp."""
 
 
 def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
