@@ -261,6 +261,7 @@ class LeastCostPlanner:
             block_s=block_s_for(n),
             tail_s=tail_s_for(n),
             grid_premium_eur_per_kwh=premium,
+            switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
             now=ChargerNow(
                 charging=ctx.charging,
@@ -292,6 +293,12 @@ class LeastCostPlanner:
                 return series
         return PriceSeries.from_slots([_hour(ctx.now)], [FLAT_IMPORT_EUR_PER_KWH])
 
+
+SWITCH_COST_EUR = 0.01
+"""What the plan charges a start or a stop of the car (EUR, beside the command's cost):
+the issue asks for no more starts and stops than the charger's own PV mode makes; a
+cent merges two grid runs an hour apart unless the hour between costs more than about
+0.3 ct/kWh at full power."""
 
 HOUSE_NOW_S = 3600.0
 """The plan counts on the household load of the last reading this long from now (s),
@@ -454,7 +461,8 @@ def planned_sun_w(
     the shortfall and buys it), the pessimistic quantile in the last stretch, where it
     cannot. Slots beyond the forecast repeat the slot a day earlier (the forecaster
     looks 36 h ahead; a weekend session lasts 62 h), so far sun is neither zero nor
-    invented.
+    invented; from `FAR_S` on the central sun is the forecast's share of the clear sky
+    as whole sunny hours (`sunny_days_w`).
     """
     fc = ctx.forecast
     if fc is None:
@@ -517,8 +525,9 @@ def sunny_days_w(clear_w: np.ndarray, share: float) -> np.ndarray:
 
 BLOCKS_MAX = 36
 """Most decision blocks in a plan: a clock hour each up to 36 h to departure, longer
-blocks beyond (a weekend's 62 h: 2 h). With 58 hour blocks, half of the solves stopped
-at the time limit and some returned poor plans (grid bought before a sunny weekend)."""
+blocks beyond (a weekend's 62 h: 3 h, then the last `TAIL_HOURS` in hours). With 58
+hour blocks, half of the solves stopped at the time limit and some returned poor plans
+(grid bought before a sunny weekend)."""
 
 
 EARLY_GRID_PREMIUM_EUR_PER_KWH = 0.05
