@@ -209,7 +209,9 @@ def test_the_plan_counts_on_the_central_sun_early_and_the_pessimistic_near_depar
     pv, clear = planned_sun_w(ctx, n, grid_time_s=3600.0)
     assert pv[0] == 2000.0 and clear[0] == 4000.0
     assert pv[-1] == 500.0  # the last stretch: pessimistic (repeated a day earlier)
-    assert pv[200] == 2000.0  # beyond the forecast: the slot a day earlier
+    assert pv[60] == 2000.0  # within a day: the forecast itself
+    far = pv[96:192]  # beyond a day: the forecast's half of the clear sky as sunny hours
+    assert far.max() == 4000.0 and far.sum() == pytest.approx(2000.0 * far.size, rel=0.05)
     sure = int(np.argmax(pv == 500.0))
     assert sure * SLOT_S == pytest.approx(n * SLOT_S - 3600.0 - 3600.0, abs=SLOT_S)
 
@@ -224,8 +226,9 @@ def test_grid_bought_while_sun_may_still_come_pays_a_premium() -> None:
 
 def test_long_horizons_are_planned_in_longer_blocks() -> None:
     assert block_s_for(96) == 3600.0
-    assert block_s_for(62 * 4) == 7200.0
-    assert block_s_for(12 * 24 * 4) / 3600.0 * BLOCKS_MAX >= 12 * 24
+    assert block_s_for(62 * 4) == 3 * 3600.0  # and hour blocks in the last 12 h
+    n = 12 * 24 * 4
+    assert block_s_for(n) / 3600.0 * (BLOCKS_MAX - 12) >= 12 * 24 - 12
 
 
 def test_a_car_leaving_a_fixed_current_at_night_is_paused_not_handed_to_the_pv_mode() -> None:

@@ -220,7 +220,7 @@ class _Model:
         hi[self.idx["P"]] = self.block_cap
         hi[self.idx["chg"]] = 1.0
         hi[self.short] = self.r.energy_wanted_wh
-        hi[self.over] = self.min_w * self.r.block_s / 3600.0
+        hi[self.over] = self.min_w * float(np.bincount(self.block).max()) * self.h
         return Bounds(lo, hi)
 
     def constraints(self) -> LinearConstraint:

@@ -100,7 +100,11 @@ class PlanRequest:
     Decisions are made per block of `block_s` seconds aligned on the clock (UTC
     multiples of `block_s`): in each the charger is off, in its own PV mode (it follows
     the surplus by itself, slot by slot, no grid), or at one fixed power. `start` is
-    expected on a slot boundary of the clock too.
+    expected on a slot boundary of the clock too. The last `tail_s` seconds before the
+    end are decided in blocks of `tail_block_s` instead (clock-aligned too): a long plan
+    keeps hour blocks where its grid usually goes, before departure, while far blocks
+    are long (a fixed power over a long block is a lot of energy: such blocks mostly
+    follow the sun).
 
     `energy_wanted_wh` is the energy the car still needs by departure (Wh); `taper`
     optionally caps the power by the energy delivered so far (see `TaperLine`): exact,
@@ -121,6 +125,8 @@ class PlanRequest:
     limits: ChargerLimits
     step_s: float = DEFAULT_STEP_S
     block_s: float = DEFAULT_BLOCK_S
+    tail_s: float = 0.0
+    tail_block_s: float = DEFAULT_BLOCK_S
     house_w: FloatArray | None = None
     max_power_w: FloatArray | None = None
     taper: tuple[TaperLine, ...] = ()
@@ -139,11 +145,14 @@ class PlanRequest:
                 raise ValueError(f"{name} has {len(values)} slots, import_eur_per_kwh has {n}")
         if self.step_s <= 0.0:
             raise ValueError(f"step_s must be positive, got {self.step_s}")
-        if self.block_s < self.step_s or (self.block_s / self.step_s) % 1.0:
-            raise ValueError(
-                f"block_s ({self.block_s:g} s) must be a whole multiple "
-                f"of step_s ({self.step_s:g} s)"
-            )
+        for name in ("block_s", "tail_block_s"):
+            block_s = getattr(self, name)
+            if block_s < self.step_s or (block_s / self.step_s) % 1.0:
+                raise ValueError(
+                    f"{name} ({block_s:g} s) must be a whole multiple of step_s ({self.step_s:g} s)"
+                )
+        if not self.tail_s >= 0.0:
+            raise ValueError(f"tail_s must be >= 0, got {self.tail_s}")
         if not self.energy_wanted_wh >= 0.0 or not np.isfinite(self.energy_wanted_wh):
             raise ValueError(
                 f"energy_wanted_wh must be finite and >= 0, got {self.energy_wanted_wh}"
@@ -177,10 +186,18 @@ class PlanRequest:
         return np.maximum(cap, 0.0)
 
     def block_of_slot(self) -> npt.NDArray[np.int64]:
-        """The decision block (0, 1, ...) each slot belongs to, blocks aligned on the clock."""
-        t0 = self.start.timestamp()
-        edges = np.floor((t0 + np.arange(self.slots) * self.step_s) / self.block_s + 1e-9)
-        return (edges - edges[0]).astype(np.int64) if self.slots else edges.astype(np.int64)
+        """The decision block (0, 1, ...) each slot belongs to, blocks aligned on the clock
+        (`block_s`, then `tail_block_s` in the last `tail_s` seconds)."""
+        t = self.start.timestamp() + np.arange(self.slots) * self.step_s
+        if not self.slots:
+            return t.astype(np.int64)
+        in_tail = np.arange(self.slots) * self.step_s >= self.slots * self.step_s - self.tail_s
+        head = np.floor(t[~in_tail] / self.block_s + 1e-9)
+        tail = np.floor(t[in_tail] / self.tail_block_s + 1e-9)
+        head = head - head[0] if head.size else head
+        after = head[-1] + 1.0 if head.size else 0.0
+        tail = tail - tail[0] + after if tail.size else tail
+        return np.concatenate([head, tail]).astype(np.int64)
 
     def solar_wh(self) -> FloatArray:
         """Solar energy the car could take in each slot (Wh): the positive surplus."""

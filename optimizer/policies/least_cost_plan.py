@@ -120,6 +120,7 @@ class LeastCostPlanner:
         self._delivered_at_plan = 0.0
         """The car's energy (Wh) when the plan in force was made."""
         self.solves = 0
+        self.house = HouseholdProfile(household_w)
 
     def forget(self) -> None:
         """The car left: the next plug-in plans afresh."""
@@ -241,18 +242,15 @@ class LeastCostPlanner:
     ) -> PlanRequest:
         """The planning problem from now to `deadline` (see `PlanRequest`, `planned_sun_w`)."""
         n = max(math.floor((deadline - ctx.now).total_seconds() / SLOT_S), 1)
-        house = ctx.household_w if ctx.household_w is not None else self.household_w
         delivered = delivered_estimate_wh(ctx) if delivered_wh is None else delivered_wh
         missing_wh = max(target_wh - delivered, 0.0)
         pv, clear = planned_sun_w(ctx, n, missing_wh / max(ctx.limits.max_power_w, 1.0) * 3600.0)
+        series = series if series is not None else self._series(ctx, deadline)
         imports, exports = slot_prices(
-            series if series is not None else self._series(ctx, deadline),
-            ctx.now,
-            n,
-            SLOT_S,
-            export_eur_per_kwh=self.export_eur_per_kwh,
+            series, ctx.now, n, SLOT_S, export_eur_per_kwh=self.export_eur_per_kwh
         )
-        house_w = np.full(n, house)
+        imports = unpublished_at_best(imports, published_slots(series, ctx.now, n))
+        house_w = self.house.per_slot(ctx, n)
         premium = early_grid_premium(clear - house_w, missing_wh, ctx.limits)
         return PlanRequest(
             start=ctx.now,
@@ -263,7 +261,9 @@ class LeastCostPlanner:
             limits=ctx.limits,
             step_s=SLOT_S,
             block_s=block_s_for(n),
+            tail_s=tail_s_for(n),
             grid_premium_eur_per_kwh=premium,
+            switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
             now=ChargerNow(
                 charging=ctx.charging,
@@ -294,6 +294,127 @@ class LeastCostPlanner:
             if len(series):
                 return series
         return PriceSeries.from_slots([_hour(ctx.now)], [FLAT_IMPORT_EUR_PER_KWH])
+
+
+SWITCH_COST_EUR = 0.01
+"""What the plan charges a start or a stop of the car (EUR, beside the command's cost):
+the issue asks for no more starts and stops than the charger's own PV mode makes; a
+cent merges two grid runs an hour apart unless the hour between costs more than about
+0.3 ct/kWh at full power."""
+
+HOUSE_NOW_S = 3600.0
+"""The plan counts on the household load of the last reading this long from now (s),
+on the household's usual load at that hour of the day beyond."""
+
+HOUSE_MEMORY_DAYS = 14.0
+"""`HouseholdProfile` averages each hour of the day over about this many days."""
+
+
+class HouseholdProfile:
+    """The household's usual load per local hour of the day (W), learned from readings.
+
+    A plan reaches days ahead (a home-office car stays plugged in for a week): the load
+    of the last reading, held for days, made the evening's 2 kW eat a week's winter sun
+    in the plan, which then bought the whole target from the grid on Sunday night.
+    Each hour's readings of a day are averaged, and each finished hour joins that hour's
+    running mean (weight 1/days seen, at least 1/`HOUSE_MEMORY_DAYS`). Hours never seen
+    count on the mean of those seen, or on `default_w` before any reading.
+    """
+
+    def __init__(self, default_w: float) -> None:
+        self.default_w = default_w
+        self._mean = np.full(24, np.nan)
+        self._days = np.zeros(24)
+        self._hour: tuple[int, int] | None = None
+        """The (local ordinal day, hour) whose readings are being summed."""
+        self._sum = 0.0
+        self._count = 0
+
+    def observe(self, ctx: PolicyContext) -> None:
+        """Take in a fresh reading's household load (W); others are ignored."""
+        if not ctx.fresh or ctx.household_w is None:
+            return
+        local = ctx.now.astimezone(ctx.timezone)
+        hour = (local.toordinal(), local.hour)
+        if hour != self._hour:
+            self._fold()
+            self._hour = hour
+        self._sum += ctx.household_w
+        self._count += 1
+
+    def _fold(self) -> None:
+        if self._hour is None or self._count == 0:
+            return
+        h = self._hour[1]
+        value = self._sum / self._count
+        self._days[h] += 1.0
+        weight = max(1.0 / self._days[h], 1.0 / HOUSE_MEMORY_DAYS)
+        old = self._mean[h]
+        self._mean[h] = value if np.isnan(old) else old + weight * (value - old)
+        self._sum, self._count = 0.0, 0
+
+    def by_hour(self) -> np.ndarray:
+        """The usual load per local hour 0-23 (W), hours not seen yet filled in."""
+        mean = self._mean.copy()
+        if self._hour is not None and self._count:  # the hour in progress counts too
+            h = self._hour[1]
+            value = self._sum / self._count
+            mean[h] = value if np.isnan(mean[h]) else mean[h]
+        seen = ~np.isnan(mean)
+        fill = float(mean[seen].mean()) if seen.any() else self.default_w
+        return np.where(seen, mean, fill)
+
+    def per_slot(self, ctx: PolicyContext, slots: int) -> np.ndarray:
+        """The household load (W) per plan slot from `ctx.now`: the last reading's for
+        `HOUSE_NOW_S`, the usual load of each slot's local hour beyond."""
+        now_w = ctx.household_w
+        profile = self.by_hour()
+        if now_w is None:
+            now_w = float(profile[ctx.now.astimezone(ctx.timezone).hour])
+        hours = _local_hours(ctx, slots)
+        house = profile[hours]
+        near = np.arange(slots) * SLOT_S < HOUSE_NOW_S
+        return np.where(near, now_w, house)
+
+
+def _local_hours(ctx: PolicyContext, slots: int) -> np.ndarray:
+    """The local hour of the day (0-23) of each plan slot from `ctx.now`."""
+    end = ctx.now + timedelta(seconds=(slots - 1) * SLOT_S)
+    first, last = (t.astimezone(ctx.timezone).utcoffset() for t in (ctx.now, end))
+    if first == last and first is not None:  # no change of UTC offset: one sum
+        epoch_s = ctx.now.timestamp() + first.total_seconds() + np.arange(slots) * SLOT_S
+        return (np.floor(epoch_s / 3600.0) % 24).astype(np.int64)
+    step = timedelta(seconds=SLOT_S)
+    local = [(ctx.now + i * step).astimezone(ctx.timezone) for i in range(slots)]
+    return np.array([t.hour for t in local], dtype=np.int64)
+
+
+def published_slots(series: PriceSeries, now: datetime, slots: int) -> int:
+    """How many of a plan's first slots from `now` the series' prices cover."""
+    end = series.end
+    if end is None:
+        return 0
+    return min(max(math.ceil((end - now).total_seconds() / SLOT_S), 0), slots)
+
+
+def unpublished_at_best(imports: np.ndarray, published: int) -> np.ndarray:
+    """Import prices (EUR/kWh) with the slots not published yet at the lowest price
+    published from now on.
+
+    Grid bought now at a known price is only worth it if it cannot be bought later for
+    as little; an unknown day is as likely to be as cheap as the best known hour, and a
+    plan that counts on it waits: when that day is published, a replan sees its real
+    prices before anything is bought there (a departure never lies beyond the prices a
+    replan can still see in time: the next day's are out by the afternoon before). With
+    the last known price held instead, a home-office stay of a week bought the target
+    from the grid on the first days whenever a known hour was cheaper than the last one
+    published (0.22 against 0.23 EUR/kWh), before a week of sun.
+    """
+    if published <= 0 or published >= imports.shape[0]:
+        return imports
+    out = imports.copy()
+    out[published:] = float(imports[:published].min())
+    return out
 
 
 def stays_idle(plan: ChargePlan, missing_wh: float, now: datetime) -> bool:
@@ -354,7 +475,8 @@ def planned_sun_w(
     the shortfall and buys it), the pessimistic quantile in the last stretch, where it
     cannot. Slots beyond the forecast repeat the slot a day earlier (the forecaster
     looks 36 h ahead; a weekend session lasts 62 h), so far sun is neither zero nor
-    invented.
+    invented; from `FAR_S` on the central sun is the forecast's share of the clear sky
+    as whole sunny hours (`sunny_days_w`).
     """
     fc = ctx.forecast
     if fc is None:
@@ -368,14 +490,58 @@ def planned_sun_w(
         for i in range(max(covered, day), slots):
             pv[i] = pv[i - day]
         quantiles.append(pv)
+    central, pessimistic, clear = quantiles
+    far = min(int(FAR_S // SLOT_S), slots)
+    central[far:] = sunny_days_w(clear[far:], clear_share(central, clear, far, covered))
     sure = np.arange(slots) * SLOT_S >= slots * SLOT_S - grid_time_s - SAFE_RESERVE_S
-    return np.where(sure, quantiles[1], quantiles[0]), quantiles[2]
+    return np.where(sure, pessimistic, central), clear
+
+
+FAR_S = 86400.0
+"""From this far ahead (s) the plan counts on the forecast's share of the clear sky as
+whole sunny hours (`sunny_days_w`) instead of the forecast's own power."""
+
+
+def clear_share(central: np.ndarray, clear: np.ndarray, far: int, covered: int) -> float:
+    """The forecast's PV energy as a share of the clear sky's (0-1): over the slots it
+    covers from `far` on (its long-range view), else over all it covers."""
+    for lo in (far, 0):
+        hi = max(min(covered, central.shape[0]), lo)
+        total = float(clear[lo:hi].sum())
+        if total > 0.0:
+            return min(max(float(central[lo:hi].sum()) / total, 0.0), 1.0)
+    return 0.0
+
+
+def sunny_days_w(clear_w: np.ndarray, share: float) -> np.ndarray:
+    """Far sun as the clear sky's brightest slots of each day that carry `share` of its
+    energy (W), nothing in the others.
+
+    Far ahead a forecast knows the season, not the weather: its power is about the
+    clear sky times the usual clear-sky index, in January half of a clear noon, which
+    after the household is below the car's minimum power all day, so a week-long stay
+    counted on no sun at all and bought the target from the grid. Real days are sunny
+    or dull more than in between; as many sunny hours as the share gives (at noon,
+    where the clear sky is strongest) keep the forecast's energy in a form the car can
+    take. A replan sees the real day coming; the deadline's last stretch counts on the
+    pessimistic forecast anyway.
+    """
+    day = int(DAY_S // SLOT_S)
+    out = np.zeros_like(clear_w)
+    for lo in range(0, clear_w.shape[0], day):
+        chunk = clear_w[lo : lo + day]
+        order = np.argsort(-chunk, kind="stable")
+        energy = np.cumsum(chunk[order])
+        keep = order[energy <= share * energy[-1]] if energy.size else order
+        out[lo + keep] = chunk[keep]
+    return out
 
 
 BLOCKS_MAX = 36
 """Most decision blocks in a plan: a clock hour each up to 36 h to departure, longer
-blocks beyond (a weekend's 62 h: 2 h). With 58 hour blocks, half of the solves stopped
-at the time limit and some returned poor plans (grid bought before a sunny weekend)."""
+blocks beyond (a weekend's 62 h: 3 h, then the last `TAIL_HOURS` in hours). With 58
+hour blocks, half of the solves stopped at the time limit and some returned poor plans
+(grid bought before a sunny weekend)."""
 
 
 EARLY_GRID_PREMIUM_EUR_PER_KWH = 0.05
@@ -407,8 +573,28 @@ def early_grid_premium(
 
 
 def block_s_for(slots: int) -> float:
-    """The decision block (s) for a plan of `slots` slots (see `BLOCKS_MAX`)."""
-    return 3600.0 * max(1, math.ceil(slots * SLOT_S / 3600.0 / BLOCKS_MAX))
+    """The decision block (s) for a plan of `slots` slots (see `BLOCKS_MAX`), before its
+    hour-block tail (`tail_s_for`)."""
+    head_s = slots * SLOT_S - tail_s_for(slots)
+    head_blocks = BLOCKS_MAX - round(tail_s_for(slots) / 3600.0)
+    return 3600.0 * max(1, math.ceil(head_s / 3600.0 / head_blocks))
+
+
+TAIL_HOURS = 12
+"""A plan longer than `BLOCKS_MAX` hours keeps hour blocks in its last this many hours
+(the night before departure, where the grid goes when the sun did not come) and shares
+the other blocks out over the time before. With even blocks a week-long home-office stay
+had 7-hour blocks: a fixed power over one is at least 9.7 kWh at 6 A, so where 2.6 kWh
+were missing the only grid block small enough was the one in progress (it began before
+now), and the plan bought the grid at once, days before a sunny week."""
+
+
+def tail_s_for(slots: int) -> float:
+    """The stretch before the deadline decided in hour blocks (s): all of a plan of up
+    to `BLOCKS_MAX` hours, the last `TAIL_HOURS` of a longer one."""
+    if slots * SLOT_S <= BLOCKS_MAX * 3600.0:
+        return 0.0
+    return TAIL_HOURS * 3600.0
 
 
 def planned_by(plan: ChargePlan, when: datetime) -> float:

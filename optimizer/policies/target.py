@@ -226,6 +226,8 @@ class TargetPolicy(Policy):
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
+        if self.params.planner == "least_cost":
+            self.least_cost.house.observe(ctx)
         if ctx.plugged_in is not True:
             self._plan, self._grid_on, self._planned_pause = None, False, False
             self.energy.forget()
@@ -273,7 +275,7 @@ class TargetPolicy(Policy):
         missing = missing_wh > 0.0  # the target may be met before the slot ends
         held = self._grid_on or self._planned_pause  # the car at a fixed current or paused
         self._grid_on = missing and slot.mode is SlotMode.FIXED
-        self._planned_pause = missing and slot.mode is SlotMode.OFF
+        self._planned_pause = missing and slot.mode is SlotMode.OFF and not _free_sun(ctx, slot)
         summary = _plan_summary(plan, slot, departure, ctx)
         self._plan_read_s = LEAST_COST_REPLAN_S
         if self._grid_on:
@@ -392,6 +394,17 @@ class TargetPolicy(Policy):
             f"pessimistic sun {plan.solar_expected_wh / 1000:.1f} kWh, "
             f"grid {plan.grid_wh / 1000:.1f} kWh"
         )
+
+
+def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
+    """Whether a slot the plan leaves off had better follow the sun that shines now:
+    sun that exporting would not pay for (export price <= 0) costs the car nothing, and
+    the plan left the slot off only because its forecast saw too little to charge on
+    (below the minimum power). Paused there, a November weekend's car let 4 kWh of
+    Sunday sun go by and bought them from the grid in the evening."""
+    surplus_w = ctx.surplus_w
+    sunny = surplus_w is not None and surplus_w >= NO_SUN_FRACTION * ctx.limits.min_power_w
+    return sunny and slot.export_eur_per_kwh <= 0.0
 
 
 def _plan_summary(

@@ -1,0 +1,163 @@
+"""What `target`'s least-cost planner counts on far ahead: the household's usual load, hour
+blocks before departure, unpublished prices at their best, far sun as sunny hours, and
+the sun followed in slots the plan left off (issue 10: the value of waiting)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from optimizer.interfaces import PvForecast
+from optimizer.limits import ChargerLimits
+from optimizer.planning import PlanRequest, SlotMode, least_cost_schedule
+from optimizer.planning.plan import PlannedSlot
+from optimizer.policies.base import CommandedState, PolicyContext
+from optimizer.policies.least_cost_plan import (
+    BLOCKS_MAX,
+    HOUSE_NOW_S,
+    SLOT_S,
+    TAIL_HOURS,
+    HouseholdProfile,
+    block_s_for,
+    clear_share,
+    published_slots,
+    sunny_days_w,
+    tail_s_for,
+    unpublished_at_best,
+)
+from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun
+from optimizer.prices.series import PriceSeries
+
+T0 = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
+LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
+
+
+def _context(t_s: float, household_w: float | None = 500.0, **changes: object) -> PolicyContext:
+    ctx = PolicyContext(
+        now=T0 + timedelta(seconds=t_s),
+        device_id="dev1",
+        limits=LIMITS,
+        plugged_in=True,
+        charging=False,
+        car_power_w=0.0,
+        surplus_w=-(household_w or 0.0),
+        pv_w=0.0,
+        household_w=household_w,
+        fresh=True,
+        reading_age_s=0.0,
+        session_energy_wh=0.0,
+        commanded=CommandedState(),
+    )
+    return replace(ctx, **changes)  # type: ignore[arg-type]
+
+
+def test_the_household_profile_learns_each_hour_and_holds_the_reading_only_near_now() -> None:
+    profile = HouseholdProfile(default_w=400.0)
+    assert np.all(profile.by_hour() == 400.0)  # nothing seen: the configured load
+    for day in range(3):
+        for hour, load in ((7, 1500.0), (19, 2000.0)):
+            for minute in (0, 30):
+                profile.observe(_context(day * 86400 + hour * 3600 + minute * 60, load))
+    profile.observe(_context(3 * 86400 + 3600, 300.0))  # closes the last hour
+    by_hour = profile.by_hour()
+    assert by_hour[7] == pytest.approx(1500.0) and by_hour[19] == pytest.approx(2000.0)
+    assert by_hour[12] == pytest.approx(np.mean([1500.0, 2000.0, 300.0]))  # unseen: the mean
+    evening = _context(3 * 86400 + 18 * 3600, 2500.0)
+    house = profile.per_slot(evening, 96)
+    near = int(HOUSE_NOW_S // SLOT_S)
+    assert np.all(house[:near] == 2500.0)  # the reading, for the next hour
+    assert house[near] == pytest.approx(2000.0)  # 19:00: the usual evening
+    assert house[13 * 4] == pytest.approx(1500.0)  # 07:00 the next morning
+    stale = replace(_context(3 * 86400 + 19 * 3600 + 60, 9999.0), fresh=False)
+    profile.observe(stale)  # only fresh readings teach it
+    assert profile.by_hour()[19] == pytest.approx(2000.0)
+
+
+def test_a_long_plan_keeps_hour_blocks_before_departure() -> None:
+    assert tail_s_for(36 * 4) == 0.0 and block_s_for(36 * 4) == 3600.0
+    n = 62 * 4  # a commuter's weekend
+    assert tail_s_for(n) == TAIL_HOURS * 3600.0
+    assert block_s_for(n) == 3 * 3600.0
+    request = PlanRequest(
+        T0 + timedelta(minutes=30), np.full(n, 0.2), np.zeros(n), np.zeros(n), 5000.0,
+        LIMITS, block_s=block_s_for(n), tail_s=tail_s_for(n),
+    )  # fmt: skip
+    blocks = request.block_of_slot()
+    sizes = np.bincount(blocks)
+    assert sizes.shape[0] <= BLOCKS_MAX
+    tail = blocks[-TAIL_HOURS * 4 :]
+    assert np.all(np.bincount(tail - tail[0]) <= 4)  # hour blocks in the last 12 h
+    assert sizes.max() == 12  # 3 h blocks before
+    assert np.all(np.diff(blocks) >= 0) and np.all(np.diff(blocks) <= 1)
+
+
+def test_a_small_need_far_from_departure_waits_for_the_last_night() -> None:
+    """With even 10-hour blocks, a fixed power over any whole block overshoots 2.6 kWh
+    many times: only the block in progress was small enough, so the grid came at once."""
+    n = 10 * 24 * 4
+    prices = np.full(n, 0.22)
+    prices[:8] = 0.21  # the next two hours are a little cheaper than the rest
+    request = PlanRequest(
+        T0 + timedelta(hours=7, minutes=15), prices, np.zeros(n), np.zeros(n), 2600.0,
+        LIMITS, block_s=block_s_for(n), tail_s=tail_s_for(n),
+        grid_premium_eur_per_kwh=np.where(np.arange(n) < n - 48, 0.05, 0.0),
+    )  # fmt: skip
+    plan = least_cost_schedule(request)
+    grid = np.array([s.from_grid_wh for s in plan.slots])
+    assert grid.sum() == pytest.approx(2600.0, abs=1.0)
+    assert np.all(grid[: n - TAIL_HOURS * 4] == 0.0)
+
+
+def test_prices_not_published_yet_count_as_the_best_published_one() -> None:
+    starts = [T0 + timedelta(hours=h) for h in range(3)]
+    series = PriceSeries.from_slots(starts, [0.25, 0.20, 0.30])
+    assert published_slots(series, T0, 40) == 12
+    assert published_slots(series, T0 + timedelta(hours=5), 40) == 0
+    imports = np.array([0.25] * 4 + [0.20] * 4 + [0.30] * 4 + [0.30] * 28)
+    best = unpublished_at_best(imports, 12)
+    assert np.all(best[:12] == imports[:12]) and np.all(best[12:] == 0.20)
+    assert np.array_equal(unpublished_at_best(imports, 40), imports)
+
+
+def test_far_sun_is_the_forecasts_share_of_the_clear_sky_in_whole_sunny_hours() -> None:
+    day = np.sin(np.linspace(0.0, np.pi, 96)) * 5000.0
+    clear = np.concatenate([day, day])
+    central = clear * 0.4
+    share = clear_share(central, clear, far=96, covered=192)
+    assert share == pytest.approx(0.4)
+    far = sunny_days_w(clear, share)
+    assert far.sum() == pytest.approx(0.4 * clear.sum(), rel=0.05)
+    kept = far > 0.0
+    assert np.all(far[kept] == clear[kept])  # whole clear-sky slots, the others dark
+    assert kept[48] and not kept[5]  # around noon
+    assert clear_share(central, np.zeros(192), 96, 192) == 0.0
+
+
+def _slot(export_eur_per_kwh: float) -> PlannedSlot:
+    return PlannedSlot(
+        start=T0, mode=SlotMode.OFF, power_w=0.0, current_a=0.0, from_grid_wh=0.0,
+        from_solar_wh=0.0, import_eur_per_kwh=0.3, export_eur_per_kwh=export_eur_per_kwh,
+        cost_eur=0.0, command=False, switch=False, reason="off",
+    )  # fmt: skip
+
+
+def test_a_slot_left_off_follows_free_sun_that_shines_now() -> None:
+    sunny = _context(0, 300.0, surplus_w=2500.0)
+    assert _free_sun(sunny, _slot(0.0))
+    assert not _free_sun(sunny, _slot(0.08))  # exporting it earns: the plan's choice holds
+    assert not _free_sun(_context(0, 300.0, surplus_w=200.0), _slot(0.0))  # night
+
+
+def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
+    pv = np.full(4 * 48, 1000.0)  # below the minimum power after the household
+    forecast = PvForecast(T0, SLOT_S, pv, pv, pv * 4, 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost"))
+    now = _context(0, 300.0, surplus_w=2500.0, forecast=forecast, pv_w=2800.0,
+                   target_wh=5000.0, departure=T0 + timedelta(hours=40))  # fmt: skip
+    decision = policy.decide(now)
+    assert policy.least_cost.plan is not None
+    assert policy.least_cost.plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
+    assert decision.charging  # the charger's PV mode takes what comes
