@@ -149,3 +149,18 @@ def test_same_schedule_compares_what_each_slot_does_at_its_time() -> None:
     assert not plan.same_schedule(make_plan(15, modes=("solar", "fixed", "fixed"), amps=10.0))
     leaves_later = replace(later, departure=later.departure + timedelta(hours=1))
     assert not plan.same_schedule(leaves_later)
+
+
+def test_only_a_reading_shows_the_car_strayed_from_the_plan() -> None:
+    policy = least_cost(10.0, departure="23:00", import_price_per_kwh=0.30)
+    policy.decide(context(0, pv_w=4000.0))
+    plan = policy.least_cost.plan
+    assert plan is not None and plan.slots[0].from_solar_wh > 0  # the sun now is planned
+    # 15 minutes on, no reading since the plan: the sun the car took is unknown, no replan
+    unread = replace(context(900, pv_w=4000.0), reading_age_s=900.0, fresh=False)
+    policy.decide(unread)
+    assert policy.least_cost.solves == 1
+    # a reading then shows the car took nothing of the planned sun: that is a stray
+    policy.decide(context(960, pv_w=4000.0))
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.STRAYED

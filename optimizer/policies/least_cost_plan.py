@@ -191,10 +191,24 @@ class LeastCostPlanner:
             return ReplanReason.PRICES
         if plan.slot_at(ctx.now) is None:
             return ReplanReason.ENDED
-        strayed = delivered_wh - self._delivered_at_plan - planned_by(plan, ctx.now)
-        if abs(strayed) > self.deviation_wh:
+        strayed = self._strayed_wh(ctx, plan)
+        if strayed is not None and abs(strayed) > self.deviation_wh:
             return ReplanReason.STRAYED
         return ReplanReason.PERIODIC if periodic else None
+
+    def _strayed_wh(self, ctx: PolicyContext, plan: ChargePlan) -> float | None:
+        """How far the last reading's session energy is from what the plan expected by
+        the time of that reading (Wh); None while no reading came since the plan was made.
+
+        Only a reading can show the car strayed: between readings a car in a PV mode is
+        not extrapolated (its power follows the clouds), so comparing the plan at `now`
+        with the last reading counted every unread minute of planned sun as a shortfall
+        and remade the plan every few minutes of a sunny day.
+        """
+        read_at = ctx.now - timedelta(seconds=ctx.reading_age_s or 0.0)
+        if read_at <= plan.start:
+            return None
+        return ctx.session_energy_wh - self._delivered_at_plan - planned_by(plan, read_at)
 
     def _forecast_moved(self, ctx: PolicyContext, inputs: PlanInputs, deadline: datetime) -> bool:
         """A refreshed forecast moved the pessimistic energy to the deadline materially
