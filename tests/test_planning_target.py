@@ -100,11 +100,11 @@ def test_without_a_tariff_the_grid_waits_for_the_deadline_like_the_window() -> N
     assert policy.least_cost.plan.shortfall_wh == 0.0
 
 
-def test_the_planner_is_a_config_option_defaulting_to_the_window() -> None:
-    assert TargetParams().planner == "window"
-    policy = make_policy("target", {"planner": "least_cost"})
+def test_the_planner_is_a_config_option_defaulting_to_least_cost() -> None:
+    assert TargetParams().planner == "least_cost"
+    policy = make_policy("target", {"planner": "window"})
     assert isinstance(policy, TargetPolicy)
-    assert policy.params.planner == "least_cost"
+    assert policy.params.planner == "window"
 
 
 def test_backtest_prices_are_shown_as_a_day_ahead_market_publishes_them() -> None:

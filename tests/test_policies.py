@@ -601,7 +601,9 @@ def _night_then_sun() -> np.ndarray:
 
 def test_target_draws_only_the_missing_energy_as_late_as_possible() -> None:
     # departure 07:30 UTC, 15 min margin -> deadline 07:15 = 53 quarter-hours from 18:00
-    params = TargetParams(target_kwh=10.0, departure="07:30", margin_s=900.0, household_w=500.0)
+    params = TargetParams(
+        target_kwh=10.0, departure="07:30", margin_s=900.0, household_w=500.0, planner="window"
+    )
     policy = TargetPolicy(params)
     fc = _forecast(_night_then_sun())
     c = ctx(0, -500.0, forecast=fc, household=500.0)
@@ -625,19 +627,25 @@ def test_target_draws_only_the_missing_energy_as_late_as_possible() -> None:
 
 
 def test_target_with_enough_sun_draws_nothing_from_the_grid() -> None:
-    policy = TargetPolicy(TargetParams(target_kwh=5.0, departure="07:30", household_w=500.0))
+    policy = TargetPolicy(
+        TargetParams(target_kwh=5.0, departure="07:30", household_w=500.0, planner="window")
+    )
     plan = policy.plan(ctx(0, -500.0, forecast=_forecast(_night_then_sun())))
     assert plan.grid_wh == 0.0 and not plan.chosen.any()
 
 
 def test_target_counts_energy_already_in_the_car() -> None:
-    policy = TargetPolicy(TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0))
+    policy = TargetPolicy(
+        TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0, planner="window")
+    )
     plan = policy.plan(ctx(0, -500.0, energy_wh=9000.0, forecast=_forecast(_night_then_sun())))
     assert plan.missing_wh == 1000.0 and plan.grid_wh == 0.0
 
 
 def test_target_past_the_deadline_charges_now() -> None:
-    policy = TargetPolicy(TargetParams(target_kwh=10.0, departure="18:10", margin_s=900.0))
+    policy = TargetPolicy(
+        TargetParams(target_kwh=10.0, departure="18:10", margin_s=900.0, planner="window")
+    )
     d = policy.decide(ctx(0, -500.0, forecast=_forecast(np.zeros(96))))
     assert d.charging and d.current_a == 16
 
@@ -646,7 +654,7 @@ def test_target_uses_the_cheap_window_first() -> None:
     tariff = TariffConfig(
         import_price_per_kwh=0.30, cheap_price_per_kwh=0.10, cheap_start="22:00", cheap_end="23:00"
     )
-    params = TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0)
+    params = TargetParams(target_kwh=10.0, departure="07:30", household_w=500.0, planner="window")
     policy = TargetPolicy(params, tariff)
     c = ctx(0, -500.0, forecast=_forecast(_night_then_sun()))
     chosen = np.flatnonzero(policy.plan(c).chosen).tolist()

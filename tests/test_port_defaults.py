@@ -98,7 +98,7 @@ def test_a_store_keeps_no_plans_and_a_policy_makes_none_by_default() -> None:
     assert Bare().take_plan() is None
     assert SolarOnlyPolicy().take_plan() is None
     assert not Bare().makes_plans and not SolarOnlyPolicy().makes_plans
-    assert not TargetPolicy().makes_plans  # the window planner keeps no plan
+    assert not TargetPolicy(TargetParams(planner="window")).makes_plans  # it keeps no plan
 
 
 def test_the_target_policy_hands_out_its_least_cost_plan_once() -> None:

@@ -75,10 +75,10 @@ class TargetParams(BaseModel):
         default=300.0, gt=0.0, description="Recompute the plan at least this often (s)"
     )
     planner: Literal["window", "least_cost"] = Field(
-        default="window",
+        default="least_cost",
         description=(
-            '"window": grid as late as possible (cheap window first); "least_cost": the '
-            "cheapest schedule for the site's prices (optimizer.planning)"
+            '"least_cost": the cheapest schedule for the site\'s prices (optimizer.planning); '
+            '"window" (the old default): grid as late as possible (cheap window first)'
         ),
     )
     export_price_per_kwh: float = Field(
