@@ -30,6 +30,7 @@ from optimizer.clock import FileClock, ScaledClock
 from optimizer.composition import build_site
 from optimizer.controller import Controller, CycleResult
 from optimizer.daemon import (
+    RECONCILE_BACKLOG_DAYS,
     RECONCILE_PREFIX,
     ROLL_JOB,
     Daemon,
@@ -198,6 +199,41 @@ def test_reconcile_runs_daily_for_the_previous_local_day_and_retries_a_failure()
     ]
     assert daemon.stats.reconciles == 3
     assert not daemon.stopped
+
+
+def _down_until(outage_ends: datetime, seen: list[date]) -> Callable[[str, date, datetime], None]:
+    """A reconciler whose cloud fails until `outage_ends`, then notes each day fetched."""
+
+    def reconciler(device: str, day: date, now: datetime) -> None:
+        if now < outage_ends:
+            raise RuntimeError("cloud down")
+        seen.append(day)
+
+    return reconciler
+
+
+def test_reconcile_fetches_back_every_day_an_outage_of_days_kept_it_from() -> None:
+    clock = SimClock(T0)
+    seen: list[date] = []
+    reconciler = _down_until(T0 + timedelta(days=3, hours=6), seen)
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(minutes=30))
+    daemon = make_daemon([ctl], clock, reconciler=reconciler)
+    daemon.run_cycles(T0 + timedelta(days=5), clock.set)
+    # The three days the outage covered come back oldest first, then each day as usual.
+    assert seen == [date(2026, 6, d) for d in (21, 22, 23, 24, 25)]
+    assert daemon.stats.reconciles == 5
+
+
+def test_reconcile_owes_at_most_a_backlog_of_days() -> None:
+    clock = SimClock(T0)
+    seen: list[date] = []
+    outage_ends = T0 + timedelta(days=RECONCILE_BACKLOG_DAYS + 3, hours=6)
+    reconciler = _down_until(outage_ends, seen)
+    ctl = ScriptedController("A", clock, lambda t: t + timedelta(hours=2))
+    daemon = make_daemon([ctl], clock, reconciler=reconciler)
+    daemon.run_cycles(outage_ends + timedelta(hours=1), clock.set)
+    assert len(seen) == RECONCILE_BACKLOG_DAYS
+    assert seen == sorted(seen) and seen[-1] == (outage_ends - timedelta(days=1)).date()
 
 
 def test_auth_error_stops_the_daemon_and_shutdown_sends_nothing() -> None:

@@ -20,6 +20,7 @@ from optimizer.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from optimizer.daemon.core import (
+        RECONCILE_BACKLOG_DAYS,
         RECONCILE_PREFIX,
         ROLL_JOB,
         Daemon,
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 __getattr__ = lazy_exports(__name__, __file__)
 
 __all__ = [
+    "RECONCILE_BACKLOG_DAYS",
     "RECONCILE_PREFIX",
     "ROLL_JOB",
     "Daemon",

@@ -67,7 +67,10 @@ RECONCILE_PREFIX = "reconcile:"
 BACKGROUND_RETRY = timedelta(minutes=15)
 """How soon a background job that raised runs again."""
 RECONCILE_RETRY = timedelta(minutes=30)
-"""How soon a failed reconcile tries the same day again (one read each time)."""
+"""How soon a failed reconcile tries its days again (one read a day each time)."""
+RECONCILE_BACKLOG_DAYS = 7
+"""The most local days a charger's reconcile keeps owing (oldest dropped first, logged):
+a cloud outage of several days is fetched back day by day once it ends."""
 
 Reconciler = Callable[[str, date, datetime], None]
 """`(device_id, local day to reconcile, now)`: fetch the charger's statistics of that
@@ -188,6 +191,8 @@ class Daemon:
         now = clock.now()
         self._due: dict[str, datetime] = {device: now for device in self.controllers}
         self._due[ROLL_JOB] = self._day_end(now)
+        self._unreconciled: dict[str, list[date]] = {device: [] for device in self.controllers}
+        """Local days each charger's reconcile still owes, oldest first."""
         if reconciler is not None:
             for device in self.controllers:
                 self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
@@ -520,22 +525,43 @@ class Daemon:
         return end
 
     def _reconcile(self, device_id: str, now: datetime) -> datetime:
-        assert self._reconciler is not None
-        local_yesterday = (now.astimezone(self._tz) - DAY).date()
-        if self._reads_left(now) >= 1:
-            try:
-                self._reconciler(device_id, local_yesterday, now)
-                self.stats.reconciles += 1
-            except ChargerAuthError:
-                raise
-            except Exception as exc:  # a statistics failure never stops charging
-                log.warning("reconcile %s %s failed: %s", device_id, local_yesterday, exc)
-                self.store.commit()
+        """Fetch yesterday and every earlier day still owed, oldest first; the next run."""
+        owed = self._owe(device_id, (now.astimezone(self._tz) - DAY).date())
+        while owed:
+            if self._reads_left(now) < 1:
+                log.info("reconcile %s skipped: no call budget left for reads", device_id)
+                break
+            if not self._reconcile_day(device_id, owed[0], now):
                 return self._retry_reconcile(now)
-            self.store.commit()
-        else:
-            log.info("reconcile %s skipped: no call budget left for reads", device_id)
+            owed.pop(0)
         return self._next_reconcile(now + self.min_interval)
+
+    def _owe(self, device_id: str, day: date) -> list[date]:
+        """Add `day` to what the charger's reconcile owes (kept to the last
+        `RECONCILE_BACKLOG_DAYS`); the owed days, oldest first."""
+        owed = self._unreconciled[device_id]
+        if day not in owed:
+            owed.append(day)
+            owed.sort()
+        while len(owed) > RECONCILE_BACKLOG_DAYS:
+            log.warning("reconcile %s: %s given up (older than the backlog)", device_id, owed[0])
+            owed.pop(0)
+        return owed
+
+    def _reconcile_day(self, device_id: str, day: date, now: datetime) -> bool:
+        """Fetch one day's statistics into the store; False if the fetch failed."""
+        assert self._reconciler is not None
+        try:
+            self._reconciler(device_id, day, now)
+            self.stats.reconciles += 1
+        except ChargerAuthError:
+            raise
+        except Exception as exc:  # a statistics failure never stops charging
+            log.warning("reconcile %s %s failed: %s", device_id, day, exc)
+            self.store.commit()
+            return False
+        self.store.commit()
+        return True
 
     # ----- day arithmetic -------------------------------------------------------------
 
@@ -548,16 +574,11 @@ class Daemon:
         return end
 
     def _retry_reconcile(self, now: datetime) -> datetime:
-        """After a failed reconcile: again in `RECONCILE_RETRY` while that is still the
-        same local day (the same yesterday to fetch), else the next regular run.
-
-        Without it one cut answer (a 5xx, a dropped connection) lost that day's
-        sessions no read saw for good: the next run fetches the next day.
+        """After a failed reconcile: again in `RECONCILE_RETRY`, or at the next regular run
+        if that comes first. The failed day stays owed, so one cut answer (a 5xx, a
+        dropped connection) or an outage of days never loses the sessions no read saw.
         """
-        retry = now + RECONCILE_RETRY
-        if retry.astimezone(self._tz).date() == now.astimezone(self._tz).date():
-            return retry
-        return self._next_reconcile(now + self.min_interval)
+        return min(now + RECONCILE_RETRY, self._next_reconcile(now + self.min_interval))
 
     def _next_reconcile(self, after: datetime) -> datetime:
         local = after.astimezone(self._tz)
