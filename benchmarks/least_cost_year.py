@@ -25,26 +25,23 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from adapters.weather.archive import read_archive
 from optimizer.backtest.compare import solve_cost_optimum
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import (
-    BacktestInputs,
     BacktestResult,
     BacktestSetup,
     baseline_contender,
     policy_contender,
     run_backtest,
 )
-from optimizer.backtest.forecast_modes import OFFLINE, ForecastMode, archived, oracle
 from optimizer.backtest.metrics import compute_metrics, starts
 from optimizer.backtest.sessions import CommuterPattern, HomeOfficePattern
+from optimizer.cli.backtest_options import OptionError, forecast_mode
 from optimizer.policies import PolicyConfig
 from optimizer.policies.target import TargetParams
 
@@ -115,18 +112,6 @@ def monthly(result: BacktestResult, tz: str) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def forecast_mode(spec: str, inputs: BacktestInputs) -> ForecastMode:
-    """The `--forecast` mode `spec` (offline, oracle or file:PATH) for these inputs."""
-    if spec == "offline":
-        return OFFLINE
-    if spec == "oracle":
-        return oracle(inputs.pv_w)
-    if spec.startswith("file:"):
-        path = Path(spec.removeprefix("file:"))
-        return archived(spec, read_archive(path, inputs.site))
-    raise SystemExit(f"--forecast: {spec!r} is not offline, oracle or file:PATH")
-
-
 def run(
     pattern: str,
     start: date,
@@ -137,7 +122,7 @@ def run(
 ) -> dict:
     inputs = load_real_2017(start, days, pattern=PATTERNS[pattern]())
     policies = PolicyConfig(target=TargetParams(planner=planner))  # type: ignore[arg-type]
-    mode = forecast_mode(forecast, inputs)
+    mode = forecast_mode(forecast, inputs)  # as `backtest --forecast` reads it
     setup = BacktestSetup(policies=policies, forecast=mode)
     tz = inputs.site.timezone
     results: dict[str, BacktestResult] = {}
@@ -386,10 +371,13 @@ def main() -> None:
     if args.example:
         print(json.dumps(example(args.example, 20.0, runs), indent=1))
         return
-    if args.sample_days:
-        report = sampled(args.pattern, args.sample_days, args.planner, runs, args.forecast)
-    else:
-        report = run(args.pattern, args.start, args.days, args.planner, runs, args.forecast)
+    try:
+        if args.sample_days:
+            report = sampled(args.pattern, args.sample_days, args.planner, runs, args.forecast)
+        else:
+            report = run(args.pattern, args.start, args.days, args.planner, runs, args.forecast)
+    except OptionError as exc:
+        raise SystemExit(str(exc)) from None
     if args.json_out:
         with open(args.json_out, "w") as handle:
             json.dump(report, handle, indent=1)
