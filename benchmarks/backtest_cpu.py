@@ -6,6 +6,9 @@
 Runs `run_backtest` once on real-2017 and prints the contender, cycles, CPU seconds
 (`time.process_time`, less disturbed by other processes than wall time), wall seconds
 and the EV energy (Wh, to see at a glance that two trees did the same run).
+`target` runs target with its configured planner (`least_cost`, the default since
+issue 10); `target_window` is target with `planner = "window"`, the planner issue 13's
+"<= 10 s a year for target" was set for (section 15 of BENCHMARKS.md measured it).
 Data loading is not timed. To compare two source trees, run it from each tree's
 root in turn (before, after, before, after, ...) and compare the ratios: on a
 shared machine a whole-year figure moves by 20 % or more between runs.
@@ -25,7 +28,10 @@ from optimizer.backtest.engine import contender_named, run_backtest
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("policy", help="contender name (a policy or a baseline)")
+    parser.add_argument(
+        "policy",
+        help="contender name (a policy or a baseline; target_window: target, window planner)",
+    )
     parser.add_argument("--start", type=date.fromisoformat, default=date(2017, 1, 1))
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--profile", type=Path, default=None, help="write a cProfile here")

@@ -4,7 +4,9 @@
         [--slices summer,spring,winter] [--contenders solar_only,target,...]
     .venv/bin/python benchmarks/trace_backtest.py compare before.json after.json
 
-`record` runs each contender on each real-2017 slice with `run_backtest` and keeps
+`record` runs each contender on each real-2017 slice with `run_backtest` (contenders
+include `target_window`, target with the "window" planner, since `target` now plans
+least-cost) and keeps
 two views of every run:
 
 * `charger`: what reached the charger and the car: every command (time, kind,
@@ -35,7 +37,13 @@ import optimizer.backtest.engine as engine
 from adapters.storage.memory import MemoryStore
 from optimizer.backtest.compare import contenders as all_contenders
 from optimizer.backtest.dataset import load_real_2017
-from optimizer.backtest.engine import BacktestResult, Contender, run_backtest
+from optimizer.backtest.engine import (
+    PRICE_BASELINE_NAMES,
+    BacktestResult,
+    Contender,
+    baseline_contender,
+    run_backtest,
+)
 
 SLICES = {
     "summer": date(2017, 6, 1),
@@ -44,7 +52,9 @@ SLICES = {
 }
 """Slice starts (local midnight, Europe/Vienna); January 1-2 has no PV data, so the 9th."""
 
-DEFAULT_CONTENDERS = "solar_only,target,min_solar,evcc_style_budget,device_exclusive_pv"
+DEFAULT_CONTENDERS = (
+    "solar_only,target,target_window,min_solar,evcc_style_budget,device_exclusive_pv"
+)
 
 ENERGY_TOLERANCE_WH = 1e-6
 
@@ -106,8 +116,13 @@ def record(path: Path, slices: list[str], names: list[str], days: int) -> None:
     wanted = set(names)
     for slice_name in slices:
         inputs = load_real_2017(SLICES[slice_name], days)
-        policies = [n for n in names if not n.startswith(("device_", "evcc_style"))]
-        for contender in all_contenders(policies):
+        policies = [
+            n
+            for n in names
+            if not n.startswith(("device_", "evcc_style")) and n not in PRICE_BASELINE_NAMES
+        ]
+        extra = [baseline_contender(n) for n in names if n in PRICE_BASELINE_NAMES]
+        for contender in [*all_contenders(policies), *extra]:
             if contender.name not in wanted:
                 continue
             result, store = run_traced(inputs, contender)
