@@ -227,6 +227,8 @@ class FakeScheduler(ReadScheduler):
 
     def record_call(self, call: ApiCall) -> None:
         self.recorded.append(call)
+        if call.quota is not None:  # the contract: a call's quota is taken in with it
+            self.quotas.append(call.quota)
 
     def observe_quota(self, quota: Quota, at: datetime) -> None:
         self.quotas.append(quota)

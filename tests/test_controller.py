@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
+from adapters.storage.memory import MemoryStore
+from optimizer.budget import BudgetConfig, BudgetPlanner
+from optimizer.budget.fixed import FixedIntervalSchedule
 from optimizer.budget.listener import call_listener
+from optimizer.budget.scheduler import ReadScheduler
 from optimizer.controller import Controller, ControllerSettings
 from optimizer.interfaces import (
     ApiCall,
@@ -20,7 +25,7 @@ from optimizer.interfaces import (
 from optimizer.limits import ChargerLimits
 from optimizer.policies import Policy, make_policy
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
-from tests.conftest import T0, FakePorts, World
+from tests.conftest import T0, FakePorts, World, sunny_pv
 
 
 class Rig(FakePorts):
@@ -247,6 +252,27 @@ def test_call_listener_feeds_scheduler_and_store() -> None:
     assert rig.store.calls == [call]
     listener(ApiCall(T0, "dev1", "intensity", None, 5.0))
     assert len(rig.scheduler.quotas) == 1 and len(rig.store.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "make_scheduler",
+    [
+        lambda: BudgetPlanner(BudgetConfig(), pv_profile=sunny_pv),
+        lambda: FixedIntervalSchedule(90.0, daily_limit=1000),
+    ],
+    ids=["planner", "fixed"],
+)
+def test_call_listener_gives_real_schedulers_the_servers_count(
+    make_scheduler: Callable[[], ReadScheduler],
+) -> None:
+    """The listener hands each call over once; its quota (500 calls made elsewhere)
+    is taken in with it, so the server's count rules and our call counts once."""
+    scheduler = make_scheduler()
+    listener = call_listener(scheduler, MemoryStore())
+    listener(ApiCall(T0, "dev1", "currentstatecharge", 200, 0.1, Quota(1000, 499)))
+    assert scheduler.remaining(T0) == 499
+    listener(ApiCall(T0, "dev1", "intensity", 200, 0.1))
+    assert scheduler.remaining(T0) == 498
 
 
 def test_forecast_is_cached_and_fed_with_readings() -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from adapters.simulator.quota import DEFAULT_DAILY_LIMIT, DailyQuota, seconds_to_utc_midnight
@@ -183,7 +182,7 @@ class WorldCharger:
         earlier), and the forecaster sees the same observations in both worlds.
         """
         self._call("currentstatecharge")
-        return replace(self._sim.reading(), time=self._clock.now())
+        return self._sim.reading(at=self._clock.now())
 
     def _write(self, endpoint: str, change: Callable[[], None]) -> None:
         """Make the call, then the change; a value the charger refuses (its ValueError)

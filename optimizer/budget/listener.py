@@ -18,9 +18,7 @@ def call_listener(scheduler: ReadScheduler, store: Store) -> CallListener:
     """The listener recording each `ApiCall` into `scheduler` (count, server quota) and `store`."""
 
     def record(call: ApiCall) -> None:
-        scheduler.record_call(call)
-        if call.quota is not None:
-            scheduler.observe_quota(call.quota, call.time)
+        scheduler.record_call(call)  # takes in `call.quota` too (see `record_call`)
         store.record_call(call)
 
     return record

@@ -35,7 +35,8 @@ class ReadScheduler(Protocol):
     """Decides when the controller may read and write; the controller knows only this."""
 
     def record_call(self, call: ApiCall) -> None:
-        """Count every attempted call, reads and writes (use as the adapters' CallListener)."""
+        """Count every attempted call, reads and writes (use as the adapters' CallListener),
+        and take in the server's count it carries (`call.quota`), as `observe_quota` does."""
         ...
 
     def observe_quota(self, quota: Quota, at: datetime) -> None:

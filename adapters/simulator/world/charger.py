@@ -141,8 +141,9 @@ class SimCharger:
 
     # -- what the cloud's endpoints do --------------------------------------------------
 
-    def reading(self) -> ChargerReading:
-        """The `currentstatecharge` snapshot of the last simulated step (SI units).
+    def reading(self, at: datetime | None = None) -> ChargerReading:
+        """The `currentstatecharge` snapshot of the last simulated step (SI units),
+        stamped `at` (default: the step's own time).
 
         `house_power_w` includes the car; `pv_power_w` is the PV (`sun_power`). With a
         home battery the meter's view: `house_power_w` = household + car - battery power
@@ -156,7 +157,7 @@ class SimCharger:
             state = ChargeState.CONNECTED
         session = self.session
         return ChargerReading(
-            time=self.now,
+            time=self.now if at is None else at,
             device_id=self.device_id,
             charge_state=state,
             charge_state_code=int(state),
