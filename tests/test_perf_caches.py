@@ -130,6 +130,52 @@ def test_spend_curve_is_the_spend_of_its_cells() -> None:
         assert math.isclose(curve.spend(float(lam)), direct, rel_tol=1e-9)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    devices=st.integers(1, 3),
+    dark=st.integers(0, 12),
+    dropped=st.integers(0, 12),
+    cells=st.integers(0, 30),
+    solved_first=st.booleans(),
+    data=st.data(),
+)
+def test_curve_among_dark_cells_is_the_curve_built_again(
+    devices: int, dark: int, dropped: int, cells: int, solved_first: bool, data: st.DataObject
+) -> None:
+    """Moving a curve past cells that all weigh 0 (`SpendCurve.among`) gives what building
+    it from the remaining cells gives, to the bit: the same pieces and the same rates
+    (the budget planner's night; the backtest's traces rely on it)."""
+    dropped = min(dropped, dark)
+    weight = st.one_of(st.just(0.0), st.floats(1e-4, 20.0))
+    lit = np.array(
+        data.draw(st.lists(weight, min_size=devices * cells, max_size=devices * cells))
+    ).reshape(devices, cells)
+    weights = np.concatenate((np.zeros((devices, dark)), lit), axis=1)
+    durations = np.full(dark + cells, 300.0)
+    if dark + cells:
+        durations[-1] = data.draw(st.floats(1.0, 300.0))
+    before = SpendCurve(weights, durations, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    if solved_first:
+        before.solve()
+    moved = before.among(durations[dropped:])
+    built = SpendCurve(
+        weights[:, dropped:], durations[dropped:], min_rate=MIN_RATE, max_rate=MAX_RATE
+    )
+    for curve in (moved, built):
+        curve.solve()
+    fields = ("duration_s", "floor_spend", "ceiling_spend", "breaks", "positive", "rows")
+    assert [getattr(moved, f) for f in fields] == [getattr(built, f) for f in fields]
+    for lam in (0.0, *(b for b in built.breaks), 1e-3, 1.0):
+        assert moved.piece(lam) == built.piece(lam)
+    now = data.draw(st.lists(weight, min_size=devices, max_size=devices))
+    budget = data.draw(st.floats(0.0, 3000.0))
+    rates = [
+        current_rates(c, now, 120.0, budget, min_rate=MIN_RATE, max_rate=MAX_RATE)
+        for c in (moved, built)
+    ]
+    assert rates[0] == rates[1]
+
+
 # ---- the planner's interval against the full grid ----------------------------------
 
 

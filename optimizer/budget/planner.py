@@ -89,6 +89,9 @@ class BudgetPlanner(LedgeredScheduler):
         self._day_pv_cache: tuple[datetime, datetime, FloatArray] | None = None
         self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
+        self._day_curve: tuple[FloatArray, int, float, SpendCurve] | None = None
+        """The last curve built from the day's weights: those weights, its first column,
+        its last cell's duration (s), the curve (see `_after_dark_cells`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
         self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
 
@@ -365,10 +368,36 @@ class BudgetPlanner(LedgeredScheduler):
         if self._curve_cache is not None and self._curve_cache[0] == key:
             return self._curve_cache[1]
         weights, durations = self._future_weights(tail0, end, plug)
-        curve = SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
+        day = self._day_weights_cache[1] if self._day_weights_cache is not None else weights
+        first = day.shape[1] - durations.shape[0]
+        reused = self._after_dark_cells(day, first, durations)
+        curve = (
+            reused
+            if reused is not None
+            else SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
+        )
+        last_s = float(durations[-1]) if durations.shape[0] else math.nan
+        self._day_curve = (day, first, last_s, curve)
         value = (curve, float(durations.sum()))
         self._curve_cache = (key, value)
         return value
+
+    def _after_dark_cells(
+        self, day: FloatArray, first: int, durations: FloatArray
+    ) -> SpendCurve | None:
+        """The last curve of the same day's weights moved on to column `first`, when the
+        cells it moves past all weigh 0 and the last cell lasts as long (`SpendCurve.among`:
+        the same curve to the bit, without sorting the day again); None otherwise.
+
+        The night before the sun, with a car: the grid moves on a cell every 5 minutes and
+        `target` cycles as often, so this is most of a winter night's curves.
+        """
+        last = self._day_curve
+        if last is None or last[0] is not day or last[1] > first or durations.shape[0] == 0:
+            return None
+        if float(durations[-1]) != last[2] or bool((day[:, last[1] : first] > 0).any()):
+            return None
+        return last[3].among(durations)
 
     def _future_weights(
         self, tail0: datetime, end: datetime, plug: tuple[float, ...]

@@ -50,6 +50,7 @@ class SpendCurve:
         "_cum_d",
         "_cum_dw",
         "_d",
+        "_d_pos",
         "_leave",
         "_solved",
         "_w",
@@ -61,6 +62,7 @@ class SpendCurve:
         "max_rate",
         "min_rate",
         "positive",
+        "rows",
     )
 
     def __init__(
@@ -72,16 +74,16 @@ class SpendCurve:
         if w_all.ndim != 2 or d_row.ndim != 1 or w_all.shape[1] != d_row.shape[0]:
             raise ValueError(f"weights {w_all.shape} do not match durations {d_row.shape}")
         # One device (the usual home): its row and the durations as they are, no copies.
-        d_all = d_row if w_all.shape[0] == 1 else np.broadcast_to(d_row, w_all.shape).ravel()
+        self.rows = w_all.shape[0]
+        d_all = d_row if self.rows == 1 else np.broadcast_to(d_row, w_all.shape).ravel()
         w_all = w_all.ravel()
         pos = w_all > 0
         self.min_rate, self.max_rate = min_rate, max_rate
         self.duration_s = float(d_all.sum())
         self._w, self._d = w_all[pos], d_all[pos]
-        d_pos = float(self._d.sum())
+        self._d_pos = float(self._d.sum())
         self.positive = bool(self._w.size)
-        self.floor_spend = min_rate * self.duration_s
-        self.ceiling_spend = max_rate * d_pos + min_rate * (self.duration_s - d_pos)
+        self._set_spans()
         self.breaks: list[float] = []
         self._leave: list[float] = []
         self._cap: list[float] = []
@@ -89,6 +91,37 @@ class SpendCurve:
         self._cum_dw: list[float] = [0.0]
         self._zero_spend = 0.0
         self._solved = not self.positive
+
+    def _set_spans(self) -> None:
+        """The floor and ceiling spends of `duration_s` (device-seconds)."""
+        min_rate, d_pos = self.min_rate, self._d_pos
+        self.floor_spend = min_rate * self.duration_s
+        self.ceiling_spend = self.max_rate * d_pos + min_rate * (self.duration_s - d_pos)
+
+    def among(self, durations_s: FloatArray) -> SpendCurve:
+        """This curve's positive-weight cells among other cells, all of weight 0 (one
+        row of `durations_s` per device, as the constructor takes them).
+
+        What the constructor gives for those cells, to the bit: the positive cells,
+        and so the sorted breakpoints and cumulative sums, are this curve's (shared,
+        not rebuilt); the total duration, floor and ceiling are summed again as the
+        constructor sums them. The budget planner's night before the sun: the grid
+        moves on a cell, the cell it leaves had no sun, nothing else changes.
+        """
+        d_row = np.asarray(durations_s, dtype=np.float64)
+        rows = self.rows
+        d_all = d_row if rows == 1 else np.broadcast_to(d_row, (rows, d_row.shape[0])).ravel()
+        new = object.__new__(SpendCurve)
+        new.min_rate, new.max_rate, new.rows = self.min_rate, self.max_rate, rows
+        new._w, new._d, new._d_pos, new.positive = self._w, self._d, self._d_pos, self.positive
+        new.duration_s = float(d_all.sum())
+        new._set_spans()
+        new.breaks, new._leave, new._cap = self.breaks, self._leave, self._cap
+        new._cum_d, new._cum_dw, new._solved = self._cum_d, self._cum_dw, self._solved
+        new._zero_spend = 0.0
+        if self._solved and self.positive:
+            new._zero_spend = self.min_rate * (new.duration_s - new._cum_d[-1])
+        return new
 
     def solve(self) -> None:
         """Sort the breakpoints and find each piece (once; `piece` calls it)."""
