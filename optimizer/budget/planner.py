@@ -90,6 +90,8 @@ class BudgetPlanner(LedgeredScheduler):
         self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._day_curve: tuple[FloatArray, int, float, SpendCurve] | None = None
+        self._day_lit: tuple[FloatArray, int, int] | None = None
+        """The day's weights, their first and last column with a positive weight."""
         """The last curve built from the day's weights: those weights, its first column,
         its last cell's duration (s), the curve (see `_after_dark_cells`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
@@ -395,9 +397,21 @@ class BudgetPlanner(LedgeredScheduler):
         last = self._day_curve
         if last is None or last[0] is not day or last[1] > first or durations.shape[0] == 0:
             return None
-        if float(durations[-1]) != last[2] or bool((day[:, last[1] : first] > 0).any()):
+        if float(durations[-1]) != last[2] or not self._all_dark(day, last[1], first):
             return None
         return last[3].among(durations)
+
+    def _all_dark(self, day: FloatArray, start: int, stop: int) -> bool:
+        """Whether columns [start, stop) of the day's weights all weigh 0 for every device:
+        before the day's first positive column or after its last (found once per day)."""
+        lit = self._day_lit
+        if lit is None or lit[0] is not day:
+            columns = np.flatnonzero((day > 0).any(axis=0))
+            first, last = (
+                (int(columns[0]), int(columns[-1])) if columns.size else (day.shape[1], -1)
+            )
+            lit = self._day_lit = (day, first, last)
+        return stop <= lit[1] or start > lit[2]
 
     def _future_weights(
         self, tail0: datetime, end: datetime, plug: tuple[float, ...]
