@@ -23,6 +23,7 @@ import pytest
 
 from adapters.served import free_port
 from adapters.web.server import WebServer, web_server
+from adapters.web.sites import WebSite
 from optimizer.daemon import Daemon
 from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.planning.record import ReplanReason
@@ -61,13 +62,8 @@ class Served:
         self.board = StatusBoard()
         self.daemon: Daemon = home.daemon(self.board)
         self.daemon.run_due(home.clock.now())
-        self.server: WebServer = web_server(
-            f"127.0.0.1:{free_port()}",
-            self.board,
-            self.daemon.control,
-            tz=home.config.site.tz,
-            database_url=home.url,
-        )
+        site = WebSite(self.board, self.daemon.control, home.config.site.tz)
+        self.server: WebServer = web_server(f"127.0.0.1:{free_port()}", site, database_url=home.url)
         self.server.start()
 
 

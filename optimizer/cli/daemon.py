@@ -183,18 +183,13 @@ def _bind_web(
     if not listen or daemon.board is None:
         return None
     from adapters.web.server import ListenError, web_server
+    from adapters.web.sites import WebSite
 
     # Every controller prices its sessions with the config's one tariff.
     tariff = next(iter(daemon.controllers.values())).sessions.tariff
+    home = WebSite(daemon.board, daemon.control, daemon.timezone, tariff=tariff)
     try:
-        return web_server(
-            listen,
-            daemon.board,
-            daemon.control,
-            database_url=database_url,
-            tz=daemon.timezone,
-            tariff=tariff,
-        )
+        return web_server(listen, home, database_url=database_url)
     except ListenError as exc:
         raise _fail(f"{exc}{hint}") from None
 
