@@ -95,6 +95,7 @@ def test_the_page_says_why_there_is_no_plan_then_draws_the_stored_one(
         "no plan: no car plugged in", timeout=20_000
     )
     expect(article.locator(".plan-chart")).to_be_hidden()
+    expect(page.locator("#site-pick")).to_be_hidden()  # one home: no site picker
     labels = page.locator("#plan-chart .u-legend .u-series th")
     expect(labels.first).to_have_text(re.compile("Time"), timeout=20_000)
     assert "car plan" not in labels.all_inner_texts()
