@@ -12,9 +12,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from adapters.served import free_port
 from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
@@ -152,7 +154,8 @@ def _site_toml(site: AppConfig) -> str:
 
 def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     """`run --config fleet.toml` against a served fleet: one process, each account its key
-    (from a file), its rows labelled; SIGTERM leaves every charger safe, exit 0."""
+    (from a file), its rows labelled, each home on its web server's `?account=&site=`;
+    SIGTERM leaves every charger safe, exit 0."""
     fleet = generate_fleet(2, 2, seed=5)
     lines = []
     for account in fleet.accounts:
@@ -165,7 +168,8 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'fleet.db'}"
     with start_fleet_simulator(fleet, speed=600) as served:
         cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]
-        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--no-web"]
+        web = f"http://127.0.0.1:{free_port()}"
+        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--web", web.removeprefix("http://")]
         cmd += ["--base-url", served.base_url, "--clock-from-server"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -175,6 +179,11 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
                     break
                 time.sleep(0.2)
             assert proc.poll() is None, proc.communicate()
+            assert _homes_on_the_web(web) == {
+                (a.name, f"site{j + 1}"): {c.device_id for c in site.chargers}
+                for a in fleet.accounts
+                for j, site in enumerate(a.sites)
+            }
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
@@ -185,6 +194,18 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     assert re.search(r"rounds ran [\d.]+ s late on average, [\d.]+ s at worst", err), err
     assert _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}
     assert not any(a.api_key.get_secret_value() in err for a in fleet.accounts)
+
+
+def _homes_on_the_web(web: str) -> dict[tuple[str, str], set[str]]:
+    """Each home `/api/accounts` lists and the chargers its `/api/status` shows."""
+    listed = httpx.get(f"{web}/api/accounts", timeout=10).json()["accounts"]
+    homes = {}
+    for account in listed:
+        for site in account["site_names"]:
+            query = {"account": account["account"], "site": site}
+            status = httpx.get(f"{web}/api/status", params=query, timeout=10).json()
+            homes[account["account"], site] = {c["device_id"] for c in status["chargers"]}
+    return homes
 
 
 def _accounts_with_calls(path: Path) -> set[str]:
