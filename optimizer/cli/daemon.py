@@ -175,19 +175,24 @@ RUN_WEB_HINT = " (--web HOST:PORT to serve elsewhere, --no-web for none)"
 
 
 def _bind_web(
-    listen: str | None, daemon: Daemon, database_url: str, hint: str = ""
+    listen: str | None,
+    daemon: Daemon,
+    database_url: str,
+    hint: str = "",
+    site_name: str | None = None,
 ) -> WebServer | None:
     """The web server for `listen` over the daemon's board and control, bound now
     (a port in use or a bad HOST:PORT is one line ending with `hint`, exit 2); None
-    when `listen` is empty."""
+    when `listen` is empty. `site_name` is the home's `[site] name` (None: `site1`)."""
     if not listen or daemon.board is None:
         return None
     from adapters.web.server import ListenError, web_server
-    from adapters.web.sites import WebSite
+    from adapters.web.sites import DEFAULT_SITE, WebSite
 
     # Every controller prices its sessions with the config's one tariff.
     tariff = next(iter(daemon.controllers.values())).sessions.tariff
-    home = WebSite(daemon.board, daemon.control, daemon.timezone, tariff=tariff)
+    name = site_name or DEFAULT_SITE
+    home = WebSite(daemon.board, daemon.control, daemon.timezone, name=name, tariff=tariff)
     try:
         return web_server(listen, home, database_url=database_url)
     except ListenError as exc:
@@ -337,7 +342,8 @@ def run(
             live=live,
         )
         listen = None if no_web else (web or app_config.web.listen)
-        server = _bind_web(listen, daemon, db or app_config.storage.url, RUN_WEB_HINT)
+        url = db or app_config.storage.url
+        server = _bind_web(listen, daemon, url, RUN_WEB_HINT, app_config.site.name)
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "
