@@ -30,6 +30,7 @@ from adapters.web.sites import WebSite
 from optimizer.cli.run_fleet import web_sites
 from optimizer.daemon.targets import TARGET_POLL_S
 from tests.test_fleet_targets import MORNING, SITE, Fleet
+from tests.test_fleet_targets import write_fleet as write_fleet_of_two
 from tests.test_web_app import check
 from tests.test_web_events import events
 
@@ -38,37 +39,18 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ZETA = "account=zeta"
 GARAGE = "account=zeta&site=garage"
 
-FLEET = """
-[storage]
-url = "sqlite:///{db}"
-
-[[accounts]]
-name = "acme"
-api_key_env = "ACME_KEY"
-[[accounts.sites]]
-config = "a.toml"
-
-[[accounts]]
-name = "zeta"
-api_key_env = "ZETA_KEY"
-[[accounts.sites]]
-config = "z.toml"
-[[accounts.sites]]
-config = "g.toml"
-"""
+GARAGE_SITE = '\n[[accounts.sites]]\nconfig = "g.toml"\n'
+"""zeta's second home, after `tests.test_fleet_targets`'s fleet file (zeta comes last)."""
 
 
 def write_fleet(folder: Path) -> Path:
     """acme: SIMA; zeta: SIMB (unnamed: `site1`) and SIMC in the site named `garage`."""
+    path = write_fleet_of_two(folder)
     site = default_scenario().site
     place = {"latitude": site.latitude, "longitude": site.longitude, "timezone": site.timezone}
-    for file, device in (("a", "SIMA"), ("z", "SIMB"), ("g", "SIMC")):
-        text = SITE.format(device=device, **place)
-        if file == "g":
-            text = text.replace("[site]\n", '[site]\nname = "garage"\n', 1)
-        (folder / f"{file}.toml").write_text(text)
-    path = folder / "fleet.toml"
-    path.write_text(FLEET.format(db=folder / "fleet.db"))
+    text = SITE.format(device="SIMC", **place).replace("[site]\n", '[site]\nname = "garage"\n', 1)
+    (folder / "g.toml").write_text(text)
+    path.write_text(path.read_text() + GARAGE_SITE)
     return path
 
 
