@@ -4,7 +4,9 @@ Reads never block on the daemon (`StatusBoard.current`); writes are validated
 here and by `SiteControl` in this thread, queued, and applied by the daemon's
 thread before its next job. Errors are `{"error": <one line naming the field>,
 "field": ...}`: 422 for a bad body or query, 404 for an unknown charger, 401/403
-for the token (`auth`).
+for the token (`auth`). One `Api` per home; `app` picks it by `?account=&site=`
+(`sites`: an unknown home is a 404 before the token is looked at, as the homes are
+no secret: `GET /api/accounts` lists them).
 """
 
 from __future__ import annotations
