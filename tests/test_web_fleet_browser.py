@@ -1,5 +1,6 @@
 """The dashboard of a fleet daemon in a real browser (Debian's Chromium, Playwright): the
-site picker switches homes, a link opens one, and a write from the page reaches that home.
+site picker switches homes, a link opens one (a link to no home says so), and a write from
+the page reaches that home.
 
 The fleet is `tests.test_web_fleet`'s (acme: SIMA; zeta: SIMB in `site1`, SIMC in
 `garage`), its daemons run to 11:00 on the simulated clock, served by the real web
@@ -94,4 +95,11 @@ def test_the_picker_switches_homes_and_the_page_steers_the_one_shown(
     expect(page.locator("#charger-SIMB .device-id")).to_have_text("SIMB", timeout=20_000)
     expect(page.locator("#chargers article")).to_have_count(1)
     expect(picker).to_have_value("account=zeta&site=site1")
+
+    # A link to a home that is not served says so in the server's words.
+    page.goto(server.url + "/?account=nope")
+    expect(page.locator("#link")).to_have_text(
+        re.compile(r"no answer \(/api/status\?account=nope: 404: account: no account 'nope' here"),
+        timeout=20_000,
+    )
     assert script_errors == []

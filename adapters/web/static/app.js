@@ -62,7 +62,7 @@ class ApiError extends Error {
 
 async function getJson(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new ApiError(response.status, `${path}: HTTP ${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, `${path}: ${await errorLine(response)}`);
   return response.json();
 }
 
