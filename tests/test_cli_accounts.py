@@ -134,6 +134,36 @@ def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
     assert 0 <= summary["late_s_mean"] <= summary["late_s_max"]
 
 
+def test_demo_fleet_with_web_serves_every_home(tmp_path: Path) -> None:
+    """`demo --fleet 2:2 --web`: each generated account's home on `?account=&site=`."""
+    web = f"127.0.0.1:{free_port()}"
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--fleet", "2:2", "--json"]
+    cmd += ["--hours", "24", "--speed", "60", "--web", web]
+    cmd += ["--db", f"sqlite:///{tmp_path / 'fleet.db'}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://{web}/api/accounts", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        homes = _homes_on_the_web(f"http://{web}")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert {account for account, _ in homes} == {"acct-001", "acct-002"}
+    for (account, _), chargers in homes.items():
+        assert chargers and all(c.startswith(f"{account}-") for c in chargers)
+    assert sum(len(chargers) for chargers in homes.values()) == 4
+    assert proc.returncode == 0, err
+    assert [row["account"] for row in json.loads(out)["accounts"]] == ["acct-001", "acct-002"]
+
+
 def test_demo_fleet_spec_errors_are_one_line() -> None:
     result = runner.invoke(app, ["demo", "--fleet", "ten:3"])
     assert result.exit_code == 2

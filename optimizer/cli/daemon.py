@@ -452,7 +452,8 @@ def demo(
         typer.Option(
             "--fleet",
             help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
-            "driven by one daemon process; --json adds `accounts`.",
+            "driven by one daemon process; --json adds `accounts`; --web serves every home "
+            "(?account=NAME&site=NAME).",
         ),
     ] = None,
 ) -> None:
@@ -505,10 +506,17 @@ def demo(
     if fleet is not None:
         from optimizer.cli.demo_fleet import fleet_demo
 
-        if scenario is not None or policy is not None or mqtt or web:
-            raise _fail("--fleet: cannot be combined with --scenario, --policy, --mqtt or --web")
+        if scenario is not None or policy is not None or mqtt:
+            raise _fail("--fleet: cannot be combined with --scenario, --policy or --mqtt")
         fleet_demo(
-            fleet, hours=hours, speed=speed, seed=seed, db=db, as_json=as_json, faults=faults
+            fleet,
+            hours=hours,
+            speed=speed,
+            seed=seed,
+            db=db,
+            as_json=as_json,
+            faults=faults,
+            web=web,
         )
         return
     app_config = demo_config(world_scenario, policy)

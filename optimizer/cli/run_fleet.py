@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
@@ -70,7 +71,7 @@ def run_fleet(
             boards=True,
             clear_sky_days=in_process,
         )
-        server = _web(web, wired, accounts, db or fleet.storage.url, RUN_WEB_HINT)
+        server = bind_fleet_web(web, wired, accounts, db or fleet.storage.url, RUN_WEB_HINT)
         chargers = sum(len(d.controllers) for w in wired for d in w.daemons)
         typer.echo(
             f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}",
@@ -78,19 +79,12 @@ def run_fleet(
         )
         _load_clear_sky_model()
         runner = FleetRunner(wired, clock)
-        if server is not None:
-            server.start()
-            typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)
-        try:
-            with stop_on_signals(runner.stop_event):
-                runner.start()
-                try:
-                    runner.wait()
-                finally:
-                    outcomes = runner.stop()
-        finally:
-            if server is not None:
-                server.stop()
+        with serving(server), stop_on_signals(runner.stop_event):
+            runner.start()
+            try:
+                runner.wait()
+            finally:
+                outcomes = runner.stop()
         store.commit()
     finally:
         pool.close()
@@ -100,6 +94,20 @@ def run_fleet(
     if problems:
         raise _fail("; ".join(problems), EXIT_FATAL)
     typer.echo("v2c-solar: stopped; chargers left in their own EXCLUSIVE_PV mode", err=True)
+
+
+@contextmanager
+def serving(server: WebServer | None) -> Iterator[None]:
+    """`server` serving (and its address said) while the block runs; None: nothing."""
+    if server is None:
+        yield
+        return
+    server.start()
+    typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _load_clear_sky_model() -> None:
@@ -134,7 +142,7 @@ def _problems(outcomes: list[AccountOutcome]) -> list[str]:
     return out
 
 
-def _web(
+def bind_fleet_web(
     listen: str | None,
     wired: tuple[AccountDaemons, ...],
     accounts: Sequence[AccountSpec],
