@@ -23,9 +23,10 @@ from starlette.staticfiles import StaticFiles
 from adapters.web.api import Api
 from adapters.web.auth import error
 from adapters.web.events import StatusEvents
+from adapters.web.health import home_health, process_health
 from adapters.web.metrics import CONTENT_TYPE, metrics_registry, render
 from adapters.web.sessions import SessionsReader
-from adapters.web.sites import SiteDirectory, UnknownSite, WebSite
+from adapters.web.sites import ACCOUNT_PARAM, SITE_PARAM, SiteDirectory, UnknownSite, WebSite
 
 HERE = Path(__file__).parent
 OPENAPI_FILE = HERE / "openapi.json"
@@ -74,6 +75,16 @@ def site_scoped(directory: SiteDirectory, endpoint_of: Callable[[WebSite], Endpo
     return endpoint
 
 
+def home_healthz(home: WebSite) -> Endpoint:
+    """`GET /healthz?account=&site=`: that home's health alone (`adapters.web.health`)."""
+
+    async def endpoint(request: Request) -> Response:
+        body, status = home_health(home)
+        return JSONResponse(body, status_code=status)
+
+    return endpoint
+
+
 def create_app(
     sites: WebSite | Sequence[WebSite],
     *,
@@ -91,7 +102,6 @@ def create_app(
     events = {site.key: StatusEvents(site.board) for site in directory.sites}
     accounts = directory.accounts
     registry = metrics_registry([(name, [h.board for h in homes]) for name, homes in accounts])
-    board = directory.sites[0].board
 
     async def accounts_list(request: Request) -> Response:
         return JSONResponse({"accounts": [account_json(name, homes) for name, homes in accounts]})
@@ -100,9 +110,10 @@ def create_app(
         return Response(render(registry), media_type=CONTENT_TYPE)
 
     async def healthz(request: Request) -> Response:
-        fatal = board.current().fatal
-        body = {"ok": fatal is None, "fatal": fatal, "version": board.version}
-        return JSONResponse(body, status_code=200 if fatal is None else 503)
+        if ACCOUNT_PARAM in request.query_params or SITE_PARAM in request.query_params:
+            return await site_scoped(directory, home_healthz)(request)
+        body, status = process_health(directory.sites)
+        return JSONResponse(body, status_code=status)
 
     async def openapi(request: Request) -> Response:
         return JSONResponse(openapi_document())
