@@ -7,7 +7,10 @@ thread per account (`optimizer.daemon.fleet`), one database whose rows carry the
 account, one web server over them all (`/metrics` and `/api/accounts` cover every
 account, the other routes one home: `?account=NAME&site=NAME`, by default the first),
 and the clear-sky model in this process (pvlib once for every site, not a child
-process per site as for one home). SIGINT/SIGTERM:
+process per site as for one home). Each site's `[prices]` and `[forecast]` are read as
+for one home (`optimizer.composition`), sites with identical ones sharing one feed,
+refreshed on one background thread for the whole fleet; a provider that cannot be
+built (a token not set) is one line naming the account and the site, exit 2. SIGINT/SIGTERM:
 each account leaves its chargers in their own exclusive-PV mode. Exit 1 naming the
 accounts whose key was refused or whose chargers were not left safe; every other
 account ran on.
@@ -45,6 +48,7 @@ def run_fleet(
     from adapters.v2c_cloud import DEFAULT_BASE_URL
     from adapters.v2c_cloud.pool import HttpPool
     from optimizer.cli.daemon import EXIT_FATAL, RUN_WEB_HINT, _fail, open_store
+    from optimizer.composition import SharedLiveInputs
     from optimizer.config import ConfigError
     from optimizer.daemon.cloud import fleet_daemons
     from optimizer.daemon.fleet import FleetRunner
@@ -61,16 +65,21 @@ def run_fleet(
     )
     store = open_store(db or fleet.storage.url)
     pool = HttpPool()
+    inputs = SharedLiveInputs(clock, os.environ)
     try:
-        wired = fleet_daemons(
-            accounts,
-            pool,
-            base_url or DEFAULT_BASE_URL,
-            clock,
-            store,
-            boards=True,
-            clear_sky_days=in_process,
-        )
+        try:
+            wired = fleet_daemons(
+                accounts,
+                pool,
+                base_url or DEFAULT_BASE_URL,
+                clock,
+                store,
+                boards=True,
+                clear_sky_days=in_process,
+                inputs=inputs,
+            )
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
         server = bind_fleet_web(web, wired, accounts, db or fleet.storage.url, RUN_WEB_HINT)
         chargers = sum(len(d.controllers) for w in wired for d in w.daemons)
         typer.echo(
@@ -78,7 +87,7 @@ def run_fleet(
             err=True,
         )
         _load_clear_sky_model()
-        runner = FleetRunner(wired, clock)
+        runner = FleetRunner(wired, clock, background=inputs.jobs)
         with serving(server), stop_on_signals(runner.stop_event):
             runner.start()
             try:
