@@ -29,7 +29,9 @@ implicit account, `default`, its key from `V2C_API_KEY`. A site may be named
 `site1`, `site2`... by their place in the account (`site_names`). The sites' own
 `[storage]` and `[web]` are not used in a fleet (the fleet file's are), and an
 account's call budget is its first site's `[budget]`, spread by one planner over
-all of the account's chargers. Every error is one line naming the file and the
+all of the account's chargers. Each site's `[prices]` and `[forecast]` are used as
+for one home, sites with identical ones reading one shared feed
+(`optimizer.composition.SharedLiveInputs`). Every error is one line naming the file and the
 key, e.g. `fleet.toml: accounts[1].name: must match [a-z0-9_-]{1,32} (got 'Acme')`.
 """
 

@@ -1,0 +1,255 @@
+"""A fleet's homes plan with their own `[prices]`: shared feeds, one background thread.
+
+Three accounts over one frozen demo simulator (each one charger, one site): acme and
+zeta on tariff A, beta on tariff B, both generic JSON price feeds served by an
+`httpx.MockTransport` (the adapters' own HTTP seam; no network) that answers hourly
+prices computed from the hour, for whatever day is asked. The fleet is wired as
+`run --config fleet.toml` wires it (`SharedLiveInputs`, `fleet_daemons`, `FleetRunner`
+with the shared feeds' jobs); the test moves the clock to the next due job, wakes
+the workers and waits until they ran it (`settle`): no wall-clock sleeps. A hanging
+provider is held by an event the test opens at the end, never by sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from typer.testing import CliRunner
+
+from adapters.simulator.demo import demo_config, start_demo_simulator
+from adapters.simulator.server import DEMO_API_KEY, RunningSimulator
+from adapters.simulator.world import DeviceConfig, default_scenario
+from adapters.storage import SqlStore
+from adapters.v2c_cloud.pool import HttpPool
+from optimizer.accounts import Account
+from optimizer.cli.main import app
+from optimizer.composition import SharedLiveInputs
+from optimizer.config import AppConfig
+from optimizer.daemon.cloud import AccountDaemons, fleet_daemons
+from optimizer.daemon.fleet import FleetRunner
+from optimizer.prices.config import PricesConfig
+from tests.test_fleet_targets import write_fleet
+
+T0 = default_scenario().start_utc
+HOURS = 3
+SECRET = "price-feed-s3cret"
+TARIFF_BASE = {"a": 0.10, "b": 0.40}
+"""EUR/kWh of each tariff's first hour; each hour adds 0.001 (A and B never meet)."""
+HOMES = {"acme": ("SIMA", "a"), "beta": ("SIMB", "b"), "zeta": ("SIMC", "a")}
+"""Account -> its charger and its tariff."""
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def tariff(name: str, t: datetime) -> float:
+    """Tariff `name`'s price (EUR/kWh) in the UTC hour holding `t`."""
+    hours = int((t - T0.replace(hour=0)).total_seconds() // 3600)
+    return round(TARIFF_BASE[name] + 0.001 * hours, 6)
+
+
+def price_feed(request: httpx.Request) -> httpx.Response:
+    """Hourly prices of the tariff the path names, two days either side of T0."""
+    if request.headers.get("X-Key") != SECRET:
+        return httpx.Response(401)
+    name = request.url.path.strip("/")
+    first = T0.replace(hour=0) - timedelta(days=2)
+    starts = [first + timedelta(hours=h) for h in range(24 * 5)]
+    data = [{"start": s.isoformat(), "price": tariff(name, s)} for s in starts]
+    return httpx.Response(200, json={"data": data})
+
+
+class Counted:
+    """A MockTransport handler counting the requests per tariff, answering through `then`."""
+
+    def __init__(self, then: Handler = price_feed) -> None:
+        self.then = then
+        self.requests: Counter[str] = Counter()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests[request.url.path.strip("/")] += 1
+        self.entered.set()
+        assert self.release.wait(60.0), "the test never let the provider answer"
+        return self.then(request)
+
+
+def _site(device: str, name: str, cache: Path) -> AppConfig:
+    scenario = default_scenario().model_copy(update={"devices": (DeviceConfig(device_id=device),)})
+    prices = PricesConfig.model_validate(
+        {
+            "provider": "json_url",
+            "cache_dir": str(cache),
+            "json_url": {"url": f"https://prices.example/{name}", "header_name": "X-Key",
+                         "header_env": "PRICE_KEY"},
+        }
+    )  # fmt: skip
+    return demo_config(scenario, "solar_only").model_copy(update={"prices": prices})
+
+
+class PricedFleet:
+    """The three accounts' daemons and the fleet's shared feeds, running."""
+
+    def __init__(self, tmp_path: Path, feed: Counted) -> None:
+        served = tuple(DeviceConfig(device_id=device) for device, _ in HOMES.values())
+        scenario = default_scenario().model_copy(update={"devices": served})
+        self.sim: RunningSimulator = start_demo_simulator(scenario, seed=1, speed=0.001)[0]
+        self.clock = self.sim.simulator.clock
+        self.db = tmp_path / "fleet.db"
+        self.store = SqlStore(f"sqlite:///{self.db}")
+        self.pool = HttpPool(timeout=30.0)
+        accounts = [
+            Account(name, SecretStr(DEMO_API_KEY), (_site(device, tariff, tmp_path / "cache"),))
+            for name, (device, tariff) in HOMES.items()
+        ]
+        transport = httpx.MockTransport(feed)
+        self.inputs = SharedLiveInputs(
+            self.clock, {"PRICE_KEY": SECRET}, prices_transport=transport
+        )
+        self.wired: tuple[AccountDaemons, ...] = fleet_daemons(
+            accounts, self.pool, self.sim.base_url, self.clock, self.store, inputs=self.inputs
+        )
+        self.runner = FleetRunner(self.wired, self.clock, background=self.inputs.jobs)
+        self.runner.start()
+
+    def run_until(self, until: datetime, *, background: bool = True) -> None:
+        """Every job due up to `until` run, in clock order (with `background`, the refreshes
+        too: False while a provider is known to hang)."""
+        while True:
+            due = [t for w in self.runner.workers if (t := w.next_wakeup()) is not None]
+            t = min(min(due), until)
+            self.sim.simulator.jump_to(t)
+            self.runner.wake()
+            assert self.runner.settle(t, timeout_s=60), f"the workers did not settle at {t}"
+            if background:
+                assert self.runner.background.settle(t, timeout_s=60)
+            if t >= until:
+                return
+
+    def decisions(self) -> dict[str, list[tuple[datetime, float | None]]]:
+        """Each account's decisions: (time, import price recorded)."""
+        with sqlite3.connect(self.db) as conn:
+            rows = conn.execute(
+                "SELECT account, time, import_eur_per_kwh FROM decisions ORDER BY id"
+            ).fetchall()
+        out: dict[str, list[tuple[datetime, float | None]]] = {}
+        for account, time, price in rows:
+            t = datetime.fromisoformat(str(time)).replace(tzinfo=UTC)
+            out.setdefault(account, []).append((t, price))
+        return out
+
+    def close(self) -> None:
+        self.runner.stop(timeout_s=60)
+        self.pool.close()
+        self.sim.stop()
+        self.store.close()
+
+
+@pytest.fixture
+def priced(tmp_path: Path) -> Iterator[tuple[PricedFleet, Counted]]:
+    feed = Counted()
+    fleet = PricedFleet(tmp_path, feed)
+    try:
+        yield fleet, feed
+    finally:
+        fleet.close()
+
+
+def test_each_home_records_its_own_tariffs_price_and_a_shared_tariff_is_fetched_once(
+    priced: tuple[PricedFleet, Counted], caplog: pytest.LogCaptureFixture
+) -> None:
+    fleet, feed = priced
+    caplog.set_level(logging.DEBUG)
+    assert fleet.runner.background.settle(T0, timeout_s=60)  # the first refresh, as at start
+    fleet.run_until(T0 + timedelta(hours=HOURS))
+    decisions = fleet.decisions()
+    assert set(decisions) == set(HOMES)
+    for account, (_, name) in HOMES.items():
+        priced_after_start = [(t, p) for t, p in decisions[account] if t > T0]
+        assert len(priced_after_start) > HOURS, account
+        for t, price in priced_after_start:
+            assert price == pytest.approx(tariff(name, t)), (account, t)
+    # acme and zeta read tariff A through one feed: A is asked no more often than B,
+    # which one home reads; two feeds, so two jobs for three homes
+    assert feed.requests["a"] == feed.requests["b"] >= 1
+    assert len(fleet.inputs.jobs) == 2
+    acme, zeta = fleet.wired[0].daemons[0], fleet.wired[2].daemons[0]
+    source = next(iter(acme.controllers.values())).import_price.source
+    assert source is next(iter(zeta.controllers.values())).import_price.source
+    assert SECRET not in caplog.text
+
+
+def _cycle_times(tmp_path: Path, feed: Counted, *, hanging: bool) -> dict[str, list[datetime]]:
+    """Each account's decision times over HOURS, the provider answering or hanging."""
+    tmp_path.mkdir()
+    fleet = PricedFleet(tmp_path, feed)
+    try:
+        if hanging:
+            assert feed.entered.wait(60.0)  # the fleet's refresh is stuck in its first fetch
+        fleet.run_until(T0 + timedelta(hours=HOURS), background=not hanging)
+        decisions = fleet.decisions()
+        if hanging:
+            assert {p for d in decisions.values() for _, p in d} == {None}  # nothing known
+            assert sum(feed.requests.values()) == 1  # still the first, no second beside it
+            assert all(w.late_s[2] < 1.0 for w in fleet.runner.workers)  # every round on time
+    finally:
+        feed.release.set()
+        fleet.close()
+    return {account: [t for t, _ in d] for account, d in decisions.items()}
+
+
+def test_a_hanging_price_provider_delays_no_accounts_cycles(tmp_path: Path) -> None:
+    answering = _cycle_times(tmp_path / "answering", Counted(), hanging=False)
+    stuck = Counted()
+    stuck.release.clear()  # every price request waits until the end of the test
+    hanging = _cycle_times(tmp_path / "hanging", stuck, hanging=True)
+    assert set(hanging) == set(HOMES)
+    assert all(len(times) > HOURS for times in hanging.values())
+    for account, times in hanging.items():  # each cycled when it would with prices flowing
+        assert len(times) == len(answering[account]), account
+        drift = max(
+            abs((x - y).total_seconds()) for x, y in zip(times, answering[account], strict=True)
+        )
+        assert drift < 1.0, account  # the frozen simulator's clock creeps by milliseconds
+
+
+def test_a_failing_price_provider_is_one_line_per_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = Counted(lambda request: httpx.Response(503))
+    caplog.set_level(logging.WARNING)
+    fleet = PricedFleet(tmp_path, feed)
+    try:
+        fleet.run_until(T0 + timedelta(hours=HOURS))
+    finally:
+        fleet.close()
+    assert sum(feed.requests.values()) > 2 * 2  # retried, today and tomorrow, both tariffs
+    lines = [r.getMessage() for r in caplog.records if "503" in r.getMessage()]
+    assert len(lines) == 2, lines  # one per feed, not one per retry nor per home
+    assert all("\n" not in line for line in lines)
+
+
+def test_a_provider_that_cannot_be_built_names_the_account_and_site(tmp_path: Path) -> None:
+    path = write_fleet(tmp_path)
+    (tmp_path / "z.toml").write_text(
+        (tmp_path / "z.toml").read_text() + '\n[prices]\nprovider = "tibber"\n'
+    )
+    result = CliRunner().invoke(
+        app,
+        ["run", "--config", str(path), "--no-web"],
+        env={"ACME_KEY": "k1", "ZETA_KEY": "k2", "TIBBER_TOKEN": ""},
+    )
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    assert "account zeta, site site1: [prices] tibber" in lines[0]
+    assert "TIBBER_TOKEN" in lines[0]
