@@ -3,7 +3,8 @@
 Three accounts over one frozen demo simulator (each one charger, one site): acme and
 zeta on tariff A, beta on tariff B, both generic JSON price feeds served by an
 `httpx.MockTransport` (the adapters' own HTTP seam; no network) that answers hourly
-prices computed from the hour, for whatever day is asked. The fleet is wired as
+prices computed from the hour, for whatever day is asked. Identical weather configs at
+the same place share a feed too (checked without fetching). The fleet is wired as
 `run --config fleet.toml` wires it (`SharedLiveInputs`, `fleet_daemons`, `FleetRunner`
 with the shared feeds' jobs); the test moves the clock to the next due job, wakes
 the workers and waits until they ran it (`settle`): no wall-clock sleeps. A hanging
@@ -26,6 +27,7 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from adapters.simulator.demo import demo_config, start_demo_simulator
+from adapters.simulator.inprocess import SimClock
 from adapters.simulator.server import DEMO_API_KEY, RunningSimulator
 from adapters.simulator.world import DeviceConfig, default_scenario
 from adapters.storage import SqlStore
@@ -36,6 +38,7 @@ from optimizer.composition import SharedLiveInputs
 from optimizer.config import AppConfig
 from optimizer.daemon.cloud import AccountDaemons, fleet_daemons
 from optimizer.daemon.fleet import FleetRunner
+from optimizer.forecast.config import ForecastConfig
 from optimizer.prices.config import PricesConfig
 from tests.test_fleet_targets import write_fleet
 
@@ -253,3 +256,22 @@ def test_a_provider_that_cannot_be_built_names_the_account_and_site(tmp_path: Pa
     assert len(lines) == 1
     assert "account zeta, site site1: [prices] tibber" in lines[0]
     assert "TIBBER_TOKEN" in lines[0]
+
+
+def test_identical_inputs_share_one_feed_and_different_ones_do_not(tmp_path: Path) -> None:
+    weather = ForecastConfig(provider="open_meteo", cache_dir=str(tmp_path / "weather"))
+    first = _site("SIMA", "a", tmp_path).model_copy(update={"forecast": weather})
+    site = first.site
+    renamed = first.model_copy(update={"site": site.model_copy(update={"name": "garage"})})
+    moved = first.model_copy(update={"site": site.model_copy(update={"latitude": 40.4})})
+    other_tariff = _site("SIMB", "b", tmp_path).model_copy(update={"forecast": weather})
+    shared = SharedLiveInputs(
+        SimClock(T0), {"PRICE_KEY": SECRET}, prices_transport=httpx.MockTransport(price_feed)
+    )
+    a, same, elsewhere, b = (shared.for_site(c) for c in (first, renamed, moved, other_tariff))
+    assert same.prices is a.prices and same.weather is a.weather  # a name is not a place
+    assert elsewhere.prices is a.prices and elsewhere.weather is not a.weather
+    assert b.prices is not a.prices and b.weather is a.weather
+    names = [job.name for job in shared.jobs]
+    assert names == ["prices", "prices 2", "weather", "weather 2"]
+    assert same.jobs == a.jobs  # the same jobs, run once by the fleet
