@@ -21,9 +21,11 @@ cycles; the backtest replays its price column.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optimizer.background import BackgroundJob
@@ -322,6 +324,13 @@ class SharedLiveInputs:
     `WeatherFeed`, which keeps to the provider's quota for all of them. `jobs` are the
     distinct feeds' refreshes, each once, named `prices`, `weather` for the first and
     `prices 2`, `weather 2`... after it. `live_inputs` is one site through one of these.
+
+    With `scoped_caches` (a fleet) each feed keeps its disk cache in a folder of its own
+    under the configured `cache_dir`, named by a digest of what makes it distinct: the
+    providers name their cache files by provider only (`entsoe`, `tibber`, `open_meteo`),
+    so two zones or two places on one `cache_dir` would otherwise read each other's
+    prices or forecast. One home keeps the plain `cache_dir` (its cache and the quota
+    calls recorded there survive an upgrade).
     """
 
     def __init__(
@@ -331,8 +340,10 @@ class SharedLiveInputs:
         *,
         prices_transport: httpx.BaseTransport | None = None,
         weather_transport: httpx.BaseTransport | None = None,
+        scoped_caches: bool = False,
     ) -> None:
         self._clock = clock
+        self._scoped = scoped_caches
         self._env = env
         self._prices_transport = prices_transport
         self._weather_transport = weather_transport
@@ -369,6 +380,11 @@ class SharedLiveInputs:
         if key not in self._prices:
             from optimizer.prices.feed import FeedInMemory
 
+            if self._scoped:
+                prices = config.prices.model_copy(
+                    update={"cache_dir": _scoped(config.prices.cache_dir, key)}
+                )
+                config = config.model_copy(update={"prices": prices})
             feed = build_price_feed(config, self._clock, self._env, self._prices_transport)
             assert feed is not None  # `[prices]` is set
             feed.load_cached(self._clock.now())
@@ -382,11 +398,22 @@ class SharedLiveInputs:
         place = config.site.model_dump_json(exclude={"name"})
         key = f"{place} {config.forecast.model_dump_json()}"
         if key not in self._weather:
+            if self._scoped:
+                forecast = config.forecast.model_copy(
+                    update={"cache_dir": _scoped(config.forecast.cache_dir, key)}
+                )
+                config = config.model_copy(update={"forecast": forecast})
             feed = build_weather_source(config, self._clock, self._env, self._weather_transport)
             assert feed is not None  # a provider is set
             name = _numbered("weather", len(self._weather))
             self._weather[key] = (feed, BackgroundJob(name, feed.refresh))
         return self._weather[key]
+
+
+def _scoped(cache_dir: str, key: str) -> str:
+    """`cache_dir`'s folder for the feed `key` identifies (12 hex digits of its SHA-256)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return str(Path(cache_dir) / digest)
 
 
 def _numbered(kind: str, built: int) -> str:

@@ -13,6 +13,8 @@ provider is held by an event the test opens at the end, never by sleeping.
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -116,7 +119,7 @@ class PricedFleet:
         ]
         transport = httpx.MockTransport(feed)
         self.inputs = SharedLiveInputs(
-            self.clock, {"PRICE_KEY": SECRET}, prices_transport=transport
+            self.clock, {"PRICE_KEY": SECRET}, prices_transport=transport, scoped_caches=True
         )
         self.wired: tuple[AccountDaemons, ...] = fleet_daemons(
             accounts, self.pool, self.sim.base_url, self.clock, self.store, inputs=self.inputs
@@ -275,3 +278,68 @@ def test_identical_inputs_share_one_feed_and_different_ones_do_not(tmp_path: Pat
     names = [job.name for job in shared.jobs]
     assert names == ["prices", "prices 2", "weather", "weather 2"]
     assert same.jobs == a.jobs  # the same jobs, run once by the fleet
+
+
+TIBBER = json.loads(
+    (Path(__file__).parent / "data" / "prices" / "tibber_2024-06-01.json").read_text()
+)
+TIBBER_DAY = datetime(2024, 6, 1, tzinfo=ZoneInfo("Europe/Vienna"))
+
+
+def _two_tibber_homes(request: httpx.Request) -> httpx.Response:
+    """The recorded answer with a second home whose prices are twice the first's."""
+    answer = copy.deepcopy(TIBBER)
+    homes = answer["data"]["viewer"]["homes"]
+    second = copy.deepcopy(homes[0])
+    info = second["currentSubscription"]["priceInfo"]
+    for day in ("today", "tomorrow"):
+        for slot in info.get(day) or []:
+            slot["total"] = round(2 * slot["total"], 4)
+    homes.append(second)
+    return httpx.Response(200, json=answer)
+
+
+@pytest.mark.parametrize("scoped", [True, False], ids=["fleet", "one-home-layout"])
+def test_a_fleets_feeds_never_read_each_others_cache(tmp_path: Path, scoped: bool) -> None:
+    """Tibber homes 0 and 1 on one `cache_dir`: each home gets its own prices, and after a
+    restart with the provider down each reads them from its own cache. The provider names
+    its files `tibber` only: without `scoped_caches` (one home's layout) the second home
+    reads the first's from the disk, which the second case shows is what scoping fixes."""
+    sites = []
+    for home in (0, 1):
+        prices = PricesConfig.model_validate(
+            {"provider": "tibber", "cache_dir": str(tmp_path), "tibber": {"home": home}}
+        )
+        site = demo_config(default_scenario(), "solar_only")
+        site = site.model_copy(
+            update={
+                "prices": prices,
+                "site": site.site.model_copy(update={"timezone": "Europe/Vienna"}),
+            }
+        )
+        sites.append(site)
+    clock = SimClock(TIBBER_DAY.astimezone(UTC))
+    env = {"TIBBER_TOKEN": "t0ken"}
+
+    def fleet(handler: Handler) -> list[float | None]:
+        shared = SharedLiveInputs(
+            clock, env, prices_transport=httpx.MockTransport(handler), scoped_caches=scoped
+        )
+        inputs = [shared.for_site(site) for site in sites]
+        for job in shared.jobs:
+            job.run(clock.now())
+        t = clock.now()
+        out = []
+        for live in inputs:
+            assert live.prices is not None
+            slot = live.prices.prices(t, t + timedelta(seconds=1)).at(t)
+            out.append(None if slot is None else slot.import_eur_per_kwh)
+        return out
+
+    first, second = fleet(_two_tibber_homes)
+    if not scoped:  # one file for both homes: the second reads the first's at once
+        assert second == first
+        return
+    assert first is not None and second == pytest.approx(2 * first)
+    down = fleet(lambda request: httpx.Response(503))  # restarted, the provider down
+    assert down == pytest.approx([first, second])

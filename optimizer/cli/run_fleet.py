@@ -9,7 +9,8 @@ account, the other routes one home: `?account=NAME&site=NAME`, by default the fi
 and the clear-sky model in this process (pvlib once for every site, not a child
 process per site as for one home). Each site's `[prices]` and `[forecast]` are read as
 for one home (`optimizer.composition`), sites with identical ones sharing one feed,
-refreshed on one background thread for the whole fleet; a provider that cannot be
+refreshed on one background thread for the whole fleet, each feed's disk cache in a
+folder of its own (`SharedLiveInputs(scoped_caches=True)`); a provider that cannot be
 built (a token not set) is one line naming the account and the site, exit 2. SIGINT/SIGTERM:
 each account leaves its chargers in their own exclusive-PV mode. Exit 1 naming the
 accounts whose key was refused or whose chargers were not left safe; every other
@@ -65,7 +66,7 @@ def run_fleet(
     )
     store = open_store(db or fleet.storage.url)
     pool = HttpPool()
-    inputs = SharedLiveInputs(clock, os.environ)
+    inputs = SharedLiveInputs(clock, os.environ, scoped_caches=True)
     try:
         try:
             wired = fleet_daemons(
