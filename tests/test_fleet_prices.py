@@ -16,8 +16,12 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,7 +33,9 @@ import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from adapters.served import free_port
 from adapters.simulator.demo import demo_config, start_demo_simulator
+from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.simulator.inprocess import SimClock
 from adapters.simulator.server import DEMO_API_KEY, RunningSimulator
 from adapters.simulator.world import DeviceConfig, default_scenario
@@ -43,6 +49,7 @@ from optimizer.daemon.cloud import AccountDaemons, fleet_daemons
 from optimizer.daemon.fleet import FleetRunner
 from optimizer.forecast.config import ForecastConfig
 from optimizer.prices.config import PricesConfig
+from tests.test_cli_accounts import _site_toml
 from tests.test_fleet_targets import write_fleet
 
 T0 = default_scenario().start_utc
@@ -143,13 +150,8 @@ class PricedFleet:
 
     def decisions(self) -> dict[str, list[tuple[datetime, float | None]]]:
         """Each account's decisions: (time, import price recorded)."""
-        with sqlite3.connect(self.db) as conn:
-            rows = conn.execute(
-                "SELECT account, time, import_eur_per_kwh FROM decisions ORDER BY id"
-            ).fetchall()
         out: dict[str, list[tuple[datetime, float | None]]] = {}
-        for account, time, price in rows:
-            t = datetime.fromisoformat(str(time)).replace(tzinfo=UTC)
+        for account, t, price in _decisions(self.db):
             out.setdefault(account, []).append((t, price))
         return out
 
@@ -343,3 +345,103 @@ def test_a_fleets_feeds_never_read_each_others_cache(tmp_path: Path, scoped: boo
     assert first is not None and second == pytest.approx(2 * first)
     down = fleet(lambda request: httpx.Response(503))  # restarted, the provider down
     assert down == pytest.approx([first, second])
+
+
+class _PriceServer:
+    """Hourly JSON prices (tariff A of `tariff`, around `around`) on 127.0.0.1, counted."""
+
+    def __init__(self, around: datetime) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        first = around.replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
+        starts = [first + timedelta(hours=h) for h in range(24 * 7)]
+        body = json.dumps(
+            {"data": [{"start": s.isoformat(), "price": tariff("a", s)} for s in starts]}
+        ).encode()
+        requests: list[str] = []
+        self.requests = requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/a"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_run_config_fleet_toml_prices_every_accounts_decisions(tmp_path: Path) -> None:
+    """`v2c-solar run --config fleet.toml` end to end against a served fleet and a local
+    price feed: both accounts' decisions record the feed's price, the feed asked a few
+    times for all four homes, SIGTERM leaves every charger safe, exit 0."""
+    fleet = generate_fleet(2, 2, seed=5)
+    with start_fleet_simulator(fleet, speed=600) as served:
+        feed = _PriceServer(served.simulator.clock.now())
+        try:
+            prices = f'\n[prices]\nprovider = "json_url"\ncache_dir = "{tmp_path / "cache"}"\n'
+            prices += f'[prices.json_url]\nurl = "{feed.url}"\n'
+            lines = []
+            for account in fleet.accounts:
+                (tmp_path / f"{account.name}.key").write_text(account.api_key.get_secret_value())
+                lines += [f'[[accounts]]\nname = "{account.name}"']
+                lines += [f'api_key_file = "{account.name}.key"']
+                for j, site in enumerate(account.sites):
+                    (tmp_path / f"{account.name}-{j}.toml").write_text(_site_toml(site) + prices)
+                    lines += [f'[[accounts.sites]]\nconfig = "{account.name}-{j}.toml"']
+            (tmp_path / "fleet.toml").write_text("\n".join(lines) + "\n")
+            db = tmp_path / "fleet.db"
+            cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]
+            cmd += [str(tmp_path / "fleet.toml"), "--db", f"sqlite:///{db}", "--no-web"]
+            cmd += ["--base-url", served.base_url, "--clock-from-server"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 90
+                while time.monotonic() < deadline and proc.poll() is None:
+                    if {a for a, _, p in _decisions(db) if p is not None} == {
+                        "acct-001",
+                        "acct-002",
+                    }:
+                        break
+                    time.sleep(0.2)
+                assert proc.poll() is None, proc.communicate()
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+        finally:
+            feed.close()
+    assert proc.returncode == 0, err
+    rows = _decisions(db)
+    priced = [(a, t, p) for a, t, p in rows if p is not None]
+    assert {a for a, _, _ in priced} == {"acct-001", "acct-002"}
+    for _, t, price in priced:
+        assert price == pytest.approx(tariff("a", t))
+    assert 1 <= len(feed.requests) < 4 * 2  # one feed for four homes (today, tomorrow...)
+
+
+def _decisions(path: Path) -> list[tuple[str, datetime, float | None]]:
+    """(account, time, import price) of every decision in the fleet's database so far."""
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute(
+                "SELECT account, time, import_eur_per_kwh FROM decisions ORDER BY id"
+            ).fetchall()
+    except sqlite3.Error:
+        return []
+    return [(a, datetime.fromisoformat(str(t)).replace(tzinfo=UTC), p) for a, t, p in rows]
