@@ -265,12 +265,16 @@ class _Model:
         (the car stops at the target: the energy is never drawn), so a small remainder
         is still delivered; it is charged above any price, so never used otherwise.
         """
-        delivered = sparse.csr_array(self._slot_power().sum(axis=0)[None, :] * self.h)
+        # per W: h per slot of a block's fixed power, h per slot followed (built as
+        # one row directly: a sparse sum over the slot-power matrix was half the build)
+        per_block = np.bincount(self.block, minlength=self.nb).astype(np.float64) * self.h
+        cols = np.concatenate([self.idx["P"], self.idx["q"], [self.over]])
+        vals = np.concatenate([per_block, np.full(self.n, self.h), [-1.0]])
+        keep = vals != 0.0
+        cols, vals = cols[keep], vals[keep]
         wanted = self.r.energy_wanted_wh
-        over = sparse.csr_array(([-1.0], ([0], [self.over])), shape=(1, self.n_vars))
-        short = sparse.csr_array(([1.0], ([0], [self.short])), shape=(1, self.n_vars))
-        rows.add_matrix(delivered + over, -np.inf, wanted)
-        rows.add_matrix(delivered + over + short, wanted, np.inf)
+        rows.add_row(cols, vals, -np.inf, wanted)
+        rows.add_row(np.append(cols, self.short), np.append(vals, 1.0), wanted, np.inf)
 
     def _command_rows(self, rows: SparseRows) -> None:
         fix, sol, cmd, sw = (self.idx[k] for k in ("fix", "sol", "cmd", "sw"))
