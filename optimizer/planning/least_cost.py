@@ -57,6 +57,7 @@ worst cases hit `DEFAULT_TIME_LIMIT_S` (BENCHMARKS.md, "Least-cost plan").
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import timedelta
 
 import numpy as np
@@ -83,6 +84,22 @@ same problem then gives the same plan however busy the machine is (backtests rep
 DEFAULT_MIP_GAP = 1e-3
 """Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
 a command; the solution is usually optimal well before HiGHS proves it."""
+
+HEURISTICS_OFF = {
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
+"""HiGHS's primal heuristics the planner does without: feasibility jump and the root's
+reduced-cost heuristic found nothing its rounding and sub-MIP heuristics did not find
+as well, and were a third of the solve time of a commuter's nights (replayed requests of
+real-2017: the same objective in every one of 206 + 205 + 140 solves; 30-47 % less CPU
+for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: faster
+solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
+
+_VERBATIM_WARNING = r"Unrecognized options detected: \{'mip_heuristic_run_"
+warnings.filterwarnings("ignore", message=_VERBATIM_WARNING, category=RuntimeWarning)
+"""scipy's `milp` hands options it does not know to HiGHS verbatim (documented) and warns
+each time it does; for `HEURISTICS_OFF` that is intended."""
 
 _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
@@ -120,8 +137,11 @@ def least_cost_schedule(
     return _plan(model, np.asarray(result.x), objective, status, elapsed)
 
 
-def _options(time_limit_s: float, mip_gap: float, node_limit: int | None) -> dict[str, float]:
-    options = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+def _options(
+    time_limit_s: float, mip_gap: float, node_limit: int | None
+) -> dict[str, float | bool]:
+    options: dict[str, float | bool] = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+    options.update(HEURISTICS_OFF)
     if node_limit is not None:
         options["node_limit"] = node_limit
     return options
