@@ -321,7 +321,12 @@ class _Model:
             rows.add([*tail, (fix[rest], m), (fix[prev], m)], -np.inf, 2.0 * m)
 
     def _taper_rows(self, rows: SparseRows) -> None:
-        """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers)."""
+        """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers).
+
+        Nothing to build without lines: the dense n x n triangle was made before the loop,
+        three quarters of the model's build for a week-long plan of 1000 slots."""
+        if not self.r.taper:
+            return
         power = self._slot_power()
         earlier = sparse.csr_array(np.tril(np.ones((self.n, self.n)), k=-1))
         for line in self.r.taper:
