@@ -97,9 +97,10 @@ for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: fa
 solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
 
 _VERBATIM_WARNING = r"Unrecognized options detected: \{'mip_heuristic_run_"
-warnings.filterwarnings("ignore", message=_VERBATIM_WARNING, category=RuntimeWarning)
 """scipy's `milp` hands options it does not know to HiGHS verbatim (documented) and warns
-each time it does; for `HEURISTICS_OFF` that is intended."""
+each time it does; for `HEURISTICS_OFF` that is intended, so that warning is silenced
+around the call (`catch_warnings`: a filter set once at import would be reset by test
+runners and by any caller's own `catch_warnings`)."""
 
 _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
@@ -122,13 +123,15 @@ def least_cost_schedule(
     model = _Model(request)
     if request.slots == 0 or request.energy_wanted_wh <= 0.0:
         return _plan(model, model.idle(), 0.0, "optimal", time.perf_counter() - began)
-    result = milp(
-        c=model.objective() * _OBJECTIVE_SCALE,
-        integrality=model.integrality(),
-        bounds=model.bounds(),
-        constraints=[model.constraints()],
-        options=_options(time_limit_s, mip_gap, node_limit),
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_VERBATIM_WARNING, category=RuntimeWarning)
+        result = milp(
+            c=model.objective() * _OBJECTIVE_SCALE,
+            integrality=model.integrality(),
+            bounds=model.bounds(),
+            constraints=[model.constraints()],
+            options=_options(time_limit_s, mip_gap, node_limit),
+        )
     elapsed = time.perf_counter() - began
     if result.x is None:
         return _plan(model, model.idle(), float("nan"), "failed", elapsed)
