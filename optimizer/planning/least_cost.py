@@ -92,7 +92,7 @@ HEURISTICS_OFF = {
 """HiGHS's primal heuristics the planner does without: feasibility jump and the root's
 reduced-cost heuristic found nothing its rounding and sub-MIP heuristics did not find
 as well, and were a third of the solve time of a commuter's nights (replayed requests of
-real-2017: the same objective in every one of 206 + 205 + 140 solves; 30-47 % less CPU
+real-2017: the same objective in every one of 206 + 179 + 134 solves; 30-47 % less CPU
 for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: faster
 solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
 
