@@ -130,12 +130,16 @@ def counted_calls(root_url: str) -> tuple[dict[str, int], int]:
     return counted, other
 
 
-def start_daemon(fleet_toml: Path, base_url: str, log: Path) -> subprocess.Popen[bytes]:
-    """`v2c-solar run` over the fleet file, its output to `log`."""
+def start_daemon(
+    fleet_toml: Path, base_url: str, log: Path, web: str | None = None
+) -> subprocess.Popen[bytes]:
+    """`v2c-solar run` over the fleet file, its output to `log`; its web server on `web`
+    (`HOST:PORT`; None: `--no-web`)."""
     db = f"sqlite:///{fleet_toml.parent / 'fleet.db'}"
+    serving = ["--no-web"] if web is None else ["--web", web]
     cmd = [
         sys.executable, "-m", "optimizer.cli.main", "run", "--config", str(fleet_toml),
-        "--db", db, "--base-url", base_url, "--clock-from-server", "--no-web",
+        "--db", db, "--base-url", base_url, "--clock-from-server", *serving,
     ]  # fmt: skip
     with log.open("wb") as out:
         return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)

@@ -41,7 +41,7 @@ from optimizer.backtest.engine import (
 )
 from optimizer.backtest.metrics import compute_metrics, starts
 from optimizer.backtest.sessions import CommuterPattern, HomeOfficePattern
-from optimizer.cli.backtest_options import OptionError, forecast_mode
+from optimizer.cli.backtest_options import forecast_mode
 from optimizer.policies import PolicyConfig
 from optimizer.policies.target import TargetParams
 
@@ -376,8 +376,8 @@ def main() -> None:
             report = sampled(args.pattern, args.sample_days, args.planner, runs, args.forecast)
         else:
             report = run(args.pattern, args.start, args.days, args.planner, runs, args.forecast)
-    except OptionError as exc:
-        raise SystemExit(str(exc)) from None
+    except ValueError as exc:  # OptionError, or a --start/--days the data lacks: one line
+        raise SystemExit(f"error: {exc}") from None
     if args.json_out:
         with open(args.json_out, "w") as handle:
             json.dump(report, handle, indent=1)

@@ -24,10 +24,14 @@ A fleet file has `[[accounts]]` instead of `[site]`/`[[chargers]]`:
 The key itself never goes in the file (a `api_key` key is a one-line error): it
 comes from the variable `api_key_env` names or the first line of `api_key_file`
 (relative to the fleet file). A single-home config (no `[[accounts]]`) is one
-implicit account, `default`, its key from `V2C_API_KEY`. The sites' own
+implicit account, `default`, its key from `V2C_API_KEY`. A site may be named
+(`[site] name = "garage"`, for the web's `?account=acme&site=garage`); unnamed ones are
+`site1`, `site2`... by their place in the account (`site_names`). The sites' own
 `[storage]` and `[web]` are not used in a fleet (the fleet file's are), and an
 account's call budget is its first site's `[budget]`, spread by one planner over
-all of the account's chargers. Every error is one line naming the file and the
+all of the account's chargers. Each site's `[prices]` and `[forecast]` are used as
+for one home, sites with identical ones reading one shared feed
+(`optimizer.composition.SharedLiveInputs`). Every error is one line naming the file and the
 key, e.g. `fleet.toml: accounts[1].name: must match [a-z0-9_-]{1,32} (got 'Acme')`.
 """
 
@@ -35,7 +39,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -250,6 +254,7 @@ def _check_unique(accounts: tuple[AccountConfig, ...], where: str) -> None:
         if account.name in names:
             raise ConfigError(f"{where}: accounts[{i}].name: {account.name!r} appears twice")
         names.add(account.name)
+        _check_site_names(account, where, i)
         for j, site in enumerate(account.sites):
             for charger in site.chargers:
                 other = devices.setdefault(charger.device_id, account.name)
@@ -258,6 +263,25 @@ def _check_unique(accounts: tuple[AccountConfig, ...], where: str) -> None:
                         f"{where}: accounts[{i}].sites[{j}].chargers: device_id "
                         f"{charger.device_id!r} is configured twice (also in account {other!r})"
                     )
+
+
+def site_names(sites: Sequence[AppConfig]) -> tuple[str, ...]:
+    """Each site's name in its account: its `[site] name`, else `site1`, `site2`... by its
+    place (what the web's `?site=NAME` selects; `_check_unique` keeps them apart)."""
+    return tuple(site.site.name or f"site{j + 1}" for j, site in enumerate(sites))
+
+
+def _check_site_names(account: AccountConfig, where: str, i: int) -> None:
+    """An account's site names are unique (a name given twice, or one that is another
+    site's default `siteN`): one line naming the site."""
+    seen: set[str] = set()
+    for j, name in enumerate(site_names(account.sites)):
+        if name in seen:
+            raise ConfigError(
+                f"{where}: accounts[{i}].sites[{j}].site.name: {name!r} names two sites of "
+                f"account {account.name!r}"
+            )
+        seen.add(name)
 
 
 def _twice(account: AccountConfig, device_id: str) -> bool:
@@ -274,4 +298,5 @@ __all__ = [
     "FleetConfig",
     "load_fleet",
     "parse_fleet",
+    "site_names",
 ]

@@ -21,9 +21,11 @@ cycles; the backtest replays its price column.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optimizer.background import BackgroundJob
@@ -306,19 +308,117 @@ def live_inputs(
     Raises `PriceSourceError` or `WeatherSourceError` when a provider cannot be built
     (a token or key not set). The transports are the adapters' HTTP seams (tests).
     """
-    from optimizer.prices.feed import FeedInMemory
+    shared = SharedLiveInputs(
+        clock, env, prices_transport=prices_transport, weather_transport=weather_transport
+    )
+    return shared.for_site(config)
 
-    jobs: list[BackgroundJob] = []
-    feed = build_price_feed(config, clock, env, prices_transport)
-    prices: PriceSource | None = None
-    if feed is not None:
-        feed.load_cached(clock.now())
-        prices = FeedInMemory(feed)
-        jobs.append(BackgroundJob("prices", feed.refresh))
-    weather = build_weather_source(config, clock, env, weather_transport)
-    if weather is not None:
-        jobs.append(BackgroundJob("weather", weather.refresh))
-    return LiveInputs(prices, weather, tuple(jobs))
+
+class SharedLiveInputs:
+    """Live inputs for many sites (a fleet): one feed per distinct input, shared.
+
+    Sites whose `[prices]` are identical (provider, zone, formula, export, cache) in the
+    same time zone read one `PriceFeed`: one fetch per publication for a thousand homes
+    on one tariff, not a thousand. Sites with an identical `[forecast]` at the same place
+    (the whole `[site]` but its name: the arrays shape the PV power) read one
+    `WeatherFeed`, which keeps to the provider's quota for all of them. `jobs` are the
+    distinct feeds' refreshes, each once, named `prices`, `weather` for the first and
+    `prices 2`, `weather 2`... after it. `live_inputs` is one site through one of these.
+
+    With `scoped_caches` (a fleet) each feed keeps its disk cache in a folder of its own
+    under the configured `cache_dir`, named by a digest of what makes it distinct: the
+    providers name their cache files by provider only (`entsoe`, `tibber`, `open_meteo`),
+    so two zones or two places on one `cache_dir` would otherwise read each other's
+    prices or forecast. One home keeps the plain `cache_dir` (its cache and the quota
+    calls recorded there survive an upgrade).
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        env: Mapping[str, str],
+        *,
+        prices_transport: httpx.BaseTransport | None = None,
+        weather_transport: httpx.BaseTransport | None = None,
+        scoped_caches: bool = False,
+    ) -> None:
+        self._clock = clock
+        self._scoped = scoped_caches
+        self._env = env
+        self._prices_transport = prices_transport
+        self._weather_transport = weather_transport
+        self._prices: dict[str, tuple[PriceSource, BackgroundJob]] = {}
+        self._weather: dict[str, tuple[WeatherFeed, BackgroundJob]] = {}
+
+    @property
+    def jobs(self) -> tuple[BackgroundJob, ...]:
+        """Every distinct feed's refresh, each once (prices first)."""
+        return tuple(job for _, job in (*self._prices.values(), *self._weather.values()))
+
+    def for_site(self, config: AppConfig) -> LiveInputs:
+        """The site's prices and weather (shared with identical sites) and their jobs.
+
+        Raises `PriceSourceError` or `WeatherSourceError` when a provider cannot be built.
+        """
+        jobs: list[BackgroundJob] = []
+        prices = self._site_prices(config)
+        if prices is not None:
+            jobs.append(prices[1])
+        weather = self._site_weather(config)
+        if weather is not None:
+            jobs.append(weather[1])
+        return LiveInputs(
+            None if prices is None else prices[0],
+            None if weather is None else weather[0],
+            tuple(jobs),
+        )
+
+    def _site_prices(self, config: AppConfig) -> tuple[PriceSource, BackgroundJob] | None:
+        if config.prices is None:
+            return None
+        key = f"{config.site.timezone} {config.prices.model_dump_json()}"
+        if key not in self._prices:
+            from optimizer.prices.feed import FeedInMemory
+
+            if self._scoped:
+                prices = config.prices.model_copy(
+                    update={"cache_dir": _scoped(config.prices.cache_dir, key)}
+                )
+                config = config.model_copy(update={"prices": prices})
+            feed = build_price_feed(config, self._clock, self._env, self._prices_transport)
+            assert feed is not None  # `[prices]` is set
+            feed.load_cached(self._clock.now())
+            name = _numbered("prices", len(self._prices))
+            self._prices[key] = (FeedInMemory(feed), BackgroundJob(name, feed.refresh))
+        return self._prices[key]
+
+    def _site_weather(self, config: AppConfig) -> tuple[WeatherFeed, BackgroundJob] | None:
+        if config.forecast.provider == "offline":
+            return None
+        place = config.site.model_dump_json(exclude={"name"})
+        key = f"{place} {config.forecast.model_dump_json()}"
+        if key not in self._weather:
+            if self._scoped:
+                forecast = config.forecast.model_copy(
+                    update={"cache_dir": _scoped(config.forecast.cache_dir, key)}
+                )
+                config = config.model_copy(update={"forecast": forecast})
+            feed = build_weather_source(config, self._clock, self._env, self._weather_transport)
+            assert feed is not None  # a provider is set
+            name = _numbered("weather", len(self._weather))
+            self._weather[key] = (feed, BackgroundJob(name, feed.refresh))
+        return self._weather[key]
+
+
+def _scoped(cache_dir: str, key: str) -> str:
+    """`cache_dir`'s folder for the feed `key` identifies (12 hex digits of its SHA-256)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return str(Path(cache_dir) / digest)
+
+
+def _numbered(kind: str, built: int) -> str:
+    """A shared job's name: `kind` for the first feed, `kind 2`, `kind 3`... after it."""
+    return kind if built == 0 else f"{kind} {built + 1}"
 
 
 __all__ = [
@@ -326,6 +426,7 @@ __all__ = [
     "LiveInputs",
     "PolicyByName",
     "PolicyFactory",
+    "SharedLiveInputs",
     "SiteParts",
     "account_planner",
     "budget_plan",

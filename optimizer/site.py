@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+SITE_NAME_PATTERN = r"^[a-z0-9_-]{1,32}$"
+"""A site's name (`[site] name`): like an account's, fit for a URL's query."""
+
 INVERTER_EFFICIENCY = 0.96
 """Nominal inverter efficiency of the PVWatts inverter model (`optimizer.pvmodel`); here,
 beside the arrays, so the forecaster's AC limit needs no pvlib import."""
@@ -49,6 +52,12 @@ class SiteConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    name: str | None = Field(
+        default=None,
+        pattern=SITE_NAME_PATTERN,
+        description="The home's name in a fleet's web selector (`?site=NAME`); "
+        "None: `site1`, `site2`... by its place in the account",
+    )
     latitude: float = Field(ge=-90, le=90, description="Degrees north")
     longitude: float = Field(ge=-180, le=180, description="Degrees east")
     altitude_m: float = Field(default=0.0, ge=-500, le=9000, description="Metres above sea")

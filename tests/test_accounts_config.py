@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.accounts import DEFAULT_ACCOUNT, load_fleet
+from optimizer.accounts import DEFAULT_ACCOUNT, load_fleet, site_names
 from optimizer.config import ConfigError
 
 HOME = """
@@ -73,6 +73,13 @@ def test_a_fleet_file_resolves_accounts_sites_and_keys(tmp_path: Path) -> None:
     assert "key-of" not in repr(acme) + repr(fleet)
 
 
+def test_sites_are_named_by_their_site_name_or_their_place(tmp_path: Path) -> None:
+    text = FLEET.format(second="b").replace("latitude = 47.0", 'name = "garage"\nlatitude = 47.0')
+    acme, b = load_fleet(_write(tmp_path, text)).accounts
+    assert site_names(acme.sites) == ("site1", "garage")
+    assert site_names(b.sites) == ("site1",)
+
+
 def test_a_single_home_config_is_the_default_account(tmp_path: Path) -> None:
     path = tmp_path / "home.toml"
     path.write_text(HOME.format(device="H1"))
@@ -99,6 +106,14 @@ def test_a_single_home_config_is_the_default_account(tmp_path: Path) -> None:
         (lambda t: t.replace("latitude = 47.0", "latitude = 147.0"), "accounts[0].sites[1]: site"),
         (lambda t: t + "\n[site]\nlatitude = 1\n", "unknown key 'site' in the top level"),
         (lambda t: t.replace("[storage]", "[storage]\nbogus = 1"), "unknown key 'bogus'"),
+        (
+            lambda t: t.replace("latitude = 47.0", 'name = "site1"\nlatitude = 47.0'),
+            "accounts[0].sites[1].site.name: 'site1' names two sites of account 'acme'",
+        ),
+        (
+            lambda t: t.replace("latitude = 47.0", 'name = "My Garage"\nlatitude = 47.0'),
+            "accounts[0].sites[1]: site.name",
+        ),
     ],
 )
 def test_errors_are_one_line_naming_file_and_key(

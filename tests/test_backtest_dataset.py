@@ -49,3 +49,9 @@ def test_real_slice_has_the_2017_retail_prices_and_a_cost_column() -> None:
     metrics = compare(inputs, ["solar_only"]).metrics
     assert metrics["solar_only"]["cost"] is not None
     assert metrics["solar_only"]["cost"] >= 0
+
+
+def test_a_window_before_the_measured_pv_is_a_one_line_error_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"no measured PV in 2017-01-01 \.\. 2017-01-02"):
+        load_real_2017("2017-01-01", 2)
+    assert load_real_2017("2017-01-02", 2).pv_w.notna().all()  # partly measured: filled

@@ -12,9 +12,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
+from adapters.served import free_port
 from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
@@ -132,6 +134,36 @@ def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
     assert 0 <= summary["late_s_mean"] <= summary["late_s_max"]
 
 
+def test_demo_fleet_with_web_serves_every_home(tmp_path: Path) -> None:
+    """`demo --fleet 2:2 --web`: each generated account's home on `?account=&site=`."""
+    web = f"127.0.0.1:{free_port()}"
+    cmd = [sys.executable, "-m", "optimizer.cli.main", "demo", "--fleet", "2:2", "--json"]
+    cmd += ["--hours", "24", "--speed", "60", "--web", web]
+    cmd += ["--db", f"sqlite:///{tmp_path / 'fleet.db'}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://{web}/api/accounts", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()
+        homes = _homes_on_the_web(f"http://{web}")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert {account for account, _ in homes} == {"acct-001", "acct-002"}
+    for (account, _), chargers in homes.items():
+        assert chargers and all(c.startswith(f"{account}-") for c in chargers)
+    assert sum(len(chargers) for chargers in homes.values()) == 4
+    assert proc.returncode == 0, err
+    assert [row["account"] for row in json.loads(out)["accounts"]] == ["acct-001", "acct-002"]
+
+
 def test_demo_fleet_spec_errors_are_one_line() -> None:
     result = runner.invoke(app, ["demo", "--fleet", "ten:3"])
     assert result.exit_code == 2
@@ -152,7 +184,8 @@ def _site_toml(site: AppConfig) -> str:
 
 def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     """`run --config fleet.toml` against a served fleet: one process, each account its key
-    (from a file), its rows labelled; SIGTERM leaves every charger safe, exit 0."""
+    (from a file), its rows labelled, each home on its web server's `?account=&site=`;
+    SIGTERM leaves every charger safe, exit 0."""
     fleet = generate_fleet(2, 2, seed=5)
     lines = []
     for account in fleet.accounts:
@@ -165,7 +198,8 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'fleet.db'}"
     with start_fleet_simulator(fleet, speed=600) as served:
         cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]
-        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--no-web"]
+        web = f"http://127.0.0.1:{free_port()}"
+        cmd += [str(tmp_path / "fleet.toml"), "--db", db, "--web", web.removeprefix("http://")]
         cmd += ["--base-url", served.base_url, "--clock-from-server"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -175,6 +209,11 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
                     break
                 time.sleep(0.2)
             assert proc.poll() is None, proc.communicate()
+            assert _homes_on_the_web(web) == {
+                (a.name, f"site{j + 1}"): {c.device_id for c in site.chargers}
+                for a in fleet.accounts
+                for j, site in enumerate(a.sites)
+            }
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
         finally:
@@ -185,6 +224,18 @@ def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     assert re.search(r"rounds ran [\d.]+ s late on average, [\d.]+ s at worst", err), err
     assert _accounts_with_calls(tmp_path / "fleet.db") == {"acct-001", "acct-002"}
     assert not any(a.api_key.get_secret_value() in err for a in fleet.accounts)
+
+
+def _homes_on_the_web(web: str) -> dict[tuple[str, str], set[str]]:
+    """Each home `/api/accounts` lists and the chargers its `/api/status` shows."""
+    listed = httpx.get(f"{web}/api/accounts", timeout=10).json()["accounts"]
+    homes = {}
+    for account in listed:
+        for site in account["site_names"]:
+            query = {"account": account["account"], "site": site}
+            status = httpx.get(f"{web}/api/status", params=query, timeout=10).json()
+            homes[account["account"], site] = {c["device_id"] for c in status["chargers"]}
+    return homes
 
 
 def _accounts_with_calls(path: Path) -> set[str]:

@@ -76,15 +76,20 @@ def write_fleet(folder: Path) -> Path:
 
 
 class Fleet:
-    """Both accounts' daemons over one frozen simulator serving SIMA and SIMB."""
+    """Both accounts' daemons over one frozen simulator serving SIMA and SIMB (or
+    `devices`); with `boards` each site publishes its status (for the web app,
+    `tests/test_web_fleet.py`)."""
 
-    def __init__(self, path: Path) -> None:
-        devices = (DeviceConfig(device_id="SIMA"), DeviceConfig(device_id="SIMB"))
-        scenario = default_scenario().model_copy(update={"devices": devices})
+    def __init__(
+        self, path: Path, *, boards: bool = False, devices: tuple[str, ...] = ("SIMA", "SIMB")
+    ) -> None:
+        served = tuple(DeviceConfig(device_id=d) for d in devices)
+        scenario = default_scenario().model_copy(update={"devices": served})
         self.sim: RunningSimulator = start_demo_simulator(scenario, seed=1, speed=0.001)[0]
         self.clock = self.sim.simulator.clock
         config = load_fleet(path)
         accounts = config.resolve({"ACME_KEY": DEMO_API_KEY, "ZETA_KEY": DEMO_API_KEY})
+        self.specs = accounts
         self.store = SqlStore(config.storage.url)
         self.pool = HttpPool(timeout=30.0)
         self.accounts: dict[str, AccountDaemons] = {}
@@ -96,7 +101,7 @@ class Fleet:
                 clock=self.clock.now,
                 sleep=lambda s: None,
             )
-            wired = account_daemons(account, client, self.clock, self.store)
+            wired = account_daemons(account, client, self.clock, self.store, boards=boards)
             self.accounts[account.name] = wired
         self.runner = FleetRunner(list(self.accounts.values()), self.clock)
         self.runner.start()

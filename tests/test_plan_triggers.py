@@ -11,9 +11,12 @@ import pytest
 from optimizer.backtest.price_source import DayAheadReplay
 from optimizer.planning.record import ReplanReason
 from optimizer.policies.least_cost_plan import (
+    FAR_DEADLINE_S,
     FORECAST_MOVED_SHARE,
+    REPLAN_FAR_S,
     REPLAN_MAX_S,
     forecast_moved,
+    periodic_replan_s,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy
 from optimizer.prices.port import PriceSource, day_ahead_publication
@@ -44,6 +47,24 @@ def test_a_periodic_replan_of_the_same_schedule_is_not_recorded_again() -> None:
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
     assert policy.take_plan() is None  # the cheap hour 22:00-23:00 still holds the grid
+
+
+def test_a_far_deadline_replans_periodically_less_often_the_last_day_hourly() -> None:
+    assert periodic_replan_s(REPLAN_MAX_S, FAR_DEADLINE_S) == REPLAN_MAX_S
+    assert periodic_replan_s(REPLAN_MAX_S, FAR_DEADLINE_S + 1.0) == REPLAN_FAR_S > REPLAN_MAX_S
+    assert periodic_replan_s(4 * REPLAN_FAR_S, FAR_DEADLINE_S + 1.0) == 4 * REPLAN_FAR_S
+    policy = least_cost(3.0)
+    departure = T0 + timedelta(days=3)  # a weekend's stay, no trigger in between
+    far = [replace(context(t), departure=departure) for t in (0, REPLAN_MAX_S, REPLAN_FAR_S)]
+    for ctx, solves in zip(far, (1, 1, 2), strict=True):
+        policy.decide(ctx)
+        assert policy.least_cost.solves == solves
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+    near = T0 + timedelta(seconds=REPLAN_FAR_S + FAR_DEADLINE_S - 60)  # 23:59 h before
+    policy.decide(replace(context(REPLAN_FAR_S + 60), departure=near))  # departure moved
+    policy.decide(replace(context(REPLAN_FAR_S + 60 + REPLAN_MAX_S), departure=near))
+    assert policy.least_cost.solves == 4
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
 
 
 def test_a_new_target_is_a_recorded_replan() -> None:

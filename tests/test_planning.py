@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -320,3 +321,53 @@ def test_the_relaxation_takes_no_more_sun_than_its_share_of_a_fixed_block() -> N
 
 def replace_limits(**changes: object) -> ChargerLimits:
     return LIMITS.model_copy(update=changes)
+
+
+def test_taper_rows_only_for_taper_lines() -> None:
+    """One row per slot and line, none without lines (the model used to build the dense
+    triangle of the lines' sums in any case)."""
+    from optimizer.planning.least_cost import _Model
+
+    def rows(request: PlanRequest) -> int:
+        return int(_Model(request).constraints().A.shape[0])
+
+    plain = hourly([0.1, 0.2, 0.3], 5000.0)
+    line = TaperLine(power_w=FULL_W, w_per_wh=0.5)
+    assert rows(hourly([0.1, 0.2, 0.3], 5000.0, taper=(line,))) == rows(plain) + 3
+    assert rows(hourly([0.1, 0.2, 0.3], 5000.0, taper=(line, line))) == rows(plain) + 6
+
+
+def test_the_options_handed_to_highs_verbatim_warn_nobody() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plan = least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
+    assert [str(w.message) for w in caught] == []
+    assert [round(s.power_w) for s in plan.slots] == [0, 3000, 0]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_without_the_dropped_heuristics_no_plan_is_dearer(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Random quarter-hour instances (sun, prices, a fixed current in force), at the
+    planner's own gap: the objective without HiGHS's feasibility-jump and reduced-cost
+    heuristics is within that gap of the one with them."""
+    import optimizer.planning.least_cost as module
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(24, 120))
+    request = PlanRequest(
+        start=T0,
+        import_eur_per_kwh=np.round(rng.uniform(-0.02, 0.4, n), 3),
+        export_eur_per_kwh=np.full(n, float(rng.choice([0.0, 0.06]))),
+        surplus_w=rng.uniform(-2000.0, 5000.0, n) * (rng.random(n) < 0.5),
+        energy_wanted_wh=float(rng.uniform(1000.0, 25_000.0)),
+        limits=LIMITS,
+        switch_cost_eur=0.01,
+        now=ChargerNow(charging=True, power_w=2300.0),
+    )
+    without = least_cost_schedule(request, time_limit_s=30.0)
+    monkeypatch.setattr(module, "HEURISTICS_OFF", {})
+    with_them = least_cost_schedule(request, time_limit_s=30.0)
+    tolerance = module.DEFAULT_MIP_GAP * abs(with_them.objective_eur) + 1e-6
+    assert without.objective_eur <= with_them.objective_eur + tolerance

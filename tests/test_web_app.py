@@ -28,10 +28,11 @@ from adapters.storage import SqlStore
 from adapters.v2c_cloud import V2CClient
 from adapters.web.app import create_app, openapi_document
 from adapters.web.sessions import SessionsReader
+from adapters.web.sites import WebSite
 from optimizer.daemon import Daemon
 from optimizer.daemon.cloud import cloud_daemon
 from optimizer.interfaces import ChargerAuthError
-from optimizer.status import StatusBoard
+from optimizer.status import SiteControl, StatusBoard
 from optimizer.status.plan import ChargerPlan, PlanStatus
 from tests.conftest import make_plan
 
@@ -47,13 +48,8 @@ class Site:
     url: str
 
     def client(self, token: str | None = TOKEN) -> TestClient:
-        app = create_app(
-            self.board,
-            self.daemon.control,
-            token=token,
-            sessions=SessionsReader(self.url),
-            tz=self.daemon.timezone,
-        )
+        home = WebSite(self.board, self.daemon.control, self.daemon.timezone)
+        app = create_app(home, token=token, sessions=SessionsReader(self.url))
         return TestClient(app)
 
 
@@ -390,7 +386,7 @@ def test_metrics_parse_and_match_the_status(site: Site) -> None:
 
 def test_two_apps_keep_their_metrics_apart(site: Site) -> None:
     other = StatusBoard()
-    app = create_app(other, site.daemon.control)
+    app = create_app(WebSite(other, site.daemon.control))
     text = TestClient(app).get("/metrics").text
     assert "device_id=" not in text  # the empty board's registry, not the site's
 
@@ -430,12 +426,12 @@ def test_a_revoked_key_is_fatal_in_the_status_and_healthz(tmp_path: Path) -> Non
         with pytest.raises(ChargerAuthError):
             daemon.run_cycles(start + timedelta(hours=3), running.simulator.jump_to)
         assert daemon.fatal is not None
-        app = TestClient(create_app(board, daemon.control))
+        app = TestClient(create_app(WebSite(board, daemon.control)))
         status = app.get("/api/status").json()
         assert status["fatal"].startswith("the V2C Cloud refused the API key (401)")
         assert DEMO_API_KEY not in status["fatal"]
         assert app.get("/healthz").status_code == 503
-        writes = TestClient(create_app(board, daemon.control, token=TOKEN))
+        writes = TestClient(create_app(WebSite(board, daemon.control), token=TOKEN))
         refused = writes.post("/api/policy", json={"name": "fast"}, headers=AUTH)
         answer = check(refused, 503, "/api/policy", "post")
         assert answer["error"].startswith("daemon: the daemon has stopped")
@@ -454,13 +450,17 @@ def test_a_revoked_key_is_fatal_in_the_status_and_healthz(tmp_path: Path) -> Non
 def test_accounts_are_listed_and_label_every_series(site: Site) -> None:
     """A fleet's web app: `/api/accounts` lists each account, `/metrics` labels by it."""
     other = StatusBoard()  # an account whose daemon has published nothing yet
-    accounts = (("acme", (site.board,)), ("zeta", (other,)))
-    app = create_app(site.board, site.daemon.control, tz=site.daemon.timezone, accounts=accounts)
+    homes = (
+        WebSite(site.board, site.daemon.control, account="acme"),
+        WebSite(other, SiteControl(("X",), ("off",)), account="zeta", name="garage"),
+    )
+    app = create_app(homes)
     client = TestClient(app)
     listed = check(client.get("/api/accounts"), 200, "/api/accounts")["accounts"]
     status = site.board.current()
     assert [a["account"] for a in listed] == ["acme", "zeta"]
     assert listed[0]["chargers"] == len(status.chargers) and listed[0]["sites"] == 1
+    assert [a["site_names"] for a in listed] == [["site1"], ["garage"]]
     assert listed[0]["calls_today"] == status.calls_today and listed[0]["fatal"] is None
     families = text_string_to_metric_families(client.get("/metrics").text)
     samples = [s for f in families for s in f.samples]

@@ -23,6 +23,7 @@ import pytest
 
 from adapters.served import free_port
 from adapters.web.server import WebServer, web_server
+from adapters.web.sites import WebSite
 from optimizer.daemon import Daemon
 from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.planning.record import ReplanReason
@@ -61,13 +62,8 @@ class Served:
         self.board = StatusBoard()
         self.daemon: Daemon = home.daemon(self.board)
         self.daemon.run_due(home.clock.now())
-        self.server: WebServer = web_server(
-            f"127.0.0.1:{free_port()}",
-            self.board,
-            self.daemon.control,
-            tz=home.config.site.tz,
-            database_url=home.url,
-        )
+        site = WebSite(self.board, self.daemon.control, home.config.site.tz)
+        self.server: WebServer = web_server(f"127.0.0.1:{free_port()}", site, database_url=home.url)
         self.server.start()
 
 
@@ -99,6 +95,7 @@ def test_the_page_says_why_there_is_no_plan_then_draws_the_stored_one(
         "no plan: no car plugged in", timeout=20_000
     )
     expect(article.locator(".plan-chart")).to_be_hidden()
+    expect(page.locator("#site-pick")).to_be_hidden()  # one home: no site picker
     labels = page.locator("#plan-chart .u-legend .u-series th")
     expect(labels.first).to_have_text(re.compile("Time"), timeout=20_000)
     assert "car plan" not in labels.all_inner_texts()

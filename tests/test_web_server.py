@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from adapters.served import LOOPBACK, bind_socket, free_port
 from adapters.simulator.server import DEMO_API_KEY
 from adapters.web.server import ListenError, parse_listen, web_server
+from adapters.web.sites import WebSite
 from optimizer.cli.main import app
 from optimizer.status import SiteControl, StatusBoard
 
@@ -50,12 +51,12 @@ def test_a_port_in_use_is_a_listen_error() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ListenError, match=rf"^--web 127.0.0.1:{port}: port {port}: already"):
-            web_server(f"127.0.0.1:{port}", StatusBoard(), SiteControl(("A",), ("off",)), tz=None)  # type: ignore[arg-type]
+            web_server(f"127.0.0.1:{port}", WebSite(StatusBoard(), SiteControl(("A",), ("off",))))
 
 
 def test_the_server_starts_answers_and_stops() -> None:
     board = StatusBoard()
-    server = web_server("127.0.0.1:0", board, SiteControl(("A",), ("off",)), tz=None)  # type: ignore[arg-type]
+    server = web_server("127.0.0.1:0", WebSite(board, SiteControl(("A",), ("off",))))
     server.start()
     try:
         assert server.port > 0

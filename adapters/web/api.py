@@ -4,7 +4,9 @@ Reads never block on the daemon (`StatusBoard.current`); writes are validated
 here and by `SiteControl` in this thread, queued, and applied by the daemon's
 thread before its next job. Errors are `{"error": <one line naming the field>,
 "field": ...}`: 422 for a bad body or query, 404 for an unknown charger, 401/403
-for the token (`auth`).
+for the token (`auth`). One `Api` per home; `app` picks it by `?account=&site=`
+(`sites`: an unknown home is a 404 before the token is looked at, as the homes are
+no secret: `GET /api/accounts` lists them).
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import UTC
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from adapters.storage import StoreError
 from adapters.web.auth import error, write_refusal
 from adapters.web.sessions import SessionsReader
+from adapters.web.sites import WebSite
 from optimizer.status.board import StatusBoard
 from optimizer.status.control import MAX_TARGET_WH, STOPPED_FIELD, ControlError, SiteControl
 from optimizer.status.snapshot import MAX_DECISIONS
@@ -32,13 +36,19 @@ DEFAULT_DECISIONS = 50
 
 @dataclass(frozen=True, slots=True)
 class Api:
-    """The routes' shared state: the board, the control, the token, the sessions, the zone."""
+    """One home's routes (`site`: its board, control and zone), the token, the sessions."""
 
-    board: StatusBoard
-    control: SiteControl
+    site: WebSite
     token: str | None
     sessions: SessionsReader | None
-    tz: tzinfo
+
+    @property
+    def board(self) -> StatusBoard:
+        return self.site.board
+
+    @property
+    def control(self) -> SiteControl:
+        return self.site.control
 
     # ----- reads ------------------------------------------------------------------------
 
@@ -59,13 +69,23 @@ class Api:
         decisions = self.board.current().decisions[:limit]
         return JSONResponse({"decisions": [d.to_json() for d in decisions]})
 
-    def sessions_json(self, request: Request) -> Response:
-        """Sync: it reads the database, so starlette runs it in its thread pool."""
+    async def sessions_json(self, request: Request) -> Response:
+        """The home's sessions, read from the database in starlette's thread pool."""
+        device = request.query_params.get("device_id")
+        return await run_in_threadpool(self._sessions, device)
+
+    def _sessions(self, device: str | None) -> Response:
         if self.sessions is None:
             return JSONResponse({"sessions": []})
-        device = request.query_params.get("device_id")
+        site = self.site
         try:
-            rows = self.sessions.sessions(device_id=device)
+            rows = self.sessions.sessions(
+                device_id=device,
+                account=site.store_account,
+                devices=site.devices,
+                tariff=site.tariff,
+                tz=site.tz,
+            )
         except StoreError as exc:
             return error(503, f"sessions: {exc}")
         return JSONResponse({"sessions": rows})
@@ -96,7 +116,9 @@ class Api:
         try:
             body = await _json_object(request)
             energy_kwh = _energy_kwh(body.get("energy_kwh"))
-            departure = parse_departure(body.get("departure"), self.board.current().time, self.tz)
+            departure = parse_departure(
+                body.get("departure"), self.board.current().time, self.site.tz
+            )
             self.control.set_target(device, energy_kwh * 1000.0, departure.at)
         except ControlError as exc:
             return refused(exc)

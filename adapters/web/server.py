@@ -13,8 +13,6 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
-from datetime import tzinfo
-from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
@@ -22,13 +20,8 @@ from starlette.applications import Starlette
 from adapters.served import BindError, UvicornThread, bind_socket
 from adapters.web.app import create_app
 from adapters.web.auth import TOKEN_ENV
-from adapters.web.metrics import AccountBoards
 from adapters.web.sessions import SessionsReader
-from optimizer.status.board import StatusBoard
-from optimizer.status.control import SiteControl
-
-if TYPE_CHECKING:
-    from optimizer.policies.tariff import TariffConfig
+from adapters.web.sites import WebSite
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +79,8 @@ class WebServer(UvicornThread):
 
         Open event streams are ended first: uvicorn waits for every open response.
         """
-        self.app.state.events.close()
+        for events in self.app.state.events:
+            events.close()
         super().stop(timeout_s)
         if self._sessions is not None:
             self._sessions.close()
@@ -94,21 +88,16 @@ class WebServer(UvicornThread):
 
 def web_server(
     listen: str,
-    board: StatusBoard,
-    control: SiteControl,
+    sites: WebSite | Sequence[WebSite],
     *,
-    tz: tzinfo,
     database_url: str | None = None,
     token: str | None = None,
-    tariff: TariffConfig | None = None,
-    accounts: Sequence[AccountBoards] | None = None,
 ) -> WebServer:
-    """The web server for `listen` (`HOST:PORT`), bound but not started.
+    """The web server for `listen` (`HOST:PORT`) over `sites` (`create_app`: one home, or
+    a fleet's every home), bound but not started.
 
     The write token defaults to `V2C_SOLAR_WEB_TOKEN`; `database_url` is where
-    `GET /api/sessions` reads (a connection of its own), `tariff` what prices its
-    sessions' saving; `accounts` every account's boards (a fleet: `create_app`). Raises
-    `ListenError`.
+    `GET /api/sessions` reads (a connection of its own). Raises `ListenError`.
     """
     host, port = parse_listen(listen)
     try:
@@ -117,8 +106,8 @@ def web_server(
         raise ListenError(f"--web {listen}: {exc}") from None
     if token is None:
         token = os.environ.get(TOKEN_ENV, "").strip() or None
-    sessions = None if database_url is None else SessionsReader(database_url, tariff, tz)
-    app = create_app(board, control, token=token, sessions=sessions, tz=tz, accounts=accounts)
+    sessions = None if database_url is None else SessionsReader(database_url)
+    app = create_app(sites, token=token, sessions=sessions)
     return WebServer(app, host, sock, sessions)
 
 

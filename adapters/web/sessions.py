@@ -8,6 +8,7 @@ Read from the database through a read-only connection of our own (as the
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -53,28 +54,44 @@ def session_figures(
 
 class SessionsReader:
     """Reads sessions from the database at `url` through its own read-only engine, opened
-    on first use (the daemon has created and upgraded the database by then)."""
+    on first use (the daemon has created and upgraded the database by then); one for
+    every home the web app serves."""
 
-    def __init__(self, url: str, tariff: TariffConfig | None = None, tz: tzinfo = UTC) -> None:
+    def __init__(self, url: str) -> None:
         self.url = url
-        self.tariff = tariff
-        self.tz = tz
         self._store: SqlStore | None = None
         self._lock = threading.Lock()
 
     def sessions(
-        self, device_id: str | None = None, since: datetime | None = None
+        self,
+        device_id: str | None = None,
+        since: datetime | None = None,
+        *,
+        account: str | None = None,
+        devices: Collection[str] | None = None,
+        tariff: TariffConfig | None = None,
+        tz: tzinfo = UTC,
     ) -> list[dict[str, Any]]:
-        """The sessions (of one device, started at or after `since`) as JSON figures.
+        """The sessions (of one device, started at or after `since`) as JSON figures:
+        of `account` (a fleet's account: its rows only; None: every row) and of the
+        chargers `devices` (one home of a fleet's account; None: every charger), their
+        saving priced with the home's `tariff` in its zone `tz` (`session_figures`).
 
         Raises `adapters.storage.StoreError` (one line) when the database cannot be read.
         """
+        store = self._open()
+        if account is not None:
+            store = store.for_account(account)
+        rows = store.sessions(device_id=device_id, since=since)
+        if devices is not None:
+            rows = [s for s in rows if s.device_id in devices]
+        return [session_figures(s, tariff, tz) for s in rows]
+
+    def _open(self) -> SqlStore:
         with self._lock:
             if self._store is None:
                 self._store = SqlStore(self.url, create_if_missing=False, read_only=True)
-            store = self._store
-        rows = store.sessions(device_id=device_id, since=since)
-        return [session_figures(s, self.tariff, self.tz) for s in rows]
+            return self._store
 
     def close(self) -> None:
         """Release the connection (idempotent)."""

@@ -59,6 +59,10 @@ REAL_2017_RETAIL = RetailFormula(markup=0.03, fees_eur_per_kwh=0.15, vat=0.20)
 """The retail tariff `real-2017` bills its spot prices with (module doc: the numbers' sources)."""
 
 
+MEASURED_PV_START = date(2017, 1, 3)
+"""The first local day of the Graz PV record; the days before it are missing, not dark."""
+
+
 def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=GRAZ.tz)
 
@@ -130,8 +134,13 @@ def load_real_2017(
         )
     t0 = pd.Timestamp(_local_midnight(first)).tz_convert("UTC")
     t1 = pd.Timestamp(_local_midnight(last)).tz_convert("UTC")
-    raw_pv = load_graz_pv(GRAZ.arrays[0], t0, t1)
-    pv, pv_note = _filled(raw_pv.dropna(), t0, t1, 0.0, "pv_w")
+    raw_pv = load_graz_pv(GRAZ.arrays[0], t0, t1).dropna()
+    if raw_pv.empty:
+        raise ValueError(
+            f"real-2017 has no measured PV in {first} .. {last - timedelta(days=1)} "
+            f"(the Graz record starts {MEASURED_PV_START}); choose a later --start"
+        )
+    pv, pv_note = _filled(raw_pv, t0, t1, 0.0, "pv_w")
     raw_house = shifted_household(t0, t1).dropna()
     house, house_note = _filled(raw_house, t0, t1, float(raw_house.median()), "house_w")
     pattern = pattern or CommuterPattern()

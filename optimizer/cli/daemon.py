@@ -175,26 +175,26 @@ RUN_WEB_HINT = " (--web HOST:PORT to serve elsewhere, --no-web for none)"
 
 
 def _bind_web(
-    listen: str | None, daemon: Daemon, database_url: str, hint: str = ""
+    listen: str | None,
+    daemon: Daemon,
+    database_url: str,
+    hint: str = "",
+    site_name: str | None = None,
 ) -> WebServer | None:
     """The web server for `listen` over the daemon's board and control, bound now
     (a port in use or a bad HOST:PORT is one line ending with `hint`, exit 2); None
-    when `listen` is empty."""
+    when `listen` is empty. `site_name` is the home's `[site] name` (None: `site1`)."""
     if not listen or daemon.board is None:
         return None
     from adapters.web.server import ListenError, web_server
+    from adapters.web.sites import DEFAULT_SITE, WebSite
 
     # Every controller prices its sessions with the config's one tariff.
     tariff = next(iter(daemon.controllers.values())).sessions.tariff
+    name = site_name or DEFAULT_SITE
+    home = WebSite(daemon.board, daemon.control, daemon.timezone, name=name, tariff=tariff)
     try:
-        return web_server(
-            listen,
-            daemon.board,
-            daemon.control,
-            database_url=database_url,
-            tz=daemon.timezone,
-            tariff=tariff,
-        )
+        return web_server(listen, home, database_url=database_url)
     except ListenError as exc:
         raise _fail(f"{exc}{hint}") from None
 
@@ -342,7 +342,8 @@ def run(
             live=live,
         )
         listen = None if no_web else (web or app_config.web.listen)
-        server = _bind_web(listen, daemon, db or app_config.storage.url, RUN_WEB_HINT)
+        url = db or app_config.storage.url
+        server = _bind_web(listen, daemon, url, RUN_WEB_HINT, app_config.site.name)
         typer.echo(
             f"v2c-solar: {len(daemon.controllers)} charger(s), policy "
             f"{policy or app_config.policy.name}, db {store.url}, "
@@ -451,7 +452,8 @@ def demo(
         typer.Option(
             "--fleet",
             help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
-            "driven by one daemon process; --json adds `accounts`.",
+            "driven by one daemon process; --json adds `accounts`; --web serves every home "
+            "(?account=NAME&site=NAME).",
         ),
     ] = None,
 ) -> None:
@@ -504,10 +506,17 @@ def demo(
     if fleet is not None:
         from optimizer.cli.demo_fleet import fleet_demo
 
-        if scenario is not None or policy is not None or mqtt or web:
-            raise _fail("--fleet: cannot be combined with --scenario, --policy, --mqtt or --web")
+        if scenario is not None or policy is not None or mqtt:
+            raise _fail("--fleet: cannot be combined with --scenario, --policy or --mqtt")
         fleet_demo(
-            fleet, hours=hours, speed=speed, seed=seed, db=db, as_json=as_json, faults=faults
+            fleet,
+            hours=hours,
+            speed=speed,
+            seed=seed,
+            db=db,
+            as_json=as_json,
+            faults=faults,
+            web=web,
         )
         return
     app_config = demo_config(world_scenario, policy)

@@ -56,14 +56,17 @@ def fleet_demo(
     db: str | None,
     as_json: bool,
     faults: Any,
+    web: str | None = None,
 ) -> None:
     """Run the fleet demo and print its summary (exit 1 when an account was refused or a
-    charger not left in its own exclusive-PV mode)."""
+    charger not left in its own exclusive-PV mode); with `web` (`HOST:PORT`) the web
+    server of `run --config fleet.toml` serves every home meanwhile."""
     from adapters.simulator.demo import simulator_clock
     from adapters.simulator.fleet import start_fleet_simulator
     from adapters.simulator.fleet_summary import ProcessCost, summarize_fleet
     from adapters.v2c_cloud.pool import HttpPool
     from optimizer.cli.daemon import EXIT_FATAL, _fail, open_store
+    from optimizer.cli.run_fleet import bind_fleet_web, serving
     from optimizer.daemon.cloud import fleet_daemons
     from optimizer.daemon.fleet import FleetRunner
     from optimizer.daemon.serve import stop_on_signals
@@ -83,13 +86,15 @@ def fleet_demo(
                 f"{hours:g} h at {speed:g}x, db {store.url}",
                 err=True,
             )
-        wired = fleet_daemons(fleet.accounts, pool, running.base_url, clock, store)
+        boards = web is not None
+        wired = fleet_daemons(fleet.accounts, pool, running.base_url, clock, store, boards=boards)
+        server = bind_fleet_web(web, wired, fleet.accounts, url, "")
         runner = FleetRunner(wired, clock)
         # `--hours` from here: the wiring above is simulated hours at thousands of times
         # real time, on a loaded machine the whole demo (as in `demo`).
         until = clock.now() + timedelta(hours=hours)
         wall0 = _time.monotonic()
-        with stop_on_signals(runner.stop_event):
+        with serving(server), stop_on_signals(runner.stop_event):
             runner.start()
             try:
                 runner.wait(until=until)

@@ -4,9 +4,14 @@ A config with `[[accounts]]` (`optimizer.accounts`) runs here instead of the
 single-home path: each account's key read (from its variable or file), every
 account's sites wired by the composition root over one HTTP pool, one worker
 thread per account (`optimizer.daemon.fleet`), one database whose rows carry the
-account, one web server whose `/metrics` and `/api/accounts` cover them all (its
-other routes show the first site), and the clear-sky model in this process (pvlib
-once for every site, not a child process per site as for one home). SIGINT/SIGTERM:
+account, one web server over them all (`/metrics` and `/api/accounts` cover every
+account, the other routes one home: `?account=NAME&site=NAME`, by default the first),
+and the clear-sky model in this process (pvlib once for every site, not a child
+process per site as for one home). Each site's `[prices]` and `[forecast]` are read as
+for one home (`optimizer.composition`), sites with identical ones sharing one feed,
+refreshed on one background thread for the whole fleet, each feed's disk cache in a
+folder of its own (`SharedLiveInputs(scoped_caches=True)`); a provider that cannot be
+built (a token not set) is one line naming the account and the site, exit 2. SIGINT/SIGTERM:
 each account leaves its chargers in their own exclusive-PV mode. Exit 1 naming the
 accounts whose key was refused or whose chargers were not left safe; every other
 account ran on.
@@ -16,13 +21,16 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:
     from adapters.web.server import WebServer
-    from optimizer.accounts import FleetConfig
+    from adapters.web.sites import WebSite
+    from optimizer.accounts import AccountSpec, FleetConfig
     from optimizer.daemon import SpeedClock
     from optimizer.daemon.cloud import AccountDaemons
     from optimizer.daemon.fleet import AccountOutcome
@@ -41,6 +49,7 @@ def run_fleet(
     from adapters.v2c_cloud import DEFAULT_BASE_URL
     from adapters.v2c_cloud.pool import HttpPool
     from optimizer.cli.daemon import EXIT_FATAL, RUN_WEB_HINT, _fail, open_store
+    from optimizer.composition import SharedLiveInputs
     from optimizer.config import ConfigError
     from optimizer.daemon.cloud import fleet_daemons
     from optimizer.daemon.fleet import FleetRunner
@@ -57,37 +66,35 @@ def run_fleet(
     )
     store = open_store(db or fleet.storage.url)
     pool = HttpPool()
+    inputs = SharedLiveInputs(clock, os.environ, scoped_caches=True)
     try:
-        wired = fleet_daemons(
-            accounts,
-            pool,
-            base_url or DEFAULT_BASE_URL,
-            clock,
-            store,
-            boards=True,
-            clear_sky_days=in_process,
-        )
-        server = _web(web, wired, db or fleet.storage.url, RUN_WEB_HINT)
+        try:
+            wired = fleet_daemons(
+                accounts,
+                pool,
+                base_url or DEFAULT_BASE_URL,
+                clock,
+                store,
+                boards=True,
+                clear_sky_days=in_process,
+                inputs=inputs,
+            )
+        except ConfigError as exc:
+            raise _fail(str(exc)) from None
+        server = bind_fleet_web(web, wired, accounts, db or fleet.storage.url, RUN_WEB_HINT)
         chargers = sum(len(d.controllers) for w in wired for d in w.daemons)
         typer.echo(
             f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}",
             err=True,
         )
         _load_clear_sky_model()
-        runner = FleetRunner(wired, clock)
-        if server is not None:
-            server.start()
-            typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)
-        try:
-            with stop_on_signals(runner.stop_event):
-                runner.start()
-                try:
-                    runner.wait()
-                finally:
-                    outcomes = runner.stop()
-        finally:
-            if server is not None:
-                server.stop()
+        runner = FleetRunner(wired, clock, background=inputs.jobs)
+        with serving(server), stop_on_signals(runner.stop_event):
+            runner.start()
+            try:
+                runner.wait()
+            finally:
+                outcomes = runner.stop()
         store.commit()
     finally:
         pool.close()
@@ -97,6 +104,20 @@ def run_fleet(
     if problems:
         raise _fail("; ".join(problems), EXIT_FATAL)
     typer.echo("v2c-solar: stopped; chargers left in their own EXCLUSIVE_PV mode", err=True)
+
+
+@contextmanager
+def serving(server: WebServer | None) -> Iterator[None]:
+    """`server` serving (and its address said) while the block runs; None: nothing."""
+    if server is None:
+        yield
+        return
+    server.start()
+    typer.echo(f"v2c-solar: web API and metrics on {server.url}", err=True)
+    try:
+        yield
+    finally:
+        server.stop()
 
 
 def _load_clear_sky_model() -> None:
@@ -131,28 +152,51 @@ def _problems(outcomes: list[AccountOutcome]) -> list[str]:
     return out
 
 
-def _web(
-    listen: str | None, wired: tuple[AccountDaemons, ...], url: str, hint: str
+def bind_fleet_web(
+    listen: str | None,
+    wired: tuple[AccountDaemons, ...],
+    accounts: Sequence[AccountSpec],
+    url: str,
+    hint: str,
 ) -> WebServer | None:
-    """The web server over every account's boards (None when `listen` is empty)."""
+    """The web server over every account's homes (None when `listen` is empty)."""
     from adapters.web.server import ListenError, web_server
     from optimizer.cli.daemon import _fail
 
-    first = wired[0].daemons[0]
-    if not listen or first.board is None:
+    if not listen or wired[0].daemons[0].board is None:
         return None
-    boards = [(w.name, [d.board for d in w.daemons if d.board is not None]) for w in wired]
     try:
-        return web_server(
-            listen,
-            first.board,
-            first.control,
-            database_url=url,
-            tz=first.timezone,
-            accounts=boards,
-        )
+        return web_server(listen, web_sites(wired, accounts), database_url=url)
     except ListenError as exc:
         raise _fail(f"{exc}{hint}") from None
+
+
+def web_sites(wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]) -> list[WebSite]:
+    """Each account's homes as the web app selects them (`?account=NAME&site=NAME`, names
+    from `site_names`), in the order of `accounts` and their sites (`wired` was built from
+    them, `fleet_daemons`): each home's sessions are its account's rows of its chargers."""
+    from adapters.web.sites import WebSite
+    from optimizer.accounts import site_names
+
+    homes = []
+    for account, spec in zip(wired, accounts, strict=True):
+        for daemon, name in zip(account.daemons, site_names(spec.sites), strict=True):
+            assert daemon.board is not None
+            devices = tuple(daemon.controllers)
+            tariff = daemon.controllers[devices[0]].sessions.tariff
+            homes.append(
+                WebSite(
+                    daemon.board,
+                    daemon.control,
+                    daemon.timezone,
+                    account=account.name,
+                    name=name,
+                    store_account=account.name,
+                    devices=devices,
+                    tariff=tariff,
+                )
+            )
+    return homes
 
 
 __all__ = ["run_fleet"]

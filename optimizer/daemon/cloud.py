@@ -1,7 +1,10 @@
 """The daemon for a V2C Cloud account: `v2c-solar run` (the cloud) and `demo` (the simulator).
 
 A fleet (`fleet_daemons`) wires each account the same way over one shared
-HTTP pool, its sites sharing the account's client and read scheduler.
+HTTP pool, its sites sharing the account's client and read scheduler, and
+every site reading its prices and weather from the fleet's `SharedLiveInputs`
+(one feed per distinct `[prices]` or `[forecast]`, refreshed by the fleet's one
+background thread, `optimizer.daemon.fleet.FleetBackground`, never by a site).
 
 Both wire the same: one `V2CClient` for the account, a `CloudCharger` per
 configured charger over it (`cloud_chargers`), the site built by the composition root with the
@@ -20,8 +23,14 @@ from adapters.v2c_cloud.charger import CloudCharger
 from adapters.v2c_cloud.reconcile import cloud_reconciler
 from optimizer.accounts import AccountSpec
 from optimizer.budget.scheduler import LedgeredScheduler
-from optimizer.composition import ChargerFactory, LiveInputs, account_planner, build_site
-from optimizer.config import AppConfig
+from optimizer.composition import (
+    ChargerFactory,
+    LiveInputs,
+    SharedLiveInputs,
+    account_planner,
+    build_site,
+)
+from optimizer.config import AppConfig, ConfigError
 from optimizer.daemon.core import Daemon
 from optimizer.daemon.targets import TARGET_POLL_S
 from optimizer.daemon.wiring import build_daemon
@@ -101,20 +110,24 @@ def account_daemons(
     *,
     boards: bool = False,
     clear_sky_days: ClearSkyDays = in_process,
+    live: Sequence[LiveInputs] | None = None,
 ) -> AccountDaemons:
     """The daemons of every site of `account`, each built by the composition root over
     the account's one `client` and one read scheduler (the quota is the account's);
     `store` is the process's database, of which the account writes and reads its own rows,
     a round's records in one transaction (the worker calls `flush` after each round).
     With `boards` every site publishes its status on a `StatusBoard` of its own;
-    `clear_sky_days` says where the clear-sky model runs (`build_site`).
+    `clear_sky_days` says where the clear-sky model runs (`build_site`). `live` are the
+    sites' prices and weather, in their order (`site_inputs`; None: no prices, offline
+    forecast); their jobs are the fleet's to run, not the sites' (`FleetBackground`).
     """
     own = store.for_account(account.name)
     recording = RoundStore(own)
     scheduler = account_planner(account.sites)
     chargers = cloud_chargers(client, clock)
+    inputs = live or [LiveInputs()] * len(account.sites)
     daemons = []
-    for config in account.sites:
+    for config, site_live in zip(account.sites, inputs, strict=True):
         site = build_site(
             config,
             chargers,
@@ -122,6 +135,8 @@ def account_daemons(
             recording,
             scheduler=scheduler,
             clear_sky_days=clear_sky_days,
+            weather=site_live.weather,
+            prices=site_live.prices,
         )
         reconciler = cloud_reconciler(client, own, config.site.tz)
         board = StatusBoard() if boards else None
@@ -141,10 +156,15 @@ def fleet_daemons(
     *,
     boards: bool = False,
     clear_sky_days: ClearSkyDays = in_process,
+    inputs: SharedLiveInputs | None = None,
 ) -> tuple[AccountDaemons, ...]:
-    """Every account's daemons, their clients on the one HTTP `pool` (see `account_daemons`)."""
+    """Every account's daemons, their clients on the one HTTP `pool` (see `account_daemons`),
+    their sites' prices and weather from `inputs` (None: none), every provider built
+    before any account is wired (`site_inputs`: a `ConfigError` naming account and site).
+    """
     from adapters.v2c_cloud.pool import PooledV2CClient
 
+    live = [None if inputs is None else site_inputs(a, inputs) for a in accounts]
     return tuple(
         account_daemons(
             account,
@@ -153,6 +173,27 @@ def fleet_daemons(
             store,
             boards=boards,
             clear_sky_days=clear_sky_days,
+            live=account_live,
         )
-        for account in accounts
+        for account, account_live in zip(accounts, live, strict=True)
     )
+
+
+def site_inputs(account: AccountSpec, inputs: SharedLiveInputs) -> tuple[LiveInputs, ...]:
+    """Each site's prices and weather of `account` from the fleet's shared feeds; a provider
+    that cannot be built (a token or key not set) is a `ConfigError` in one line naming
+    the account, the site and the section."""
+    from optimizer.accounts import site_names
+    from optimizer.forecast.weather import WeatherSourceError
+    from optimizer.prices.port import PriceSourceError
+
+    out = []
+    for config, name in zip(account.sites, site_names(account.sites), strict=True):
+        where = f"account {account.name}, site {name}"
+        try:
+            out.append(inputs.for_site(config))
+        except PriceSourceError as exc:
+            raise ConfigError(f"{where}: [prices] {exc}") from None
+        except WeatherSourceError as exc:
+            raise ConfigError(f"{where}: [forecast] {exc}") from None
+    return tuple(out)

@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from optimizer.background import BackgroundJob
+from optimizer.background import BackgroundJob, BackgroundJobs
 from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
@@ -64,8 +64,6 @@ TARGETS_JOB = "targets"
 
 RECONCILE_PREFIX = "reconcile:"
 """Keys of the daily reconcile jobs are this prefix plus the device id."""
-BACKGROUND_RETRY = timedelta(minutes=15)
-"""How soon a background job that raised runs again."""
 RECONCILE_RETRY = timedelta(minutes=30)
 """How soon a failed reconcile tries its days again (one read a day each time)."""
 RECONCILE_BACKLOG_DAYS = 7
@@ -198,9 +196,7 @@ class Daemon:
                 self._due[RECONCILE_PREFIX + device] = self._next_reconcile(now)
         if self._target_poll is not None:
             self._due[TARGETS_JOB] = now
-        self.background = {job.name: job for job in background}
-        self._background_due = dict.fromkeys(self.background, now)
-        self._background_failing: set[str] = set()
+        self._background = BackgroundJobs(background, now, min_interval=self.min_interval)
 
     @property
     def timezone(self) -> tzinfo:
@@ -261,33 +257,22 @@ class Daemon:
 
     def next_wakeup(self) -> datetime:
         """The earliest due time of any job, background jobs included."""
-        return min([*self._due.values(), *self._background_due.values()])
+        return min([*self._due.values(), *self._background.due.values()])
 
     @property
     def background_jobs(self) -> dict[str, datetime]:
         """Every background job's name and the clock time it is due next (a copy)."""
-        return dict(self._background_due)
+        return self._background.due
 
     def run_background(self, name: str, now: datetime | None = None) -> datetime:
         """Run background job `name` now, without the cycles' lock (it may block on the
         network while cycles go on: call it from its own thread); when it is due next.
 
         Whatever it raises is logged in one line (then quietly until it runs through) and
-        it runs again after `BACKGROUND_RETRY`: what it filled before stays in use.
+        it runs again after `BACKGROUND_RETRY`: what it filled before stays in use
+        (`optimizer.background.BackgroundJobs.run`).
         """
-        now = now or self.clock.now()
-        try:
-            nxt = self.background[name].run(now)
-        except Exception as exc:  # a refresh never stops the control
-            if name not in self._background_failing:
-                log.warning("%s refresh failed: %s: %s", name, type(exc).__name__, exc)
-            self._background_failing.add(name)
-            nxt = now + BACKGROUND_RETRY
-        else:
-            self._background_failing.discard(name)
-        nxt = max(nxt, now + self.min_interval)
-        self._background_due[name] = nxt
-        return nxt
+        return self._background.run(name, now or self.clock.now())
 
     @property
     def stopped(self) -> bool:
@@ -412,9 +397,8 @@ class Daemon:
         """Run every job due at `now` (clock time): background jobs first, then the
         cycles in device order."""
         now = now or self.clock.now()
-        for name, due in sorted(self._background_due.items()):
-            if due <= now and not self._stopped:
-                self.run_background(name, now)
+        if not self._stopped:
+            self._background.run_due(now)
         results: list[CycleResult] = []
         for key in sorted(self._due, key=lambda k: (self._due[k], k)):
             if self._due[key] <= now:

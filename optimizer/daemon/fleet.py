@@ -10,6 +10,12 @@ request, its 401 or its 429 holds only its own worker; every other worker keeps
 its cycle times. (The HTTP requests of all accounts go through one asynchronous
 pool, `adapters.v2c_cloud.pool`: the waiting is the worker's, not the pool's.)
 
+The sites' price and weather refreshes (`BackgroundJob`s of the fleet's shared
+feeds, `optimizer.composition.SharedLiveInputs`) run on one `FleetBackground`
+thread of their own, each job once however many sites read its feed: never on
+an account's worker, so a provider hanging for its whole timeout delays no
+account's cycles (only the other refreshes, which keep what they had meanwhile).
+
 A 401 stops the account it came from (every site: the key is the account's)
 and no other. `FleetRunner.run` serves until a stop event or a clock time, then
 each worker leaves its chargers in the safe mode and commits.
@@ -28,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from optimizer.background import BackgroundJob, BackgroundJobs
 from optimizer.daemon.core import Daemon, DaemonStopped
 from optimizer.daemon.runner import SpeedClock
 from optimizer.interfaces import ChargerAuthError, Command
@@ -211,8 +218,66 @@ class AccountWorker:
         return AccountOutcome(self.account, fatal, safe, not_safe, round(mean, 1), round(worst, 1))
 
 
+class FleetBackground:
+    """The one thread running the fleet's background jobs whenever due (see the module doc).
+
+    A job that raises is logged in one line per outage (`BackgroundJobs.run`). The
+    thread is a daemon thread and touches no store: `stop` does not wait for a fetch
+    in flight.
+    """
+
+    def __init__(self, jobs: Sequence[BackgroundJob], clock: SpeedClock) -> None:
+        self.clock = clock
+        self.jobs = BackgroundJobs(jobs, clock.now())
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._ran_until: datetime | None = None
+        self._thread = threading.Thread(target=self._main, name="fleet-refresh", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread (nothing to do without jobs)."""
+        if self.jobs.jobs:
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Tell the thread to stop after the job in flight (without waiting for it)."""
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Look at the clock now (after a test moved it)."""
+        self._wake.set()
+
+    def settle(self, until: datetime, timeout_s: float = 60.0) -> bool:
+        """Wait until every job due by `until` (clock time) has run; False when `timeout_s`
+        (wall) passed first. For tests."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._settled(until), timeout_s)
+
+    def _settled(self, until: datetime) -> bool:
+        due = self.jobs.next_due()
+        ran = self._ran_until
+        return due is None or (ran is not None and ran >= until and due > until)
+
+    def _main(self) -> None:
+        while not self._stop.is_set():
+            now = self.clock.now()
+            self.jobs.run_due(now)
+            with self._idle:
+                self._ran_until = now
+                self._idle.notify_all()
+            due = self.jobs.next_due()
+            assert due is not None  # started with jobs
+            delay_s = (due - self.clock.now()).total_seconds() / self.clock.speed
+            if delay_s > 0:
+                self._wake.wait(min(max(delay_s, MIN_WAIT_S), MAX_WAIT_S))
+                self._wake.clear()
+
+
 class FleetRunner:
-    """Every account's worker over one clock: start, serve until told, stop cleanly."""
+    """Every account's worker over one clock, and the fleet's background jobs
+    (`background`, on a `FleetBackground`): start, serve until told, stop cleanly."""
 
     def __init__(
         self,
@@ -220,6 +285,7 @@ class FleetRunner:
         clock: SpeedClock,
         *,
         stop_event: threading.Event | None = None,
+        background: Sequence[BackgroundJob] = (),
     ) -> None:
         if not clock.speed > 0:
             raise ValueError(f"clock speed must be > 0, got {clock.speed!r}")
@@ -230,14 +296,17 @@ class FleetRunner:
             AccountWorker(a.name, tuple(a.daemons), clock, self._stop_workers, a.flush)
             for a in accounts
         )
+        self.background = FleetBackground(background, clock)
 
     def start(self) -> None:
-        """Start every account's worker."""
+        """Start the background jobs' thread and every account's worker."""
+        self.background.start()
         for worker in self.workers:
             worker.start()
 
     def wake(self) -> None:
-        """Every worker looks at the clock now (after a test moved it)."""
+        """Every worker looks at the clock now (after a test moved it), the background too."""
+        self.background.wake()
         for worker in self.workers:
             worker.wake()
 
@@ -264,6 +333,7 @@ class FleetRunner:
 
     def request_stop(self) -> None:
         """Tell every worker to stop after its round (without waiting for it)."""
+        self.background.stop()
         self._stop_workers.set()
         self.wake()
 
@@ -275,4 +345,4 @@ class FleetRunner:
         return [worker.outcome() for worker in self.workers]
 
 
-__all__ = ["AccountJobs", "AccountOutcome", "AccountWorker", "FleetRunner"]
+__all__ = ["AccountJobs", "AccountOutcome", "AccountWorker", "FleetBackground", "FleetRunner"]

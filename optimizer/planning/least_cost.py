@@ -57,6 +57,7 @@ worst cases hit `DEFAULT_TIME_LIMIT_S` (BENCHMARKS.md, "Least-cost plan").
 from __future__ import annotations
 
 import time
+import warnings
 from datetime import timedelta
 
 import numpy as np
@@ -84,6 +85,23 @@ DEFAULT_MIP_GAP = 1e-3
 """Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
 a command; the solution is usually optimal well before HiGHS proves it."""
 
+HEURISTICS_OFF = {
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+}
+"""HiGHS's primal heuristics the planner does without: feasibility jump and the root's
+reduced-cost heuristic found nothing its rounding and sub-MIP heuristics did not find
+as well, and were a third of the solve time of a commuter's nights (replayed requests of
+real-2017: the same objective in every one of 206 + 179 + 134 solves; 30-47 % less CPU
+for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: faster
+solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
+
+_VERBATIM_WARNING = r"Unrecognized options detected: \{'mip_heuristic_run_"
+"""scipy's `milp` hands options it does not know to HiGHS verbatim (documented) and warns
+each time it does; for `HEURISTICS_OFF` that is intended, so that warning is silenced
+around the call (`catch_warnings`: a filter set once at import would be reset by test
+runners and by any caller's own `catch_warnings`)."""
+
 _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
 
@@ -105,13 +123,15 @@ def least_cost_schedule(
     model = _Model(request)
     if request.slots == 0 or request.energy_wanted_wh <= 0.0:
         return _plan(model, model.idle(), 0.0, "optimal", time.perf_counter() - began)
-    result = milp(
-        c=model.objective() * _OBJECTIVE_SCALE,
-        integrality=model.integrality(),
-        bounds=model.bounds(),
-        constraints=[model.constraints()],
-        options=_options(time_limit_s, mip_gap, node_limit),
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_VERBATIM_WARNING, category=RuntimeWarning)
+        result = milp(
+            c=model.objective() * _OBJECTIVE_SCALE,
+            integrality=model.integrality(),
+            bounds=model.bounds(),
+            constraints=[model.constraints()],
+            options=_options(time_limit_s, mip_gap, node_limit),
+        )
     elapsed = time.perf_counter() - began
     if result.x is None:
         return _plan(model, model.idle(), float("nan"), "failed", elapsed)
@@ -120,8 +140,11 @@ def least_cost_schedule(
     return _plan(model, np.asarray(result.x), objective, status, elapsed)
 
 
-def _options(time_limit_s: float, mip_gap: float, node_limit: int | None) -> dict[str, float]:
-    options = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+def _options(
+    time_limit_s: float, mip_gap: float, node_limit: int | None
+) -> dict[str, float | bool]:
+    options: dict[str, float | bool] = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+    options.update(HEURISTICS_OFF)
     if node_limit is not None:
         options["node_limit"] = node_limit
     return options
@@ -265,12 +288,16 @@ class _Model:
         (the car stops at the target: the energy is never drawn), so a small remainder
         is still delivered; it is charged above any price, so never used otherwise.
         """
-        delivered = sparse.csr_array(self._slot_power().sum(axis=0)[None, :] * self.h)
+        # per W: h per slot of a block's fixed power, h per slot followed (built as
+        # one row directly: a sparse sum over the slot-power matrix was half the build)
+        per_block = np.bincount(self.block, minlength=self.nb).astype(np.float64) * self.h
+        cols = np.concatenate([self.idx["P"], self.idx["q"], [self.over]])
+        vals = np.concatenate([per_block, np.full(self.n, self.h), [-1.0]])
+        keep = vals != 0.0
+        cols, vals = cols[keep], vals[keep]
         wanted = self.r.energy_wanted_wh
-        over = sparse.csr_array(([-1.0], ([0], [self.over])), shape=(1, self.n_vars))
-        short = sparse.csr_array(([1.0], ([0], [self.short])), shape=(1, self.n_vars))
-        rows.add_matrix(delivered + over, -np.inf, wanted)
-        rows.add_matrix(delivered + over + short, wanted, np.inf)
+        rows.add_row(cols, vals, -np.inf, wanted)
+        rows.add_row(np.append(cols, self.short), np.append(vals, 1.0), wanted, np.inf)
 
     def _command_rows(self, rows: SparseRows) -> None:
         fix, sol, cmd, sw = (self.idx[k] for k in ("fix", "sol", "cmd", "sw"))
@@ -297,7 +324,12 @@ class _Model:
             rows.add([*tail, (fix[rest], m), (fix[prev], m)], -np.inf, 2.0 * m)
 
     def _taper_rows(self, rows: SparseRows) -> None:
-        """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers)."""
+        """`p_t + w h sum_{u<t} p_u <= P` per line (lower-triangular in the slot powers).
+
+        Nothing to build without lines: the dense n x n triangle was made before the loop,
+        three quarters of the model's build for a week-long plan of 1000 slots."""
+        if not self.r.taper:
+            return
         power = self._slot_power()
         earlier = sparse.csr_array(np.tril(np.ones((self.n, self.n)), k=-1))
         for line in self.r.taper:

@@ -40,6 +40,23 @@ SLOT_S = 900.0
 REPLAN_MAX_S = 3600.0
 """A plan nothing made stale is still remade after this long (s): the forecast moves."""
 
+REPLAN_FAR_S = 3 * 3600.0
+"""A plan whose deadline is more than `FAR_DEADLINE_S` away is remade periodically only
+this often (s); every trigger (forecast, prices, target, a stray) still remakes it at once."""
+
+FAR_DEADLINE_S = 24 * 3600.0
+"""Beyond this time to the deadline (s) the periodic replan waits `REPLAN_FAR_S`: such a
+plan (a weekend, a home-office week) is hundreds of slots with long far blocks, its hour
+in force mostly follows the sun by itself, and its hourly periodic replans were more than
+half of all the solve time of a home-office fortnight (BENCHMARKS.md "Least-cost target:
+faster solves"). The last day before departure, where the grid is bought, replans hourly."""
+
+
+def periodic_replan_s(replan_s: float, to_deadline_s: float) -> float:
+    """How old a plan may grow before it is remade without a trigger (s)."""
+    return max(replan_s, REPLAN_FAR_S) if to_deadline_s > FAR_DEADLINE_S else replan_s
+
+
 PLAN_TIME_LIMIT_S = 5.0
 """The policy's solves stop at HiGHS's node limit (`DEFAULT_NODE_LIMIT`), this only
 guards against a stuck solve (s). At the planner's default 0.4 s, on this 2-core
@@ -184,7 +201,9 @@ class LeastCostPlanner:
             return ReplanReason.TARGET
         if stays_idle(plan, key.target_wh - delivered_wh, ctx.now):
             return None
-        periodic = (ctx.now - plan.start).total_seconds() >= self.replan_s
+        to_deadline_s = (deadline - ctx.now).total_seconds()
+        periodic_s = periodic_replan_s(self.replan_s, to_deadline_s)
+        periodic = (ctx.now - plan.start).total_seconds() >= periodic_s
         if self._forecast_moved(ctx, inputs, deadline):
             return ReplanReason.FORECAST
         if self._prices_changed(ctx, inputs, deadline, look=periodic):

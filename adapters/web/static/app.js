@@ -2,6 +2,9 @@
 // each car's stored least-cost plan, the decisions and the sessions, and sends the two writes (policy, target) with the
 // bearer token the user typed once (kept in sessionStorage, gone with the tab).
 // Live updates: server-sent events on /api/events when the server has them, else polling.
+// Every call is for the home the page's URL selects (`?account=&site=`, site.js).
+
+import { offerSites, scoped } from "./site.js";
 
 const POLL_MS = 3000;
 const SLOW_REFRESH_MS = 10000; // plan and sessions change slowly: re-read at most this often
@@ -59,7 +62,7 @@ class ApiError extends Error {
 
 async function getJson(path) {
   const response = await fetch(path, { headers: { Accept: "application/json" } });
-  if (!response.ok) throw new ApiError(response.status, `${path}: HTTP ${response.status}`);
+  if (!response.ok) throw new ApiError(response.status, `${path}: ${await errorLine(response)}`);
   return response.json();
 }
 
@@ -667,7 +670,7 @@ function renderStatus(status) {
 async function refreshSlow(force = false) {
   if (!force && Date.now() - slowAt < SLOW_REFRESH_MS) return;
   slowAt = Date.now();
-  const [plan, sessions] = await Promise.allSettled([getJson("/api/plan"), getJson("/api/sessions")]);
+  const [plan, sessions] = await Promise.allSettled([getJson(scoped("/api/plan")), getJson(scoped("/api/sessions"))]);
   if (plan.status === "fulfilled") {
     lastPlan = plan.value;
     renderPlan(lastPlan);
@@ -683,7 +686,7 @@ async function refreshSlow(force = false) {
 
 async function poll() {
   try {
-    renderStatus(await getJson("/api/status"));
+    renderStatus(await getJson(scoped("/api/status")));
     setLink("live", "live");
     await refreshSlow();
   } catch (error) {
@@ -695,7 +698,7 @@ async function poll() {
 /** Server-sent events when /api/events exists; the first error falls back to polling. */
 function listen() {
   if (!window.EventSource) return poll();
-  const source = new EventSource("/api/events");
+  const source = new EventSource(scoped("/api/events"));
   let opened = false;
   source.addEventListener("status", (event) => {
     opened = true;
@@ -759,7 +762,7 @@ function wireControls() {
     event.preventDefault();
     const name = $("#policy-select").value;
     submit(event.target, async () => {
-      await postJson("/api/policy", { name });
+      await postJson(scoped("/api/policy"), { name });
       delete $("#policy-select").dataset.touched;
       say("ok", `policy set to ${name}`);
     });
@@ -771,7 +774,7 @@ function wireControls() {
     const departure = new Date($("#target-departure").value);
     if (Number.isNaN(departure.getTime())) return say("error", "departure: not a date");
     submit(event.target, async () => {
-      await postJson(`/api/chargers/${encodeURIComponent(device)}/target`, {
+      await postJson(scoped(`/api/chargers/${encodeURIComponent(device)}/target`), {
         energy_kwh: energyKwh,
         departure: departure.toISOString(),
       });
@@ -783,4 +786,5 @@ function wireControls() {
 
 wireControls();
 window.addEventListener("resize", resizeChart);
+offerSites($("#site-pick"), $("#site-picker"), getJson).catch(() => {});
 listen();
