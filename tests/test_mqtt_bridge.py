@@ -433,7 +433,7 @@ class Site:
         self.control = SiteControl(
             [c.device_id for c in self.board.current().chargers], POLICIES, now=lambda: T0
         )
-        self.bridge = MqttBridge(mqtt, self.board, self.control, TZ, retry_max_s=1.0)
+        self.bridge = MqttBridge.for_home(mqtt, self.board, self.control, TZ, retry_max_s=1.0)
 
 
 @pytest.fixture
