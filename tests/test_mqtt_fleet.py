@@ -52,6 +52,7 @@ from tests.test_mqtt_bridge import (
     running_broker,
     settings,
     site,
+    start_demo,
     wait_until,
 )
 
@@ -323,3 +324,20 @@ def test_run_config_fleet_toml_bridges_every_home(tmp_path: Path, broker: Broker
         if "as v2c-solar-" in line and "New client" in line
     ]
     assert len(bridges) == 1, bridges
+
+
+def test_demo_fleet_publishes_every_generated_home(broker: Broker, watcher: Watcher) -> None:
+    """`demo --fleet 2:1 --mqtt URL`: both generated accounts' homes on the broker under
+    their own topics (one connection), `offline` when the demo ends."""
+    proc = start_demo("--fleet", "2:1", "--hours", "1", "--speed", "2880", "--mqtt", broker.url)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    accounts = [entry["account"] for entry in json.loads(out)["accounts"]]
+    assert accounts == ["acct-001", "acct-002"]
+    for account in accounts:
+        seen = {m.topic for m in watcher.messages() if m.topic.startswith(f"v2c-solar/{account}/")}
+        assert f"v2c-solar/{account}/site1/site/state" in seen
+        assert any(t.endswith("/state") and f"/{account}-" in t for t in seen), seen
+    assert watcher.messages("v2c-solar/availability")[-1].payload == "offline"
+    bridges = [line for line in broker.log_text().splitlines() if "as v2c-solar-" in line]
+    assert len([line for line in bridges if "New client" in line]) == 1

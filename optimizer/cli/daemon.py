@@ -459,7 +459,7 @@ def demo(
             "--fleet",
             help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
             "driven by one daemon process; --json adds `accounts`; --web serves every home "
-            "(?account=NAME&site=NAME).",
+            "(?account=NAME&site=NAME); --mqtt publishes every home (v2c-solar/ACCOUNT/SITE/...).",
         ),
     ] = None,
 ) -> None:
@@ -512,8 +512,8 @@ def demo(
     if fleet is not None:
         from optimizer.cli.demo_fleet import fleet_demo
 
-        if scenario is not None or policy is not None or mqtt:
-            raise _fail("--fleet: cannot be combined with --scenario, --policy or --mqtt")
+        if scenario is not None or policy is not None:
+            raise _fail("--fleet: cannot be combined with --scenario or --policy")
         fleet_demo(
             fleet,
             hours=hours,
@@ -523,6 +523,7 @@ def demo(
             as_json=as_json,
             faults=faults,
             web=web,
+            mqtt=mqtt_settings,
         )
         return
     app_config = demo_config(world_scenario, policy)
