@@ -8,10 +8,15 @@ socket and last will, prefix `v2c-solar/<account>/site1`). Measured for each: th
 seconds and process CPU seconds until a subscriber has every home's discovery and state
 (the announce), then for `--rounds` rounds in which every home publishes a changed status
 (each charger's power, the site's PV), the wall and CPU seconds until the subscriber has
-every round's last state; the process's threads and RSS.
+every round's last state; the process's threads and RSS; and whether the broker dropped
+messages for the subscriber (Mosquitto queues at most `max_queued_messages`, 1000 by
+default, for a client that reads slower than they come: `--queue 0` lifts the limit). An
+announce the subscriber never completes (messages dropped) is reported after 120 s as
+`announce_complete: false`.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/mqtt_fleet.py --fleet 100:10 --mode one
     PYTHONPATH=$PWD .venv/bin/python benchmarks/mqtt_fleet.py --fleet 100:10 --mode per-home
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/mqtt_fleet.py --mode per-home --queue 0
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from optimizer.status.control import SiteControl
 from optimizer.status.snapshot import SiteStatus
 from tests.test_mqtt_bridge import POLICIES, TZ, Broker, Watcher, charger, site
 
-WAIT_S = 600.0
+WAIT_S = 120.0
 
 
 def _status(account: int, chargers: int, watts: float) -> SiteStatus:
@@ -65,12 +70,14 @@ def _bridges(mode: str, mqtt: MqttSettings, homes: list[FleetHome]) -> list[Mqtt
     ]
 
 
-def _wait(condition: Callable[[], bool], what: str) -> None:
+def _wait(condition: Callable[[], bool]) -> bool:
+    """Whether `condition` came true within `WAIT_S`."""
     deadline = time.monotonic() + WAIT_S
     while not condition():
         if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
+            return False
         time.sleep(0.01)
+    return True
 
 
 def _topics(watcher: Watcher) -> set[str]:
@@ -83,49 +90,53 @@ def _cpu(proc: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-def _timed(proc: psutil.Process, run: Callable[[], None]) -> tuple[float, float]:
+def _timed(proc: psutil.Process, run: Callable[[], bool]) -> tuple[float, float, bool]:
+    """Wall and CPU seconds of `run`, and what it returned."""
     wall0, cpu0 = time.monotonic(), _cpu(proc)
-    run()
-    return time.monotonic() - wall0, _cpu(proc) - cpu0
+    done = run()
+    return time.monotonic() - wall0, _cpu(proc) - cpu0, done
 
 
-def measure(accounts: int, chargers: int, mode: str, rounds: int) -> dict[str, object]:
+def measure(
+    accounts: int, chargers: int, mode: str, rounds: int, queue: int | None
+) -> dict[str, object]:
     proc = psutil.Process()
     with tempfile.TemporaryDirectory() as folder:
-        broker = Broker(Path(folder))
+        extra = "" if queue is None else f"max_queued_messages {queue}\n"
+        broker = Broker(Path(folder), extra)
         broker.start()
         watcher = Watcher(broker.port)
         try:
-            _wait(watcher.client.is_connected, "the subscriber")
+            _wait(watcher.client.is_connected)
             homes = _homes(accounts, chargers)
             mqtt = replace(parse_mqtt_url(broker.url), min_interval_s=0.0)
             bridges = _bridges(mode, mqtt, homes)
             per_home = 5 + 7 * chargers + 1 + chargers  # discovery + state messages
             expected = accounts * per_home
 
-            def announce() -> None:
+            def announce() -> bool:
                 for bridge in bridges:
                     bridge.start()
-                _wait(lambda: len(_topics(watcher)) >= expected, "the announce")
+                return _wait(lambda: len(_topics(watcher)) >= expected)
 
             announce_s = _timed(proc, announce)
             threads = threading.active_count()
 
-            def publish_rounds() -> None:
+            def publish_rounds() -> bool:
                 for r in range(1, rounds + 1):
                     for a, h in enumerate(homes):
                         h.board.publish(_status(a, chargers, float(r)))
                 last = f"v2c-solar/{homes[-1].account}/site1/{homes[-1].devices[-1]}/state"
                 watts = rounds + chargers - 1
-                _wait(
+                return _wait(
                     lambda: any(
                         json.loads(m.payload)["power_w"] == watts for m in watcher.messages(last)
-                    ),
-                    "the last round",
+                    )
                 )
 
             rounds_s = _timed(proc, publish_rounds)
             clients = broker.log_text().count("New client connected")
+            drops = broker.log_text().count("are being dropped")
             for bridge in bridges:
                 bridge.stop()
         finally:
@@ -138,12 +149,16 @@ def measure(accounts: int, chargers: int, mode: str, rounds: int) -> dict[str, o
         "broker_connections": clients - 1,
         "threads": threads,
         "rss_mb": round(proc.memory_info().rss / 2**20, 1),
+        "max_queued_messages": "mosquitto default" if queue is None else queue,
+        "subscriber_drop_warnings": drops,
         "announce_messages": expected,
+        "announce_complete": announce_s[2],
         "announce_wall_s": round(announce_s[0], 2),
         "announce_cpu_s": round(announce_s[1], 2),
         "rounds": rounds,
         "rounds_wall_s": round(rounds_s[0], 2),
         "rounds_cpu_s": round(rounds_s[1], 2),
+        "rounds_complete": rounds_s[2],
     }
 
 
@@ -152,9 +167,10 @@ def main() -> None:
     parser.add_argument("--fleet", default="100:10", help="ACCOUNTS:CHARGERS")
     parser.add_argument("--mode", choices=("one", "per-home"), default="one")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--queue", type=int, default=None, help="max_queued_messages")
     args = parser.parse_args()
     accounts, chargers = (int(x) for x in args.fleet.split(":"))
-    print(json.dumps(measure(accounts, chargers, args.mode, args.rounds)))
+    print(json.dumps(measure(accounts, chargers, args.mode, args.rounds, args.queue)))
 
 
 if __name__ == "__main__":
