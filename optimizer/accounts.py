@@ -6,6 +6,8 @@ A fleet file has `[[accounts]]` instead of `[site]`/`[[chargers]]`:
     url = "sqlite:///fleet.db"
     [web]                           # one web server (default 127.0.0.1:8787)
     listen = "127.0.0.1:8787"
+    [mqtt]                          # optional: one broker for every home (Home Assistant)
+    host = "127.0.0.1"
 
     [[accounts]]
     name = "acme"                   # a label: [a-z0-9_-], 1-32 characters
@@ -27,7 +29,8 @@ comes from the variable `api_key_env` names or the first line of `api_key_file`
 implicit account, `default`, its key from `V2C_API_KEY`. A site may be named
 (`[site] name = "garage"`, for the web's `?account=acme&site=garage`); unnamed ones are
 `site1`, `site2`... by their place in the account (`site_names`). The sites' own
-`[storage]` and `[web]` are not used in a fleet (the fleet file's are), and an
+`[storage]`, `[web]` and `[mqtt]` are not used in a fleet (the fleet file's are: one
+broker connection publishes every home under `<prefix>/<account>/<site>`), and an
 account's call budget is its first site's `[budget]`, spread by one planner over
 all of the account's chargers. Each site's `[prices]` and `[forecast]` are used as
 for one home, sites with identical ones reading one shared feed
@@ -47,6 +50,7 @@ from typing import Any, Protocol, TypeVar
 import pydantic
 from pydantic import SecretStr
 
+from adapters.mqtt.config import MqttConfig
 from optimizer.config import (
     AppConfig,
     ConfigError,
@@ -69,7 +73,7 @@ ACCOUNT_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 M = TypeVar("M", bound=pydantic.BaseModel)
 
 _ACCOUNT_KEYS = frozenset({"name", "api_key_env", "api_key_file", "sites"})
-_FLEET_KEYS = frozenset({"accounts", "storage", "web"})
+_FLEET_KEYS = frozenset({"accounts", "storage", "web", "mqtt"})
 
 
 class AccountSpec(Protocol):
@@ -141,13 +145,16 @@ class AccountConfig:
 
 @dataclass(frozen=True, slots=True)
 class FleetConfig:
-    """The accounts of one process and what they share (the database, the web server)."""
+    """The accounts of one process and what they share (the database, the web server,
+    the MQTT broker)."""
 
     accounts: tuple[AccountConfig, ...]
     storage: StorageConfig
     web: WebConfig
     single_home: bool
     """A single-home config (one implicit account): the daemon runs as it always did."""
+    mqtt: MqttConfig | None = None
+    """The broker every home is published to (None: no MQTT unless `--mqtt`)."""
 
     def account(self, name: str) -> AccountConfig:
         """The account called `name`; `ConfigError` naming the known ones otherwise."""
@@ -173,7 +180,7 @@ def parse_fleet(data: Mapping[str, Any], path: Path) -> FleetConfig:
     if "accounts" not in data:
         home = parse_config(data, where)
         implicit = AccountConfig(DEFAULT_ACCOUNT, DEFAULT_KEY_ENV, None, (home,), where)
-        return FleetConfig((implicit,), home.storage, home.web, single_home=True)
+        return FleetConfig((implicit,), home.storage, home.web, single_home=True, mqtt=home.mqtt)
     for key in data:
         if key not in _FLEET_KEYS:
             raise ConfigError(
@@ -187,7 +194,8 @@ def parse_fleet(data: Mapping[str, Any], path: Path) -> FleetConfig:
     _check_unique(accounts, where)
     storage = _section(StorageConfig, data, "storage", where)
     web = _section(WebConfig, data, "web", where)
-    return FleetConfig(accounts, storage, web, single_home=False)
+    mqtt = _section(MqttConfig, data, "mqtt", where) if "mqtt" in data else None
+    return FleetConfig(accounts, storage, web, single_home=False, mqtt=mqtt)
 
 
 def _section(model: type[M], data: Mapping[str, Any], key: str, where: str) -> M:

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.served import free_port
+from adapters.simulator.fleet import Fleet as SimulatedFleet
 from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
@@ -182,19 +183,27 @@ def _site_toml(site: AppConfig) -> str:
     )
 
 
+def fleet_toml(folder: Path, fleet: SimulatedFleet, head: str = "") -> Path:
+    """`folder/fleet.toml` over `fleet`'s accounts (keys in files, a site file per site),
+    after `head` (the fleet file's own sections)."""
+    lines = [head]
+    for account in fleet.accounts:
+        (folder / f"{account.name}.key").write_text(account.api_key.get_secret_value())
+        lines += [f'[[accounts]]\nname = "{account.name}"\napi_key_file = "{account.name}.key"']
+        for j, site in enumerate(account.sites):
+            (folder / f"{account.name}-{j}.toml").write_text(_site_toml(site))
+            lines += [f'[[accounts.sites]]\nconfig = "{account.name}-{j}.toml"']
+    path = folder / "fleet.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def test_run_drives_every_account_of_a_fleet_file(tmp_path: Path) -> None:
     """`run --config fleet.toml` against a served fleet: one process, each account its key
     (from a file), its rows labelled, each home on its web server's `?account=&site=`;
     SIGTERM leaves every charger safe, exit 0."""
     fleet = generate_fleet(2, 2, seed=5)
-    lines = []
-    for account in fleet.accounts:
-        (tmp_path / f"{account.name}.key").write_text(account.api_key.get_secret_value())
-        lines += [f'[[accounts]]\nname = "{account.name}"\napi_key_file = "{account.name}.key"']
-        for j, site in enumerate(account.sites):
-            (tmp_path / f"{account.name}-{j}.toml").write_text(_site_toml(site))
-            lines += [f'[[accounts.sites]]\nconfig = "{account.name}-{j}.toml"']
-    (tmp_path / "fleet.toml").write_text("\n".join(lines) + "\n")
+    fleet_toml(tmp_path, fleet)
     db = f"sqlite:///{tmp_path / 'fleet.db'}"
     with start_fleet_simulator(fleet, speed=600) as served:
         cmd = [sys.executable, "-m", "optimizer.cli.main", "run", "--config"]

@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,13 +122,22 @@ class Broker:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+@contextmanager
+def running_broker(directory: Path) -> Iterator[Broker]:
+    """A running Mosquitto (its files in `directory`), killed on the way out."""
+    running = Broker(directory)
+    running.start()
+    try:
+        yield running
+    finally:
+        running.kill()
+
+
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[Broker]:
     """A running Mosquitto, killed after the test."""
-    running = Broker(tmp_path)
-    running.start()
-    yield running
-    running.kill()
+    with running_broker(tmp_path) as running:
+        yield running
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,13 +188,22 @@ class Watcher:
         self.client.disconnect()
 
 
+@contextmanager
+def recording(port: int) -> Iterator[Watcher]:
+    """A connected `Watcher` of the broker on `port`, closed on the way out."""
+    client = Watcher(port)
+    try:
+        wait_until(client.client.is_connected, "the watcher to connect")
+        yield client
+    finally:
+        client.close()
+
+
 @pytest.fixture
 def watcher(broker: Broker) -> Iterator[Watcher]:
     """A client of `broker` that records everything."""
-    client = Watcher(broker.port)
-    wait_until(client.client.is_connected, "the watcher to connect")
-    yield client
-    client.close()
+    with recording(broker.port) as client:
+        yield client
 
 
 # ----- Home Assistant's discovery schema, per entity kind -------------------------------------
@@ -433,7 +452,7 @@ class Site:
         self.control = SiteControl(
             [c.device_id for c in self.board.current().chargers], POLICIES, now=lambda: T0
         )
-        self.bridge = MqttBridge(mqtt, self.board, self.control, TZ, retry_max_s=1.0)
+        self.bridge = MqttBridge.for_home(mqtt, self.board, self.control, TZ, retry_max_s=1.0)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The MQTT bridge: its own asyncio loop in a background thread, between the broker and the daemon.
+"""The MQTT bridge: its own asyncio loop in a background thread, between the broker and the daemons.
 
-The daemon's thread only hands over: the `StatusBoard` calls the bridge's listener
+It carries one home or a fleet's homes (`home.py`), all over one connection. A
+daemon's thread only hands over: a home's `StatusBoard` calls the bridge's listener
 after each publish, which keeps the newest status and wakes the loop
 (`call_soon_threadsafe`); nothing waits on the network there. The loop:
 
@@ -8,10 +9,11 @@ after each publish, which keeps the newest status and wakes the loop
    `<prefix>/availability`, subscribes to the command topics;
 2. publishes the discovery configs (retained), the state JSONs (retained), then
    `online`; afterwards each state topic again when its JSON changed, at most
-   every `min_interval_s` (the statuses in between are coalesced: only the newest
-   is kept, so a long outage queues nothing);
-3. applies the commands it receives through `SiteControl` (`commands.py`); a
-   refused one is logged and published, one line, on `<prefix>/site/error`;
+   every `min_interval_s` (the statuses in between are coalesced: only each home's
+   newest is kept, so a long outage queues nothing);
+3. applies each command it receives through the `SiteControl` of the home whose
+   topics it came on, and no other (`commands.py`); a refused one is logged and
+   published, one line, on that home's `.../site/error`;
 4. when the broker goes away (aiomqtt's `MqttError`), waits 1, 2, 4 ... up to
    30 s between attempts and, once connected again, publishes everything anew.
 
@@ -24,22 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiomqtt
 
-from adapters.mqtt.commands import CommandHandler
 from adapters.mqtt.config import MqttSettings
-from adapters.mqtt.discovery import Discovery
-from adapters.mqtt.state import charger_state, site_state
-from adapters.mqtt.topics import SITE, Topics
+from adapters.mqtt.home import MqttHome
+from adapters.mqtt.topics import Topics, command_root
 
 if TYPE_CHECKING:
     from optimizer.status.board import StatusBoard
@@ -89,54 +90,71 @@ async def _cancel(tasks: set[asyncio.Task[Any]]) -> None:
 
 
 class MqttBridge:
-    """Publishes a `StatusBoard` to MQTT with Home Assistant discovery; applies its commands.
+    """Publishes homes' `StatusBoard`s to MQTT with Home Assistant discovery; applies
+    their commands, each to its own home's `SiteControl`.
 
-    `start()` returns at once (the first connection is made in the background);
-    `stop()` says `offline` and disconnects. `tz` is the site's zone (departure
-    times typed as `HH:MM`). `connections` counts successful connections.
+    One connection for every home (a fleet's too): one thread, one socket, one last
+    will, so `<prefix>/availability` says whether this process is up, which is what
+    decides for all its homes at once. `start()` returns at once (the first
+    connection is made in the background); `stop()` says `offline` and disconnects.
+    `connections` counts successful connections.
     """
 
     def __init__(
         self,
+        settings: MqttSettings,
+        homes: Sequence[MqttHome],
+        *,
+        retry_max_s: float = RETRY_MAX_S,
+    ) -> None:
+        self.settings = settings
+        self.homes = tuple(homes)
+        self._by_root = {home.topics.root: home for home in self.homes}
+        if not self.homes or len(self._by_root) != len(self.homes):
+            raise ValueError("the MQTT bridge needs homes, each under a topic root of its own")
+        self.topics = Topics(settings.topic_prefix, settings.discovery_prefix)
+        self.retry_max_s = retry_max_s
+        self.connections = 0
+        self._sent: dict[str, str] = {}
+        self._dirty: set[MqttHome] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None
+        self._stopping: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    @classmethod
+    def for_home(
+        cls,
         settings: MqttSettings,
         board: StatusBoard,
         control: SiteControl,
         tz: ZoneInfo,
         *,
         retry_max_s: float = RETRY_MAX_S,
-    ) -> None:
-        self.settings = settings
-        self.board = board
-        self.topics = Topics(settings.topic_prefix, settings.discovery_prefix)
-        self.discovery = Discovery(self.topics)
-        self.tz = tz
-        self.commands = CommandHandler(control, self.topics, tz, self._current)
-        self.retry_max_s = retry_max_s
-        self.connections = 0
-        self._latest: SiteStatus = board.current()
-        self._sent: dict[str, str] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._changed: asyncio.Event | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._unsubscribe: Callable[[], None] | None = None
+    ) -> MqttBridge:
+        """The bridge of a single home: its topics right under the prefix."""
+        topics = Topics(settings.topic_prefix, settings.discovery_prefix)
+        home = MqttHome(board, control, tz, topics)
+        return cls(settings, [home], retry_max_s=retry_max_s)
 
     # ----- the daemon's side (any thread) -------------------------------------------
 
     def start(self) -> None:
-        """Start the loop's thread and follow the board."""
+        """Start the loop's thread and follow every home's board."""
         self._thread = threading.Thread(target=self._run, name="mqtt-bridge", daemon=True)
         self._thread.start()
         self._ready.wait()
-        self._unsubscribe = self.board.subscribe(self._on_status)
-        self._on_status(self.board.current())  # one published before the subscription
+        for home in self.homes:
+            listener = functools.partial(self._on_status, home)
+            self._unsubscribe.append(home.board.subscribe(listener))
+            listener(home.board.current())  # one published before the subscription
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """Publish `offline`, disconnect and end the thread (at most `timeout_s` wall s)."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
         loop, stopping = self._loop, self._stopping
         if loop is not None and stopping is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop ended meanwhile
@@ -146,19 +164,22 @@ class MqttBridge:
             if self._thread.is_alive():
                 log.warning("mqtt: the bridge did not stop within %g s", timeout_s)
 
-    def _on_status(self, status: SiteStatus) -> None:
-        """The board's listener, in the daemon's thread: keep the newest, wake the loop."""
-        self._latest = status
-        loop, changed = self._loop, self._changed
-        if loop is None or changed is None:
+    def _on_status(self, home: MqttHome, status: SiteStatus) -> None:
+        """A board's listener, in its daemon's thread: keep the newest, wake the loop."""
+        home.latest = status
+        loop = self._loop
+        if loop is None:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: the bridge has stopped
-            loop.call_soon_threadsafe(changed.set)
-
-    def _current(self) -> SiteStatus:
-        return self._latest
+            loop.call_soon_threadsafe(self._mark, home)
 
     # ----- the loop's thread --------------------------------------------------------
+
+    def _mark(self, home: MqttHome) -> None:
+        """`home` has a newer status to publish (in the loop's thread)."""
+        assert self._changed is not None
+        self._dirty.add(home)
+        self._changed.set()
 
     def _run(self) -> None:
         try:
@@ -235,29 +256,25 @@ class MqttBridge:
         await client.publish(self.topics.availability, OFFLINE, qos=1, retain=True)
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
-        """Subscribe, publish everything and `online`, then each change at most every interval."""
+        """Subscribe, publish everything and `online`, then each change at most every
+        interval (a home whose status changed several times meanwhile: its newest)."""
         assert self._changed is not None
-        await client.subscribe(self.topics.commands, qos=1)
+        await client.subscribe([(home.topics.commands, 1) for home in self.homes])
         self._sent.clear()  # a new connection (maybe a new broker): everything again
-        await self._publish_changes(client)
+        await self._publish(client, self.homes)
         await client.publish(self.topics.availability, ONLINE, qos=1, retain=True)
         while True:
             await self._changed.wait()
             self._changed.clear()
-            await self._publish_changes(client)
+            dirty, self._dirty = self._dirty, set()
+            await self._publish(client, dirty)
             await asyncio.sleep(self.settings.min_interval_s)
 
-    async def _publish_changes(self, client: aiomqtt.Client) -> None:
-        """The newest status's discovery configs and state JSONs that differ from those sent."""
-        status = self._latest
-        if not status.policies:  # the board's empty site: the daemon has published nothing yet
-            return
-        for message in self.discovery.messages(status):
-            await self._publish_if_changed(client, message.topic, message.payload, qos=1)
-        await self._publish_if_changed(client, self.topics.state(SITE), site_state(status))
-        for charger in status.chargers:
-            state = charger_state(charger, self.tz)
-            await self._publish_if_changed(client, self.topics.state(charger.device_id), state)
+    async def _publish(self, client: aiomqtt.Client, homes: Iterable[MqttHome]) -> None:
+        """The messages of `homes`' newest statuses that differ from those sent."""
+        for home in homes:
+            for message in home.messages():
+                await self._publish_if_changed(client, message.topic, message.payload, message.qos)
 
     async def _publish_if_changed(
         self, client: aiomqtt.Client, topic: str, payload: dict[str, object], qos: int = 0
@@ -273,14 +290,19 @@ class MqttBridge:
             if message.retain:  # an old command kept by the broker is not a user's wish now
                 log.info("mqtt: ignored a retained command on %s", message.topic)
                 continue
-            problem = self._apply(str(message.topic), _payload_bytes(message.payload))
+            topic = str(message.topic)
+            home = self._by_root.get(command_root(topic))
+            if home is None:
+                continue
+            problem = self._apply(home, topic, _payload_bytes(message.payload))
             if problem is not None:
-                await client.publish(self.topics.site_error, problem, qos=1)
+                await client.publish(home.topics.site_error, problem, qos=1)
 
-    def _apply(self, topic: str, payload: bytes) -> str | None:
-        """Apply one command; the one-line problem when it was refused or failed."""
+    @staticmethod
+    def _apply(home: MqttHome, topic: str, payload: bytes) -> str | None:
+        """Apply one command to `home`; the one-line problem when it was refused or failed."""
         try:
-            self.commands.handle(topic, payload)
+            home.commands.handle(topic, payload)
         except ValueError as exc:
             problem = _one_line(str(exc))
             log.warning("mqtt: refused %s: %s", topic, problem)

@@ -8,7 +8,9 @@ the site (PV and house power, API calls today and left; a `select` for the polic
 each charger's device linked to the site's (`via_device`). Every entity reads a
 field of a state JSON (`value_template`), is unavailable while the bridge is
 offline (`availability_topic`, the last will) and has a `unique_id`, so a
-renamed entity survives a restart.
+renamed entity survives a restart. A fleet's home names its site device after its
+account and site (`v2c-solar acme garage`), so a hundred of them read apart in Home
+Assistant; a single home's is `v2c-solar`, as it always was.
 """
 
 from __future__ import annotations
@@ -51,11 +53,17 @@ def _value(field: str) -> str:
 
 
 class Discovery:
-    """Builds the discovery messages of a site from its status."""
+    """Builds the discovery messages of a site from its status.
 
-    def __init__(self, topics: Topics, version: str | None = None) -> None:
+    `label` tells a fleet's homes apart in the site device's name (None: one home).
+    """
+
+    def __init__(
+        self, topics: Topics, version: str | None = None, label: str | None = None
+    ) -> None:
         self.topics = topics
         self.version = version or software_version()
+        self.site_name = ORIGIN_NAME if label is None else f"{ORIGIN_NAME} {label}"
 
     def messages(self, status: SiteStatus) -> list[DiscoveryMessage]:
         """Every entity of the site and of its chargers."""
@@ -69,7 +77,7 @@ class Discovery:
     def _site(self, status: SiteStatus) -> Iterator[DiscoveryMessage]:
         device = {
             "identifiers": [self.topics.node_id(SITE)],
-            "name": "v2c-solar",
+            "name": self.site_name,
             "manufacturer": "v2c-solar",
             "model": "Solar charging controller",
             "sw_version": self.version,

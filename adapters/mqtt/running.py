@@ -1,12 +1,15 @@
 """The bridge beside a serving daemon: what `run` and `demo` call for `--mqtt` / `[mqtt]`.
 
+One home (`running_bridge`) or a fleet's homes (`running_homes`), one broker
+connection either way.
+
 aiomqtt is imported only when a broker is configured: a daemon without MQTT
 loads none of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -14,6 +17,8 @@ from zoneinfo import ZoneInfo
 from adapters.mqtt.config import MqttConfig, MqttSettings, MqttUrlError, parse_mqtt_url
 
 if TYPE_CHECKING:
+    from adapters.mqtt.bridge import MqttBridge
+    from adapters.mqtt.home import MqttHome
     from optimizer.status.board import StatusBoard
     from optimizer.status.control import SiteControl
 
@@ -49,7 +54,22 @@ def running_bridge(
         raise ValueError("MQTT needs a daemon that publishes its status (a StatusBoard)")
     from adapters.mqtt.bridge import MqttBridge
 
-    bridge = MqttBridge(settings, board, control, tz)
+    with _started(MqttBridge.for_home(settings, board, control, tz)):
+        yield
+
+
+@contextmanager
+def running_homes(settings: MqttSettings, homes: Sequence[MqttHome]) -> Iterator[None]:
+    """One bridge over `homes` (a fleet's, `fleet.fleet_homes`) while the block runs."""
+    from adapters.mqtt.bridge import MqttBridge
+
+    with _started(MqttBridge(settings, homes)):
+        yield
+
+
+@contextmanager
+def _started(bridge: MqttBridge) -> Iterator[None]:
+    """`bridge` connected in the background; on the way out `offline` and disconnected."""
     bridge.start()
     try:
         yield
@@ -57,4 +77,4 @@ def running_bridge(
         bridge.stop()
 
 
-__all__ = ["mqtt_settings", "running_bridge"]
+__all__ = ["mqtt_settings", "running_bridge", "running_homes"]

@@ -12,7 +12,10 @@
   calls of those days would eat the budget.
 - `--mqtt mqtt://[user[:password]@]host[:port]` (or `mqtts://`; also `V2C_SOLAR_MQTT`
   or `[mqtt]`) on `run` and `demo`: the MQTT bridge with Home Assistant discovery
-  publishes beside the daemon (`adapters/mqtt/`); a bad URL is one line, exit 2.
+  publishes beside the daemon (`adapters/mqtt/`); a bad URL is one line, exit 2. A
+  fleet (`run` with `[[accounts]]`) publishes every home over one connection, each
+  under `<prefix>/<account>/<site>` (the fleet file's `[mqtt]`, `--mqtt` replacing
+  its broker).
 - `budget [--config FILE] [--db URL]`: today's planned reads and the spend so far.
   A database that does not exist yet means nothing spent; a malformed URL or a
   directory is exit 2, a file that is not a readable database exit 1 (as `sessions`).
@@ -308,11 +311,14 @@ def run(
     if not fleet.single_home:
         from optimizer.cli.run_fleet import run_fleet
 
-        if policy is not None or mqtt:
-            raise _fail("a config with [[accounts]] takes neither --policy nor --mqtt")
+        if policy is not None:
+            raise _fail("a config with [[accounts]] takes no --policy")
+        broker = _mqtt_settings(mqtt, fleet.mqtt)
         clock = _run_clock(base_url, clock_from_server, clock_file)
         listen = None if no_web else (web or fleet.web.listen)
-        run_fleet(fleet, db=db, base_url=base_url, clock=clock, web=listen, verbose=verbose)
+        run_fleet(
+            fleet, db=db, base_url=base_url, clock=clock, web=listen, mqtt=broker, verbose=verbose
+        )
         return
     app_config = fleet.accounts[0].sites[0]
     _check_policy(policy)
@@ -453,7 +459,7 @@ def demo(
             "--fleet",
             help="ACCOUNTS:CHARGERS: a generated fleet (each account its key, quota and homes) "
             "driven by one daemon process; --json adds `accounts`; --web serves every home "
-            "(?account=NAME&site=NAME).",
+            "(?account=NAME&site=NAME); --mqtt publishes every home (v2c-solar/ACCOUNT/SITE/...).",
         ),
     ] = None,
 ) -> None:
@@ -506,8 +512,8 @@ def demo(
     if fleet is not None:
         from optimizer.cli.demo_fleet import fleet_demo
 
-        if scenario is not None or policy is not None or mqtt:
-            raise _fail("--fleet: cannot be combined with --scenario, --policy or --mqtt")
+        if scenario is not None or policy is not None:
+            raise _fail("--fleet: cannot be combined with --scenario or --policy")
         fleet_demo(
             fleet,
             hours=hours,
@@ -517,6 +523,7 @@ def demo(
             as_json=as_json,
             faults=faults,
             web=web,
+            mqtt=mqtt_settings,
         )
         return
     app_config = demo_config(world_scenario, policy)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from adapters.mqtt.config import MqttSettings
     from adapters.simulator.fleet import Fleet
     from adapters.simulator.fleet_summary import FleetSummary
 
@@ -57,16 +58,18 @@ def fleet_demo(
     as_json: bool,
     faults: Any,
     web: str | None = None,
+    mqtt: MqttSettings | None = None,
 ) -> None:
     """Run the fleet demo and print its summary (exit 1 when an account was refused or a
     charger not left in its own exclusive-PV mode); with `web` (`HOST:PORT`) the web
-    server of `run --config fleet.toml` serves every home meanwhile."""
+    server of `run --config fleet.toml` serves every home meanwhile, with `mqtt` its MQTT
+    bridge publishes every home."""
     from adapters.simulator.demo import simulator_clock
     from adapters.simulator.fleet import start_fleet_simulator
     from adapters.simulator.fleet_summary import ProcessCost, summarize_fleet
     from adapters.v2c_cloud.pool import HttpPool
     from optimizer.cli.daemon import EXIT_FATAL, _fail, open_store
-    from optimizer.cli.run_fleet import bind_fleet_web, serving
+    from optimizer.cli.run_fleet import bind_fleet_web, fleet_bridge, serving
     from optimizer.daemon.cloud import fleet_daemons
     from optimizer.daemon.fleet import FleetRunner
     from optimizer.daemon.serve import stop_on_signals
@@ -86,15 +89,16 @@ def fleet_demo(
                 f"{hours:g} h at {speed:g}x, db {store.url}",
                 err=True,
             )
-        boards = web is not None
+        boards = web is not None or mqtt is not None
         wired = fleet_daemons(fleet.accounts, pool, running.base_url, clock, store, boards=boards)
+        bridge = fleet_bridge(mqtt, wired, fleet.accounts)
         server = bind_fleet_web(web, wired, fleet.accounts, url, "")
         runner = FleetRunner(wired, clock)
         # `--hours` from here: the wiring above is simulated hours at thousands of times
         # real time, on a loaded machine the whole demo (as in `demo`).
         until = clock.now() + timedelta(hours=hours)
         wall0 = _time.monotonic()
-        with serving(server), stop_on_signals(runner.stop_event):
+        with serving(server), bridge, stop_on_signals(runner.stop_event):
             runner.start()
             try:
                 runner.wait(until=until)

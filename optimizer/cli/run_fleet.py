@@ -11,7 +11,10 @@ process per site as for one home). Each site's `[prices]` and `[forecast]` are r
 for one home (`optimizer.composition`), sites with identical ones sharing one feed,
 refreshed on one background thread for the whole fleet, each feed's disk cache in a
 folder of its own (`SharedLiveInputs(scoped_caches=True)`); a provider that cannot be
-built (a token not set) is one line naming the account and the site, exit 2. SIGINT/SIGTERM:
+built (a token not set) is one line naming the account and the site, exit 2. With a
+broker (the fleet file's `[mqtt]` or `--mqtt`) one MQTT connection publishes every home
+with Home Assistant discovery under `<prefix>/<account>/<site>` and takes each home's
+commands to that home only (`adapters.mqtt.fleet`). SIGINT/SIGTERM:
 each account leaves its chargers in their own exclusive-PV mode. Exit 1 naming the
 accounts whose key was refused or whose chargers were not left safe; every other
 account ran on.
@@ -22,17 +25,21 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import typer
 
 if TYPE_CHECKING:
+    from adapters.mqtt.config import MqttSettings
+    from adapters.mqtt.fleet import FleetHome
     from adapters.web.server import WebServer
     from adapters.web.sites import WebSite
     from optimizer.accounts import AccountSpec, FleetConfig
+    from optimizer.config import AppConfig
     from optimizer.daemon import SpeedClock
     from optimizer.daemon.cloud import AccountDaemons
+    from optimizer.daemon.core import Daemon
     from optimizer.daemon.fleet import AccountOutcome
 
 
@@ -44,8 +51,10 @@ def run_fleet(
     clock: SpeedClock,
     web: str | None,
     verbose: bool,
+    mqtt: MqttSettings | None = None,
 ) -> None:
-    """Serve every account of `fleet` until a signal (see the module doc)."""
+    """Serve every account of `fleet` until a signal (see the module doc); `mqtt` is the
+    broker (None: no MQTT)."""
     from adapters.v2c_cloud import DEFAULT_BASE_URL
     from adapters.v2c_cloud.pool import HttpPool
     from optimizer.cli.daemon import EXIT_FATAL, RUN_WEB_HINT, _fail, open_store
@@ -81,15 +90,17 @@ def run_fleet(
             )
         except ConfigError as exc:
             raise _fail(str(exc)) from None
+        bridge = fleet_bridge(mqtt, wired, accounts)
         server = bind_fleet_web(web, wired, accounts, db or fleet.storage.url, RUN_WEB_HINT)
         chargers = sum(len(d.controllers) for w in wired for d in w.daemons)
         typer.echo(
-            f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}",
+            f"v2c-solar: {len(wired)} account(s), {chargers} charger(s), db {store.url}"
+            + (f", MQTT {mqtt.where}" if mqtt else ""),
             err=True,
         )
         _load_clear_sky_model()
         runner = FleetRunner(wired, clock, background=inputs.jobs)
-        with serving(server), stop_on_signals(runner.stop_event):
+        with serving(server), bridge, stop_on_signals(runner.stop_event):
             runner.start()
             try:
                 runner.wait()
@@ -171,32 +182,71 @@ def bind_fleet_web(
         raise _fail(f"{exc}{hint}") from None
 
 
-def web_sites(wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]) -> list[WebSite]:
-    """Each account's homes as the web app selects them (`?account=NAME&site=NAME`, names
-    from `site_names`), in the order of `accounts` and their sites (`wired` was built from
-    them, `fleet_daemons`): each home's sessions are its account's rows of its chargers."""
-    from adapters.web.sites import WebSite
+def homes(
+    wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]
+) -> Iterator[tuple[str, str, AppConfig, Daemon]]:
+    """Each home's account, site name (`site_names`), config and daemon, in the order of
+    `accounts` and their sites (`wired` was built from them, `fleet_daemons`)."""
     from optimizer.accounts import site_names
 
-    homes = []
     for account, spec in zip(wired, accounts, strict=True):
-        for daemon, name in zip(account.daemons, site_names(spec.sites), strict=True):
-            assert daemon.board is not None
-            devices = tuple(daemon.controllers)
-            tariff = daemon.controllers[devices[0]].sessions.tariff
-            homes.append(
-                WebSite(
-                    daemon.board,
-                    daemon.control,
-                    daemon.timezone,
-                    account=account.name,
-                    name=name,
-                    store_account=account.name,
-                    devices=devices,
-                    tariff=tariff,
-                )
+        names = site_names(spec.sites)
+        for daemon, name, config in zip(account.daemons, names, spec.sites, strict=True):
+            yield account.name, name, config, daemon
+
+
+def web_sites(wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]) -> list[WebSite]:
+    """Each account's homes as the web app selects them (`?account=NAME&site=NAME`, `homes`):
+    each home's sessions are its account's rows of its chargers."""
+    from adapters.web.sites import WebSite
+
+    out = []
+    for account, name, _, daemon in homes(wired, accounts):
+        assert daemon.board is not None
+        devices = tuple(daemon.controllers)
+        tariff = daemon.controllers[devices[0]].sessions.tariff
+        out.append(
+            WebSite(
+                daemon.board,
+                daemon.control,
+                daemon.timezone,
+                account=account,
+                name=name,
+                store_account=account,
+                devices=devices,
+                tariff=tariff,
             )
-    return homes
+        )
+    return out
+
+
+def mqtt_homes(wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]) -> list[FleetHome]:
+    """Each account's homes as the MQTT bridge publishes them (`homes`)."""
+    from adapters.mqtt.fleet import FleetHome
+
+    out = []
+    for account, name, config, daemon in homes(wired, accounts):
+        assert daemon.board is not None
+        devices = tuple(daemon.controllers)
+        out.append(FleetHome(account, name, daemon.board, daemon.control, config.site.tz, devices))
+    return out
+
+
+def fleet_bridge(
+    mqtt: MqttSettings | None, wired: Sequence[AccountDaemons], accounts: Sequence[AccountSpec]
+) -> AbstractContextManager[None]:
+    """The MQTT bridge over every home, to run while the fleet serves (nothing without a
+    broker); two homes whose ids would meet are one line, exit 2, before connecting."""
+    from adapters.mqtt.fleet import FleetNameError, fleet_homes
+    from adapters.mqtt.running import running_homes
+    from optimizer.cli.daemon import _fail
+
+    if mqtt is None:
+        return nullcontext()
+    try:
+        return running_homes(mqtt, fleet_homes(mqtt, mqtt_homes(wired, accounts)))
+    except FleetNameError as exc:
+        raise _fail(str(exc)) from None
 
 
 __all__ = ["run_fleet"]
