@@ -11,10 +11,15 @@ import pytest
 
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.interfaces import Decision, PvMode
+from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.policies.base import CommandedState, PolicyContext
 from optimizer.policies.least_cost_plan import EnergyTracker
-from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
-from optimizer.policies.target import TARGET_MARGIN_WH, fixed_current_a, goal_with_margin_wh
+from optimizer.policies.target import (
+    STOP_LAG_S,
+    TARGET_MARGIN_WH,
+    fixed_current_a,
+    goal_with_margin_wh,
+)
 from tests.test_planning_target import LIMITS, T0, context, least_cost
 from tests.test_wake import STEP, Paused, Rig
 
@@ -81,7 +86,8 @@ def test_the_policy_asks_to_decide_again_when_the_goal_is_reached() -> None:
     decision = policy.decide(at_fixed(context(now), 9, energy_wh=1000.0, age_s=0.0))
     assert decision.charging and decision.current_a == 9  # 2020 Wh in the hour: 8.8 A
     due = policy.decide_again_by(context(now))
-    missing_wh = 3000.0 + TARGET_MARGIN_WH - 1000.0
+    lag_wh = 9 * 230.0 * STOP_LAG_S / 3600.0  # stopped a minute past the goal
+    missing_wh = 3000.0 + TARGET_MARGIN_WH + lag_wh - 1000.0
     assert due is not None
     assert (due - context(now).now).total_seconds() == pytest.approx(
         missing_wh / (9 * 230.0) * 3600.0
