@@ -147,3 +147,18 @@ def test_a_passed_default_deadline_plans_for_the_next_departure() -> None:
     assert not from_the_grid(policy.decide(context(13 * HOUR_S + 20 * 60)))
     plan = policy.least_cost.plan
     assert plan is not None and plan.end > context(0).now + timedelta(days=1)
+
+
+def test_a_session_past_its_own_departure_wants_nothing_more() -> None:
+    # The session's departure (set for it) passed and was cleared, the car not yet seen
+    # unplugged: before, the default 3 kWh by 07:30 applied and, in the cheap hour,
+    # started the car from the grid for the minutes before it left.
+    policy = least_cost(3.0)
+    evening = context(0)
+    leaving = replace(evening, departure=evening.now + timedelta(hours=3, minutes=30))
+    policy.decide(leaving)
+    assert not from_the_grid(policy.decide(context(4 * HOUR_S)))  # 22:00, the cheap hour
+    plan = policy.least_cost.plan
+    assert plan is not None and plan.energy_wanted_wh == 0.0
+    policy.decide(context(5 * HOUR_S, plugged=False))  # the car left: the next one plans
+    assert from_the_grid(policy.decide(context(4 * HOUR_S + 24 * HOUR_S)))

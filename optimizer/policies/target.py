@@ -200,6 +200,8 @@ class TargetPolicy(Policy):
         self._plan_read_s = LEAST_COST_REPLAN_S
         self._note: tuple[GridPlan, tzinfo, str] | None = None
         self._goal_at: datetime | None = None
+        self._departure_set: datetime | None = None
+        """The departure set for the plugged-in session, kept after it is cleared."""
         """When the car at the fixed current set last reaches the planner's goal (UTC)."""
 
     @property
@@ -259,6 +261,7 @@ class TargetPolicy(Policy):
             self._plan, self._grid_on, self._planned_pause = None, False, False
             self.energy.forget()
             self.least_cost.forget()
+            self._departure_set = None
             return self.solar.decide(ctx)
         if self.params.planner == "least_cost":
             return self._decide_least_cost(ctx)
@@ -297,7 +300,7 @@ class TargetPolicy(Policy):
         departure = self.departure(ctx, not_before=ctx.now + margin)
         deadline = departure - margin
         delivered = self.energy.estimate(ctx)
-        target_wh = self.target_wh(ctx)
+        target_wh = 0.0 if self._departed(ctx) else self.target_wh(ctx)
         goal_wh = goal_with_margin_wh(target_wh, ctx.session_energy_wh)
         plan = self.least_cost.current(ctx, goal_wh, departure, deadline, delivered)
         slot = plan.slot_at(ctx.now) or plan.slots[0]
@@ -332,6 +335,18 @@ class TargetPolicy(Policy):
             return pause(ctx, self.name, f"target (least cost): {reason}; {summary}")
         solar = self.solar.decide(ctx)
         return replace(solar, reason=f"{solar.reason} [target (least cost): {summary}]")
+
+    def _departed(self, ctx: PolicyContext) -> bool:
+        """Whether this plug-in session's own departure (set for it, `ctx.departure`)
+        has passed: the car is leaving, and the configured default target and departure
+        are for sessions nobody set one for, not for the minutes before the car is seen
+        unplugged. Planned as a new 20 kWh by the default 07:30, a commuter's car whose
+        session ended at 07:03 was started at full power from the grid for the minute
+        before it left (a start and 60 Wh at the morning price, most weekday mornings)."""
+        if ctx.departure is not None:
+            self._departure_set = ctx.departure
+            return False
+        return self._departure_set is not None and ctx.now >= self._departure_set
 
     def departure(self, ctx: PolicyContext, not_before: datetime | None = None) -> datetime:
         """The session's departure, or the next local occurrence of the configured one
