@@ -94,6 +94,10 @@ def test_the_policy_asks_to_decide_again_when_the_goal_is_reached() -> None:
     )
     policy.decide(context(now + 60, energy_wh=3000.0))  # paused at the target: no hurry
     assert policy.decide_again_by(context(now + 60)) is None
+    # Unplugged while charging: no decision is due (a past time would wake it every second).
+    policy.decide(at_fixed(context(now), 9, energy_wh=1000.0, age_s=0.0))
+    policy.decide(context(now + 7200, plugged=False))
+    assert policy.decide_again_by(context(now + 7200, plugged=False)) is None
 
 
 class Stopping(Paused):

@@ -255,6 +255,7 @@ class TargetPolicy(Policy):
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
+        self._goal_at = None  # set again below while the car charges at a fixed current
         if self.params.planner == "least_cost":
             self.least_cost.house.observe(ctx)
         if ctx.plugged_in is not True:
@@ -288,7 +289,6 @@ class TargetPolicy(Policy):
     def _decide_least_cost(self, ctx: PolicyContext) -> Decision:
         """The least-cost plan's slot in force: a fixed current, the sun, or a pause
         (and what the car draws from now on, for the energy estimate)."""
-        self._goal_at = None
         decision = self._least_cost_decision(ctx)
         fixed = decision.charging and decision.pv_mode is PvMode.MAX_POWER
         power_w = decision.current_a * ctx.limits.watts_per_amp if fixed else 0.0
