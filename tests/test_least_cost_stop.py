@@ -7,12 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-import numpy as np
 import pytest
 
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.interfaces import Decision, PvMode
-from optimizer.planning import least_cost_schedule
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.policies.base import CommandedState, PolicyContext
 from optimizer.policies.least_cost_plan import EnergyTracker
@@ -22,7 +20,6 @@ from optimizer.policies.target import (
     fixed_current_a,
     goal_with_margin_wh,
 )
-from tests.test_planning import MIN_W, hourly
 from tests.test_planning_target import LIMITS, T0, context, least_cost
 from tests.test_wake import STEP, Paused, Rig
 
@@ -169,16 +166,3 @@ def test_a_session_past_its_own_departure_wants_nothing_more() -> None:
     assert plan is not None and plan.energy_wanted_wh == 0.0
     policy.decide(context(5 * HOUR_S, plugged=False))  # the car left: the next one plans
     assert from_the_grid(policy.decide(context(4 * HOUR_S + 24 * HOUR_S)))
-
-
-def test_a_fixed_block_counts_on_the_sure_sun_the_pv_mode_on_the_planned() -> None:
-    # Weak morning sun (1000 W planned, none sure) at 0.24 EUR/kWh, no sun at 0.26 later:
-    # planned on the weak sun, a fixed 6 A block took it "for free" plus 380 W of grid and
-    # bought early; a February home-office stay so bought 1.79 kWh before an afternoon
-    # of sun. On the sure sun the fixed block is grid at 0.24 (and its plan says so).
-    request = hourly([0.24, 0.24, 0.26, 0.26], 2 * MIN_W, surplus=[1000.0, 1000.0, 0.0, 0.0])
-    assert least_cost_schedule(request).grid_wh == pytest.approx(2 * (MIN_W - 1000.0))
-    sure = replace(request, fixed_surplus_w=np.zeros(4))
-    plan = least_cost_schedule(sure)
-    assert plan.grid_wh == pytest.approx(2 * MIN_W)
-    assert plan.cost_eur == pytest.approx(2 * MIN_W / 1000.0 * 0.24)
