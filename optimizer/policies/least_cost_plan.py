@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
 
 import numpy as np
 
@@ -266,7 +265,15 @@ class LeastCostPlanner:
         )
         imports = unpublished_at_best(imports, published_slots(series, ctx.now, n))
         house_w = self.house.per_slot(ctx, n)
-        sure = forecast_slots_w(ctx, n, "pessimistic_w")
+        fc = ctx.forecast
+        pess = np.zeros(n)
+        if fc is not None:
+            pess = slot_means(fc.pessimistic_w, fc.start, fc.step_s, ctx.now, n, SLOT_S)
+            end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
+            covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
+            day = int(DAY_S // SLOT_S)
+            for i in range(max(covered, day), n):
+                pess[i] = pess[i - day]
         premium = early_grid_premium(clear - house_w, missing_wh, ctx.limits)
         return PlanRequest(
             start=ctx.now,
@@ -281,7 +288,7 @@ class LeastCostPlanner:
             grid_premium_eur_per_kwh=premium,
             switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
-            fixed_surplus_w=np.minimum(sure, pv) - house_w,
+            fixed_surplus_w=np.minimum(pess, pv) - house_w,
             now=ChargerNow(
                 charging=ctx.charging,
                 power_w=ctx.car_power_w,
@@ -500,35 +507,18 @@ def planned_sun_w(
         return np.zeros(slots), np.zeros(slots)
     end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
     covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
-    central, pessimistic, clear = (
-        forecast_slots_w(ctx, slots, name) for name in ("central_w", "pessimistic_w", "clear_sky_w")
-    )
+    day = int(DAY_S // SLOT_S)
+    quantiles = []
+    for values in (fc.central_w, fc.pessimistic_w, fc.clear_sky_w):
+        pv = slot_means(values, fc.start, fc.step_s, ctx.now, slots, SLOT_S)
+        for i in range(max(covered, day), slots):
+            pv[i] = pv[i - day]
+        quantiles.append(pv)
+    central, pessimistic, clear = quantiles
     far = min(int(FAR_S // SLOT_S), slots)
     central[far:] = sunny_days_w(clear[far:], clear_share(central, clear, far, covered))
     sure = np.arange(slots) * SLOT_S >= slots * SLOT_S - grid_time_s - SAFE_RESERVE_S
     return np.where(sure, pessimistic, central), clear
-
-
-def forecast_slots_w(
-    ctx: PolicyContext,
-    slots: int,
-    quantile: Literal["central_w", "pessimistic_w", "clear_sky_w"],
-) -> np.ndarray:
-    """One forecast quantile's mean PV power (W) per plan slot from `ctx.now` (zeros
-    without a forecast); slots beyond the forecast repeat the slot a day earlier."""
-    fc = ctx.forecast
-    if fc is None:
-        return np.zeros(slots)
-    end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
-    covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
-    day = int(DAY_S // SLOT_S)
-    values = {"central_w": fc.central_w, "pessimistic_w": fc.pessimistic_w}.get(
-        quantile, fc.clear_sky_w
-    )
-    pv = slot_means(values, fc.start, fc.step_s, ctx.now, slots, SLOT_S)
-    for i in range(max(covered, day), slots):
-        pv[i] = pv[i - day]
-    return pv
 
 
 FAR_S = 86400.0
