@@ -135,7 +135,6 @@ class PlanRequest:
     switch_cost_eur: float = 0.0
     shortfall_eur_per_kwh: float = DEFAULT_SHORTFALL_EUR_PER_KWH
     grid_premium_eur_per_kwh: FloatArray | None = None
-    fixed_surplus_w: FloatArray | None = None
 
     def __post_init__(self) -> None:
         n = _length("import_eur_per_kwh", self.import_eur_per_kwh)
@@ -202,8 +201,7 @@ class PlanRequest:
 
     def solar_wh(self) -> FloatArray:
         """Solar energy the car could take in each slot (Wh): the positive surplus."""
-        surplus = self.surplus_w if self.fixed_surplus_w is None else self.fixed_surplus_w
-        return np.maximum(surplus, 0.0) * self.hours_per_slot
+        return np.maximum(self.surplus_w, 0.0) * self.hours_per_slot
 
 
 def _length(name: str, values: FloatArray) -> int:

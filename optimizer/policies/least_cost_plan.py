@@ -265,15 +265,6 @@ class LeastCostPlanner:
         )
         imports = unpublished_at_best(imports, published_slots(series, ctx.now, n))
         house_w = self.house.per_slot(ctx, n)
-        fc = ctx.forecast
-        pess = np.zeros(n)
-        if fc is not None:
-            pess = slot_means(fc.pessimistic_w, fc.start, fc.step_s, ctx.now, n, SLOT_S)
-            end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
-            covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
-            day = int(DAY_S // SLOT_S)
-            for i in range(max(covered, day), n):
-                pess[i] = pess[i - day]
         premium = early_grid_premium(clear - house_w, missing_wh, ctx.limits)
         return PlanRequest(
             start=ctx.now,
@@ -288,7 +279,6 @@ class LeastCostPlanner:
             grid_premium_eur_per_kwh=premium,
             switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
-            fixed_surplus_w=np.minimum(pess, pv) - house_w,
             now=ChargerNow(
                 charging=ctx.charging,
                 power_w=ctx.car_power_w,
