@@ -66,7 +66,7 @@ def test_waits_for_the_cheap_hour_then_charges_at_the_planned_current() -> None:
     assert "least cost" in evening.reason
     cheap = policy.decide(context(4 * 3600))  # 22:00 UTC
     assert cheap.charging
-    assert cheap.current_a == 13  # 3 kWh in the hour: 3000 W = 13.04 A, floored
+    assert cheap.current_a == 14  # 3.02 kWh in the plan's last hour: 13.1 A, rounded up
     assert cheap.details["price_per_kwh"] == 0.10
     assert policy.least_cost.solves == 2
 

@@ -42,6 +42,7 @@ def _calls(n: int) -> list[ApiCall]:
 
 def test_a_policy_promises_nothing_and_wants_no_energy_by_default() -> None:
     assert Bare().next_decision_at(ctx(0, 0.0)) is None
+    assert Bare().decide_again_by(ctx(0, 0.0)) is None  # the check-ins set the pace
     assert Bare().preferred_read_interval_s(ctx(0, 0.0)) is None  # the planner decides
     assert Bare().budget_handover_mode is None  # needs no reads: keeps its decision
     assert Bare().default_target_wh() is None

@@ -1,8 +1,9 @@
 """Wake: when the next cycle runs, and what the cycles slept past would have done.
 
 The next cycle is the next read the scheduler plans (held back by the policy's read
-hint), at most `max_cycle_interval_s` away (a check-in), never inside a back-off or
-a 429 block and never sooner than `min_cycle_interval_s`.
+hint), at most `max_cycle_interval_s` away (a check-in), sooner when the policy must
+decide again by then (`Policy.decide_again_by`), never inside a back-off or a 429
+block and never sooner than `min_cycle_interval_s`.
 
 A check-in between reads can change something only through the policy (its decision
 or state), a write still pending, the read plan (a read falling due) and the forecast
@@ -102,6 +103,9 @@ class WakePlanner:
         """
         forecast = ctx.forecast
         next_at = self._next_read_or_check_in(now, forecast, hint)
+        due = policy.decide_again_by(ctx)
+        if due is not None and due < next_at:
+            return max(self.backoff.not_before(due), now + self.min_interval)
         if calm and next_at >= now + timedelta(seconds=self.step_s):
             next_at = self._idle_until(now, ctx, decision, forecast, hint, next_at, policy)
         return next_at

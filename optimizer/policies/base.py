@@ -130,6 +130,18 @@ class Policy(Protocol):
         """
         return None
 
+    def decide_again_by(self, ctx: PolicyContext) -> datetime | None:
+        """The latest time (UTC) the decision made for `ctx` must be looked at again even
+        without a reading, when that is sooner than the next check-in; or None.
+
+        Asked right after `decide(ctx)`: a car charging at a fixed current towards a
+        target reaches it at a time the policy can tell from the current it set; the
+        controller then decides again at that time instead of at its next check-in
+        (up to `max_cycle_interval_s` later, minutes of energy past the target). By
+        default None: the check-ins and reads alone set the pace.
+        """
+        return None
+
     def default_target_wh(self) -> float | None:
         """Energy a session wants (Wh) when nobody set a per-session target.
 

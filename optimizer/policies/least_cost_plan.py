@@ -666,7 +666,9 @@ class EnergyTracker:
     fixed current (0 in a PV mode, whose power follows the clouds: never a guess too
     high, which would stop the car short of its target), until the policy says it set
     another fixed current or paused (`set`). A car resumed between two readings so
-    counts from the moment it was resumed, and a paused one stops counting.
+    counts from the moment it was resumed, and a paused one stops counting. What the
+    policy set counts as the controller sent it (`held_power_w`): the actuator leaves
+    a change within its deadband (1 A) unsent.
     """
 
     def __init__(self) -> None:
@@ -684,6 +686,9 @@ class EnergyTracker:
                 power_w = min(power_w, ctx.commanded.current_a * ctx.limits.watts_per_amp)
             self._reading, self._base_wh = read_at, ctx.session_energy_wh
             self._segments = [(read_at, max(power_w, 0.0))]
+        held_w = held_power_w(ctx)
+        if len(self._segments) > 1 and held_w is not None:
+            self._segments[-1] = (self._segments[-1][0], held_w)
         total = self._base_wh
         ends = [t for t, _ in self._segments[1:]] + [ctx.now]
         for (start, power_w), end in zip(self._segments, ends, strict=True):
@@ -698,6 +703,22 @@ class EnergyTracker:
     def forget(self) -> None:
         """The car left."""
         self.__init__()  # type: ignore[misc]
+
+
+def held_power_w(ctx: PolicyContext) -> float | None:
+    """The power (W) the charger holds by what the controller last sent it: 0 paused,
+    the current at a fixed current; None in a PV mode or unknown (it follows the sun).
+
+    The policy's last `EnergyTracker.set` is what it asked for; the actuator does not
+    send a change within its deadband, so a car asked down from 7 A to 6 A for the
+    last minutes of a night kept drawing 7 A while the estimate counted 6 A, and ran
+    past its target until the next reading."""
+    held = ctx.commanded
+    if held.charging is False:
+        return 0.0
+    if held.charging and held.pv_mode is PvMode.MAX_POWER and held.current_a is not None:
+        return held.current_a * ctx.limits.watts_per_amp
+    return None
 
 
 def _hour(when: datetime) -> datetime:

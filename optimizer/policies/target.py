@@ -22,7 +22,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optimizer.interfaces import Decision, PvMode
-from optimizer.limits import whole_amps
+from optimizer.limits import ChargerLimits, whole_amps
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord
 from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
@@ -31,6 +31,7 @@ from optimizer.policies.least_cost_plan import (
     REPLAN_MAX_S,
     EnergyTracker,
     LeastCostPlanner,
+    held_power_w,
 )
 from optimizer.policies.solar_only import SolarOnlyParams, SolarOnlyPolicy
 from optimizer.policies.tariff import TariffConfig, parse_hhmm
@@ -45,6 +46,21 @@ reading this often (s); a reading that strays from the plan makes a new one."""
 TARGET_MARGIN_WH = 20.0
 """The least-cost planner aims this far above the target (Wh): its estimate of the energy
 between readings can be a little high, and a target missed by 1 Wh is missed."""
+
+GOAL_CHECK_MIN_S = 10.0
+"""`decide_again_by` never asks for a decision sooner than this (s): the estimate's
+last Wh are not worth a cycle each."""
+
+STOP_LAG_S = 60.0
+"""How far (s) the estimate of a car at a fixed current may run ahead of the car: a
+reading's energy can be up to a minute old (the charger's counter; the backtest's world
+moves in 1-minute steps, a reading shows the last whole minute) and a stop can take
+effect up to a minute off (the cloud's round trip; the world applies it from the
+minute it falls in). The car is stopped this long at its power past the planner's
+goal. Stopped by the estimate as soon as it reached the goal (`decide_again_by`), a car
+at 16 A ended 2 Wh short of its target (the goal's 20 Wh margin is a third of a minute
+at 16 A); stopped at the next 5-minute check-in, as before, cars ran 60-300 Wh past it.
+"""
 
 NO_SUN_FRACTION = 0.5
 """With the least-cost planner, a car leaving a fixed current or a pause outside grid
@@ -183,6 +199,10 @@ class TargetPolicy(Policy):
         self.energy = EnergyTracker()
         self._plan_read_s = LEAST_COST_REPLAN_S
         self._note: tuple[GridPlan, tzinfo, str] | None = None
+        self._goal_at: datetime | None = None
+        self._departure_set: datetime | None = None
+        """The departure set for the plugged-in session, kept after it is cleared."""
+        """When the car at the fixed current set last reaches the planner's goal (UTC)."""
 
     @property
     def name(self) -> str:
@@ -198,6 +218,15 @@ class TargetPolicy(Policy):
         if self._grid_on:
             return None
         return self.solar.preferred_read_interval_s(ctx)
+
+    def decide_again_by(self, ctx: PolicyContext) -> datetime | None:
+        """With the least-cost planner, while the car charges at a fixed current: when it
+        reaches the goal at that current (the estimate's time), so it is stopped there.
+
+        Stopped at the next check-in instead (every 5 minutes), a commuter's car drew
+        up to 5 minutes at up to 16 A past its goal every night, 60-300 Wh bought at the
+        night's price that nobody asked for (the optimum buys exactly the target)."""
+        return self._goal_at
 
     def default_target_wh(self) -> float | None:
         """The configured `target_kwh` (in Wh), for sessions without their own target."""
@@ -226,12 +255,14 @@ class TargetPolicy(Policy):
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
+        self._goal_at = None  # set again below while the car charges at a fixed current
         if self.params.planner == "least_cost":
             self.least_cost.house.observe(ctx)
         if ctx.plugged_in is not True:
             self._plan, self._grid_on, self._planned_pause = None, False, False
             self.energy.forget()
             self.least_cost.forget()
+            self._departure_set = None
             return self.solar.decide(ctx)
         if self.params.planner == "least_cost":
             return self._decide_least_cost(ctx)
@@ -265,13 +296,15 @@ class TargetPolicy(Policy):
         return decision
 
     def _least_cost_decision(self, ctx: PolicyContext) -> Decision:
-        departure = self.departure(ctx)
-        deadline = departure - timedelta(seconds=self.params.margin_s)
+        margin = timedelta(seconds=self.params.margin_s)
+        departure = self.departure(ctx, not_before=ctx.now + margin)
+        deadline = departure - margin
         delivered = self.energy.estimate(ctx)
-        goal_wh = self.target_wh(ctx) + TARGET_MARGIN_WH
+        target_wh = 0.0 if self._departed(ctx) else self.target_wh(ctx)
+        goal_wh = goal_with_margin_wh(target_wh, ctx.session_energy_wh)
         plan = self.least_cost.current(ctx, goal_wh, departure, deadline, delivered)
         slot = plan.slot_at(ctx.now) or plan.slots[0]
-        missing_wh = max(goal_wh - delivered, 0.0)
+        missing_wh = max(goal_wh + stop_lag_wh(ctx, target_wh) - delivered, 0.0)
         missing = missing_wh > 0.0  # the target may be met before the slot ends
         held = self._grid_on or self._planned_pause  # the car at a fixed current or paused
         self._grid_on = missing and slot.mode is SlotMode.FIXED
@@ -280,12 +313,10 @@ class TargetPolicy(Policy):
         self._plan_read_s = LEAST_COST_REPLAN_S
         if self._grid_on:
             limits = ctx.limits
-            done_in_s = missing_wh / max(slot.power_w, 1.0) * 3600.0
+            amps = fixed_current_a(plan, ctx.now, missing_wh, limits)
+            done_in_s = missing_wh / max(amps * limits.watts_per_amp, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
-            amps = min(
-                max(whole_amps(slot.power_w, limits.watts_per_amp), limits.min_current_a),
-                limits.max_current_a,
-            )
+            self._goal_at = goal_time(ctx, missing_wh, amps)
             return charge_at(
                 ctx,
                 self.name,
@@ -305,15 +336,28 @@ class TargetPolicy(Policy):
         solar = self.solar.decide(ctx)
         return replace(solar, reason=f"{solar.reason} [target (least cost): {summary}]")
 
-    def departure(self, ctx: PolicyContext) -> datetime:
-        """The session's departure, or the next local occurrence of the configured one."""
+    def _departed(self, ctx: PolicyContext) -> bool:
+        """Whether this plug-in session's own departure (set for it, `ctx.departure`)
+        has passed: the car is leaving, and the configured default target and departure
+        are for sessions nobody set one for, not for the minutes before the car is seen
+        unplugged. Planned as a new 20 kWh by the default 07:30, a commuter's car whose
+        session ended at 07:03 was started at full power from the grid for the minute
+        before it left (a start and 60 Wh at the morning price, most weekday mornings)."""
+        if ctx.departure is not None:
+            self._departure_set = ctx.departure
+            return False
+        return self._departure_set is not None and ctx.now >= self._departure_set
+
+    def departure(self, ctx: PolicyContext, not_before: datetime | None = None) -> datetime:
+        """The session's departure, or the next local occurrence of the configured one
+        after `not_before` (default: now)."""
         if ctx.departure is not None:
             return ctx.departure
-        local_now = ctx.now.astimezone(ctx.timezone)
+        after = (not_before or ctx.now).astimezone(ctx.timezone)
         dep = parse_hhmm(self.params.departure)
-        candidate = local_now.replace(hour=dep.hour, minute=dep.minute, second=0, microsecond=0)
-        if candidate <= local_now:
-            candidate = (local_now + timedelta(days=1)).replace(
+        candidate = after.replace(hour=dep.hour, minute=dep.minute, second=0, microsecond=0)
+        if candidate <= after:
+            candidate = (after + timedelta(days=1)).replace(
                 hour=dep.hour, minute=dep.minute, second=0, microsecond=0
             )
         return candidate.astimezone(ctx.now.tzinfo)
@@ -405,6 +449,69 @@ def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
     surplus_w = ctx.surplus_w
     sunny = surplus_w is not None and surplus_w >= NO_SUN_FRACTION * ctx.limits.min_power_w
     return sunny and slot.export_eur_per_kwh <= 0.0
+
+
+def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
+    """When a car set to `amps` reaches what is missing (Wh), at the earliest: at the
+    larger of that current and the one the charger holds now (the actuator may leave
+    a change within its deadband unsent), never sooner than `GOAL_CHECK_MIN_S`."""
+    power_w = max(amps * ctx.limits.watts_per_amp, held_power_w(ctx) or 0.0, 1.0)
+    return ctx.now + timedelta(seconds=max(missing_wh / power_w * 3600.0, GOAL_CHECK_MIN_S))
+
+
+def stop_lag_wh(ctx: PolicyContext, target_wh: float) -> float:
+    """What a car at a fixed current draws in `STOP_LAG_S` (Wh), while no reading has
+    shown the target met: the car is stopped that much past the planner's goal."""
+    if ctx.session_energy_wh >= target_wh:
+        return 0.0
+    return (held_power_w(ctx) or 0.0) * STOP_LAG_S / 3600.0
+
+
+def goal_with_margin_wh(target_wh: float, read_wh: float) -> float:
+    """The energy the least-cost planner aims at (Wh): `TARGET_MARGIN_WH` above the
+    target while the last reading (`read_wh`, the session's energy it showed) is below
+    it, the target itself once a reading shows it met.
+
+    The margin covers the estimate of the energy drawn since the last reading; a reading
+    at or past the target needs no estimate. Aiming 20 Wh past a target a reading showed
+    met, a commuter's car stopped at the end of its night's grid run 20 Wh short of the
+    margin and was started again before departure to buy a slot for those 20 Wh (one
+    start, and a block of grid, for nothing the user asked for).
+    """
+    return target_wh if read_wh >= target_wh else target_wh + TARGET_MARGIN_WH
+
+
+def fixed_current_a(
+    plan: ChargePlan, now: datetime, missing_wh: float, limits: ChargerLimits
+) -> int:
+    """The whole amps (A) for the plan's fixed slot at `now`: the planned power floored,
+    but in the last block of the plan's energy (a fixed run after which the plan puts
+    nothing more in the car) at least what delivers `missing_wh` (Wh) by the block's end.
+
+    The plan's powers are continuous; floored to whole amps, each block of a grid run
+    falls short by up to an amp-hour. Within a run the next replan spreads the rest over
+    the blocks left; after the last one there is no block left, and the remainder (a few
+    tens to hundreds of Wh) was bought by a replan with another start of the car,
+    before departure. Rounding every block up instead moved energy from the cheapest
+    hours into dearer ones (0.7 % dearer, BENCHMARKS.md section 22); in the last block
+    the car stops at the target, so rounding up there only finishes it earlier in the
+    same hour at the same price.
+    """
+    slots, i = plan.slots, int((now - plan.start).total_seconds() // plan.step_s)
+    i = min(max(i, 0), len(slots) - 1)
+    wpa = limits.watts_per_amp
+    amps = whole_amps(slots[i].power_w, wpa)
+    tolerance_w = 0.1 * wpa  # the same fixed current: one block
+    end = i
+    while end + 1 < len(slots) and slots[end + 1].mode is SlotMode.FIXED:
+        if abs(slots[end + 1].power_w - slots[i].power_w) > tolerance_w:
+            break
+        end += 1
+    last = all(slot.energy_wh <= 1e-6 for slot in slots[end + 1 :])
+    left_h = ((plan.start - now).total_seconds() + (end + 1) * plan.step_s) / 3600.0
+    if last and left_h > 0.0:
+        amps = max(amps, math.ceil(missing_wh / left_h / wpa - 1e-9))
+    return min(max(amps, limits.min_current_a), limits.max_current_a)
 
 
 def _plan_summary(
