@@ -155,3 +155,20 @@ def test_a_restarted_daemon_plans_with_the_learned_household_profile(
     again.shutdown()
     client.close()
     store.close()
+
+
+def test_each_account_keeps_its_own_profile_in_one_database(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'fleet.db'}")
+    homes = {name: store.for_account(name) for name in ("anna", "ben")}
+    for load, home in zip((800.0, 2400.0), homes.values(), strict=True):
+        policy = TargetPolicy(TargetParams())
+        policy.decide(_context(19 * 3600, load))
+        policy.decide(_context(20 * 3600, load))  # 19:00 folds
+        LearnedSync(home).after_cycle("dev1", policy)
+        home.commit()
+    assert set(store.committed_settings()) >= {f"anna:{KEY}", f"ben:{KEY}"}
+    for load, home in zip((800.0, 2400.0), homes.values(), strict=True):
+        restarted = TargetPolicy(TargetParams())
+        LearnedSync(home).before_cycle("dev1", restarted)
+        assert restarted.least_cost.house.by_hour()[19] == pytest.approx(load)
+    store.close()
