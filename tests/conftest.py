@@ -42,6 +42,7 @@ from optimizer.interfaces import (
 )
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord, ReplanReason
+from optimizer.policies.base import Policy, PolicyContext, pause
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -158,6 +159,20 @@ class FakeStore(MemoryStore):
 
     def commit(self) -> None:
         self.commits += 1
+
+
+class BarePolicy(Policy):
+    """A policy that declares nothing optional (the port's defaults): it pauses, as `name`."""
+
+    def __init__(self, name: str = "bare") -> None:
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def decide(self, ctx: PolicyContext) -> Decision:
+        return pause(ctx, self.name, self.name)
 
 
 def flat_forecast(

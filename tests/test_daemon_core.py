@@ -49,8 +49,9 @@ from optimizer.interfaces import (
     Quota,
     SessionRecord,
 )
+from optimizer.policies.base import Policy
 from optimizer.status import StatusBoard
-from tests.conftest import sunny_pv
+from tests.conftest import BarePolicy, sunny_pv
 
 T0 = datetime(2026, 6, 21, 4, 0, tzinfo=UTC)
 
@@ -73,8 +74,8 @@ class ScriptedController:
         self.cycle_times: list[datetime] = []
         self.asked: list[datetime] = []
         self.shutdowns: list[PvMode] = []
-        self.policy = SimpleNamespace(name="scripted")
-        """What the daemon reads of the policy: its name, for the status."""
+        self.policy: Policy = BarePolicy("scripted")
+        """What the daemon reads of the policy: its name (the status), what it learned."""
         self.targets: list[tuple[float | None, datetime | None, int]] = []
         """Each session target set: energy (Wh), departure, the thread that set it."""
         self.sessions = SimpleNamespace(target_wh=None)

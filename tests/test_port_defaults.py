@@ -11,23 +11,11 @@ from datetime import timedelta
 from adapters.storage import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
 from optimizer.budget.scheduler import ReadContext
-from optimizer.interfaces import ApiCall, Decision, Store
-from optimizer.policies.base import Policy, PolicyContext, pause
+from optimizer.interfaces import ApiCall, Store
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
-from tests.conftest import T0, FakeForecaster, FakeScheduler, make_plan, sunny_pv
+from tests.conftest import T0, BarePolicy, FakeForecaster, FakeScheduler, make_plan, sunny_pv
 from tests.test_policies import ctx
-
-
-class Bare(Policy):
-    """A policy that declares nothing optional."""
-
-    @property
-    def name(self) -> str:
-        return "bare"
-
-    def decide(self, ctx: PolicyContext) -> Decision:
-        return pause(ctx, self.name, "bare")
 
 
 def _read_ctx() -> ReadContext:
@@ -41,11 +29,11 @@ def _calls(n: int) -> list[ApiCall]:
 
 
 def test_a_policy_promises_nothing_and_wants_no_energy_by_default() -> None:
-    assert Bare().next_decision_at(ctx(0, 0.0)) is None
-    assert Bare().decide_again_by(ctx(0, 0.0)) is None  # the check-ins set the pace
-    assert Bare().preferred_read_interval_s(ctx(0, 0.0)) is None  # the planner decides
-    assert Bare().budget_handover_mode is None  # needs no reads: keeps its decision
-    assert Bare().default_target_wh() is None
+    assert BarePolicy().next_decision_at(ctx(0, 0.0)) is None
+    assert BarePolicy().decide_again_by(ctx(0, 0.0)) is None  # the check-ins set the pace
+    assert BarePolicy().preferred_read_interval_s(ctx(0, 0.0)) is None  # the planner decides
+    assert BarePolicy().budget_handover_mode is None  # needs no reads: keeps its decision
+    assert BarePolicy().default_target_wh() is None
     assert SolarOnlyPolicy().default_target_wh() is None
 
 
@@ -96,9 +84,9 @@ def test_a_store_keeps_no_plans_and_a_policy_makes_none_by_default() -> None:
     store = MemoryStore()
     Store.record_plan(store, make_plan())  # the port's default: accepted, not kept
     assert store.latest_plan("dev-1") is None
-    assert Bare().take_plan() is None
+    assert BarePolicy().take_plan() is None
     assert SolarOnlyPolicy().take_plan() is None
-    assert not Bare().makes_plans and not SolarOnlyPolicy().makes_plans
+    assert not BarePolicy().makes_plans and not SolarOnlyPolicy().makes_plans
     assert not TargetPolicy(TargetParams(planner="window")).makes_plans  # it keeps no plan
 
 
@@ -110,3 +98,12 @@ def test_the_target_policy_hands_out_its_least_cost_plan_once() -> None:
     plan = policy.take_plan()
     assert plan is not None and plan.plan is policy.least_cost.plan
     assert policy.take_plan() is None
+
+
+def test_a_policy_learns_nothing_to_keep_by_default() -> None:
+    assert BarePolicy().learned_state() is None  # the daemon keeps nothing for it
+    assert BarePolicy().restore_learned({"v": 1}) is None  # and restoring is a no-op
+    assert SolarOnlyPolicy().learned_state() is None
+    assert TargetPolicy(TargetParams(planner="window")).learned_state() is None
+    state = TargetPolicy(TargetParams(planner="least_cost")).learned_state()
+    assert state is not None and state["days"] == [0.0] * 24

@@ -38,6 +38,7 @@ from optimizer.background import BackgroundJob, BackgroundJobs
 from optimizer.budget.plan import BudgetPlan
 from optimizer.budget.scheduler import LedgeredScheduler
 from optimizer.controller import Controller, CycleResult
+from optimizer.daemon.learned import LearnedSync
 from optimizer.daemon.policy_choice import remember_policy, remembered_policy
 from optimizer.daemon.targets import TargetSync
 from optimizer.interfaces import ChargerAuthError, Clock, Command, PvMode, Store
@@ -125,6 +126,9 @@ class Daemon:
     choice); `charger_names` are the configured labels. `background` are the refreshes
     run beside the cycles (`run_background`), each due at once on start.
 
+    What a policy learned (the household's usual load) is kept in the store and given
+    to each new policy before its first cycle (`optimizer.daemon.learned`).
+
     Session targets applied from `control` are kept in the store; with
     `target_poll_s` the store is also polled that often (clock s) for targets
     another process wrote (`v2c-solar target`), the first poll at once (a restart).
@@ -182,6 +186,7 @@ class Daemon:
         self.recent_decisions: deque[DecisionStatus] = deque(maxlen=MAX_DECISIONS)
         """The last decisions, oldest first; kept only with a board (nobody else reads them)."""
         self.targets = TargetSync(store, ids)
+        self.learned = LearnedSync(store)
         self._target_poll = None if target_poll_s is None else timedelta(seconds=target_poll_s)
         self._day_plan: tuple[datetime, BudgetPlan | None] | None = None
         self._lock = threading.Lock()
@@ -454,6 +459,7 @@ class Daemon:
         raise KeyError(f"unknown daemon job {key!r}")
 
     def _cycle(self, controller: Controller) -> datetime:
+        self.learned.before_cycle(controller.device_id, controller.policy)
         try:
             result = controller.cycle()
         except ChargerAuthError:
@@ -465,6 +471,7 @@ class Daemon:
         self.stats.cycle_errors += int(bool(result.errors))
         self.last_results[controller.device_id] = result
         self.targets.after_cycle(controller)
+        self.learned.after_cycle(controller.device_id, controller.policy)
         if result.errors:
             log.warning("%s: %s", controller.device_id, "; ".join(result.errors))
             by_kind = self.stats.errors_by_kind

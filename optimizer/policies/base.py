@@ -11,6 +11,7 @@ policy instance serves exactly one charger.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -161,6 +162,22 @@ class Policy(Protocol):
         """Whether `take_plan` ever hands out a plan (for a page or a command to say why
         there is none). By default False, as `take_plan` by default makes none."""
         return False
+
+    def learned_state(self) -> Mapping[str, object] | None:
+        """What the policy learned that a restart should not lose, JSON-able (e.g. the
+        household's usual load per hour, W); None when it learns nothing (the default).
+
+        Asked after every decision; the daemon keeps it in the store when it changed
+        (compared by value: return the same object while nothing new was learned, and
+        change it only now and then, an hour folding, not every cycle)."""
+        return None
+
+    def restore_learned(self, state: Mapping[str, object]) -> None:
+        """Go on from a `learned_state()` kept before a restart. Raises ValueError
+        naming what is wrong for a state it does not recognise (corrupt, another
+        policy's or version's), and then learns afresh. By default a no-op: a policy
+        that learns nothing has nothing to restore."""
+        return None
 
 
 def make_decision(

@@ -18,6 +18,7 @@ The slot in force then decides: a fixed current, the charger's own PV mode (the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -362,6 +363,33 @@ class HouseholdProfile:
         """The (local ordinal day, hour) whose readings are being summed."""
         self._sum = 0.0
         self._count = 0
+        self._state: dict[str, object] | None = None
+        """`state()`'s answer until the next fold (the same object: cheap to compare)."""
+
+    def state(self) -> dict[str, object]:
+        """What was learned, JSON-able: each local hour's usual load (W, None: never
+        seen) and how many days it has seen. The same object until an hour folds, so a
+        caller keeping it once per fold compares it by value each cycle for nothing.
+        The hour in progress is left out: a restart sums it again from its readings."""
+        if self._state is None:
+            mean = [None if np.isnan(w) else float(w) for w in self._mean]
+            self._state = {"v": PROFILE_VERSION, "mean_w": mean, "days": self._days.tolist()}
+        return self._state
+
+    def restore(self, state: Mapping[str, object]) -> None:
+        """Go on from `state()` kept before a restart; the hour in progress starts anew.
+
+        Raises ValueError naming what is wrong for anything `state()` does not make (a
+        corrupt or foreign value); the profile is then left as it was.
+        """
+        if state.get("v") != PROFILE_VERSION:
+            raise ValueError(f"household profile: version {state.get('v')!r} unknown")
+        mean = _hourly(state.get("mean_w"), "mean_w", missing=True)
+        days = _hourly(state.get("days"), "days", missing=False)
+        if (days < 0).any() or (np.isnan(mean) != (days == 0)).any():
+            raise ValueError("household profile: days and mean_w do not agree")
+        self._mean, self._days = mean, days
+        self._hour, self._sum, self._count, self._state = None, 0.0, 0, None
 
     def observe(self, ctx: PolicyContext) -> None:
         """Take in a fresh reading's household load (W); others are ignored."""
@@ -384,7 +412,7 @@ class HouseholdProfile:
         weight = max(1.0 / self._days[h], 1.0 / HOUSE_MEMORY_DAYS)
         old = self._mean[h]
         self._mean[h] = value if np.isnan(old) else old + weight * (value - old)
-        self._sum, self._count = 0.0, 0
+        self._sum, self._count, self._state = 0.0, 0, None
 
     def by_hour(self) -> np.ndarray:
         """The usual load per local hour 0-23 (W), hours not seen yet filled in."""
@@ -408,6 +436,29 @@ class HouseholdProfile:
         house = profile[hours]
         near = np.arange(slots) * SLOT_S < HOUSE_NOW_S
         return np.where(near, now_w, house)
+
+
+PROFILE_VERSION = 1
+"""The version of `HouseholdProfile.state()`; a kept state of another is not restored."""
+
+
+def _hourly(values: object, name: str, *, missing: bool) -> np.ndarray:
+    """24 finite numbers (None allowed where `missing`: NaN) from a kept state, or
+    ValueError naming `name`."""
+    if not isinstance(values, list) or len(values) != 24:
+        raise ValueError(f"household profile: {name} is not a list of 24 hours")
+    out = np.full(24, np.nan)
+    for h, value in enumerate(values):
+        if value is None and missing:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            raise ValueError(f"household profile: {name}[{h}] = {value!r} is no number")
+        out[h] = float(value)
+    return out
 
 
 def _local_hours(ctx: PolicyContext, slots: int) -> np.ndarray:

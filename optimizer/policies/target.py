@@ -13,6 +13,7 @@ the policy charges from surplus exactly like `solar_only`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
@@ -241,6 +242,16 @@ class TargetPolicy(Policy):
     def makes_plans(self) -> bool:
         """True with `planner = "least_cost"`: the window planner's plans are not kept."""
         return self.params.planner == "least_cost"
+
+    def learned_state(self) -> Mapping[str, object] | None:
+        """With the least-cost planner, the household's usual load per local hour (W) and
+        the days each hour has seen (`HouseholdProfile.state`): without it, a restart
+        planned a day's evenings on the configured `household_w`."""
+        return self.least_cost.house.state() if self.params.planner == "least_cost" else None
+
+    def restore_learned(self, state: Mapping[str, object]) -> None:
+        """Go on with the household profile kept before a restart (ValueError if corrupt)."""
+        self.least_cost.house.restore(state)
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
         """Without a car, the solar part's hint; with one, None (see `Policy.next_decision_at`).
