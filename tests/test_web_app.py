@@ -361,9 +361,15 @@ def test_metrics_parse_and_match_the_status(site: Site) -> None:
     samples = [s for f in families.values() for s in f.samples]
 
     def value(name: str, **labels: str) -> float:
-        labels = {"account": "default", **labels}  # a single home is the account 'default'
+        # a single home is the site 'site1' of the account 'default', as in a fleet
+        labels = {"account": "default", "site": "site1", **labels}
         found = [s.value for s in samples if s.name == name and s.labels == labels]
         assert len(found) == 1, (name, labels)
+        return found[0]
+
+    def account_value(name: str) -> float:
+        found = [s.value for s in samples if s.name == name]
+        assert [s.labels for s in samples if s.name == name] == [{"account": "default"}]
         return found[0]
 
     charger = status.chargers[0]
@@ -373,8 +379,8 @@ def test_metrics_parse_and_match_the_status(site: Site) -> None:
     )
     assert value("v2c_solar_pv_power_watts") == status.pv_w
     assert value("v2c_solar_house_power_watts") == status.house_w
-    assert value("v2c_solar_calls_today") == status.calls_today
-    assert value("v2c_solar_calls_left") == status.calls_left
+    assert account_value("v2c_solar_calls_today") == status.calls_today  # the quota: per account
+    assert account_value("v2c_solar_calls_left") == status.calls_left
     assert value("v2c_solar_decisions_total") == status.decisions_made > 0
     assert value("v2c_solar_commands_total") == status.commands_sent
     assert value("v2c_solar_last_read_age_seconds", device_id=DEVICE) >= 0
@@ -465,6 +471,8 @@ def test_accounts_are_listed_and_label_every_series(site: Site) -> None:
     families = text_string_to_metric_families(client.get("/metrics").text)
     samples = [s for f in families for s in f.samples]
     assert {s.labels["account"] for s in samples} == {"acme", "zeta"}
+    sites = {(s.labels["account"], s.labels.get("site")) for s in samples if "site" in s.labels}
+    assert sites == {("acme", "site1"), ("zeta", "garage")}
     calls = {s.labels["account"]: s.value for s in samples if s.name == "v2c_solar_calls_today"}
     assert calls == {"acme": status.calls_today, "zeta": other.current().calls_today}
     single = {

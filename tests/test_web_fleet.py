@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
 from adapters.served import free_port
@@ -187,6 +188,43 @@ def test_a_home_streams_its_own_events(served: Served) -> None:
         server.stop()
 
 
+def test_metrics_label_each_home_by_site_and_the_quota_by_account(served: Served) -> None:
+    """zeta's two homes are two series each (`site1`, `garage`), each its own board's
+    figures; its chargers are labelled with their home; the calls are one series per
+    account (one planner spends zeta's quota for both homes)."""
+    families = text_string_to_metric_families(served.client.get("/metrics").text)
+    samples = [s for f in families for s in f.samples]
+
+    def by_home(name: str) -> dict[tuple[str, str], float]:
+        found = [s for s in samples if s.name == name]
+        homes = {(s.labels["account"], s.labels["site"]): s.value for s in found}
+        assert len(homes) == len(found), name  # one series per home
+        return homes
+
+    keys = [h.key for h in served.homes]
+    assert keys == [("acme", "site1"), ("zeta", "site1"), ("zeta", "garage")]
+    statuses = {key: served.home(*key).board.current() for key in keys}
+    assert by_home("v2c_solar_decisions_total") == {
+        k: float(s.decisions_made) for k, s in statuses.items()
+    }
+    assert all(s.decisions_made > 0 for s in statuses.values())
+    assert by_home("v2c_solar_pv_power_watts") == {k: s.pv_w for k, s in statuses.items()}
+    chargers = {
+        (s.labels["account"], s.labels["site"], s.labels["device_id"])
+        for s in samples
+        if s.name == "v2c_solar_charger_power_watts"
+    }
+    assert chargers == {
+        ("acme", "site1", "SIMA"),
+        ("zeta", "site1", "SIMB"),
+        ("zeta", "garage", "SIMC"),
+    }
+    calls = [s for s in samples if s.name == "v2c_solar_calls_today"]
+    assert [s.labels for s in calls] == [{"account": "acme"}, {"account": "zeta"}]
+    zeta = statuses["zeta", "site1"].calls_today
+    assert [s.value for s in calls] == [statuses["acme", "site1"].calls_today, zeta]
+
+
 def test_writes_reach_the_selected_home_only(served: Served) -> None:
     """Last in this module: it changes the fleet. A target for zeta's garage charger and a
     policy for zeta's site1 are applied there, kept under zeta's settings (where
@@ -213,5 +251,5 @@ def test_writes_reach_the_selected_home_only(served: Served) -> None:
     assert goals == [(c.target_wh, c.departure) for c in acme_before.chargers]
     assert acme_now.chargers[0].target_wh != 5000.0
     with sqlite3.connect(served.db) as conn:
-        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%target/%'")]
+        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%:target/%'")]
     assert keys == ["zeta:target/SIMC"]

@@ -101,7 +101,9 @@ def create_app(
     apis = {site.key: Api(site, token, sessions) for site in directory.sites}
     events = {site.key: StatusEvents(site.board) for site in directory.sites}
     accounts = directory.accounts
-    registry = metrics_registry([(name, [h.board for h in homes]) for name, homes in accounts])
+    registry = metrics_registry(
+        [(name, [(h.name, h.board) for h in homes]) for name, homes in accounts]
+    )
 
     async def accounts_list(request: Request) -> Response:
         return JSONResponse({"accounts": [account_json(name, homes) for name, homes in accounts]})
