@@ -152,7 +152,7 @@ def test_a_target_from_the_command_reaches_its_accounts_fleet_daemon(
     assert said[0].startswith("SIMB: 5 kWh by Sun 21 Jun 17:00")
     db = fleet_file.parent / "fleet.db"
     with sqlite3.connect(db) as conn:
-        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%target/%'")]
+        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%:target/%'")]
     assert keys == ["zeta:target/SIMB"]  # where zeta's store (for_account) reads it
 
     fleet.run_until(MORNING + timedelta(seconds=TARGET_POLL_S + 1))
