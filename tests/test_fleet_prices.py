@@ -1,4 +1,4 @@
-"""A fleet's homes plan with their own `[prices]`: shared feeds, one background thread.
+"""A fleet's homes plan with their own `[prices]`: shared feeds, a small refresh pool.
 
 Three accounts over one frozen demo simulator (each one charger, one site): acme and
 zeta on tariff A, beta on tariff B, both generic JSON price feeds served by an
@@ -8,7 +8,8 @@ the same place share a feed too (checked without fetching). The fleet is wired a
 `run --config fleet.toml` wires it (`SharedLiveInputs`, `fleet_daemons`, `FleetRunner`
 with the shared feeds' jobs); the test moves the clock to the next due job, wakes
 the workers and waits until they ran it (`settle`): no wall-clock sleeps. A hanging
-provider is held by an event the test opens at the end, never by sleeping.
+provider is held by an event the test opens at the end, never by sleeping. The
+refresh pool (`FleetBackground`) is also tested alone over jobs that count their runs.
 """
 
 from __future__ import annotations
@@ -42,11 +43,12 @@ from adapters.simulator.world import DeviceConfig, default_scenario
 from adapters.storage import SqlStore
 from adapters.v2c_cloud.pool import HttpPool
 from optimizer.accounts import Account
+from optimizer.background import BackgroundJob
 from optimizer.cli.main import app
 from optimizer.composition import SharedLiveInputs
 from optimizer.config import AppConfig
 from optimizer.daemon.cloud import AccountDaemons, fleet_daemons
-from optimizer.daemon.fleet import FleetRunner
+from optimizer.daemon.fleet import FleetBackground, FleetRunner
 from optimizer.forecast.config import ForecastConfig
 from optimizer.prices.config import PricesConfig
 from tests.test_cli_accounts import _site_toml
@@ -80,19 +82,24 @@ def price_feed(request: httpx.Request) -> httpx.Response:
 
 
 class Counted:
-    """A MockTransport handler counting the requests per tariff, answering through `then`."""
+    """A MockTransport handler counting the requests per tariff, answering through `then`;
+    the requests for the `hanging` tariffs (None: every one) wait until `release` is set
+    (it is, until a test clears it). `entered[name]`: tariff `name` was asked."""
 
-    def __init__(self, then: Handler = price_feed) -> None:
+    def __init__(self, then: Handler = price_feed, *, hanging: set[str] | None = None) -> None:
         self.then = then
+        self.hanging = set(TARIFF_BASE) if hanging is None else hanging
         self.requests: Counter[str] = Counter()
-        self.entered = threading.Event()
+        self.entered = {name: threading.Event() for name in TARIFF_BASE}
         self.release = threading.Event()
         self.release.set()
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests[request.url.path.strip("/")] += 1
-        self.entered.set()
-        assert self.release.wait(60.0), "the test never let the provider answer"
+        name = request.url.path.strip("/")
+        self.requests[name] += 1
+        self.entered[name].set()
+        if name in self.hanging:
+            assert self.release.wait(60.0), "the test never let the provider answer"
         return self.then(request)
 
 
@@ -134,17 +141,18 @@ class PricedFleet:
         self.runner = FleetRunner(self.wired, self.clock, background=self.inputs.jobs)
         self.runner.start()
 
-    def run_until(self, until: datetime, *, background: bool = True) -> None:
-        """Every job due up to `until` run, in clock order (with `background`, the refreshes
-        too: False while a provider is known to hang)."""
+    def run_until(self, until: datetime, *, hanging: set[str] | None = None) -> None:
+        """Every job due up to `until` run, in clock order, the refreshes too but the
+        `hanging` ones (job names, None: every one), whose provider is known to hang."""
+        jobs = {job.name for job in self.inputs.jobs}
+        stuck = jobs if hanging is None else hanging
         while True:
             due = [t for w in self.runner.workers if (t := w.next_wakeup()) is not None]
             t = min(min(due), until)
             self.sim.simulator.jump_to(t)
             self.runner.wake()
             assert self.runner.settle(t, timeout_s=60), f"the workers did not settle at {t}"
-            if background:
-                assert self.runner.background.settle(t, timeout_s=60)
+            assert self.runner.background.settle(t, timeout_s=60, hanging=stuck), t
             if t >= until:
                 return
 
@@ -201,13 +209,13 @@ def _cycle_times(tmp_path: Path, feed: Counted, *, hanging: bool) -> dict[str, l
     tmp_path.mkdir()
     fleet = PricedFleet(tmp_path, feed)
     try:
-        if hanging:
-            assert feed.entered.wait(60.0)  # the fleet's refresh is stuck in its first fetch
-        fleet.run_until(T0 + timedelta(hours=HOURS), background=not hanging)
+        if hanging:  # each feed's refresh is stuck in its first fetch
+            assert all(feed.entered[name].wait(60.0) for name in TARIFF_BASE)
+        fleet.run_until(T0 + timedelta(hours=HOURS), hanging=None if hanging else set())
         decisions = fleet.decisions()
         if hanging:
             assert {p for d in decisions.values() for _, p in d} == {None}  # nothing known
-            assert sum(feed.requests.values()) == 1  # still the first, no second beside it
+            assert feed.requests == {"a": 1, "b": 1}  # still the first, no second beside it
             assert all(w.late_s[2] < 1.0 for w in fleet.runner.workers)  # every round on time
     finally:
         feed.release.set()
@@ -228,6 +236,111 @@ def test_a_hanging_price_provider_delays_no_accounts_cycles(tmp_path: Path) -> N
             abs((x - y).total_seconds()) for x, y in zip(times, answering[account], strict=True)
         )
         assert drift < 1.0, account  # the frozen simulator's clock creeps by milliseconds
+
+
+def test_a_hanging_feed_delays_no_other_feeds_refresh(tmp_path: Path) -> None:
+    """Tariff A's provider hangs from its first request to the end of the test. B's feed,
+    on another refresh thread, is fetched at start all the same and whenever due after
+    (`settle` waits for every job but A's), so beta prices every decision with B while
+    acme and zeta have none; A's job is not run again while its first fetch hangs."""
+    feed = Counted(hanging={"a"})
+    feed.release.clear()
+    fleet = PricedFleet(tmp_path, feed)
+    try:
+        assert feed.entered["a"].wait(60.0)
+        tariff_a = "prices"  # acme's feed, the first built (`SharedLiveInputs.jobs`)
+        assert fleet.runner.background.settle(T0, timeout_s=60, hanging={tariff_a})
+        assert feed.requests["a"] == 1 and feed.requests["b"] >= 1  # B's fetched, A hangs
+        fleet.run_until(T0 + timedelta(hours=HOURS), hanging={tariff_a})
+        decisions = fleet.decisions()
+        requests = dict(feed.requests)
+    finally:
+        feed.release.set()
+        fleet.close()
+    assert requests["a"] == 1  # never a second run beside the hanging one
+    for account, (_, name) in HOMES.items():
+        after_start = [(t, p) for t, p in decisions[account] if t > T0]
+        assert len(after_start) > HOURS, account
+        expected = [tariff(name, t) if name == "b" else None for t, _ in after_start]
+        assert [p for _, p in after_start] == pytest.approx(expected), account
+
+
+class _MovedClock(SimClock):
+    """A simulated clock the test moves, at speed 1 (a `SpeedClock`)."""
+
+    speed = 1.0
+
+
+class _Jobs:
+    """Background jobs that count their runs and how many of each run at once; the
+    `hanging` ones wait for `release`. Each is due again a minute after it ran."""
+
+    def __init__(self, names: list[str], hanging: set[str]) -> None:
+        self.hanging = hanging
+        self.release = threading.Event()
+        self.runs: Counter[str] = Counter()
+        self.inside: Counter[str] = Counter()
+        self.most: Counter[str] = Counter()
+        self.entered = {name: threading.Event() for name in names}
+        self._lock = threading.Lock()
+        self.jobs = [BackgroundJob(name, self._job(name)) for name in names]
+
+    def _job(self, name: str) -> Callable[[datetime], datetime]:
+        def run(now: datetime) -> datetime:
+            with self._lock:
+                self.runs[name] += 1
+                self.inside[name] += 1
+                self.most[name] = max(self.most[name], self.inside[name])
+            self.entered[name].set()
+            if name in self.hanging:
+                assert self.release.wait(60.0), "the test never let the job finish"
+            with self._lock:
+                self.inside[name] -= 1
+            return now + timedelta(minutes=1)
+
+        return run
+
+
+def test_a_refresh_never_runs_beside_itself_and_stop_does_not_wait_for_it() -> None:
+    """`slow` hangs in its first run; `fast` is due every minute. Over five minutes of
+    clock `fast` runs at each, `slow` never again though overdue and threads are free;
+    `stop` returns while `slow` is still inside."""
+    clock = _MovedClock(T0)
+    jobs = _Jobs(["fast", "slow"], hanging={"slow"})
+    background = FleetBackground(jobs.jobs, clock, workers=4)
+    background.start()
+    try:
+        assert jobs.entered["slow"].wait(60.0)
+        for minute in range(1, 6):
+            clock.set(T0 + timedelta(minutes=minute))
+            background.wake()
+            assert background.settle(clock.now(), timeout_s=60, hanging={"slow"}), minute
+        assert jobs.runs == {"fast": 6, "slow": 1}
+        background.stop()
+        assert jobs.inside["slow"] == 1  # stopped without waiting for the run in flight
+    finally:
+        jobs.release.set()
+        background.stop()
+    assert jobs.most == {"fast": 1, "slow": 1}
+
+
+def test_the_refresh_pool_is_bounded() -> None:
+    """Two threads, three hanging jobs: the third starts when one of the first two ends."""
+    clock = _MovedClock(T0)
+    jobs = _Jobs(["a", "b", "c"], hanging={"a", "b", "c"})
+    background = FleetBackground(jobs.jobs, clock, workers=2)
+    background.start()
+    try:
+        assert jobs.entered["a"].wait(60.0) and jobs.entered["b"].wait(60.0)
+        assert background.settle(T0, timeout_s=60, hanging={"a", "b", "c"})
+        assert not jobs.entered["c"].is_set() and jobs.runs == {"a": 1, "b": 1}
+        jobs.release.set()
+        assert jobs.entered["c"].wait(60.0)
+        assert background.settle(T0, timeout_s=60)
+        assert jobs.runs == {"a": 1, "b": 1, "c": 1}
+    finally:
+        jobs.release.set()
+        background.stop()
 
 
 def test_a_failing_price_provider_is_one_line_per_outage(

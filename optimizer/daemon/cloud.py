@@ -3,8 +3,8 @@
 A fleet (`fleet_daemons`) wires each account the same way over one shared
 HTTP pool, its sites sharing the account's client and read scheduler, and
 every site reading its prices and weather from the fleet's `SharedLiveInputs`
-(one feed per distinct `[prices]` or `[forecast]`, refreshed by the fleet's one
-background thread, `optimizer.daemon.fleet.FleetBackground`, never by a site).
+(one feed per distinct `[prices]` or `[forecast]`, refreshed by the fleet's small
+pool of background threads, `optimizer.daemon.fleet.FleetBackground`, never by a site).
 
 Both wire the same: one `V2CClient` for the account, a `CloudCharger` per
 configured charger over it (`cloud_chargers`), the site built by the composition root with the

@@ -11,10 +11,11 @@ its cycle times. (The HTTP requests of all accounts go through one asynchronous
 pool, `adapters.v2c_cloud.pool`: the waiting is the worker's, not the pool's.)
 
 The sites' price and weather refreshes (`BackgroundJob`s of the fleet's shared
-feeds, `optimizer.composition.SharedLiveInputs`) run on one `FleetBackground`
-thread of their own, each job once however many sites read its feed: never on
-an account's worker, so a provider hanging for its whole timeout delays no
-account's cycles (only the other refreshes, which keep what they had meanwhile).
+feeds, `optimizer.composition.SharedLiveInputs`) run on a `FleetBackground` of
+their own, each job once however many sites read its feed: never on an account's
+worker, so a provider hanging for its whole timeout delays no account's cycles;
+and on a small pool (`REFRESH_WORKERS` threads), so it delays no other feed's
+refresh either (while it hangs, its own feed keeps what it had).
 
 A 401 stops the account it came from (every site: the key is the account's)
 and no other. `FleetRunner.run` serves until a stop event or a clock time, then
@@ -28,8 +29,9 @@ everything due by `t`.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -45,6 +47,9 @@ MAX_WAIT_S = 1.0
 """Longest a worker sleeps (wall s) before it looks at the clock again (a re-anchored clock)."""
 MIN_WAIT_S = 0.001
 """Shortest wall wait between two rounds: nothing that goes wrong makes a worker spin."""
+REFRESH_WORKERS = 4
+"""Threads running the fleet's price and weather refreshes at once (`FleetBackground`):
+a few hanging providers hold as many, the other feeds keep refreshing on time."""
 
 
 class AccountJobs(Protocol):
@@ -219,60 +224,110 @@ class AccountWorker:
 
 
 class FleetBackground:
-    """The one thread running the fleet's background jobs whenever due (see the module doc).
+    """The fleet's background jobs, each run whenever due on a small pool of threads
+    (see the module doc).
 
-    A job that raises is logged in one line per outage (`BackgroundJobs.run`). The
-    thread is a daemon thread and touches no store: `stop` does not wait for a fetch
-    in flight.
+    One scheduling thread hands every due job to `workers` refresh threads, so a
+    provider hanging until its HTTP timeout holds one of them and the other feeds
+    keep their times. A job is never run twice at once: while it runs it is not
+    handed out again, however long ago it fell due. A job that raises is logged in one
+    line per outage (`BackgroundJobs.run`). Every thread is a daemon thread and touches
+    no store: `stop` does not wait for a fetch in flight, nor does the process's exit
+    (why not `concurrent.futures.ThreadPoolExecutor`: its threads are joined at exit,
+    which a hanging fetch would hold up until its timeout).
     """
 
-    def __init__(self, jobs: Sequence[BackgroundJob], clock: SpeedClock) -> None:
+    def __init__(
+        self, jobs: Sequence[BackgroundJob], clock: SpeedClock, *, workers: int = REFRESH_WORKERS
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"background workers must be >= 1, got {workers!r}")
         self.clock = clock
         self.jobs = BackgroundJobs(jobs, clock.now())
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._idle = threading.Condition()
         self._ran_until: datetime | None = None
+        self._running: set[str] = set()
+        self._queue: queue.SimpleQueue[tuple[str, datetime] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._main, name="fleet-refresh", daemon=True)
+        self._pool = tuple(
+            threading.Thread(target=self._work, name=f"fleet-refresh-{i + 1}", daemon=True)
+            for i in range(min(workers, len(self.jobs.jobs)))
+        )
 
     def start(self) -> None:
-        """Start the thread (nothing to do without jobs)."""
+        """Start the threads (nothing to do without jobs)."""
         if self.jobs.jobs:
-            self._thread.start()
+            for thread in (*self._pool, self._thread):
+                thread.start()
 
     def stop(self) -> None:
-        """Tell the thread to stop after the job in flight (without waiting for it)."""
+        """Tell the threads to stop after the jobs in flight (without waiting for them)."""
         self._stop.set()
         self._wake.set()
+        for _ in self._pool:
+            self._queue.put(None)
 
     def wake(self) -> None:
         """Look at the clock now (after a test moved it)."""
         self._wake.set()
 
-    def settle(self, until: datetime, timeout_s: float = 60.0) -> bool:
-        """Wait until every job due by `until` (clock time) has run; False when `timeout_s`
-        (wall) passed first. For tests."""
+    def settle(
+        self, until: datetime, timeout_s: float = 60.0, *, hanging: Collection[str] = ()
+    ) -> bool:
+        """Wait until every job due by `until` (clock time) has run, but the `hanging`
+        ones (names: not waited for); False when `timeout_s` (wall) passed first. For tests."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._settled(until), timeout_s)
+            return self._idle.wait_for(lambda: self._settled(until, hanging), timeout_s)
 
-    def _settled(self, until: datetime) -> bool:
-        due = self.jobs.next_due()
-        ran = self._ran_until
-        return due is None or (ran is not None and ran >= until and due > until)
+    def _settled(self, until: datetime, hanging: Collection[str]) -> bool:
+        if not self.jobs.jobs:
+            return True
+        if self._ran_until is None or self._ran_until < until:
+            return False
+        due = self.jobs.due
+        return all(
+            name in hanging or (name not in self._running and due[name] > until) for name in due
+        )
 
     def _main(self) -> None:
         while not self._stop.is_set():
             now = self.clock.now()
-            self.jobs.run_due(now)
             with self._idle:
+                ready = [
+                    name
+                    for name, due in sorted(self.jobs.due.items())
+                    if due <= now and name not in self._running
+                ]
+                self._running.update(ready)
                 self._ran_until = now
                 self._idle.notify_all()
-            due = self.jobs.next_due()
-            assert due is not None  # started with jobs
-            delay_s = (due - self.clock.now()).total_seconds() / self.clock.speed
-            if delay_s > 0:
-                self._wake.wait(min(max(delay_s, MIN_WAIT_S), MAX_WAIT_S))
-                self._wake.clear()
+            for name in ready:
+                self._queue.put((name, now))
+            self._sleep()
+
+    def _sleep(self) -> None:
+        """Until the next job not running is due, or a job finishes, or a wake."""
+        with self._idle:
+            due = [t for name, t in self.jobs.due.items() if name not in self._running]
+        delay_s = MAX_WAIT_S
+        if due:
+            delay_s = (min(due) - self.clock.now()).total_seconds() / self.clock.speed
+        if delay_s > 0:
+            self._wake.wait(min(max(delay_s, MIN_WAIT_S), MAX_WAIT_S))
+            self._wake.clear()
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None and not self._stop.is_set():
+            name, now = item
+            try:
+                self.jobs.run(name, now)
+            finally:
+                with self._idle:
+                    self._running.discard(name)
+                    self._idle.notify_all()
+                self._wake.set()
 
 
 class FleetRunner:
