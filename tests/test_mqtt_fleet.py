@@ -269,7 +269,7 @@ def test_a_command_to_account_bs_charger_reaches_b_only(bridged: Bridged, watche
     assert sessions["zeta"].departure == datetime(2026, 6, 21, 15, 0, tzinfo=UTC)  # 17:00 Vienna
     assert sessions["acme"].target_wh == untouched
     with sqlite3.connect(bridged.folder / "fleet.db") as conn:
-        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%target/%'")]
+        keys = [k for (k,) in conn.execute("SELECT key FROM settings WHERE key LIKE '%:target/%'")]
     assert keys == ["zeta:target/SIMB"]  # where `v2c-solar target --account zeta` keeps it
     watcher.wait_for(
         "v2c-solar/zeta/site1/SIMB/state",
