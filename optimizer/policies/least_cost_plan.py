@@ -539,9 +539,13 @@ def usable_sun_wh(
         return 0.0
     n = house_w.shape[0]
     pv = slot_means(forecast.pessimistic_w, forecast.start, forecast.step_s, start, n, SLOT_S)
-    surplus = pv - house_w
-    usable = np.where(surplus >= limits.min_power_w, np.minimum(surplus, limits.max_power_w), 0.0)
-    return float(usable.sum() * SLOT_S / 3600.0)
+    return float(chargeable_w(pv - house_w, limits).sum() * SLOT_S / 3600.0)
+
+
+def chargeable_w(surplus_w: np.ndarray, limits: ChargerLimits) -> np.ndarray:
+    """The part of each slot's PV surplus (W) the charger can take: none below its minimum
+    power (the car would draw the rest from the grid), at most its maximum."""
+    return np.where(surplus_w >= limits.min_power_w, np.minimum(surplus_w, limits.max_power_w), 0.0)
 
 
 def forecast_moved(before_wh: float, after_wh: float, quantum_wh: float) -> bool:
@@ -670,9 +674,7 @@ def early_grid_premium(
     loss). The clear sky, not the forecast, says whether sun may still come: the
     forecast of a winter morning saw none on a day that brought 5 kWh.
     """
-    usable = np.where(
-        surplus_w >= limits.min_power_w, np.minimum(surplus_w, limits.max_power_w), 0.0
-    )
+    usable = chargeable_w(surplus_w, limits)
     later_wh = (np.cumsum(usable[::-1])[::-1] - usable) * SLOT_S / 3600.0
     share = np.minimum(later_wh / max(missing_wh, 1.0), 1.0)
     return EARLY_GRID_PREMIUM_EUR_PER_KWH * share
