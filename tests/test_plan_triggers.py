@@ -17,12 +17,13 @@ from optimizer.policies.least_cost_plan import (
     REPLAN_MAX_S,
     forecast_moved,
     periodic_replan_s,
+    usable_sun_wh,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy
 from optimizer.prices.port import PriceSource, day_ahead_publication
 from optimizer.prices.series import PriceSeries
 from tests.conftest import make_plan
-from tests.test_planning_target import T0, context, least_cost
+from tests.test_planning_target import LIMITS, T0, context, forecast, least_cost
 
 
 def test_the_first_plan_is_recorded_once_with_its_reason() -> None:
@@ -86,6 +87,32 @@ def test_a_forecast_that_moved_materially_replans_before_the_period(
     assert policy.least_cost.solves == (2 if replans else 1)
     expected = ReplanReason.FORECAST if replans else ReplanReason.PLUG_IN
     assert policy.least_cost.reason is expected
+
+
+@pytest.mark.parametrize(
+    ("target_kwh", "pv_w", "replans"), [(3.0, 2000.0, False), (30.0, 2000.0, True)]
+)
+def test_a_forecast_that_moved_only_sun_beyond_what_is_missing_does_not_replan(
+    target_kwh: float, pv_w: float, replans: bool
+) -> None:
+    """4 kW to 2 kW halved the raw PV; the car's usable sun to 07:30 (3.5 kW to 1.5 kW
+    over the 500 W household, ~47 to ~20 kWh) stays above 3 kWh but falls below 30."""
+    policy = least_cost(target_kwh)
+    policy.decide(context(0, pv_w=4000.0))
+    policy.decide(context(300, pv_w=pv_w))
+    assert policy.least_cost.solves == (2 if replans else 1)
+    expected = ReplanReason.FORECAST if replans else ReplanReason.PLUG_IN
+    assert policy.least_cost.reason is expected
+
+
+def test_usable_sun_is_the_surplus_the_charger_can_take() -> None:
+    """Per slot: below the minimum power nothing, above the maximum the maximum."""
+    house = np.array([500.0, 500.0, 500.0, 0.0])
+    pv = np.array([1000.0, 2500.0, 9000.0, 0.0])  # surplus 500 (< 1380), 2000, 8500 W
+    fc = forecast(np.concatenate([pv, np.zeros(92)]))
+    expected_w = 2000.0 + LIMITS.max_power_w
+    assert usable_sun_wh(fc, T0, house, LIMITS) == pytest.approx(expected_w * 0.25)
+    assert usable_sun_wh(None, T0, house, LIMITS) == 0.0
 
 
 def test_a_plan_for_nothing_holds_while_nothing_is_missing() -> None:
