@@ -52,7 +52,7 @@ from optimizer.daemon.fleet import FleetBackground, FleetRunner
 from optimizer.forecast.config import ForecastConfig
 from optimizer.prices.config import PricesConfig
 from tests.test_cli_accounts import _site_toml
-from tests.test_fleet_targets import write_fleet
+from tests.test_fleet_targets import step_fleet_until, write_fleet
 
 T0 = default_scenario().start_utc
 HOURS = 3
@@ -146,15 +146,11 @@ class PricedFleet:
         `hanging` ones (job names, None: every one), whose provider is known to hang."""
         jobs = {job.name for job in self.inputs.jobs}
         stuck = jobs if hanging is None else hanging
-        while True:
-            due = [t for w in self.runner.workers if (t := w.next_wakeup()) is not None]
-            t = min(min(due), until)
-            self.sim.simulator.jump_to(t)
-            self.runner.wake()
-            assert self.runner.settle(t, timeout_s=60), f"the workers did not settle at {t}"
-            assert self.runner.background.settle(t, timeout_s=60, hanging=stuck), t
-            if t >= until:
-                return
+
+        def refreshed(t: datetime) -> bool:
+            return self.runner.background.settle(t, timeout_s=60, hanging=stuck)
+
+        step_fleet_until(self.sim, self.runner, until, refreshed)
 
     def decisions(self) -> dict[str, list[tuple[datetime, float | None]]]:
         """Each account's decisions: (time, import price recorded)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -75,6 +75,26 @@ def write_fleet(folder: Path) -> Path:
     return path
 
 
+def step_fleet_until(
+    sim: RunningSimulator,
+    runner: FleetRunner,
+    until: datetime,
+    settled: Callable[[datetime], bool] = lambda t: True,
+) -> None:
+    """Move the frozen simulator's clock to each account's next wake-up up to `until`,
+    waking the workers and waiting until they settle there (and `settled(t)` holds:
+    e.g. the fleet's refreshes), so every job due up to `until` runs in clock order."""
+    while True:
+        due = [t for w in runner.workers if (t := w.next_wakeup()) is not None]
+        t = min(min(due), until)
+        sim.simulator.jump_to(t)
+        runner.wake()
+        assert runner.settle(t, timeout_s=60), f"the workers did not settle at {t}"
+        assert settled(t), f"not settled at {t}"
+        if t >= until:
+            return
+
+
 class Fleet:
     """Both accounts' daemons over one frozen simulator serving SIMA and SIMB (or
     `devices`); with `boards` each site publishes its status (for the web app,
@@ -108,14 +128,7 @@ class Fleet:
 
     def run_until(self, until: datetime) -> None:
         """Every job due up to `until` run, in clock order."""
-        while True:
-            due = [t for w in self.runner.workers if (t := w.next_wakeup()) is not None]
-            t = min(min(due), until)
-            self.sim.simulator.jump_to(t)
-            self.runner.wake()
-            assert self.runner.settle(t, timeout_s=60), f"the workers did not settle at {t}"
-            if t >= until:
-                return
+        step_fleet_until(self.sim, self.runner, until)
 
     def close(self) -> None:
         self.runner.stop(timeout_s=60)
