@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from optimizer.cli import backtest, daemon, plan, sessions, target
 from optimizer.cli.lazy import LazyGroup, LazySubApp
+from optimizer.cli.stdout_guard import route_native_stdout_to_stderr
 
 
 class RootGroup(LazyGroup):
@@ -80,8 +81,10 @@ def main() -> None:
 
     Argument errors (missing, unknown or malformed options, unknown commands)
     print one line and exit with code 2 before anything is called, instead of
-    a multi-line usage box; commands' own exit codes pass through.
+    a multi-line usage box; commands' own exit codes pass through. Standard output
+    carries only what the command prints (`stdout_guard`).
     """
+    route_native_stdout_to_stderr()
     try:
         code = app(standalone_mode=False)
     except (typer.Exit, click.exceptions.Exit) as exc:
