@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from adapters.storage.protocol import QueryableStore
     from optimizer.forecast.sources import ForecastSource
     from optimizer.forecast.weather import WeatherFeed
-    from optimizer.prices.feed import PriceFeed
+    from optimizer.prices.feed import FeedInMemory, PriceFeed
     from optimizer.prices.port import PriceSource
 
 RESTORE_SPAN = timedelta(days=2)
@@ -331,6 +331,10 @@ class SharedLiveInputs:
     so two zones or two places on one `cache_dir` would otherwise read each other's
     prices or forecast. One home keeps the plain `cache_dir` (its cache and the quota
     calls recorded there survive an upgrade).
+
+    `for_site(config, home)` names the home (`account/site`): a shared feed's log lines
+    then say which homes it serves ("prices 2 (acme/garage and 3 more)"), so a fleet's
+    operator knows whose tariff or forecast an outage is about.
     """
 
     def __init__(
@@ -347,16 +351,18 @@ class SharedLiveInputs:
         self._env = env
         self._prices_transport = prices_transport
         self._weather_transport = weather_transport
-        self._prices: dict[str, tuple[PriceSource, BackgroundJob]] = {}
+        self._prices: dict[str, tuple[FeedInMemory, BackgroundJob]] = {}
         self._weather: dict[str, tuple[WeatherFeed, BackgroundJob]] = {}
+        self._homes: dict[str, list[str]] = {}
 
     @property
     def jobs(self) -> tuple[BackgroundJob, ...]:
         """Every distinct feed's refresh, each once (prices first)."""
         return tuple(job for _, job in (*self._prices.values(), *self._weather.values()))
 
-    def for_site(self, config: AppConfig) -> LiveInputs:
-        """The site's prices and weather (shared with identical sites) and their jobs.
+    def for_site(self, config: AppConfig, home: str | None = None) -> LiveInputs:
+        """The site's prices and weather (shared with identical sites) and their jobs;
+        `home` (e.g. `acme/garage`) goes into the shared feeds' log lines.
 
         Raises `PriceSourceError` or `WeatherSourceError` when a provider cannot be built.
         """
@@ -364,16 +370,27 @@ class SharedLiveInputs:
         prices = self._site_prices(config)
         if prices is not None:
             jobs.append(prices[1])
+            if home is not None:
+                prices[0].feed.label = self._served(prices[1].name, home)
         weather = self._site_weather(config)
         if weather is not None:
             jobs.append(weather[1])
+            if home is not None:
+                weather[0].label = self._served(weather[1].name, home)
         return LiveInputs(
             None if prices is None else prices[0],
             None if weather is None else weather[0],
             tuple(jobs),
         )
 
-    def _site_prices(self, config: AppConfig) -> tuple[PriceSource, BackgroundJob] | None:
+    def _served(self, job: str, home: str) -> str:
+        """The log label of feed `job` once `home` reads it too: its first home, how many more."""
+        homes = self._homes.setdefault(job, [])
+        homes.append(home)
+        more = f" and {len(homes) - 1} more" if len(homes) > 1 else ""
+        return f"{job} ({homes[0]}{more})"
+
+    def _site_prices(self, config: AppConfig) -> tuple[FeedInMemory, BackgroundJob] | None:
         if config.prices is None:
             return None
         key = f"{config.site.timezone} {config.prices.model_dump_json()}"

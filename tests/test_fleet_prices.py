@@ -554,3 +554,27 @@ def _decisions(path: Path) -> list[tuple[str, datetime, float | None]]:
     except sqlite3.Error:
         return []
     return [(a, datetime.fromisoformat(str(t)).replace(tzinfo=UTC), p) for a, t, p in rows]
+
+
+def test_a_shared_feeds_outage_names_the_homes_it_serves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Tariff A's provider answers 503: its one log line names the first home reading
+    it and how many more; tariff B's feed, answering, logs nothing."""
+
+    def a_down(request: httpx.Request) -> httpx.Response:
+        down = request.url.path.strip("/") == "a"
+        return httpx.Response(503) if down else price_feed(request)
+
+    shared = SharedLiveInputs(
+        SimClock(T0), {"PRICE_KEY": SECRET}, prices_transport=httpx.MockTransport(a_down)
+    )
+    for account, (device, name) in HOMES.items():
+        shared.for_site(_site(device, name, tmp_path), f"{account}/site1")
+    with caplog.at_level(logging.WARNING, logger="optimizer.prices.feed"):
+        for job in shared.jobs:
+            job.run(T0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("prices (acme/site1 and 1 more): ")
+    assert "503" in lines[0] and SECRET not in lines[0]

@@ -191,7 +191,7 @@ def site_inputs(account: AccountSpec, inputs: SharedLiveInputs) -> tuple[LiveInp
     for config, name in zip(account.sites, site_names(account.sites), strict=True):
         where = f"account {account.name}, site {name}"
         try:
-            out.append(inputs.for_site(config))
+            out.append(inputs.for_site(config, f"{account.name}/{name}"))
         except PriceSourceError as exc:
             raise ConfigError(f"{where}: [prices] {exc}") from None
         except WeatherSourceError as exc:

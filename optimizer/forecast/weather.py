@@ -190,6 +190,8 @@ class WeatherFeed(ForecastSource):
         provider.budget.restore(calls)
         self._failing = False
         self._next_try_s = -np.inf
+        self.label = "weather"
+        """What its log lines start with: a fleet's shared feed names the homes it serves."""
 
     @property
     def series(self) -> WeatherSeries | None:
@@ -236,7 +238,7 @@ class WeatherFeed(ForecastSource):
         else:
             self._series = fresh
             if self._failing:
-                log.info("weather: %s answers again", self.provider.name)
+                log.info("%s: %s answers again", self.label, self.provider.name)
             self._failing = False
         self._cache.save(self.provider.name, self._series, budget.calls)
 
@@ -245,6 +247,6 @@ class WeatherFeed(ForecastSource):
         (a 429 has exhausted the budget already)."""
         if not self._failing:
             kept = "keeping the last forecast" if self._series is not None else "offline default"
-            log.warning("weather: %s (%s)", exc, kept)
+            log.warning("%s: %s (%s)", self.label, exc, kept)
         self._failing = True
         self._next_try_s = now_s + min(self.provider.refresh_s, 3600.0)

@@ -103,6 +103,8 @@ class PriceFeed:
         self.retry = timedelta(seconds=retry_s)
         self._days: dict[date, PriceSeries] = {}
         self._outage = _Outage()
+        self.label = "prices"
+        """What its log lines start with: a fleet's shared feed names the homes it serves."""
 
     @property
     def failing(self) -> str | None:
@@ -248,14 +250,14 @@ class PriceFeed:
                 if exc.retryable
                 else "until the configuration is fixed"
             )
-            log.warning("prices: %s; keeping the last known prices, %s", reason, until)
+            log.warning("%s: %s; keeping the last known prices, %s", self.label, reason, until)
         else:
-            log.debug("prices: still failing: %s", reason)
+            log.debug("%s: still failing: %s", self.label, reason)
         self._outage.reason = reason
 
     def _recovered(self) -> None:
         if self._outage.reason is not None:
-            log.warning("prices: %s answers again", self.source.name)
+            log.warning("%s: %s answers again", self.label, self.source.name)
         self._outage.reason = None
 
     def _priced(self, raw: PriceSeries) -> PriceSeries:
