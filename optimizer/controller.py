@@ -166,7 +166,9 @@ class Controller:
         and backed off from.
         """
         now = self.clock.now()
-        self.wake.catch_up(now)
+        skipped = self.wake.catch_up(now)
+        if skipped is not None:
+            self.policy.slept_past(self._estimate(skipped, self.forecasts.forecast, fresh=False))
         try:
             fetched = self.forecasts.at(now)
             forecast = fetched.forecast

@@ -199,3 +199,20 @@ def test_catch_up_makes_only_the_last_refresh_of_a_forecaster_fed_by_readings() 
     assert rig.forecaster.requests == 2
     assert rig.forecasts.fetched_at == T0 + timedelta(seconds=3000)
     assert np.all(rig.forecasts.forecast.central_w == 3000.0)  # type: ignore[union-attr]
+
+
+def test_catch_up_names_the_last_check_in_slept_past() -> None:
+    for forecaster in (FakeForecaster(), ObservingOnly()):
+        rig = Rig(Paused(FOREVER), forecaster=forecaster)
+        rig.forecasts.at(T0)
+        wake = rig.next_at(T0)
+        assert rig.wake.catch_up(wake) == wake - STEP  # the check-in before the wake
+        assert rig.wake.catch_up(wake + STEP) is None  # told once only
+    early = Rig(Paused(FOREVER))
+    early.forecasts.at(T0)
+    early.next_at(T0)
+    assert early.wake.catch_up(T0 + timedelta(seconds=200)) is None  # woken before a check-in
+    late = Rig(Paused(FOREVER))
+    late.forecasts.at(T0)
+    late.next_at(T0)
+    assert late.wake.catch_up(T0 + timedelta(seconds=700)) == T0 + 2 * STEP

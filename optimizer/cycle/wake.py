@@ -163,35 +163,44 @@ class WakePlanner:
         self._idle_since = now
         return wake
 
-    def catch_up(self, now: datetime) -> None:
-        """Replay the check-ins skipped since the last cycle.
+    def catch_up(self, now: datetime) -> datetime | None:
+        """Replay the check-ins skipped since the last cycle; the last of them (UTC), or
+        None when none was skipped.
 
         Each would have refreshed the forecast when due; nothing else in them could
-        change anything.
+        change the decision (the policy promised), but a policy's state may move with
+        the clock all the same: the controller shows it the last one
+        (`Policy.slept_past`).
         """
         last = self._idle_since
         if last is None:
-            return
+            return None
         self._idle_since = None
         step = timedelta(seconds=self.step_s)
         t = last + step
+        if t >= now:
+            return None
         if self.forecasts.forecaster.depends_only_on_observations:
-            self._last_refresh(t, now, step)
-            return
-        while t < now:
+            return self._last_refresh(t, now, step)
+        while t + step < now:
             self.forecasts.at(t)
             t += step
+        self.forecasts.at(t)
+        return t
 
-    def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> None:
+    def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> datetime:
         """Of the refreshes the check-ins `t, t + step, ..` before `now` would make, make
         only the last: with no reading in between and a forecaster that depends on
-        nothing else, the ones before it are replaced unseen."""
+        nothing else, the ones before it are replaced unseen. The last check-in."""
         cache = self.forecasts
         fetched = cache.fetched_at
         last_due: datetime | None = None
-        while t < now:
+        while True:
             if cache.refresh_due(t, fetched):
                 fetched = last_due = t
+            if t + step >= now:
+                break
             t += step
         if last_due is not None:
             cache.at(last_due)
+        return t

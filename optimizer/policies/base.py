@@ -131,6 +131,19 @@ class Policy(Protocol):
         """
         return None
 
+    def slept_past(self, ctx: PolicyContext) -> None:
+        """The controller slept past check-ins on a promise (`next_decision_at`); `ctx` is
+        the context the last of them would have decided on (no reading, the forecast in
+        force then). Told before the next cycle's `decide`.
+
+        A policy whose own state moves with the clock whatever it decides (`target`
+        recomputes its plan at every check-in) brings that state to where the check-in
+        would have left it, so the next decision and its reason are the ones a controller
+        checking in all along would have made. By default a no-op: a promise means
+        nothing in the policy changes before it.
+        """
+        return None
+
     def decide_again_by(self, ctx: PolicyContext) -> datetime | None:
         """The latest time (UTC) the decision made for `ctx` must be looked at again even
         without a reading, when that is sooner than the next check-in; or None.
