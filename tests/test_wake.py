@@ -14,7 +14,7 @@ from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.forecast_cache import ForecastCache
 from optimizer.cycle.observation import Observation
 from optimizer.cycle.settings import ControllerSettings
-from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil
+from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil, reached_read
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
 from tests.conftest import T0, FakeForecaster, FakePorts, FakeScheduler, flat_forecast
@@ -216,3 +216,16 @@ def test_catch_up_names_the_last_check_in_slept_past() -> None:
     late.forecasts.at(T0)
     late.next_at(T0)
     assert late.wake.catch_up(T0 + timedelta(seconds=700)) == T0 + 2 * STEP
+
+
+def test_a_check_in_just_before_the_planned_read_is_not_slept_past() -> None:
+    """Checking in 0.5 s before a planned read puts the read off to the check-in + 1 s
+    (`min_cycle_interval_s`), so the sleep must end at that check-in, not at the read."""
+    one_s = timedelta(seconds=1)
+    read_at = T0 + 4 * STEP + timedelta(seconds=0.5)
+    assert reached_read(T0, read_at, 300.0, one_s) == T0 + 4 * STEP
+    later = T0 + 4 * STEP + timedelta(seconds=30)
+    assert reached_read(T0, later, 300.0, one_s) == later  # the check-in is well before it
+    assert reached_read(T0, T0 + 4 * STEP, 300.0, one_s) == T0 + 4 * STEP  # on the grid
+    soon = T0 + timedelta(seconds=0.5)
+    assert reached_read(T0, soon, 300.0, one_s) == soon  # no check-in in between

@@ -47,6 +47,19 @@ def grid_ceil(now: datetime, t: datetime, step_s: float) -> datetime:
     return now + timedelta(seconds=step_s * max(math.ceil(seconds / step_s), 1))
 
 
+def reached_read(
+    now: datetime, read_at: datetime, step_s: float, min_interval: timedelta
+) -> datetime:
+    """When cycles checking in every `step_s` from `now` reach the read planned at `read_at`:
+    `read_at`, or the check-in before it when that falls less than `min_interval` before
+    it (that check-in then puts the read off to its own time + `min_interval`, so it
+    must run: woken at `read_at` instead, a run read 0.5 s before a check-in would have)."""
+    before = grid_ceil(now, read_at, step_s) - timedelta(seconds=step_s)
+    if now < before < read_at and read_at - before < min_interval:
+        return before
+    return read_at
+
+
 def dark_until(now: datetime, forecast: PvForecast | None) -> datetime:
     """Start of the first forecast step from `now` on with clear-sky power (no sun
     before it whatever the weather); `now` without a forecast."""
@@ -157,6 +170,7 @@ class WakePlanner:
                 return next_at
             read_ctx = self.observation.read_context(now, forecast)
             steady = self.scheduler.steady_until(now, read_ctx, dark_until(now, forecast))
+            read_at = reached_read(now, read_at, step_s, self.min_interval)
             wake = min(wake, grid_ceil(now, steady, step_s), read_at)
         if wake <= next_at:
             return next_at
