@@ -229,3 +229,17 @@ def test_a_check_in_just_before_the_planned_read_is_not_slept_past() -> None:
     assert reached_read(T0, T0 + 4 * STEP, 300.0, one_s) == T0 + 4 * STEP  # on the grid
     soon = T0 + timedelta(seconds=0.5)
     assert reached_read(T0, soon, 300.0, one_s) == soon  # no check-in in between
+
+
+def test_a_sleep_ends_at_the_check_in_just_before_the_planned_read() -> None:
+    """A cycle at an odd time (the quota day's roll) moves the check-ins: one falls
+    0.5 s before the read planned from the last read, and a controller checking in all
+    along would read at that check-in + 1 s, not at the planned time."""
+    scheduler = SteadyScheduler(steady=T0 + timedelta(hours=2), interval_s=1710.0)
+    rig = Rig(Paused(FOREVER, hint=None), scheduler)
+    last_read = T0 - timedelta(seconds=1710.0 - 1200.5)  # read planned at T0 + 1200.5 s
+    rig.observation.read(last_read, None, None)
+    assert rig.next_at(T0) == T0 + 4 * STEP  # 0.5 s before the read: not slept past
+    rig2 = Rig(Paused(FOREVER, hint=None), SteadyScheduler(T0 + timedelta(hours=2), 1710.0))
+    rig2.observation.read(T0 - timedelta(seconds=1710.0 - 1230.0), None, None)
+    assert rig2.next_at(T0) == T0 + timedelta(seconds=1230.0)  # 30 s after it: the read
