@@ -168,7 +168,8 @@ class Controller:
         now = self.clock.now()
         skipped = self.wake.catch_up(now)
         if skipped is not None:
-            self.policy.slept_past(self._estimate(skipped, self.forecasts.forecast, fresh=False))
+            forecast = self.forecasts.forecast
+            self.policy.slept_past(lambda: self._estimate(skipped, forecast, fresh=False))
         try:
             fetched = self.forecasts.at(now)
             forecast = fetched.forecast

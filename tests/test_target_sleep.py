@@ -134,7 +134,7 @@ def test_slept_past_leaves_the_plan_the_skipped_check_in_made() -> None:
     for t_s in (0.0, 300.0, 600.0, 900.0):
         awake.decide(_ctx(t_s, pv))
     asleep.decide(_ctx(0.0, pv))
-    asleep.slept_past(_ctx(900.0, pv))
+    asleep.slept_past(lambda: _ctx(900.0, pv))
     read = replace(_ctx(1000.0, pv), fresh=True)
     assert asleep.decide(read) == awake.decide(read)
     woken = _window()  # without being told of the sleep, the plan is the first one's

@@ -170,8 +170,9 @@ class WakePlanner:
                 return next_at
             read_ctx = self.observation.read_context(now, forecast)
             steady = self.scheduler.steady_until(now, read_ctx, dark_until(now, forecast))
-            read_at = reached_read(now, read_at, step_s, self.min_interval)
-            wake = min(wake, grid_ceil(now, steady, step_s), read_at)
+            wake = min(wake, grid_ceil(now, steady, step_s))
+            if read_at < wake:
+                wake = reached_read(now, read_at, step_s, self.min_interval)
         if wake <= next_at:
             return next_at
         self._idle_since = now

@@ -13,7 +13,7 @@ the policy charges from surplus exactly like `solar_only`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
@@ -291,12 +291,14 @@ class TargetPolicy(Policy):
             self.params.use_cheap_window and tariff is not None and tariff.cheap_window is not None
         )
 
-    def slept_past(self, ctx: PolicyContext) -> None:
-        """With a car and the window planner, the plan as the skipped check-in at `ctx.now`
-        would have left it (recomputed there when stale, as `decide` does): the next
-        cycle's reason quotes it, and reuses it when its reading leaves the energy
-        missing unchanged."""
-        if ctx.plugged_in is True and self.params.planner == "window":
+    def slept_past(self, context: Callable[[], PolicyContext]) -> None:
+        """With the window planner and a car, the plan as the skipped check-in would have
+        left it (recomputed there when stale, as `decide` does): the next cycle's reason
+        quotes it, and reuses it when its reading leaves the energy missing unchanged."""
+        if self.params.planner != "window" or self._plan is None:
+            return  # no plan without a car (decide drops it when the car leaves)
+        ctx = context()
+        if ctx.plugged_in is True:
             self.plan(ctx)
 
     def decide(self, ctx: PolicyContext) -> Decision:
