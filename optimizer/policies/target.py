@@ -496,11 +496,12 @@ def grid_not_before(
     `departure`, whatever the forecast says; `FOREVER` when nothing is missing, None
     without a forecast (the slots' length unknown) or grid power.
 
-    Sun only shortens the grid run: each slot's grid share is at most the full grid
-    power c (W, the car's maximum or the import limit) less its sun, and the sun covers
-    the rest, so the last K = ceil(missing / (c * slot)) + 1 slots before the deadline
-    always cover the grid's part (the + 1 for rounding). A plan made at t chooses its
-    first slot only when it has at most K slots left: t > deadline - (K + 1) slots.
+    Sun only shortens the grid run: a slot can take at least c less its own sun from
+    the grid (c: the car's maximum power or the import limit, W), and the sun of every
+    slot counts against the need, so the last K = ceil(missing / (c * slot)) + 1 slots
+    before the deadline always cover the grid's part (the + 1 for rounding). A plan made
+    at t chooses its first slot only when it has at most K slots left: t > deadline -
+    (K + 1) slots.
     """
     if missing_wh <= 0.0:
         return FOREVER
