@@ -16,7 +16,10 @@ two views of every run:
   totals and sessions (Wh). A change in how often the controller *wakes up* must
   leave all of this identical.
 * `cycles`: the per-cycle view: every decision (time, state, reason) and the
-  per-cycle log. A pure speed-up (same cycles) must leave this identical too.
+  per-cycle log. A pure speed-up (same cycles) must leave this identical too; a
+  change that drops idle cycles (a policy promising its decision holds) must leave
+  every kept cycle's decision and calls identical and drop only cycles that made no
+  call and sent no command ("identical but for N idle cycles dropped").
 
 `compare` says for each slice and contender which views are identical and shows
 the first difference. Energies are compared exactly and, separately, to 1e-6 Wh:
@@ -168,6 +171,33 @@ def _rounded(value: Any) -> Any:
     return value
 
 
+def _dropped_idle_cycles(before: dict[str, Any], after: dict[str, Any]) -> int | None:
+    """How many cycles `after` lacks, when each of its cycles is one of `before`'s with the
+    same decision (time, state, reason, surplus) and the same calls and commands, and every
+    cycle it lacks made no call and sent no command; else None.
+
+    The cycle log's `duration_s` (the time to the next cycle) is left out: dropping a
+    cycle lengthens the one before it by construction."""
+    kept = {json.dumps(d) for d in after["decisions"]}
+    if not kept <= {json.dumps(d) for d in before["decisions"]}:
+        return None
+    rows_before = [_cycle_row(line) for line in before["cycle_log"].splitlines()[1:]]
+    rows_after = {_cycle_row(line) for line in after["cycle_log"].splitlines()[1:]}
+    if not rows_after <= set(rows_before):
+        return None
+    dropped = [row for row in rows_before if row not in rows_after]
+    if any(row[1:] != ("0", "0", "0", "0") for row in dropped):
+        return None  # a dropped cycle called or commanded
+    return len(dropped)
+
+
+def _cycle_row(line: str) -> tuple[str, ...]:
+    """A cycle-log line (time, duration_s, calls, commands, set_current, deferred) less
+    its duration."""
+    time, _duration, *rest = line.split(",")
+    return (time, *rest)
+
+
 def compare(before: Path, after: Path) -> bool:
     """Print which views match per run; True when every `charger` view matches."""
     a, b = json.loads(before.read_text()), json.loads(after.read_text())
@@ -189,7 +219,13 @@ def compare(before: Path, after: Path) -> bool:
         else:
             verdict = f"CHARGER VIEW DIFFERS at {charger_close}"
             ok = False
-        verdict += "; per-cycle view " + ("identical" if per_cycle is None else "differs")
+        if per_cycle is None:
+            verdict += "; per-cycle view identical"
+        else:
+            dropped = _dropped_idle_cycles(ta["cycles"], tb["cycles"])
+            verdict += "; per-cycle view " + (
+                "differs" if dropped is None else f"identical but for {dropped} idle cycles dropped"
+            )
         print(f"{key}: {cycles}; {verdict}")
         if charger_close is None and charger_exact is not None:
             print(f"    last-bit energy difference, first at {charger_exact}")

@@ -166,7 +166,10 @@ class Controller:
         and backed off from.
         """
         now = self.clock.now()
-        self.wake.catch_up(now)
+        skipped = self.wake.catch_up(now)
+        if skipped is not None:
+            forecast = self.forecasts.forecast
+            self.policy.slept_past(lambda: self._estimate(skipped, forecast, fresh=False))
         try:
             fetched = self.forecasts.at(now)
             forecast = fetched.forecast

@@ -14,7 +14,7 @@ from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.forecast_cache import ForecastCache
 from optimizer.cycle.observation import Observation
 from optimizer.cycle.settings import ControllerSettings
-from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil
+from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil, reached_read
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
 from tests.conftest import T0, FakeForecaster, FakePorts, FakeScheduler, flat_forecast
@@ -199,3 +199,47 @@ def test_catch_up_makes_only_the_last_refresh_of_a_forecaster_fed_by_readings() 
     assert rig.forecaster.requests == 2
     assert rig.forecasts.fetched_at == T0 + timedelta(seconds=3000)
     assert np.all(rig.forecasts.forecast.central_w == 3000.0)  # type: ignore[union-attr]
+
+
+def test_catch_up_names_the_last_check_in_slept_past() -> None:
+    for forecaster in (FakeForecaster(), ObservingOnly()):
+        rig = Rig(Paused(FOREVER), forecaster=forecaster)
+        rig.forecasts.at(T0)
+        wake = rig.next_at(T0)
+        assert rig.wake.catch_up(wake) == wake - STEP  # the check-in before the wake
+        assert rig.wake.catch_up(wake + STEP) is None  # told once only
+    early = Rig(Paused(FOREVER))
+    early.forecasts.at(T0)
+    early.next_at(T0)
+    assert early.wake.catch_up(T0 + timedelta(seconds=200)) is None  # woken before a check-in
+    late = Rig(Paused(FOREVER))
+    late.forecasts.at(T0)
+    late.next_at(T0)
+    assert late.wake.catch_up(T0 + timedelta(seconds=700)) == T0 + 2 * STEP
+
+
+def test_a_check_in_just_before_the_planned_read_is_not_slept_past() -> None:
+    """Checking in 0.5 s before a planned read puts the read off to the check-in + 1 s
+    (`min_cycle_interval_s`), so the sleep must end at that check-in, not at the read."""
+    one_s = timedelta(seconds=1)
+    read_at = T0 + 4 * STEP + timedelta(seconds=0.5)
+    assert reached_read(T0, read_at, 300.0, one_s) == T0 + 4 * STEP
+    later = T0 + 4 * STEP + timedelta(seconds=30)
+    assert reached_read(T0, later, 300.0, one_s) == later  # the check-in is well before it
+    assert reached_read(T0, T0 + 4 * STEP, 300.0, one_s) == T0 + 4 * STEP  # on the grid
+    soon = T0 + timedelta(seconds=0.5)
+    assert reached_read(T0, soon, 300.0, one_s) == soon  # no check-in in between
+
+
+def test_a_sleep_ends_at_the_check_in_just_before_the_planned_read() -> None:
+    """A cycle at an odd time (the quota day's roll) moves the check-ins: one falls
+    0.5 s before the read planned from the last read, and a controller checking in all
+    along would read at that check-in + 1 s, not at the planned time."""
+    scheduler = SteadyScheduler(steady=T0 + timedelta(hours=2), interval_s=1710.0)
+    rig = Rig(Paused(FOREVER, hint=None), scheduler)
+    last_read = T0 - timedelta(seconds=1710.0 - 1200.5)  # read planned at T0 + 1200.5 s
+    rig.observation.read(last_read, None, None)
+    assert rig.next_at(T0) == T0 + 4 * STEP  # 0.5 s before the read: not slept past
+    rig2 = Rig(Paused(FOREVER, hint=None), SteadyScheduler(T0 + timedelta(hours=2), 1710.0))
+    rig2.observation.read(T0 - timedelta(seconds=1710.0 - 1230.0), None, None)
+    assert rig2.next_at(T0) == T0 + timedelta(seconds=1230.0)  # 30 s after it: the read

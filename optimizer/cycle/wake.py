@@ -47,6 +47,19 @@ def grid_ceil(now: datetime, t: datetime, step_s: float) -> datetime:
     return now + timedelta(seconds=step_s * max(math.ceil(seconds / step_s), 1))
 
 
+def reached_read(
+    now: datetime, read_at: datetime, step_s: float, min_interval: timedelta
+) -> datetime:
+    """When cycles checking in every `step_s` from `now` reach the read planned at `read_at`:
+    `read_at`, or the check-in before it when that falls less than `min_interval` before
+    it (that check-in then puts the read off to its own time + `min_interval`, so it
+    must run: woken at `read_at` instead, a run read 0.5 s before a check-in would have)."""
+    before = grid_ceil(now, read_at, step_s) - timedelta(seconds=step_s)
+    if now < before < read_at and read_at - before < min_interval:
+        return before
+    return read_at
+
+
 def dark_until(now: datetime, forecast: PvForecast | None) -> datetime:
     """Start of the first forecast step from `now` on with clear-sky power (no sun
     before it whatever the weather); `now` without a forecast."""
@@ -157,41 +170,52 @@ class WakePlanner:
                 return next_at
             read_ctx = self.observation.read_context(now, forecast)
             steady = self.scheduler.steady_until(now, read_ctx, dark_until(now, forecast))
-            wake = min(wake, grid_ceil(now, steady, step_s), read_at)
+            wake = min(wake, grid_ceil(now, steady, step_s))
+            if read_at < wake:
+                wake = reached_read(now, read_at, step_s, self.min_interval)
         if wake <= next_at:
             return next_at
         self._idle_since = now
         return wake
 
-    def catch_up(self, now: datetime) -> None:
-        """Replay the check-ins skipped since the last cycle.
+    def catch_up(self, now: datetime) -> datetime | None:
+        """Replay the check-ins skipped since the last cycle; the last of them (UTC), or
+        None when none was skipped.
 
         Each would have refreshed the forecast when due; nothing else in them could
-        change anything.
+        change the decision (the policy promised), but a policy's state may move with
+        the clock all the same: the controller shows it the last one
+        (`Policy.slept_past`).
         """
         last = self._idle_since
         if last is None:
-            return
+            return None
         self._idle_since = None
         step = timedelta(seconds=self.step_s)
         t = last + step
+        if t >= now:
+            return None
         if self.forecasts.forecaster.depends_only_on_observations:
-            self._last_refresh(t, now, step)
-            return
-        while t < now:
+            return self._last_refresh(t, now, step)
+        while t + step < now:
             self.forecasts.at(t)
             t += step
+        self.forecasts.at(t)
+        return t
 
-    def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> None:
+    def _last_refresh(self, t: datetime, now: datetime, step: timedelta) -> datetime:
         """Of the refreshes the check-ins `t, t + step, ..` before `now` would make, make
         only the last: with no reading in between and a forecaster that depends on
-        nothing else, the ones before it are replaced unseen."""
+        nothing else, the ones before it are replaced unseen. The last check-in."""
         cache = self.forecasts
         fetched = cache.fetched_at
         last_due: datetime | None = None
-        while t < now:
+        while True:
             if cache.refresh_due(t, fetched):
                 fetched = last_due = t
+            if t + step >= now:
+                break
             t += step
         if last_due is not None:
             cache.at(last_due)
+        return t

@@ -11,7 +11,7 @@ policy instance serves exactly one charger.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -128,6 +128,20 @@ class Policy(Protocol):
         reading can change it. With a promise the controller may sleep until the
         next read instead of checking in. By default None, no promise: the
         controller then decides every `max_cycle_interval_s`.
+        """
+        return None
+
+    def slept_past(self, context: Callable[[], PolicyContext]) -> None:
+        """The controller slept past check-ins on a promise (`next_decision_at`);
+        `context()` builds the context the last of them would have decided on (no
+        reading, the forecast in force then), only if asked. Told before the next
+        cycle's `decide`.
+
+        A policy whose own state moves with the clock whatever it decides (`target`
+        recomputes its plan at every check-in) brings that state to where the check-in
+        would have left it, so the next decision and its reason are the ones a controller
+        checking in all along would have made. By default a no-op: a promise means
+        nothing in the policy changes before it.
         """
         return None
 

@@ -13,7 +13,7 @@ the policy charges from surplus exactly like `solar_only`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Literal
@@ -26,7 +26,7 @@ from optimizer.interfaces import Decision, PvMode
 from optimizer.limits import ChargerLimits, whole_amps
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord
-from optimizer.policies.base import Policy, PolicyContext, charge_at, pause
+from optimizer.policies.base import FOREVER, Policy, PolicyContext, charge_at, pause
 from optimizer.policies.least_cost_plan import (
     REPLAN_DEVIATION_WH,
     REPLAN_MAX_S,
@@ -254,15 +254,52 @@ class TargetPolicy(Policy):
         self.least_cost.house.restore(state)
 
     def next_decision_at(self, ctx: PolicyContext) -> datetime | None:
-        """Without a car, the solar part's hint; with one, None (see `Policy.next_decision_at`).
+        """Without a car, the solar part's promise; with one and the window planner outside
+        a grid slot, the sooner of the solar part's and `grid_not_before` (see
+        `Policy.next_decision_at`); else None.
 
-        With a car the plan is recomputed every `replan_s` from that moment's clock:
-        its slots, and so the grid window's start, depend on when it was computed,
-        so there is no time before which the decision is sure to stay the same.
+        The plan is recomputed at every check-in from that moment's clock (its slots
+        start at `now`), so its grid start moves, but no plan puts the car on the grid
+        before `grid_not_before`, whatever the sun; the plan itself, which the decisions'
+        reasons quote, the controller brings up to date after a sleep (`slept_past`).
+        A target set for the session ends at its departure, so the promise does too (a
+        target set before it runs a cycle at once: `Daemon._set_target`; the backtest's
+        user sets it only at arrivals and departures). The least-cost plan makes no
+        promise.
         """
         if ctx.plugged_in is not True:
             return self.solar.next_decision_at(ctx)
-        return None
+        if self.params.planner != "window" or self._grid_on or self._prefers_cheap_window:
+            return None
+        solar = self.solar.next_decision_at(ctx)
+        if solar is None:
+            return None
+        grid = grid_not_before(
+            ctx, self._missing_wh(ctx), self.departure(ctx), self.params.margin_s
+        )
+        if grid is None:
+            return None
+        if ctx.departure is not None:  # the session's own target ends there (the user's)
+            grid = min(grid, ctx.departure)
+        return min(solar, grid)
+
+    @property
+    def _prefers_cheap_window(self) -> bool:
+        """Whether the window plan puts its grid slots in a tariff's cheap window first."""
+        tariff = self.tariff
+        return (
+            self.params.use_cheap_window and tariff is not None and tariff.cheap_window is not None
+        )
+
+    def slept_past(self, context: Callable[[], PolicyContext]) -> None:
+        """With the window planner and a car, the plan as the skipped check-in would have
+        left it (recomputed there when stale, as `decide` does): the next cycle's reason
+        quotes it, and reuses it when its reading leaves the energy missing unchanged."""
+        if self.params.planner != "window" or self._plan is None:
+            return  # no plan without a car (decide drops it when the car leaves)
+        ctx = context()
+        if ctx.plugged_in is True:
+            self.plan(ctx)
 
     def decide(self, ctx: PolicyContext) -> Decision:
         """Grid at full power inside the planned slots, solar-only otherwise."""
@@ -426,7 +463,7 @@ class TargetPolicy(Policy):
         self, ctx: PolicyContext, n: int, step_s: float
     ) -> npt.NDArray[np.bool_] | None:
         tariff = self.tariff
-        if not self.params.use_cheap_window or tariff is None or tariff.cheap_window is None:
+        if tariff is None or not self._prefers_cheap_window:
             return None
         step = timedelta(seconds=step_s)
         return np.array(
@@ -449,6 +486,36 @@ class TargetPolicy(Policy):
             f"pessimistic sun {plan.solar_expected_wh / 1000:.1f} kWh, "
             f"grid {plan.grid_wh / 1000:.1f} kWh"
         )
+
+
+def grid_not_before(
+    ctx: PolicyContext, missing_wh: float, departure: datetime, margin_s: float
+) -> datetime | None:
+    """The earliest time (UTC) a window plan (latest slots, no cheap window) made at or
+    after `ctx.now` can put the car on the grid while `missing_wh` (Wh) is missing by
+    `departure`, whatever the forecast says; `FOREVER` when nothing is missing, None
+    without a forecast (the slots' length unknown) or grid power.
+
+    Sun only shortens the grid run: a slot can take at least c less its own sun from
+    the grid (c: the car's maximum power or the import limit, W), and the sun of every
+    slot counts against the need, so the last K = ceil(missing / (c * slot)) + 1 slots
+    before the deadline always cover the grid's part (the + 1 for rounding). A plan made
+    at t chooses its first slot only when it has at most K slots left: t > deadline -
+    (K + 1) slots.
+    """
+    if missing_wh <= 0.0:
+        return FOREVER
+    fc = ctx.forecast
+    limits = ctx.limits
+    grid_w = limits.max_power_w
+    if limits.max_grid_import_w is not None:
+        grid_w = min(grid_w, limits.max_grid_import_w)
+    if fc is None or grid_w <= 0.0:
+        return None
+    step_s = fc.step_s
+    slots = math.ceil(missing_wh / (grid_w * step_s / 3600.0)) + 1
+    deadline = departure - timedelta(seconds=margin_s)
+    return deadline - timedelta(seconds=(slots + 1) * step_s)
 
 
 def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
