@@ -98,7 +98,7 @@ def _plan_line(record: PlanRecord, tz: object) -> str:
 
 def _hours(result: BacktestResult, tz: object) -> str:
     steps = result.steps
-    hour = pd.DatetimeIndex(steps["time"]).tz_convert(tz).floor("h")  # type: ignore[arg-type]
+    hour = pd.DatetimeIndex(steps["time"]).floor("h").tz_convert(tz)  # type: ignore[arg-type]
     table = steps.groupby(hour).agg(
         grid_kwh=("grid_wh", "sum"), sun_kwh=("solar_wh", "sum"), pv_w=("pv_w", "mean"),
         price=("price_per_kwh", "mean"),
