@@ -86,9 +86,9 @@ def _plan_line(record: PlanRecord, tz: object) -> str:
     grid = [slot.start for slot in plan.slots if slot.from_grid_wh > 1.0]
     when = ""
     if grid:
-        first, last = (pd.Timestamp(t).tz_convert(tz) for t in (grid[0], grid[-1]))  # type: ignore[arg-type]
+        first, last = (pd.Timestamp(t).tz_convert(tz) for t in (grid[0], grid[-1]))
         when = f" grid {first:%a %H:%M}..{last:%a %H:%M} ({len(grid)} slots)"
-    made = pd.Timestamp(plan.start).tz_convert(tz)  # type: ignore[arg-type]
+    made = pd.Timestamp(plan.start).tz_convert(tz)
     return (
         f"plan {made:%a %m-%d %H:%M} {record.reason.value}: want "
         f"{plan.energy_wanted_wh / 1000:.2f} sun {plan.solar_wh / 1000:.2f} grid "
@@ -98,7 +98,7 @@ def _plan_line(record: PlanRecord, tz: object) -> str:
 
 def _hours(result: BacktestResult, tz: object) -> str:
     steps = result.steps
-    hour = pd.DatetimeIndex(steps["time"]).tz_convert(tz).floor("h")  # type: ignore[arg-type]
+    hour = pd.DatetimeIndex(steps["time"]).floor("h").tz_convert(tz)
     table = steps.groupby(hour).agg(
         grid_kwh=("grid_wh", "sum"), sun_kwh=("solar_wh", "sum"), pv_w=("pv_w", "mean"),
         price=("price_per_kwh", "mean"),

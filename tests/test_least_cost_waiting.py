@@ -21,8 +21,11 @@ from optimizer.policies.least_cost_plan import (
     SLOT_S,
     TAIL_HOURS,
     HouseholdProfile,
+    LeastCostPlanner,
     block_s_for,
     clear_share,
+    fixed_block_sun_w,
+    later_sun_share,
     published_slots,
     sunny_days_w,
     tail_s_for,
@@ -161,3 +164,48 @@ def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
     assert policy.least_cost.plan is not None
     assert policy.least_cost.plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
     assert decision.charging  # the charger's PV mode takes what comes
+
+
+def _weak_sun_plan(clear_w: float) -> np.ndarray:
+    """The grid (Wh per slot) of a plan made at 09:00 for 2 kWh by 09:00 the next day,
+    flat prices, a weak morning sun (1.2 kW, 0.9 kW above the household: below the
+    minimum power) forecast from 09:00 to 12:00, a pessimistic quantile of none, and
+    `clear_w` of clear sky from 09:00 to 15:00."""
+    now = T0 + timedelta(hours=9)
+    day = np.zeros(4 * 36)
+    central, clear = day.copy(), day.copy()
+    central[:12], clear[:24] = 1200.0, clear_w
+    forecast = PvForecast(now, SLOT_S, central, np.zeros_like(day), clear, 0.0)
+    planner = LeastCostPlanner(None, None, replan_s=3600.0, household_w=300.0)
+    ctx = _context(0, 300.0, now=now, forecast=forecast)
+    series = PriceSeries.from_slots([now + timedelta(hours=h) for h in range(25)], [0.25] * 25)
+    request = planner.request(ctx, 2000.0, now + timedelta(hours=24), series)
+    plan = least_cost_schedule(request)
+    assert plan.shortfall_wh == 0.0
+    return np.array([s.from_grid_wh for s in plan.slots])
+
+
+def test_a_fixed_current_under_weak_sun_waits_while_a_clear_sky_could_still_give_it_all() -> None:
+    """A block at the minimum current under weak sun is half free: bought at once, a
+    February stay paid for grid on Tuesday morning before an afternoon of 11 kWh. Where
+    the clear sky after it could still give all that is missing, the block counts on the
+    pessimistic sun, and the grid waits for the last stretch before departure."""
+    grid = _weak_sun_plan(clear_w=5000.0)
+    assert grid[:24].sum() == 0.0  # nothing while the sun may still come
+    assert grid.sum() > 1900.0  # the night before departure instead
+
+
+def test_a_fixed_current_under_weak_sun_is_still_bought_where_it_is_the_last_chance() -> None:
+    """With no clear sky after it that the car could take (the evening before a night),
+    the weak sun is the last sun: the block under it keeps the planned sun, as before."""
+    grid = _weak_sun_plan(clear_w=1500.0)
+    assert grid[:12].sum() > 0.0 and grid.sum() < 2000.0 - 500.0  # half the block is sun
+
+
+def test_a_fixed_block_counts_on_the_pessimistic_sun_by_the_share_sun_may_still_give() -> None:
+    planned, sure = np.array([1000.0, 1000.0, 400.0]), np.array([200.0, 200.0, 600.0])
+    fixed = fixed_block_sun_w(planned, sure, np.array([1.0, 0.25, 1.0]))
+    assert list(fixed) == [200.0, 800.0, 400.0]  # never above the planned sun
+    surplus = np.array([0.0, 3000.0, 3000.0, 0.0])
+    share = later_sun_share(surplus, 1500.0, LIMITS)
+    assert list(share) == [1.0, pytest.approx(0.5), 0.0, 0.0]

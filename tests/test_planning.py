@@ -79,6 +79,26 @@ def test_a_remainder_below_a_block_at_the_minimum_is_still_planned() -> None:
     assert plan.shortfall_wh == 0.0
 
 
+def test_a_small_remainder_is_not_bought_early_for_the_clocks_short_first_block() -> None:
+    """1 kWh from 15:30: the first block ends at 16:00 and can hold exactly 1 kWh, each
+    later hour at least 1.38 kWh at the minimum current, of which the car draws only the
+    1 kWh it needs. Counted whole, a later hour looked dearer than a dearer first half hour
+    (1.38 x 0.209 against 1 x 0.217): a home-office car bought on a Saturday afternoon
+    what the night would have sold cheaper, before the sun covered it."""
+    n = 2 + 4 * 10
+    prices = np.full(n, 0.209)
+    prices[:2] = 0.217
+    request = PlanRequest(
+        T0 + timedelta(hours=15, minutes=30), prices, np.zeros(n), np.zeros(n), 1000.0,
+        LIMITS, step_s=900.0,
+    )  # fmt: skip
+    plan = least_cost_schedule(request)
+    assert plan.shortfall_wh == 0.0
+    assert [s.from_grid_wh for s in plan.slots[:2]] == [0.0, 0.0]
+    assert plan.grid_wh >= 1000.0 - 1e-6
+    assert max(s.power_w for s in plan.slots) == pytest.approx(MIN_W)  # one hour at 6 A
+
+
 def test_negative_prices_are_used_and_earn_money() -> None:
     plan = least_cost_schedule(hourly([0.2, -0.05, 0.2], 3000.0))
     assert [round(s.power_w) for s in plan.slots] == [0, 3000, 0]

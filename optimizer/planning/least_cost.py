@@ -26,9 +26,10 @@ constraints
     * `sum h p_t - over + short >= wanted`, `sum h p_t - over <= wanted`
       (`p_t = P_b(t) + q_t`): the target, soft, so an infeasible one gives the most
       deliverable and its shortfall; `over` (less than one block at the minimum
-      power, charged above any price) lets a remainder smaller than that be planned:
-      the car stops at the target, so the last block's energy and cost are an upper
-      bound; a remainder whose penalty is below that block's price is left short (at
+      power, at most the grid bought, credited at the plan's cheapest grid price)
+      lets a remainder smaller than that be planned: the car stops at the target, so
+      the last block's energy and cost are an upper bound; a remainder whose penalty
+      is below that block's price is left short (at
       10 EUR/kWh against 4.1 kWh at 0.5 EUR/kWh: up to 0.2 kWh, reported as the
       shortfall; a replan nearer the end sees the same remainder);
     * `g_t >= h P_b - S_t fix_b`, `0 <= g_t <= h P_b`: the sun comes first (written
@@ -80,6 +81,11 @@ what the limit costs)."""
 DEFAULT_NODE_LIMIT = 300
 """HiGHS stops after this many branch-and-bound nodes too: unlike the time limit, the
 same problem then gives the same plan however busy the machine is (backtests repeat)."""
+
+OVER_CREDIT_MARGIN_EUR_PER_KWH = 0.01
+"""How much less than the plan's cheapest grid a Wh of `over` is credited (EUR/kWh): at
+the cheapest price itself, drawing past the need in the cheapest hour cost nothing, and
+HiGHS's gap let plans overshoot at random."""
 
 DEFAULT_MIP_GAP = 1e-3
 """Relative optimality gap at which HiGHS stops: of a plan costing 1 EUR, 0.1 cent, half
@@ -208,8 +214,27 @@ class _Model:
         c[self.idx["sw"]] = r.switch_cost_eur
         c[self.short] = r.shortfall_eur_per_kwh / 1000.0
         earns = max(0.0, -float(r.import_eur_per_kwh.min()), -float(r.export_eur_per_kwh.min()))
-        c[self.over] = earns / 1000.0 + 1e-9  # never worth drawing beyond the need
+        c[self.over] = (earns - self._over_credit()) / 1000.0 + 1e-9
         return c
+
+    def _over_credit(self) -> float:
+        """What a Wh of `over` is credited (EUR/kWh): the plan's cheapest grid (with its
+        premium) less `OVER_CREDIT_MARGIN_EUR_PER_KWH`, never below 0.
+
+        `over` is grid energy never drawn (the car stops at the target; `_energy_rows`
+        bounds it by the grid bought). Without the credit a later block at the minimum
+        power counted its whole hour of grid, while the block in progress, cut short by
+        the clock, counted only what was missing: a home-office car bought 1 kWh on a
+        Saturday afternoon at 0.217 EUR/kWh, not in the night at 0.209 (a night block
+        counted 1.38 kWh), and the afternoon's sun would have covered it. With the credit
+        a later block's overshoot costs at most its price above the cheapest.
+        """
+        r = self.r
+        grid = r.import_eur_per_kwh
+        if r.grid_premium_eur_per_kwh is not None:
+            grid = grid + r.grid_premium_eur_per_kwh
+        cheapest = float(grid.min()) if grid.size else 0.0
+        return max(cheapest - OVER_CREDIT_MARGIN_EUR_PER_KWH, 0.0)
 
     def _add_tie_breaks(self, c: FloatArray) -> None:
         """Among equal costs: the sun as early as possible, the grid as late as possible.
@@ -286,7 +311,8 @@ class _Model:
 
         `over` lets the last block overshoot by less than a block at the minimum power
         (the car stops at the target: the energy is never drawn), so a small remainder
-        is still delivered; it is charged above any price, so never used otherwise.
+        is still delivered; it is at most the grid bought, credited at the plan's
+        cheapest grid price (`_over_credit`), so it is never worth drawing for.
         """
         # per W: h per slot of a block's fixed power, h per slot followed (built as
         # one row directly: a sparse sum over the slot-power matrix was half the build)
@@ -298,6 +324,9 @@ class _Model:
         wanted = self.r.energy_wanted_wh
         rows.add_row(cols, vals, -np.inf, wanted)
         rows.add_row(np.append(cols, self.short), np.append(vals, 1.0), wanted, np.inf)
+        # over <= the grid bought: only grid is credited for it (`_over_credit`)
+        g = self.idx["g"]
+        rows.add_row(np.append(g, self.over), np.append(np.full(g.size, -1.0), 1.0), -np.inf, 0.0)
 
     def _command_rows(self, rows: SparseRows) -> None:
         fix, sol, cmd, sw = (self.idx[k] for k in ("fix", "sol", "cmd", "sw"))

@@ -135,11 +135,16 @@ class PlanRequest:
     switch_cost_eur: float = 0.0
     shortfall_eur_per_kwh: float = DEFAULT_SHORTFALL_EUR_PER_KWH
     grid_premium_eur_per_kwh: FloatArray | None = None
+    fixed_surplus_w: FloatArray | None = None
+    """The surplus (W) a block at a fixed power counts on, per slot; None: `surplus_w`.
+    The charger's own PV mode takes whatever sun comes, so it is planned on `surplus_w`;
+    a fixed current takes its power whatever the sun does and buys from the grid all the
+    sun fails to give, so a caller can plan it on a surer surplus."""
 
     def __post_init__(self) -> None:
         n = _length("import_eur_per_kwh", self.import_eur_per_kwh)
         names = ("export_eur_per_kwh", "surplus_w", "house_w", "max_power_w")
-        for name in (*names, "grid_premium_eur_per_kwh"):
+        for name in (*names, "grid_premium_eur_per_kwh", "fixed_surplus_w"):
             values = getattr(self, name)
             if values is not None and _length(name, values) != n:
                 raise ValueError(f"{name} has {len(values)} slots, import_eur_per_kwh has {n}")
@@ -200,8 +205,10 @@ class PlanRequest:
         return np.concatenate([head, tail]).astype(np.int64)
 
     def solar_wh(self) -> FloatArray:
-        """Solar energy the car could take in each slot (Wh): the positive surplus."""
-        return np.maximum(self.surplus_w, 0.0) * self.hours_per_slot
+        """Solar energy a fixed power takes in each slot before the grid (Wh): the
+        positive `fixed_surplus_w`, else `surplus_w`."""
+        surplus = self.surplus_w if self.fixed_surplus_w is None else self.fixed_surplus_w
+        return np.maximum(surplus, 0.0) * self.hours_per_slot
 
 
 def _length(name: str, values: FloatArray) -> int:

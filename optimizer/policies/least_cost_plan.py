@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Literal
 
 import numpy as np
 
@@ -294,11 +295,14 @@ class LeastCostPlanner:
         imports = unpublished_at_best(imports, published_slots(series, ctx.now, n))
         house_w = self.house.per_slot(ctx, n)
         premium = early_grid_premium(clear - house_w, missing_wh, ctx.limits)
+        share = later_sun_share(clear - house_w, missing_wh, ctx.limits)
+        sure = forecast_slots_w(ctx, n, "pessimistic_w")
         return PlanRequest(
             start=ctx.now,
             import_eur_per_kwh=imports,
             export_eur_per_kwh=exports,
             surplus_w=pv - house_w,
+            fixed_surplus_w=fixed_block_sun_w(pv, sure, share) - house_w,
             energy_wanted_wh=missing_wh,
             limits=ctx.limits,
             step_s=SLOT_S,
@@ -593,18 +597,55 @@ def planned_sun_w(
         return np.zeros(slots), np.zeros(slots)
     end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
     covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
-    day = int(DAY_S // SLOT_S)
-    quantiles = []
-    for values in (fc.central_w, fc.pessimistic_w, fc.clear_sky_w):
-        pv = slot_means(values, fc.start, fc.step_s, ctx.now, slots, SLOT_S)
-        for i in range(max(covered, day), slots):
-            pv[i] = pv[i - day]
-        quantiles.append(pv)
-    central, pessimistic, clear = quantiles
+    central, pessimistic, clear = (
+        forecast_slots_w(ctx, slots, name) for name in ("central_w", "pessimistic_w", "clear_sky_w")
+    )
     far = min(int(FAR_S // SLOT_S), slots)
     central[far:] = sunny_days_w(clear[far:], clear_share(central, clear, far, covered))
     sure = np.arange(slots) * SLOT_S >= slots * SLOT_S - grid_time_s - SAFE_RESERVE_S
     return np.where(sure, pessimistic, central), clear
+
+
+def forecast_slots_w(
+    ctx: PolicyContext,
+    slots: int,
+    quantile: Literal["central_w", "pessimistic_w", "clear_sky_w"],
+) -> np.ndarray:
+    """One forecast quantile's mean PV power (W) per plan slot from `ctx.now` (zeros
+    without a forecast); slots beyond the forecast repeat the slot a day earlier."""
+    fc = ctx.forecast
+    if fc is None:
+        return np.zeros(slots)
+    end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
+    covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
+    day = int(DAY_S // SLOT_S)
+    pv = slot_means(getattr(fc, quantile), fc.start, fc.step_s, ctx.now, slots, SLOT_S)
+    for i in range(max(covered, day), slots):
+        pv[i] = pv[i - day]
+    return pv
+
+
+def fixed_block_sun_w(planned_w: np.ndarray, sure_w: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """The PV power (W) a fixed current counts on per slot: the planned sun, moved
+    towards the pessimistic (`sure_w`) by the share of the missing energy a clear sky
+    after the slot could still give (`later_sun_share`, 0-1).
+
+    A fixed current takes its power whatever the sun does; the sun under it is free, so
+    a block at the minimum current under weak sun looked cheap (half of it sun, the
+    grid part at the price plus the early premium), and the plan bought it days or
+    hours before the deadline, before sun that covered everything: a February stay
+    bought 1.3 kWh under Tuesday's weak morning sun before an afternoon of 11 kWh, a
+    July one 0.9 kWh at Monday noon before 8 kWh of afternoon sun, an August one
+    1.1 kWh under Sunday's fading evening sun before a sunny Monday morning. The
+    forecast had seen none of that sun coming (a dull morning persists in the nowcast).
+    The weak sun is worth buying grid for only when it is the last chance: where a clear
+    sky could still give all that is missing before departure, a fixed block counts on
+    the pessimistic sun (grid it buys now must be cheaper than grid later on its own);
+    where little sun can still come (a commuter's summer evening, the night before
+    departure) on nearly the planned sun, as before. The charger's PV mode takes
+    whatever sun comes and stays planned on the planned sun.
+    """
+    return planned_w - share * np.maximum(planned_w - sure_w, 0.0)
 
 
 FAR_S = 86400.0
@@ -664,7 +705,7 @@ def early_grid_premium(
 ) -> np.ndarray:
     """Per slot, the premium on grid energy (EUR/kWh): `EARLY_GRID_PREMIUM_EUR_PER_KWH`
     times the share of `missing_wh` a clear sky after the slot could still deliver
-    (`surplus_w`: the clear sky's minus the household).
+    (`later_sun_share`; `surplus_w`: the clear sky's minus the household).
 
     Grid bought now cannot be returned when the sun comes; grid bought later can wait
     for it. With a flat retail price the early and the late cheap hours differ by a
@@ -674,10 +715,16 @@ def early_grid_premium(
     loss). The clear sky, not the forecast, says whether sun may still come: the
     forecast of a winter morning saw none on a day that brought 5 kWh.
     """
+    return EARLY_GRID_PREMIUM_EUR_PER_KWH * later_sun_share(surplus_w, missing_wh, limits)
+
+
+def later_sun_share(surplus_w: np.ndarray, missing_wh: float, limits: ChargerLimits) -> np.ndarray:
+    """Per slot, the share (0-1) of `missing_wh` (Wh) the surplus after the slot could
+    still give the car (`surplus_w`, W: the clear sky's minus the household, where the
+    charger can take it, `chargeable_w`)."""
     usable = chargeable_w(surplus_w, limits)
     later_wh = (np.cumsum(usable[::-1])[::-1] - usable) * SLOT_S / 3600.0
-    share = np.minimum(later_wh / max(missing_wh, 1.0), 1.0)
-    return EARLY_GRID_PREMIUM_EUR_PER_KWH * share
+    return np.minimum(later_wh / max(missing_wh, 1.0), 1.0)
 
 
 def block_s_for(slots: int) -> float:
