@@ -311,11 +311,7 @@ class LeastCostPlanner:
             grid_premium_eur_per_kwh=premium,
             switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
-            now=ChargerNow(
-                charging=ctx.charging,
-                power_w=ctx.car_power_w,
-                following_sun=ctx.charging and ctx.commanded.pv_mode is not PvMode.MAX_POWER,
-            ),
+            now=charger_now(ctx),
         )
 
     def _series(self, ctx: PolicyContext, end: datetime) -> PriceSeries:
@@ -841,6 +837,24 @@ def held_power_w(ctx: PolicyContext) -> float | None:
     if held.charging and held.pv_mode is PvMode.MAX_POWER and held.current_a is not None:
         return held.current_a * ctx.limits.watts_per_amp
     return None
+
+
+def charger_now(ctx: PolicyContext) -> ChargerNow:
+    """What the charger is doing as the plan is made, for the first block's commands:
+    at a fixed current or paused as the controller last told it (`held_power_w`), else
+    (its own PV mode, or nothing sent yet) as the last reading showed.
+
+    A reading is often 15-25 minutes old while the car runs at a fixed current; a car
+    started since then looked idle, so continuing its run and starting it again later
+    cost the plan the same: an hourly replan 15 minutes into a night's grid run moved
+    the run to the next clock hour, 0.1 ct/kWh cheaper, and the car was stopped and
+    started again (a split night: one more start, and the stop and start each a call).
+    """
+    held_w = held_power_w(ctx)
+    if held_w is None:
+        following = ctx.charging and ctx.commanded.pv_mode is not PvMode.MAX_POWER
+        return ChargerNow(charging=ctx.charging, power_w=ctx.car_power_w, following_sun=following)
+    return ChargerNow(charging=held_w > 0.0, power_w=held_w, following_sun=False)
 
 
 def _hour(when: datetime) -> datetime:
