@@ -91,6 +91,15 @@ def test_a_periodic_look_keeps_a_plan_on_track_until_it_is_too_old() -> None:
     assert policy.least_cost.reason is ReplanReason.PERIODIC
 
 
+def test_a_plan_more_than_a_day_ahead_is_solved_at_every_periodic_look() -> None:
+    policy = least_cost(3.0)
+    departure = T0 + timedelta(days=3)  # a weekend's stay, the car waiting as planned
+    for t, solves in ((0, 1), (REPLAN_FAR_S, 2), (2 * REPLAN_FAR_S, 3)):
+        policy.decide(replace(context(t), departure=departure))
+        assert policy.least_cost.solves == solves
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
 def test_a_periodic_look_replans_a_car_off_its_plan() -> None:
     """Energy off the plan by more than `ON_TRACK_WH` but less than a stray: no replan
     before the periodic look, a periodic replan at it."""
