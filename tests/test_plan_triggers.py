@@ -13,10 +13,14 @@ from optimizer.planning.record import ReplanReason
 from optimizer.policies.least_cost_plan import (
     FAR_DEADLINE_S,
     FORECAST_MOVED_SHARE,
+    ON_TRACK_WH,
+    PLAN_MAX_AGE_S,
+    REPLAN_DEVIATION_WH,
     REPLAN_FAR_S,
     REPLAN_MAX_S,
     forecast_moved,
     periodic_replan_s,
+    sun_left_wh,
     usable_sun_wh,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy
@@ -44,7 +48,7 @@ def test_a_periodic_replan_of_the_same_schedule_is_not_recorded_again() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))
     policy.take_plan()
-    policy.decide(context(REPLAN_MAX_S))
+    policy.decide(context(PLAN_MAX_AGE_S))  # on track, but as old as a plan may grow
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
     assert policy.take_plan() is None  # the cheap hour 22:00-23:00 still holds the grid
@@ -56,15 +60,71 @@ def test_a_far_deadline_replans_periodically_less_often_the_last_day_hourly() ->
     assert periodic_replan_s(4 * REPLAN_FAR_S, FAR_DEADLINE_S + 1.0) == 4 * REPLAN_FAR_S
     policy = least_cost(3.0)
     departure = T0 + timedelta(days=3)  # a weekend's stay, no trigger in between
-    far = [replace(context(t), departure=departure) for t in (0, REPLAN_MAX_S, REPLAN_FAR_S)]
+    off_wh = (ON_TRACK_WH + REPLAN_DEVIATION_WH) / 2  # off track, not yet a stray
+    far = [
+        replace(context(t, energy_wh=e), departure=departure)
+        for t, e in ((0, 0.0), (REPLAN_MAX_S, off_wh), (REPLAN_FAR_S, off_wh))
+    ]
     for ctx, solves in zip(far, (1, 1, 2), strict=True):
         policy.decide(ctx)
         assert policy.least_cost.solves == solves
     assert policy.least_cost.reason is ReplanReason.PERIODIC
     near = T0 + timedelta(seconds=REPLAN_FAR_S + FAR_DEADLINE_S - 60)  # 23:59 h before
-    policy.decide(replace(context(REPLAN_FAR_S + 60), departure=near))  # departure moved
-    policy.decide(replace(context(REPLAN_FAR_S + 60 + REPLAN_MAX_S), departure=near))
+    moved = context(REPLAN_FAR_S + 60, energy_wh=off_wh)
+    policy.decide(replace(moved, departure=near))  # departure moved
+    later = context(REPLAN_FAR_S + 60 + REPLAN_MAX_S, energy_wh=2 * off_wh)
+    policy.decide(replace(later, departure=near))
     assert policy.least_cost.solves == 4
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
+def test_a_periodic_look_keeps_a_plan_on_track_until_it_is_too_old() -> None:
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    plan = policy.least_cost.plan
+    for t in range(int(REPLAN_MAX_S), int(PLAN_MAX_AGE_S), int(REPLAN_MAX_S)):
+        policy.decide(context(t))  # the car waits for the cheap hour as planned
+        assert policy.least_cost.plan is plan
+    assert policy.least_cost.solves == 1
+    policy.decide(context(PLAN_MAX_AGE_S))
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
+def test_a_plan_more_than_a_day_ahead_is_solved_at_every_periodic_look() -> None:
+    policy = least_cost(3.0)
+    departure = T0 + timedelta(days=3)  # a weekend's stay, the car waiting as planned
+    for t, solves in ((0, 1), (REPLAN_FAR_S, 2), (2 * REPLAN_FAR_S, 3)):
+        policy.decide(replace(context(t), departure=departure))
+        assert policy.least_cost.solves == solves
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
+def test_a_periodic_look_replans_a_car_off_its_plan() -> None:
+    """Energy off the plan by more than `ON_TRACK_WH` but less than a stray: no replan
+    before the periodic look, a periodic replan at it."""
+    off_wh = (ON_TRACK_WH + REPLAN_DEVIATION_WH) / 2
+    policy = least_cost(3.0)
+    policy.decide(context(0))
+    policy.decide(context(REPLAN_MAX_S / 2, energy_wh=off_wh))
+    assert policy.least_cost.solves == 1
+    policy.decide(context(REPLAN_MAX_S, energy_wh=off_wh))
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
+def test_a_periodic_look_solves_again_a_plan_that_still_counts_on_sun() -> None:
+    """The car takes the 2500 W surplus the plan counted on, the forecast holds: a plan
+    of sun is solved at its look all the same (the clouds, not the plan, set its energy;
+    `sun_left_wh`), while a night's grid plan is kept on track (the test above)."""
+    policy = least_cost(40.0)
+    policy.decide(context(0, pv_w=3000.0))
+    plan = policy.least_cost.plan
+    assert plan is not None and sun_left_wh(plan, T0 + timedelta(seconds=REPLAN_MAX_S)) > 0
+    policy.decide(context(REPLAN_MAX_S / 2, pv_w=3000.0, energy_wh=1250.0))
+    assert policy.least_cost.solves == 1
+    policy.decide(context(REPLAN_MAX_S, pv_w=3000.0, energy_wh=2500.0))
+    assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -391,3 +392,62 @@ def test_without_the_dropped_heuristics_no_plan_is_dearer(
     with_them = least_cost_schedule(request, time_limit_s=30.0)
     tolerance = module.DEFAULT_MIP_GAP * abs(with_them.objective_eur) + 1e-6
     assert without.objective_eur <= with_them.objective_eur + tolerance
+
+
+def sunny_request(seed: int) -> PlanRequest:
+    """A random quarter-hour plan with days of sun (some above the minimum power), a
+    need the sun may or may not cover, the car off or at a fixed current now."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(48, 160))
+    day = np.clip(np.sin(np.arange(n) * 2 * np.pi / 96.0), 0.0, None)
+    charging = bool(rng.random() < 0.5)
+    return PlanRequest(
+        start=T0,
+        import_eur_per_kwh=np.round(rng.uniform(0.05, 0.4, n), 3),
+        export_eur_per_kwh=np.full(n, float(rng.choice([0.0, 0.06]))),
+        surplus_w=day * rng.uniform(500.0, 6000.0) - rng.uniform(0.0, 800.0, n),
+        energy_wanted_wh=float(rng.uniform(300.0, 20_000.0)),
+        limits=LIMITS,
+        block_s=HOUR * float(rng.choice([1, 3])),
+        switch_cost_eur=0.01,
+        now=ChargerNow(charging=charging, power_w=2300.0 if charging else 0.0),
+    )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_sun_bound_rows_cut_off_no_optimum(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proven optima (gap 1e-7) of random sunny plans, with and without the rows that
+    bound the PV mode's energy and ask for a start: the same objective."""
+    from optimizer.planning.least_cost import _Model
+
+    request = sunny_request(seed)
+    with_rows = least_cost_schedule(request, time_limit_s=60.0, mip_gap=1e-7, node_limit=None)
+    monkeypatch.setattr(_Model, "_sun_bound_rows", lambda self, rows: None)
+    without = least_cost_schedule(request, time_limit_s=60.0, mip_gap=1e-7, node_limit=None)
+    assert (with_rows.status, without.status) == ("optimal", "optimal")
+    assert with_rows.objective_eur == pytest.approx(without.objective_eur, rel=1e-6, abs=1e-7)
+
+
+def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_a_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """20 kWh of followable sun, 2 kWh wanted, the car off: every schedule starts the car
+    (0.01 EUR a start beside its command). The LP relaxation now pays at least that;
+    without the rows it paid about a third of it, following the sun at `sol` 0.4."""
+    from scipy.optimize import milp
+
+    from optimizer.planning.least_cost import _Model
+
+    request = hourly([0.3] * 8, 2000.0, surplus=[0, 0, 5000, 5000, 5000, 5000, 0, 0])
+    request = replace(request, switch_cost_eur=0.01)
+
+    def relaxed_eur() -> float:
+        model = _Model(request)
+        lp = milp(c=model.objective(), bounds=model.bounds(), constraints=[model.constraints()])
+        return float(lp.fun)
+
+    tight = relaxed_eur()
+    assert tight >= request.switch_cost_eur - 1e-9
+    assert least_cost_schedule(request).objective_eur >= tight - 1e-9
+    monkeypatch.setattr(_Model, "_sun_bound_rows", lambda self, rows: None)
+    assert relaxed_eur() < 0.5 * request.switch_cost_eur

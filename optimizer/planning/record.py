@@ -36,7 +36,8 @@ class ReplanReason(StrEnum):
     ENDED = "plan ran out"
     """The clock passed the last plan's deadline with energy still wanted."""
     PERIODIC = "periodic"
-    """The last plan is `replan_s` old: the receding horizon moves on."""
+    """A periodic look (every `replan_s`) found the last plan off track or too old to
+    keep (`LeastCostPlanner._on_track`): the receding horizon moves on."""
 
 
 @dataclass(frozen=True, slots=True)
