@@ -13,8 +13,8 @@ from optimizer.planning.record import ReplanReason
 from optimizer.policies.least_cost_plan import (
     FAR_DEADLINE_S,
     FORECAST_MOVED_SHARE,
+    KEEP_ON_TRACK_S,
     ON_TRACK_WH,
-    PLAN_MAX_AGE_S,
     REPLAN_DEVIATION_WH,
     REPLAN_FAR_S,
     REPLAN_MAX_S,
@@ -48,7 +48,7 @@ def test_a_periodic_replan_of_the_same_schedule_is_not_recorded_again() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))
     policy.take_plan()
-    policy.decide(context(PLAN_MAX_AGE_S))  # on track, but as old as a plan may grow
+    policy.decide(context(KEEP_ON_TRACK_S))  # on track, but as old as a plan may grow
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
     assert policy.take_plan() is None  # the cheap hour 22:00-23:00 still holds the grid
@@ -78,21 +78,37 @@ def test_a_far_deadline_replans_periodically_less_often_the_last_day_hourly() ->
     assert policy.least_cost.reason is ReplanReason.PERIODIC
 
 
-def test_a_periodic_look_keeps_a_plan_on_track_until_it_is_too_old() -> None:
+def keeping(target_kwh: float) -> TargetPolicy:
+    """`least_cost(target_kwh)` keeping a night's plan on track up to `KEEP_ON_TRACK_S`."""
+    policy = least_cost(target_kwh)
+    params = policy.params.model_copy(update={"keep_on_track_s": KEEP_ON_TRACK_S})
+    return TargetPolicy(params, policy.tariff)
+
+
+def test_by_default_every_periodic_look_solves_a_plan_on_track() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))
+    for solves, t in enumerate((REPLAN_MAX_S, 2 * REPLAN_MAX_S), start=2):
+        policy.decide(context(t))  # the car waits for the cheap hour as planned
+        assert policy.least_cost.solves == solves
+        assert policy.least_cost.reason is ReplanReason.PERIODIC
+
+
+def test_a_periodic_look_keeps_a_plan_on_track_until_it_is_too_old() -> None:
+    policy = keeping(3.0)
+    policy.decide(context(0))
     plan = policy.least_cost.plan
-    for t in range(int(REPLAN_MAX_S), int(PLAN_MAX_AGE_S), int(REPLAN_MAX_S)):
+    for t in range(int(REPLAN_MAX_S), int(KEEP_ON_TRACK_S), int(REPLAN_MAX_S)):
         policy.decide(context(t))  # the car waits for the cheap hour as planned
         assert policy.least_cost.plan is plan
     assert policy.least_cost.solves == 1
-    policy.decide(context(PLAN_MAX_AGE_S))
+    policy.decide(context(KEEP_ON_TRACK_S))
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.PERIODIC
 
 
 def test_a_plan_more_than_a_day_ahead_is_solved_at_every_periodic_look() -> None:
-    policy = least_cost(3.0)
+    policy = keeping(3.0)
     departure = T0 + timedelta(days=3)  # a weekend's stay, the car waiting as planned
     for t, solves in ((0, 1), (REPLAN_FAR_S, 2), (2 * REPLAN_FAR_S, 3)):
         policy.decide(replace(context(t), departure=departure))
@@ -104,7 +120,7 @@ def test_a_periodic_look_replans_a_car_off_its_plan() -> None:
     """Energy off the plan by more than `ON_TRACK_WH` but less than a stray: no replan
     before the periodic look, a periodic replan at it."""
     off_wh = (ON_TRACK_WH + REPLAN_DEVIATION_WH) / 2
-    policy = least_cost(3.0)
+    policy = keeping(3.0)
     policy.decide(context(0))
     policy.decide(context(REPLAN_MAX_S / 2, energy_wh=off_wh))
     assert policy.least_cost.solves == 1
@@ -117,7 +133,7 @@ def test_a_periodic_look_solves_again_a_plan_that_still_counts_on_sun() -> None:
     """The car takes the 2500 W surplus the plan counted on, the forecast holds: a plan
     of sun is solved at its look all the same (the clouds, not the plan, set its energy;
     `sun_left_wh`), while a night's grid plan is kept on track (the test above)."""
-    policy = least_cost(40.0)
+    policy = keeping(40.0)
     policy.decide(context(0, pv_w=3000.0))
     plan = policy.least_cost.plan
     assert plan is not None and sun_left_wh(plan, T0 + timedelta(seconds=REPLAN_MAX_S)) > 0

@@ -9,8 +9,8 @@ and at each periodic look), when the car's energy strayed `deviation_wh` from th
 and at a periodic look every `replan_s` unless, on the last day before departure,
 the plan is still on track there (`LeastCostPlanner._on_track`: the car within
 `ON_TRACK_WH` of the plan, the usable sun within `ON_TRACK_SUN_SHARE`, the plan younger
-than `PLAN_MAX_AGE_S`; every cycle, at least every 5 minutes with a car, checks the
-triggers before it without a solve).
+than `keep_on_track_s`, which is 0, off, by default; every cycle, at least every 5
+minutes with a car, checks the triggers before it without a solve).
 At a replan it samples the PV forecast (`planned_sun_w`: central
 early, pessimistic in the last stretch) and the site's prices (a `PriceSource`: the `[tariff]` as a
 time-of-use tariff, or a price feed handed in) onto 15-minute slots up to the
@@ -84,11 +84,14 @@ counted on, or by at most one slot at the minimum power, since the plan was made
 quarter of the forecast trigger's `FORECAST_MOVED_SHARE`, so drift the trigger lets
 pass is still taken in within a periodic look or two."""
 
-PLAN_MAX_AGE_S = 4 * 3600.0
-"""A plan this old (s) is solved again at the periodic look, on track or not: what
-`_on_track` does not look at (the central forecast the plan counts on early, the
+KEEP_ON_TRACK_S = 4 * 3600.0
+"""The `keep_on_track_s` that BENCHMARKS.md measured (section 33, and 34 on the merged
+tree): a plan this old (s) is solved again at the periodic look, on track or not, since
+what `_on_track` does not look at (the central forecast the plan counts on early, the
 household profile) drifts too. 8 h kept fewer plans (509 against 589 solves on the
-commuter's sampled year) but started the car 2 % more often.
+commuter's sampled year) but started the car 2 % more often. The default is 0 (every
+periodic look solves): on the whole real-2017 year 4 h saved a quarter of the
+commuter's CPU but cost 0.60 EUR more (commuter) and 0.29 EUR more (home office).
 
 Only plans of the last day before departure (`FAR_DEADLINE_S`, looked at hourly) are
 kept on track; a farther plan is solved at every 3-hourly look as before. (Kept at any
@@ -160,8 +163,12 @@ class LeastCostPlanner:
         household_w: float,
         export_eur_per_kwh: float = 0.0,
         deviation_wh: float = REPLAN_DEVIATION_WH,
+        keep_on_track_s: float = 0.0,
     ) -> None:
         self.prices = prices
+        self.keep_on_track_s = keep_on_track_s
+        """How old (s) a night's grid plan on track may grow before a periodic look solves
+        it again; 0: every periodic look solves (`KEEP_ON_TRACK_S`)."""
         self.tariff = tariff
         self.replan_s = replan_s
         self.household_w = household_w
@@ -276,12 +283,12 @@ class LeastCostPlanner:
         strayed_wh: float | None,
     ) -> bool:
         """Whether the plan in force still holds at a periodic look: younger than
-        `PLAN_MAX_AGE_S`, the car within `ON_TRACK_WH` of it at the last reading (no
+        `keep_on_track_s`, the car within `ON_TRACK_WH` of it at the last reading (no
         reading since the plan: nothing seen off it), and the usable sun to the deadline,
         capped at `missing_wh`, within `ON_TRACK_SUN_SHARE` of what the plan counted on.
         A few array sums, no solve; the prices were compared before (`_prices_changed`)."""
         plan = self.plan
-        if plan is None or (ctx.now - plan.start).total_seconds() >= PLAN_MAX_AGE_S:
+        if plan is None or (ctx.now - plan.start).total_seconds() >= self.keep_on_track_s:
             return False
         if sun_left_wh(plan, ctx.now) > 0.0:
             return False
