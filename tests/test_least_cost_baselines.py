@@ -231,7 +231,13 @@ def test_long_horizons_are_planned_in_longer_blocks() -> None:
     assert block_s_for(n) / 3600.0 * (BLOCKS_MAX - 12) >= 12 * 24 - 12
 
 
-def test_a_car_leaving_a_fixed_current_at_night_is_paused_not_handed_to_the_pv_mode() -> None:
+@pytest.mark.parametrize("sun_share", [None, 0.75])
+def test_a_car_leaving_a_fixed_current_without_enough_sun_is_paused_not_handed_to_the_pv_mode(
+    sun_share: float | None,
+) -> None:
+    """At night, and under a surplus below the charger's minimum power (an evening's last
+    sun, `NO_SUN_FRACTION`): the PV mode would start and stop the car with every cloud."""
+    surplus_w = -300.0 if sun_share is None else sun_share * LIMITS.min_power_w
     params = TargetParams(target_kwh=3.68, planner="least_cost")
     policy = TargetPolicy(params)
     starts = [T0 + timedelta(hours=h) for h in range(13)]
@@ -239,7 +245,8 @@ def test_a_car_leaving_a_fixed_current_at_night_is_paused_not_handed_to_the_pv_m
     charging = policy.decide(_context(11 * 3600))  # the last hour: charge now
     assert charging.charging and policy.least_cost.plan is not None
     assert policy.least_cost.plan.slot_at(charging.time).mode is SlotMode.FIXED  # type: ignore[union-attr]
-    done = _context(11.5 * 3600, session_energy_wh=3700.0, charging=True, car_power_w=3680.0,
-                    commanded=CommandedState(16, PvMode.MAX_POWER, True))  # fmt: skip
+    commanded = CommandedState(16, PvMode.MAX_POWER, True)
+    done = _context(11.5 * 3600, surplus_w, session_energy_wh=3700.0, charging=True,
+                    car_power_w=3680.0, commanded=commanded)  # fmt: skip
     after = policy.decide(done)
     assert not after.charging and "no sun to follow" in after.reason
