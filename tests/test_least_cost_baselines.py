@@ -27,6 +27,7 @@ from optimizer.policies.least_cost_plan import (
     EnergyTracker,
     block_s_for,
     early_grid_premium,
+    later_sun_share,
     planned_sun_w,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy
@@ -206,7 +207,7 @@ def test_the_plan_counts_on_the_central_sun_early_and_the_pessimistic_near_depar
     central = np.full(144, 2000.0)
     forecast = PvForecast(T0, step, central, central / 4, central * 2, 0.0)
     ctx = replace(_context(0), forecast=forecast)
-    pv, clear = planned_sun_w(ctx, n, grid_time_s=3600.0)
+    pv, _, clear = planned_sun_w(ctx, n, grid_time_s=3600.0)
     assert pv[0] == 2000.0 and clear[0] == 4000.0
     assert pv[-1] == 500.0  # the last stretch: pessimistic (repeated a day earlier)
     assert pv[60] == 2000.0  # within a day: the forecast itself
@@ -218,7 +219,7 @@ def test_the_plan_counts_on_the_central_sun_early_and_the_pessimistic_near_depar
 
 def test_grid_bought_while_sun_may_still_come_pays_a_premium() -> None:
     surplus = np.array([0.0, 0.0, 3000.0, 3000.0, 0.0])
-    premium = early_grid_premium(surplus, 1500.0, LIMITS)
+    premium = early_grid_premium(later_sun_share(surplus, 1500.0, LIMITS))
     assert premium[0] == EARLY_GRID_PREMIUM_EUR_PER_KWH  # 1.5 kWh of sun still to come
     assert premium[2] == pytest.approx(EARLY_GRID_PREMIUM_EUR_PER_KWH * 750.0 / 1500.0)
     assert premium[-1] == 0.0

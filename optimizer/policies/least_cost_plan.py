@@ -27,7 +27,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import NamedTuple
 
 import numpy as np
 
@@ -379,28 +379,26 @@ class LeastCostPlanner:
         n = max(math.floor((deadline - ctx.now).total_seconds() / SLOT_S), 1)
         delivered = delivered_estimate_wh(ctx) if delivered_wh is None else delivered_wh
         missing_wh = max(target_wh - delivered, 0.0)
-        pv, clear = planned_sun_w(ctx, n, missing_wh / max(ctx.limits.max_power_w, 1.0) * 3600.0)
+        sun = planned_sun_w(ctx, n, missing_wh / max(ctx.limits.max_power_w, 1.0) * 3600.0)
         series = series if series is not None else self._series(ctx, deadline)
         imports, exports = slot_prices(
             series, ctx.now, n, SLOT_S, export_eur_per_kwh=self.export_eur_per_kwh
         )
         imports = unpublished_at_best(imports, published_slots(series, ctx.now, n))
         house_w = self.house.per_slot(ctx, n)
-        premium = early_grid_premium(clear - house_w, missing_wh, ctx.limits)
-        share = later_sun_share(clear - house_w, missing_wh, ctx.limits)
-        sure = forecast_slots_w(ctx, n, "pessimistic_w")
+        share = later_sun_share(sun.clear_w - house_w, missing_wh, ctx.limits)
         return PlanRequest(
             start=ctx.now,
             import_eur_per_kwh=imports,
             export_eur_per_kwh=exports,
-            surplus_w=pv - house_w,
-            fixed_surplus_w=fixed_block_sun_w(pv, sure, share) - house_w,
+            surplus_w=sun.planned_w - house_w,
+            fixed_surplus_w=fixed_block_sun_w(sun.planned_w, sun.pessimistic_w, share) - house_w,
             energy_wanted_wh=missing_wh,
             limits=ctx.limits,
             step_s=SLOT_S,
             block_s=block_s_for(n),
             tail_s=tail_s_for(n),
-            grid_premium_eur_per_kwh=premium,
+            grid_premium_eur_per_kwh=early_grid_premium(share),
             switch_cost_eur=SWITCH_COST_EUR,
             house_w=house_w if ctx.limits.main_fuse_w is not None else None,
             now=charger_now(ctx),
@@ -682,10 +680,20 @@ SAFE_RESERVE_S = 3600.0
 DAY_S = 86400.0
 
 
-def planned_sun_w(
-    ctx: PolicyContext, slots: int, grid_time_s: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The PV power (W) the plan counts on per slot from now, and the clear sky's.
+class PlannedSun(NamedTuple):
+    """PV power (W) per plan slot from now (`planned_sun_w`)."""
+
+    planned_w: np.ndarray
+    """What the plan counts on."""
+    pessimistic_w: np.ndarray
+    """The pessimistic quantile's."""
+    clear_w: np.ndarray
+    """The clear sky's."""
+
+
+def planned_sun_w(ctx: PolicyContext, slots: int, grid_time_s: float) -> PlannedSun:
+    """The PV power (W) the plan counts on per slot from now, the pessimistic quantile's
+    and the clear sky's.
 
     The central forecast where a disappointing sun can still be made up from the grid
     (more than `grid_time_s` + `SAFE_RESERVE_S` before the end: a later replan sees
@@ -697,35 +705,21 @@ def planned_sun_w(
     """
     fc = ctx.forecast
     if fc is None:
-        return np.zeros(slots), np.zeros(slots)
-    end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
-    covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
-    central, pessimistic, clear = (
-        forecast_slots_w(ctx, slots, name) for name in ("central_w", "pessimistic_w", "clear_sky_w")
-    )
-    far = min(int(FAR_S // SLOT_S), slots)
-    central[far:] = sunny_days_w(clear[far:], clear_share(central, clear, far, covered))
-    sure = np.arange(slots) * SLOT_S >= slots * SLOT_S - grid_time_s - SAFE_RESERVE_S
-    return np.where(sure, pessimistic, central), clear
-
-
-def forecast_slots_w(
-    ctx: PolicyContext,
-    slots: int,
-    quantile: Literal["central_w", "pessimistic_w", "clear_sky_w"],
-) -> np.ndarray:
-    """One forecast quantile's mean PV power (W) per plan slot from `ctx.now` (zeros
-    without a forecast); slots beyond the forecast repeat the slot a day earlier."""
-    fc = ctx.forecast
-    if fc is None:
-        return np.zeros(slots)
+        return PlannedSun(np.zeros(slots), np.zeros(slots), np.zeros(slots))
     end = fc.start + timedelta(seconds=len(fc) * fc.step_s)
     covered = max(int((end - ctx.now).total_seconds() // SLOT_S), 0)
     day = int(DAY_S // SLOT_S)
-    pv = slot_means(getattr(fc, quantile), fc.start, fc.step_s, ctx.now, slots, SLOT_S)
-    for i in range(max(covered, day), slots):
-        pv[i] = pv[i - day]
-    return pv
+    quantiles = []
+    for values in (fc.central_w, fc.pessimistic_w, fc.clear_sky_w):
+        pv = slot_means(values, fc.start, fc.step_s, ctx.now, slots, SLOT_S)
+        for i in range(max(covered, day), slots):
+            pv[i] = pv[i - day]
+        quantiles.append(pv)
+    central, pessimistic, clear = quantiles
+    far = min(int(FAR_S // SLOT_S), slots)
+    central[far:] = sunny_days_w(clear[far:], clear_share(central, clear, far, covered))
+    sure = np.arange(slots) * SLOT_S >= slots * SLOT_S - grid_time_s - SAFE_RESERVE_S
+    return PlannedSun(np.where(sure, pessimistic, central), pessimistic, clear)
 
 
 def fixed_block_sun_w(planned_w: np.ndarray, sure_w: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -803,12 +797,11 @@ EARLY_GRID_PREMIUM_EUR_PER_KWH = 0.05
 could cover all that is missing (EUR/kWh; less in proportion when it covers a part)."""
 
 
-def early_grid_premium(
-    surplus_w: np.ndarray, missing_wh: float, limits: ChargerLimits
-) -> np.ndarray:
+def early_grid_premium(later_share: np.ndarray) -> np.ndarray:
     """Per slot, the premium on grid energy (EUR/kWh): `EARLY_GRID_PREMIUM_EUR_PER_KWH`
-    times the share of `missing_wh` a clear sky after the slot could still deliver
-    (`later_sun_share`; `surplus_w`: the clear sky's minus the household).
+    times the share of the missing energy a clear sky after the slot could still deliver
+    (`later_sun_share` over the clear sky's surplus, which `fixed_block_sun_w` weighs by
+    too).
 
     Grid bought now cannot be returned when the sun comes; grid bought later can wait
     for it. With a flat retail price the early and the late cheap hours differ by a
@@ -818,7 +811,7 @@ def early_grid_premium(
     loss). The clear sky, not the forecast, says whether sun may still come: the
     forecast of a winter morning saw none on a day that brought 5 kWh.
     """
-    return EARLY_GRID_PREMIUM_EUR_PER_KWH * later_sun_share(surplus_w, missing_wh, limits)
+    return EARLY_GRID_PREMIUM_EUR_PER_KWH * later_share
 
 
 def later_sun_share(surplus_w: np.ndarray, missing_wh: float, limits: ChargerLimits) -> np.ndarray:
