@@ -65,10 +65,6 @@ class BackgroundJobs:
         """Every job's name and the clock time it is due next (a copy)."""
         return dict(self._due)
 
-    def next_due(self) -> datetime | None:
-        """The earliest due time of any job (None: no jobs)."""
-        return min(self._due.values(), default=None)
-
     def run(self, name: str, now: datetime) -> datetime:
         """Run job `name` now (it may block on the network); when it is due next."""
         try:
