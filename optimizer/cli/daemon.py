@@ -594,7 +594,7 @@ def budget(
 ) -> None:
     """Today's planned read times and the spend so far (from the database's call ledger).
 
-    With a fleet file (`[[accounts]]`) the plan is one account's (`--account NAME`,
+    With a fleet file (`\\[\\[accounts]]`) the plan is one account's (`--account NAME`,
     needed when the file has several): its sites share its planner and its 1000 calls.
     """
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError

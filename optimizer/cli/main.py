@@ -44,7 +44,7 @@ class RootGroup(LazyGroup):
         LazySubApp(
             "prices",
             "optimizer.cli.prices",
-            help="Electricity prices: show a day's import and export prices from [prices].",
+            help="Electricity prices: show a day's import and export prices from \\[prices].",
         ),
     )
 

@@ -149,7 +149,7 @@ def plan_command(
 ) -> None:
     """The latest least-cost plan of each charger: slots, totals, reason and age.
 
-    With a fleet file (`[[accounts]]`) the chargers are one account's: `--account NAME`,
+    With a fleet file (`\\[\\[accounts]]`) the chargers are one account's: `--account NAME`,
     or the one holding `--device-id` (needed when the file has several accounts).
     """
     from adapters.storage import SqlStore, StoreError, StoreNotFoundError, StoreUrlError

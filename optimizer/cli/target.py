@@ -57,7 +57,7 @@ def target_command(
 ) -> None:
     """State a session's target (energy by a departure) for the running daemon.
 
-    With a fleet file (`[[accounts]]`) the charger is looked up in `--account NAME`, or
+    With a fleet file (`\\[\\[accounts]]`) the charger is looked up in `--account NAME`, or
     in the account holding it; the target is kept with that account, where the fleet
     daemon polls it.
     """
