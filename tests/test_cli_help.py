@@ -48,7 +48,7 @@ def _written(command: Any) -> Counter[str]:
 
 @pytest.mark.parametrize(
     ("path", "command"),
-    [(p, c) for p, c in _commands()],
+    list(_commands()),
     ids=lambda v: " ".join(v) if isinstance(v, list) else "",
 )
 def test_help_shows_the_sections_it_names(path: list[str], command: Any) -> None:
