@@ -15,6 +15,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from optimizer.cli.lazy import LazySubApp
 from optimizer.cli.main import app
 
 SECTION = re.compile(r"\\?\[\\?\[?[a-z_.]+\]\]?")
@@ -33,6 +34,8 @@ def _commands() -> Iterator[tuple[list[str], Any]]:
     root = get_command(app)
     yield [], root
     for name, command in _subcommands(root):
+        if isinstance(command, LazySubApp):  # `device`, `prices`...: built when invoked
+            command = command.load(root)
         yield [name], command
         for sub, found in _subcommands(command):
             yield [name, sub], found

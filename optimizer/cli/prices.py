@@ -86,7 +86,7 @@ def _quietly(feed: PriceFeed, start: datetime, end: datetime) -> PriceSeries:
 
 @app.command("show")
 def show_command(
-    config: Annotated[Path, typer.Option(help="The app config (TOML) with a [prices] section")],
+    config: Annotated[Path, typer.Option(help="The app config (TOML) with a \\[prices] section")],
     day: Annotated[str | None, typer.Option(help="Local day YYYY-MM-DD (default: today)")] = None,
 ) -> None:
     """Print a day's import and export prices (EUR/kWh) from the configured provider."""
