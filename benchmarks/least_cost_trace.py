@@ -5,10 +5,11 @@ and with `--plans` every plan it made and the grid and sun it took hour by hour.
         --start 2017-01-01 --days 31 [--plans]
 
 Runs `target` with `planner = "least_cost"` and with `planner = "window"` on real-2017 (its
-day-ahead prices, the offline forecast) and solves the perfect-foresight optimum for the
-sessions; prints one line per session (arrival, departure, energy wanted; cost, grid and
-sun of each; the optimum's cost). `--plans` adds each plan (when, why, the energy wanted,
-its sun, grid and cost, its first and last grid slot) and the hours the car took energy.
+day-ahead prices, the offline forecast unless `--forecast` says otherwise) and solves the
+perfect-foresight optimum for the sessions; prints one line per session (arrival,
+departure, energy wanted; cost, grid and sun of each; the optimum's cost). `--plans` adds
+each plan (when, why, the energy wanted, its sun, grid and cost, its first and last grid
+slot) and the hours the car took energy.
 The lines of BENCHMARKS.md "Least-cost target: cost, second round" were found this way.
 """
 
@@ -25,14 +26,19 @@ from benchmarks.least_cost_year import PATTERNS, session_costs
 from optimizer.backtest.compare import solve_cost_optimum
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import BacktestResult, BacktestSetup, policy_contender, run_backtest
+from optimizer.cli.backtest_options import forecast_mode
 from optimizer.planning.record import PlanRecord
 from optimizer.policies import PolicyConfig
 from optimizer.policies.target import TargetParams
 
 
-def run(pattern: str, start: date, days: int) -> tuple[dict[str, BacktestResult], list[PlanRecord]]:
-    """Both planners' runs and every plan the least-cost one made."""
+def run(
+    pattern: str, start: date, days: int, forecast: str = "offline"
+) -> tuple[dict[str, BacktestResult], list[PlanRecord]]:
+    """Both planners' runs and every plan the least-cost one made, on `forecast`
+    (`offline`, `oracle` or `file:PATH`, as `backtest --forecast` reads it)."""
     inputs = load_real_2017(start, days, pattern=PATTERNS[pattern]())
+    mode = forecast_mode(forecast, inputs)
     plans: list[PlanRecord] = []
     offer = least_cost_plan.LeastCostPlanner._offer
 
@@ -46,7 +52,9 @@ def run(pattern: str, start: date, days: int) -> tuple[dict[str, BacktestResult]
             planner: run_backtest(
                 inputs,
                 policy_contender("target"),
-                BacktestSetup(policies=PolicyConfig(target=TargetParams(planner=planner))),
+                BacktestSetup(
+                    policies=PolicyConfig(target=TargetParams(planner=planner)), forecast=mode
+                ),
             )
             for planner in ("least_cost", "window")
         }
@@ -114,9 +122,14 @@ def main() -> None:
     parser.add_argument("--start", type=date.fromisoformat, default=date(2017, 1, 1))
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--plans", action="store_true", help="print every plan and hour")
+    parser.add_argument(
+        "--forecast",
+        default="offline",
+        help="offline (default), oracle (an upper bound) or file:PATH (archived forecasts)",
+    )
     args = parser.parse_args()
     logging.disable(logging.WARNING)
-    results, plans = run(args.pattern, args.start, args.days)
+    results, plans = run(args.pattern, args.start, args.days, args.forecast)
     report(results, plans, args.plans)
 
 
