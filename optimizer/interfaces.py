@@ -289,7 +289,7 @@ class Decision:
     `energy_cap_wh` asks the charger to stop the session by itself once its session
     energy counter reaches that many Wh (`Charger.limit_session_energy`): a car
     stopped by a reading overshoots by what it drew since; None wants no limit (one
-    set before is lifted when the car is to charge on).
+    set before is lifted where it would stop a car the decision wants charging).
     """
 
     time: datetime

@@ -48,6 +48,7 @@ def test_the_last_grid_block_stops_at_the_target_by_the_chargers_limit() -> None
     cheap = least_cost(3.0).decide(context(4 * HOUR_S))
     assert cheap.charging and cheap.pv_mode is PvMode.MAX_POWER
     assert cheap.energy_cap_wh == 3000
+    assert "the charger stops at 3.000 kWh" in cheap.reason
     # the session's own target, not the missing energy: the limit counts from the plug-in
     half = least_cost(3.0).decide(context(4 * HOUR_S, energy_wh=1000.0))
     assert half.charging and half.energy_cap_wh == 3000

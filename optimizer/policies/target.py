@@ -398,7 +398,9 @@ class TargetPolicy(Policy):
                 price_per_kwh=slot.import_eur_per_kwh,
             )
             if self.params.stop_at_target and in_last_block(plan, ctx.now, limits):
-                decision = replace(decision, energy_cap_wh=session_cap_wh(target_wh))
+                cap_wh = session_cap_wh(target_wh)
+                reason = f"{decision.reason}; the charger stops at {cap_wh / 1000:.3f} kWh"
+                decision = replace(decision, energy_cap_wh=cap_wh, reason=reason)
             return decision
         if self._planned_pause:
             return pause(ctx, self.name, f"target (least cost): {summary}")

@@ -26,7 +26,7 @@ Assumptions where V2C documents nothing (all stated, all in one place):
   `charger_until_energy` of 0 kWh lifts the energy limit (and lets a session it
   stopped charge on). The energy limit stops the car within the step that reaches
   it, at the limit (the Trydan counts energy continuously; a whole last minute at
-  16 A would be up to 61 Wh past it); the time limit at whole steps.
+  16 A on three phases would be up to 184 Wh past it); the time limit at whole steps.
 - The car draws min(offer, what it accepts): see `car.Car`. Phases used are
   min(charger phases, car phases). Power = amps * phases * voltage.
 - Counters: `session_energy_wh`, `session_seconds` (seconds with power flowing).
@@ -235,7 +235,7 @@ class SimCharger:
         """No energy limit any more (`charger_until_energy` of 0): a session the limit
         stopped charges on (unless paused, locked or stopped by its time limit)."""
         self.until_energy_wh = None
-        self.limit_reached = self.until_seconds is not None and self._time_limit_reached()
+        self.limit_reached = self._time_limit_reached()
 
     def _time_limit_reached(self) -> bool:
         session = self.session
