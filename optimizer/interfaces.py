@@ -238,6 +238,24 @@ class Charger(Protocol):
         """Pause charging (`pausecharge`)."""
         ...
 
+    @property
+    def limits_session_energy(self) -> bool:
+        """Whether `limit_session_energy` works on this charger. False by default: a
+        charger that does not say so cannot stop a session by itself, and the
+        controller stops the car with `pause` (chargers inherit this class for it)."""
+        return False
+
+    def limit_session_energy(self, wh: int | None) -> None:
+        """Stop the session by itself once its energy counter (`session_energy_wh` of
+        the readings, counted from the plug-in) reaches `wh` (Wh, > 0); None lifts the
+        limit (`charger_until_energy`). The limit holds for this plug-in session only.
+
+        By default not supported: a `ChargerError`, not retryable.
+        """
+        raise ChargerError(
+            f"{type(self).__name__} cannot limit a session's energy", retryable=False
+        )
+
 
 class Clock(Protocol):
     """Where the controller gets the time: wall clock, simulator clock, or backtest clock."""
@@ -253,7 +271,7 @@ class Command:
 
     time: datetime
     device_id: str
-    kind: str  # "set_current" | "set_pv_mode" | "start" | "pause"
+    kind: str  # "set_current" | "set_pv_mode" | "start" | "pause" | "limit_energy"
     value: int | None
     ok: bool
     error: str | None = None
@@ -268,6 +286,10 @@ class Decision:
     `reason` is a human sentence stored with the decision.
     `import_eur_per_kwh` is the grid import price in force when it was made
     (EUR/kWh, what the policy could see), None when no price was known.
+    `energy_cap_wh` asks the charger to stop the session by itself once its session
+    energy counter reaches that many Wh (`Charger.limit_session_energy`): a car
+    stopped by a reading overshoots by what it drew since; None wants no limit (one
+    set before is lifted where it would stop a car the decision wants charging).
     """
 
     time: datetime
@@ -280,6 +302,7 @@ class Decision:
     surplus_w: float | None = None
     details: dict[str, float | str | None] = field(default_factory=dict)
     import_eur_per_kwh: float | None = None
+    energy_cap_wh: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

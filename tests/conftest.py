@@ -29,6 +29,7 @@ from adapters.v2c_cloud.engine import NO_RETRY, RetryPolicy
 from optimizer.budget.scheduler import ReadContext, ReadScheduler
 from optimizer.interfaces import (
     ApiCall,
+    Charger,
     ChargerError,
     ChargerReading,
     ChargeState,
@@ -69,8 +70,10 @@ class World:
     plugged: bool = True
 
 
-class FakeCharger:
-    """A charger that obeys commands instantly; `fail_next` makes the next call raise."""
+class FakeCharger(Charger):
+    """A charger that obeys commands instantly; `fail_next` makes the next call raise.
+
+    It has the port's defaults (no session energy limit)."""
 
     def __init__(self, clock: FakeClock, world: World, device_id: str = "dev1") -> None:
         self.clock = clock

@@ -502,3 +502,20 @@ def test_a_restart_from_the_state_file_goes_on_where_it_stopped(
     path.write_bytes(b"not a pickle")
     with pytest.raises(StateFileError, match="not a simulator state file"):
         load_state(path, config)
+
+
+def test_an_energy_limit_of_0_kwh_lifts_the_limit(make_sim: MakeSim) -> None:
+    # The controller lifts the session energy limit it set with 0 kWh (the simulator's
+    # assumption: V2C documents no other way); refused before, as any limit <= 0.
+    sim = make_sim()
+    charger = sim.simulator.world.charger(DEVICE)
+    d = {"deviceId": DEVICE}
+    with api(sim) as client:
+        r = client.post("/device/charger_until_energy", params={**d, "value": "2.5"})
+        assert r.status_code == 200, r.text
+        with sim.simulator.locked_world():
+            assert charger.until_energy_wh == 2500.0
+        r = client.post("/device/charger_until_energy", params={**d, "value": "0"})
+        assert r.status_code == 200, r.text
+        with sim.simulator.locked_world():
+            assert charger.until_energy_wh is None

@@ -97,6 +97,7 @@ def test_a_removed_waker_is_not_called() -> None:
         ("read failed (HTTP 503); retry in 30 s", "read"),
         ("set_current failed (timeout); retry in 60 s", "write"),
         ("pause failed (HTTP 500); retry in 30 s", "write"),
+        ("limit_energy failed (HTTP 500); retry in 30 s", "write"),
         ("something new", "other"),
     ],
 )

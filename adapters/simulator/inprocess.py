@@ -26,6 +26,7 @@ from adapters.simulator.world.world import World
 from optimizer.interfaces import (
     ApiCall,
     CallListener,
+    Charger,
     ChargerError,
     ChargerRateLimited,
     ChargerReading,
@@ -85,7 +86,7 @@ class SimClock:
         self._now = self._now + timedelta(seconds=seconds)
 
 
-class WorldCharger:
+class WorldCharger(Charger):
     """One simulated Trydan as an `optimizer.interfaces.Charger`, with call accounting.
 
     `quota` is the account's call counter (`account_quota(daily_limit)`), shared by
@@ -208,3 +209,16 @@ class WorldCharger:
     def pause(self) -> None:
         """`pausecharge`."""
         self._write("pausecharge", self._sim.pause)
+
+    @property
+    def limits_session_energy(self) -> bool:
+        """The simulated Trydan stops a session at an energy limit."""
+        return True
+
+    def limit_session_energy(self, wh: int | None) -> None:
+        """`charger_until_energy`: stop the session at `wh` (Wh) of it; None lifts it."""
+        sim = self._sim
+        if wh is None:
+            self._write("charger_until_energy", sim.lift_energy_limit)
+        else:
+            self._write("charger_until_energy", lambda: sim.charge_until_energy(wh))

@@ -25,6 +25,7 @@ from adapters.v2c_cloud.models import CurrentStateCharge
 from adapters.v2c_cloud.sync import V2CClient
 from optimizer.interfaces import (
     NOMINAL_VOLTAGE_V,
+    Charger,
     ChargerAuthError,
     ChargerError,
     ChargerRateLimited,
@@ -102,7 +103,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class CloudCharger:
+class CloudCharger(Charger):
     """One Trydan reached through the V2C Cloud (implements `optimizer.interfaces.Charger`).
 
     `clock` stamps readings (tz-aware UTC); pass the world's clock in simulations.
@@ -154,3 +155,14 @@ class CloudCharger:
         """Pause charging (`pausecharge`)."""
         with charger_errors():
             self._client.pausecharge(self._device_id)
+
+    @property
+    def limits_session_energy(self) -> bool:
+        """The Trydan stops a session at an energy limit (`charger_until_energy`)."""
+        return True
+
+    def limit_session_energy(self, wh: int | None) -> None:
+        """Stop the session at `wh` (Wh) of it (`charger_until_energy`, sent in kWh);
+        None sends 0 kWh, taken as no limit (V2C documents no other way to lift it)."""
+        with charger_errors():
+            self._client.charger_until_energy(self._device_id, 0.0 if wh is None else wh)

@@ -29,7 +29,12 @@ from optimizer.interfaces import (
 from optimizer.policies.base import CommandedState, PolicyContext
 
 Write = tuple[str, int | None]
-"""One planned call: `(kind, value)`, kind one of set_pv_mode, set_current, start, pause."""
+"""One planned call: `(kind, value)`, kind one of set_pv_mode, set_current, start, pause,
+limit_energy (value: the session's energy limit in Wh, None to lift it)."""
+
+CAP_READ_TOL_WH = 10.0
+"""A reading this close below the session energy limit (Wh) shows the charger stopped
+at it: the cloud reports the session's energy in kWh with two decimals."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +81,34 @@ class Actuator:
             writes.append(("set_pv_mode", int(decision.pv_mode)))
         if self._current_needs_write(ctx, decision):
             writes.append(("set_current", decision.current_a))
+        if self._cap_needs_write(ctx, decision):
+            writes.append(("limit_energy", decision.energy_cap_wh))
         if c.charging is not True:
             writes.append(("start", None))
         return writes
+
+    def _cap_needs_write(self, ctx: PolicyContext, decision: Decision) -> bool:
+        """Whether the charger's session energy limit must change for a charging
+        `decision`: set (or moved) when the decision carries one; lifted when it carries
+        none and the limit set would stop the car, that is when the charger follows the
+        sun (we do not stop it: a sunny afternoon after a night's target is free
+        energy) or the session stands at the limit already. A car at a fixed current
+        below the limit is stopped by the controller anyway: lifting it there (a grid
+        block before the plan's last) cost a lift and a second set a night.
+
+        Written after the mode and the current (a car the lift lets go charges as the
+        decision wants), before a start (a started car is limited from its first Wh).
+        Never on a charger that cannot limit a session: the controller's own stop is
+        all there is then."""
+        if not self.charger.limits_session_energy:
+            return False
+        wanted, held = decision.energy_cap_wh, self.commanded.energy_cap_wh
+        if wanted is not None or held is None:
+            return wanted != held
+        return (
+            decision.pv_mode is not PvMode.MAX_POWER
+            or ctx.session_energy_wh >= held - CAP_READ_TOL_WH
+        )
 
     def _current_needs_write(self, ctx: PolicyContext, decision: Decision) -> bool:
         old = self.commanded.current_a
@@ -153,6 +183,8 @@ class Actuator:
             self.charger.set_pv_mode(PvMode(value))
         elif kind == "start":
             self.charger.start()
+        elif kind == "limit_energy":
+            self.charger.limit_session_energy(value)
         else:
             self.charger.pause()
 
@@ -165,6 +197,8 @@ class Actuator:
         elif kind == "set_pv_mode":
             assert value is not None
             self.commanded = replace(c, pv_mode=PvMode(value))
+        elif kind == "limit_energy":
+            self.commanded = replace(c, energy_cap_wh=value)
         else:
             self.commanded = replace(c, charging=kind == "start")
 
@@ -172,15 +206,32 @@ class Actuator:
         """Correct the commanded state from what the charger reports.
 
         The setpoint is trusted only while the controller regulates (MAX_POWER):
-        in the charger's own PV modes it reports its self-chosen current.
+        in the charger's own PV modes it reports its self-chosen current. A new car's
+        session has no energy limit (the charger drops it at unplug); a car standing
+        at the limit is stopped as if paused (a pause would cost a call for nothing).
         """
         c = self.commanded
         current = c.current_a
         if c.pv_mode is PvMode.MAX_POWER and reading.current_setpoint_a >= 1.0:
             current = round(reading.current_setpoint_a)
-        charging = c.charging
+        charging, cap = c.charging, c.energy_cap_wh
+        if car_arrived or reading.charge_state is ChargeState.DISCONNECTED:
+            cap = None  # the charger dropped it at the unplug
         if car_arrived:
             charging = None  # a new car: make sure start/pause reaches the charger once
         elif reading.charge_state is ChargeState.CHARGING and charging is False:
             charging = True  # someone started it behind our back
-        self.commanded = CommandedState(current_a=current, pv_mode=c.pv_mode, charging=charging)
+        elif _stopped_at_cap(reading, cap):
+            charging = False
+        self.commanded = CommandedState(
+            current_a=current, pv_mode=c.pv_mode, charging=charging, energy_cap_wh=cap
+        )
+
+
+def _stopped_at_cap(reading: ChargerReading, cap_wh: int | None) -> bool:
+    """Whether the reading shows a car the session energy limit `cap_wh` (Wh) stopped."""
+    return (
+        cap_wh is not None
+        and reading.charge_state is ChargeState.CONNECTED
+        and reading.session_energy_wh >= cap_wh - CAP_READ_TOL_WH
+    )

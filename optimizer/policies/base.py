@@ -34,6 +34,8 @@ class CommandedState:
     current_a: int | None = None
     pv_mode: PvMode | None = None
     charging: bool | None = None
+    energy_cap_wh: int | None = None
+    """The session energy limit set on the charger (Wh); None: none set this session."""
 
 
 @dataclass(frozen=True, slots=True)

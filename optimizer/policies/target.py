@@ -115,6 +115,14 @@ class TargetParams(BaseModel):
     export_price_per_kwh: float = Field(
         default=0.0, description="Export price least_cost values the sun at when none is known"
     )
+    stop_at_target: bool = Field(
+        default=True,
+        description=(
+            "least_cost: in the plan's last grid block have the charger stop the session "
+            "by itself at the target (charger_until_energy, one call), instead of the "
+            "car drawing past it until the next reading shows it met"
+        ),
+    )
     solar: SolarOnlyParams = Field(default_factory=SolarOnlyParams)
 
     @field_validator("departure")
@@ -380,7 +388,7 @@ class TargetPolicy(Policy):
             done_in_s = missing_wh / max(amps * limits.watts_per_amp, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             self._goal_at = goal_time(ctx, missing_wh, amps)
-            return charge_at(
+            decision = charge_at(
                 ctx,
                 self.name,
                 amps,
@@ -389,6 +397,11 @@ class TargetPolicy(Policy):
                 solar_expected_wh=plan.solar_wh,
                 price_per_kwh=slot.import_eur_per_kwh,
             )
+            if self.params.stop_at_target and in_last_block(plan, ctx.now, limits):
+                cap_wh = session_cap_wh(target_wh)
+                reason = f"{decision.reason}; the charger stops at {cap_wh / 1000:.3f} kWh"
+                decision = replace(decision, energy_cap_wh=cap_wh, reason=reason)
+            return decision
         if self._planned_pause:
             return pause(ctx, self.name, f"target (least cost): {summary}")
         no_sun = ctx.surplus_w is None or ctx.surplus_w < NO_SUN_FRACTION * ctx.limits.min_power_w
@@ -590,10 +603,27 @@ def fixed_current_a(
     the car stops at the target, so rounding up there only finishes it earlier in the
     same hour at the same price.
     """
+    i, end, last = _fixed_block(plan, now, limits.watts_per_amp)
+    wpa = limits.watts_per_amp
+    amps = whole_amps(plan.slots[i].power_w, wpa)
+    left_h = ((plan.start - now).total_seconds() + (end + 1) * plan.step_s) / 3600.0
+    if last and left_h > 0.0:
+        amps = max(amps, math.ceil(missing_wh / left_h / wpa - 1e-9))
+    return min(max(amps, limits.min_current_a), limits.max_current_a)
+
+
+def in_last_block(plan: ChargePlan, now: datetime, limits: ChargerLimits) -> bool:
+    """Whether the plan's slot at `now` is in its last block of energy: a run at one
+    power after which the plan puts nothing more in the car (see `fixed_current_a`)."""
+    return _fixed_block(plan, now, limits.watts_per_amp)[2]
+
+
+def _fixed_block(plan: ChargePlan, now: datetime, wpa: float) -> tuple[int, int, bool]:
+    """The index of the slot at `now`, of the last slot of its block (the slots after it
+    at the same power, within 0.1 A of `wpa` W/A) and whether the plan puts nothing in
+    the car after that block."""
     slots, i = plan.slots, int((now - plan.start).total_seconds() // plan.step_s)
     i = min(max(i, 0), len(slots) - 1)
-    wpa = limits.watts_per_amp
-    amps = whole_amps(slots[i].power_w, wpa)
     tolerance_w = 0.1 * wpa  # the same fixed current: one block
     end = i
     while end + 1 < len(slots) and slots[end + 1].mode is SlotMode.FIXED:
@@ -601,10 +631,17 @@ def fixed_current_a(
             break
         end += 1
     last = all(slot.energy_wh <= 1e-6 for slot in slots[end + 1 :])
-    left_h = ((plan.start - now).total_seconds() + (end + 1) * plan.step_s) / 3600.0
-    if last and left_h > 0.0:
-        amps = max(amps, math.ceil(missing_wh / left_h / wpa - 1e-9))
-    return min(max(amps, limits.min_current_a), limits.max_current_a)
+    return i, end, last
+
+
+def session_cap_wh(target_wh: float) -> int:
+    """The charger's session energy limit (whole Wh) that stops the car at `target_wh`.
+
+    The target counts the session's energy as the charger's counter does (from the
+    plug-in: `PolicyContext.session_energy_wh` is that counter), so the limit is the
+    target itself, not what is still missing; rounded up, so the target is met.
+    """
+    return math.ceil(target_wh - 1e-9)
 
 
 def _plan_summary(

@@ -20,7 +20,7 @@ ERROR_KINDS: tuple[str, ...] = (
 )
 """Every kind `error_kind` answers."""
 
-_WRITES = ("set_current", "set_pv_mode", "start", "pause")
+_WRITES = ("set_current", "set_pv_mode", "start", "pause", "limit_energy")
 """The `Command.kind`s: the calls whose failure is a write error."""
 
 

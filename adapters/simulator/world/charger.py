@@ -23,6 +23,10 @@ Assumptions where V2C documents nothing (all stated, all in one place):
   persist across sessions. `charger_until_energy` / `charger_until_minutes`
   stop the session once its energy / charging time reaches the limit; the
   limits apply to the current (or next) session and clear at unplug.
+  `charger_until_energy` of 0 kWh lifts the energy limit (and lets a session it
+  stopped charge on). The energy limit stops the car within the step that reaches
+  it, at the limit (the Trydan counts energy continuously; a whole last minute at
+  16 A on three phases would be up to 184 Wh past it); the time limit at whole steps.
 - The car draws min(offer, what it accepts): see `car.Car`. Phases used are
   min(charger phases, car phases). Power = amps * phases * voltage.
 - Counters: `session_energy_wh`, `session_seconds` (seconds with power flowing).
@@ -53,6 +57,10 @@ FloatArray = npt.NDArray[np.float64]
 
 SHORT_SEGMENT_STEPS = 48
 """Segments up to this many steps run in plain Python (numpy's per-call cost dominates there)."""
+
+
+LIMIT_TOL_WH = 1e-6
+"""A session this close to its energy limit (Wh) has reached it (float rounding)."""
 
 
 def _whole_amps(amps: int, what: str) -> int:
@@ -223,6 +231,20 @@ class SimCharger:
         self.until_energy_wh = float(wh)
         self.limit_reached = False
 
+    def lift_energy_limit(self) -> None:
+        """No energy limit any more (`charger_until_energy` of 0): a session the limit
+        stopped charges on (unless paused, locked or stopped by its time limit)."""
+        self.until_energy_wh = None
+        self.limit_reached = self._time_limit_reached()
+
+    def _time_limit_reached(self) -> bool:
+        session = self.session
+        return (
+            session is not None
+            and self.until_seconds is not None
+            and session.seconds >= self.until_seconds
+        )
+
     def charge_until_seconds(self, s: float) -> None:
         """Stop the session after `s` seconds of charging (`charger_until_minutes`)."""
         if not math.isfinite(s) or s <= 0:
@@ -382,14 +404,14 @@ class SimCharger:
         # Bulk: the car accepts its maximum current while SoC <= taper start.
         amps = np.minimum(offer, car.max_current_a)
         energy = amps * wpa * h
-        before = np.concatenate(([0.0], np.cumsum(energy)[:-1]))
+        after = np.cumsum(energy)
+        before = np.concatenate(([0.0], after[:-1]))
         bulk = int(
             np.searchsorted(before, (car.taper_start_soc - car.soc) / car.soc_per_wh(), "right")
         )
-        if self.until_energy_wh is not None:
-            bulk = min(
-                bulk, int(np.searchsorted(before, self.until_energy_wh - session.energy_wh, "left"))
-            )
+        if self.until_energy_wh is not None:  # the step crossing the limit: in `_draw`
+            left_wh = self.until_energy_wh - session.energy_wh
+            bulk = min(bulk, int(np.searchsorted(after, left_wh, "right")))
         if self.until_seconds is not None:
             charging_s = np.concatenate(([0.0], np.cumsum(energy > 0)[:-1])) * dt
             bulk = min(
@@ -444,7 +466,7 @@ class SimCharger:
         e_sum = solar_sum = export_sum = secs = 0.0
         stop = len(offer)
         for i, offered in enumerate(offer):
-            if (until_e is not None and session.energy_wh + e_sum >= until_e) or (
+            if (until_e is not None and session.energy_wh + e_sum >= until_e - LIMIT_TOL_WH) or (
                 until_s is not None and session.seconds + secs >= until_s
             ):
                 self.limit_reached = True
@@ -456,6 +478,9 @@ class SimCharger:
                 break
             amps = drawn_current_a(offered, accepted)
             power = amps * wpa
+            if until_e is not None and session.energy_wh + e_sum + power * h > until_e:
+                power = (until_e - session.energy_wh - e_sum) / h  # stops at the limit
+                amps = power / wpa
             if rec_w is not None and rec_a is not None:
                 rec_w[i0 + i] = power
                 rec_a[i0 + i] = amps
