@@ -201,10 +201,10 @@ class _Client:
         self.sent.append((device_id, energy_wh))
 
 
-def test_the_cloud_charger_sends_the_limit_and_0_kwh_to_lift_it() -> None:
+def test_the_cloud_charger_sends_the_limit_and_lifts_it_with_one_no_session_reaches() -> None:
     client = _Client()
     charger = CloudCharger(client, "D")  # type: ignore[arg-type]
     assert charger.limits_session_energy
     charger.limit_session_energy(3000)
     charger.limit_session_energy(None)
-    assert client.sent == [("D", 3000), ("D", 0.0)]
+    assert client.sent == [("D", 3000), ("D", 250_000)]

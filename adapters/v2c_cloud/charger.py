@@ -103,6 +103,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+NO_LIMIT_WH = 250_000
+"""The energy limit (Wh) that lifts one: 250 kWh, more than any car's battery takes in a
+session."""
+
+
 class CloudCharger(Charger):
     """One Trydan reached through the V2C Cloud (implements `optimizer.interfaces.Charger`).
 
@@ -163,6 +168,10 @@ class CloudCharger(Charger):
 
     def limit_session_energy(self, wh: int | None) -> None:
         """Stop the session at `wh` (Wh) of it (`charger_until_energy`, sent in kWh);
-        None sends 0 kWh, taken as no limit (V2C documents no other way to lift it)."""
+        None lifts the limit by raising it to `NO_LIMIT_WH`, which no session reaches.
+
+        V2C documents no way to clear the limit, nor what 0 kWh means (it might stop
+        the car at once), so a limit is lifted with a value that can never bite.
+        """
         with charger_errors():
-            self._client.charger_until_energy(self._device_id, 0.0 if wh is None else wh)
+            self._client.charger_until_energy(self._device_id, NO_LIMIT_WH if wh is None else wh)
