@@ -22,9 +22,10 @@ two views of every run:
   call and sent no command ("identical but for N idle cycles dropped").
 
 `compare` says for each slice and contender which views are identical and shows
-the first difference. Energies are compared exactly and, separately, to 1e-6 Wh:
-the world sums the energy of a stretch of steps in one go, so splitting the same
-steps at other cycle times may change the last bits of a sum (never a command).
+the first difference. Energies are compared exactly and, separately, to 1e-6 Wh
+(readings' values included): the world folds its energy sums one step at a time, so
+splitting the same steps at other cycle times changes no bit, but a change to how
+the world sums moves their last bits once (the step-by-step fold did, h-fast5).
 """
 
 from __future__ import annotations
@@ -161,9 +162,15 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
 
 
 def _rounded(value: Any) -> Any:
-    """Floats rounded to the energy tolerance (for the 'within 1e-6 Wh' comparison)."""
+    """Floats rounded to the energy tolerance (for the 'within 1e-6 Wh' comparison); a
+    reading's values are recorded as their repr, so a float's repr is rounded too."""
     if isinstance(value, float):
         return round(value / ENERGY_TOLERANCE_WH) * ENERGY_TOLERANCE_WH
+    if isinstance(value, str):
+        try:
+            return _rounded(float(value))
+        except (ValueError, OverflowError):  # not a number, or not a finite one
+            return value
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     if isinstance(value, list):
