@@ -1,7 +1,7 @@
 """Record and compare what backtests did, to prove a speed-up changed nothing that matters.
 
     .venv/bin/python benchmarks/trace_backtest.py record before.json [--days 3]
-        [--slices summer,spring,winter] [--contenders solar_only,target,...]
+        [--slices summer,spring,winter] [--contenders solar_only,target,...] [--awake]
     .venv/bin/python benchmarks/trace_backtest.py compare before.json after.json
 
 `record` runs each contender on each real-2017 slice with `run_backtest` (contenders
@@ -21,10 +21,15 @@ two views of every run:
   every kept cycle's decision and calls identical and drop only cycles that made no
   call and sent no command ("identical but for N idle cycles dropped").
 
+`record --awake` runs the controller checking in every `max_cycle_interval_s` all
+along (`idle_max_interval_s` at the check-in interval: no sleeping at all), the
+reference every way of sleeping must be "identical but for idle cycles dropped" to.
+
 `compare` says for each slice and contender which views are identical and shows
-the first difference. Energies are compared exactly and, separately, to 1e-6 Wh:
-the world sums the energy of a stretch of steps in one go, so splitting the same
-steps at other cycle times may change the last bits of a sum (never a command).
+the first difference. Energies are compared exactly and, separately, to 1e-6 Wh
+(readings' values included): the world folds its energy sums one step at a time, so
+splitting the same steps at other cycle times changes no bit, but a change to how
+the world sums moves their last bits once (the step-by-step fold did, h-fast5).
 """
 
 from __future__ import annotations
@@ -43,10 +48,12 @@ from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import (
     PRICE_BASELINE_NAMES,
     BacktestResult,
+    BacktestSetup,
     Contender,
     baseline_contender,
     run_backtest,
 )
+from optimizer.cycle.settings import ControllerSettings
 
 SLICES = {
     "summer": date(2017, 6, 1),
@@ -72,12 +79,14 @@ class _RecordingStore(MemoryStore):
         _RecordingStore.last = self
 
 
-def run_traced(inputs: Any, contender: Contender) -> tuple[BacktestResult, MemoryStore]:
+def run_traced(
+    inputs: Any, contender: Contender, setup: BacktestSetup | None = None
+) -> tuple[BacktestResult, MemoryStore]:
     """`run_backtest` with its store kept (the engine builds a `MemoryStore` itself)."""
     original = engine.MemoryStore
     engine.MemoryStore = _RecordingStore  # type: ignore[misc]
     try:
-        result = run_backtest(inputs, contender)
+        result = run_backtest(inputs, contender, setup)
     finally:
         engine.MemoryStore = original  # type: ignore[misc]
     store = _RecordingStore.last
@@ -114,7 +123,16 @@ def _reading_values(reading: Any) -> list[Any]:
     return [getattr(reading, n) for n in names if n != "time"]
 
 
-def record(path: Path, slices: list[str], names: list[str], days: int) -> None:
+def awake_setup() -> BacktestSetup:
+    """The default setup with a controller that never sleeps past a check-in."""
+    check_in_s = ControllerSettings().max_cycle_interval_s
+    return BacktestSetup(controller=ControllerSettings(idle_max_interval_s=check_in_s))
+
+
+def record(
+    path: Path, slices: list[str], names: list[str], days: int, *, awake: bool = False
+) -> None:
+    setup = awake_setup() if awake else None
     out: dict[str, Any] = {}
     wanted = set(names)
     for slice_name in slices:
@@ -128,7 +146,7 @@ def record(path: Path, slices: list[str], names: list[str], days: int) -> None:
         for contender in [*all_contenders(policies), *extra]:
             if contender.name not in wanted:
                 continue
-            result, store = run_traced(inputs, contender)
+            result, store = run_traced(inputs, contender, setup)
             out[f"{slice_name}/{contender.name}"] = trace(result, store)
             print(f"{slice_name}/{contender.name}: {result.cycles} cycles", flush=True)
     path.write_text(json.dumps(out))
@@ -161,9 +179,15 @@ def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
 
 
 def _rounded(value: Any) -> Any:
-    """Floats rounded to the energy tolerance (for the 'within 1e-6 Wh' comparison)."""
+    """Floats rounded to the energy tolerance (for the 'within 1e-6 Wh' comparison); a
+    reading's values are recorded as their repr, so a float's repr is rounded too."""
     if isinstance(value, float):
         return round(value / ENERGY_TOLERANCE_WH) * ENERGY_TOLERANCE_WH
+    if isinstance(value, str):
+        try:
+            return _rounded(float(value))
+        except (ValueError, OverflowError):  # not a number, or not a finite one
+            return value
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -240,12 +264,16 @@ def main() -> int:
     rec.add_argument("--days", type=int, default=3)
     rec.add_argument("--slices", default=",".join(SLICES))
     rec.add_argument("--contenders", default=DEFAULT_CONTENDERS)
+    rec.add_argument(
+        "--awake", action="store_true", help="a controller that checks in all along (no sleep)"
+    )
     cmp_ = sub.add_parser("compare")
     cmp_.add_argument("before", type=Path)
     cmp_.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "record":
-        record(args.path, args.slices.split(","), args.contenders.split(","), args.days)
+        slices, names = args.slices.split(","), args.contenders.split(",")
+        record(args.path, slices, names, args.days, awake=args.awake)
         return 0
     return 0 if compare(args.before, args.after) else 1
 

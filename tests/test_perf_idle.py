@@ -99,9 +99,34 @@ def test_sleeping_changes_no_call_command_or_energy(
         (c.time, c.endpoint, c.status) for c in awake.calls
     ]
     pd.testing.assert_frame_equal(asleep.steps, awake.steps, check_exact=True)
-    pd.testing.assert_frame_equal(asleep.sessions, awake.sessions)
-    for key, value in awake.totals.items():
-        assert asleep.totals[key] == pytest.approx(value, rel=1e-12, abs=1e-9)
+    pd.testing.assert_frame_equal(asleep.sessions, awake.sessions, check_exact=True)
+    assert asleep.totals == awake.totals  # the world's sums do not see where cycles fell
+
+
+def _sunny_plugged_cycles(result: BacktestResult) -> int:
+    """Cycles that ran with the car plugged in and the sun up (PV over 500 W)."""
+    steps = result.steps
+    start = steps["time"].iloc[0]
+    step_s = float(steps["duration_s"].iloc[0])
+    at = ((pd.DatetimeIndex(result.cycle_log["time"]) - start).total_seconds() // step_s).to_numpy()
+    rows = steps.iloc[np.clip(at.astype(int), 0, len(steps) - 1)]
+    return int((rows["plugged_in"].to_numpy() & (rows["pv_w"].to_numpy() > 500.0)).sum())
+
+
+@pytest.mark.parametrize("policy", ["solar_only", "min_solar", "target_window"])
+def test_the_read_hint_sleeps_through_daytime_check_ins(policy: str) -> None:
+    """With the car plugged in under the sun the planner promises nothing, but the
+    policy's read hint refuses every read for 900 s after one: the check-ins before
+    that are slept through, and the charger still sees the very same calls."""
+    inputs = _days(2, 3)
+    awake = _run(inputs, policy, sleep=False)
+    asleep = _run(inputs, policy, sleep=True)
+    assert _sunny_plugged_cycles(asleep) < 0.8 * _sunny_plugged_cycles(awake)
+    assert [(c.time, c.endpoint, c.status) for c in asleep.calls] == [
+        (c.time, c.endpoint, c.status) for c in awake.calls
+    ]
+    pd.testing.assert_frame_equal(asleep.steps, awake.steps, check_exact=True)
+    assert asleep.totals == awake.totals
 
 
 def _ctx(plugged: bool | None, pv_w: float, last_read: datetime | None) -> ReadContext:

@@ -6,6 +6,7 @@ without the ability; the implementations that have it override the member.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from adapters.storage import MemoryStore
@@ -45,6 +46,21 @@ def test_a_read_scheduler_makes_no_steady_promise_by_default() -> None:
     scheduler = FakeScheduler()
     now = T0 + timedelta(minutes=1)
     assert scheduler.steady_until(now, _read_ctx(), now + timedelta(hours=5)) == now
+
+
+def test_a_read_scheduler_keeps_check_ins_for_other_chargers_by_default() -> None:
+    """Only a scheduler that can tell says a charger's check-ins move no other
+    charger's reads: the fixed schedule always, the planner with one charger."""
+    assert FakeScheduler().check_ins_shared() is True
+    assert FixedIntervalSchedule(90.0, daily_limit=100).check_ins_shared() is False
+    config = BudgetConfig(daily_limit=1000, reserve=100)
+    planner = BudgetPlanner(config, pv_profile=sunny_pv)
+    assert planner.check_ins_shared() is False
+    assert BudgetPlanner(config, pv_profile=sunny_pv, devices=2).check_ins_shared() is True
+    now = T0 + timedelta(minutes=1)
+    planner.next_read_at(now, _read_ctx())
+    planner.next_read_at(now, replace(_read_ctx(), device_id="dev2"))
+    assert planner.check_ins_shared() is True  # a second charger asked
 
 
 def test_a_fixed_schedule_lets_reads_use_every_call_and_restores_nothing() -> None:

@@ -14,7 +14,13 @@ from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.forecast_cache import ForecastCache
 from optimizer.cycle.observation import Observation
 from optimizer.cycle.settings import ControllerSettings
-from optimizer.cycle.wake import WakePlanner, dark_until, grid_ceil, reached_read
+from optimizer.cycle.wake import (
+    WakePlanner,
+    dark_until,
+    grid_ceil,
+    hint_holds_until,
+    reached_read,
+)
 from optimizer.interfaces import ChargerError, Decision, PvMode
 from optimizer.policies.base import FOREVER, CommandedState, Policy, PolicyContext, pause
 from tests.conftest import T0, FakeForecaster, FakePorts, FakeScheduler, flat_forecast
@@ -53,6 +59,14 @@ class SteadyScheduler(FakeScheduler):
 
     def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
         return self.steady
+
+
+class OwnScheduler(FakeScheduler):
+    """Reads every `interval_s`, no steady promise; plans no other charger from this
+    one's check-ins."""
+
+    def check_ins_shared(self) -> bool:
+        return False
 
 
 class ObservingOnly(FakeForecaster):
@@ -243,3 +257,41 @@ def test_a_sleep_ends_at_the_check_in_just_before_the_planned_read() -> None:
     rig2 = Rig(Paused(FOREVER, hint=None), SteadyScheduler(T0 + timedelta(hours=2), 1710.0))
     rig2.observation.read(T0 - timedelta(seconds=1710.0 - 1230.0), None, None)
     assert rig2.next_at(T0) == T0 + timedelta(seconds=1230.0)  # 30 s after it: the read
+
+
+def test_hint_holds_until_the_last_check_in_not_after_the_hint() -> None:
+    last = T0 - timedelta(seconds=100)
+    assert hint_holds_until(T0, T0, 900.0, 300.0) == T0 + 3 * STEP  # on the grid: the read
+    assert hint_holds_until(T0, last, 900.0, 300.0) == T0 + 2 * STEP  # 100 s before it
+    assert hint_holds_until(T0, last, 350.0, 300.0) == T0  # the next check-in is past it
+    assert hint_holds_until(T0, T0 - STEP, 300.0, 300.0) == T0  # already due
+
+
+def test_a_read_hint_sleeps_through_check_ins_it_keeps_from_reading() -> None:
+    """With the policy's promise and a 900 s read hint, the check-ins before the last
+    read + 900 s read nothing and plan nothing else, whatever the scheduler plans: the
+    controller sleeps to the read (or the last check-in before it), not to its promise."""
+    rig = Rig(Paused(FOREVER, hint=900.0), OwnScheduler(interval_s=60.0))
+    rig.observation.read(T0, None, None)
+    assert rig.next_at(T0) == T0 + 3 * STEP
+    off_grid = Rig(Paused(FOREVER, hint=900.0), OwnScheduler(interval_s=60.0))
+    off_grid.observation.read(T0 - timedelta(seconds=100), None, None)
+    assert off_grid.next_at(T0) == T0 + 2 * STEP
+    no_promise = Rig(Paused(None, hint=900.0), OwnScheduler(interval_s=60.0))
+    no_promise.observation.read(T0, None, None)
+    assert no_promise.next_at(T0) == T0 + STEP  # the policy may decide otherwise
+
+
+def test_a_read_hint_keeps_the_check_ins_that_other_chargers_plans_depend_on() -> None:
+    """A scheduler that plans several chargers from each one's check-ins (the default
+    answer of `check_ins_shared`) keeps them: they move the other chargers' reads."""
+    rig = Rig(Paused(FOREVER, hint=900.0), FakeScheduler(interval_s=60.0))
+    rig.observation.read(T0, None, None)
+    assert rig.next_at(T0) == T0 + STEP
+
+
+def test_a_steady_plan_beyond_the_hint_still_sleeps_to_the_plan() -> None:
+    scheduler = SteadyScheduler(steady=T0 + timedelta(hours=2), interval_s=3000.0)
+    rig = Rig(Paused(FOREVER, hint=900.0), scheduler)
+    rig.observation.read(T0, None, None)
+    assert rig.next_at(T0) == T0 + 10 * STEP  # the planned read, 3000 s on

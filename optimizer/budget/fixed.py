@@ -88,6 +88,11 @@ class FixedIntervalSchedule(LedgeredScheduler):
             return now
         return max(now, ctx.last_read + timedelta(seconds=self.interval_s))
 
+    def check_ins_shared(self) -> bool:
+        """False: each charger reads on its own rhythm from its own last read; the shared
+        limit moves with calls only, never with a check-in."""
+        return False
+
     def steady_until(self, now: datetime, ctx: ReadContext, dark_until: datetime) -> datetime:
         """The end of the quota day: reads come every `interval_s` whatever happens."""
         now = require_utc(now, "now")

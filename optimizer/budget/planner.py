@@ -222,6 +222,12 @@ class BudgetPlanner(LedgeredScheduler):
         budget = cfg.spendable(reads_left, seconds, devices)
         return until if budget > cfg.floor_need(seconds, devices) else now
 
+    def check_ins_shared(self) -> bool:
+        """Whether the account has several chargers (`devices`, or the contexts seen): the
+        current cell's rates weigh every charger by its last context (expected PV,
+        variability, plug state), so one charger's check-ins move the others' reads."""
+        return max(len(self._contexts), self._devices) > 1
+
     def _due_gap_s(self, interval_s: float) -> float:
         """Seconds after the last read at which the next is due (the interval less the slack)."""
         return max(self._config.min_read_interval_s, interval_s * (1 - DUE_SLACK))

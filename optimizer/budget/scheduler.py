@@ -78,6 +78,16 @@ class ReadScheduler(Protocol):
         """
         return now
 
+    def check_ins_shared(self) -> bool:
+        """Whether this charger's check-ins move other chargers' read plans.
+
+        A scheduler that plans several chargers' reads from what each last told it (the
+        context passed at every `next_read_at` and `read_due`) answers True: a charger
+        must then check in as usual even where its policy's read hint refuses every read
+        (the controller's `WakePlanner`). True by default: a scheduler that cannot tell.
+        """
+        return True
+
 
 class LedgeredScheduler(ReadScheduler, Protocol):
     """A `ReadScheduler` that keeps the account's call ledger.

@@ -13,6 +13,15 @@ nothing is pending, and the scheduler promises its plan holds
 one of them may change (or the planned read), at most `idle_max_interval_s`;
 `catch_up` then replays the skipped check-ins' forecast refreshes: reads, commands
 and energy stay exactly the same, only the number of cycles drops.
+
+The policy's read hint is a promise of its own: no read before the last read + hint,
+and every read planned at or after it, whatever the scheduler plans. So a check-in
+whose next check-in still falls before that time can neither read nor plan the next
+cycle otherwise (`hint_holds_until`): the controller sleeps through those even while
+the scheduler promises nothing (a plugged-in car under the sun, reading rarely while
+the charger regulates), unless its check-ins move other chargers' read plans
+(`ReadScheduler.check_ins_shared`). The world's energy sums do not depend on where
+cycles fall (they are folded step by step), so neither do the readings.
 """
 
 from __future__ import annotations
@@ -58,6 +67,22 @@ def reached_read(
     if now < before < read_at and read_at - before < min_interval:
         return before
     return read_at
+
+
+def hint_holds_until(now: datetime, read_at: datetime, hint_s: float, step_s: float) -> datetime:
+    """The last check-in `now + k * step_s` (k >= 0) not after `read_at + hint_s`: every
+    check-in before it reads nothing (the hint refuses it) and plans its next cycle at the
+    following check-in (the next read is planned at or after `read_at + hint_s`), so it
+    changes nothing. `now` when the next check-in is already past that time."""
+    held = read_at + timedelta(seconds=hint_s)
+    seconds = (held - now).total_seconds()
+    if seconds < step_s:
+        return now
+    k = int(min(seconds, _MAX_SLEEP_S) // step_s)
+    wake = now + timedelta(seconds=step_s * k)
+    if wake > held:  # a float quotient rounded up across a whole number
+        wake = now + timedelta(seconds=step_s * (k - 1))
+    return wake
 
 
 def dark_until(now: datetime, forecast: PvForecast | None) -> datetime:
@@ -165,12 +190,15 @@ class WakePlanner:
         wake = grid_ceil(now, decide_at, step_s)
         wake = min(wake, now + timedelta(seconds=step_s * (self.idle_max_s // step_s)))
         if hint != math.inf:
-            read_at = self._planned_read_at
-            if read_at is None or self.observation.read_at is None:
+            read_at, last_read = self._planned_read_at, self.observation.read_at
+            if read_at is None or last_read is None:
                 return next_at
             read_ctx = self.observation.read_context(now, forecast)
             steady = self.scheduler.steady_until(now, read_ctx, dark_until(now, forecast))
-            wake = min(wake, grid_ceil(now, steady, step_s))
+            held = grid_ceil(now, steady, step_s)
+            if hint is not None and not self.scheduler.check_ins_shared():
+                held = max(held, hint_holds_until(now, last_read, hint, step_s))
+            wake = min(wake, held)
             if read_at < wake:
                 wake = reached_read(now, read_at, step_s, self.min_interval)
         if wake <= next_at:

@@ -125,11 +125,12 @@ class Policy(Protocol):
 
         Asked right after `decide(ctx)`: the earliest time at which `decide` could
         answer differently (charging, current, PV mode) or change the policy's own
-        state, as long as no new reading comes in and the context moves only with
-        the clock, the forecast and the session target; `FOREVER` when only a
-        reading can change it. With a promise the controller may sleep until the
-        next read instead of checking in. By default None, no promise: the
-        controller then decides every `max_cycle_interval_s`.
+        state or its read hint (`preferred_read_interval_s`), as long as no new reading
+        comes in and the context moves only with the clock, the forecast and the session
+        target; `FOREVER` when only a reading can change it. With a promise the
+        controller may sleep until the next read instead of checking in (and through
+        the check-ins its read hint keeps from reading). By default None, no promise:
+        the controller then decides every `max_cycle_interval_s`.
         """
         return None
 

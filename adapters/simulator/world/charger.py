@@ -30,6 +30,11 @@ Assumptions where V2C documents nothing (all stated, all in one place):
 - The car draws min(offer, what it accepts): see `car.Car`. Phases used are
   min(charger phases, car phases). Power = amps * phases * voltage.
 - Counters: `session_energy_wh`, `session_seconds` (seconds with power flowing).
+
+Every energy sum is folded one step at a time (`bookkeeping`), on the numpy path as on
+the step-by-step one, from per-step values both paths compute with the same float
+operations: so the car, the sessions and the totals after a step are the same to the
+bit however the steps before it were split into segments (when the controller woke up).
 """
 
 from __future__ import annotations
@@ -40,7 +45,13 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from adapters.simulator.world.bookkeeping import EnergyTotals, SessionLog
+from adapters.simulator.world.bookkeeping import (
+    EnergyTotals,
+    SessionLog,
+    fold,
+    fold_array,
+    running,
+)
 from adapters.simulator.world.car import Car
 from adapters.simulator.world.recording import ChargerState, StepRecorder
 from adapters.simulator.world.scenario import DeviceConfig
@@ -293,30 +304,35 @@ class SimCharger:
         n = pv.shape[0]
         if n == 0:
             return
-        h = dt / 3600.0
         if n <= SHORT_SEGMENT_STEPS:
             self.idle_short(pv.tolist(), house.tolist(), dt)
             return
-        exported = float(np.maximum(pv - house, 0.0).sum()) * h
-        self._idle_account(exported, float(pv.sum()) * h, float(house.sum()) * h)
+        h = dt / 3600.0
+        exported = np.maximum(pv - house, 0.0) * h
+        totals = self.totals
+        totals.pv_exported_wh = fold_array(totals.pv_exported_wh, exported)
+        totals.pv_wh = fold_array(totals.pv_wh, pv * h)
+        totals.household_wh = fold_array(totals.household_wh, house * h)
+        if self.session is not None:
+            self.session.pv_exported_wh = fold_array(self.session.pv_exported_wh, exported)
+        self.car_power_w = 0.0
         self.pv_w = float(pv[-1])
         self.household_w = float(house[-1])
 
     def idle_short(self, pv: list[float], house: list[float], dt: float) -> None:
-        """`idle` over Python floats, for short segments."""
+        """`idle` over Python floats, for short segments (the same per-step values)."""
         h = dt / 3600.0
-        exported = sum(p - q for p, q in zip(pv, house, strict=True) if p > q) * h
-        self._idle_account(exported, sum(pv) * h, sum(house) * h)
+        # the steps that export; the others add exactly 0.0 to the running sums
+        exported = [(p - q) * h for p, q in zip(pv, house, strict=True) if p > q]
+        totals = self.totals
+        totals.pv_exported_wh = fold(totals.pv_exported_wh, exported)
+        totals.pv_wh = fold(totals.pv_wh, [p * h for p in pv])
+        totals.household_wh = fold(totals.household_wh, [q * h for q in house])
+        if self.session is not None:
+            self.session.pv_exported_wh = fold(self.session.pv_exported_wh, exported)
+        self.car_power_w = 0.0
         self.pv_w = pv[-1]
         self.household_w = house[-1]
-
-    def _idle_account(self, exported: float, pv_wh: float, house_wh: float) -> None:
-        self.totals.add(0.0, 0.0, exported)
-        self.totals.pv_wh += pv_wh
-        self.totals.household_wh += house_wh
-        if self.session is not None:
-            self.session.add(0.0, 0.0, exported)
-        self.car_power_w = 0.0
 
     def _blocked(self) -> bool:
         car = self.car
@@ -401,50 +417,55 @@ class SimCharger:
         offer = self._offer(surplus, house, k0, dt)
         wpa = min(self.phases, car.phases) * self.voltage_v
         h = dt / 3600.0
-        # Bulk: the car accepts its maximum current while SoC <= taper start.
         amps = np.minimum(offer, car.max_current_a)
-        energy = amps * wpa * h
-        after = np.cumsum(energy)
-        before = np.concatenate(([0.0], after[:-1]))
-        bulk = int(
-            np.searchsorted(before, (car.taper_start_soc - car.soc) / car.soc_per_wh(), "right")
-        )
+        power = amps * wpa
+        energy = power * h
+        # Bulk: the steps that start at SoC <= taper start, where the car takes its
+        # maximum current; the SoC and the session's energy run as `_draw` adds them.
+        soc = running(car.soc, energy * car.soc_per_wh())
+        bulk = int(np.searchsorted(soc[:-1], car.taper_start_soc, "right"))
         if self.until_energy_wh is not None:  # the step crossing the limit: in `_draw`
-            left_wh = self.until_energy_wh - session.energy_wh
-            bulk = min(bulk, int(np.searchsorted(after, left_wh, "right")))
+            session_wh = running(session.energy_wh, energy)[1:]  # after each step
+            bulk = min(bulk, int(np.searchsorted(session_wh, self.until_energy_wh, "right")))
         if self.until_seconds is not None:
             charging_s = np.concatenate(([0.0], np.cumsum(energy > 0)[:-1])) * dt
             bulk = min(
                 bulk, int(np.searchsorted(charging_s, self.until_seconds - session.seconds, "left"))
             )
-        bulk = max(0, min(bulk, n))
         if bulk:
-            self._account(energy[:bulk], surplus[:bulk], pv[:bulk], house[:bulk], dt)
+            self._account(power[:bulk], energy[:bulk], surplus[:bulk], pv[:bulk], house[:bulk], dt)
             if self.recorder is not None:
                 i = k0 - self.recorder.first_k
                 self.recorder.current_a[i : i + bulk] = amps[:bulk]
-                self.recorder.car_w[i : i + bulk] = amps[:bulk] * wpa
-            car.soc = _soc_after(car.soc, energy[:bulk], car.soc_per_wh())
+                self.recorder.car_w[i : i + bulk] = power[:bulk]
+            car.soc = min(1.0, float(soc[bulk]))  # below the taper start before: no clamp
         if bulk < n:
             # the taper, and the step reaching a limit, one step at a time
             tail = (offer[bulk:].tolist(), pv[bulk:].tolist(), house[bulk:].tolist())
             self._draw(*tail, k0 + bulk, dt)
 
     def _account(
-        self, energy: FloatArray, surplus: FloatArray, pv: FloatArray, house: FloatArray, dt: float
+        self,
+        power: FloatArray,
+        energy: FloatArray,
+        surplus: FloatArray,
+        pv: FloatArray,
+        house: FloatArray,
+        dt: float,
     ) -> None:
+        """Fold charging steps into the session and the totals: per step what `_draw`
+        computes (W in, Wh per step folded)."""
         h = dt / 3600.0
-        power = energy / h
-        solar = float((np.minimum(power, np.maximum(surplus, 0.0)) * h).sum())  # as `energy`
-        exported = float(np.maximum(surplus - power, 0.0).sum()) * h
-        total = float(energy.sum())
-        session = self.session
+        solar = np.minimum(power, np.maximum(surplus, 0.0)) * h
+        exported = np.maximum(surplus - power, 0.0) * h
+        session, totals = self.session, self.totals
         assert session is not None
-        session.add(total, solar, exported)
-        session.seconds += float(np.count_nonzero(energy > 0)) * dt
-        self.totals.add(total, solar, exported)
-        self.totals.pv_wh += float(pv.sum()) * h
-        self.totals.household_wh += float(house.sum()) * h
+        session.add_steps(energy, solar, exported)
+        # whole seconds (`dt` is whole), so the product is the sum of the steps, exactly
+        session.seconds += float(np.count_nonzero(power > 0)) * dt
+        totals.add_steps(energy, solar, exported)
+        totals.pv_wh = fold_array(totals.pv_wh, pv * h)
+        totals.household_wh = fold_array(totals.household_wh, house * h)
         self.car_power_w = float(power[-1])
         self.pv_w = float(pv[-1])
         self.household_w = float(house[-1])
@@ -463,11 +484,20 @@ class SimCharger:
         per_wh = car.soc_per_wh()
         until_e, until_s = self.until_energy_wh, self.until_seconds
         power = 0.0
-        e_sum = solar_sum = export_sum = secs = 0.0
+        # running sums, one step at a time (see `bookkeeping`): session, then totals
+        se, ss, sg, sx, secs = (
+            session.energy_wh,
+            session.solar_wh,
+            session.grid_wh,
+            session.pv_exported_wh,
+            session.seconds,
+        )
+        te, ts, tg, tx = totals.energy_wh, totals.solar_wh, totals.grid_wh, totals.pv_exported_wh
+        tp, th = totals.pv_wh, totals.household_wh
         stop = len(offer)
         for i, offered in enumerate(offer):
-            if (until_e is not None and session.energy_wh + e_sum >= until_e - LIMIT_TOL_WH) or (
-                until_s is not None and session.seconds + secs >= until_s
+            if (until_e is not None and se >= until_e - LIMIT_TOL_WH) or (
+                until_s is not None and secs >= until_s
             ):
                 self.limit_reached = True
                 stop = i
@@ -478,27 +508,37 @@ class SimCharger:
                 break
             amps = drawn_current_a(offered, accepted)
             power = amps * wpa
-            if until_e is not None and session.energy_wh + e_sum + power * h > until_e:
-                power = (until_e - session.energy_wh - e_sum) / h  # stops at the limit
+            if until_e is not None and se + power * h > until_e:
+                power = (until_e - se) / h  # stops at the limit
                 amps = power / wpa
             if rec_w is not None and rec_a is not None:
                 rec_w[i0 + i] = power
                 rec_a[i0 + i] = amps
-            surplus = pv[i] - house[i]
+            p, q = pv[i], house[i]
+            surplus = p - q
             pos = surplus if surplus > 0.0 else 0.0
             e = power * h
-            e_sum += e
-            solar_sum += (power if power < pos else pos) * h
-            export_sum += (surplus - power if surplus > power else 0.0) * h
+            s = (power if power < pos else pos) * h
+            x = (surplus - power if surplus > power else 0.0) * h
+            g = e - s
+            se += e
+            ss += s
+            sg += g
+            sx += x
+            te += e
+            ts += s
+            tg += g
+            tx += x
+            tp += p * h
+            th += q * h
             if power > 0.0:
                 secs += dt
                 car.soc = min(1.0, car.soc + e * per_wh)
-        session.add(e_sum, solar_sum, export_sum)
-        session.seconds += secs
-        totals.add(e_sum, solar_sum, export_sum)
+        session.energy_wh, session.solar_wh, session.grid_wh = se, ss, sg
+        session.pv_exported_wh, session.seconds = sx, secs
+        totals.energy_wh, totals.solar_wh, totals.grid_wh, totals.pv_exported_wh = te, ts, tg, tx
+        totals.pv_wh, totals.household_wh = tp, th
         if stop:
-            totals.pv_wh += sum(pv[:stop]) * h
-            totals.household_wh += sum(house[:stop]) * h
             self.car_power_w = power
             self.pv_w = pv[stop - 1]
             self.household_w = house[stop - 1]
@@ -565,16 +605,6 @@ class SimCharger:
         if mode != PvMode.MAX_POWER:
             self._regulated_a = held
         return offers
-
-
-def _soc_after(soc: float, energy_wh: FloatArray, per_wh: float) -> float:
-    """The SoC after steps of `energy_wh`, added step by step as `_draw` does: the car's
-    state (and the taper after it) must not depend on how the world's steps were split
-    into segments (that is, on when the controller happened to wake up)."""
-    for e in energy_wh.tolist():
-        if e > 0.0:
-            soc = min(1.0, soc + e * per_wh)
-    return soc
 
 
 def _record_arrays(
