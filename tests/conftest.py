@@ -398,6 +398,7 @@ def make_decision(minute: int) -> Decision:
         reason="surplus 1900 W covers 8 A for 120 s",
         surplus_w=1900.0,
         details={"window_min_w": 1850.0, "note": "steady", "missing": None},
+        energy_cap_wh=3000,
     )
 
 

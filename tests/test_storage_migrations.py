@@ -22,7 +22,7 @@ from adapters.storage.schema import Base, DecisionRow
 from adapters.storage.sql_store import _decision_from_row, _decision_row
 from optimizer.interfaces import Decision, PvMode
 from optimizer.planning import PlanRecord
-from tests.conftest import make_call, make_plan
+from tests.conftest import make_call, make_decision, make_plan
 
 
 def _add_notes_column(conn: Connection) -> None:
@@ -48,7 +48,7 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 6
+        assert store.schema_version == len(STEPS) == 7
 
 
 def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_step_6_labels_the_old_plans_default_and_accounts_see_only_theirs(tmp_pa
     _copy_plans(_a_stored_plan(tmp_path, make_plan(0)), url, drop="account")  # as v5 wrote it
     assert "account" not in _columns(url, "plans")
     with SqlStore(url) as store:
-        assert store.schema_version == 6
+        assert store.schema_version == len(STEPS)
         acme = store.for_account("acme")
         assert acme.latest_plan("dev-1") is None  # the old plan is the single home's
         assert store.for_account("default").latest_plan("dev-1") == make_plan(0)
@@ -275,3 +275,19 @@ def _copy_plans(source: str, target: str, *, drop: str) -> None:
             statement += f"({', '.join(':' + n for n in names)})"
             conn.execute(text(statement), table_rows)
     engine.dispose()
+
+
+def test_step_7_adds_the_decision_energy_cap_and_keeps_the_old_decisions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v6.db'}"
+    _old_database(url, 6)
+    assert "energy_cap_wh" not in _columns(url, "decisions")
+    with SqlStore(url) as store:
+        assert store.schema_version == len(STEPS) == 7
+        store.record_decision(make_decision(1))
+        store.commit()
+    assert "energy_cap_wh" in _columns(url, "decisions")
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        caps = conn.execute(text("SELECT energy_cap_wh FROM decisions")).scalars().all()
+    engine.dispose()
+    assert caps == [3000]

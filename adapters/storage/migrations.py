@@ -129,6 +129,14 @@ def _add_decision_price(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE decisions ADD COLUMN import_eur_per_kwh {kind}"))
 
 
+def _add_decision_energy_cap(conn: Connection) -> None:
+    """Add decisions.energy_cap_wh (the session energy limit a decision asked for; NULL
+    for old rows and decisions without one)."""
+    column = DecisionRow.__table__.c.energy_cap_wh
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE decisions ADD COLUMN energy_cap_wh {kind}"))
+
+
 def v4_plan_tables() -> MetaData:
     """plans and plan_slots as version 4 created them (frozen: step 6 labelled plans)."""
     v4 = MetaData()
@@ -196,6 +204,7 @@ STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(4, "create plans, plan_slots", _create_plans),
     MigrationStep(5, "label every record with its account", _label_accounts),
     MigrationStep(6, "label every plan with its account", _label_plans),
+    MigrationStep(7, "add decisions.energy_cap_wh", _add_decision_energy_cap),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 

@@ -132,6 +132,8 @@ class DecisionRow(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     import_eur_per_kwh: Mapped[float | None]
     """The import price the decision was made at (EUR/kWh); NULL: none known (schema 3)."""
+    energy_cap_wh: Mapped[int | None]
+    """The session energy (Wh) the charger was asked to stop at; NULL: none (schema 7)."""
 
 
 class CommandRow(Base):
