@@ -47,7 +47,8 @@ constraints
       is as `ChargerNow` says.
     * with sun to follow, rows that cut no optimum off but tighten the relaxation
       (`_Model._sun_bound_rows`): the PV mode's energy at most the energy wanted, per
-      block at most `min(S_b, wanted) sol_b`, and a start if the car is off now.
+      block at most `min(S_b, wanted) sol_b`, and a start if the car is off now, then a
+      stop before each night unless all the energy comes after it (`_stop_rows`).
 
 A new fixed power between two fixed blocks is a command too: a binary `chg_b`
 with `|P_b - P_{b-1}| <= M (chg_b + 2 - fix_b - fix_{b-1})` and `cmd_b >= chg_b`.
@@ -298,7 +299,8 @@ class _Model:
           of a plan the sun covers (its cost is its commands): HiGHS then spent its
           time at the root, 0.3-0.6 s on the slowest plans of a year;
         * with the car not charging now, `sum_b sw_b + short / wanted >= 1`: any energy
-          at all needs a start (valid for every schedule, the idle one included).
+          at all needs a start (valid for every schedule, the idle one included), and
+          the stop each night forces (`_stop_rows`).
         """
         q, sol = self.idx["q"], self.idx["sol"]
         sun_wh = np.bincount(self.block, weights=self.follow_cap * self.h, minlength=self.nb)
