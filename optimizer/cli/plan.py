@@ -40,14 +40,17 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def age_text(then: datetime, now: datetime) -> str:
-    """How long ago `then` was, rounded: "40 s", "12 min", "3 h 05 min"."""
+    """How long ago `then` was, rounded: "40 s", "12 min", "3 h 05 min", "164 days" (from
+    two days on: a demo's database holds plans of its simulated day)."""
     seconds = max((now - then).total_seconds(), 0.0)
     if seconds < 60:
         return f"{seconds:.0f} s"
     minutes = int(seconds // 60)
     if minutes < 60:
         return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    if minutes < 2 * 24 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} days"
 
 
 def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: datetime) -> str:
@@ -67,9 +70,11 @@ def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: d
 def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console) -> None:
     """The plan as a table: one row per slot (local times), then the totals."""
     plan = record.plan
+    made = record.created_at.astimezone(tz)
+    day = "" if made.date() == now.astimezone(tz).date() else "%a %d %b "
     title = (
         f"{record.device_id}: plan made {age_text(record.created_at, now)} ago "
-        f"({record.created_at.astimezone(tz):%H:%M}), reason: {record.reason.value}; "
+        f"({made.strftime(f'{day}%H:%M')}), reason: {record.reason.value}; "
         f"departure {record.departure.astimezone(tz):%a %H:%M}, "
         f"{plan.energy_wanted_wh / 1000:.1f} kWh wanted"
     )
