@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
-from optimizer.cli.plan import age_text, render_plan
+from optimizer.cli.plan import age_text, no_plan_text, render_plan
 from optimizer.planning.record import PlanRecord
+from optimizer.policies.registry import PolicyConfig
 from optimizer.status.target import load_target
 from tests.conftest import make_plan
 
@@ -185,3 +186,16 @@ def test_an_old_plan_says_its_age_in_days_and_its_date() -> None:
     console = Console(width=200, record=True)
     render_plan(record, _madrid(), now, console)
     assert "made 164 days ago (Sun 21 Jun 14:57)" in console.export_text()
+
+
+def test_no_plan_says_when_the_configs_policy_makes_none() -> None:
+    """After the README's demo (solar_only) `plan` said only that the least-cost target
+    plans once a car is plugged in, though the car had been there all day."""
+    least_cost = PolicyConfig.model_validate({"name": "target"})
+    assert no_plan_text(least_cost).startswith("no plan yet (target with planner = least_cost")
+    assert no_plan_text(PolicyConfig()) == (
+        "no plan yet (the config's policy is solar_only: only target with planner = "
+        "least_cost plans)"
+    )
+    window = PolicyConfig.model_validate({"name": "target", "target": {"planner": "window"}})
+    assert "policy is target with the window planner" in no_plan_text(window)

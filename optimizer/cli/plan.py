@@ -26,12 +26,25 @@ from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
+    from optimizer.policies.registry import PolicyConfig
     from optimizer.status.target import SessionTarget
 
 EXIT_USAGE = 2
 EXIT_FATAL = 1
 
 NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
+
+
+def no_plan_text(policy: PolicyConfig) -> str:
+    """Why a charger has no plan yet, by the config's `[policy]` (the daemon may run another
+    one: `--policy`, or one chosen from home)."""
+    if policy.name == "target" and policy.target.planner == "least_cost":
+        return NO_PLAN
+    planner = " with the window planner" if policy.name == "target" else ""
+    return (
+        f"no plan yet (the config's policy is {policy.name}{planner}: only target with "
+        "planner = least_cost plans)"
+    )
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -182,7 +195,8 @@ def plan_command(
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
     zones = {device: chosen.site_of(device).site.tz for device in wanted}
-    _show(found, zones, datetime.now(UTC), output, as_json=as_json)
+    why = {device: no_plan_text(chosen.site_of(device).policy) for device in wanted}
+    _show(found, zones, why, datetime.now(UTC), output, as_json=as_json)
 
 
 Found = tuple[str, "PlanRecord | None", "SessionTarget | None", bool]
@@ -203,12 +217,14 @@ def _stored(store: Any, device: str) -> Found:
 def _show(
     found: list[Found],
     zones: Mapping[str, tzinfo],
+    no_plan: Mapping[str, str],
     now: datetime,
     output: Path | None,
     *,
     as_json: bool,
 ) -> None:
-    """Print (or `--json`) each charger's plan and target, times in its site's zone."""
+    """Print (or `--json`) each charger's plan and target, times in its site's zone;
+    `no_plan` says per charger why it may have none."""
     records = [record for _, record, _, _ in found if record is not None]
     if output is not None and records:
         plot_plans(records, zones[records[0].device_id], output)
@@ -220,7 +236,7 @@ def _show(
         console = Console(width=120)
     for device, record, target, is_ended in found:
         if record is None:
-            console.print(f"{device}: {NO_PLAN}")
+            console.print(f"{device}: {no_plan[device]}")
         else:
             render_plan(record, zones[device], now, console)
         console.print(target_text(target, is_ended, zones[device], now))
