@@ -146,7 +146,7 @@ class Controller:
         """Go on with `session`, which an earlier run of the daemon left open (a restart
         while a car is plugged in): its totals, and the energy limit written in it."""
         self.sessions.resume(session)
-        self.actuator.restore(since=session.start)
+        self.actuator.restore(session.start)
 
     def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
         """Per-session energy wanted (Wh) and departure (UTC) for the `target` policy."""

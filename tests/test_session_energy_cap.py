@@ -155,12 +155,12 @@ def _restored(*commands: Command) -> Actuator:
     actuator = _actuator(CappingCharger(FakeClock(), FakeWorld()))
     for command in commands:
         actuator.store.record_command(command)
-    actuator.restore(since=T0)
+    actuator.restore(T0 + timedelta(seconds=40))  # the plug-in's reading, stamped on answer
     return actuator
 
 
 def test_a_restart_takes_the_limit_back_and_lifts_it_unless_a_decision_asks_for_it() -> None:
-    limit = Command(T0, "dev1", "limit_energy", 3000, ok=True)
+    limit = Command(T0, "dev1", "limit_energy", 3000, ok=True)  # in the plug-in's cycle
     failed = Command(T0 + timedelta(minutes=5), "dev1", "limit_energy", 4000, ok=False)
     below = replace(ctx(0, 0.0), session_energy_wh=1000.0)
     lifted = _restored(limit, failed)

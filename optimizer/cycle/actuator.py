@@ -11,7 +11,7 @@ and no back-off or 429 block runs. What went wrong comes back as values in the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from optimizer.budget.scheduler import ReadScheduler
 from optimizer.cycle.backoff import Backoff
@@ -31,6 +31,14 @@ from optimizer.policies.base import CommandedState, PolicyContext
 Write = tuple[str, int | None]
 """One planned call: `(kind, value)`, kind one of set_pv_mode, set_current, start, pause,
 limit_energy (value: the session's energy limit in Wh, None to lift it)."""
+
+RESTORE_SLACK = timedelta(hours=1)
+"""How long before its session's start a session's first command may be stamped: a
+reading (which opens a session) is stamped when its answer arrives, the cycle's writes with
+the cycle's clock time, before it; a limit can be written in the plug-in cycle. A read with
+retries takes up to ~35 s, and the demo's simulated time runs thousands of times faster.
+A limit of the car before, written this close before its unplug, is taken as held: at
+worst one lift too many."""
 
 CAP_READ_TOL_WH = 10.0
 """A reading this close below the session energy limit (Wh) shows the charger stopped
@@ -72,10 +80,11 @@ class Actuator:
         """The energy limit held was written by an earlier run (`restore`) and no decision
         of this one has asked for it yet."""
 
-    def restore(self, since: datetime) -> None:
+    def restore(self, session_start: datetime) -> None:
         """Take back the session energy limit an earlier run of the daemon wrote (a restart
-        or a crash while the car is plugged in), from the store's commands since `since`,
-        the start of the session it left open: the charger keeps a limit until the unplug.
+        or a crash while the car is plugged in), from the store's commands of the session
+        it left open (from `session_start` on, less `RESTORE_SLACK`): the charger keeps a
+        limit until the unplug.
 
         The last successful `limit_energy` is what the charger holds (a failed one may or
         may not have reached it: the running daemon assumes not, and so does this). A
@@ -85,6 +94,7 @@ class Actuator:
         reading, or with a policy that never limits, for ever.
         """
         held = None
+        since = session_start - RESTORE_SLACK
         for command in self.store.commands_since(self.device_id, since):
             if command.kind == "limit_energy" and command.ok:
                 held = command.value
