@@ -38,7 +38,8 @@ reading (which opens a session) is stamped when its answer arrives, the cycle's 
 the cycle's clock time, before it; a limit can be written in the plug-in cycle. A read with
 retries takes up to ~35 s, and the demo's simulated time runs thousands of times faster.
 A limit of the car before, written this close before its unplug, is taken as held: at
-worst one lift too many."""
+worst one lift too many, or this session's equal limit taken as written (the policy's own
+stop then ends the session, as without the ability)."""
 
 CAP_READ_TOL_WH = 10.0
 """A reading this close below the session energy limit (Wh) shows the charger stopped
