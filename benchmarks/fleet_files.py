@@ -17,43 +17,12 @@ mode 0600), and `fleet.toml` names them. The keys are printed nowhere.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from adapters.simulator.fleet import Fleet, generate_fleet, read_fleet_keys
-from optimizer.config import AppConfig, load_config
-
-
-def toml_value(value: Any) -> str:
-    """A JSON-able value as an inline TOML value (tables inline, None not allowed)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"no TOML for {type(value).__name__}")
-
-
-def _without_none(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value
-
-
-def site_toml(site: AppConfig) -> str:
-    """A single-home config file for `site` (its values off their defaults)."""
-    data = _without_none(site.model_dump(mode="json", exclude_defaults=True))
-    return "".join(f"{key} = {toml_value(value)}\n" for key, value in data.items())
+from optimizer.config import load_config
+from optimizer.config_toml import config_toml
 
 
 def write_fleet_files(fleet: Fleet, out: Path) -> Path:
@@ -72,7 +41,7 @@ def write_fleet_files(fleet: Fleet, out: Path) -> Path:
         lines += [f'api_key_file = "keys/{account.name}.key"', ""]
         for site in account.sites:
             name = f"sites/{site.chargers[0].device_id.rsplit('-c', 1)[0]}.toml"
-            (out / name).write_text(site_toml(site))
+            (out / name).write_text(config_toml(site))
             if load_config(out / name) != site:
                 raise SystemExit(f"{name}: does not read back as the generated site")
             lines += ["[[accounts.sites]]", f'config = "{name}"', ""]

@@ -53,6 +53,7 @@ from optimizer.interfaces import (
     Forecaster,
     PvForecast,
     PvMode,
+    SessionRecord,
     Store,
 )
 from optimizer.limits import ChargerLimits
@@ -140,6 +141,12 @@ class Controller:
         active policy; every stage is handed it per cycle.
         """
         self.policy = policy
+
+    def resume(self, session: SessionRecord) -> None:
+        """Go on with `session`, which an earlier run of the daemon left open (a restart
+        while a car is plugged in): its totals, and the energy limit written in it."""
+        self.sessions.resume(session)
+        self.actuator.restore(session.start)
 
     def set_session_target(self, target_wh: float | None, departure: datetime | None) -> None:
         """Per-session energy wanted (Wh) and departure (UTC) for the `target` policy."""
@@ -238,7 +245,8 @@ class Controller:
             return observed
         self.forecasts.observe(reading)
         self.store.record_observation(reading)
-        self.actuator.sync(reading, car_arrived=observed.car_arrived)
+        arrived = observed.car_arrived and not self.sessions.continues(reading)
+        self.actuator.sync(reading, car_arrived=arrived)
         target_wh = self.policy.default_target_wh()
         session = self.sessions.update(reading, observed.plugged_in, target_wh)
         if session is not None:

@@ -357,6 +357,16 @@ class Store(Protocol):
         with it rather than opening a second row for the same plug-in)."""
         ...
 
+    def commands_since(self, device_id: str, since: datetime) -> list[Command]:
+        """The device's commands recorded at or after `since` (UTC), oldest first, pending
+        ones included: what a restarted daemon left on the charger (a session's energy
+        limit stays there until the unplug).
+
+        By default none: a store without commands restores nothing, the charger then
+        keeps a limit written before the restart until the car leaves.
+        """
+        return []
+
     def record_plan(self, plan: PlanRecord) -> None:
         """Keep a new charging plan (durable with the next commit), for `v2c-solar plan`
         and the web's `/api/plan`; called only when a plan's schedule changed.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from adapters.simulator.demo import start_demo_simulator
-from adapters.simulator.server import RunningSimulator
+from adapters.simulator.server import DEMO_API_KEY, RunningSimulator
 from adapters.simulator.world import default_scenario
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
@@ -169,8 +170,35 @@ def test_demo_json_is_one_object_with_consistent_counts(tmp_path: Path) -> None:
     assert summary["ev_kwh"] == pytest.approx(summary["solar_kwh"] + summary["grid_kwh"], abs=0.01)
     assert summary["fatal"] is None
     assert summary["not_safe"] == []  # the demo's exit 0 says every charger is in the safe mode
+    assert summary["config"] == str(tmp_path / "demo.toml")
     with SqlStore(db) as store:
         assert store.row_counts()["api_calls"] == summary["calls_used"]
+
+
+def test_the_commands_the_demo_ends_with_show_its_plan_and_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, `v2c-solar plan` after a demo read config/home.toml: its placeholder
+    charger, another database, "no plan yet"."""
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--hours", "9", "--speed", "8000", "--policy", "target"]
+    result = runner.invoke(app, [*args, "--db", "sqlite:///demo.db"])  # relative to here
+    assert result.exit_code == 0, result.output
+    assert f"v2c-solar: the demo's config {tmp_path / 'demo.toml'}" in result.stderr  # at start
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("What it recorded"))
+    plan_cmd, sessions_cmd = (shlex.split(line) for line in lines[at + 1 : at + 3])
+    assert plan_cmd[:2] == ["v2c-solar", "plan"] and sessions_cmd[:2] == ["v2c-solar", "sessions"]
+    monkeypatch.chdir(tmp_path.parent)  # run from elsewhere: the paths are absolute
+    plan = runner.invoke(app, [*plan_cmd[1:], "--json"])
+    assert plan.exit_code == 0, plan.output
+    (charger,) = json.loads(plan.stdout)["plans"]
+    assert charger["device_id"] == "SIM0001" and charger["plan"] is not None  # the car came 08:00
+    sessions = runner.invoke(app, [*sessions_cmd[1:], "--csv"])
+    assert sessions.exit_code == 0, sessions.output
+    assert sessions.stdout.count("SIM0001") == 1
+    written = (tmp_path / "demo.toml").read_text(encoding="utf-8")
+    assert DEMO_API_KEY not in written and "api_key" not in written  # keys come from the env
 
 
 def test_demo_with_faults_counts_like_the_simulator_and_lists_the_faults(tmp_path: Path) -> None:

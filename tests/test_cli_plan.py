@@ -9,11 +9,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from adapters.storage import SqlStore
 from optimizer.cli.main import app
+from optimizer.cli.plan import age_text, no_plan_text, render_plan
 from optimizer.planning.record import PlanRecord
+from optimizer.policies.registry import PolicyConfig
 from optimizer.status.target import load_target
 from tests.conftest import make_plan
 
@@ -171,3 +174,28 @@ def test_a_bad_option_is_one_line_naming_it_and_exit_2(
 
 def _madrid() -> ZoneInfo:
     return ZoneInfo("Europe/Madrid")
+
+
+def test_an_old_plan_says_its_age_in_days_and_its_date() -> None:
+    """A demo's database holds plans of its simulated day, months before now: "3954 h 06
+    min ago (14:57)" read as a time of today."""
+    now = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    assert age_text(now - timedelta(hours=47, minutes=5), now) == "47 h 05 min"
+    assert age_text(now - timedelta(days=164, hours=17), now) == "164 days"
+    record = replace(_recent_plan(), created_at=datetime(2026, 6, 21, 12, 57, tzinfo=UTC))
+    console = Console(width=200, record=True)
+    render_plan(record, _madrid(), now, console)
+    assert "made 164 days ago (Sun 21 Jun 14:57)" in console.export_text()
+
+
+def test_no_plan_says_when_the_configs_policy_makes_none() -> None:
+    """After the README's demo (solar_only) `plan` said only that the least-cost target
+    plans once a car is plugged in, though the car had been there all day."""
+    least_cost = PolicyConfig.model_validate({"name": "target"})
+    assert no_plan_text(least_cost).startswith("no plan yet (target with planner = least_cost")
+    assert no_plan_text(PolicyConfig()) == (
+        "no plan yet (the config's policy is solar_only: only target with planner = "
+        "least_cost plans)"
+    )
+    window = PolicyConfig.model_validate({"name": "target", "target": {"planner": "window"}})
+    assert "policy is target with the window planner" in no_plan_text(window)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from optimizer.cycle.sessions import SessionTracker
-from optimizer.interfaces import ChargerReading
+from optimizer.interfaces import ChargerReading, ChargeState
 from tests.conftest import T0, FakeCharger, FakeClock, World, make_reading
 
 
@@ -69,8 +69,13 @@ def test_a_restarted_daemon_goes_on_with_the_session_the_store_holds_open() -> N
     left_open = first.update(_reading(15, 2000.0), True, None)
     assert left_open is not None and left_open.end is None
     restarted = SessionTracker("dev-1")
+    assert not restarted.continues(_reading(90, 6000.0))  # nothing taken over
     restarted.resume(left_open)
+    assert restarted.continues(_reading(90, 6000.0))  # the same plug-in, not a new car
+    unplugged = replace(_reading(90, 6000.0), charge_state=ChargeState.DISCONNECTED)
+    assert not restarted.continues(unplugged)
     record = restarted.update(_reading(90, 6000.0), True, None)
+    assert not restarted.continues(_reading(91, 6010.0))  # only the first reading since
     assert record is not None and record.start == left_open.start
     assert record.energy_wh == 6000.0 and record.end is None
     closed = restarted.update(_reading(105, 6500.0), False, None)
@@ -84,6 +89,7 @@ def test_a_counter_that_went_back_closes_the_resumed_session() -> None:
     assert left_open is not None
     restarted = SessionTracker("dev-1")
     restarted.resume(left_open)
+    assert not restarted.continues(_reading(300, 500.0))
     closed = restarted.update(_reading(300, 500.0), True, None)
     assert closed is not None and closed.start == left_open.start and closed.end is not None
     assert closed.energy_wh == 9000.0

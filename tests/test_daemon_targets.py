@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.simulator.inprocess import SimClock, WorldCharger, account_quota
-from adapters.simulator.world import World, default_scenario
+from adapters.simulator.world import Scenario, World, default_scenario
 from adapters.storage import SqlStore
 from optimizer.cli.target import state_target
 from optimizer.composition import build_site, live_inputs
@@ -30,10 +30,17 @@ MORNING = datetime(2026, 6, 21, 9, 0, tzinfo=UTC)  # 11:00 in Vienna; the car ca
 
 class Home:
     """The demo's home on a simulated clock, its daemon recording into an SQLite file
-    (`prices`: a `[prices]` table; default none, a flat price)."""
+    (`prices`: a `[prices]` table; default none, a flat price; `scenario`: the world,
+    default the demo's; `policy`: the `[policy]` table, default `target`, least cost)."""
 
-    def __init__(self, url: str, prices: dict[str, Any] | None = None) -> None:
-        scenario = default_scenario()
+    def __init__(
+        self,
+        url: str,
+        prices: dict[str, Any] | None = None,
+        scenario: Scenario | None = None,
+        policy: dict[str, Any] | None = None,
+    ) -> None:
+        scenario = scenario or default_scenario()
         self.world = World(scenario, seed=1)
         self.clock = SimClock(self.world.now)
         self.quota = account_quota(1000)
@@ -48,7 +55,7 @@ class Home:
         data: dict[str, Any] = {
             "site": scenario.site.model_dump(),
             "chargers": [{"device_id": DEVICE, "limits": limits}],
-            "policy": {"name": "target", "target": {"planner": "least_cost"}},
+            "policy": policy or {"name": "target", "target": {"planner": "least_cost"}},
             "storage": {"url": url},
         }
         if prices is not None:

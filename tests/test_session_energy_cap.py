@@ -25,7 +25,7 @@ from adapters.v2c_cloud.charger import CloudCharger
 from optimizer.cycle.actuator import Actuator
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.settings import ControllerSettings
-from optimizer.interfaces import ChargerError, ChargerReading, ChargeState, Decision
+from optimizer.interfaces import ChargerError, ChargerReading, ChargeState, Command, Decision
 from optimizer.planning.plan import SlotMode
 from optimizer.policies.base import CommandedState
 from optimizer.policies.target import TargetParams, TargetPolicy, in_last_block
@@ -148,6 +148,36 @@ def test_a_car_stopped_at_the_limit_needs_no_pause_and_a_new_session_no_limit() 
     actuator.sync(_reading(ChargeState.CONNECTED, 0.0), car_arrived=True)
     assert actuator.commanded.energy_cap_wh is None  # a new session: set it again
     assert ("limit_energy", 3000) in actuator.planned_writes(ctx(0, 0.0), _charge(10, 3000))
+
+
+def _restored(*commands: Command) -> Actuator:
+    """An actuator of a restarted daemon whose store holds `commands` of this session."""
+    actuator = _actuator(CappingCharger(FakeClock(), FakeWorld()))
+    for command in commands:
+        actuator.store.record_command(command)
+    actuator.restore(T0 + timedelta(seconds=40))  # the plug-in's reading, stamped on answer
+    return actuator
+
+
+def test_a_restart_takes_the_limit_back_and_lifts_it_unless_a_decision_asks_for_it() -> None:
+    limit = Command(T0, "dev1", "limit_energy", 3000, ok=True)  # in the plug-in's cycle
+    failed = Command(T0 + timedelta(minutes=5), "dev1", "limit_energy", 4000, ok=False)
+    below = replace(ctx(0, 0.0), session_energy_wh=1000.0)
+    lifted = _restored(limit, failed)
+    assert lifted.commanded.energy_cap_wh == 3000  # the last write that went through
+    # a charging decision of this run without it: lifted, at once (another policy, or
+    # the target's earlier block of a plan that may run past it)
+    assert ("limit_energy", None) in lifted.planned_writes(below, _charge(10, None))
+    kept = _restored(limit)
+    kept.act(T0, below, _charge(10, 3000))  # asked for: claimed, nothing written again
+    sent = [(c.kind, c.value) for c in kept.store.commands_since("dev1", T0)]
+    assert sent.count(("limit_energy", 3000)) == 1  # the earlier run's, no second one
+    assert ("limit_energy", None) not in kept.planned_writes(below, _charge(10, None))
+    gone = _restored(limit)
+    gone.sync(_reading(ChargeState.CONNECTED, 0.0), car_arrived=True)  # another car
+    assert gone.planned_writes(below, _charge(10, None))[-1] == ("start", None)
+    assert ("limit_energy", None) not in gone.planned_writes(below, _charge(10, None))
+    assert _restored(replace(limit, value=None)).commanded.energy_cap_wh is None  # lifted
 
 
 # ----- the chargers and the simulated Trydan --------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -74,6 +75,20 @@ def test_open_session_is_the_latest_session_of_the_device_without_an_end(
     store.record_session(still_open)  # pending: seen before the commit too
     assert store.open_session("dev-1") == still_open
     assert store.open_session("dev-2") is None
+
+
+def test_commands_since_are_the_devices_own_from_then_on_pending_included(
+    store: QueryableStore,
+) -> None:
+    limit = replace(make_command(20), kind="limit_energy", value=20_000)
+    failed = replace(make_command(30), ok=False, error="timeout")
+    for command in (make_command(10), limit, replace(limit, device_id="dev-2")):
+        store.record_command(command)
+    store.commit()
+    store.record_command(failed)  # pending: a restart reads what the process wrote
+    assert store.commands_since("dev-1", T0 + timedelta(minutes=20)) == [limit, failed]
+    assert store.commands_since("dev-1", T0 + timedelta(minutes=31)) == []
+    assert store.commands_since("dev-3", T0) == []
 
 
 def test_session_upsert_matches_same_instant_in_another_zone(store: QueryableStore) -> None:

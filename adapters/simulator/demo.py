@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -111,4 +112,32 @@ def demo_config(scenario: Scenario, policy: str | None) -> AppConfig:
     return parse_config(data, f"scenario {scenario.name}")
 
 
-__all__ = ["demo_config", "simulator_clock", "start_demo_simulator"]
+def write_demo_config(config: AppConfig, url: str, *, note: str) -> Path | None:
+    """Write `config` (the demo's home) beside the demo's SQLite database `url`, its
+    `[storage]` that database: `v2c-solar plan --config FILE` then reads what the demo
+    recorded, for the demo's chargers, instead of `config/home.toml`'s placeholder
+    device. `note` heads the file as a comment.
+
+    The file is the database's name with `.toml` (`demo.db` -> `demo.toml`); the path
+    written, or None when `url` is no SQLite file (another backend's URL may hold a
+    password, which no config file gets). FileExistsError when a different file is there
+    already: a config of the user's is never overwritten.
+    """
+    from adapters.storage.engine import absolute_sqlite_url, sqlite_file
+    from optimizer.config import StorageConfig
+    from optimizer.config_toml import config_toml
+
+    url = absolute_sqlite_url(url)
+    database = sqlite_file(url)
+    if database is None:
+        return None
+    storage = StorageConfig(url=url)
+    text = config_toml(config.model_copy(update={"storage": storage}), header=note)
+    path = Path(database).with_suffix(".toml")
+    if path.exists() and path.read_text(encoding="utf-8") != text:
+        raise FileExistsError(f"{path} exists: the demo's config is not written over it")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+__all__ = ["demo_config", "simulator_clock", "start_demo_simulator", "write_demo_config"]

@@ -46,6 +46,8 @@ class DemoSummary:
     fatal: str | None = None
     not_safe: list[str] | None = None
     """Chargers not left in the safe mode on shutdown (None or empty: all were)."""
+    config: str | None = None
+    """The config file the demo wrote beside its database (None: none written)."""
 
     def as_json(self) -> dict[str, Any]:
         """Every field as a JSON-able dict, plus `solar_share` (None without energy)."""

@@ -56,6 +56,16 @@ def sqlite_file(url: str) -> str | None:
     return _sqlite_file(_parse(url))
 
 
+def absolute_sqlite_url(url: str) -> str:
+    """`url` with its SQLite database file's path made absolute (from the working
+    directory), so the URL names the same file from anywhere; any other URL unchanged."""
+    parsed = _parse(url)
+    database = _sqlite_file(parsed)
+    if database is None or Path(database).is_absolute():
+        return url
+    return parsed.set(database=str(Path(database).resolve())).render_as_string()
+
+
 def _sqlite_file(parsed: URL) -> str | None:
     """Path of an SQLite database file; None for another backend or an in-memory SQLite."""
     if parsed.get_backend_name() != "sqlite":

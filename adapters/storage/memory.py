@@ -85,6 +85,11 @@ class MemoryStore:
         """Calls with `start <= time < end`, oldest first (a stable sort keeps ties in order)."""
         return sorted((c for c in self.calls if start <= c.time < end), key=lambda c: c.time)
 
+    def commands_since(self, device_id: str, since: datetime) -> list[Command]:
+        """The device's commands at or after `since`, oldest first (a stable sort)."""
+        mine = (c for c in self.commands if c.device_id == device_id and c.time >= since)
+        return sorted(mine, key=lambda c: c.time)
+
     def sessions(
         self, device_id: str | None = None, since: datetime | None = None
     ) -> list[SessionRecord]:

@@ -60,6 +60,10 @@ class RetryingStore:
         """The call ledger of a window, committed and pending alike."""
         return self.inner.calls_between(start, end)
 
+    def commands_since(self, device_id: str, since: datetime) -> list[Command]:
+        """The device's commands from `since` on, committed and pending alike."""
+        return self.inner.commands_since(device_id, since)
+
     def record_setting(self, key: str, value: str) -> None:
         """Buffer a setting (see `SqlStore.record_setting`)."""
         self.inner.record_setting(key, value)

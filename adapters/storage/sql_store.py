@@ -406,6 +406,20 @@ class SqlStore(Closing):
         """API calls made on [start, end) per quota day (see `ledger.calls_per_day`)."""
         return calls_per_day(self.calls_between(start, end), start, end)
 
+    def commands_since(self, device_id: str, since: datetime) -> list[Command]:
+        """The device's commands at or after `since`, oldest first, committed or pending
+        (a restarted daemon's actuator takes the session energy limit it wrote from them)."""
+        since = as_utc(since, "since")
+        rows = self._rows(
+            select(CommandRow)
+            .where(self._mine(CommandRow), CommandRow.device_id == device_id)
+            .where(CommandRow.time >= since)
+            .order_by(CommandRow.time, CommandRow.id)
+        )
+        commands = [_command_from_row(row) for row in rows]
+        commands += [c for c in self._commands if c.device_id == device_id and c.time >= since]
+        return commands
+
     def latest_observation(self, device_id: str) -> ChargerReading | None:
         """The most recent reading of a device, None when it was never read."""
         rows = self._rows(
@@ -607,6 +621,10 @@ def _decision_from_row(row: Row[Any]) -> Decision:
 
 def _command_row(command: Command) -> dict[str, Any]:
     return _as_row(command)
+
+
+def _command_from_row(row: Row[Any]) -> Command:
+    return _from_row(Command, row)
 
 
 def _session_row(session: SessionRecord) -> dict[str, Any]:

@@ -528,6 +528,7 @@ def demo(
         return
     app_config = demo_config(world_scenario, policy)
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='v2c-demo-')) / 'demo.db'}"
+    url = _absolute_url(url)  # the commands it ends with work from any directory
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     store = open_store(url)
     try:
@@ -545,6 +546,9 @@ def demo(
                 f"--db {store.url} already holds API calls of the simulated days; "
                 "the demo needs a fresh database"
             )
+        config_file = _write_demo_config(app_config, url, world_scenario.name, seed)
+        if config_file is not None:  # on stderr: `--json` keeps stdout to its object
+            typer.echo(f"v2c-solar: the demo's config {config_file} (--config of plan)", err=True)
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
         live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
@@ -573,6 +577,7 @@ def demo(
             policy=app_config.policy.name,
             tz=app_config.site.tz,
         )
+        summary.config = None if config_file is None else str(config_file)
         client.close()
     finally:
         running.stop()
@@ -582,6 +587,35 @@ def demo(
     else:
         print_summary(summary)
     _exit_if_unsafe(outcome)
+
+
+def _absolute_url(url: str) -> str:
+    """`url` naming its SQLite file by an absolute path; a malformed one as it is (the
+    store names the problem when it opens)."""
+    from adapters.storage import StoreUrlError
+    from adapters.storage.engine import absolute_sqlite_url
+
+    try:
+        return absolute_sqlite_url(url)
+    except StoreUrlError:
+        return url
+
+
+def _write_demo_config(config: AppConfig, url: str, scenario: str, seed: int) -> Path | None:
+    """The demo's config beside its SQLite database (`write_demo_config`), for `plan
+    --config`; None when none is written (one line on stderr when a file is in the way)."""
+    from adapters.simulator.demo import write_demo_config
+
+    note = (
+        f"The config `v2c-solar demo` ran with: scenario {scenario}, seed {seed}, policy "
+        f"{config.policy.name}; its database beside this file.\n"
+        "Its chargers are the simulator's: for your home, start from config/home.toml."
+    )
+    try:
+        return write_demo_config(config, url, note=note)
+    except OSError as exc:
+        typer.echo(f"warning: {exc}", err=True)
+        return None
 
 
 # ----- budget ---------------------------------------------------------------------------------

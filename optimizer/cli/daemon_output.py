@@ -123,6 +123,19 @@ def print_summary(summary: DemoSummary) -> None:
         else f"Chargers left in exclusive-PV mode ({summary.safe_mode_commands} command(s))"
     )
     console.print(f"{left}; wall time {summary.wall_s:.1f} s; database {summary.db}")
+    if summary.config is not None:
+        console.print("What it recorded (the demo's config beside its database):")
+        for command in demo_follow_ups(summary):
+            console.print(f"  {command}", soft_wrap=True, highlight=False)
+
+
+def demo_follow_ups(summary: DemoSummary) -> list[str]:
+    """The commands that show what a demo recorded, with its config and database."""
+    import shlex
+
+    assert summary.config is not None
+    config, db = shlex.quote(summary.config), shlex.quote(summary.db)
+    return [f"v2c-solar plan --config {config}", f"v2c-solar sessions --db {db}"]
 
 
 def budget_table(plan: BudgetPlan, tz: tzinfo) -> Any:
@@ -171,4 +184,4 @@ def print_budget(plan: BudgetPlan, tz: tzinfo) -> None:
         console.print(budget_table(plan, tz))
 
 
-__all__ = ["StatusLine", "budget_table", "print_budget", "print_summary"]
+__all__ = ["StatusLine", "budget_table", "demo_follow_ups", "print_budget", "print_summary"]

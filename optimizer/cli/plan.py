@@ -26,6 +26,7 @@ from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
+    from optimizer.policies.registry import PolicyConfig
     from optimizer.status.target import SessionTarget
 
 EXIT_USAGE = 2
@@ -34,20 +35,35 @@ EXIT_FATAL = 1
 NO_PLAN = "no plan yet (target with planner = least_cost plans once a car is plugged in)"
 
 
+def no_plan_text(policy: PolicyConfig) -> str:
+    """Why a charger has no plan yet, by the config's `[policy]` (the daemon may run another
+    one: `--policy`, or one chosen from home)."""
+    if policy.name == "target" and policy.target.planner == "least_cost":
+        return NO_PLAN
+    planner = " with the window planner" if policy.name == "target" else ""
+    return (
+        f"no plan yet (the config's policy is {policy.name}{planner}: only target with "
+        "planner = least_cost plans)"
+    )
+
+
 def _fail(message: str, code: int) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
 
 def age_text(then: datetime, now: datetime) -> str:
-    """How long ago `then` was, rounded: "40 s", "12 min", "3 h 05 min"."""
+    """How long ago `then` was, rounded: "40 s", "12 min", "3 h 05 min", "164 days" (from
+    two days on: a demo's database holds plans of its simulated day)."""
     seconds = max((now - then).total_seconds(), 0.0)
     if seconds < 60:
         return f"{seconds:.0f} s"
     minutes = int(seconds // 60)
     if minutes < 60:
         return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    if minutes < 2 * 24 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+    return f"{minutes // (24 * 60)} days"
 
 
 def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: datetime) -> str:
@@ -67,9 +83,11 @@ def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: d
 def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console) -> None:
     """The plan as a table: one row per slot (local times), then the totals."""
     plan = record.plan
+    made = record.created_at.astimezone(tz)
+    day = "" if made.date() == now.astimezone(tz).date() else "%a %d %b "
     title = (
         f"{record.device_id}: plan made {age_text(record.created_at, now)} ago "
-        f"({record.created_at.astimezone(tz):%H:%M}), reason: {record.reason.value}; "
+        f"({made.strftime(f'{day}%H:%M')}), reason: {record.reason.value}; "
         f"departure {record.departure.astimezone(tz):%a %H:%M}, "
         f"{plan.energy_wanted_wh / 1000:.1f} kWh wanted"
     )
@@ -177,7 +195,8 @@ def plan_command(
     except StoreError as exc:
         raise _fail(str(exc), EXIT_FATAL) from None
     zones = {device: chosen.site_of(device).site.tz for device in wanted}
-    _show(found, zones, datetime.now(UTC), output, as_json=as_json)
+    why = {device: no_plan_text(chosen.site_of(device).policy) for device in wanted}
+    _show(found, zones, why, datetime.now(UTC), output, as_json=as_json)
 
 
 Found = tuple[str, "PlanRecord | None", "SessionTarget | None", bool]
@@ -198,12 +217,14 @@ def _stored(store: Any, device: str) -> Found:
 def _show(
     found: list[Found],
     zones: Mapping[str, tzinfo],
+    no_plan: Mapping[str, str],
     now: datetime,
     output: Path | None,
     *,
     as_json: bool,
 ) -> None:
-    """Print (or `--json`) each charger's plan and target, times in its site's zone."""
+    """Print (or `--json`) each charger's plan and target, times in its site's zone;
+    `no_plan` says per charger why it may have none."""
     records = [record for _, record, _, _ in found if record is not None]
     if output is not None and records:
         plot_plans(records, zones[records[0].device_id], output)
@@ -215,7 +236,7 @@ def _show(
         console = Console(width=120)
     for device, record, target, is_ended in found:
         if record is None:
-            console.print(f"{device}: {NO_PLAN}")
+            console.print(f"{device}: {no_plan[device]}")
         else:
             render_plan(record, zones[device], now, console)
         console.print(target_text(target, is_ended, zones[device], now))

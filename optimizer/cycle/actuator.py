@@ -11,7 +11,7 @@ and no back-off or 429 block runs. What went wrong comes back as values in the
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from optimizer.budget.scheduler import ReadScheduler
 from optimizer.cycle.backoff import Backoff
@@ -31,6 +31,15 @@ from optimizer.policies.base import CommandedState, PolicyContext
 Write = tuple[str, int | None]
 """One planned call: `(kind, value)`, kind one of set_pv_mode, set_current, start, pause,
 limit_energy (value: the session's energy limit in Wh, None to lift it)."""
+
+RESTORE_SLACK = timedelta(hours=1)
+"""How long before its session's start a session's first command may be stamped: a
+reading (which opens a session) is stamped when its answer arrives, the cycle's writes with
+the cycle's clock time, before it; a limit can be written in the plug-in cycle. A read with
+retries takes up to ~35 s, and the demo's simulated time runs thousands of times faster.
+A limit of the car before, written this close before its unplug, is taken as held: at
+worst one lift too many, or this session's equal limit taken as written (the policy's own
+stop then ends the session, as without the ability)."""
 
 CAP_READ_TOL_WH = 10.0
 """A reading this close below the session energy limit (Wh) shows the charger stopped
@@ -68,6 +77,30 @@ class Actuator:
         self.deadband_a = deadband_a
         self.device_id = charger.device_id
         self.commanded = CommandedState()
+        self._cap_unclaimed = False
+        """The energy limit held was written by an earlier run (`restore`) and no decision
+        of this one has asked for it yet."""
+
+    def restore(self, session_start: datetime) -> None:
+        """Take back the session energy limit an earlier run of the daemon wrote (a restart
+        or a crash while the car is plugged in), from the store's commands of the session
+        it left open (from `session_start` on, less `RESTORE_SLACK`): the charger keeps a
+        limit until the unplug.
+
+        The last successful `limit_energy` is what the charger holds (a failed one may or
+        may not have reached it: the running daemon assumes not, and so does this). A
+        restored limit is lifted at the first charging decision that does not ask for it
+        (`_cap_needs_write`): the config this run started with (another policy, target or
+        `stop_at_target`) may plan past it, and a car stopped at it would wait for a
+        reading, or with a policy that never limits, for ever.
+        """
+        held = None
+        since = session_start - RESTORE_SLACK
+        for command in self.store.commands_since(self.device_id, since):
+            if command.kind == "limit_energy" and command.ok:
+                held = command.value
+        self.commanded = replace(self.commanded, energy_cap_wh=held)
+        self._cap_unclaimed = held is not None
 
     # ----- plan -----------------------------------------------------------------------
 
@@ -96,6 +129,9 @@ class Actuator:
         below the limit is stopped by the controller anyway: lifting it there (a grid
         block before the plan's last) cost a lift and a second set a night.
 
+        A limit an earlier run wrote (`restore`) is lifted at once unless the decision
+        asks for it: whether it stops a car this run's plan wants charged is unknown.
+
         Written after the mode and the current (a car the lift lets go charges as the
         decision wants), before a start (a started car is limited from its first Wh).
         Never on a charger that cannot limit a session: the controller's own stop is
@@ -106,7 +142,8 @@ class Actuator:
         if wanted is not None or held is None:
             return wanted != held
         return (
-            decision.pv_mode is not PvMode.MAX_POWER
+            self._cap_unclaimed
+            or decision.pv_mode is not PvMode.MAX_POWER
             or ctx.session_energy_wh >= held - CAP_READ_TOL_WH
         )
 
@@ -139,6 +176,8 @@ class Actuator:
         `raise_auth` is False (shutting down); every other failure is an error value.
         """
         writes = self.planned_writes(ctx, decision)
+        if decision.charging and decision.energy_cap_wh == self.commanded.energy_cap_wh:
+            self._cap_unclaimed = False  # this run wants the restored limit: it stays
         if not writes:
             return NOTHING_TO_DO
         if not self.backoff.allows(now):
@@ -199,6 +238,7 @@ class Actuator:
             self.commanded = replace(c, pv_mode=PvMode(value))
         elif kind == "limit_energy":
             self.commanded = replace(c, energy_cap_wh=value)
+            self._cap_unclaimed = False
         else:
             self.commanded = replace(c, charging=kind == "start")
 
@@ -217,6 +257,7 @@ class Actuator:
         charging, cap = c.charging, c.energy_cap_wh
         if car_arrived or reading.charge_state is ChargeState.DISCONNECTED:
             cap = None  # the charger dropped it at the unplug
+            self._cap_unclaimed = False
         if car_arrived:
             charging = None  # a new car: make sure start/pause reaches the charger once
         elif reading.charge_state is ChargeState.CHARGING and charging is False:

@@ -119,7 +119,7 @@ class SessionTracker:
             self.open = None
             return self._record(s, end=reading.time)
         if s is not None and s.resumed:
-            if reading.session_energy_wh < s.charger_energy_wh:  # another plug-in meanwhile
+            if _went_back(s, reading):  # another plug-in meanwhile
                 self.open = None  # the new session opens at the next reading
                 return self._record(s, end=reading.time)
             s.resumed = False
@@ -141,6 +141,18 @@ class SessionTracker:
             s.target_wh = target_wh
         s.charger_energy_wh = max(reading.session_energy_wh, 0.0)
         return self._record(s, end=None)
+
+    def continues(self, reading: ChargerReading) -> bool:
+        """Whether `reading` goes on with the session taken over from the store
+        (`resume`): the first reading since, a car plugged in, its counter not gone back.
+        The plug-in is then the one the earlier run saw, not a new car."""
+        s = self.open
+        return (
+            s is not None
+            and s.resumed
+            and reading.charge_state.plugged_in
+            and not _went_back(s, reading)
+        )
 
     def _departed(self, now: datetime) -> bool:
         """The departure set is past (a target set for a car that never came)."""
@@ -186,3 +198,8 @@ class SessionTracker:
             target_wh=s.target_wh,
             target_met=met,
         )
+
+
+def _went_back(s: _OpenSession, reading: ChargerReading) -> bool:
+    """The charger's session counter fell below what the session had: another plug-in."""
+    return reading.session_energy_wh < s.charger_energy_wh

@@ -237,7 +237,8 @@ class Daemon:
     def restore_sessions(self) -> int:
         """Go on with each charger's session the store holds open (a restart while a car
         is plugged in: without it the next read opens a second row for the same
-        plug-in, and the charger's session counter is counted twice).
+        plug-in, and the charger's session counter is counted twice), with the session
+        energy limit written in it (`Controller.resume`).
 
         Returns how many sessions were taken over.
         """
@@ -245,7 +246,7 @@ class Daemon:
         for device, controller in self.controllers.items():
             session = self.store.open_session(device)
             if session is not None:
-                controller.sessions.resume(session)
+                controller.resume(session)
                 resumed += 1
         return resumed
 
