@@ -105,6 +105,13 @@ real-2017: the same objective in every one of 206 + 179 + 134 solves; 30-47 % le
 for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: faster
 solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
 
+ALLOW_RESTART = False
+"""HiGHS does not restart its root (presolve again after fixing columns by reduced cost):
+on the slowest plans of a replayed real-2017 year the restarts were most of the solve
+(max per solve 510 -> 245 ms home office, 524 -> 213 ms commuter; CPU 0.92x / 0.90x),
+for plans that differ within the MIP gap (BENCHMARKS.md 41). Only settable since the
+planner calls highspy itself."""
+
 _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
 
@@ -138,6 +145,7 @@ def _options(time_limit_s: float, mip_gap: float, node_limit: int | None) -> dic
     """HiGHS's options for one solve (HiGHS's own names)."""
     options: dict[str, OptionValue] = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
     options.update(HEURISTICS_OFF)
+    options["mip_allow_restart"] = ALLOW_RESTART
     if node_limit is not None:
         options["mip_max_nodes"] = int(node_limit)
     return options
