@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.optimum import ChargeLimits, solve_session
-from optimizer.highs_milp import FloatArray, solve_milp
+from optimizer.highs_milp import FloatArray, Milp, MilpSolution, OptionValue, solve_milp
 from optimizer.limits import ChargerLimits
 from optimizer.planning import (
     ChargerNow,
@@ -369,6 +370,23 @@ def test_a_plan_warns_nobody() -> None:
         plan = least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
     assert [str(w.message) for w in caught] == []
     assert [round(s.power_w) for s in plan.slots] == [0, 3000, 0]
+
+
+def test_highs_never_restarts_its_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner hands HiGHS `mip_allow_restart` off: root restarts were most of the
+    slowest solves of a replayed year (BENCHMARKS.md 41)."""
+    import optimizer.planning.least_cost as module
+
+    handed: list[dict[str, object]] = []
+    solve = module.solve_milp
+
+    def spy(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
+        handed.append(dict(options))
+        return solve(problem, options)
+
+    monkeypatch.setattr(module, "solve_milp", spy)
+    least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
+    assert [options["mip_allow_restart"] for options in handed] == [False]
 
 
 def test_no_schedule_in_time_is_a_failed_idle_plan() -> None:
