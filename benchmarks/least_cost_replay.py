@@ -32,17 +32,16 @@ import argparse
 import json
 import pickle
 import time
-import warnings
 from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy.optimize import milp
 
 import optimizer.planning.least_cost as least_cost
 from benchmarks.least_cost_year import PATTERNS, SolveTimer
 from optimizer.backtest.dataset import load_real_2017
 from optimizer.backtest.engine import BacktestSetup, policy_contender, run_backtest
+from optimizer.highs_milp import solve_milp
 from optimizer.planning.request import PlanRequest
 from optimizer.policies import PolicyConfig
 from optimizer.policies.target import TargetParams
@@ -74,13 +73,7 @@ def replay(requests: list[tuple[PlanRequest, dict[str, Any]]], variants: list[st
     for request, options in requests:
         if request.slots == 0 or request.energy_wanted_wh <= 0.0:
             continue
-        model = least_cost._Model(request)
-        problem = {
-            "c": model.objective() * least_cost._OBJECTIVE_SCALE,
-            "integrality": model.integrality(),
-            "bounds": model.bounds(),
-            "constraints": [model.constraints()],
-        }
+        problem = least_cost._Model(request).milp()
         limit = options.get("time_limit_s", least_cost.DEFAULT_TIME_LIMIT_S)
         for i, extra in enumerate(sets):
             chosen = least_cost._options(
@@ -88,11 +81,9 @@ def replay(requests: list[tuple[PlanRequest, dict[str, Any]]], variants: list[st
             )
             chosen.update(extra)
             began = time.process_time()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                result = milp(options=chosen, **problem)
+            result = solve_milp(problem, chosen)
             cpu[i].append(time.process_time() - began)
-            objective[i].append(float(result.fun) / least_cost._OBJECTIVE_SCALE)
+            objective[i].append(result.objective / least_cost._OBJECTIVE_SCALE)
     reference = np.array(objective[0])
     for i, variant in enumerate(variants):
         seconds, diff = np.array(cpu[i]), np.array(objective[i]) - reference

@@ -1,9 +1,10 @@
-"""`SparseRows`: linear constraints for `scipy.optimize.milp`, built block by block.
+"""`SparseRows`: linear constraints for HiGHS, built block by block.
 
 Both HiGHS models of the project (the backtest's perfect-foresight optimum and the
 planner's least-cost schedule) lay their variables out in blocks of one variable
 per time step and add constraints one family at a time, each family a row per
-step; this collects them into one sparse matrix.
+step; this collects them into one sparse matrix (CSR for `optimizer.highs_milp`, a
+`LinearConstraint` for `scipy.optimize.milp`).
 """
 
 from __future__ import annotations
@@ -74,13 +75,18 @@ class SparseRows:
         self.hi.append(_per_row(hi, m))
         self.count += m
 
-    def constraint(self) -> LinearConstraint:
-        """All rows added so far as one constraint for `milp`."""
+    def csr(self) -> tuple[sparse.csr_array, FloatArray, FloatArray]:
+        """All rows added so far: the matrix (CSR, repeated entries summed) and the
+        rows' lower and upper bounds."""
         matrix = sparse.csr_array(
             (np.concatenate(self.vals), (np.concatenate(self.rows), np.concatenate(self.cols))),
             shape=(self.count, self.n_vars),
         )
-        return LinearConstraint(matrix, np.concatenate(self.lo), np.concatenate(self.hi))
+        return matrix, np.concatenate(self.lo), np.concatenate(self.hi)
+
+    def constraint(self) -> LinearConstraint:
+        """All rows added so far as one constraint for `milp`."""
+        return LinearConstraint(*self.csr())
 
 
 def _per_row(value: float | FloatArray, m: int) -> FloatArray:

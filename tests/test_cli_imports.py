@@ -19,8 +19,9 @@ import pytest
 from adapters.simulator.server import SimulatorConfig, start_simulator
 from adapters.simulator.world import World, default_scenario
 
-HEAVY = ("pandas", "pvlib", "scipy", "matplotlib", "adapters.simulator")
-"""Packages the CLI's light paths must not import (the PV model stack, plots, the simulator)."""
+HEAVY = ("pandas", "pvlib", "scipy", "highspy", "matplotlib", "adapters.simulator")
+"""Packages the CLI's light paths must not import (the PV model stack, the planner's solver,
+plots, the simulator)."""
 
 RUNNER = """
 import json, sys

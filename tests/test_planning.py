@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.optimum import ChargeLimits, solve_session
+from optimizer.highs_milp import FloatArray, Milp, MilpSolution, OptionValue, solve_milp
 from optimizer.limits import ChargerLimits
 from optimizer.planning import (
     ChargerNow,
@@ -19,6 +21,7 @@ from optimizer.planning import (
     least_cost_schedule,
     taper_caps_w,
 )
+from optimizer.planning.least_cost import _OBJECTIVE_SCALE, _Model
 from optimizer.planning.slots import slot_means, slot_prices
 from optimizer.prices.series import PriceSeries
 
@@ -50,6 +53,16 @@ def hourly(
         block_s=HOUR,
         **options,  # type: ignore[arg-type]
     )
+
+
+def lp_relaxation(request: PlanRequest) -> tuple[_Model, FloatArray, float]:
+    """The least-cost model of `request`, its LP relaxation's solution (no whole numbers)
+    and objective (EUR), solved by HiGHS as the planner calls it."""
+    model = _Model(request)
+    relaxed = replace(model.milp(), integer=np.zeros(model.n_vars, dtype=bool))
+    lp = solve_milp(relaxed, {})
+    assert lp.x is not None and lp.status == "optimal"
+    return model, lp.x, lp.objective / _OBJECTIVE_SCALE
 
 
 def powers(request: PlanRequest) -> list[float]:
@@ -326,18 +339,12 @@ def test_the_relaxation_takes_no_more_sun_than_its_share_of_a_fixed_block() -> N
     at a fractional `fix`, it made the relaxation's bound far too low and the solves
     slow. Checked on the model's relaxation directly (the schedule is the same).
     """
-    from scipy.optimize import milp
-
-    from optimizer.planning.least_cost import _Model
-
     request = hourly([0.3, 0.3, 0.1, 0.4], 4000.0, surplus=[600.0, 900.0, 0.0, 300.0])
-    model = _Model(request)
-    relaxed = milp(c=model.objective(), bounds=model.bounds(), constraints=[model.constraints()])
-    x = relaxed.x
+    model, x, relaxed_eur = lp_relaxation(request)
     fix = x[model.idx["fix"]][model.block]
     sun_in_fixed_wh = model.h * x[model.idx["P"]][model.block] - x[model.idx["g"]]
     assert np.all(sun_in_fixed_wh <= model.solar * fix + 1e-6)
-    assert least_cost_schedule(request).objective_eur >= relaxed.fun - 1e-9
+    assert least_cost_schedule(request).objective_eur >= relaxed_eur - 1e-9
 
 
 def replace_limits(**changes: object) -> ChargerLimits:
@@ -347,10 +354,9 @@ def replace_limits(**changes: object) -> ChargerLimits:
 def test_taper_rows_only_for_taper_lines() -> None:
     """One row per slot and line, none without lines (the model used to build the dense
     triangle of the lines' sums in any case)."""
-    from optimizer.planning.least_cost import _Model
 
     def rows(request: PlanRequest) -> int:
-        return int(_Model(request).constraints().A.shape[0])
+        return int(_Model(request).constraints()[0].shape[0])
 
     plain = hourly([0.1, 0.2, 0.3], 5000.0)
     line = TaperLine(power_w=FULL_W, w_per_wh=0.5)
@@ -358,12 +364,39 @@ def test_taper_rows_only_for_taper_lines() -> None:
     assert rows(hourly([0.1, 0.2, 0.3], 5000.0, taper=(line, line))) == rows(plain) + 6
 
 
-def test_the_options_handed_to_highs_verbatim_warn_nobody() -> None:
+def test_a_plan_warns_nobody() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         plan = least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
     assert [str(w.message) for w in caught] == []
     assert [round(s.power_w) for s in plan.slots] == [0, 3000, 0]
+
+
+def test_highs_never_restarts_its_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planner hands HiGHS `mip_allow_restart` off: root restarts were most of the
+    slowest solves of a replayed year (BENCHMARKS.md 42)."""
+    import optimizer.planning.least_cost as module
+
+    handed: list[dict[str, object]] = []
+    solve = module.solve_milp
+
+    def spy(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
+        handed.append(dict(options))
+        return solve(problem, options)
+
+    monkeypatch.setattr(module, "solve_milp", spy)
+    least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
+    assert [options["mip_allow_restart"] for options in handed] == [False]
+
+
+def test_no_schedule_in_time_is_a_failed_idle_plan() -> None:
+    """HiGHS stopped before any schedule (no time at all): the plan does nothing, all
+    the energy wanted is short, the objective unknown."""
+    plan = least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0), time_limit_s=0.0)
+    assert plan.status == "failed"
+    assert [s.power_w for s in plan.slots] == [0.0, 0.0, 0.0]
+    assert plan.shortfall_wh == pytest.approx(3000.0)
+    assert np.isnan(plan.objective_eur)
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -418,8 +451,6 @@ def sunny_request(seed: int) -> PlanRequest:
 def test_the_sun_bound_rows_cut_off_no_optimum(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Proven optima (gap 1e-7) of random sunny plans, with and without the rows that
     bound the PV mode's energy and ask for a start: the same objective."""
-    from optimizer.planning.least_cost import _Model
-
     request = sunny_request(seed)
     with_rows = least_cost_schedule(request, time_limit_s=60.0, mip_gap=1e-7, node_limit=None)
     monkeypatch.setattr(_Model, "_sun_bound_rows", lambda self, rows: None)
@@ -434,17 +465,11 @@ def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_a_start(
     """20 kWh of followable sun, 2 kWh wanted, the car off: every schedule starts the car
     (0.01 EUR a start beside its command). The LP relaxation now pays at least that;
     without the rows it paid about a third of it, following the sun at `sol` 0.4."""
-    from scipy.optimize import milp
-
-    from optimizer.planning.least_cost import _Model
-
     request = hourly([0.3] * 8, 2000.0, surplus=[0, 0, 5000, 5000, 5000, 5000, 0, 0])
     request = replace(request, switch_cost_eur=0.01)
 
     def relaxed_eur() -> float:
-        model = _Model(request)
-        lp = milp(c=model.objective(), bounds=model.bounds(), constraints=[model.constraints()])
-        return float(lp.fun)
+        return lp_relaxation(request)[2]
 
     tight = relaxed_eur()
     assert tight >= request.switch_cost_eur - 1e-9
@@ -457,8 +482,6 @@ def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_a_start(
 def test_the_stop_rows_cut_off_no_optimum(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Proven optima (gap 1e-7) of random sunny plans over days and nights, the car off
     now, with and without the rows that ask for a stop before each night: the same."""
-    from optimizer.planning.least_cost import _Model
-
     request = replace(sunny_request(seed), now=ChargerNow(charging=False, power_w=0.0))
     with_rows = least_cost_schedule(request, time_limit_s=60.0, mip_gap=1e-7, node_limit=None)
     monkeypatch.setattr(_Model, "_stop_rows", lambda self, rows, sunny: None)
@@ -476,18 +499,12 @@ def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_the_stop_before_the_ni
     and both commands (0.019 of 0.024 EUR: a fractional fixed power into the night,
     credited as `over`, buys off the rest); without the stop rows it paid 0.010, about
     the start alone."""
-    from scipy.optimize import milp
-
-    from optimizer.planning.least_cost import _Model
-
     request = hourly([0.3] * 8, 2000.0, surplus=[0, 0, 5000, 5000, 5000, 5000, 0, 0])
     request = replace(request, switch_cost_eur=0.01)
     both = 2 * (request.switch_cost_eur + request.command_cost_eur)
 
     def relaxed_eur() -> float:
-        model = _Model(request)
-        lp = milp(c=model.objective(), bounds=model.bounds(), constraints=[model.constraints()])
-        return float(lp.fun)
+        return lp_relaxation(request)[2]
 
     tight = relaxed_eur()
     assert tight >= 0.75 * both

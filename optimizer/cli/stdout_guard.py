@@ -1,10 +1,13 @@
 """Standard output belongs to the command: a native library's stray prints go to stderr.
 
-HiGHS, the least-cost planner's solver inside scipy, prints a debug line
+HiGHS (the least-cost planner's solver through highspy, the backtest optimum's inside
+scipy) prints a debug line
 (`HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();`) with C's
 `printf` on some solves, whatever its output options say (reported upstream as
-jump-dev/HiGHS.jl#312). Written to file descriptor 1, such a line lands in the middle of
-`backtest --json`, `plan --json` or a table that a script reads.
+jump-dev/HiGHS.jl#312), and highspy its banner (`Running HiGHS ...`) when a process
+makes its first `Highs`, before any option can silence it. Written to file descriptor
+1, such a line lands in the middle of `backtest --json`, `plan --json` or a table that
+a script reads.
 
 At start the console script points descriptor 1 at standard error and gives Python's
 `sys.stdout` a private duplicate of the original descriptor: everything the command

@@ -4,8 +4,9 @@
 into `least_cost_schedule`, a `ChargePlan` comes out. `slot_prices` samples a
 `PriceSeries` onto the plan's slots.
 
-Names are imported on first access (`optimizer.lazy_exports`): the solver's scipy
-loads only when a plan is solved, not in a daemon whose `target` plans by window.
+Names are imported on first access (`optimizer.lazy_exports`): the solver (highspy,
+scipy's sparse matrices) loads only when a plan is solved, not in a daemon whose
+`target` plans by window.
 """
 
 from __future__ import annotations

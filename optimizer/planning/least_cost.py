@@ -1,6 +1,6 @@
 """`least_cost_schedule`: the cheapest way to put the energy wanted in the car by departure.
 
-A mixed-integer program solved by HiGHS (`scipy.optimize.milp`). Slots t of
+A mixed-integer program solved by HiGHS (`optimizer.highs_milp`, `highspy`). Slots t of
 `h = step_s / 3600` hours carry the data (`S_t` the solar energy the pessimistic
 surplus offers, Wh; `pi_t`/`pe_t` the import/export prices, EUR/kWh); decisions are
 made per block b of `block_s` seconds (an hour by default), because each change
@@ -62,14 +62,13 @@ worst cases hit `DEFAULT_TIME_LIMIT_S` (BENCHMARKS.md, "Least-cost plan").
 from __future__ import annotations
 
 import time
-import warnings
 from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
+from optimizer.highs_milp import Milp, OptionValue, solve_milp
 from optimizer.milp_rows import SparseRows
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.request import PlanRequest
@@ -106,11 +105,12 @@ real-2017: the same objective in every one of 206 + 179 + 134 solves; 30-47 % le
 for the commuter, 13 % for the home office; BENCHMARKS.md "Least-cost target: faster
 solves"). RENS off too was faster again but dearer by up to 0.18 cent a plan."""
 
-_VERBATIM_WARNING = r"Unrecognized options detected: \{'mip_heuristic_run_"
-"""scipy's `milp` hands options it does not know to HiGHS verbatim (documented) and warns
-each time it does; for `HEURISTICS_OFF` that is intended, so that warning is silenced
-around the call (`catch_warnings`: a filter set once at import would be reset by test
-runners and by any caller's own `catch_warnings`)."""
+ALLOW_RESTART = False
+"""HiGHS does not restart its root (presolve again after fixing columns by reduced cost):
+on the slowest plans of a replayed real-2017 year the restarts were most of the solve
+(max per solve 510 -> 245 ms home office, 524 -> 213 ms commuter; CPU 0.92x / 0.90x),
+for plans that differ within the MIP gap (BENCHMARKS.md 42). Only settable since the
+planner calls highspy itself."""
 
 _OBJECTIVE_SCALE = 1000.0
 """The objective is handed to HiGHS in milli-EUR: EUR per W of a slot are 1e-6 small."""
@@ -133,30 +133,21 @@ def least_cost_schedule(
     model = _Model(request)
     if request.slots == 0 or request.energy_wanted_wh <= 0.0:
         return _plan(model, model.idle(), 0.0, "optimal", time.perf_counter() - began)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_VERBATIM_WARNING, category=RuntimeWarning)
-        result = milp(
-            c=model.objective() * _OBJECTIVE_SCALE,
-            integrality=model.integrality(),
-            bounds=model.bounds(),
-            constraints=[model.constraints()],
-            options=_options(time_limit_s, mip_gap, node_limit),
-        )
+    solution = solve_milp(model.milp(), _options(time_limit_s, mip_gap, node_limit))
     elapsed = time.perf_counter() - began
-    if result.x is None:
+    if solution.x is None:
         return _plan(model, model.idle(), float("nan"), "failed", elapsed)
-    status = "optimal" if result.status == 0 else "time_limit"
-    objective = float(result.fun) / _OBJECTIVE_SCALE
-    return _plan(model, np.asarray(result.x), objective, status, elapsed)
+    objective = solution.objective / _OBJECTIVE_SCALE
+    return _plan(model, solution.x, objective, solution.status, elapsed)
 
 
-def _options(
-    time_limit_s: float, mip_gap: float, node_limit: int | None
-) -> dict[str, float | bool]:
-    options: dict[str, float | bool] = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
+def _options(time_limit_s: float, mip_gap: float, node_limit: int | None) -> dict[str, OptionValue]:
+    """HiGHS's options for one solve (HiGHS's own names)."""
+    options: dict[str, OptionValue] = {"time_limit": time_limit_s, "mip_rel_gap": mip_gap}
     options.update(HEURISTICS_OFF)
+    options["mip_allow_restart"] = ALLOW_RESTART
     if node_limit is not None:
-        options["node_limit"] = node_limit
+        options["mip_max_nodes"] = int(node_limit)
     return options
 
 
@@ -254,13 +245,29 @@ class _Model:
         # g is grid instead of sun: remove the sun's tie cost, add the grid's
         c[self.idx["g"]] += _TIE_EUR_PER_WH * (self.n - 2.0 * t)
 
-    def integrality(self) -> FloatArray:
-        kinds = np.zeros(self.n_vars)
-        for name in ("y", "fix", "sol", "chg"):
-            kinds[self.idx[name]] = 1.0
-        return kinds
+    def milp(self) -> Milp:
+        """The whole model for HiGHS, the objective in milli-EUR (`_OBJECTIVE_SCALE`)."""
+        lower, upper = self.bounds()
+        matrix, row_lower, row_upper = self.constraints()
+        return Milp(
+            cost=self.objective() * _OBJECTIVE_SCALE,
+            lower=lower,
+            upper=upper,
+            integer=self.integrality(),
+            matrix=matrix,
+            row_lower=row_lower,
+            row_upper=row_upper,
+        )
 
-    def bounds(self) -> Bounds:
+    def integrality(self) -> npt.NDArray[np.bool_]:
+        """Which variables are whole numbers (the binaries `y`, `fix`, `sol`, `chg`)."""
+        integer = np.zeros(self.n_vars, dtype=bool)
+        for name in ("y", "fix", "sol", "chg"):
+            integer[self.idx[name]] = True
+        return integer
+
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """Each variable's lower and upper bound."""
         lo, hi = np.zeros(self.n_vars), np.full(self.n_vars, np.inf)
         hi[self.idx["q"]] = self.follow_cap
         hi[self.idx["g"]] = self.grid_cap
@@ -273,9 +280,10 @@ class _Model:
         hi[self.idx["chg"]] = 1.0
         hi[self.short] = self.r.energy_wanted_wh
         hi[self.over] = self.min_w * float(np.bincount(self.block).max()) * self.h
-        return Bounds(lo, hi)
+        return lo, hi
 
-    def constraints(self) -> LinearConstraint:
+    def constraints(self) -> tuple[sparse.csr_array, FloatArray, FloatArray]:
+        """The rows: matrix (CSR) and each row's lower and upper bound."""
         rows = SparseRows(self.n_vars)
         self._mode_rows(rows)
         self._grid_rows(rows)
@@ -283,7 +291,7 @@ class _Model:
         self._command_rows(rows)
         self._taper_rows(rows)
         self._sun_bound_rows(rows)
-        return rows.constraint()
+        return rows.csr()
 
     def _sun_bound_rows(self, rows: SparseRows) -> None:
         """Rows that change no optimum but tighten HiGHS's LP relaxation of a plan with

@@ -216,7 +216,7 @@ class LeastCostPlanner:
         plan = self.plan
         if reason is None and plan is not None:
             return plan
-        from optimizer.planning.least_cost import least_cost_schedule  # scipy: on first plan
+        from optimizer.planning.least_cost import least_cost_schedule  # HiGHS: on first plan
 
         series = self._series(ctx, deadline)
         request = self.request(ctx, target_wh, deadline, series, delivered)
