@@ -247,3 +247,77 @@ def test_calibration_ignores_samples_outside_the_noon_window() -> None:
             calibration.add(t, 800.0 if noon else 400.0, 1000.0)
     calibration.flush()
     assert calibration.ratio == pytest.approx(0.8)
+
+
+def _forecast_arrays(fc: PvForecast) -> tuple[np.ndarray, ...]:
+    return fc.clear_sky_w, fc.central_w, fc.pessimistic_w
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    samples=st.lists(st.tuples(st.integers(0, 600), st.floats(0.0, 12_000.0)), max_size=8),
+    asks=st.lists(
+        st.tuples(st.sampled_from([0, 60, 300, 900, 1800, 3600 * 5, 30, 90]), st.booleans()),
+        min_size=1,
+        max_size=12,
+    ),
+    step_s=st.sampled_from([300.0, 60.0, 90.0]),
+)
+def test_forecasts_reused_between_observations_equal_fresh_ones(
+    samples: list[tuple[int, float]], asks: list[tuple[int, bool]], step_s: float
+) -> None:
+    """A forecaster that kept its last computation gives, at every ask, exactly (to the
+    bit) what a forecaster that saw the same observations and is asked only then gives:
+    across refreshes without observations (taken from the kept values), observations in
+    between (computed again), grids off whole minutes and shifts beyond the kept steps."""
+    kept = PvForecaster(GRAZ)
+    seen: list[tuple[datetime, float]] = []
+    t = JUNE + timedelta(hours=4)
+    for minute, pv in samples:
+        seen.append((t + timedelta(minutes=minute), pv))
+    seen.sort()
+    for at, pv in seen:
+        kept.observe(at, pv)
+    t = JUNE + timedelta(hours=20)
+    for gap_s, observe in asks:
+        t += timedelta(seconds=gap_s)
+        if observe:
+            kept.observe(t, 800.0)
+            seen.append((t, 800.0))
+        start = datetime.fromtimestamp(t.timestamp() - t.timestamp() % step_s, tz=UTC)
+        got = kept.forecast(start, start + timedelta(hours=36), step_s)
+        fresh = PvForecaster(GRAZ)
+        for at, pv in seen:
+            fresh.observe(at, pv)
+        expected = fresh.forecast(start, start + timedelta(hours=36), step_s)
+        for a, b in zip(_forecast_arrays(got), _forecast_arrays(expected), strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert got.variability == expected.variability
+
+
+def test_a_night_of_refreshes_computes_the_forecast_once() -> None:
+    """Without an observation the nowcast learns nothing, so the refreshes of a night
+    (every 15 min on a 5-min grid) read the values one computation made ahead."""
+    forecaster = PvForecaster(GRAZ)
+    forecaster.observe(JUNE + timedelta(hours=10), 5000.0)
+    computed = 0
+    index = forecaster.nowcast.clear_sky_index
+
+    def counting(times_s: np.ndarray, target: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        nonlocal computed
+        computed += 1
+        return index(times_s, target)
+
+    forecaster.nowcast.clear_sky_index = counting  # type: ignore[method-assign]
+    start = JUNE + timedelta(hours=20)
+    for k in range(12):  # 3 h of refreshes
+        at = start + timedelta(minutes=15 * k)
+        forecaster.forecast(at, at + timedelta(hours=36), 300.0)
+    assert computed == 1
+    forecaster.observe(start + timedelta(hours=3), 100.0)  # dark: no daylight sample
+    forecaster.forecast(start + timedelta(hours=3), start + timedelta(hours=39), 300.0)
+    assert computed == 1
+    forecaster.observe(JUNE + timedelta(days=1, hours=8), 3000.0)
+    at = JUNE + timedelta(days=1, hours=8)
+    forecaster.forecast(at, at + timedelta(hours=36), 300.0)
+    assert computed == 2

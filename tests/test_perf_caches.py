@@ -303,3 +303,41 @@ def test_two_chargers_asking_at_the_same_moment_get_their_own_interval() -> None
     assert d0 == _interval_from_scratch(planner, t, "D0")
     assert d1 == _interval_from_scratch(planner, t, "D1")
     assert d0 != d1
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    calls=st.lists(st.integers(0, 3), min_size=1, max_size=6),
+    hour=st.floats(0.0, 23.9),
+    plugged=st.sampled_from([True, False, None]),
+    sky=st.floats(0.0, 1.0),
+    limit=st.sampled_from([40, 200, 1000]),
+    devices=st.integers(1, 2),
+)
+def test_asking_again_at_the_same_moment_after_calls_equals_a_fresh_planner(
+    calls: list[int],
+    hour: float,
+    plugged: bool | None,
+    sky: float,
+    limit: int,
+    devices: int,
+) -> None:
+    """A read cycle asks before its read and again after it at the same moment: the
+    second answer reuses the moment's curve, weights and the spends its water level
+    tried, and must still be, to the bit, what a planner asked only then gives."""
+    config = BudgetConfig(daily_limit=limit, reserve=10, no_car_weight=0.2)
+    planner = BudgetPlanner(config, devices=devices, pv_profile=_pv)
+    t = T0.replace(hour=0) + timedelta(days=1, hours=hour)
+    ctx = ReadContext("D0", plugged, False, _pv(t) * (1 - sky / 2), sky, None)
+    history: list[ApiCall] = []
+    planner.read_interval_s(t, ctx)
+    for n in calls:
+        for _ in range(n * 7):
+            call = ApiCall(t, "D0", "currentstatecharge", 200, 0.1)
+            planner.record_call(call)
+            history.append(call)
+        got = planner.read_interval_s(t, ctx)
+        fresh = BudgetPlanner(config, devices=devices, pv_profile=_pv)
+        for call in history:
+            fresh.record_call(call)
+        assert fresh.read_interval_s(t, ctx) == got

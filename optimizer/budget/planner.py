@@ -15,7 +15,7 @@ import bisect
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -46,6 +46,33 @@ PV_PROFILE_CACHE = 4096
 
 PvProfile = Callable[[datetime], float]
 """Expected PV power (W) at a time: a clear-sky-shaped hint for the rest of the day."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """What every rate asked at `now` shares, whatever the budget (see `_moment_at`).
+
+    `ids`: the allocation's devices; `curve`: their future cells' spend curve;
+    `weights_now`: each one's weight in the current cell, which lasts `d0` s;
+    `seconds`: `d0` plus the future cells' length (s, per device); `totals`: the
+    water level's spend at the levels it tried (`current_rates`), valid for this
+    moment's cells whatever the budget.
+    """
+
+    now: datetime
+    end: datetime
+    contexts_version: int
+    ids: list[str]
+    curve: SpendCurve
+    weights_now: list[float]
+    d0: float
+    seconds: float
+    totals: dict[float, float] = field(default_factory=dict)
+
+
+def _rate_inputs(ctx: ReadContext) -> tuple[object, ...]:
+    """What of a context the rates depend on."""
+    return (ctx.device_id, ctx.plugged_in, ctx.pv_expected_w, ctx.variability)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +123,9 @@ class BudgetPlanner(LedgeredScheduler):
         its last cell's duration (s), the curve (see `_after_dark_cells`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
         self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
+        self._contexts_version = 0
+        """Bumped whenever a device's context changes in what the rates use (`_context_key`)."""
+        self._moment: _Moment | None = None
 
     @property
     def ledger(self) -> CallLedger:
@@ -290,6 +320,9 @@ class BudgetPlanner(LedgeredScheduler):
                 f"ReadContext for {ctx.device_id!r}: pv_expected_w and variability must be "
                 f"finite, got {ctx.pv_expected_w}, {ctx.variability}"
             )
+        before = self._contexts.get(ctx.device_id)
+        if before is None or _rate_inputs(before) != _rate_inputs(ctx):
+            self._contexts_version += 1
         self._contexts[ctx.device_id] = ctx
 
     def _pv_at(self, t: datetime) -> float:
@@ -319,15 +352,47 @@ class BudgetPlanner(LedgeredScheduler):
         The future cells' spend curve is cached per cell (it changes when the grid
         moves on or a plug state changes); the current cell
         and the budget, which change with every cycle and every call, are solved
-        against it in microseconds (`spend_curve.current_rates`).
+        against it in microseconds (`spend_curve.current_rates`). What does not
+        depend on the budget is kept per moment (`_Moment`): a read cycle asks
+        before its read and again after it, when only the budget has moved.
         """
         # The device too: chargers of one account asking at the same moment with the
         # same contexts share everything but the row whose rate they want.
-        key = (now, device_id, self._ledger.version, self._context_key(self._contexts))
+        version = self._ledger.version
+        key = (now, device_id, version, self._contexts_version)
         if self._rate_cache is not None and self._rate_cache[0] == key:
             return self._rate_cache[1]
         cfg = self._config
+        moment = self._moment_at(now)
+        budget = cfg.spendable(reads_left, moment.seconds, len(moment.ids))
+        rates = current_rates(
+            moment.curve,
+            moment.weights_now,
+            moment.d0,
+            budget,
+            min_rate=cfg.min_rate,
+            max_rate=cfg.max_rate,
+            totals=moment.totals,
+        )
+        rate = rates[moment.ids.index(device_id)]
+        self._rate_cache = (key, rate)
+        return rate
+
+    def _moment_at(self, now: datetime) -> _Moment:
+        """What every rate asked at `now` shares whatever the budget: the devices, the
+        future cells' curve, each device's weight in the current cell; kept while the
+        moment, the quota day's end and the contexts stay (a call moves none of them
+        unless it teaches the day's boundary)."""
         _, end = self._ledger.window(now)
+        moment = self._moment
+        if (
+            moment is not None
+            and moment.now == now
+            and moment.end == end
+            and moment.contexts_version == self._contexts_version
+        ):
+            return moment
+        cfg = self._config
         first = _first_edge_after(now)
         tail0 = first if first < end else end
         ids = self._row_ids(self._contexts)
@@ -343,13 +408,11 @@ class BudgetPlanner(LedgeredScheduler):
             for p, pv, var in zip(plug, pv_now, var_now, strict=True)
         ]
         d0 = (tail0 - now).total_seconds()
-        budget = cfg.spendable(reads_left, d0 + future_s, len(ids))
-        rates = current_rates(
-            curve, weights_now, d0, budget, min_rate=cfg.min_rate, max_rate=cfg.max_rate
+        moment = _Moment(
+            now, end, self._contexts_version, ids, curve, weights_now, d0, d0 + future_s
         )
-        rate = rates[ids.index(device_id)]
-        self._rate_cache = (key, rate)
-        return rate
+        self._moment = moment
+        return moment
 
     def _future_curve(
         self, tail0: datetime, end: datetime, plug: tuple[float, ...]
@@ -457,9 +520,7 @@ class BudgetPlanner(LedgeredScheduler):
 
     @staticmethod
     def _context_key(contexts: Mapping[str, ReadContext]) -> tuple[object, ...]:
-        return tuple(
-            (c.device_id, c.plugged_in, c.pv_expected_w, c.variability) for c in contexts.values()
-        )
+        return tuple(_rate_inputs(c) for c in contexts.values())
 
     def _allocate(self, now: datetime, contexts: Mapping[str, ReadContext]) -> _Grid:
         cfg = self._config

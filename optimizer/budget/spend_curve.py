@@ -190,6 +190,7 @@ def current_rates(
     *,
     min_rate: float,
     max_rate: float,
+    totals: dict[float, float] | None = None,
 ) -> list[float]:
     """Each device's rate (1/s) in the current cell, given the future cells' curve.
 
@@ -198,6 +199,12 @@ def current_rates(
     for column 0 of the whole rest-of-day grid (current cell + `future`), with
     the same special cases: no budget (0), less than the floor everywhere
     (an even spread), more than the ceiling (the ceiling).
+
+    `totals`, when given, keeps the cells' spend at each water level tried, for the
+    next call with the same curve, current weights and duration (any budget): the
+    spend at a level does not depend on the budget, so a second solve with a budget
+    one read lower walks the same levels without adding them up again, and ends
+    where a solve from scratch ends (the same floats, compared the same way).
     """
     m = len(weights_now)
     device_time = future.duration_s + duration_now_s * m
@@ -210,7 +217,7 @@ def current_rates(
     )
     if not (future.positive or any(w > 0 for w in weights_now)) or budget >= ceiling:
         return [max_rate if w > 0 else min_rate for w in weights_now]
-    lam = _water_level(future, weights_now, duration_now_s, budget, min_rate, max_rate)
+    lam = _water_level(future, weights_now, duration_now_s, budget, min_rate, max_rate, totals)
     return [min(max(lam * w, min_rate), max_rate) for w in weights_now]
 
 
@@ -221,8 +228,10 @@ def _water_level(
     budget: float,
     min_rate: float,
     max_rate: float,
+    totals: dict[float, float] | None = None,
 ) -> float:
-    """The `lam` at which future + current cells spend `budget` (see `allocation`).
+    """The `lam` at which future + current cells spend `budget` (see `allocation`);
+    `totals` the spends at levels already tried (see `current_rates`).
 
     The breakpoints are the future curve's and the current cells' own; the total
     spend is nondecreasing in `lam`, so binary-search the future breakpoints,
@@ -243,9 +252,19 @@ def _water_level(
                 const += d0 * min_rate
         return const, slope
 
-    def total(lam: float) -> float:
+    def spend(lam: float) -> float:
         const, slope = piece(lam)
         return const + lam * slope
+
+    if totals is None:
+        total = spend
+    else:
+
+        def total(lam: float) -> float:
+            value = totals.get(lam)
+            if value is None:
+                value = totals[lam] = spend(lam)
+            return value
 
     future.solve()
     breaks = future.breaks

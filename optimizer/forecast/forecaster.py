@@ -16,6 +16,7 @@ hours, the weather beyond, both quantiles kept.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -52,6 +53,45 @@ MAX_FORECAST_POINTS = 1_000_000
 CLEAR_SKY_PREFETCH_DAYS = 8
 """Clear-sky days computed per pvlib call (see `ClearSkyCache`): the forecaster walks
 forward through time, so the next week is computed at once for ~3x the cost of a day."""
+
+
+FORECAST_AHEAD_STEPS = 48
+"""Steps computed beyond a forecast's end, for the refreshes after it while the nowcast
+learns nothing (`PvForecaster._ahead_of`): a controller refreshing every 15 min on a
+5-min grid takes the next 16 refreshes of a night from one computation."""
+
+MINUTE_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """Powers (W) computed from `start_s` every `step_s` (epoch s) for the state `key`
+    (the nowcast, its version, the calibration ratio, the step); `reusable`: on whole
+    minutes, so any later grid of the same step reads its values from these."""
+
+    key: tuple[object, ...]
+    start_s: float
+    step_s: float
+    clear: np.ndarray
+    central: np.ndarray
+    pessimistic: np.ndarray
+    reusable: bool
+
+    def covers(self, start_s: float, n: int) -> bool:
+        """Whether `n` steps from `start_s` are among these, on the same grid."""
+        if not self.reusable:
+            return False
+        shift = (start_s - self.start_s) / self.step_s
+        return shift >= 0 and shift.is_integer() and shift + n <= self.clear.shape[0]
+
+    def take(self, start_s: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of the `n` steps from `start_s` (which `covers` must have accepted)."""
+        i = round((start_s - self.start_s) / self.step_s)
+        return (
+            self.clear[i : i + n].copy(),
+            self.central[i : i + n].copy(),
+            self.pessimistic[i : i + n].copy(),
+        )
 
 
 class PvForecaster(Forecaster):
@@ -102,6 +142,7 @@ class PvForecaster(Forecaster):
         self.source = source
         self.nowcast = nowcast or Nowcast()
         self._min_daylight_w = MIN_DAYLIGHT_FRACTION * self.ac_limit_w
+        self._ahead: _Ahead | None = None
 
     @property
     def ratio(self) -> float:
@@ -163,17 +204,10 @@ class PvForecaster(Forecaster):
         if n > MAX_FORECAST_POINTS:
             raise ValueError(f"forecast: {n} points requested, at most {MAX_FORECAST_POINTS}")
         start_s = start.timestamp()
-        clear = self.calibrated_clear_sky(start_s, n, step_s)
-        times_s = start_s + step_s * np.arange(n, dtype=np.float64)
-        target = self.source.clear_sky_index(times_s) if self.source is not None else None
-        k_central, k_pessimistic = self.nowcast.clear_sky_index(times_s, target)
-        central = np.minimum(clear * k_central, self.ac_limit_w)
-        pessimistic = clear * k_pessimistic
-        weather = self.source.pv_power(times_s) if self.source is not None else None
-        if weather is not None:
-            central, pessimistic = self._with_weather(
-                times_s, clear, (central, pessimistic), weather
-            )
+        if self.source is None:
+            clear, central, pessimistic = self._ahead_of(start_s, n, float(step_s)).take(start_s, n)
+        else:
+            clear, central, pessimistic = self._power(start_s, n, step_s, self.source)
         return PvForecast(
             start=start,
             step_s=float(step_s),
@@ -182,6 +216,47 @@ class PvForecaster(Forecaster):
             clear_sky_w=clear,
             variability=self.nowcast.variability,
         )
+
+    def _power(
+        self, start_s: float, n: int, step_s: float, source: ForecastSource | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clear-sky, central and pessimistic power (W) at `start_s + k * step_s`,
+        k in 0..n-1 (epoch s)."""
+        clear = self.calibrated_clear_sky(start_s, n, step_s)
+        times_s = start_s + step_s * np.arange(n, dtype=np.float64)
+        target = source.clear_sky_index(times_s) if source is not None else None
+        k_central, k_pessimistic = self.nowcast.clear_sky_index(times_s, target)
+        central = np.minimum(clear * k_central, self.ac_limit_w)
+        pessimistic = clear * k_pessimistic
+        weather = source.pv_power(times_s) if source is not None else None
+        if weather is not None:
+            central, pessimistic = self._with_weather(
+                times_s, clear, (central, pessimistic), weather
+            )
+        return clear, central, pessimistic
+
+    def _ahead_of(self, start_s: float, n: int, step_s: float) -> _Ahead:
+        """Powers covering `n` steps from `start_s`: the last ones computed when they
+        cover them and nothing they depend on changed (the nowcast, the calibration),
+        else computed again from `start_s`, `FORECAST_AHEAD_STEPS` steps longer.
+
+        Without a reading in between (the night; the nowcast learns only by day) each
+        refresh asks for the same function at times a few steps later. Every value is
+        computed elementwise from its own time, so a value is the same float whichever
+        grid it was computed on, as long as the times are the same floats: whole
+        minutes (so the clear sky is its model's knots, not an interpolation) on a
+        whole-second grid, where `start_s + k * step_s` is exact.
+        """
+        ahead = self._ahead
+        key = (self.nowcast, self.nowcast.version, self.ratio, step_s)
+        if ahead is not None and ahead.key == key and ahead.covers(start_s, n):
+            return ahead
+        whole = start_s % MINUTE_S == 0.0 and step_s % MINUTE_S == 0.0
+        extra = FORECAST_AHEAD_STEPS if whole else 0
+        clear, central, pessimistic = self._power(start_s, n + extra, step_s, None)
+        ahead = _Ahead(key, start_s, step_s, clear, central, pessimistic, reusable=whole)
+        self._ahead = ahead
+        return ahead
 
     def _with_weather(
         self,

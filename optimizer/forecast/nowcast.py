@@ -105,6 +105,13 @@ class Nowcast:
         self._var_scale = variability_scale
         self._k_last = k_clim
         self._last_t: float | None = None
+        self._version = 0
+
+    @property
+    def version(self) -> int:
+        """Changes whenever an update changes the statistics (for callers' caches): the
+        same version, the same `clear_sky_index` at any time."""
+        return self._version
 
     @property
     def variability(self) -> float:
@@ -128,6 +135,7 @@ class Nowcast:
         """Feed one clear-sky index observed at epoch seconds `t_s` (daylight samples only)."""
         k = min(max(k, 0.0), K_MAX)
         if self._last_t is None:
+            self._version += 1
             self._k_now = self._k_day = self._k_last = k
             self._var_now = INITIAL_SIGMA_NOW**2
             self._last_t = t_s
@@ -135,6 +143,7 @@ class Nowcast:
         dt = t_s - self._last_t
         if dt <= 0.0:
             return
+        self._version += 1
         self._last_t = t_s
         self._k_last = k
         deviation = k - self._k_now

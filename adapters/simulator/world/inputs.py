@@ -79,7 +79,11 @@ class _Series:
             raise ValueError(f"{name}: negative power at {first.isoformat()}")
         values.index = values.index.tz_convert("UTC").as_unit("ns")
         ns = values.index.asi8
-        spacing = float(np.median(np.diff(ns))) / 1e9 if len(values) > 1 else step_s
+        # The median of the gaps (ns) taken on floats: the same value (the gaps are exact
+        # in float64 and np.median averages its middle pair in float64 either way), but
+        # numpy's int64 partition took ~90 ms on a year of minutes, about 1 % of a year.
+        gaps = np.diff(ns).astype(np.float64)
+        spacing = float(np.median(gaps)) / 1e9 if len(values) > 1 else step_s
         if spacing < step_s:
             values = values.resample(f"{int(step_s)}s").mean().dropna()
         self.name = name
