@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from optimizer.interfaces import PvForecast
+from optimizer.interfaces import PvForecast, PvMode
 from optimizer.limits import ChargerLimits
 from optimizer.planning import PlanRequest, SlotMode, least_cost_schedule
 from optimizer.planning.plan import PlannedSlot
@@ -31,7 +31,8 @@ from optimizer.policies.least_cost_plan import (
     tail_s_for,
     unpublished_at_best,
 )
-from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun
+from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun, _rides_free_sun
+from optimizer.prices.port import PriceSource
 from optimizer.prices.series import PriceSeries
 
 T0 = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
@@ -164,6 +165,51 @@ def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
     assert policy.least_cost.plan is not None
     assert policy.least_cost.plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
     assert decision.charging  # the charger's PV mode takes what comes
+
+
+class _Prices(PriceSource):
+    def __init__(self, series: PriceSeries) -> None:
+        self.series = series
+
+    @property
+    def name(self) -> str:
+        return "test"
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        return self.series.window(start, end)
+
+
+@pytest.mark.parametrize(
+    ("commanded", "export", "follows"),
+    [
+        (CommandedState(16, PvMode.EXCLUSIVE_PV, True), 0.0, True),
+        (CommandedState(16, PvMode.EXCLUSIVE_PV, True), 0.08, False),  # exporting earns
+        (CommandedState(6, PvMode.MAX_POWER, True), 0.0, False),  # a fixed current
+        (CommandedState(6, PvMode.EXCLUSIVE_PV, False), 0.0, False),  # paused by the plan
+    ],
+)
+def test_a_car_in_the_pv_mode_rides_free_sun_through_a_slot_left_off(
+    commanded: CommandedState, export: float, follows: bool
+) -> None:
+    """A May car was paused at 16:11 on a reading of too little surplus under a dull
+    forecast and missed the 0.7 kWh of sun that came back at 16:30: a car the exclusive
+    PV mode holds stays there where the sun is free (it idles without the sun)."""
+    forecast = PvForecast(T0, SLOT_S, np.zeros(4 * 48), np.zeros(4 * 48), np.zeros(4 * 48), 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    now = _context(0, 700.0, surplus_w=400.0, forecast=forecast, pv_w=1100.0, target_wh=5000.0,
+                   departure=T0 + timedelta(hours=20), commanded=commanded)  # fmt: skip
+    assert _rides_free_sun(now, _slot(export)) is follows
+    starts = [T0 + timedelta(hours=h) for h in range(21)]
+    night = PriceSeries.from_slots(starts, [0.30] * 10 + [0.20] * 11)  # cheaper tonight
+    policy.least_cost.prices = _Prices(night)
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None and plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
+    assert plan.grid_wh > 4900.0  # the plan buys it all later
+    assert decision.charging is follows
+    if follows:
+        assert decision.pv_mode is PvMode.EXCLUSIVE_PV
 
 
 def _weak_sun_plan(clear_w: float) -> np.ndarray:

@@ -379,7 +379,8 @@ class TargetPolicy(Policy):
         missing = missing_wh > 0.0  # the target may be met before the slot ends
         held = self._grid_on or self._planned_pause  # the car at a fixed current or paused
         self._grid_on = missing and slot.mode is SlotMode.FIXED
-        self._planned_pause = missing and slot.mode is SlotMode.OFF and not _free_sun(ctx, slot)
+        off = missing and slot.mode is SlotMode.OFF
+        self._planned_pause = off and not _free_sun(ctx, slot) and not _rides_free_sun(ctx, slot)
         summary = _plan_summary(plan, slot, departure, ctx)
         self._plan_read_s = LEAST_COST_REPLAN_S
         if self._grid_on:
@@ -555,6 +556,26 @@ def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
     surplus_w = ctx.surplus_w
     sunny = surplus_w is not None and surplus_w >= NO_SUN_FRACTION * ctx.limits.min_power_w
     return sunny and slot.export_eur_per_kwh <= 0.0
+
+
+def _rides_free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
+    """Whether a car the charger's exclusive PV mode holds now stays there in a slot the
+    plan leaves off, whatever the last reading's surplus: sun that exporting would not
+    pay for (export price <= 0) costs the car nothing, and that mode takes it when it
+    comes and idles without drawing from the grid when it does not.
+
+    The plan leaves a slot off where its forecast sees the surplus below the minimum
+    power; a reading a few minutes old decided the rest (`_free_sun`). A car paused
+    there missed the sun the forecast did not see, and a household's passing load
+    (cooking, a kettle) in one reading paused it in full sun: a May Tuesday's car was
+    paused at 16:11 under a dull forecast and missed 0.7 kWh of sun that came back at
+    16:30, bought the next morning instead; an August Sunday's was paused and resumed
+    three times in an hour of 4 kW of sun. A car at a fixed current or paused is not
+    handed over (a fixed current left for the PV mode draws the minimum current from the
+    grid through the charger's stop delay, `NO_SUN_FRACTION`)."""
+    held = ctx.commanded
+    following = held.pv_mode is PvMode.EXCLUSIVE_PV and held.charging is not False
+    return following and slot.export_eur_per_kwh <= 0.0
 
 
 def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
