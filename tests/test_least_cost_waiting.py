@@ -179,34 +179,42 @@ class _Prices(PriceSource):
         return self.series.window(start, end)
 
 
+PV_MODE = CommandedState(16, PvMode.EXCLUSIVE_PV, True)
+
+
 @pytest.mark.parametrize(
-    ("commanded", "export", "follows"),
+    ("commanded", "export", "sun_later", "follows"),
     [
-        (CommandedState(16, PvMode.EXCLUSIVE_PV, True), 0.0, True),
-        (CommandedState(16, PvMode.EXCLUSIVE_PV, True), 0.08, False),  # exporting earns
-        (CommandedState(6, PvMode.MAX_POWER, True), 0.0, False),  # a fixed current
-        (CommandedState(6, PvMode.EXCLUSIVE_PV, False), 0.0, False),  # paused by the plan
+        (PV_MODE, 0.0, False, True),
+        (PV_MODE, 0.08, False, False),  # exporting earns: the plan's pause holds
+        (PV_MODE, 0.0, True, False),  # the plan's sun covers it: no starts for nothing
+        (CommandedState(6, PvMode.MAX_POWER, True), 0.0, False, False),  # a fixed current
+        (CommandedState(6, PvMode.EXCLUSIVE_PV, False), 0.0, False, False),  # paused
     ],
 )
 def test_a_car_in_the_pv_mode_rides_free_sun_through_a_slot_left_off(
-    commanded: CommandedState, export: float, follows: bool
+    commanded: CommandedState, export: float, sun_later: bool, follows: bool
 ) -> None:
     """A May car was paused at 16:11 on a reading of too little surplus under a dull
-    forecast and missed the 0.7 kWh of sun that came back at 16:30: a car the exclusive
-    PV mode holds stays there where the sun is free (it idles without the sun)."""
-    forecast = PvForecast(T0, SLOT_S, np.zeros(4 * 48), np.zeros(4 * 48), np.zeros(4 * 48), 0.0)
+    forecast and missed the 0.7 kWh of sun that came back at 16:30, bought the next
+    morning: a car the exclusive PV mode holds stays there where the sun is free and the
+    plan still buys grid (it idles without the sun)."""
+    pv = np.zeros(4 * 48)
+    if sun_later:
+        pv[12:36] = 5000.0  # 03:00-09:00: 24 kWh of sun, before departure at 20:00
+    forecast = PvForecast(T0, SLOT_S, pv, pv, np.maximum(pv, 3000.0), 0.0)
     policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
                                        export_price_per_kwh=export))  # fmt: skip
-    now = _context(0, 700.0, surplus_w=400.0, forecast=forecast, pv_w=1100.0, target_wh=5000.0,
-                   departure=T0 + timedelta(hours=20), commanded=commanded)  # fmt: skip
-    assert _rides_free_sun(now, _slot(export)) is follows
     starts = [T0 + timedelta(hours=h) for h in range(21)]
     night = PriceSeries.from_slots(starts, [0.30] * 10 + [0.20] * 11)  # cheaper tonight
     policy.least_cost.prices = _Prices(night)
+    now = _context(0, 700.0, surplus_w=400.0, forecast=forecast, pv_w=1100.0, target_wh=5000.0,
+                   departure=T0 + timedelta(hours=20), commanded=commanded)  # fmt: skip
     decision = policy.decide(now)
     plan = policy.least_cost.plan
     assert plan is not None and plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
-    assert plan.grid_wh > 4900.0  # the plan buys it all later
+    assert (plan.grid_wh < 1.0) if sun_later else (plan.grid_wh > 4900.0)
+    assert _rides_free_sun(now, _slot(export), plan) is follows
     assert decision.charging is follows
     if follows:
         assert decision.pv_mode is PvMode.EXCLUSIVE_PV
