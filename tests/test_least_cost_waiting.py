@@ -263,3 +263,29 @@ def test_a_fixed_block_counts_on_the_pessimistic_sun_by_the_share_sun_may_still_
     surplus = np.array([0.0, 3000.0, 3000.0, 0.0])
     share = later_sun_share(surplus, 1500.0, LIMITS)
     assert list(share) == [1.0, pytest.approx(0.5), 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("export", "mode"), [(0.0, PvMode.PV_MIN), (0.08, PvMode.MAX_POWER)])
+def test_a_fixed_minimum_current_under_sun_takes_the_surplus_above_it(
+    export: float, mode: PvMode
+) -> None:
+    """An August car at 6 A beside 2.5 kW of surplus sent 0.9 kWh to the meter in an hour:
+    a fixed slot at the minimum current the plan puts sun under runs in the charger's
+    PV+min mode where the sun is free (the minimum always, the surplus above it too)."""
+    pv = np.zeros(4 * 48)
+    pv[:16] = 1300.0  # 1 kW above the household for 4 h: below the minimum power
+    forecast = PvForecast(T0, SLOT_S, pv, pv, pv, 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    starts = [T0 + timedelta(hours=h) for h in range(9)]
+    policy.least_cost.prices = _Prices(PriceSeries.from_slots(starts, [0.20] * 4 + [0.40] * 5))
+    now = _context(0, 300.0, surplus_w=1000.0, forecast=forecast, pv_w=1300.0,
+                   target_wh=5000.0, departure=T0 + timedelta(hours=8))  # fmt: skip
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None
+    slot = plan.slot_at(now.now)
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh > 0.0
+    assert decision.charging and decision.pv_mode is mode
+    wanted_a = LIMITS.max_current_a if mode is PvMode.PV_MIN else LIMITS.min_current_a
+    assert decision.current_a == wanted_a

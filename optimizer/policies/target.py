@@ -363,6 +363,8 @@ class TargetPolicy(Policy):
         decision = self._least_cost_decision(ctx)
         fixed = decision.charging and decision.pv_mode is PvMode.MAX_POWER
         power_w = decision.current_a * ctx.limits.watts_per_amp if fixed else 0.0
+        if decision.charging and decision.pv_mode is PvMode.PV_MIN:
+            power_w = ctx.limits.min_power_w  # at least; the sun above it is not counted
         self.energy.set(ctx.now, power_w)
         return decision
 
@@ -390,11 +392,14 @@ class TargetPolicy(Policy):
             done_in_s = missing_wh / max(amps * limits.watts_per_amp, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             self._goal_at = goal_time(ctx, missing_wh, amps)
+            takes_sun = amps <= limits.min_current_a and _free_sun_above(slot)
+            mode = PvMode.PV_MIN if takes_sun else PvMode.MAX_POWER
             decision = charge_at(
                 ctx,
                 self.name,
-                amps,
+                limits.max_current_a if takes_sun else amps,
                 f"target (least cost): {summary}",
+                pv_mode=mode,
                 planned_grid_wh=plan.grid_wh,
                 solar_expected_wh=plan.solar_wh,
                 price_per_kwh=slot.import_eur_per_kwh,
@@ -582,6 +587,18 @@ def _rides_free_sun(ctx: PolicyContext, slot: PlannedSlot, plan: ChargePlan) -> 
     following = held.pv_mode is PvMode.EXCLUSIVE_PV and held.charging is not False
     free = following and slot.export_eur_per_kwh <= 0.0
     return free and grid_left_wh(plan, ctx.now) > 0.0
+
+
+def _free_sun_above(slot: PlannedSlot) -> bool:
+    """Whether a fixed slot at the minimum current had better run in the charger's PV+min
+    mode: the minimum current always, and all the surplus above it, which the plan's sun
+    under the slot says may come and exporting would not pay for (export price <= 0).
+
+    At a fixed minimum current, the surplus above it went to the meter for nothing: an
+    August Sunday's car at 6 A beside 2.5 kW of surplus sent 0.9 kWh to the grid in an
+    hour under a forecast that saw the sun fading, and bought it back the next morning.
+    The PV+min mode follows the sun locally, without calls."""
+    return slot.from_solar_wh > 0.0 and slot.export_eur_per_kwh <= 0.0
 
 
 def grid_left_wh(plan: ChargePlan, now: datetime) -> float:
