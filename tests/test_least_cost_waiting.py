@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from optimizer.interfaces import PvForecast
+from optimizer.interfaces import PvForecast, PvMode
 from optimizer.limits import ChargerLimits
 from optimizer.planning import PlanRequest, SlotMode, least_cost_schedule
 from optimizer.planning.plan import PlannedSlot
@@ -31,7 +31,8 @@ from optimizer.policies.least_cost_plan import (
     tail_s_for,
     unpublished_at_best,
 )
-from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun
+from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun, _rides_free_sun
+from optimizer.prices.port import PriceSource
 from optimizer.prices.series import PriceSeries
 
 T0 = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
@@ -166,6 +167,59 @@ def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
     assert decision.charging  # the charger's PV mode takes what comes
 
 
+class _Prices(PriceSource):
+    def __init__(self, series: PriceSeries) -> None:
+        self.series = series
+
+    @property
+    def name(self) -> str:
+        return "test"
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        return self.series.window(start, end)
+
+
+PV_MODE = CommandedState(16, PvMode.EXCLUSIVE_PV, True)
+
+
+@pytest.mark.parametrize(
+    ("commanded", "export", "sun_later", "follows"),
+    [
+        (PV_MODE, 0.0, False, True),
+        (PV_MODE, 0.08, False, False),  # exporting earns: the plan's pause holds
+        (PV_MODE, 0.0, True, False),  # the plan's sun covers it: no starts for nothing
+        (CommandedState(6, PvMode.MAX_POWER, True), 0.0, False, False),  # a fixed current
+        (CommandedState(6, PvMode.EXCLUSIVE_PV, False), 0.0, False, False),  # paused
+    ],
+)
+def test_a_car_in_the_pv_mode_rides_free_sun_through_a_slot_left_off(
+    commanded: CommandedState, export: float, sun_later: bool, follows: bool
+) -> None:
+    """A May car was paused at 16:11 on a reading of too little surplus under a dull
+    forecast and missed the 0.7 kWh of sun that came back at 16:30, bought the next
+    morning: a car the exclusive PV mode holds stays there where the sun is free and the
+    plan still buys grid (it idles without the sun)."""
+    pv = np.zeros(4 * 48)
+    if sun_later:
+        pv[12:36] = 5000.0  # 03:00-09:00: 24 kWh of sun, before departure at 20:00
+    forecast = PvForecast(T0, SLOT_S, pv, pv, np.maximum(pv, 3000.0), 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    starts = [T0 + timedelta(hours=h) for h in range(21)]
+    night = PriceSeries.from_slots(starts, [0.30] * 10 + [0.20] * 11)  # cheaper tonight
+    policy.least_cost.prices = _Prices(night)
+    now = _context(0, 700.0, surplus_w=400.0, forecast=forecast, pv_w=1100.0, target_wh=5000.0,
+                   departure=T0 + timedelta(hours=20), commanded=commanded)  # fmt: skip
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None and plan.slot_at(now.now).mode is SlotMode.OFF  # type: ignore[union-attr]
+    assert (plan.grid_wh < 1.0) if sun_later else (plan.grid_wh > 4900.0)
+    assert _rides_free_sun(now, _slot(export), plan) is follows
+    assert decision.charging is follows
+    if follows:
+        assert decision.pv_mode is PvMode.EXCLUSIVE_PV
+
+
 def _weak_sun_plan(clear_w: float) -> np.ndarray:
     """The grid (Wh per slot) of a plan made at 09:00 for 2 kWh by 09:00 the next day,
     flat prices, a weak morning sun (1.2 kW, 0.9 kW above the household: below the
@@ -209,3 +263,29 @@ def test_a_fixed_block_counts_on_the_pessimistic_sun_by_the_share_sun_may_still_
     surplus = np.array([0.0, 3000.0, 3000.0, 0.0])
     share = later_sun_share(surplus, 1500.0, LIMITS)
     assert list(share) == [1.0, pytest.approx(0.5), 0.0, 0.0]
+
+
+@pytest.mark.parametrize(("export", "mode"), [(0.0, PvMode.PV_MIN), (0.08, PvMode.MAX_POWER)])
+def test_a_fixed_minimum_current_under_sun_takes_the_surplus_above_it(
+    export: float, mode: PvMode
+) -> None:
+    """An August car at 6 A beside 2.5 kW of surplus sent 0.9 kWh to the meter in an hour:
+    a fixed slot at the minimum current the plan puts sun under runs in the charger's
+    PV+min mode where the sun is free (the minimum always, the surplus above it too)."""
+    pv = np.zeros(4 * 48)
+    pv[:16] = 1300.0  # 1 kW above the household for 4 h: below the minimum power
+    forecast = PvForecast(T0, SLOT_S, pv, pv, pv, 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    starts = [T0 + timedelta(hours=h) for h in range(9)]
+    policy.least_cost.prices = _Prices(PriceSeries.from_slots(starts, [0.20] * 4 + [0.40] * 5))
+    now = _context(0, 300.0, surplus_w=1000.0, forecast=forecast, pv_w=1300.0,
+                   target_wh=5000.0, departure=T0 + timedelta(hours=8))  # fmt: skip
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None
+    slot = plan.slot_at(now.now)
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh > 0.0
+    assert decision.charging and decision.pv_mode is mode
+    wanted_a = LIMITS.max_current_a if mode is PvMode.PV_MIN else LIMITS.min_current_a
+    assert decision.current_a == wanted_a

@@ -363,6 +363,8 @@ class TargetPolicy(Policy):
         decision = self._least_cost_decision(ctx)
         fixed = decision.charging and decision.pv_mode is PvMode.MAX_POWER
         power_w = decision.current_a * ctx.limits.watts_per_amp if fixed else 0.0
+        if decision.charging and decision.pv_mode is PvMode.PV_MIN:
+            power_w = ctx.limits.min_power_w  # at least; the sun above it is not counted
         self.energy.set(ctx.now, power_w)
         return decision
 
@@ -379,7 +381,9 @@ class TargetPolicy(Policy):
         missing = missing_wh > 0.0  # the target may be met before the slot ends
         held = self._grid_on or self._planned_pause  # the car at a fixed current or paused
         self._grid_on = missing and slot.mode is SlotMode.FIXED
-        self._planned_pause = missing and slot.mode is SlotMode.OFF and not _free_sun(ctx, slot)
+        off = missing and slot.mode is SlotMode.OFF
+        rides = _rides_free_sun(ctx, slot, plan)
+        self._planned_pause = off and not _free_sun(ctx, slot) and not rides
         summary = _plan_summary(plan, slot, departure, ctx)
         self._plan_read_s = LEAST_COST_REPLAN_S
         if self._grid_on:
@@ -388,11 +392,14 @@ class TargetPolicy(Policy):
             done_in_s = missing_wh / max(amps * limits.watts_per_amp, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             self._goal_at = goal_time(ctx, missing_wh, amps)
+            takes_sun = amps <= limits.min_current_a and _free_sun_above(slot)
+            mode = PvMode.PV_MIN if takes_sun else PvMode.MAX_POWER
             decision = charge_at(
                 ctx,
                 self.name,
-                amps,
+                limits.max_current_a if takes_sun else amps,
                 f"target (least cost): {summary}",
+                pv_mode=mode,
                 planned_grid_wh=plan.grid_wh,
                 solar_expected_wh=plan.solar_wh,
                 price_per_kwh=slot.import_eur_per_kwh,
@@ -555,6 +562,49 @@ def _free_sun(ctx: PolicyContext, slot: PlannedSlot) -> bool:
     surplus_w = ctx.surplus_w
     sunny = surplus_w is not None and surplus_w >= NO_SUN_FRACTION * ctx.limits.min_power_w
     return sunny and slot.export_eur_per_kwh <= 0.0
+
+
+def _rides_free_sun(ctx: PolicyContext, slot: PlannedSlot, plan: ChargePlan) -> bool:
+    """Whether a car the charger's exclusive PV mode holds now stays there in a slot the
+    plan leaves off while the plan still buys grid later, whatever the last reading's
+    surplus: sun that exporting would not pay for (export price <= 0) costs the car
+    nothing and saves that grid, and the mode takes it when it comes and idles without
+    drawing from the grid when it does not.
+
+    The plan leaves a slot off where its forecast sees the surplus below the minimum
+    power; a reading a few minutes old decided the rest (`_free_sun`). A car paused
+    there missed the sun the forecast did not see, and a household's passing load
+    (cooking, a kettle) in one reading paused it in full sun: a May Tuesday's car was
+    paused at 16:11 under a dull forecast and missed 0.7 kWh of sun that came back at
+    16:30, bought the next morning instead; an August Sunday's was paused and resumed
+    three times in an hour of 4 kW of sun. A car at a fixed current or paused is not
+    handed over (a fixed current left for the PV mode draws the minimum current from the
+    grid through the charger's stop delay, `NO_SUN_FRACTION`). Nor is a car whose plan
+    the sun covers: there the sun it would take only starts and stops the car with
+    each cloud (the commuter's winter weekends, 144 more starts a year, 3.69 a day
+    against the charger's own 3.41, where every grid plan rode the sun)."""
+    held = ctx.commanded
+    following = held.pv_mode is PvMode.EXCLUSIVE_PV and held.charging is not False
+    free = following and slot.export_eur_per_kwh <= 0.0
+    return free and grid_left_wh(plan, ctx.now) > 0.0
+
+
+def _free_sun_above(slot: PlannedSlot) -> bool:
+    """Whether a fixed slot at the minimum current had better run in the charger's PV+min
+    mode: the minimum current always, and all the surplus above it, which the plan's sun
+    under the slot says may come and exporting would not pay for (export price <= 0).
+
+    At a fixed minimum current, the surplus above it went to the meter for nothing: an
+    August Sunday's car at 6 A beside 2.5 kW of surplus sent 0.9 kWh to the grid in an
+    hour under a forecast that saw the sun fading, and bought it back the next morning.
+    The PV+min mode follows the sun locally, without calls."""
+    return slot.from_solar_wh > 0.0 and slot.export_eur_per_kwh <= 0.0
+
+
+def grid_left_wh(plan: ChargePlan, now: datetime) -> float:
+    """The grid (Wh) the plan still buys from the slot holding `now` on."""
+    i = max(int((now - plan.start).total_seconds() // plan.step_s), 0)
+    return sum(slot.from_grid_wh for slot in plan.slots[i:])
 
 
 def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
