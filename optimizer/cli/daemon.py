@@ -546,13 +546,14 @@ def demo(
                 f"--db {store.url} already holds API calls of the simulated days; "
                 "the demo needs a fresh database"
             )
-        config_file = _write_demo_config(app_config, url, world_scenario.name, seed)
-        if config_file is not None:  # on stderr: `--json` keeps stdout to its object
-            typer.echo(f"v2c-solar: the demo's config {config_file} (--config of plan)", err=True)
         client = V2CClient(api_key=DEMO_API_KEY, base_url=running.base_url, clock=clock.now)
         live = _live_inputs(app_config, clock)  # the scenario's [prices]; weather offline
         daemon = cloud_daemon(app_config, client, clock, store, board=StatusBoard(), live=live)
         server = _bind_web(web, daemon, url)
+        # Written once `--web` is bound: a bad address is then its one error line alone.
+        config_file = _write_demo_config(app_config, url, world_scenario.name, seed)
+        if config_file is not None:  # on stderr: `--json` keeps stdout to its object
+            typer.echo(f"v2c-solar: the demo's config {config_file} (--config of plan)", err=True)
         # `--hours` from here, not from the simulator's start: at thousands of times real
         # time the wiring above is simulated hours, on a loaded machine the whole demo.
         until = clock.now() + timedelta(hours=hours)
