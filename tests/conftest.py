@@ -44,6 +44,8 @@ from optimizer.interfaces import (
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.record import PlanRecord, ReplanReason
 from optimizer.policies.base import Policy, PolicyContext, pause
+from optimizer.prices.port import PriceSource
+from optimizer.prices.series import PriceSeries
 
 T0 = datetime(2024, 6, 1, 10, 0, tzinfo=UTC)
 
@@ -196,6 +198,20 @@ def flat_forecast(
         clear_sky_w=np.full(n, central if clear_sky is None else clear_sky),
         variability=variability,
     )
+
+
+class SeriesPrices(PriceSource):
+    """A price source that answers from one fixed series (EUR/kWh), all of it known."""
+
+    def __init__(self, series: PriceSeries) -> None:
+        self.series = series
+
+    @property
+    def name(self) -> str:
+        return "test"
+
+    def prices(self, start: datetime, end: datetime) -> PriceSeries:
+        return self.series.window(start, end)
 
 
 class FakeForecaster(Forecaster):

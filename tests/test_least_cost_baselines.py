@@ -31,9 +31,9 @@ from optimizer.policies.least_cost_plan import (
     planned_sun_w,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy
-from optimizer.prices.port import PriceSource
 from optimizer.prices.series import PriceSeries
 from optimizer.site import GRAZ
+from tests.conftest import SeriesPrices
 
 T0 = datetime(2024, 6, 1, 18, 0, tzinfo=UTC)
 LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
@@ -131,18 +131,6 @@ def _number(value: float | int | None) -> float:
     return float(value)
 
 
-class _Prices(PriceSource):
-    def __init__(self, series: PriceSeries) -> None:
-        self.series = series
-
-    @property
-    def name(self) -> str:
-        return "test"
-
-    def prices(self, start: datetime, end: datetime) -> PriceSeries:
-        return self.series.window(start, end)
-
-
 def _context(t_s: float, surplus_w: float = -300.0, **changes: object) -> PolicyContext:
     ctx = PolicyContext(
         now=T0 + timedelta(seconds=t_s),
@@ -168,7 +156,7 @@ def test_evcc_plan_buys_the_whole_missing_energy_in_the_cheapest_slots_ignoring_
     starts = [T0 + timedelta(hours=h) for h in range(13)]
     prices = [0.30] * 13
     prices[6] = 0.10  # 00:00-01:00 UTC, one hour at full power covers 3.68 kWh
-    policy = EvccPlanPolicy(prices=_Prices(PriceSeries.from_slots(starts, prices)))
+    policy = EvccPlanPolicy(prices=SeriesPrices(PriceSeries.from_slots(starts, prices)))
     assert not policy.decide(_context(0, surplus_w=3000.0)).charging  # evcc's enable delay
     sunny_now = policy.decide(_context(61, surplus_w=3000.0))
     assert sunny_now.charging and sunny_now.pv_mode is PvMode.MAX_POWER
@@ -242,7 +230,7 @@ def test_a_car_leaving_a_fixed_current_without_enough_sun_is_paused_not_handed_t
     params = TargetParams(target_kwh=3.68, planner="least_cost")
     policy = TargetPolicy(params)
     starts = [T0 + timedelta(hours=h) for h in range(13)]
-    policy.least_cost.prices = _Prices(PriceSeries.from_slots(starts, [0.2] * 13))
+    policy.least_cost.prices = SeriesPrices(PriceSeries.from_slots(starts, [0.2] * 13))
     charging = policy.decide(_context(11 * 3600))  # the last hour: charge now
     assert charging.charging and policy.least_cost.plan is not None
     assert policy.least_cost.plan.slot_at(charging.time).mode is SlotMode.FIXED  # type: ignore[union-attr]

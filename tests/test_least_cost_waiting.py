@@ -32,8 +32,8 @@ from optimizer.policies.least_cost_plan import (
     unpublished_at_best,
 )
 from optimizer.policies.target import TargetParams, TargetPolicy, _free_sun, _rides_free_sun
-from optimizer.prices.port import PriceSource
 from optimizer.prices.series import PriceSeries
+from tests.conftest import SeriesPrices
 
 T0 = datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
 LIMITS = ChargerLimits(min_current_a=6, max_current_a=16, phases=1, voltage_v=230.0)
@@ -167,18 +167,6 @@ def test_the_policy_follows_the_sun_where_its_forecast_saw_too_little() -> None:
     assert decision.charging  # the charger's PV mode takes what comes
 
 
-class _Prices(PriceSource):
-    def __init__(self, series: PriceSeries) -> None:
-        self.series = series
-
-    @property
-    def name(self) -> str:
-        return "test"
-
-    def prices(self, start: datetime, end: datetime) -> PriceSeries:
-        return self.series.window(start, end)
-
-
 PV_MODE = CommandedState(16, PvMode.EXCLUSIVE_PV, True)
 
 
@@ -207,7 +195,7 @@ def test_a_car_in_the_pv_mode_rides_free_sun_through_a_slot_left_off(
                                        export_price_per_kwh=export))  # fmt: skip
     starts = [T0 + timedelta(hours=h) for h in range(21)]
     night = PriceSeries.from_slots(starts, [0.30] * 10 + [0.20] * 11)  # cheaper tonight
-    policy.least_cost.prices = _Prices(night)
+    policy.least_cost.prices = SeriesPrices(night)
     now = _context(0, 700.0, surplus_w=400.0, forecast=forecast, pv_w=1100.0, target_wh=5000.0,
                    departure=T0 + timedelta(hours=20), commanded=commanded)  # fmt: skip
     decision = policy.decide(now)
@@ -278,7 +266,7 @@ def test_a_fixed_minimum_current_under_sun_takes_the_surplus_above_it(
     policy = TargetPolicy(TargetParams(target_kwh=5.0, planner="least_cost",
                                        export_price_per_kwh=export))  # fmt: skip
     starts = [T0 + timedelta(hours=h) for h in range(9)]
-    policy.least_cost.prices = _Prices(PriceSeries.from_slots(starts, [0.20] * 4 + [0.40] * 5))
+    policy.least_cost.prices = SeriesPrices(PriceSeries.from_slots(starts, [0.20] * 4 + [0.40] * 5))
     now = _context(0, 300.0, surplus_w=1000.0, forecast=forecast, pv_w=1300.0,
                    target_wh=5000.0, departure=T0 + timedelta(hours=8))  # fmt: skip
     decision = policy.decide(now)
