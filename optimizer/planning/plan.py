@@ -109,6 +109,11 @@ class ChargePlan:
         """Starts and stops in the plan."""
         return sum(s.switch for s in self.slots)
 
+    def slots_from(self, when: datetime) -> tuple[PlannedSlot, ...]:
+        """The slots from the one holding `when` on (all of them before the start)."""
+        i = max(int((when - self.start).total_seconds() // self.step_s), 0)
+        return self.slots[i:]
+
     def slot_at(self, when: datetime) -> PlannedSlot | None:
         """The slot holding `when`, None before the start or from departure on."""
         i = int((when - self.start).total_seconds() // self.step_s)

@@ -608,8 +608,7 @@ def sun_left_wh(plan: ChargePlan, now: datetime) -> float:
     same, the last days of home-office stays cost 0.38 EUR more over real-2017 (12.74
     against 12.36, March 0.29 dearer); a plan whose rest takes no sun (a night's grid
     plan) depends only on the prices, compared at each look, and the car's energy."""
-    i = max(int((now - plan.start).total_seconds() // plan.step_s), 0)
-    return sum(slot.from_solar_wh for slot in plan.slots[i:])
+    return sum(slot.from_solar_wh for slot in plan.slots_from(now))
 
 
 def stays_idle(plan: ChargePlan, missing_wh: float, now: datetime) -> bool:

@@ -603,8 +603,7 @@ def _free_sun_above(slot: PlannedSlot) -> bool:
 
 def grid_left_wh(plan: ChargePlan, now: datetime) -> float:
     """The grid (Wh) the plan still buys from the slot holding `now` on."""
-    i = max(int((now - plan.start).total_seconds() // plan.step_s), 0)
-    return sum(slot.from_grid_wh for slot in plan.slots[i:])
+    return sum(slot.from_grid_wh for slot in plan.slots_from(now))
 
 
 def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
