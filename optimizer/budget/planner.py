@@ -124,7 +124,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
         self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
         self._contexts_version = 0
-        """Bumped whenever a device's context changes in what the rates use (`_context_key`)."""
+        """Bumped whenever a device's context changes in what the rates use (`_rate_inputs`)."""
         self._moment: _Moment | None = None
 
     @property

@@ -207,7 +207,7 @@ class PvForecaster(Forecaster):
         if self.source is None:
             clear, central, pessimistic = self._ahead_of(start_s, n, float(step_s)).take(start_s, n)
         else:
-            clear, central, pessimistic = self._power(start_s, n, step_s, self.source)
+            clear, central, pessimistic = self._power(start_s, n, step_s)
         return PvForecast(
             start=start,
             step_s=float(step_s),
@@ -218,12 +218,13 @@ class PvForecaster(Forecaster):
         )
 
     def _power(
-        self, start_s: float, n: int, step_s: float, source: ForecastSource | None
+        self, start_s: float, n: int, step_s: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Clear-sky, central and pessimistic power (W) at `start_s + k * step_s`,
         k in 0..n-1 (epoch s)."""
         clear = self.calibrated_clear_sky(start_s, n, step_s)
         times_s = start_s + step_s * np.arange(n, dtype=np.float64)
+        source = self.source
         target = source.clear_sky_index(times_s) if source is not None else None
         k_central, k_pessimistic = self.nowcast.clear_sky_index(times_s, target)
         central = np.minimum(clear * k_central, self.ac_limit_w)
@@ -253,7 +254,7 @@ class PvForecaster(Forecaster):
             return ahead
         whole = start_s % MINUTE_S == 0.0 and step_s % MINUTE_S == 0.0
         extra = FORECAST_AHEAD_STEPS if whole else 0
-        clear, central, pessimistic = self._power(start_s, n + extra, step_s, None)
+        clear, central, pessimistic = self._power(start_s, n + extra, step_s)
         ahead = _Ahead(key, start_s, step_s, clear, central, pessimistic, reusable=whole)
         self._ahead = ahead
         return ahead
