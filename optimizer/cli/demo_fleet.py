@@ -99,8 +99,6 @@ def fleet_demo(
         server = bind_fleet_web(web, wired, fleet.accounts, url, "")
         # Written once `--web` is bound: a bad address is then its one error line alone.
         config_file = _write_config(fleet, url, spec, seed)
-        if config_file is not None:  # on stderr: `--json` keeps stdout to its object
-            typer.echo(f"v2c-solar: the demo's config {config_file} (--config of plan)", err=True)
         runner = FleetRunner(wired, clock)
         # `--hours` from here: the wiring above is simulated hours at thousands of times
         # real time, on a loaded machine the whole demo (as in `demo`).
@@ -148,9 +146,10 @@ def fleet_demo(
 
 
 def _write_config(fleet: Fleet, url: str, spec: str, seed: int) -> Path | None:
-    """The fleet demo's config beside its SQLite database (`write_fleet_demo_config`);
-    None when none is written (one line on stderr when a file is in the way)."""
+    """The fleet demo's config beside its SQLite database (`write_fleet_demo_config`; see
+    `announce_demo_config`)."""
     from adapters.simulator.demo import fleet_key_env, write_fleet_demo_config
+    from optimizer.cli.daemon import announce_demo_config
 
     first = fleet.accounts[0].name
     note = (
@@ -160,11 +159,7 @@ def _write_config(fleet: Fleet, url: str, spec: str, seed: int) -> Path | None:
         f"({fleet_key_env(first)}, ...).\n"
         "For your own accounts, start from the README's fleet file."
     )
-    try:
-        return write_fleet_demo_config(fleet, url, note=note)
-    except OSError as exc:
-        typer.echo(f"warning: {exc}", err=True)
-        return None
+    return announce_demo_config(lambda: write_fleet_demo_config(fleet, url, note=note))
 
 
 def fleet_follow_ups(config: str, url: str, account: str) -> list[str]:
