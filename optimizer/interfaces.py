@@ -328,7 +328,8 @@ class Store(Protocol):
     """Where the controller records what it saw, decided and did.
 
     Writes are grouped per cycle: `commit()` makes everything since the last
-    commit durable, so a crash loses at most the cycle in flight.
+    commit durable, so a crash loses at most the cycle in flight (but for its commands,
+    where a store can: `begin_command`).
     """
 
     def record_call(self, call: ApiCall) -> None: ...

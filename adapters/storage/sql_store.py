@@ -3,8 +3,9 @@
 Writes are buffered in memory and written in one transaction by `commit()`;
 the controller commits once per cycle, so a kill -9 loses at most the cycle in
 flight (SQLite runs in WAL mode, see `engine`), less its commands: each is written
-before its call (`begin_command`), what the charger may have applied is never lost. Queries see committed rows and
-the pending buffer alike, so the process reads its own writes.
+before its call (`begin_command`), so what a charger may have applied is never lost.
+Queries see committed rows and the pending buffer alike, so the process reads its own
+writes.
 
 Not for concurrent use from several threads: the daemon runs one cycle at a
 time. Connections are taken per operation, so the thread may change between
