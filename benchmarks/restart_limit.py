@@ -4,37 +4,32 @@ started again with the same or another `[policy]`: what the car gets by its depa
     PYTHONPATH=$PWD .venv/bin/python benchmarks/restart_limit.py [--crashes 03:10,03:30]
         [--policies target,fast,target_30,target_no_stop,solar_only]
 
-The demo's home on an overcast midsummer night (a car home 18:00-08:00 local wanting
-20 kWh, cheap import 22:00-06:00), its daemon recording into an SQLite file as `run`
-does (`build_daemon`: the budget, policy and sessions restored from the store). The
-first run is the least-cost `target` (20 kWh by 07:30): it writes the 20 kWh limit at
-05:06 local. At each crash time (UTC) it is dropped without a shutdown (a `kill -9`:
-nothing lifted, nothing handed over) and a new daemon is built on the same file with
-the policy named (`target_30`: 30 kWh wanted; `target_no_stop`: `stop_at_target =
-false`). Prints per run the energy the world's car got, the limit the charger holds at
-the departure, the `limit_energy` writes the restarted daemon made (None: lifted) and
-the API calls from its first cycle on (the killed one's calls of that instant included).
-Uses only what main had before the restore, so a tree without it runs it too.
+The demo's home on an overcast midsummer night (`config/scenarios/cheap_night.toml`: a
+car home 18:00-08:00 local wanting 20 kWh, cheap import 22:00-06:00), its daemon
+recording into an SQLite file as `run` does (`build_daemon`: the budget, policy and
+sessions restored from the store). The first run is the least-cost `target` (20 kWh by
+07:30): it writes the 20 kWh limit at 05:06 local. At each crash time (UTC) it is
+dropped without a shutdown (a `kill -9`: nothing lifted, nothing handed over) and a new
+daemon is built on the same file with the policy named (`target_30`: 30 kWh wanted;
+`target_no_stop`: `stop_at_target = false`). Prints per run the energy the world's car
+got, the limit the charger holds at the departure, the `limit_energy` writes the
+restarted daemon made (None: lifted) and the API calls from its first cycle on (the
+killed one's calls of that instant included). Uses only what main had before the
+restore, so a tree without it runs it too.
 """
 
 from __future__ import annotations
 
 import argparse
 import tempfile
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from adapters.simulator.inprocess import SimClock, WorldCharger, account_quota
-from adapters.simulator.world import (
-    DailySessions,
-    DeviceConfig,
-    WeatherConfig,
-    World,
-    default_scenario,
-)
+from adapters.simulator.world import World, load_scenario
 from adapters.storage import SqlStore
 from optimizer.composition import build_site, live_inputs
 from optimizer.config import AppConfig, parse_config
@@ -50,26 +45,18 @@ POLICIES: dict[str, dict[str, Any]] = {
     "target_no_stop": {"name": "target", "target": {"stop_at_target": False}},
     "solar_only": {"name": "solar_only"},
 }
-PRICES = {
-    "provider": "day_night",
-    "day_night": {
-        "day_eur_per_kwh": 0.31,
-        "night_eur_per_kwh": 0.12,
-        "night_start": "22:00",
-        "night_end": "06:00",
-    },
-}
+SCENARIO = Path(__file__).resolve().parents[1] / "config" / "scenarios" / "cheap_night.toml"
+"""The night, from this tree (a tree without the restore loads it too)."""
 
 
 class Home:
     """The world, its clock and an SQLite file; `daemon(policy)` starts a daemon on them."""
 
     def __init__(self, folder: Path) -> None:
-        sessions = DailySessions(kind="daily", arrive=time(18), depart=time(8), energy_kwh=20.0)
-        device = DeviceConfig(device_id=DEVICE, sessions=sessions)
-        scenario = default_scenario().model_copy(
-            update={"devices": (device,), "weather": WeatherConfig(kind="overcast")}
-        )
+        scenario = load_scenario(SCENARIO)
+        assert scenario.prices is not None
+        self.prices = scenario.prices.model_dump(exclude_none=True)
+        (device,) = scenario.devices
         self.limits = {
             "min_current_a": device.min_current_a,
             "max_current_a": device.max_current_a,
@@ -85,11 +72,11 @@ class Home:
 
     def config(self, policy: dict[str, Any]) -> AppConfig:
         data = {
-            "site": default_scenario().site.model_dump(),
+            "site": self.world.scenario.site.model_dump(),
             "chargers": [{"device_id": DEVICE, "limits": self.limits}],
             "policy": policy,
             "storage": {"url": self.url},
-            "prices": PRICES | {"cache_dir": str(self.folder / "prices")},
+            "prices": self.prices | {"cache_dir": str(self.folder / "prices")},
         }
         return parse_config(data, "restart_limit")
 

@@ -275,6 +275,10 @@ class Command:
     value: int | None
     ok: bool
     error: str | None = None
+    unanswered: bool = False
+    """No answer was seen (`ok` is then False): recorded before its call was made
+    (`Store.begin_command`) and the call is still running (`error` None), or the process
+    ended during it (`error` says so): the charger may or may not have applied it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,7 +328,8 @@ class Store(Protocol):
     """Where the controller records what it saw, decided and did.
 
     Writes are grouped per cycle: `commit()` makes everything since the last
-    commit durable, so a crash loses at most the cycle in flight.
+    commit durable, so a crash loses at most the cycle in flight (but for its commands,
+    where a store can: `begin_command`).
     """
 
     def record_call(self, call: ApiCall) -> None: ...
@@ -333,7 +338,22 @@ class Store(Protocol):
 
     def record_decision(self, decision: Decision) -> None: ...
 
-    def record_command(self, command: Command) -> None: ...
+    def record_command(self, command: Command) -> None:
+        """Record a command's outcome; one begun (`begin_command`: same device, time, kind
+        and value) has its row completed instead of a second one added."""
+        ...
+
+    def begin_command(self, command: Command) -> None:
+        """Make `command` (`unanswered`) durable now, before its call is made: a process
+        killed between the charger's answer and the next commit still leaves its row, which
+        the next daemon's start marks unknown (`Command.unanswered`), so a restart takes a
+        session energy limit that may be on the charger as held and the budget counts the
+        call.
+
+        By default nothing: `record_command` alone records it (a store that does not
+        outlive the process loses nothing by it).
+        """
+        return None
 
     def record_session(self, session: SessionRecord) -> None:
         """Insert or update (by device and start) a session."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -17,9 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.served import free_port
+from adapters.simulator.demo import fleet_key_env, write_fleet_demo_config
 from adapters.simulator.fleet import Fleet as SimulatedFleet
 from adapters.simulator.fleet import generate_fleet, start_fleet_simulator
 from adapters.storage import SqlStore
+from optimizer.accounts import load_fleet
 from optimizer.cli.main import app
 from optimizer.config import AppConfig
 from optimizer.interfaces import ApiCall
@@ -133,6 +136,51 @@ def test_demo_fleet_json_has_one_row_per_account(tmp_path: Path) -> None:
     assert summary["ev_kwh"] == pytest.approx(sum(r["ev_kwh"] for r in rows), abs=0.01)
     assert summary["cpu_s"] > 0 and summary["peak_rss_mb"] > 0
     assert 0 <= summary["late_s_mean"] <= summary["late_s_max"]
+
+
+def test_the_fleet_demo_writes_its_config_and_the_commands_it_ends_with_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, `demo --fleet` wrote no config: `plan` and `budget` had no file to read the
+    fleet's accounts and homes from."""
+    monkeypatch.chdir(tmp_path)
+    args = ["demo", "--fleet", "2:2", "--hours", "3", "--speed", "4000"]
+    result = runner.invoke(app, [*args, "--db", "sqlite:///fleet.db"])  # relative to here
+    assert result.exit_code == 0, result.output
+    config = tmp_path / "fleet.toml"
+    assert f"v2c-solar: the demo's config {config}" in result.stderr
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("What it recorded"))
+    plan_cmd, sessions_cmd, budget_cmd = (shlex.split(line) for line in lines[at + 1 : at + 4])
+    monkeypatch.chdir(tmp_path.parent)  # run from elsewhere: the paths are absolute
+    plan = runner.invoke(app, [*plan_cmd[1:], "--json"])
+    assert plan.exit_code == 0, plan.output
+    chargers = [p["device_id"] for p in json.loads(plan.stdout)["plans"]]
+    assert len(chargers) == 2 and all(c.startswith("acct-001-h") for c in chargers)
+    sessions = runner.invoke(app, [*sessions_cmd[1:], "--csv"])
+    assert sessions.exit_code == 0 and "acct-001-h1-c1" in sessions.stdout, sessions.output
+    assert "acct-002" not in sessions.stdout
+    budget = runner.invoke(app, budget_cmd[1:])
+    assert budget.exit_code == 0, budget.output
+    fleet = load_fleet(config)
+    assert [(a.name, a.key_env) for a in fleet.accounts] == [
+        ("acct-001", "V2C_API_KEY_ACCT_001"),
+        ("acct-002", "V2C_API_KEY_ACCT_002"),
+    ]
+    assert fleet.storage.url == f"sqlite:///{tmp_path / 'fleet.db'}"
+
+
+def test_the_fleet_config_names_the_keys_never_holds_them(tmp_path: Path) -> None:
+    simulated = generate_fleet(3, 4, seed=5)
+    written = write_fleet_demo_config(simulated, f"sqlite:///{tmp_path / 'f.db'}", note="n")
+    assert written == tmp_path / "f.toml"
+    text = written.read_text(encoding="utf-8")
+    for account in simulated.accounts:
+        assert account.api_key.get_secret_value() not in text
+    assert "api_key =" not in text
+    fleet = load_fleet(written)
+    resolved = fleet.resolve({fleet_key_env(a.name): "k" for a in simulated.accounts})
+    assert [a.sites for a in resolved] == [a.sites for a in simulated.accounts]
 
 
 def test_demo_fleet_with_web_serves_every_home(tmp_path: Path) -> None:

@@ -199,3 +199,38 @@ def test_no_plan_says_when_the_configs_policy_makes_none() -> None:
     )
     window = PolicyConfig.model_validate({"name": "target", "target": {"planner": "window"}})
     assert "policy is target with the window planner" in no_plan_text(window)
+
+
+def _rows(console: Console) -> list[str]:
+    return [line for line in console.export_text().splitlines() if "│" in line]
+
+
+def test_a_run_of_off_slots_is_one_row_unless_all_slots_are_asked_for() -> None:
+    """An idle plan to a morning departure printed ~60 rows of "off"."""
+    record = make_plan(0, modes=("fixed", *("off",) * 60, "solar", "off"))
+    now = record.created_at  # 08:00 in Madrid
+    folded = Console(width=200, record=True)
+    render_plan(record, _madrid(), now, folded)
+    rows = _rows(folded)
+    (run,) = [line for line in rows if "off (" in line]
+    assert "08:15-23:15" in run and "off (60 slots)" in run
+    assert "0.150-3.100" in run  # the prices of its slots, from the cheapest
+    single = [line for line in rows if " off " in line and "slots" not in line]
+    assert len(single) == 1 and "23:30" in single[0]  # a lone off slot stays itself
+    assert len(rows) == 5  # fixed, the run, solar, the lone off, total
+    every = Console(width=200, record=True)
+    render_plan(record, _madrid(), now, every, all_slots=True)
+    assert sum(" off " in line for line in _rows(every)) == 61
+
+
+def test_plan_takes_all_slots(site: tuple[Path, str]) -> None:
+    config, url = site
+    record = _recent_plan()
+    idle = make_plan(0, device_id="garage", modes=("off",) * 8)
+    _store_plan(url, replace(record, plan=replace(idle.plan, start=record.plan.start)))
+    folded = runner.invoke(app, ["plan", "--config", str(config), "--device-id", "garage"])
+    every = ["plan", "--config", str(config), "--device-id", "garage", "--all-slots"]
+    result = runner.invoke(app, every)
+    assert folded.exit_code == 0 and result.exit_code == 0, result.output
+    assert "off (8 slots)" in folded.stdout
+    assert "slots)" not in result.stdout and result.stdout.count(" off ") == 8

@@ -3,14 +3,17 @@ secret."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from adapters.mqtt.config import MqttConfig
 from adapters.simulator.demo import demo_config, write_demo_config
 from adapters.simulator.world import default_scenario, load_scenario
-from optimizer.config import load_config, parse_config
-from optimizer.config_toml import config_toml
+from optimizer.accounts import AccountConfig, FleetConfig, load_fleet
+from optimizer.config import StorageConfig, WebConfig, load_config, parse_config
+from optimizer.config_toml import config_toml, fleet_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "config" / "scenarios").glob("*.toml"))
@@ -65,3 +68,22 @@ def test_the_demo_writes_its_config_beside_its_database_never_over_another(
     assert mine.read_text(encoding="utf-8") == "# the user's own\n"
     assert write_demo_config(config, "postgresql://u:secret@db/v2c", note="n") is None
     assert write_demo_config(config, "sqlite://", note="n") is None  # in memory
+
+
+def test_a_fleet_reads_back_equal_and_never_holds_a_secret(tmp_path: Path) -> None:
+    home = demo_config(default_scenario(), "target")
+    key_file = tmp_path / "acme.key"
+    acme = AccountConfig("acme", None, key_file, (home,), "acme")
+    fleet = FleetConfig((acme,), StorageConfig(url="sqlite:////var/fleet.db"), WebConfig(), False)
+    path = tmp_path / "fleet.toml"
+    path.write_text(fleet_toml(fleet, header="a fleet"), encoding="utf-8")
+    again = load_fleet(path)
+    assert again.accounts[0].key_file == key_file and again.accounts[0].sites == (home,)
+    assert again.storage == fleet.storage
+    broker = MqttConfig.model_validate({"host": "broker", "password": "hunter2"})
+    with pytest.raises(ValueError, match=r"password: a secret") as refused:
+        fleet_toml(replace(fleet, mqtt=broker))
+    assert "hunter2" not in str(refused.value)
+    relative = replace(acme, key_file=Path("acme.key"))
+    with pytest.raises(ValueError, match="relative"):
+        fleet_toml(replace(fleet, accounts=(relative,)))

@@ -6,24 +6,16 @@ policy, must not leave the car stopped at the old limit until the unplug)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.simulator.world import DailySessions, DeviceConfig, WeatherConfig, default_scenario
+from adapters.simulator.world import load_scenario
 from tests.test_daemon_targets import DEVICE, Home
 
-NIGHT = {
-    "provider": "day_night",
-    "day_night": {
-        "day_eur_per_kwh": 0.31,
-        "night_eur_per_kwh": 0.12,
-        "night_start": "22:00",
-        "night_end": "06:00",
-    },
-}
+SCENARIO = Path(__file__).resolve().parents[1] / "config" / "scenarios" / "cheap_night.toml"
 """Cheap nights: the least-cost plan buys the car's 20 kWh before the 07:30 departure."""
 
 LIMITED = datetime(2026, 6, 22, 3, 30, tzinfo=UTC)
@@ -35,14 +27,9 @@ GONE = datetime(2026, 6, 22, 5, 55, tzinfo=UTC)
 
 def _overnight_home(tmp_path: Path) -> Home:
     """An overcast midsummer night: a car home 18:00-08:00 that wants 20 kWh."""
-    sessions = DailySessions(kind="daily", arrive=time(18), depart=time(8), energy_kwh=20.0)
-    scenario = default_scenario().model_copy(
-        update={
-            "devices": (DeviceConfig(device_id=DEVICE, sessions=sessions),),
-            "weather": WeatherConfig(kind="overcast"),
-        }
-    )
-    prices = NIGHT | {"cache_dir": str(tmp_path / "prices")}
+    scenario = load_scenario(SCENARIO)
+    assert scenario.prices is not None
+    prices = scenario.prices.model_dump(exclude_none=True) | {"cache_dir": str(tmp_path / "prices")}
     return Home(f"sqlite:///{tmp_path / 'home.db'}", prices=prices, scenario=scenario)
 
 

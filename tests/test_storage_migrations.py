@@ -20,7 +20,7 @@ from adapters.storage.migrations import (
 )
 from adapters.storage.schema import Base, DecisionRow
 from adapters.storage.sql_store import _decision_from_row, _decision_row
-from optimizer.interfaces import Decision, PvMode
+from optimizer.interfaces import Command, Decision, PvMode
 from optimizer.planning import PlanRecord
 from tests.conftest import make_call, make_decision, make_plan
 
@@ -48,7 +48,7 @@ def _columns(url: str, table: str) -> set[str]:
 
 def test_fresh_database_is_at_the_last_step(tmp_path: Path) -> None:
     with SqlStore(f"sqlite:///{tmp_path / 'a.db'}") as store:
-        assert store.schema_version == len(STEPS) == 7
+        assert store.schema_version == len(STEPS) == 8
 
 
 def test_a_database_is_upgraded_in_order_and_keeps_its_rows(tmp_path: Path) -> None:
@@ -282,7 +282,7 @@ def test_step_7_adds_the_decision_energy_cap_and_keeps_the_old_decisions(tmp_pat
     _old_database(url, 6)
     assert "energy_cap_wh" not in _columns(url, "decisions")
     with SqlStore(url) as store:
-        assert store.schema_version == len(STEPS) == 7
+        assert store.schema_version == len(STEPS)
         store.record_decision(make_decision(1))
         store.commit()
     assert "energy_cap_wh" in _columns(url, "decisions")
@@ -291,3 +291,24 @@ def test_step_7_adds_the_decision_energy_cap_and_keeps_the_old_decisions(tmp_pat
         caps = conn.execute(text("SELECT energy_cap_wh FROM decisions")).scalars().all()
     engine.dispose()
     assert caps == [3000]
+
+
+def test_step_8_adds_commands_unanswered_false_for_the_old_commands(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v7.db'}"
+    _old_database(url, 7)
+    engine = create_engine(url)
+    with engine.begin() as conn:  # a command as version 7 wrote it: after its answer
+        conn.execute(
+            text(
+                "INSERT INTO commands (time, device_id, kind, value, ok, error) "
+                "VALUES ('2026-06-01 10:00:00.000000', 'dev-1', 'limit_energy', 20000, 1, NULL)"
+            )
+        )
+    engine.dispose()
+    assert "unanswered" not in _columns(url, "commands")
+    with SqlStore(url, exclusive=True) as store:
+        assert store.schema_version == len(STEPS)
+        assert store.settled_commands == 0  # an old row is answered, never settled
+        assert store.commands_since("dev-1", T0) == [
+            Command(T0, "dev-1", "limit_energy", 20_000, ok=True)
+        ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from adapters.simulator.fleet import Fleet
     from adapters.simulator.server import RunningSimulator
     from adapters.simulator.server.tally import CallTally
     from adapters.simulator.world import Scenario
@@ -123,16 +124,52 @@ def write_demo_config(config: AppConfig, url: str, *, note: str) -> Path | None:
     password, which no config file gets). FileExistsError when a different file is there
     already: a config of the user's is never overwritten.
     """
-    from adapters.storage.engine import absolute_sqlite_url, sqlite_file
     from optimizer.config import StorageConfig
     from optimizer.config_toml import config_toml
+
+    def text(url: str) -> str:
+        storage = StorageConfig(url=url)
+        return config_toml(config.model_copy(update={"storage": storage}), header=note)
+
+    return _write_beside(url, text)
+
+
+def fleet_key_env(account: str) -> str:
+    """The variable a fleet demo's config names for `account`'s key (`acct-001` ->
+    `V2C_API_KEY_ACCT_001`): the simulator's keys are made per run and never written."""
+    return "V2C_API_KEY_" + account.upper().replace("-", "_")
+
+
+def write_fleet_demo_config(fleet: Fleet, url: str, *, note: str) -> Path | None:
+    """Write the fleet demo's accounts and homes as a fleet file beside its SQLite database
+    `url` (`fleet.db` -> `fleet.toml`; as `write_demo_config`): `plan`, `sessions` and
+    `budget` with `--config FILE --account NAME` then read what it recorded. Each account's
+    key is a variable's name (`fleet_key_env`), never the key."""
+    from optimizer.accounts import AccountConfig, FleetConfig
+    from optimizer.config import StorageConfig, WebConfig
+    from optimizer.config_toml import fleet_toml
+
+    accounts = tuple(
+        AccountConfig(a.name, fleet_key_env(a.name), None, a.sites, a.name) for a in fleet.accounts
+    )
+
+    def text(url: str) -> str:
+        config = FleetConfig(accounts, StorageConfig(url=url), WebConfig(), single_home=False)
+        return fleet_toml(config, header=note)
+
+    return _write_beside(url, text)
+
+
+def _write_beside(url: str, text_for: Callable[[str], str]) -> Path | None:
+    """Write `text_for(url)` (`url` made absolute) to the SQLite database's name with
+    `.toml`; None when `url` is no SQLite file; FileExistsError when another file is there."""
+    from adapters.storage.engine import absolute_sqlite_url, sqlite_file
 
     url = absolute_sqlite_url(url)
     database = sqlite_file(url)
     if database is None:
         return None
-    storage = StorageConfig(url=url)
-    text = config_toml(config.model_copy(update={"storage": storage}), header=note)
+    text = text_for(url)
     path = Path(database).with_suffix(".toml")
     if path.exists() and path.read_text(encoding="utf-8") != text:
         raise FileExistsError(f"{path} exists: the demo's config is not written over it")
@@ -140,4 +177,11 @@ def write_demo_config(config: AppConfig, url: str, *, note: str) -> Path | None:
     return path
 
 
-__all__ = ["demo_config", "simulator_clock", "start_demo_simulator", "write_demo_config"]
+__all__ = [
+    "demo_config",
+    "fleet_key_env",
+    "simulator_clock",
+    "start_demo_simulator",
+    "write_demo_config",
+    "write_fleet_demo_config",
+]

@@ -71,6 +71,9 @@ class MemoryStore:
         """Append one command sent to a charger."""
         self.commands.append(command)
 
+    def begin_command(self, command: Command) -> None:
+        """Nothing: memory does not outlive the process, `record_command` keeps it."""
+
     def record_session(self, session: SessionRecord) -> None:
         """Insert or replace the session with the same device and start."""
         self._sessions[(session.device_id, session.start.astimezone(UTC))] = session

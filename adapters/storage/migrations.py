@@ -44,6 +44,7 @@ from adapters.storage.schema import (
     DEFAULT_ACCOUNT,
     RECORD_TABLES,
     Base,
+    CommandRow,
     DecisionRow,
     PlanRow,
     SchemaVersionRow,
@@ -137,6 +138,17 @@ def _add_decision_energy_cap(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE decisions ADD COLUMN energy_cap_wh {kind}"))
 
 
+def _add_command_unanswered(conn: Connection) -> None:
+    """Add commands.unanswered (written before its call, no outcome yet; false for old rows,
+    which were all written after their answer)."""
+    column = CommandRow.__table__.c.unanswered
+    kind = column.type.compile(dialect=conn.dialect)
+    default = column.server_default.arg.compile(dialect=conn.dialect)
+    conn.execute(
+        text(f"ALTER TABLE commands ADD COLUMN unanswered {kind} NOT NULL DEFAULT {default}")
+    )
+
+
 def v4_plan_tables() -> MetaData:
     """plans and plan_slots as version 4 created them (frozen: step 6 labelled plans)."""
     v4 = MetaData()
@@ -205,6 +217,7 @@ STEPS: tuple[MigrationStep, ...] = (
     MigrationStep(5, "label every record with its account", _label_accounts),
     MigrationStep(6, "label every plan with its account", _label_plans),
     MigrationStep(7, "add decisions.energy_cap_wh", _add_decision_energy_cap),
+    MigrationStep(8, "add commands.unanswered", _add_command_unanswered),
 )
 """Every upgrade step this version of v2c-solar knows, in order."""
 

@@ -49,8 +49,16 @@ class RetryingStore:
         self.inner.record_decision(decision)
 
     def record_command(self, command: Command) -> None:
-        """Buffer one command."""
+        """Buffer one command's outcome (see `SqlStore.record_command`)."""
         self.inner.record_command(command)
+
+    def begin_command(self, command: Command) -> None:
+        """Write `command` before its call (`SqlStore.begin_command`); if the database
+        fails, log it as a failed commit is and go on: its outcome is buffered as before."""
+        try:
+            self.inner.begin_command(command)
+        except StoreError as exc:
+            self._failed(exc)
 
     def record_session(self, session: SessionRecord) -> None:
         """Buffer an insert-or-update of a session."""
@@ -85,9 +93,7 @@ class RetryingStore:
         try:
             self.inner.commit()
         except StoreError as exc:
-            if self.failed_commits == 0:
-                log.error("%s; charging control goes on, retried every cycle", exc)
-            self.failed_commits += 1
+            self._failed(exc)
             return
         if self.failed_commits:
             log.warning(
@@ -96,6 +102,12 @@ class RetryingStore:
                 self.failed_commits,
             )
             self.failed_commits = 0
+
+    def _failed(self, exc: StoreError) -> None:
+        """Log the first of a run of failed writes; count them."""
+        if self.failed_commits == 0:
+            log.error("%s; charging control goes on, retried every cycle", exc)
+        self.failed_commits += 1
 
 
 class RoundStore(RetryingStore):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -149,6 +150,9 @@ class CommandRow(Base):
     value: Mapped[int | None]
     ok: Mapped[bool]
     error: Mapped[str | None] = mapped_column(Text)
+    unanswered: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Written before its call, no outcome recorded yet (`ok` false): in flight while
+    `error` is NULL, else the process ended during the call (schema 8)."""
 
 
 class SessionRow(Base):

@@ -2,8 +2,10 @@
 
 Writes are buffered in memory and written in one transaction by `commit()`;
 the controller commits once per cycle, so a kill -9 loses at most the cycle in
-flight (SQLite runs in WAL mode, see `engine`). Queries see committed rows and
-the pending buffer alike, so the process reads its own writes.
+flight (SQLite runs in WAL mode, see `engine`), less its commands: each is written
+before its call (`begin_command`), so what a charger may have applied is never lost.
+Queries see committed rows and the pending buffer alike, so the process reads its own
+writes.
 
 Not for concurrent use from several threads: the daemon runs one cycle at a
 time. Connections are taken per operation, so the thread may change between
@@ -13,6 +15,7 @@ calls (APScheduler's workers).
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import re
 import threading
@@ -83,12 +86,30 @@ _READING_FLOATS = (
 )
 
 SessionKey = tuple[str, datetime]
+CommandKey = tuple[str, datetime, str, int | None]
+"""A command's device, time, kind and value: what `record_command` finds its begun row by."""
+
+PROCESS_ENDED = "outcome unknown: the process ended during the call"
+"""The error of a command whose process ended before its outcome was recorded."""
+
+UNANSWERED_ENDPOINT = "unanswered"
+"""The ledger's endpoint prefix (`unanswered/limit_energy`) of a call counted for such a
+command: its own row went with the process (a call the charger may have answered counts)."""
+
+log = logging.getLogger(__name__)
 
 
 def _require_finite(value: float | None, what: str) -> None:
     """NaN would become NULL in SQLite and fail the whole cycle's commit: refuse it here."""
     if value is not None and not math.isfinite(value):
         raise ValueError(f"{what} is {value}: only finite numbers are stored")
+
+
+def _describe(exc: SQLAlchemyError, url: str) -> str:
+    """One line on a database error, the URL's password redacted."""
+    if isinstance(exc, DBAPIError):
+        return describe_db_error(exc, url)
+    return str(exc).splitlines()[0]
 
 
 def _check_endpoint(endpoint: str) -> None:
@@ -113,7 +134,8 @@ class SqlStore(Closing):
     database without a v2c-solar schema is a `StoreError`, never created.
     `exclusive=True` (the daemon) takes the database's lock first
     (`adapters.storage.lock`): a second daemon on the same file gets a
-    `StoreLockedError` naming the holder's pid. `read_only=True` (a reader next
+    `StoreLockedError` naming the holder's pid; it then settles the commands an
+    earlier process ended during (`settle_unanswered`). `read_only=True` (a reader next
     to the daemon) never writes: an SQLite connection refuses writes, and a schema
     older than this v2c-solar's is a `StoreError` instead of an upgrade.
     Every error is a `StoreError` subclass with a one-line message in which
@@ -161,6 +183,7 @@ class SqlStore(Closing):
             if not create_if_missing:
                 self._require_schema()
             self.schema_version = upgrade(self._engine, steps)
+            self.settled_commands = self.settle_unanswered() if exclusive else 0
         except DBAPIError as exc:
             self._engine.dispose()
             self._release_lock()
@@ -171,6 +194,8 @@ class SqlStore(Closing):
             self._engine.dispose()
             self._release_lock()
             raise
+        self._begun: dict[CommandKey, int] = {}
+        """Commands written before their call (`begin_command`) by their row's id."""
         self._clear_pending()
 
     def for_account(self, account: str) -> SqlStore:
@@ -180,6 +205,7 @@ class SqlStore(Closing):
         sibling = copy.copy(self)
         sibling.account = account
         sibling._owns_engine = False
+        sibling._begun = {}
         sibling._clear_pending()
         return sibling
 
@@ -243,11 +269,71 @@ class SqlStore(Closing):
         )
 
     def record_command(self, command: Command) -> None:
-        """Buffer one command sent to a charger."""
+        """Buffer one command sent to a charger: the outcome of its row written by
+        `begin_command` if it has one, else a row of its own."""
         time = as_utc(command.time, "Command.time")
-        self._commands.append(
-            command if command.time.tzinfo is UTC else replace(command, time=time)
+        command = command if command.time.tzinfo is UTC else replace(command, time=time)
+        row_id = self._begun.pop(_command_key(command), None)
+        if row_id is None:
+            self._commands.append(command)
+        else:
+            self._answers[row_id] = command
+
+    def begin_command(self, command: Command) -> None:
+        """Write `command` (unanswered) now, in a transaction of its own, before its call
+        is made (`Store.begin_command`): the cycle's commit comes after the charger's
+        answer, and a kill -9 in between lost the command. Its outcome (`record_command`)
+        completes the row with the next commit. One more transaction per command: a few a
+        day per charger.
+
+        A database error is a `StoreError` and nothing is begun: the outcome is then
+        buffered as a row of its own, as without this."""
+        time = as_utc(command.time, "Command.time")
+        command = command if command.time.tzinfo is UTC else replace(command, time=time)
+        row = _command_row(command) | {"account": self._label}
+        try:
+            with self._writing, self._engine.begin() as conn:
+                key = conn.execute(_INSERT_COMMAND, row).inserted_primary_key
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"writing a command to {self.url} failed: {_describe(exc, self._raw_url)}"
+            ) from None
+        assert key is not None  # an INSERT of one row has its primary key
+        self._begun[_command_key(command)] = int(key[0])
+
+    def settle_unanswered(self) -> int:
+        """Mark the commands a process ended during (unanswered, no error yet) with
+        `PROCESS_ENDED`, and count each as an API call in the ledger (`unanswered/KIND`;
+        its call's own row was in the lost cycle's buffer): a restarted daemon's budget
+        then never undercounts. Only for the process that owns the database (`exclusive`):
+        another one's commands may be in flight. Returns how many were marked."""
+        columns = _table(CommandRow).c
+        with self._writing, self._engine.begin() as conn:
+            rows = conn.execute(
+                select(columns.id, columns.account, columns.time, columns.device_id, columns.kind)
+                .where(columns.unanswered, columns.error.is_(None))
+                .order_by(columns.id)
+            ).all()
+            if not rows:
+                return 0
+            ids = [row.id for row in rows]
+            conn.execute(
+                update(CommandRow).where(CommandRow.id.in_(ids)).values(error=PROCESS_ENDED)
+            )
+            calls = [
+                _call_row(
+                    ApiCall(row.time, row.device_id, f"{UNANSWERED_ENDPOINT}/{row.kind}", None, 0.0)
+                )
+                | {"account": row.account}
+                for row in rows
+            ]
+            _INSERT_CALLS.execute(conn, calls)
+        log.warning(
+            "%d command(s) an earlier run of the daemon sent went unanswered (it ended during "
+            "the call): kept as unknown, each counted as a call",
+            len(rows),
         )
+        return len(rows)
 
     def record_session(self, session: SessionRecord) -> None:
         """Buffer an insert-or-update of the session with this device and start."""
@@ -315,11 +401,7 @@ class SqlStore(Closing):
             raise StoreError(f"commit to {self.url} failed, kept for retry: {detail}") from None
         except SQLAlchemyError as exc:
             self._clear_pending()
-            detail = (
-                describe_db_error(exc, self._raw_url)
-                if isinstance(exc, DBAPIError)
-                else str(exc).splitlines()[0]
-            )
+            detail = _describe(exc, self._raw_url)
             raise StoreError(f"commit to {self.url} failed, cycle dropped: {detail}") from None
         self._clear_pending()
 
@@ -329,6 +411,7 @@ class SqlStore(Closing):
             or self._observations
             or self._decisions
             or self._commands
+            or self._answers
             or self._sessions
             or self._settings
             or self._plans
@@ -339,6 +422,8 @@ class SqlStore(Closing):
         self._observations: list[ChargerReading] = []
         self._decisions: list[Decision] = []
         self._commands: list[Command] = []
+        self._answers: dict[int, Command] = {}
+        """Outcomes of commands begun (`begin_command`), by their row's id."""
         self._sessions: dict[SessionKey, SessionRecord] = {}
         self._settings: dict[str, str] = {}
         self._plans: list[PlanRecord] = []
@@ -355,6 +440,9 @@ class SqlStore(Closing):
             _INSERT_DECISIONS.execute(conn, rows)
         if self._commands:
             _INSERT_COMMANDS.execute(conn, [_command_row(c) | label for c in self._commands])
+        if self._answers:
+            answers = [_answer_row(row_id, c) for row_id, c in self._answers.items()]
+            conn.execute(_ANSWER_COMMAND, answers)
         if self._sessions:
             _write_sessions(conn, [_session_row(s) | label for s in self._sessions.values()])
         for key, value in self._settings.items():
@@ -416,7 +504,8 @@ class SqlStore(Closing):
             .where(CommandRow.time >= since)
             .order_by(CommandRow.time, CommandRow.id)
         )
-        commands = [_command_from_row(row) for row in rows]
+        answers = self._answers
+        commands = [answers.get(row.id) or _command_from_row(row) for row in rows]
         commands += [c for c in self._commands if c.device_id == device_id and c.time >= since]
         return commands
 
@@ -507,6 +596,13 @@ _INSERT_CALLS = DriverInsert(_table(ApiCallRow))
 _INSERT_OBSERVATIONS = DriverInsert(_table(ObservationRow))
 _INSERT_DECISIONS = DriverInsert(_table(DecisionRow))
 _INSERT_COMMANDS = DriverInsert(_table(CommandRow))
+_INSERT_COMMAND = insert(_table(CommandRow))
+_COMMANDS = _table(CommandRow).c
+_ANSWER_COMMAND = (
+    update(_table(CommandRow))
+    .where(_COMMANDS.id == bindparam("b_id"))
+    .values(ok=bindparam("ok"), error=bindparam("error"), unanswered=bindparam("unanswered"))
+)
 _INSERT_SESSION = insert(_table(SessionRow))
 _SESSIONS = _table(SessionRow).c
 _UPDATE_SESSION = update(_table(SessionRow)).where(
@@ -621,6 +717,20 @@ def _decision_from_row(row: Row[Any]) -> Decision:
 
 def _command_row(command: Command) -> dict[str, Any]:
     return _as_row(command)
+
+
+def _command_key(command: Command) -> CommandKey:
+    return (command.device_id, command.time, command.kind, command.value)
+
+
+def _answer_row(row_id: int, command: Command) -> dict[str, Any]:
+    """The parameters of `_ANSWER_COMMAND` completing row `row_id` with `command`'s outcome."""
+    return {
+        "b_id": row_id,
+        "ok": command.ok,
+        "error": command.error,
+        "unanswered": command.unanswered,
+    }
 
 
 def _command_from_row(row: Row[Any]) -> Command:

@@ -49,6 +49,8 @@ from optimizer.cli import fault_options
 from optimizer.cli.database import AccountOption
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from adapters.mqtt.config import MqttConfig, MqttSettings
     from adapters.storage import SqlStore
     from adapters.web.server import WebServer
@@ -552,8 +554,6 @@ def demo(
         server = _bind_web(web, daemon, url)
         # Written once `--web` is bound: a bad address is then its one error line alone.
         config_file = _write_demo_config(app_config, url, world_scenario.name, seed)
-        if config_file is not None:  # on stderr: `--json` keeps stdout to its object
-            typer.echo(f"v2c-solar: the demo's config {config_file} (--config of plan)", err=True)
         # `--hours` from here, not from the simulator's start: at thousands of times real
         # time the wiring above is simulated hours, on a loaded machine the whole demo.
         until = clock.now() + timedelta(hours=hours)
@@ -604,7 +604,7 @@ def _absolute_url(url: str) -> str:
 
 def _write_demo_config(config: AppConfig, url: str, scenario: str, seed: int) -> Path | None:
     """The demo's config beside its SQLite database (`write_demo_config`), for `plan
-    --config`; None when none is written (one line on stderr when a file is in the way)."""
+    --config` (see `announce_demo_config`)."""
     from adapters.simulator.demo import write_demo_config
 
     note = (
@@ -612,11 +612,21 @@ def _write_demo_config(config: AppConfig, url: str, scenario: str, seed: int) ->
         f"{config.policy.name}; its database beside this file.\n"
         "Its chargers are the simulator's: for your home, start from config/home.toml."
     )
+    return announce_demo_config(lambda: write_demo_config(config, url, note=note))
+
+
+def announce_demo_config(write: Callable[[], Path | None]) -> Path | None:
+    """Run `write` (a demo's config written beside its database) and name the file on
+    stderr (`--json` keeps stdout to its object); None when none is written, with one
+    line on stderr when a file of the user's is in the way."""
     try:
-        return write_demo_config(config, url, note=note)
+        path = write()
     except OSError as exc:
         typer.echo(f"warning: {exc}", err=True)
         return None
+    if path is not None:
+        typer.echo(f"v2c-solar: the demo's config {path} (--config of plan)", err=True)
+    return path
 
 
 # ----- budget ---------------------------------------------------------------------------------

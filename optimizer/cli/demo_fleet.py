@@ -6,7 +6,10 @@ every account from this one process (`optimizer.daemon.fleet`): one HTTP pool,
 one read scheduler per account, one worker thread per account, one database
 whose rows carry the account. The summary has the totals and one row per
 account (`adapters.simulator.fleet_summary`), with the CPU seconds and peak
-memory of the whole process, simulator included.
+memory of the whole process, simulator included. Like the single home's demo it
+writes its config beside its database (`fleet.toml` next to `fleet.db`: the accounts,
+their keys as variables' names, their homes) and ends with the `plan`, `sessions` and
+`budget` commands that show what it recorded.
 """
 
 from __future__ import annotations
@@ -68,7 +71,7 @@ def fleet_demo(
     from adapters.simulator.fleet import start_fleet_simulator
     from adapters.simulator.fleet_summary import ProcessCost, summarize_fleet
     from adapters.v2c_cloud.pool import HttpPool
-    from optimizer.cli.daemon import EXIT_FATAL, _fail, open_store
+    from optimizer.cli.daemon import EXIT_FATAL, _absolute_url, _fail, open_store
     from optimizer.cli.run_fleet import bind_fleet_web, fleet_bridge, serving
     from optimizer.daemon.cloud import fleet_daemons
     from optimizer.daemon.fleet import FleetRunner
@@ -76,6 +79,7 @@ def fleet_demo(
 
     fleet = generated_fleet(spec, seed)
     url = db or f"sqlite:///{Path(tempfile.mkdtemp(prefix='v2c-fleet-')) / 'fleet.db'}"
+    url = _absolute_url(url)  # the commands it ends with work from any directory
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     store = open_store(url)
     running = start_fleet_simulator(fleet, speed=speed, faults=faults)
@@ -93,6 +97,8 @@ def fleet_demo(
         wired = fleet_daemons(fleet.accounts, pool, running.base_url, clock, store, boards=boards)
         bridge = fleet_bridge(mqtt, wired, fleet.accounts)
         server = bind_fleet_web(web, wired, fleet.accounts, url, "")
+        # Written once `--web` is bound: a bad address is then its one error line alone.
+        config_file = _write_config(fleet, url, spec, seed)
         runner = FleetRunner(wired, clock)
         # `--hours` from here: the wiring above is simulated hours at thousands of times
         # real time, on a loaded machine the whole demo (as in `demo`).
@@ -122,16 +128,50 @@ def fleet_demo(
         pool.close()
         running.stop()
         store.close()
+    config = None if config_file is None else str(config_file)
     if as_json:
-        typer.echo(json.dumps(summary.as_json()))
+        typer.echo(json.dumps(summary.as_json() | {"config": config}))
     else:
         _print(summary)
+        if config is not None:
+            typer.echo("What it recorded (the demo's config beside its database):")
+            for command in fleet_follow_ups(config, url, fleet.accounts[0].name):
+                typer.echo(f"  {command}")
     if summary.fatal:
         raise _fail(summary.fatal[0], EXIT_FATAL)
     if summary.not_safe:
         raise _fail(
             f"{summary.not_safe} charger(s) not left in their own exclusive-PV mode", EXIT_FATAL
         )
+
+
+def _write_config(fleet: Fleet, url: str, spec: str, seed: int) -> Path | None:
+    """The fleet demo's config beside its SQLite database (`write_fleet_demo_config`; see
+    `announce_demo_config`)."""
+    from adapters.simulator.demo import fleet_key_env, write_fleet_demo_config
+    from optimizer.cli.daemon import announce_demo_config
+
+    first = fleet.accounts[0].name
+    note = (
+        f"The fleet `v2c-solar demo --fleet {spec}` ran (seed {seed}); its database beside "
+        "this file.\nIts chargers are the simulator's; its keys were made for that run and "
+        "are never written:\neach account names a variable instead "
+        f"({fleet_key_env(first)}, ...).\n"
+        "For your own accounts, start from the README's fleet file."
+    )
+    return announce_demo_config(lambda: write_fleet_demo_config(fleet, url, note=note))
+
+
+def fleet_follow_ups(config: str, url: str, account: str) -> list[str]:
+    """The commands that show what a fleet demo recorded, for its first `account`."""
+    import shlex
+
+    config, url = shlex.quote(config), shlex.quote(url)
+    return [
+        f"v2c-solar plan --config {config} --account {account}",
+        f"v2c-solar sessions --db {url} --account {account}",
+        f"v2c-solar budget --config {config} --account {account}",
+    ]
 
 
 def _print(summary: FleetSummary) -> None:
@@ -155,4 +195,4 @@ def _print(summary: FleetSummary) -> None:
     )
 
 
-__all__ = ["fleet_demo", "generated_fleet", "parse_fleet_spec"]
+__all__ = ["fleet_demo", "fleet_follow_ups", "generated_fleet", "parse_fleet_spec"]

@@ -12,8 +12,8 @@ policy that plans by window), not a failure; `--json` lists it with `"plan": nul
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime, tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,6 +23,7 @@ from rich.table import Table
 
 from optimizer.cli.daemon import ConfigOption, DbOption
 from optimizer.cli.database import AccountOption
+from optimizer.planning.plan import PlannedSlot, SlotMode
 
 if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
@@ -80,8 +81,12 @@ def target_text(target: SessionTarget | None, is_ended: bool, tz: tzinfo, now: d
     )
 
 
-def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console) -> None:
-    """The plan as a table: one row per slot (local times), then the totals."""
+def render_plan(
+    record: PlanRecord, tz: tzinfo, now: datetime, console: Console, *, all_slots: bool = False
+) -> None:
+    """The plan as a table: one row per slot (local times), a run of "off" slots folded
+    into one row unless `all_slots` (an idle plan to a morning departure was ~60 rows of
+    nothing), then the totals."""
     plan = record.plan
     made = record.created_at.astimezone(tz)
     day = "" if made.date() == now.astimezone(tz).date() else "%a %d %b "
@@ -96,17 +101,9 @@ def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console)
     table.add_column("mode")
     for name in ("A", "solar kWh", "grid kWh", "EUR/kWh", "cost EUR"):
         table.add_column(name, justify="right", no_wrap=True)
-    for s in plan.slots:
-        day = "" if s.start.astimezone(tz).date() == now.astimezone(tz).date() else "%a "
-        table.add_row(
-            s.start.astimezone(tz).strftime(f"{day}%H:%M"),
-            s.mode.value,
-            "" if s.mode.value == "off" else f"{s.current_a:.1f}",
-            f"{s.from_solar_wh / 1000:.2f}",
-            f"{s.from_grid_wh / 1000:.2f}",
-            f"{s.import_eur_per_kwh:.3f}",
-            f"{s.cost_eur:.3f}",
-        )
+    runs = [[s] for s in plan.slots] if all_slots else _off_runs(plan.slots)
+    for run in runs:
+        table.add_row(*_run_cells(run, plan.step_s, tz, now))
     table.add_section()
     table.add_row(
         "total",
@@ -120,6 +117,47 @@ def render_plan(record: PlanRecord, tz: tzinfo, now: datetime, console: Console)
     console.print(table)
     if plan.shortfall_wh > 0:
         console.print(f"short by {plan.shortfall_wh / 1000:.2f} kWh: out of reach by departure")
+
+
+def _off_runs(slots: Sequence[PlannedSlot]) -> list[list[PlannedSlot]]:
+    """`slots` in rows: each run of consecutive "off" slots one row, every other slot its own."""
+    runs: list[list[PlannedSlot]] = []
+    for s in slots:
+        if runs and s.mode is SlotMode.OFF and runs[-1][-1].mode is SlotMode.OFF:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs
+
+
+def _run_cells(run: list[PlannedSlot], step_s: float, tz: tzinfo, now: datetime) -> tuple[str, ...]:
+    """A table row of one slot, or of a run of off slots: "22:15-13:00", "off (61 slots)",
+    their kWh and cost summed, their import prices as a range where they differ."""
+    first = run[0]
+    when = _local(first.start, tz, now)
+    mode = first.mode.value
+    if len(run) > 1:
+        when += "-" + _local(run[-1].start + timedelta(seconds=step_s), tz, now)
+        mode += f" ({len(run)} slots)"
+    prices = [s.import_eur_per_kwh for s in run]
+    price = f"{min(prices):.3f}"
+    if max(prices) > min(prices):
+        price += f"-{max(prices):.3f}"
+    return (
+        when,
+        mode,
+        "" if first.mode is SlotMode.OFF else f"{first.current_a:.1f}",
+        f"{sum(s.from_solar_wh for s in run) / 1000:.2f}",
+        f"{sum(s.from_grid_wh for s in run) / 1000:.2f}",
+        price,
+        f"{sum(s.cost_eur for s in run):.3f}",
+    )
+
+
+def _local(time: datetime, tz: tzinfo, now: datetime) -> str:
+    """`time` in the site's zone, "%H:%M", with the weekday when not today."""
+    day = "" if time.astimezone(tz).date() == now.astimezone(tz).date() else "%a "
+    return time.astimezone(tz).strftime(f"{day}%H:%M")
 
 
 def plot_plans(records: list[PlanRecord], tz: tzinfo, path: Path) -> None:
@@ -164,6 +202,12 @@ def plan_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON to stdout.")] = False,
     account: AccountOption = None,
+    all_slots: Annotated[
+        bool,
+        typer.Option(
+            "--all-slots", help="One row per slot (by default a run of off slots is one row)."
+        ),
+    ] = False,
 ) -> None:
     """The latest least-cost plan of each charger: slots, totals, reason and age.
 
@@ -196,7 +240,7 @@ def plan_command(
         raise _fail(str(exc), EXIT_FATAL) from None
     zones = {device: chosen.site_of(device).site.tz for device in wanted}
     why = {device: no_plan_text(chosen.site_of(device).policy) for device in wanted}
-    _show(found, zones, why, datetime.now(UTC), output, as_json=as_json)
+    _show(found, zones, why, datetime.now(UTC), output, as_json=as_json, all_slots=all_slots)
 
 
 Found = tuple[str, "PlanRecord | None", "SessionTarget | None", bool]
@@ -222,9 +266,10 @@ def _show(
     output: Path | None,
     *,
     as_json: bool,
+    all_slots: bool = False,
 ) -> None:
     """Print (or `--json`) each charger's plan and target, times in its site's zone;
-    `no_plan` says per charger why it may have none."""
+    `no_plan` says per charger why it may have none; `all_slots`: see `render_plan`."""
     records = [record for _, record, _, _ in found if record is not None]
     if output is not None and records:
         plot_plans(records, zones[records[0].device_id], output)
@@ -238,7 +283,7 @@ def _show(
         if record is None:
             console.print(f"{device}: {no_plan[device]}")
         else:
-            render_plan(record, zones[device], now, console)
+            render_plan(record, zones[device], now, console, all_slots=all_slots)
         console.print(target_text(target, is_ended, zones[device], now))
     if output is not None:
         console.print(f"plot: {output}" if records else "no plan to plot")

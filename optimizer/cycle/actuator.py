@@ -80,6 +80,9 @@ class Actuator:
         self._cap_unclaimed = False
         """The energy limit held was written by an earlier run (`restore`) and no decision
         of this one has asked for it yet."""
+        self._cap_unknown = False
+        """An earlier run's last limit write went unanswered (`restore`): whether the
+        charger holds it is unknown, so the first charging decision writes its own."""
 
     def restore(self, session_start: datetime) -> None:
         """Take back the session energy limit an earlier run of the daemon wrote (a restart
@@ -93,14 +96,25 @@ class Actuator:
         (`_cap_needs_write`): the config this run started with (another policy, target or
         `stop_at_target`) may plan past it, and a car stopped at it would wait for a
         reading, or with a policy that never limits, for ever.
+
+        An unanswered one (the process ended during its call: `Command.unanswered`) may
+        have been applied or not: a limit is taken as held (so it gets lifted), a lift as
+        not (the limit before it is held), and the first charging decision writes its own
+        limit or lift whatever it is (`_cap_unknown`).
         """
-        held = None
+        held, unknown = None, False
         since = session_start - RESTORE_SLACK
         for command in self.store.commands_since(self.device_id, since):
-            if command.kind == "limit_energy" and command.ok:
-                held = command.value
+            if command.kind != "limit_energy":
+                continue
+            if command.ok:
+                held, unknown = command.value, False
+            elif command.unanswered:
+                held = held if command.value is None else command.value
+                unknown = True
         self.commanded = replace(self.commanded, energy_cap_wh=held)
         self._cap_unclaimed = held is not None
+        self._cap_unknown = unknown
 
     # ----- plan -----------------------------------------------------------------------
 
@@ -135,9 +149,12 @@ class Actuator:
         Written after the mode and the current (a car the lift lets go charges as the
         decision wants), before a start (a started car is limited from its first Wh).
         Never on a charger that cannot limit a session: the controller's own stop is
-        all there is then."""
+        all there is then. Always when an earlier run's last limit write went unanswered
+        (`restore`): what the charger holds is unknown."""
         if not self.charger.limits_session_energy:
             return False
+        if self._cap_unknown:
+            return True
         wanted, held = decision.energy_cap_wh, self.commanded.energy_cap_wh
         if wanted is not None or held is None:
             return wanted != held
@@ -198,7 +215,15 @@ class Actuator:
     def _send(
         self, now: datetime, kind: str, value: int | None, *, raise_auth: bool
     ) -> tuple[Command, str | None]:
-        """Make one call and record it: the command and, if it failed, the error."""
+        """Make one call and record it: the command and, if it failed, the error.
+
+        The command is recorded before the call too (`Store.begin_command`): a kill -9
+        between the charger's answer and the cycle's commit would otherwise lose it, and a
+        restart would not know a session energy limit it may have left on the charger.
+        """
+        self.store.begin_command(
+            Command(now, self.device_id, kind, value, ok=False, unanswered=True)
+        )
         try:
             self._call(kind, value)
         except ChargerError as exc:
@@ -238,7 +263,7 @@ class Actuator:
             self.commanded = replace(c, pv_mode=PvMode(value))
         elif kind == "limit_energy":
             self.commanded = replace(c, energy_cap_wh=value)
-            self._cap_unclaimed = False
+            self._cap_unclaimed = self._cap_unknown = False
         else:
             self.commanded = replace(c, charging=kind == "start")
 
@@ -257,7 +282,7 @@ class Actuator:
         charging, cap = c.charging, c.energy_cap_wh
         if car_arrived or reading.charge_state is ChargeState.DISCONNECTED:
             cap = None  # the charger dropped it at the unplug
-            self._cap_unclaimed = False
+            self._cap_unclaimed = self._cap_unknown = False
         if car_arrived:
             charging = None  # a new car: make sure start/pause reaches the charger once
         elif reading.charge_state is ChargeState.CHARGING and charging is False:
