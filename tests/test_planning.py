@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.optimum import ChargeLimits, solve_session
-from optimizer.highs_milp import FloatArray, Milp, MilpSolution, OptionValue, solve_milp
+from optimizer.highs_milp import (
+    FloatArray,
+    Milp,
+    MilpSolution,
+    MipStart,
+    OptionValue,
+    solve_milp,
+)
 from optimizer.limits import ChargerLimits
 from optimizer.planning import (
     ChargerNow,
@@ -380,9 +387,11 @@ def test_highs_never_restarts_its_root(monkeypatch: pytest.MonkeyPatch) -> None:
     handed: list[dict[str, object]] = []
     solve = module.solve_milp
 
-    def spy(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
+    def spy(
+        problem: Milp, options: Mapping[str, OptionValue], start: MipStart | None = None
+    ) -> MilpSolution:
         handed.append(dict(options))
-        return solve(problem, options)
+        return solve(problem, options, start)
 
     monkeypatch.setattr(module, "solve_milp", spy)
     least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
@@ -511,3 +520,4 @@ def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_the_stop_before_the_ni
     assert least_cost_schedule(request).objective_eur >= tight - 1e-9
     monkeypatch.setattr(_Model, "_stop_rows", lambda self, rows, sunny: None)
     assert relaxed_eur() < 0.5 * both
+
