@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.optimum import ChargeLimits, solve_session
-from optimizer.highs_milp import FloatArray, Milp, MilpSolution, OptionValue, solve_milp
+from optimizer.highs_milp import (
+    FloatArray,
+    Milp,
+    MilpSolution,
+    MipStart,
+    OptionValue,
+    solve_milp,
+)
 from optimizer.limits import ChargerLimits
 from optimizer.planning import (
     ChargerNow,
@@ -380,9 +387,11 @@ def test_highs_never_restarts_its_root(monkeypatch: pytest.MonkeyPatch) -> None:
     handed: list[dict[str, object]] = []
     solve = module.solve_milp
 
-    def spy(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
+    def spy(
+        problem: Milp, options: Mapping[str, OptionValue], start: MipStart | None = None
+    ) -> MilpSolution:
         handed.append(dict(options))
-        return solve(problem, options)
+        return solve(problem, options, start)
 
     monkeypatch.setattr(module, "solve_milp", spy)
     least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))
@@ -511,3 +520,20 @@ def test_the_relaxation_of_a_plan_the_sun_covers_pays_for_the_stop_before_the_ni
     assert least_cost_schedule(request).objective_eur >= tight - 1e-9
     monkeypatch.setattr(_Model, "_stop_rows", lambda self, rows, sunny: None)
     assert relaxed_eur() < 0.5 * both
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_buys_grid_from_is_whether_the_rest_of_the_plan_sums_any_grid(seed: int) -> None:
+    """`ChargePlan.buys_grid_from` (the last grid slot, found once) against summing the
+    grid of `slots_from` at every slot's start and middle, before the plan and after it."""
+    dull = replace(sunny_request(seed), energy_wanted_wh=25_000.0)
+    plan = least_cost_schedule(replace(dull, surplus_w=dull.surplus_w * 0.3), time_limit_s=30.0)
+    assert 0 < sum(slot.from_grid_wh > 0.0 for slot in plan.slots) < len(plan.slots)
+    step = timedelta(seconds=plan.step_s)
+    times = [plan.start - step, plan.end, plan.end + step]
+    times += [
+        plan.start + i * step + d for i in range(len(plan.slots)) for d in (0 * step, step / 2)
+    ]
+    for when in times:
+        summed = sum(slot.from_grid_wh for slot in plan.slots_from(when))
+        assert plan.buys_grid_from(when) == (summed > 0.0)

@@ -586,7 +586,7 @@ def _rides_free_sun(ctx: PolicyContext, slot: PlannedSlot, plan: ChargePlan) -> 
     held = ctx.commanded
     following = held.pv_mode is PvMode.EXCLUSIVE_PV and held.charging is not False
     free = following and slot.export_eur_per_kwh <= 0.0
-    return free and grid_left_wh(plan, ctx.now) > 0.0
+    return free and plan.buys_grid_from(ctx.now)
 
 
 def _free_sun_above(slot: PlannedSlot) -> bool:
@@ -599,11 +599,6 @@ def _free_sun_above(slot: PlannedSlot) -> bool:
     hour under a forecast that saw the sun fading, and bought it back the next morning.
     The PV+min mode follows the sun locally, without calls."""
     return slot.from_solar_wh > 0.0 and slot.export_eur_per_kwh <= 0.0
-
-
-def grid_left_wh(plan: ChargePlan, now: datetime) -> float:
-    """The grid (Wh) the plan still buys from the slot holding `now` on."""
-    return sum(slot.from_grid_wh for slot in plan.slots_from(now))
 
 
 def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
