@@ -317,3 +317,32 @@ def test_grid_is_bought_early_where_even_the_forecast_sees_no_sun_in_the_last_st
     clear sky, the last stretch pays the premium like the evening."""
     evening, morning = _evening_or_morning_grid(central_morning_w=0.0)
     assert evening > 1900.0 and morning == 0.0
+
+
+@pytest.mark.parametrize(
+    ("pv_w", "export", "mode"),
+    [(2600.0, 0.0, PvMode.PV_MIN), (1000.0, 0.0, PvMode.MAX_POWER),
+     (2600.0, 0.08, PvMode.MAX_POWER)],
+)  # fmt: skip
+def test_a_fixed_minimum_current_without_planned_sun_takes_the_sun_a_reading_shows(
+    pv_w: float, export: float, mode: PvMode
+) -> None:
+    """A May car at 6 A from the grid, planned under a dull forecast on a reading of
+    2.4 kW of household load, let 4-5 kW of surplus go to the meter once the load had
+    passed: where the last reading's PV power reaches the minimum power and the sun is
+    free, a fixed minimum current runs in PV+min though the plan put no sun under it."""
+    forecast = PvForecast(T0, SLOT_S, *(np.zeros(4 * 48) for _ in range(3)), 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=1.3, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    starts = [T0 + timedelta(hours=h) for h in range(9)]
+    policy.least_cost.prices = SeriesPrices(PriceSeries.from_slots(starts, [0.20] + [0.40] * 8))
+    now = _context(0, 2400.0, surplus_w=pv_w - 2400.0, forecast=forecast, pv_w=pv_w,
+                   target_wh=1300.0, departure=T0 + timedelta(hours=8))  # fmt: skip
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None
+    slot = plan.slot_at(now.now)
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh == 0.0
+    assert decision.charging and decision.pv_mode is mode
+    wanted_a = LIMITS.max_current_a if mode is PvMode.PV_MIN else LIMITS.min_current_a
+    assert decision.current_a == wanted_a
