@@ -195,7 +195,7 @@ def test_the_plan_counts_on_the_central_sun_early_and_the_pessimistic_near_depar
     central = np.full(144, 2000.0)
     forecast = PvForecast(T0, step, central, central / 4, central * 2, 0.0)
     ctx = replace(_context(0), forecast=forecast)
-    pv, _, clear = planned_sun_w(ctx, n, grid_time_s=3600.0)
+    pv, _, clear, _ = planned_sun_w(ctx, n, grid_time_s=3600.0)
     assert pv[0] == 2000.0 and clear[0] == 4000.0
     assert pv[-1] == 500.0  # the last stretch: pessimistic (repeated a day earlier)
     assert pv[60] == 2000.0  # within a day: the forecast itself

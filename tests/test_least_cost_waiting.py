@@ -277,3 +277,72 @@ def test_a_fixed_minimum_current_under_sun_takes_the_surplus_above_it(
     assert decision.charging and decision.pv_mode is mode
     wanted_a = LIMITS.max_current_a if mode is PvMode.PV_MIN else LIMITS.min_current_a
     assert decision.current_a == wanted_a
+
+
+def _evening_or_morning_grid(central_morning_w: float) -> tuple[float, float]:
+    """The grid (Wh) a plan made at 18:00 for 2 kWh by 10:00 the next day buys before
+    midnight (0.18 EUR/kWh) and in the morning (0.22), with a clear sky of 3 kW from
+    09:00 to 10:00, a pessimistic quantile of none and `central_morning_w` (W) there."""
+    now = T0 + timedelta(hours=18)
+    day = np.zeros(4 * 36)
+    central, clear = day.copy(), day.copy()
+    morning = slice(4 * 15, 4 * 16)  # 09:00-10:00, the last stretch before the deadline
+    central[morning], clear[morning] = central_morning_w, 3000.0
+    forecast = PvForecast(now, SLOT_S, central, np.zeros_like(day), clear, 0.0)
+    planner = LeastCostPlanner(None, None, replan_s=3600.0, household_w=300.0)
+    ctx = _context(0, 300.0, now=now, forecast=forecast)
+    hours = [now + timedelta(hours=h) for h in range(17)]
+    series = PriceSeries.from_slots(hours, [0.18] * 6 + [0.22] * 11)
+    request = planner.request(ctx, 2000.0, now + timedelta(hours=16), series)
+    plan = least_cost_schedule(request)
+    assert plan.shortfall_wh == 0.0
+    grid = np.array([s.from_grid_wh for s in plan.slots])
+    return float(grid[: 4 * 6].sum()), float(grid[4 * 6 :].sum())
+
+
+def test_grid_waits_for_the_last_stretch_where_the_forecast_expects_the_sun_there() -> None:
+    """The last stretch before the deadline counts on the pessimistic sun, but is decided
+    there on that hour's nowcast: grid planned there is bought only if the sun fails, so
+    it pays no premium for the sun the central forecast expects after it; the evening's
+    grid, bought at once, still does. With the full premium in both, the plan bought the
+    evening's cheaper grid before a morning its central forecast saw sunny."""
+    evening, morning = _evening_or_morning_grid(central_morning_w=2800.0)
+    assert evening == 0.0 and morning > 1900.0
+
+
+def test_grid_is_bought_early_where_even_the_forecast_sees_no_sun_in_the_last_stretch() -> None:
+    """An Easter Monday's plan, with no premium in the last stretch at all, moved 1.9 kWh
+    from Monday evening (0.211 EUR/kWh) into a Tuesday morning (0.231) that its forecast
+    saw dull (0.28 EUR more): where the central forecast expects no sun there, only the
+    clear sky, the last stretch pays the premium like the evening."""
+    evening, morning = _evening_or_morning_grid(central_morning_w=0.0)
+    assert evening > 1900.0 and morning == 0.0
+
+
+@pytest.mark.parametrize(
+    ("pv_w", "export", "mode"),
+    [(2600.0, 0.0, PvMode.PV_MIN), (1000.0, 0.0, PvMode.MAX_POWER),
+     (2600.0, 0.08, PvMode.MAX_POWER)],
+)  # fmt: skip
+def test_a_fixed_minimum_current_without_planned_sun_takes_the_sun_a_reading_shows(
+    pv_w: float, export: float, mode: PvMode
+) -> None:
+    """A May car at 6 A from the grid, planned under a dull forecast on a reading of
+    2.4 kW of household load, let 4-5 kW of surplus go to the meter once the load had
+    passed: where the last reading's PV power reaches the minimum power and the sun is
+    free, a fixed minimum current runs in PV+min though the plan put no sun under it."""
+    forecast = PvForecast(T0, SLOT_S, *(np.zeros(4 * 48) for _ in range(3)), 0.0)
+    policy = TargetPolicy(TargetParams(target_kwh=1.3, planner="least_cost",
+                                       export_price_per_kwh=export))  # fmt: skip
+    starts = [T0 + timedelta(hours=h) for h in range(9)]
+    policy.least_cost.prices = SeriesPrices(PriceSeries.from_slots(starts, [0.20] + [0.40] * 8))
+    now = _context(0, 2400.0, surplus_w=pv_w - 2400.0, forecast=forecast, pv_w=pv_w,
+                   target_wh=1300.0, departure=T0 + timedelta(hours=8))  # fmt: skip
+    decision = policy.decide(now)
+    plan = policy.least_cost.plan
+    assert plan is not None
+    slot = plan.slot_at(now.now)
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh == 0.0
+    assert decision.charging and decision.pv_mode is mode
+    wanted_a = LIMITS.max_current_a if mode is PvMode.PV_MIN else LIMITS.min_current_a
+    assert decision.current_a == wanted_a

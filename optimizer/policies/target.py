@@ -392,7 +392,7 @@ class TargetPolicy(Policy):
             done_in_s = missing_wh / max(amps * limits.watts_per_amp, 1.0) * 3600.0
             self._plan_read_s = min(LEAST_COST_REPLAN_S, max(done_in_s, 60.0))
             self._goal_at = goal_time(ctx, missing_wh, amps)
-            takes_sun = amps <= limits.min_current_a and _free_sun_above(slot)
+            takes_sun = amps <= limits.min_current_a and _free_sun_above(ctx, slot)
             mode = PvMode.PV_MIN if takes_sun else PvMode.MAX_POWER
             decision = charge_at(
                 ctx,
@@ -589,16 +589,26 @@ def _rides_free_sun(ctx: PolicyContext, slot: PlannedSlot, plan: ChargePlan) -> 
     return free and plan.buys_grid_from(ctx.now)
 
 
-def _free_sun_above(slot: PlannedSlot) -> bool:
+def _free_sun_above(ctx: PolicyContext, slot: PlannedSlot) -> bool:
     """Whether a fixed slot at the minimum current had better run in the charger's PV+min
-    mode: the minimum current always, and all the surplus above it, which the plan's sun
-    under the slot says may come and exporting would not pay for (export price <= 0).
+    mode: the minimum current always, and all the surplus above it, which exporting would
+    not pay for (export price <= 0) and which may come: the plan's sun under the slot
+    says so, or the last reading's PV power reaches the charger's minimum power.
 
     At a fixed minimum current, the surplus above it went to the meter for nothing: an
     August Sunday's car at 6 A beside 2.5 kW of surplus sent 0.9 kWh to the grid in an
     hour under a forecast that saw the sun fading, and bought it back the next morning.
-    The PV+min mode follows the sun locally, without calls."""
-    return slot.from_solar_wh > 0.0 and slot.export_eur_per_kwh <= 0.0
+    The PV+min mode follows the sun locally, without calls. The PV power, not the
+    surplus, is read: a May Tuesday's plan, made on a reading of 2.4 kW of household
+    load (cooking) under a dull forecast, put the car at 6 A from the grid beside 4-5 kW
+    of surplus for a quarter of an hour once the load had passed (0.46 kWh to the meter,
+    bought back at night; real-2017 home office 11.73 -> 11.69 EUR, May 0.38 -> 0.32).
+    Every fixed minimum current in PV+min wherever the sun is free, sunny or not
+    (BENCHMARKS.md section 44), made June, July and August dearer."""
+    if slot.export_eur_per_kwh > 0.0:
+        return False
+    sunny = ctx.pv_w is not None and ctx.pv_w >= ctx.limits.min_power_w
+    return slot.from_solar_wh > 0.0 or sunny
 
 
 def goal_time(ctx: PolicyContext, missing_wh: float, amps: int) -> datetime:
