@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.forecast import Calibration, ClearSkyCache, Nowcast, PvForecaster
+from optimizer.forecast.nowcast import K_MAX, Z_PESSIMISTIC
 from optimizer.forecast.sources import ConstantClearSkyIndex, ForecastSource
 from optimizer.interfaces import Forecaster, PvForecast
 from optimizer.pvmodel import clear_sky_pv
@@ -321,3 +323,65 @@ def test_a_night_of_refreshes_computes_the_forecast_once() -> None:
     at = JUNE + timedelta(days=1, hours=8)
     forecaster.forecast(at, at + timedelta(hours=36), 300.0)
     assert computed == 2
+
+
+def _clear_sky_index_as_written_first(
+    nowcast: Nowcast, times_s: np.ndarray, target: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`Nowcast.clear_sky_index` as first written (a level array, negations, np.clip):
+    the reference its fewer-operation form must give to the bit."""
+    s = nowcast
+    level = 0.5 * (s._k_day + s._k_clim)
+    if target is not None:
+        level_arr = np.where(np.isnan(target), level, np.clip(target, 0.0, K_MAX))
+    else:
+        level_arr = np.full(times_s.shape, level)
+    last = s._last_t if s._last_t is not None else -math.inf
+    horizon = np.maximum(times_s - last, 0.0)
+    steady = 1.0 - s.variability
+    tau = s._tau_broken + (s._tau_steady - s._tau_broken) * steady
+    tau_far = s._tau_far_broken + (s._tau_far_steady - s._tau_far_broken) * steady
+    near = np.minimum(horizon, s._tuned_horizon)
+    weight = np.exp(-near / tau - (horizon - near) / tau_far)
+    fresh = s._last_weight + (1.0 - s._last_weight) * np.exp(-horizon / s._tau_smooth)
+    start = s._k_last * fresh + s._k_now * (1.0 - fresh)
+    central = level_arr + (start - level_arr) * weight
+    spread_weight = np.exp(-horizon / tau_far)
+    sigma = np.sqrt(s._var_now * spread_weight + s._var_clim * (1.0 - spread_weight))
+    pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
+    return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    samples=st.lists(
+        st.tuples(st.floats(1.0, 4000.0), st.floats(0.0, 1.6)), min_size=0, max_size=12
+    ),
+    start=st.floats(-7200.0, 7200.0),
+    step=st.sampled_from([60.0, 300.0, 137.5]),
+    with_target=st.booleans(),
+    data=st.data(),
+)
+def test_clear_sky_index_is_the_first_formulation_to_the_bit(
+    samples: list[tuple[float, float]],
+    start: float,
+    step: float,
+    with_target: bool,
+    data: st.DataObject,
+) -> None:
+    """The nowcast's indices are the floats its first formulation gives, bit for bit
+    (a backtest's traces are compared exactly): NaN, -0.0 and the clipped ends too."""
+    nowcast = Nowcast()
+    t = 1_500_000_000.0
+    for gap, k in samples:
+        t += gap
+        nowcast.update(t, k)
+    times = t + start + step * np.arange(120, dtype=np.float64)
+    target = None
+    if with_target:
+        value = st.one_of(st.just(math.nan), st.floats(-0.5, 2.5))
+        target = np.array(data.draw(st.lists(value, min_size=120, max_size=120)))
+    got = nowcast.clear_sky_index(times, target)
+    expected = _clear_sky_index_as_written_first(nowcast, times, target)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))
