@@ -325,6 +325,36 @@ def test_a_night_of_refreshes_computes_the_forecast_once() -> None:
     assert computed == 2
 
 
+def test_a_morning_of_refreshes_with_readings_computes_the_clear_sky_once() -> None:
+    """By day every reading moves the nowcast, so each refresh computes its nowcast again;
+    the calibrated clear sky under it is taken from one computation while the ratio stays,
+    and every forecast is, to the bit, what a forecaster that saw the same readings and is
+    asked only then gives."""
+    kept = PvForecaster(GRAZ, calibration="off")
+    computed = 0
+    clear = kept.calibrated_clear_sky
+
+    def counting(start_s: float, n: int, step_s: float) -> np.ndarray:
+        nonlocal computed
+        computed += 1
+        return clear(start_s, n, step_s)
+
+    kept.calibrated_clear_sky = counting  # type: ignore[method-assign]
+    seen: list[tuple[datetime, float]] = []
+    for k in range(16):  # 4 h of refreshes every 15 min, a reading before each
+        at = JUNE + timedelta(hours=7, minutes=15 * k)
+        seen.append((at - timedelta(minutes=2), 2500.0 + 150.0 * (k % 5)))
+        kept.observe(*seen[-1])
+        got = kept.forecast(at, at + timedelta(hours=36), 300.0)
+        fresh = PvForecaster(GRAZ, calibration="off")
+        for t, pv in seen:
+            fresh.observe(t, pv)
+        expected = fresh.forecast(at, at + timedelta(hours=36), 300.0)
+        for a, b in zip(_forecast_arrays(got), _forecast_arrays(expected), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert computed == 1
+
+
 def _clear_sky_index_as_written_first(
     nowcast: Nowcast, times_s: np.ndarray, target: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
