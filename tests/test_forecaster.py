@@ -355,6 +355,30 @@ def test_a_morning_of_refreshes_with_readings_computes_the_clear_sky_once() -> N
     assert computed == 1
 
 
+def test_a_clear_sky_that_fails_a_day_ahead_still_gives_the_forecast_asked() -> None:
+    """The clear sky kept a day ahead is an extra: when the day beyond the forecast cannot
+    be computed (a failed child process) while the days it covers are cached, the
+    forecast is still given, the one a forecaster asked only then gives."""
+    from optimizer.forecast.clearsky_compute import ClearSkyFailure, ClearSkyResult, in_process
+    from optimizer.site import SiteConfig
+
+    first = JUNE + timedelta(hours=8)
+    cached_until = int(first.timestamp() // 86_400) + 7  # the first run's 8 days
+
+    def not_beyond(site: SiteConfig, first_day: int, n_days: int) -> ClearSkyResult:
+        if first_day > cached_until:
+            return ClearSkyFailure("the child process died")
+        return in_process(site, first_day, n_days)
+
+    failing = PvForecaster(GRAZ, clear_sky_days=not_beyond)
+    failing.forecast(first, first + timedelta(hours=36), 300.0)
+    start = first + timedelta(days=6)  # 36 h on, and the 4 h kept ahead, end on the last day
+    got = failing.forecast(start, start + timedelta(hours=36), 300.0)
+    expected = PvForecaster(GRAZ).forecast(start, start + timedelta(hours=36), 300.0)
+    for a, b in zip(_forecast_arrays(got), _forecast_arrays(expected), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _clear_sky_index_as_written_first(
     nowcast: Nowcast, times_s: np.ndarray, target: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -267,14 +267,18 @@ class PvForecaster(Forecaster):
     def _clear_of(self, start_s: float, n: int, step_s: float) -> np.ndarray:
         """`calibrated_clear_sky(start_s, n, step_s)`: on a whole-minute grid taken from the
         last one computed while it covers the steps and the ratio stays, else computed
-        again from `start_s`, `CLEAR_AHEAD_STEPS` steps longer. Each value is the model's
+        again from `start_s`, `CLEAR_AHEAD_STEPS` steps longer (just the steps asked
+        while the clear sky of the day ahead cannot be computed). Each value is the model's
         knot at its own minute times the ratio, clipped: the same float on any grid."""
         if start_s % MINUTE_S != 0.0 or step_s % MINUTE_S != 0.0:
             return self.calibrated_clear_sky(start_s, n, step_s)
         clear = self._clear
         key = (self.ratio, step_s)
         if clear is None or clear.key != key or not clear.covers(start_s, n):
-            values = self.calibrated_clear_sky(start_s, n + CLEAR_AHEAD_STEPS, step_s)
+            try:
+                values = self.calibrated_clear_sky(start_s, n + CLEAR_AHEAD_STEPS, step_s)
+            except ClearSkyUnavailable:  # the day ahead failed: what was asked may not
+                return self.calibrated_clear_sky(start_s, n, step_s)
             values.setflags(write=False)
             clear = self._clear = _ClearAhead(key, start_s, step_s, values)
         return clear.take(start_s, n)
