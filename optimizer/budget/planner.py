@@ -118,13 +118,14 @@ class BudgetPlanner(LedgeredScheduler):
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._day_curve: tuple[FloatArray, int, float, SpendCurve] | None = None
         self._day_lit: tuple[FloatArray, int, int] | None = None
-        self._positive_from: tuple[object, list[int]] | None = None
-        """For the day's weights (the cache entry): per column, the devices with a
-        positive weight in it and the columns after it (one more entry, 0)."""
-        self._day_durations: FloatArray | None = None
         """The day's weights, their first and last column with a positive weight."""
         """The last curve built from the day's weights: those weights, its first column,
         its last cell's duration (s), the curve (see `_after_dark_cells`)."""
+        self._positive_from: tuple[object, list[int]] | None = None
+        """For the day's weights (the cache entry): per column, how many weights are
+        positive from that column to the day's end, all devices (one more entry, 0)."""
+        self._day_durations: FloatArray | None = None
+        """The day's cell durations (s, read-only), sliced from the end (`_durations`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
         self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
         self._contexts_version = 0
