@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimizer.forecast import Calibration, ClearSkyCache, Nowcast, PvForecaster
+from optimizer.forecast.nowcast import K_MAX, Z_PESSIMISTIC
 from optimizer.forecast.sources import ConstantClearSkyIndex, ForecastSource
 from optimizer.interfaces import Forecaster, PvForecast
 from optimizer.pvmodel import clear_sky_pv
@@ -321,3 +323,119 @@ def test_a_night_of_refreshes_computes_the_forecast_once() -> None:
     at = JUNE + timedelta(days=1, hours=8)
     forecaster.forecast(at, at + timedelta(hours=36), 300.0)
     assert computed == 2
+
+
+def test_a_morning_of_refreshes_with_readings_computes_the_clear_sky_once() -> None:
+    """By day every reading moves the nowcast, so each refresh computes its nowcast again;
+    the calibrated clear sky under it is taken from one computation while the ratio stays,
+    and every forecast is, to the bit, what a forecaster that saw the same readings and is
+    asked only then gives."""
+    kept = PvForecaster(GRAZ, calibration="off")
+    computed = 0
+    clear = kept.calibrated_clear_sky
+
+    def counting(start_s: float, n: int, step_s: float) -> np.ndarray:
+        nonlocal computed
+        computed += 1
+        return clear(start_s, n, step_s)
+
+    kept.calibrated_clear_sky = counting  # type: ignore[method-assign]
+    seen: list[tuple[datetime, float]] = []
+    for k in range(16):  # 4 h of refreshes every 15 min, a reading before each
+        at = JUNE + timedelta(hours=7, minutes=15 * k)
+        seen.append((at - timedelta(minutes=2), 2500.0 + 150.0 * (k % 5)))
+        kept.observe(*seen[-1])
+        got = kept.forecast(at, at + timedelta(hours=36), 300.0)
+        fresh = PvForecaster(GRAZ, calibration="off")
+        for t, pv in seen:
+            fresh.observe(t, pv)
+        expected = fresh.forecast(at, at + timedelta(hours=36), 300.0)
+        for a, b in zip(_forecast_arrays(got), _forecast_arrays(expected), strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert computed == 1
+
+
+def test_a_clear_sky_that_fails_a_day_ahead_still_gives_the_forecast_asked() -> None:
+    """The clear sky kept a day ahead is an extra: when the day beyond the forecast cannot
+    be computed (a failed child process) while the days it covers are cached, the
+    forecast is still given, the one a forecaster asked only then gives."""
+    from optimizer.forecast.clearsky_compute import ClearSkyFailure, ClearSkyResult, in_process
+    from optimizer.site import SiteConfig
+
+    first = JUNE + timedelta(hours=8)
+    cached_until = int(first.timestamp() // 86_400) + 7  # the first run's 8 days
+
+    def not_beyond(site: SiteConfig, first_day: int, n_days: int) -> ClearSkyResult:
+        if first_day > cached_until:
+            return ClearSkyFailure("the child process died")
+        return in_process(site, first_day, n_days)
+
+    failing = PvForecaster(GRAZ, clear_sky_days=not_beyond)
+    failing.forecast(first, first + timedelta(hours=36), 300.0)
+    start = first + timedelta(days=6)  # 36 h on, and the 4 h kept ahead, end on the last day
+    got = failing.forecast(start, start + timedelta(hours=36), 300.0)
+    expected = PvForecaster(GRAZ).forecast(start, start + timedelta(hours=36), 300.0)
+    for a, b in zip(_forecast_arrays(got), _forecast_arrays(expected), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _clear_sky_index_as_written_first(
+    nowcast: Nowcast, times_s: np.ndarray, target: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """`Nowcast.clear_sky_index` as first written (a level array, negations, np.clip):
+    the reference its fewer-operation form must give to the bit."""
+    s = nowcast
+    level = 0.5 * (s._k_day + s._k_clim)
+    if target is not None:
+        level_arr = np.where(np.isnan(target), level, np.clip(target, 0.0, K_MAX))
+    else:
+        level_arr = np.full(times_s.shape, level)
+    last = s._last_t if s._last_t is not None else -math.inf
+    horizon = np.maximum(times_s - last, 0.0)
+    steady = 1.0 - s.variability
+    tau = s._tau_broken + (s._tau_steady - s._tau_broken) * steady
+    tau_far = s._tau_far_broken + (s._tau_far_steady - s._tau_far_broken) * steady
+    near = np.minimum(horizon, s._tuned_horizon)
+    weight = np.exp(-near / tau - (horizon - near) / tau_far)
+    fresh = s._last_weight + (1.0 - s._last_weight) * np.exp(-horizon / s._tau_smooth)
+    start = s._k_last * fresh + s._k_now * (1.0 - fresh)
+    central = level_arr + (start - level_arr) * weight
+    spread_weight = np.exp(-horizon / tau_far)
+    sigma = np.sqrt(s._var_now * spread_weight + s._var_clim * (1.0 - spread_weight))
+    pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
+    return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    samples=st.lists(
+        st.tuples(st.floats(1.0, 4000.0), st.floats(0.0, 1.6)), min_size=0, max_size=12
+    ),
+    start=st.floats(-7200.0, 7200.0),
+    step=st.sampled_from([60.0, 300.0, 137.5]),
+    with_target=st.booleans(),
+    data=st.data(),
+)
+def test_clear_sky_index_is_the_first_formulation_to_the_bit(
+    samples: list[tuple[float, float]],
+    start: float,
+    step: float,
+    with_target: bool,
+    data: st.DataObject,
+) -> None:
+    """The nowcast's indices are the floats its first formulation gives, bit for bit
+    (a backtest's traces are compared exactly): NaN, -0.0 and the clipped ends too."""
+    nowcast = Nowcast()
+    t = 1_500_000_000.0
+    for gap, k in samples:
+        t += gap
+        nowcast.update(t, k)
+    times = t + start + step * np.arange(120, dtype=np.float64)
+    target = None
+    if with_target:
+        value = st.one_of(st.just(math.nan), st.floats(-0.5, 2.5))
+        target = np.array(data.draw(st.lists(value, min_size=120, max_size=120)))
+    got = nowcast.clear_sky_index(times, target)
+    expected = _clear_sky_index_as_written_first(nowcast, times, target)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))

@@ -21,6 +21,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -341,3 +342,115 @@ def test_asking_again_at_the_same_moment_after_calls_equals_a_fresh_planner(
         for call in history:
             fresh.record_call(call)
         assert fresh.read_interval_s(t, ctx) == got
+
+
+# ---- the planner's future curves from the day's counts --------------------------------
+
+CURVE_FIELDS = ("duration_s", "floor_spend", "ceiling_spend", "positive", "rows")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    devices=st.integers(1, 3),
+    cells=st.integers(1, 40),
+    last=st.integers(1, 300),
+    solved=st.booleans(),
+    data=st.data(),
+)
+def test_a_curve_of_whole_seconds_is_the_constructed_curve(
+    devices: int, cells: int, last: int, solved: bool, data: st.DataObject
+) -> None:
+    """`SpendCurve.of_whole_seconds` with the sums counted in integers is, to the bit,
+    the curve the constructor sums itself (spans, breakpoints, pieces, a move past dark
+    cells), whether or not it was solved first."""
+    weight = st.one_of(st.just(0.0), st.floats(1e-4, 20.0))
+    weights = np.array(
+        data.draw(st.lists(weight, min_size=devices * cells, max_size=devices * cells))
+    ).reshape(devices, cells)
+    durations = np.full(cells, 300.0)
+    durations[-1] = last
+    whole = [300] * (cells - 1) + [last]
+    positive_s = sum(d for row in weights for w, d in zip(row, whole, strict=True) if w > 0)
+    built = SpendCurve(weights, durations, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    counted = SpendCurve.of_whole_seconds(
+        weights,
+        durations,
+        duration_s=float(devices * sum(whole)),
+        positive_s=float(positive_s),
+        min_rate=MIN_RATE,
+        max_rate=MAX_RATE,
+    )
+    assert _fields(counted) == _fields(built)
+    if solved:
+        counted.solve()
+    dark = int(np.flatnonzero((weights > 0).any(axis=0))[0]) if counted.positive else cells
+    moved, moved_built = counted.among(durations[dark:]), built.among(durations[dark:])
+    for a, b in ((counted, built), (moved, moved_built)):
+        a.solve()
+        b.solve()
+        assert [getattr(a, f) for f in (*CURVE_FIELDS, "breaks")] == [
+            getattr(b, f) for f in (*CURVE_FIELDS, "breaks")
+        ]
+        for lam in (0.0, *b.breaks, 1e-3, 1.0):
+            assert a.piece(lam) == b.piece(lam)
+
+
+@pytest.mark.parametrize("hour", [0.0, 5.5, 13.25])
+@pytest.mark.parametrize("plugged", [True, False])
+def test_the_planners_future_curves_are_the_constructed_ones(hour: float, plugged: bool) -> None:
+    """Through a quota day of moments the planner's curve of the future cells (built from
+    the day's counts of positive weights, never summing the cells) equals the curve the
+    constructor builds from the same cells, field by field and piece by piece."""
+    config = BudgetConfig(daily_limit=1000, reserve=10, no_car_weight=0.2)
+    planner = BudgetPlanner(config, pv_profile=_pv)
+    t = T0.replace(hour=0) + timedelta(days=1, hours=hour)
+    for _ in range(60):
+        ctx = ReadContext("D0", plugged, False, _pv(t), 0.3, None)
+        planner.read_interval_s(t, ctx)
+        moment = planner._moment
+        assert moment is not None
+        tail0 = min(_first_edge(t), moment.end)
+        plug = (1.0 if plugged else 0.2,)
+        weights, durations = planner._future_weights(tail0, moment.end, plug)
+        built = SpendCurve(weights, durations, min_rate=config.min_rate, max_rate=config.max_rate)
+        curve = moment.curve
+        assert [getattr(curve, f) for f in CURVE_FIELDS] == [
+            getattr(built, f) for f in CURVE_FIELDS
+        ]
+        assert moment.seconds - moment.d0 == float(durations.sum())
+        curve.solve()
+        built.solve()
+        assert curve.breaks == built.breaks
+        assert [curve.piece(b) for b in built.breaks] == [built.piece(b) for b in built.breaks]
+        t += timedelta(minutes=7, seconds=13)
+
+
+def test_a_day_of_moments_sums_no_future_cells_again() -> None:
+    """The planner builds each new cell's curve from the day's counts: the constructor,
+    which sums the cells, runs for none of them (it did for every cell before)."""
+    config = BudgetConfig(daily_limit=1000, reserve=10)
+    planner = BudgetPlanner(config, pv_profile=_pv)
+    built: list[int] = []
+    original = SpendCurve.__init__
+
+    def counting(self: SpendCurve, *args: object, **kwargs: object) -> None:
+        built.append(1)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    t = T0.replace(hour=0) + timedelta(days=1, hours=6)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SpendCurve, "__init__", counting)
+        for _ in range(40):
+            planner.read_interval_s(t, ReadContext("D0", True, False, _pv(t), 0.3, None))
+            t += timedelta(minutes=5)
+    assert built == []
+
+
+def _fields(curve: SpendCurve) -> list[object]:
+    return [getattr(curve, f) for f in CURVE_FIELDS]
+
+
+def _first_edge(t: datetime) -> datetime:
+    """The first 300 s grid edge after `t` (UTC epoch grid)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + timedelta(seconds=300) * ((t - epoch) // timedelta(seconds=300) + 1)

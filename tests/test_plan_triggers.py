@@ -256,6 +256,22 @@ def test_the_backtests_day_ahead_replay_declares_its_publication() -> None:
     assert replay.publishes_at(date(2024, 6, 2)) == datetime(2024, 6, 1, 13, tzinfo=UTC)
 
 
+def test_the_replays_slot_lookup_is_the_ports_window_lookup() -> None:
+    """`DayAheadReplay.slot_at` looks the interval up in its series directly: at every
+    time (interval edges, each side of the 13:00 publication and of midnight, outside the
+    series) it is the slot the port's default, a window of `prices`, gives."""
+    starts = [datetime(2024, 6, 1, tzinfo=UTC) + timedelta(minutes=15 * i) for i in range(300)]
+    imports = [0.1 + 0.001 * (i % 37) for i in range(300)]
+    replay = DayAheadReplay(PriceSeries.from_slots(starts, imports), UTC)
+    default = PriceSource.slot_at
+    times = [starts[0] - timedelta(minutes=1), starts[-1] + timedelta(minutes=15)]
+    for start in starts:
+        times += [start, start + timedelta(minutes=7, microseconds=1), start - timedelta(seconds=1)]
+    for t in times:
+        assert replay.slot_at(t) == default(replay, t)
+    assert replay.slot_at(starts[5]) is not None
+
+
 def test_a_static_tariff_never_looks_for_new_prices() -> None:
     policy = least_cost(3.0)
     policy.decide(context(0))

@@ -7,7 +7,7 @@ without the ability; the implementations that have it override the member.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from adapters.storage import MemoryStore
 from optimizer.budget import BudgetConfig, BudgetPlanner, FixedIntervalSchedule
@@ -15,6 +15,8 @@ from optimizer.budget.scheduler import ReadContext
 from optimizer.interfaces import ApiCall, Store
 from optimizer.policies.solar_only import SolarOnlyPolicy
 from optimizer.policies.target import TargetParams, TargetPolicy
+from optimizer.prices.port import PriceSource
+from optimizer.prices.series import PriceSeries
 from tests.conftest import T0, BarePolicy, FakeForecaster, FakeScheduler, make_plan, sunny_pv
 from tests.test_policies import ctx
 
@@ -123,3 +125,22 @@ def test_a_policy_learns_nothing_to_keep_by_default() -> None:
     assert TargetPolicy(TargetParams(planner="window")).learned_state() is None
     state = TargetPolicy(TargetParams(planner="least_cost")).learned_state()
     assert state is not None and state["days"] == [0.0] * 24
+
+
+def test_a_price_source_finds_a_slot_in_a_window_of_its_prices_by_default() -> None:
+    """`PriceSource.slot_at` by default: the interval of `prices` over the second from
+    the time asked, holding it (what the controller asked before it was a port member)."""
+    series = PriceSeries.from_slots([T0, T0 + timedelta(hours=1)], [0.2, 0.3])
+    asked: list[tuple[datetime, datetime]] = []
+
+    class Window(PriceSource):
+        name = "window"
+
+        def prices(self, start: datetime, end: datetime) -> PriceSeries:
+            asked.append((start, end))
+            return series.window(start, end)
+
+    when = T0 + timedelta(minutes=70)
+    assert Window().slot_at(when) == series.at(when)
+    assert asked == [(when, when + timedelta(seconds=1))]
+    assert Window().slot_at(T0 - timedelta(hours=1)) is None

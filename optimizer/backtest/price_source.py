@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from optimizer.prices.port import PriceSource, day_ahead_publication
-from optimizer.prices.series import PriceSeries, PriceSeriesError
+from optimizer.prices.series import PriceSeries, PriceSeriesError, PriceSlot
 
 PUBLISHED_AT = time(13, 0)
 """Local time the next day's prices become known (EPEX day-ahead, about 12:45-13:00)."""
@@ -56,6 +56,12 @@ class DayAheadReplay(PriceSource):
     def prices(self, start: datetime, end: datetime) -> PriceSeries:
         """The intervals of [start, end) known at `start` (see the module docstring)."""
         return self.series.window(start, min(end, self.known_until(start)))
+
+    def slot_at(self, when: datetime) -> PriceSlot | None:
+        """The interval holding `when`, looked up directly: it is always published by
+        then (`known_until(when)` is a midnight after `when`), so it is the one `prices`
+        gives over the second from `when`, without cutting a window of the series."""
+        return self.series.at(when)
 
     def publishes_at(self, day: date) -> datetime:
         """`day`'s prices are known from 13:00 local the day before (UTC)."""

@@ -121,6 +121,11 @@ class BudgetPlanner(LedgeredScheduler):
         """The day's weights, their first and last column with a positive weight."""
         """The last curve built from the day's weights: those weights, its first column,
         its last cell's duration (s), the curve (see `_after_dark_cells`)."""
+        self._positive_from: tuple[object, list[int]] | None = None
+        """For the day's weights (the cache entry): per column, how many weights are
+        positive from that column to the day's end, all devices (one more entry, 0)."""
+        self._day_durations: FloatArray | None = None
+        """The day's cell durations (s, read-only), sliced from the end (`_durations`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
         self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
         self._contexts_version = 0
@@ -442,16 +447,37 @@ class BudgetPlanner(LedgeredScheduler):
         day = self._day_weights_cache[1] if self._day_weights_cache is not None else weights
         first = day.shape[1] - durations.shape[0]
         reused = self._after_dark_cells(day, first, durations)
-        curve = (
-            reused
-            if reused is not None
-            else SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
-        )
+        curve = reused if reused is not None else self._suffix_curve(weights, durations, first)
         last_s = float(durations[-1]) if durations.shape[0] else math.nan
         self._day_curve = (day, first, last_s, curve)
-        value = (curve, float(durations.sum()))
+        value = (curve, _summed_s(durations))
         self._curve_cache = (key, value)
         return value
+
+    def _suffix_curve(self, weights: FloatArray, durations: FloatArray, first: int) -> SpendCurve:
+        """The curve of the day's cells from column `first` on (`weights`, `durations`):
+        without summing them again (`SpendCurve.of_whole_seconds`) when the durations are
+        whole seconds, which they are on the grid of a quota day that starts on a whole
+        second (the day's per-column counts of positive weights, `_positive_from`)."""
+        cfg = self._config
+        min_rate, max_rate = cfg.min_rate, cfg.max_rate
+        count = durations.shape[0]
+        last = float(durations[-1]) if count else 0.0
+        counts = self._positive_from
+        day_counted = counts is not None and counts[0] is self._day_weights_cache
+        if not count or not last.is_integer() or counts is None or not day_counted:
+            return SpendCurve(weights, durations, min_rate=min_rate, max_rate=max_rate)
+        from_first, in_last = counts[1][first], counts[1][-2]
+        rows = weights.shape[0]
+        step_s = (count - 1) * GRID_STEP_S
+        return SpendCurve.of_whole_seconds(
+            weights,
+            durations,
+            duration_s=rows * (step_s + last),
+            positive_s=(from_first - in_last) * GRID_STEP_S + in_last * last,
+            min_rate=min_rate,
+            max_rate=max_rate,
+        )
 
     def _after_dark_cells(
         self, day: FloatArray, first: int, durations: FloatArray
@@ -488,7 +514,7 @@ class BudgetPlanner(LedgeredScheduler):
         """Weights (devices, cells) and durations (s) of the cells in [tail0, end) at the
         typical variability: the day's weights, computed once per quota day and plug
         factors, sliced from the end (the weights are elementwise, so a slice is what
-        the cells alone would give)."""
+        the cells alone would give); likewise the durations, 300 s but the last."""
         cfg = self._config
         count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
         cached = self._day_weights_cache
@@ -502,11 +528,24 @@ class BudgetPlanner(LedgeredScheduler):
             )
             cached = ((end, plug), weights)
             self._day_weights_cache = cached
+            positive = (weights > 0).sum(axis=0)
+            from_column = np.concatenate((np.cumsum(positive[::-1])[::-1], [0]))
+            self._positive_from = (cached, from_column.tolist())
         weights = cached[1][:, cached[1].shape[1] - count :]
-        durations = np.full(count, GRID_STEP_S)
-        if count:  # the last cell ends at `end`, as np.diff of the edges' offsets gives it
-            durations[-1] = (end - tail0).total_seconds() - (count - 1) * GRID_STEP_S
-        return weights, durations
+        return weights, self._durations(count, end, tail0)
+
+    def _durations(self, count: int, end: datetime, tail0: datetime) -> FloatArray:
+        """The `count` cells' durations (s, read-only): 300 but the last, which ends at
+        `end`, as np.diff of the edges' offsets gives it; the day's last array sliced
+        while its last cell lasts as long."""
+        last = (end - tail0).total_seconds() - (count - 1) * GRID_STEP_S if count else 0.0
+        day = self._day_durations
+        if day is None or day.shape[0] < count or (count and day[-1] != last):
+            day = np.full(max(count, 1), GRID_STEP_S)
+            day[-1] = last
+            day.setflags(write=False)
+            self._day_durations = day
+        return day[day.shape[0] - count :]
 
     def _row_ids(self, contexts: Mapping[str, ReadContext]) -> list[str]:
         """Devices of the allocation: those seen, then placeholders up to `devices`."""
@@ -634,6 +673,16 @@ class BudgetPlanner(LedgeredScheduler):
             f"{car}, PV {pv_kw:.1f} kW, variability {grid.variability[row, cell]:.2f}: "
             f"every {every}{fastest}"
         )
+
+
+def _summed_s(durations: FloatArray) -> float:
+    """`float(durations.sum())` of the grid's cells (300 s but the last): the same float
+    from Python arithmetic when the last is whole seconds (every partial sum exact)."""
+    count = durations.shape[0]
+    last = float(durations[-1]) if count else 0.0
+    if not last.is_integer():
+        return float(durations.sum())
+    return (count - 1) * GRID_STEP_S + last if count else 0.0
 
 
 def _first_edge_after(now: datetime) -> datetime:

@@ -47,6 +47,7 @@ class SpendCurve:
 
     __slots__ = (
         "_cap",
+        "_cells",
         "_cum_d",
         "_cum_dw",
         "_d",
@@ -65,10 +66,57 @@ class SpendCurve:
         "rows",
     )
 
+    _w: FloatArray | None
+    _d: FloatArray | None
+    _cells: tuple[FloatArray, FloatArray]
+    """What `of_whole_seconds` was given: the weights and durations, picked out when solved."""
+
     def __init__(
         self, weights: FloatArray, durations_s: FloatArray, *, min_rate: float, max_rate: float
     ) -> None:
         """The curve of cells with `weights` (devices, cells) and `durations_s` (cells,)."""
+        w_all, d_all = self._flat(weights, durations_s)
+        pos = w_all > 0
+        self.min_rate, self.max_rate = min_rate, max_rate
+        self.duration_s = float(d_all.sum())
+        self._w, self._d = w_all[pos], d_all[pos]
+        self._d_pos = float(self._d.sum())
+        self.positive = bool(self._w.size)
+        self._start()
+
+    @classmethod
+    def of_whole_seconds(
+        cls,
+        weights: FloatArray,
+        durations_s: FloatArray,
+        *,
+        duration_s: float,
+        positive_s: float,
+        min_rate: float,
+        max_rate: float,
+    ) -> SpendCurve:
+        """The constructor's curve, given the cells' summed duration and the summed duration
+        of the positive-weight cells (device-seconds) by a caller that knows them.
+
+        For durations that are whole seconds (every partial sum an integer below 2**53),
+        so that any order of summing gives the same float: then `duration_s` and
+        `positive_s` are what the constructor's sums give, to the bit. Every duration
+        must be > 0 (a positive cell then adds to `positive_s`). The positive cells are
+        picked out only when the curve is solved: most curves of the budget planner's
+        grid end on the floor or the ceiling and are never solved, and the planner
+        builds one every time its grid moves on a 5-minute cell.
+        """
+        new = object.__new__(cls)
+        new.rows = np.shape(weights)[0]
+        new.min_rate, new.max_rate = min_rate, max_rate
+        new.duration_s, new._d_pos, new.positive = duration_s, positive_s, positive_s > 0
+        new._w, new._d = None, None
+        new._cells = (weights, durations_s)
+        new._start()
+        return new
+
+    def _flat(self, weights: FloatArray, durations_s: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Every cell's weight and duration, one device after the other (sets `rows`)."""
         w_all = np.asarray(weights, dtype=np.float64)
         d_row = np.asarray(durations_s, dtype=np.float64)
         if w_all.ndim != 2 or d_row.ndim != 1 or w_all.shape[1] != d_row.shape[0]:
@@ -76,13 +124,10 @@ class SpendCurve:
         # One device (the usual home): its row and the durations as they are, no copies.
         self.rows = w_all.shape[0]
         d_all = d_row if self.rows == 1 else np.broadcast_to(d_row, w_all.shape).ravel()
-        w_all = w_all.ravel()
-        pos = w_all > 0
-        self.min_rate, self.max_rate = min_rate, max_rate
-        self.duration_s = float(d_all.sum())
-        self._w, self._d = w_all[pos], d_all[pos]
-        self._d_pos = float(self._d.sum())
-        self.positive = bool(self._w.size)
+        return w_all.ravel(), d_all
+
+    def _start(self) -> None:
+        """The spans and the still unsorted pieces (see `solve`)."""
         self._set_spans()
         self.breaks: list[float] = []
         self._leave: list[float] = []
@@ -91,6 +136,14 @@ class SpendCurve:
         self._cum_dw: list[float] = [0.0]
         self._zero_spend = 0.0
         self._solved = not self.positive
+
+    def _positive_cells(self) -> tuple[FloatArray, FloatArray]:
+        """The positive-weight cells' weights and durations (picked out once)."""
+        if self._w is None or self._d is None:
+            w_all, d_all = self._flat(*self._cells)
+            pos = w_all > 0
+            self._w, self._d = w_all[pos], d_all[pos]
+        return self._w, self._d
 
     def _set_spans(self) -> None:
         """The floor and ceiling spends of `duration_s` (device-seconds)."""
@@ -113,7 +166,8 @@ class SpendCurve:
         d_all = d_row if rows == 1 else np.broadcast_to(d_row, (rows, d_row.shape[0])).ravel()
         new = object.__new__(SpendCurve)
         new.min_rate, new.max_rate, new.rows = self.min_rate, self.max_rate, rows
-        new._w, new._d, new._d_pos, new.positive = self._w, self._d, self._d_pos, self.positive
+        new._w, new._d = self._positive_cells()
+        new._d_pos, new.positive = self._d_pos, self.positive
         new.duration_s = float(d_all.sum())
         new._set_spans()
         new.breaks, new._leave, new._cap = self.breaks, self._leave, self._cap
@@ -148,8 +202,9 @@ class SpendCurve:
         searchsorted, a sort and array arithmetic) cost more than the search itself.
         """
         min_rate, max_rate = self.min_rate, self.max_rate
-        order = np.argsort(-self._w, kind="stable")
-        w, d = self._w[order], self._d[order]
+        w_pos, d_pos = self._positive_cells()
+        order = np.argsort(-w_pos, kind="stable")
+        w, d = w_pos[order], d_pos[order]
         cum_d = np.zeros(w.size + 1)
         cum_dw = np.zeros(w.size + 1)
         np.cumsum(d, out=cum_d[1:])

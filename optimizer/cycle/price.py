@@ -10,13 +10,10 @@ refresh may have brought it meanwhile.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from optimizer.prices.port import PriceSource, PriceSourceError
 from optimizer.prices.series import PriceSlot
-
-LOOKUP_SPAN = timedelta(seconds=1)
-"""The window asked around `now`: any interval holding `now` overlaps it."""
 
 
 class ImportPrice:
@@ -34,7 +31,7 @@ class ImportPrice:
         if self.source is None:
             return None
         try:
-            slot = self.source.prices(now, now + LOOKUP_SPAN).at(now)
+            slot = self.source.slot_at(now)
         except PriceSourceError:  # a source that may fetch: never stop a decision for it
             slot = None
         self._slot = slot

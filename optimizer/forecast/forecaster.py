@@ -60,6 +60,12 @@ FORECAST_AHEAD_STEPS = 48
 learns nothing (`PvForecaster._ahead_of`): a controller refreshing every 15 min on a
 5-min grid takes the next 16 refreshes of a night from one computation."""
 
+CLEAR_AHEAD_STEPS = 288
+"""Steps of calibrated clear sky computed beyond a forecast's end, for the refreshes after
+it (`PvForecaster._clear_of`): by day the nowcast learns from every reading, so each
+refresh computes its nowcast again, but the clear sky under it is the same function of
+time while the calibration ratio stays (a day, on the 5-min grid)."""
+
 MINUTE_S = 60.0
 
 
@@ -92,6 +98,27 @@ class _Ahead:
             self.central[i : i + n].copy(),
             self.pessimistic[i : i + n].copy(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _ClearAhead:
+    """Calibrated clear-sky power (W, read-only) from `start_s` every `step_s` (epoch s,
+    whole minutes) for the calibration ratio in `key` (with the step)."""
+
+    key: tuple[float, float]
+    start_s: float
+    step_s: float
+    values: np.ndarray
+
+    def covers(self, start_s: float, n: int) -> bool:
+        """Whether `n` steps from `start_s` are among these, on the same grid."""
+        shift = (start_s - self.start_s) / self.step_s
+        return shift >= 0 and shift.is_integer() and shift + n <= self.values.shape[0]
+
+    def take(self, start_s: float, n: int) -> np.ndarray:
+        """A copy of the `n` steps from `start_s` (which `covers` must have accepted)."""
+        i = round((start_s - self.start_s) / self.step_s)
+        return self.values[i : i + n].copy()
 
 
 class PvForecaster(Forecaster):
@@ -143,6 +170,7 @@ class PvForecaster(Forecaster):
         self.nowcast = nowcast or Nowcast()
         self._min_daylight_w = MIN_DAYLIGHT_FRACTION * self.ac_limit_w
         self._ahead: _Ahead | None = None
+        self._clear: _ClearAhead | None = None
 
     @property
     def ratio(self) -> float:
@@ -222,7 +250,7 @@ class PvForecaster(Forecaster):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Clear-sky, central and pessimistic power (W) at `start_s + k * step_s`,
         k in 0..n-1 (epoch s)."""
-        clear = self.calibrated_clear_sky(start_s, n, step_s)
+        clear = self._clear_of(start_s, n, step_s)
         times_s = start_s + step_s * np.arange(n, dtype=np.float64)
         source = self.source
         target = source.clear_sky_index(times_s) if source is not None else None
@@ -235,6 +263,25 @@ class PvForecaster(Forecaster):
                 times_s, clear, (central, pessimistic), weather
             )
         return clear, central, pessimistic
+
+    def _clear_of(self, start_s: float, n: int, step_s: float) -> np.ndarray:
+        """`calibrated_clear_sky(start_s, n, step_s)`: on a whole-minute grid taken from the
+        last one computed while it covers the steps and the ratio stays, else computed
+        again from `start_s`, `CLEAR_AHEAD_STEPS` steps longer (just the steps asked
+        while the clear sky of the day ahead cannot be computed). Each value is the model's
+        knot at its own minute times the ratio, clipped: the same float on any grid."""
+        if start_s % MINUTE_S != 0.0 or step_s % MINUTE_S != 0.0:
+            return self.calibrated_clear_sky(start_s, n, step_s)
+        clear = self._clear
+        key = (self.ratio, step_s)
+        if clear is None or clear.key != key or not clear.covers(start_s, n):
+            try:
+                values = self.calibrated_clear_sky(start_s, n + CLEAR_AHEAD_STEPS, step_s)
+            except ClearSkyUnavailable:  # the day ahead failed: what was asked may not
+                return self.calibrated_clear_sky(start_s, n, step_s)
+            values.setflags(write=False)
+            clear = self._clear = _ClearAhead(key, start_s, step_s, values)
+        return clear.take(start_s, n)
 
     def _ahead_of(self, start_s: float, n: int, step_s: float) -> _Ahead:
         """Powers covering `n` steps from `start_s`: the last ones computed when they

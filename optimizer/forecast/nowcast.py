@@ -166,24 +166,26 @@ class Nowcast:
         external forecast's clear-sky index; NaN where it has nothing).
         """
         level = 0.5 * (self._k_day + self._k_clim)
-        if target is not None:
-            level_arr = np.where(np.isnan(target), level, np.clip(target, 0.0, K_MAX))
-        else:
-            level_arr = np.full(times_s.shape, level)
         last = self._last_t if self._last_t is not None else -math.inf
         horizon = np.maximum(times_s - last, 0.0)
         steady = 1.0 - self.variability
         tau = self._tau_broken + (self._tau_steady - self._tau_broken) * steady
         tau_far = self._tau_far_broken + (self._tau_far_steady - self._tau_far_broken) * steady
         near = np.minimum(horizon, self._tuned_horizon)
-        weight = np.exp(-near / tau - (horizon - near) / tau_far)
-        fresh = self._last_weight + (1.0 - self._last_weight) * np.exp(-horizon / self._tau_smooth)
+        # x / -tau is -x / tau to the bit (IEEE division is sign-symmetric), one array less
+        weight = np.exp(near / -tau - (horizon - near) / tau_far)
+        fresh = self._last_weight + (1.0 - self._last_weight) * np.exp(horizon / -self._tau_smooth)
         start = self._k_last * fresh + self._k_now * (1.0 - fresh)
-        central = level_arr + (start - level_arr) * weight
-        spread_weight = np.exp(-horizon / tau_far)
+        if target is not None:
+            level_arr = np.where(np.isnan(target), level, np.clip(target, 0.0, K_MAX))
+            central = level_arr + (start - level_arr) * weight
+        else:  # the level everywhere: the same float operations on a scalar
+            central = level + (start - level) * weight
+        spread_weight = np.exp(horizon / -tau_far)
         sigma = np.sqrt(self._var_now * spread_weight + self._var_clim * (1.0 - spread_weight))
-        pessimistic = np.clip(central - Z_PESSIMISTIC * sigma, 0.0, None)
-        return np.clip(central, 0.0, K_MAX), np.minimum(pessimistic, central)
+        # np.maximum / np.minimum: np.clip's values (NaN and -0.0 alike), without its wrappers
+        pessimistic = np.maximum(central - Z_PESSIMISTIC * sigma, 0.0)
+        return np.minimum(np.maximum(central, 0.0), K_MAX), np.minimum(pessimistic, central)
 
 
 def _alpha(dt_s: float, tau_s: float) -> float:

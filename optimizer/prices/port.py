@@ -13,7 +13,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from optimizer.prices.series import PriceSeries
+from optimizer.prices.series import PriceSeries, PriceSlot
+
+SLOT_LOOKUP_SPAN = timedelta(seconds=1)
+"""The window `PriceSource.slot_at` asks around a time: any interval holding it overlaps it."""
 
 
 class PriceSourceError(Exception):
@@ -47,6 +50,16 @@ class PriceSource(Protocol):
         raises `PriceSourceError` when the provider fails or answers garbage.
         """
         ...
+
+    def slot_at(self, when: datetime) -> PriceSlot | None:
+        """The interval in force at `when` (UTC) as the source knows it then; None: unknown.
+
+        By default the interval of `prices` over the second from `when` holding it; a
+        source that can look one interval up directly overrides this (a decision asks
+        once per interval, a backtest ~9,000 times a year). Raises `PriceSourceError`
+        as `prices` does.
+        """
+        return self.prices(when, when + SLOT_LOOKUP_SPAN).at(when)
 
     def publishes_at(self, day: date) -> datetime | None:
         """When `day`'s prices become known (UTC); None: they are always known.
