@@ -14,10 +14,6 @@ The statuses are those the planner acts on: "optimal" (proven within the gap),
 solution: it is returned) and "failed" (no solution: infeasible, unbounded, a limit hit
 before any solution, or a model HiGHS rejects, such as a coefficient of 1e15 or more),
 as scipy's `milp` reported them before.
-
-A `MipStart` hands HiGHS a partial solution to start from (the planner's: the plan being
-replaced, on the new slots): HiGHS fixes the columns given, solves for the others, and
-starts its search from the result if it is feasible; an infeasible start is dropped.
 """
 
 from __future__ import annotations
@@ -60,15 +56,6 @@ class Milp:
 
 
 @dataclass(frozen=True)
-class MipStart:
-    """A partial assignment to start from: `values` of the columns `columns` (the rest
-    HiGHS solves for with these fixed; `Highs.setSolution`'s sparse form)."""
-
-    columns: npt.NDArray[np.int32]
-    values: FloatArray
-
-
-@dataclass(frozen=True)
 class MilpSolution:
     """HiGHS's answer: `status` "optimal", "time_limit" or "failed"; `x` and `objective`
     (in the cost's units) are None and NaN when it failed."""
@@ -78,16 +65,11 @@ class MilpSolution:
     objective: float
 
 
-def solve_milp(
-    problem: Milp, options: Mapping[str, OptionValue], start: MipStart | None = None
-) -> MilpSolution:
-    """Solve `problem` with HiGHS under `options` (HiGHS's own names), silently, from
-    `start` if given (a start outside the bounds or infeasible is ignored: HiGHS
-    searches as without it).
+def solve_milp(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
+    """Solve `problem` with HiGHS under `options` (HiGHS's own names), silently.
 
-    A fresh `Highs` per solve (about 0.1 ms): nothing of a previous model or solution
-    steers the next one but the `start` handed in, and callers on several threads share
-    nothing.
+    A fresh `Highs` per solve (about 0.1 ms): nothing of a previous model or solution can
+    steer the next one, and callers on several threads share nothing.
     """
     highs = highspy.Highs()
     _set_options(highs, {"output_flag": False, **options})
@@ -109,9 +91,6 @@ def solve_milp(
         matrix.data,
         problem.integer.astype(np.int32),
     )
-    if start is not None and start.columns.size:
-        # kError for a value outside its column's bounds: the start is then not set
-        highs.setSolution(int(start.columns.size), start.columns, start.values)
     if status == highspy.HighsStatus.kError or highs.run() == highspy.HighsStatus.kError:
         return MilpSolution("failed", None, float("nan"))  # e.g. a coefficient above 1e15
     model_status = highs.getModelStatus()

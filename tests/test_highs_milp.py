@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from optimizer.highs_milp import Milp, MipStart, solve_milp
+from optimizer.highs_milp import Milp, solve_milp
 
 
 def knapsack(capacity: float) -> Milp:
@@ -90,26 +90,3 @@ def test_a_model_highs_rejects_fails() -> None:
     rejected = Milp(**{**rejected.__dict__, "matrix": sparse.csr_array([[3.0, 4.0, 1e200]])})
     solution = solve_milp(rejected, {})
     assert (solution.status, solution.x) == ("failed", None)
-
-
-def test_a_start_is_where_the_search_begins() -> None:
-    """Items 1 and 2 handed in (item 3 left to HiGHS): with no time to search, that
-    start, completed, is the answer; without it there is none."""
-    start = MipStart(np.array([0, 1], dtype=np.int32), np.array([1.0, 1.0]))
-    solution = solve_milp(knapsack(9.0), {"time_limit": 0.0}, start)
-    assert solution.status == "time_limit"
-    assert solution.x is not None
-    assert solution.x.tolist() == pytest.approx([1.0, 1.0, 0.0])
-    assert solve_milp(knapsack(9.0), {"time_limit": 0.0}).status == "failed"
-
-
-@pytest.mark.parametrize(
-    "columns, values",
-    [([0, 1, 2], [1.0, 1.0, 1.0]), ([0], [2.0]), ([0, 1], [0.5, 1.0])],
-    ids=["infeasible", "outside its bounds", "fractional"],
-)
-def test_a_start_that_is_no_solution_is_ignored(columns: list[int], values: list[float]) -> None:
-    start = MipStart(np.array(columns, dtype=np.int32), np.array(values))
-    solution = solve_milp(knapsack(9.0), {}, start)
-    assert solution.status == "optimal"
-    assert solution.objective == pytest.approx(-12.0)

@@ -11,14 +11,7 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.optimum import ChargeLimits, solve_session
-from optimizer.highs_milp import (
-    FloatArray,
-    Milp,
-    MilpSolution,
-    MipStart,
-    OptionValue,
-    solve_milp,
-)
+from optimizer.highs_milp import FloatArray, Milp, MilpSolution, OptionValue, solve_milp
 from optimizer.limits import ChargerLimits
 from optimizer.planning import (
     ChargerNow,
@@ -387,11 +380,9 @@ def test_highs_never_restarts_its_root(monkeypatch: pytest.MonkeyPatch) -> None:
     handed: list[dict[str, object]] = []
     solve = module.solve_milp
 
-    def spy(
-        problem: Milp, options: Mapping[str, OptionValue], start: MipStart | None = None
-    ) -> MilpSolution:
+    def spy(problem: Milp, options: Mapping[str, OptionValue]) -> MilpSolution:
         handed.append(dict(options))
-        return solve(problem, options, start)
+        return solve(problem, options)
 
     monkeypatch.setattr(module, "solve_milp", spy)
     least_cost_schedule(hourly([0.3, 0.1, 0.2], 3000.0))

@@ -68,11 +68,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from optimizer.highs_milp import Milp, MipStart, OptionValue, solve_milp
+from optimizer.highs_milp import Milp, OptionValue, solve_milp
 from optimizer.milp_rows import SparseRows
 from optimizer.planning.plan import ChargePlan, PlannedSlot, SlotMode
 from optimizer.planning.request import PlanRequest
-from optimizer.planning.warm_start import block_modes
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -128,18 +127,13 @@ def least_cost_schedule(
     time_limit_s: float = DEFAULT_TIME_LIMIT_S,
     mip_gap: float = DEFAULT_MIP_GAP,
     node_limit: int | None = DEFAULT_NODE_LIMIT,
-    start_from: ChargePlan | None = None,
 ) -> ChargePlan:
-    """The least-cost `ChargePlan` for `request` (see the module docstring); HiGHS starts
-    from `start_from`'s modes where it covers the request's slots (`_Model.mip_start`:
-    the plan being replaced, usually most of the new one)."""
+    """The least-cost `ChargePlan` for `request` (see the module docstring)."""
     began = time.perf_counter()
     model = _Model(request)
     if request.slots == 0 or request.energy_wanted_wh <= 0.0:
         return _plan(model, model.idle(), 0.0, "optimal", time.perf_counter() - began)
-    start = model.mip_start(start_from) if start_from is not None else None
-    options = _options(time_limit_s, mip_gap, node_limit)
-    solution = solve_milp(model.milp(), options, start)
+    solution = solve_milp(model.milp(), _options(time_limit_s, mip_gap, node_limit))
     elapsed = time.perf_counter() - began
     if solution.x is None:
         return _plan(model, model.idle(), float("nan"), "failed", elapsed)
@@ -201,35 +195,6 @@ class _Model:
         x = np.zeros(self.n_vars)
         x[self.short] = self.r.energy_wanted_wh
         return x
-
-    def mip_start(self, plan: ChargePlan) -> MipStart | None:
-        """`plan`'s modes on this model's blocks as a MIP start (`block_modes`), None
-        where it covers none of the slots.
-
-        Only the binaries are given (`fix`, `sol`, `y`, and `chg` where two fixed blocks
-        differ in the old powers): HiGHS solves an LP for the powers, the sun followed
-        and the rest, the best schedule with those modes. `y` is set where a fixed block
-        can take all the sun of a slot whose grid is cheaper than exporting; a start
-        HiGHS finds infeasible is dropped.
-        """
-        sunny = np.zeros(self.nb)
-        np.maximum.at(sunny, self.block, self.follow_cap)
-        modes = block_modes(
-            plan, self.r.start, self.r.step_s, self.block, self.block_cap, self.min_w, sunny > 0
-        )
-        if modes is None:
-            return None
-        now = self.r.now
-        fixed_now = now.charging and not now.following_sun
-        before = np.concatenate([[fixed_now], modes.fixed[:-1]])
-        before_w = np.concatenate([[now.power_w if fixed_now else 0.0], modes.power_w[:-1]])
-        changed = modes.fixed & before & (np.abs(modes.power_w - before_w) > _EPS_W)
-        fixed = modes.fixed[self.block]
-        takes_sun = self.block_cap[self.block] * self.h >= self.solar
-        y = self.takes_all_sun & fixed & takes_sun
-        columns = np.concatenate([self.idx[k] for k in ("fix", "sol", "chg", "y")])
-        values = np.concatenate([modes.fixed, modes.following, changed, y]).astype(np.float64)
-        return MipStart(columns.astype(np.int32), values)
 
     def objective(self) -> FloatArray:
         r, c = self.r, np.zeros(self.n_vars)
