@@ -111,8 +111,11 @@ class ChargePlan:
 
     def slots_from(self, when: datetime) -> tuple[PlannedSlot, ...]:
         """The slots from the one holding `when` on (all of them before the start)."""
-        i = max(int((when - self.start).total_seconds() // self.step_s), 0)
-        return self.slots[i:]
+        return self.slots[self._first_from(when) :]
+
+    def _first_from(self, when: datetime) -> int:
+        """The index of the slot holding `when`, 0 before the start."""
+        return max(int((when - self.start).total_seconds() // self.step_s), 0)
 
     @cached_property
     def _last_grid_slot(self) -> int:
@@ -124,8 +127,7 @@ class ChargePlan:
         the start): the grid of `slots_from(when)` summed is above 0 (no slot's grid is
         negative), without summing the rest of the plan again at every cycle that asks (a
         home office's week is over 1,000 slots, 47 us a sum)."""
-        i = max(int((when - self.start).total_seconds() // self.step_s), 0)
-        return i <= self._last_grid_slot
+        return self._first_from(when) <= self._last_grid_slot
 
     def slot_at(self, when: datetime) -> PlannedSlot | None:
         """The slot holding `when`, None before the start or from departure on."""
