@@ -70,55 +70,29 @@ MINUTE_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
-class _Ahead:
-    """Powers (W) computed from `start_s` every `step_s` (epoch s) for the state `key`
-    (the nowcast, its version, the calibration ratio, the step); `reusable`: on whole
-    minutes, so any later grid of the same step reads its values from these."""
+class _StepsAhead:
+    """Arrays computed from `start_s` every `step_s` (epoch s) for the state `key` (what
+    they depend on, with the step): powers (W) a later refresh reads instead of computing
+    them again. `reusable`: on whole minutes, so any later grid of the same step reads
+    its values from these."""
 
     key: tuple[object, ...]
     start_s: float
     step_s: float
-    clear: np.ndarray
-    central: np.ndarray
-    pessimistic: np.ndarray
-    reusable: bool
+    values: tuple[np.ndarray, ...]
+    reusable: bool = True
 
     def covers(self, start_s: float, n: int) -> bool:
         """Whether `n` steps from `start_s` are among these, on the same grid."""
         if not self.reusable:
             return False
         shift = (start_s - self.start_s) / self.step_s
-        return shift >= 0 and shift.is_integer() and shift + n <= self.clear.shape[0]
+        return shift >= 0 and shift.is_integer() and shift + n <= self.values[0].shape[0]
 
-    def take(self, start_s: float, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def take(self, start_s: float, n: int) -> tuple[np.ndarray, ...]:
         """Copies of the `n` steps from `start_s` (which `covers` must have accepted)."""
         i = round((start_s - self.start_s) / self.step_s)
-        return (
-            self.clear[i : i + n].copy(),
-            self.central[i : i + n].copy(),
-            self.pessimistic[i : i + n].copy(),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _ClearAhead:
-    """Calibrated clear-sky power (W, read-only) from `start_s` every `step_s` (epoch s,
-    whole minutes) for the calibration ratio in `key` (with the step)."""
-
-    key: tuple[float, float]
-    start_s: float
-    step_s: float
-    values: np.ndarray
-
-    def covers(self, start_s: float, n: int) -> bool:
-        """Whether `n` steps from `start_s` are among these, on the same grid."""
-        shift = (start_s - self.start_s) / self.step_s
-        return shift >= 0 and shift.is_integer() and shift + n <= self.values.shape[0]
-
-    def take(self, start_s: float, n: int) -> np.ndarray:
-        """A copy of the `n` steps from `start_s` (which `covers` must have accepted)."""
-        i = round((start_s - self.start_s) / self.step_s)
-        return self.values[i : i + n].copy()
+        return tuple(v[i : i + n].copy() for v in self.values)
 
 
 class PvForecaster(Forecaster):
@@ -169,8 +143,10 @@ class PvForecaster(Forecaster):
         self.source = source
         self.nowcast = nowcast or Nowcast()
         self._min_daylight_w = MIN_DAYLIGHT_FRACTION * self.ac_limit_w
-        self._ahead: _Ahead | None = None
-        self._clear: _ClearAhead | None = None
+        self._ahead: _StepsAhead | None = None
+        """Clear-sky, central and pessimistic power (W) ahead (`_ahead_of`)."""
+        self._clear: _StepsAhead | None = None
+        """Calibrated clear-sky power (W, read-only) ahead (`_clear_of`)."""
 
     @property
     def ratio(self) -> float:
@@ -280,10 +256,10 @@ class PvForecaster(Forecaster):
             except ClearSkyUnavailable:  # the day ahead failed: what was asked may not
                 return self.calibrated_clear_sky(start_s, n, step_s)
             values.setflags(write=False)
-            clear = self._clear = _ClearAhead(key, start_s, step_s, values)
-        return clear.take(start_s, n)
+            clear = self._clear = _StepsAhead(key, start_s, step_s, (values,))
+        return clear.take(start_s, n)[0]
 
-    def _ahead_of(self, start_s: float, n: int, step_s: float) -> _Ahead:
+    def _ahead_of(self, start_s: float, n: int, step_s: float) -> _StepsAhead:
         """Powers covering `n` steps from `start_s`: the last ones computed when they
         cover them and nothing they depend on changed (the nowcast, the calibration),
         else computed again from `start_s`, `FORECAST_AHEAD_STEPS` steps longer.
@@ -301,8 +277,8 @@ class PvForecaster(Forecaster):
             return ahead
         whole = start_s % MINUTE_S == 0.0 and step_s % MINUTE_S == 0.0
         extra = FORECAST_AHEAD_STEPS if whole else 0
-        clear, central, pessimistic = self._power(start_s, n + extra, step_s)
-        ahead = _Ahead(key, start_s, step_s, clear, central, pessimistic, reusable=whole)
+        powers = self._power(start_s, n + extra, step_s)
+        ahead = _StepsAhead(key, start_s, step_s, powers, reusable=whole)
         self._ahead = ahead
         return ahead
 
