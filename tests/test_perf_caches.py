@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from optimizer.budget import BudgetConfig, BudgetPlanner, CallLedger, ReadContext
 from optimizer.budget.allocation import allocate_rates
+from optimizer.budget.epoch import to_us
 from optimizer.budget.spend_curve import SpendCurve, current_rates
 from optimizer.interfaces import ApiCall, Quota
 
@@ -409,7 +410,7 @@ def test_the_planners_future_curves_are_the_constructed_ones(hour: float, plugge
         planner.read_interval_s(t, ctx)
         moment = planner._moment
         assert moment is not None
-        tail0 = min(_first_edge(t), moment.end)
+        tail0 = min(to_us(_first_edge(t)), moment.end)
         plug = (1.0 if plugged else 0.2,)
         weights, durations = planner._future_weights(tail0, moment.end, plug)
         built = SpendCurve(weights, durations, min_rate=config.min_rate, max_rate=config.max_rate)

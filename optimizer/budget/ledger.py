@@ -20,9 +20,11 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from optimizer.budget.epoch import delta_us
 from optimizer.interfaces import QUOTA_DAY, ApiCall, Quota
 
 DAY = QUOTA_DAY
+DAY_US = delta_us(DAY)
 RETENTION = timedelta(hours=50)
 """How long call times are kept: enough to recount a window whose boundary moves."""
 
@@ -79,6 +81,7 @@ class CallLedger:
         self._blocked_until: datetime | None = None
         self._version = 0
         self._window: tuple[datetime, datetime] | None = None
+        self._window_us: tuple[int, int] | None = None
         self._count: _WindowCount | None = None
 
     @property
@@ -109,6 +112,18 @@ class CallLedger:
             start -= DAY
         self._window = (start, start + DAY)
         return self._window
+
+    def window_us(self, t_us: int) -> tuple[int, int]:
+        """`window` in microseconds since the epoch (see `optimizer.budget.epoch`): the
+        same quota day, found on the integers (a UTC day is 86,400 s from the epoch on)."""
+        cached = self._window_us
+        if cached is not None and cached[0] <= t_us < cached[1]:
+            return cached
+        start = t_us - t_us % DAY_US + delta_us(timedelta(seconds=self._offset_s))
+        if start > t_us:
+            start -= DAY_US
+        self._window_us = (start, start + DAY_US)
+        return self._window_us
 
     # ---- recording -----------------------------------------------------
     def record(self, call: ApiCall) -> None:
@@ -147,7 +162,7 @@ class CallLedger:
             offset_s = float(round((reset_at - midnight).total_seconds() / 60) * 60 % 86400)
             if offset_s != self._offset_s:
                 self._offset_s = offset_s
-                self._window = None
+                self._window = self._window_us = None
                 self._count = None  # the day moved: recount at the next query
             self._boundary_learned = True
         spent = max(0, quota.limit - quota.remaining)
