@@ -141,7 +141,7 @@ class CallLedger:
                 count.since += 1  # every call after the server's last count is "since"
         self._prune(at)
         if call.quota is not None:
-            self.observe(call.quota, at)
+            self._observe(call.quota, at, anchor)
         if call.status == 429:
             reset_s = call.quota.reset_s if call.quota is not None else None
             self._block(at, reset_s if call.retry_after_s is None else call.retry_after_s)
@@ -153,6 +153,11 @@ class CallLedger:
         quota inside the `ApiCall`): the count then covers exactly our calls so far.
         """
         at = require_utc(at, "quota time")
+        self._observe(quota, at, quota.day_anchor(at))
+
+    def _observe(self, quota: Quota, at: datetime, anchor: datetime) -> None:
+        """`observe` at a UTC `at`, the count's day `anchor` known (`Quota.day_anchor(at)`:
+        a recorded call carrying its quota has just computed it)."""
         self._version += 1
         if quota.limit < 0 or quota.remaining < 0:
             raise ValueError(f"quota must not be negative, got {quota}")
@@ -167,7 +172,7 @@ class CallLedger:
             self._boundary_learned = True
         spent = max(0, quota.limit - quota.remaining)
         self._server = ServerCount(
-            at=at, anchor=quota.day_anchor(at), spent=spent, limit=quota.limit, seq=self._seq + 1
+            at=at, anchor=anchor, spent=spent, limit=quota.limit, seq=self._seq + 1
         )
         if self._count is not None:
             self._count.since = 0  # no call recorded so far comes after this count

@@ -419,17 +419,19 @@ class BudgetPlanner(LedgeredScheduler):
         first = (now_us // _STEP_US + 1) * _STEP_US  # the first grid edge after now
         tail0 = first if first < end else end
         ids = self._row_ids(self._contexts)
-        plug = tuple(plug_factor(self._plugged(device), cfg.no_car_weight) for device in ids)
-        curve, future_s = self._future_curve(tail0, end, plug)
-        pv_now, var_now = [], []
-        for device in ids:
+        plugs: list[float] = []
+        weights_now: list[float] = []
+        for device in ids:  # one pass: this runs at every read cycle
             ctx = self._contexts.get(device)
-            pv_now.append(ctx.pv_expected_w if ctx is not None else self._pv_at(now))
-            var_now.append(ctx.variability if ctx is not None else cfg.typical_variability)
-        weights_now = [
-            weigh(p, pv, var, variability_gain=cfg.variability_gain)
-            for p, pv, var in zip(plug, pv_now, var_now, strict=True)
-        ]
+            if ctx is None:  # a charger not seen yet: plugged in, the profile's sun
+                p = plug_factor(None, cfg.no_car_weight)
+                pv, var = self._pv_at(now), cfg.typical_variability
+            else:
+                p = plug_factor(ctx.plugged_in, cfg.no_car_weight)
+                pv, var = ctx.pv_expected_w, ctx.variability
+            plugs.append(p)
+            weights_now.append(weigh(p, pv, var, variability_gain=cfg.variability_gain))
+        curve, future_s = self._future_curve(tail0, end, tuple(plugs))
         d0 = (tail0 - now_us) / US
         moment = _Moment(
             now_us, end, self._contexts_version, ids, curve, weights_now, d0, d0 + future_s
@@ -572,10 +574,6 @@ class BudgetPlanner(LedgeredScheduler):
         ids = list(contexts)
         ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
         return ids
-
-    def _plugged(self, device: str) -> bool | None:
-        ctx = self._contexts.get(device)
-        return None if ctx is None else ctx.plugged_in
 
     @staticmethod
     def _context_key(contexts: Mapping[str, ReadContext]) -> tuple[object, ...]:
