@@ -111,6 +111,8 @@ class BudgetPlanner(LedgeredScheduler):
         if devices < 1:
             raise ValueError(f"devices must be at least 1, got {devices}")
         self._config = config
+        self._rate_bounds = (config.min_rate, config.max_rate)
+        """The floor and ceiling rates (1/s), asked at every read interval."""
         self._devices = devices
         self._ledger = CallLedger(config.daily_limit, config.day_start_utc_hour)
         self._contexts: dict[str, ReadContext] = {}
@@ -200,14 +202,15 @@ class BudgetPlanner(LedgeredScheduler):
         """Reads left have dipped under `handover_remaining` (or we are blocked)."""
         if self._ledger.blocked_until(now) is not None:
             return True
-        return self.reads_left(now) < self._config.handover_remaining
+        cfg = self._config
+        return max(0, self.remaining(now) - cfg.reserve) < cfg.handover_remaining
 
     # ---- when to read ----------------------------------------------------
     def read_interval_s(self, now: datetime, ctx: ReadContext) -> float | None:
         """The planned gap between reads of this charger now (s); None: no read left today."""
         now_us = self._us(now)
         self._remember(ctx)
-        reads_left = self.reads_left(now)
+        reads_left = self.remaining(now) - self._config.reserve  # `reads_left`, once an ask
         if reads_left < 1:
             return None
         rate = self._rate_now(now, now_us, ctx.device_id, reads_left)
@@ -344,7 +347,12 @@ class BudgetPlanner(LedgeredScheduler):
                 f"finite, got {ctx.pv_expected_w}, {ctx.variability}"
             )
         before = self._contexts.get(ctx.device_id)
-        if before is None or _rate_inputs(before) != _rate_inputs(ctx):
+        if (  # `_rate_inputs` changed (the device is the key), field by field: every ask
+            before is None
+            or before.pv_expected_w != ctx.pv_expected_w
+            or before.plugged_in != ctx.plugged_in
+            or before.variability != ctx.variability
+        ):
             self._contexts_version += 1
         self._contexts[ctx.device_id] = ctx
 
@@ -385,16 +393,16 @@ class BudgetPlanner(LedgeredScheduler):
         key = (now_us, device_id, version, self._contexts_version)
         if self._rate_cache is not None and self._rate_cache[0] == key:
             return self._rate_cache[1]
-        cfg = self._config
         moment = self._moment_at(now, now_us)
-        budget = cfg.spendable(reads_left, moment.seconds, len(moment.ids))
+        budget = self._config.spendable(reads_left, moment.seconds, len(moment.ids))
+        min_rate, max_rate = self._rate_bounds
         rates = current_rates(
             moment.curve,
             moment.weights_now,
             moment.d0,
             budget,
-            min_rate=cfg.min_rate,
-            max_rate=cfg.max_rate,
+            min_rate=min_rate,
+            max_rate=max_rate,
             totals=moment.totals,
         )
         rate = rates[moment.ids.index(device_id)]

@@ -267,11 +267,10 @@ def current_rates(
         return [0.0] * m
     if budget <= min_rate * device_time:
         return [budget / device_time] * m
-    ceiling = future.ceiling_spend + duration_now_s * sum(
-        max_rate if w > 0 else min_rate for w in weights_now
-    )
+    ceiling_now = [max_rate if w > 0 else min_rate for w in weights_now]
+    ceiling = future.ceiling_spend + duration_now_s * sum(ceiling_now)
     if not (future.positive or any(w > 0 for w in weights_now)) or budget >= ceiling:
-        return [max_rate if w > 0 else min_rate for w in weights_now]
+        return ceiling_now
     lam = _water_level(future, weights_now, duration_now_s, budget, min_rate, max_rate, totals)
     return [min(max(lam * w, min_rate), max_rate) for w in weights_now]
 
