@@ -62,6 +62,15 @@ def _spent_from_scratch(ledger: CallLedger, now: datetime) -> int:
     return max(ours, server.spent + since)
 
 
+def _limit_from_scratch(ledger: CallLedger, now: datetime) -> int:
+    """Ours, or the server's lower limit when it counted the quota day of `now`."""
+    start, end = _window_from_scratch(ledger, now)
+    server = ledger._server
+    if server is None or not start <= server.anchor < end:
+        return 1000
+    return min(1000, server.limit)
+
+
 ledger_event = st.tuples(
     st.sampled_from(["call", "call", "call", "call+quota", "quota", "query", "clear"]),
     st.one_of(st.floats(-600, 120), st.floats(0, 12 * 3600)),  # time step (s), may go back
@@ -79,7 +88,7 @@ def test_ledger_running_count_equals_a_recount(
     t = T0
     for kind, step_s, remaining, reset_s in events:
         t += timedelta(seconds=step_s)
-        quota = Quota(1000, remaining, reset_s)
+        quota = Quota(900 if remaining % 3 == 0 else 1000, remaining, reset_s)
         if kind == "call":
             ledger.record(ApiCall(t, "D1", "currentstatecharge", 200, 0.1))
         elif kind == "call+quota":
@@ -91,6 +100,10 @@ def test_ledger_running_count_equals_a_recount(
         for probe in (t, t - timedelta(hours=20), t + timedelta(hours=3)):
             assert ledger.window(probe) == _window_from_scratch(ledger, probe)
             assert ledger.spent(probe) == _spent_from_scratch(ledger, probe)
+            limit = _limit_from_scratch(ledger, probe)
+            assert ledger.left(probe) == max(0, limit - _spent_from_scratch(ledger, probe))
+        if kind in ("call+quota", "quota") and ledger._server is not None:
+            assert ledger._server.anchor == quota.day_anchor(t)  # the count's day
 
 
 # ---- the current cell against a cached future curve -------------------------------

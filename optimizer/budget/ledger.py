@@ -195,14 +195,25 @@ class CallLedger:
 
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day of `now`: ours, or the server's count if higher."""
+        return self._spent_and_limit(now)[0]
+
+    def left(self, now: datetime) -> int:
+        """Calls left in the quota day of `now`: `max(0, limit(now) - spent(now))`, the day
+        looked up once (the budget planner asks after every call)."""
+        spent, limit = self._spent_and_limit(now)
+        return max(0, limit - spent)
+
+    def _spent_and_limit(self, now: datetime) -> tuple[int, int]:
+        """`spent(now)` and `limit(now)`: the server's count and limit where it counted
+        this quota day (and more than we did, or a lower limit), else ours."""
         start, end = self.window(now)
         count = self._count
         if count is None or count.start != start:
             count = self._count = self._recount(start, end)
         server = self._server
         if server is None or not start <= server.anchor < end:
-            return count.ours
-        return max(count.ours, server.spent + count.since)
+            return count.ours, self._limit
+        return max(count.ours, server.spent + count.since), min(self._limit, server.limit)
 
     def _recount(self, start: datetime, end: datetime) -> _WindowCount:
         """Count the window's calls from scratch (when the window moves; O(calls kept))."""

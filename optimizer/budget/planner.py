@@ -181,10 +181,7 @@ class BudgetPlanner(LedgeredScheduler):
         cached = self._remaining_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        if self._ledger.blocked_until(now) is not None:
-            left = 0
-        else:
-            left = max(0, self._ledger.limit(now) - self._ledger.spent(now))
+        left = 0 if self._ledger.blocked_until(now) is not None else self._ledger.left(now)
         self._remaining_cache = (key, left)
         return left
 
