@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 
 from optimizer.budget import BudgetConfig, BudgetPlanner, CallLedger, ReadContext
 from optimizer.budget.allocation import allocate_rates
-from optimizer.budget.spend_curve import SpendCurve, current_rates
+from optimizer.budget.epoch import to_us
+from optimizer.budget.spend_curve import SpendCurve, _water_level, current_rates
 from optimizer.interfaces import ApiCall, Quota
 
 T0 = datetime(2026, 6, 1, 21, 0, tzinfo=UTC)
@@ -61,6 +62,15 @@ def _spent_from_scratch(ledger: CallLedger, now: datetime) -> int:
     return max(ours, server.spent + since)
 
 
+def _limit_from_scratch(ledger: CallLedger, now: datetime) -> int:
+    """Ours, or the server's lower limit when it counted the quota day of `now`."""
+    start, end = _window_from_scratch(ledger, now)
+    server = ledger._server
+    if server is None or not start <= server.anchor < end:
+        return 1000
+    return min(1000, server.limit)
+
+
 ledger_event = st.tuples(
     st.sampled_from(["call", "call", "call", "call+quota", "quota", "query", "clear"]),
     st.one_of(st.floats(-600, 120), st.floats(0, 12 * 3600)),  # time step (s), may go back
@@ -78,7 +88,7 @@ def test_ledger_running_count_equals_a_recount(
     t = T0
     for kind, step_s, remaining, reset_s in events:
         t += timedelta(seconds=step_s)
-        quota = Quota(1000, remaining, reset_s)
+        quota = Quota(900 if remaining % 3 == 0 else 1000, remaining, reset_s)
         if kind == "call":
             ledger.record(ApiCall(t, "D1", "currentstatecharge", 200, 0.1))
         elif kind == "call+quota":
@@ -90,6 +100,10 @@ def test_ledger_running_count_equals_a_recount(
         for probe in (t, t - timedelta(hours=20), t + timedelta(hours=3)):
             assert ledger.window(probe) == _window_from_scratch(ledger, probe)
             assert ledger.spent(probe) == _spent_from_scratch(ledger, probe)
+            limit = _limit_from_scratch(ledger, probe)
+            assert ledger.left(probe) == max(0, limit - _spent_from_scratch(ledger, probe))
+        if kind in ("call+quota", "quota") and ledger._server is not None:
+            assert ledger._server.anchor == quota.day_anchor(t)  # the count's day
 
 
 # ---- the current cell against a cached future curve -------------------------------
@@ -119,6 +133,108 @@ def test_current_rates_equal_allocating_the_whole_grid(
     )
     for row in range(devices):
         assert math.isclose(got[row], expected[row, 0], rel_tol=1e-9, abs_tol=1e-15), (row, got)
+
+
+def _water_level_by_pieces(
+    future: SpendCurve,
+    weights_now: list[float],
+    d0: float,
+    budget: float,
+    totals: dict[float, float],
+) -> float:
+    """`spend_curve._water_level` as first written (closures over `SpendCurve.piece`),
+    kept as the reference the one-call-per-level version must equal to the bit."""
+    now_cells = [(MIN_RATE / w, MAX_RATE / w, w) for w in weights_now if w > 0]
+    floor_now = d0 * MIN_RATE * (len(weights_now) - len(now_cells))
+
+    def piece(lam: float) -> tuple[float, float]:
+        const, slope = future.piece(lam)
+        const += floor_now
+        for leave, cap, w in now_cells:
+            if lam >= cap:
+                const += d0 * MAX_RATE
+            elif lam >= leave:
+                slope += d0 * w
+            else:
+                const += d0 * MIN_RATE
+        return const, slope
+
+    def total(lam: float) -> float:
+        value = totals.get(lam)
+        if value is None:
+            const, slope = piece(lam)
+            value = totals[lam] = const + lam * slope
+        return value
+
+    future.solve()
+    breaks = future.breaks
+    lo_i, hi_i = 0, len(breaks)
+    while lo_i < hi_i:
+        mid = (lo_i + hi_i) // 2
+        if total(breaks[mid]) <= budget:
+            lo_i = mid + 1
+        else:
+            hi_i = mid
+    k = lo_i - 1
+    lo = breaks[k] if k >= 0 else -math.inf
+    hi = breaks[k + 1] if k + 1 < len(breaks) else math.inf
+    for b in sorted(x for leave, cap, _ in now_cells for x in (leave, cap)):
+        if b <= lo:
+            continue
+        if b >= hi:
+            break
+        if total(b) <= budget:
+            lo = b
+        else:
+            hi = b
+            break
+    if lo == -math.inf:
+        return min([*breaks[:1], *(leave for leave, _, _ in now_cells)])
+    const, slope = piece(lo)
+    if slope <= 0:
+        return lo
+    if hi == math.inf:
+        hi = lo
+    return min((budget - const) / slope, hi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    devices=st.integers(1, 3),
+    cells=st.integers(0, 40),
+    d0=st.floats(1e-3, 300.0),
+    shares=st.lists(
+        st.floats(0.0, 1.0, exclude_min=True, exclude_max=True), min_size=1, max_size=3
+    ),
+    data=st.data(),
+)
+def test_the_water_level_is_the_first_formulation_to_the_bit(
+    devices: int, cells: int, d0: float, shares: list[float], data: st.DataObject
+) -> None:
+    """The level `current_rates` solves, and the spends it memoizes for the next ask at
+    the same moment, are the closures-over-pieces formulation's, with `==` (several
+    budgets in turn share one memo, as a read cycle's two asks do). Budgets between the
+    floor and the ceiling (`shares` of the way), where `current_rates` solves a level."""
+    weight = st.one_of(st.just(0.0), st.floats(1e-4, 20.0))
+    weights = np.array(
+        data.draw(st.lists(weight, min_size=devices * cells, max_size=devices * cells))
+    ).reshape(devices, cells)
+    future_d = np.array(data.draw(st.lists(st.floats(1.0, 300.0), min_size=cells, max_size=cells)))
+    now = data.draw(st.lists(weight, min_size=devices, max_size=devices))
+    curve = SpendCurve(weights, future_d, min_rate=MIN_RATE, max_rate=MAX_RATE)
+    memo: dict[float, float] = {}
+    memo_before: dict[float, float] = {}
+    floor = MIN_RATE * (curve.duration_s + d0 * devices)
+    ceiling = curve.ceiling_spend + d0 * sum(MAX_RATE if w > 0 else MIN_RATE for w in now)
+    positive = curve.positive or any(w > 0 for w in now)
+    for share in shares:
+        budget = floor + share * (ceiling - floor)
+        if not positive or not floor < budget < ceiling:
+            continue  # `current_rates` answers these without a water level
+        got = _water_level(curve, now, d0, budget, MIN_RATE, MAX_RATE, memo)
+        assert got == _water_level_by_pieces(curve, now, d0, budget, memo_before)
+        assert memo == memo_before
+        assert _water_level(curve, now, d0, budget, MIN_RATE, MAX_RATE) == got
 
 
 def test_spend_curve_is_the_spend_of_its_cells() -> None:
@@ -409,7 +525,7 @@ def test_the_planners_future_curves_are_the_constructed_ones(hour: float, plugge
         planner.read_interval_s(t, ctx)
         moment = planner._moment
         assert moment is not None
-        tail0 = min(_first_edge(t), moment.end)
+        tail0 = min(to_us(_first_edge(t)), moment.end)
         plug = (1.0 if plugged else 0.2,)
         weights, durations = planner._future_weights(tail0, moment.end, plug)
         built = SpendCurve(weights, durations, min_rate=config.min_rate, max_rate=config.max_rate)

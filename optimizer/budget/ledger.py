@@ -20,9 +20,11 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from optimizer.budget.epoch import delta_us
 from optimizer.interfaces import QUOTA_DAY, ApiCall, Quota
 
 DAY = QUOTA_DAY
+DAY_US = delta_us(DAY)
 RETENTION = timedelta(hours=50)
 """How long call times are kept: enough to recount a window whose boundary moves."""
 
@@ -79,6 +81,7 @@ class CallLedger:
         self._blocked_until: datetime | None = None
         self._version = 0
         self._window: tuple[datetime, datetime] | None = None
+        self._window_us: tuple[int, int] | None = None
         self._count: _WindowCount | None = None
 
     @property
@@ -110,6 +113,18 @@ class CallLedger:
         self._window = (start, start + DAY)
         return self._window
 
+    def window_us(self, t_us: int) -> tuple[int, int]:
+        """`window` in microseconds since the epoch (see `optimizer.budget.epoch`): the
+        same quota day, found on the integers (a UTC day is 86,400 s from the epoch on)."""
+        cached = self._window_us
+        if cached is not None and cached[0] <= t_us < cached[1]:
+            return cached
+        start = t_us - t_us % DAY_US + delta_us(timedelta(seconds=self._offset_s))
+        if start > t_us:
+            start -= DAY_US
+        self._window_us = (start, start + DAY_US)
+        return self._window_us
+
     # ---- recording -----------------------------------------------------
     def record(self, call: ApiCall) -> None:
         """Count one attempted call; a 429 blocks further calls until its
@@ -126,7 +141,7 @@ class CallLedger:
                 count.since += 1  # every call after the server's last count is "since"
         self._prune(at)
         if call.quota is not None:
-            self.observe(call.quota, at)
+            self._observe(call.quota, at, anchor)
         if call.status == 429:
             reset_s = call.quota.reset_s if call.quota is not None else None
             self._block(at, reset_s if call.retry_after_s is None else call.retry_after_s)
@@ -138,6 +153,11 @@ class CallLedger:
         quota inside the `ApiCall`): the count then covers exactly our calls so far.
         """
         at = require_utc(at, "quota time")
+        self._observe(quota, at, quota.day_anchor(at))
+
+    def _observe(self, quota: Quota, at: datetime, anchor: datetime) -> None:
+        """`observe` at a UTC `at`, the count's day `anchor` known (`Quota.day_anchor(at)`:
+        a recorded call carrying its quota has just computed it)."""
         self._version += 1
         if quota.limit < 0 or quota.remaining < 0:
             raise ValueError(f"quota must not be negative, got {quota}")
@@ -147,12 +167,12 @@ class CallLedger:
             offset_s = float(round((reset_at - midnight).total_seconds() / 60) * 60 % 86400)
             if offset_s != self._offset_s:
                 self._offset_s = offset_s
-                self._window = None
+                self._window = self._window_us = None
                 self._count = None  # the day moved: recount at the next query
             self._boundary_learned = True
         spent = max(0, quota.limit - quota.remaining)
         self._server = ServerCount(
-            at=at, anchor=quota.day_anchor(at), spent=spent, limit=quota.limit, seq=self._seq + 1
+            at=at, anchor=anchor, spent=spent, limit=quota.limit, seq=self._seq + 1
         )
         if self._count is not None:
             self._count.since = 0  # no call recorded so far comes after this count
@@ -175,14 +195,25 @@ class CallLedger:
 
     def spent(self, now: datetime) -> int:
         """Calls spent in the quota day of `now`: ours, or the server's count if higher."""
+        return self._spent_and_limit(now)[0]
+
+    def left(self, now: datetime) -> int:
+        """Calls left in the quota day of `now`: `max(0, limit(now) - spent(now))`, the day
+        looked up once (the budget planner asks after every call)."""
+        spent, limit = self._spent_and_limit(now)
+        return max(0, limit - spent)
+
+    def _spent_and_limit(self, now: datetime) -> tuple[int, int]:
+        """`spent(now)` and `limit(now)`: the server's count and limit where it counted
+        this quota day (and more than we did, or a lower limit), else ours."""
         start, end = self.window(now)
         count = self._count
         if count is None or count.start != start:
             count = self._count = self._recount(start, end)
         server = self._server
         if server is None or not start <= server.anchor < end:
-            return count.ours
-        return max(count.ours, server.spent + count.since)
+            return count.ours, self._limit
+        return max(count.ours, server.spent + count.since), min(self._limit, server.limit)
 
     def _recount(self, start: datetime, end: datetime) -> _WindowCount:
         """Count the window's calls from scratch (when the window moves; O(calls kept))."""

@@ -28,6 +28,7 @@ from optimizer.budget.allocation import (
     weigh,
 )
 from optimizer.budget.config import BudgetConfig
+from optimizer.budget.epoch import US, from_us, to_us
 from optimizer.budget.ledger import DAY, CallLedger, require_utc
 from optimizer.budget.plan import BudgetPlan, PlannedRead
 from optimizer.budget.scheduler import LedgeredScheduler, ReadContext
@@ -36,6 +37,9 @@ from optimizer.interfaces import ApiCall, Quota
 
 GRID_STEP_S = 300.0
 """Time resolution of the rest-of-day allocation (s)."""
+
+_STEP_US = 300 * US
+"""`GRID_STEP_S` in microseconds (the planner's clock, `optimizer.budget.epoch`)."""
 
 DUE_SLACK = 0.05
 """A read is due once 95 % of its interval has passed: the interval is re-derived at
@@ -48,19 +52,20 @@ PvProfile = Callable[[datetime], float]
 """Expected PV power (W) at a time: a clear-sky-shaped hint for the rest of the day."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Moment:
     """What every rate asked at `now` shares, whatever the budget (see `_moment_at`).
 
-    `ids`: the allocation's devices; `curve`: their future cells' spend curve;
-    `weights_now`: each one's weight in the current cell, which lasts `d0` s;
-    `seconds`: `d0` plus the future cells' length (s, per device); `totals`: the
+    `now` and `end` (the quota day's) in microseconds since the epoch
+    (`optimizer.budget.epoch`); `ids`: the allocation's devices; `curve`: their future
+    cells' spend curve; `weights_now`: each one's weight in the current cell, which
+    lasts `d0` s; `seconds`: `d0` plus the future cells' length (s, per device); `totals`: the
     water level's spend at the levels it tried (`current_rates`), valid for this
     moment's cells whatever the budget.
     """
 
-    now: datetime
-    end: datetime
+    now: int
+    end: int
     contexts_version: int
     ids: list[str]
     curve: SpendCurve
@@ -106,6 +111,8 @@ class BudgetPlanner(LedgeredScheduler):
         if devices < 1:
             raise ValueError(f"devices must be at least 1, got {devices}")
         self._config = config
+        self._rate_bounds = (config.min_rate, config.max_rate)
+        """The floor and ceiling rates (1/s), asked at every read interval."""
         self._devices = devices
         self._ledger = CallLedger(config.daily_limit, config.day_start_utc_hour)
         self._contexts: dict[str, ReadContext] = {}
@@ -113,7 +120,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._pv_cache: dict[datetime, float] = {}
         self._grid_cache: tuple[tuple[object, ...], _Grid] | None = None
         self._future_cache: tuple[tuple[object, ...], tuple[FloatArray, FloatArray]] | None = None
-        self._day_pv_cache: tuple[datetime, datetime, FloatArray] | None = None
+        self._day_pv_cache: tuple[int, int, FloatArray] | None = None
         self._day_weights_cache: tuple[tuple[object, ...], FloatArray] | None = None
         self._curve_cache: tuple[tuple[object, ...], tuple[SpendCurve, float]] | None = None
         self._day_curve: tuple[FloatArray, int, float, SpendCurve] | None = None
@@ -127,7 +134,9 @@ class BudgetPlanner(LedgeredScheduler):
         self._day_durations: FloatArray | None = None
         """The day's cell durations (s, read-only), sliced from the end (`_durations`)."""
         self._rate_cache: tuple[tuple[object, ...], float] | None = None
-        self._remaining_cache: tuple[tuple[datetime, int], int] | None = None
+        self._remaining_cache: tuple[tuple[int, int], int] | None = None
+        self._clock: tuple[datetime, int] | None = None
+        """The last moment asked about, and it in microseconds (`_us`)."""
         self._contexts_version = 0
         """Bumped whenever a device's context changes in what the rates use (`_rate_inputs`)."""
         self._moment: _Moment | None = None
@@ -168,14 +177,11 @@ class BudgetPlanner(LedgeredScheduler):
         Kept for the last (now, ledger version): a cycle asks several times at one
         moment (read due, next read, hand-over) and only a recorded call changes it.
         """
-        key = (now, self._ledger.version)
+        key = (self._us(now), self._ledger.version)
         cached = self._remaining_cache
         if cached is not None and cached[0] == key:
             return cached[1]
-        if self._ledger.blocked_until(now) is not None:
-            left = 0
-        else:
-            left = max(0, self._ledger.limit(now) - self._ledger.spent(now))
+        left = 0 if self._ledger.blocked_until(now) is not None else self._ledger.left(now)
         self._remaining_cache = (key, left)
         return left
 
@@ -193,16 +199,18 @@ class BudgetPlanner(LedgeredScheduler):
         """Reads left have dipped under `handover_remaining` (or we are blocked)."""
         if self._ledger.blocked_until(now) is not None:
             return True
-        return self.reads_left(now) < self._config.handover_remaining
+        cfg = self._config
+        return max(0, self.remaining(now) - cfg.reserve) < cfg.handover_remaining
 
     # ---- when to read ----------------------------------------------------
     def read_interval_s(self, now: datetime, ctx: ReadContext) -> float | None:
         """The planned gap between reads of this charger now (s); None: no read left today."""
-        self._remember(now, ctx)
-        reads_left = self.reads_left(now)
+        now_us = self._us(now)
+        self._remember(ctx)
+        reads_left = self.remaining(now) - self._config.reserve  # `reads_left`, once an ask
         if reads_left < 1:
             return None
-        rate = self._rate_now(now, ctx.device_id, reads_left)
+        rate = self._rate_now(now, now_us, ctx.device_id, reads_left)
         return 1.0 / rate if rate > 0 else None
 
     def read_due(self, now: datetime, ctx: ReadContext) -> bool:
@@ -318,15 +326,30 @@ class BudgetPlanner(LedgeredScheduler):
         )
 
     # ---- internals ---------------------------------------------------------
-    def _remember(self, now: datetime, ctx: ReadContext) -> None:
-        require_utc(now, "now")
+    def _us(self, now: datetime) -> int:
+        """`now` (tz-aware) in microseconds since the epoch, the planner's clock inside
+        (`optimizer.budget.epoch`); converted once per moment: a cycle asks several
+        times with the same datetime."""
+        clock = self._clock
+        if clock is not None and clock[0] is now:
+            return clock[1]
+        us = to_us(require_utc(now, "now"))
+        self._clock = (now, us)
+        return us
+
+    def _remember(self, ctx: ReadContext) -> None:
         if not math.isfinite(ctx.pv_expected_w) or not math.isfinite(ctx.variability):
             raise ValueError(
                 f"ReadContext for {ctx.device_id!r}: pv_expected_w and variability must be "
                 f"finite, got {ctx.pv_expected_w}, {ctx.variability}"
             )
         before = self._contexts.get(ctx.device_id)
-        if before is None or _rate_inputs(before) != _rate_inputs(ctx):
+        if (  # `_rate_inputs` changed (the device is the key), field by field: every ask
+            before is None
+            or before.pv_expected_w != ctx.pv_expected_w
+            or before.plugged_in != ctx.plugged_in
+            or before.variability != ctx.variability
+        ):
             self._contexts_version += 1
         self._contexts[ctx.device_id] = ctx
 
@@ -351,7 +374,7 @@ class BudgetPlanner(LedgeredScheduler):
         self._grid_cache = (key, grid)
         return grid
 
-    def _rate_now(self, now: datetime, device_id: str, reads_left: int) -> float:
+    def _rate_now(self, now: datetime, now_us: int, device_id: str, reads_left: int) -> float:
         """`_grid(now, contexts).rates[device, 0]` without building the grid.
 
         The future cells' spend curve is cached per cell (it changes when the grid
@@ -364,66 +387,69 @@ class BudgetPlanner(LedgeredScheduler):
         # The device too: chargers of one account asking at the same moment with the
         # same contexts share everything but the row whose rate they want.
         version = self._ledger.version
-        key = (now, device_id, version, self._contexts_version)
+        key = (now_us, device_id, version, self._contexts_version)
         if self._rate_cache is not None and self._rate_cache[0] == key:
             return self._rate_cache[1]
-        cfg = self._config
-        moment = self._moment_at(now)
-        budget = cfg.spendable(reads_left, moment.seconds, len(moment.ids))
+        moment = self._moment_at(now, now_us)
+        budget = self._config.spendable(reads_left, moment.seconds, len(moment.ids))
+        min_rate, max_rate = self._rate_bounds
         rates = current_rates(
             moment.curve,
             moment.weights_now,
             moment.d0,
             budget,
-            min_rate=cfg.min_rate,
-            max_rate=cfg.max_rate,
+            min_rate=min_rate,
+            max_rate=max_rate,
             totals=moment.totals,
         )
         rate = rates[moment.ids.index(device_id)]
         self._rate_cache = (key, rate)
         return rate
 
-    def _moment_at(self, now: datetime) -> _Moment:
-        """What every rate asked at `now` shares whatever the budget: the devices, the
-        future cells' curve, each device's weight in the current cell; kept while the
-        moment, the quota day's end and the contexts stay (a call moves none of them
-        unless it teaches the day's boundary)."""
-        _, end = self._ledger.window(now)
+    def _moment_at(self, now: datetime, now_us: int) -> _Moment:
+        """What every rate asked at `now` (`now_us`) shares whatever the budget: the
+        devices, the future cells' curve, each device's weight in the current cell; kept
+        while the moment, the quota day's end and the contexts stay (a call moves none of
+        them unless it teaches the day's boundary). On the integer clock throughout."""
+        end = self._ledger.window_us(now_us)[1]
         moment = self._moment
         if (
             moment is not None
-            and moment.now == now
+            and moment.now == now_us
             and moment.end == end
             and moment.contexts_version == self._contexts_version
         ):
             return moment
         cfg = self._config
-        first = _first_edge_after(now)
+        first = (now_us // _STEP_US + 1) * _STEP_US  # the first grid edge after now
         tail0 = first if first < end else end
         ids = self._row_ids(self._contexts)
-        plug = tuple(plug_factor(self._plugged(device), cfg.no_car_weight) for device in ids)
-        curve, future_s = self._future_curve(tail0, end, plug)
-        pv_now, var_now = [], []
-        for device in ids:
+        plugs: list[float] = []
+        weights_now: list[float] = []
+        for device in ids:  # one pass: this runs at every read cycle
             ctx = self._contexts.get(device)
-            pv_now.append(ctx.pv_expected_w if ctx is not None else self._pv_at(now))
-            var_now.append(ctx.variability if ctx is not None else cfg.typical_variability)
-        weights_now = [
-            weigh(p, pv, var, variability_gain=cfg.variability_gain)
-            for p, pv, var in zip(plug, pv_now, var_now, strict=True)
-        ]
-        d0 = (tail0 - now).total_seconds()
+            if ctx is None:  # a charger not seen yet: plugged in, the profile's sun
+                p = plug_factor(None, cfg.no_car_weight)
+                pv, var = self._pv_at(now), cfg.typical_variability
+            else:
+                p = plug_factor(ctx.plugged_in, cfg.no_car_weight)
+                pv, var = ctx.pv_expected_w, ctx.variability
+            plugs.append(p)
+            weights_now.append(weigh(p, pv, var, variability_gain=cfg.variability_gain))
+        curve, future_s = self._future_curve(tail0, end, tuple(plugs))
+        d0 = (tail0 - now_us) / US
         moment = _Moment(
-            now, end, self._contexts_version, ids, curve, weights_now, d0, d0 + future_s
+            now_us, end, self._contexts_version, ids, curve, weights_now, d0, d0 + future_s
         )
         self._moment = moment
         return moment
 
     def _future_curve(
-        self, tail0: datetime, end: datetime, plug: tuple[float, ...]
+        self, tail0: int, end: int, plug: tuple[float, ...]
     ) -> tuple[SpendCurve, float]:
-        """The spend curve of every device's cells after the current one, and their
-        length (s, per device); cached per cell and plug factors.
+        """The spend curve of every device's cells after the current one (from `tail0` to
+        `end`, microseconds since the epoch), and their length (s, per device); cached
+        per cell and plug factors.
 
         With no device worth reading ahead (every plug factor 0: no car, and
         `no_car_weight` 0) every future cell sits at the floor whatever the sun
@@ -435,7 +461,7 @@ class BudgetPlanner(LedgeredScheduler):
             key: tuple[object, ...] = (tail0, end, plug)
             if self._curve_cache is not None and self._curve_cache[0] == key:
                 return self._curve_cache[1]
-            future_s = (end - tail0).total_seconds()
+            future_s = (end - tail0) / US
             weights = np.zeros((len(plug), 1))
             curve = SpendCurve(weights, np.array([future_s]), min_rate=min_rate, max_rate=max_rate)
             self._curve_cache = (key, (curve, future_s))
@@ -509,14 +535,15 @@ class BudgetPlanner(LedgeredScheduler):
         return stop <= lit[1] or start > lit[2]
 
     def _future_weights(
-        self, tail0: datetime, end: datetime, plug: tuple[float, ...]
+        self, tail0: int, end: int, plug: tuple[float, ...]
     ) -> tuple[FloatArray, FloatArray]:
-        """Weights (devices, cells) and durations (s) of the cells in [tail0, end) at the
+        """Weights (devices, cells) and durations (s) of the cells in [tail0, end) (us
+        since the epoch) at the
         typical variability: the day's weights, computed once per quota day and plug
         factors, sliced from the end (the weights are elementwise, so a slice is what
         the cells alone would give); likewise the durations, 300 s but the last."""
         cfg = self._config
-        count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
+        count = max(0, -((tail0 - end) // _STEP_US))  # aligned edges in [tail0, end)
         cached = self._day_weights_cache
         if cached is None or cached[0] != (end, plug) or cached[1].shape[1] < count:
             day_pv = self._day_pv(tail0, end)
@@ -534,11 +561,11 @@ class BudgetPlanner(LedgeredScheduler):
         weights = cached[1][:, cached[1].shape[1] - count :]
         return weights, self._durations(count, end, tail0)
 
-    def _durations(self, count: int, end: datetime, tail0: datetime) -> FloatArray:
+    def _durations(self, count: int, end: int, tail0: int) -> FloatArray:
         """The `count` cells' durations (s, read-only): 300 but the last, which ends at
-        `end`, as np.diff of the edges' offsets gives it; the day's last array sliced
-        while its last cell lasts as long."""
-        last = (end - tail0).total_seconds() - (count - 1) * GRID_STEP_S if count else 0.0
+        `end` (us since the epoch), as np.diff of the edges' offsets gives it; the day's
+        last array sliced while its last cell lasts as long."""
+        last = (end - tail0) / US - (count - 1) * GRID_STEP_S if count else 0.0
         day = self._day_durations
         if day is None or day.shape[0] < count or (count and day[-1] != last):
             day = np.full(max(count, 1), GRID_STEP_S)
@@ -552,10 +579,6 @@ class BudgetPlanner(LedgeredScheduler):
         ids = list(contexts)
         ids += [f"(charger {i + 1})" for i in range(len(ids), self._devices)]
         return ids
-
-    def _plugged(self, device: str) -> bool | None:
-        ctx = self._contexts.get(device)
-        return None if ctx is None else ctx.plugged_in
 
     @staticmethod
     def _context_key(contexts: Mapping[str, ReadContext]) -> tuple[object, ...]:
@@ -602,12 +625,14 @@ class BudgetPlanner(LedgeredScheduler):
             return self._future_cache[1]
         count = max(0, -((tail0 - end) // _STEP))  # aligned edges in [tail0, end)
         offsets = np.append(np.arange(count) * GRID_STEP_S, (end - tail0).total_seconds())
-        value = (offsets, self._day_pv(tail0, end)[-count:] if count else np.zeros(0))
+        day_pv = self._day_pv(to_us(tail0), to_us(end))
+        value = (offsets, day_pv[-count:] if count else np.zeros(0))
         self._future_cache = (key, value)
         return value
 
-    def _day_pv(self, tail0: datetime, end: datetime) -> FloatArray:
-        """The profile's PV (W) at every aligned edge in [tail0, end), kept per quota day.
+    def _day_pv(self, tail0: int, end: int) -> FloatArray:
+        """The profile's PV (W) at every aligned edge in [tail0, end) (us since the
+        epoch), kept per quota day.
 
         The grid moves on a cell every 5 minutes and each move needs the rest of the
         day's cells: evaluated once per day (from the first `tail0` asked) and sliced
@@ -615,9 +640,10 @@ class BudgetPlanner(LedgeredScheduler):
         """
         cached = self._day_pv_cache
         if cached is None or cached[1] != end or cached[0] > tail0:
-            count = max(0, -((tail0 - end) // _STEP))
+            count = max(0, -((tail0 - end) // _STEP_US))
             values = np.array(
-                [self._pv_at(tail0 + i * _STEP) for i in range(count)], dtype=np.float64
+                [self._pv_at(from_us(tail0 + i * _STEP_US)) for i in range(count)],
+                dtype=np.float64,
             )
             cached = (tail0, end, values)
             self._day_pv_cache = cached

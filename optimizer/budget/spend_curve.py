@@ -267,11 +267,10 @@ def current_rates(
         return [0.0] * m
     if budget <= min_rate * device_time:
         return [budget / device_time] * m
-    ceiling = future.ceiling_spend + duration_now_s * sum(
-        max_rate if w > 0 else min_rate for w in weights_now
-    )
+    ceiling_now = [max_rate if w > 0 else min_rate for w in weights_now]
+    ceiling = future.ceiling_spend + duration_now_s * sum(ceiling_now)
     if not (future.positive or any(w > 0 for w in weights_now)) or budget >= ceiling:
-        return [max_rate if w > 0 else min_rate for w in weights_now]
+        return ceiling_now
     lam = _water_level(future, weights_now, duration_now_s, budget, min_rate, max_rate, totals)
     return [min(max(lam * w, min_rate), max_rate) for w in weights_now]
 
@@ -291,60 +290,43 @@ def _water_level(
     The breakpoints are the future curve's and the current cells' own; the total
     spend is nondecreasing in `lam`, so binary-search the future breakpoints,
     then place the current cells' few breakpoints, then solve the linear piece.
+    A level's spend is one call (`_Cells.piece`): this runs at every read cycle.
     """
-    now_cells = [(min_rate / w, max_rate / w, w) for w in weights_now if w > 0]
-    floor_now = d0 * min_rate * (len(weights_now) - len(now_cells))
-
-    def piece(lam: float) -> tuple[float, float]:
-        const, slope = future.piece(lam)
-        const += floor_now
-        for leave, cap, w in now_cells:
-            if lam >= cap:
-                const += d0 * max_rate
-            elif lam >= leave:
-                slope += d0 * w
-            else:
-                const += d0 * min_rate
-        return const, slope
-
-    def spend(lam: float) -> float:
-        const, slope = piece(lam)
-        return const + lam * slope
-
-    if totals is None:
-        total = spend
-    else:
-
-        def total(lam: float) -> float:
-            value = totals.get(lam)
-            if value is None:
-                value = totals[lam] = spend(lam)
-            return value
-
-    future.solve()
+    cells = _Cells(future, weights_now, d0, min_rate, max_rate)
+    memo: dict[float, float] = {} if totals is None else totals
+    piece = cells.piece
     breaks = future.breaks
     lo_i, hi_i = 0, len(breaks)  # find the last future break with total <= budget
     while lo_i < hi_i:
         mid = (lo_i + hi_i) // 2
-        if total(breaks[mid]) <= budget:
+        lam = breaks[mid]
+        value = memo.get(lam)
+        if value is None:
+            const, slope = piece(lam)
+            value = memo[lam] = const + lam * slope
+        if value <= budget:
             lo_i = mid + 1
         else:
             hi_i = mid
     k = lo_i - 1
     lo = breaks[k] if k >= 0 else -math.inf
     hi = breaks[k + 1] if k + 1 < len(breaks) else math.inf
-    for b in sorted(x for leave, cap, _ in now_cells for x in (leave, cap)):
+    for b in cells.breaks():
         if b <= lo:
             continue
         if b >= hi:
             break
-        if total(b) <= budget:
+        value = memo.get(b)
+        if value is None:
+            const, slope = piece(b)
+            value = memo[b] = const + b * slope
+        if value <= budget:
             lo = b
         else:
             hi = b
             break
     if lo == -math.inf:  # the budget is below the spend at every breakpoint
-        first = [*breaks[:1], *(leave for leave, _, _ in now_cells)]
+        first = [*breaks[:1], *(leave for leave, _, _ in cells.now)]
         return min(first)
     const, slope = piece(lo)
     if slope <= 0:
@@ -352,3 +334,62 @@ def _water_level(
     if hi == math.inf:
         hi = lo  # past the last breakpoint: as `allocation`, never beyond it
     return min((budget - const) / slope, hi)
+
+
+class _Cells:
+    """The future curve's cells (solved) and the current cells, as `_water_level` sees them.
+
+    `now`: (leave, cap, weight) of each current cell with a positive weight, the others
+    at the floor (`floor_now`, reads).
+    """
+
+    __slots__ = ("_d0", "_floor_now", "_future", "_max_rate", "_min_rate", "now")
+
+    def __init__(
+        self,
+        future: SpendCurve,
+        weights_now: Sequence[float],
+        d0: float,
+        min_rate: float,
+        max_rate: float,
+    ) -> None:
+        future.solve()
+        self.now = [(min_rate / w, max_rate / w, w) for w in weights_now if w > 0]
+        self._floor_now = d0 * min_rate * (len(weights_now) - len(self.now))
+        self._future, self._d0 = future, d0
+        self._min_rate, self._max_rate = min_rate, max_rate
+
+    def breaks(self) -> list[float]:
+        """The current cells' breakpoints, ascending (one cell's are: leave <= cap)."""
+        now = self.now
+        if len(now) == 1:
+            return [now[0][0], now[0][1]]
+        return sorted(x for leave, cap, _ in now for x in (leave, cap))
+
+    def piece(self, lam: float) -> tuple[float, float]:
+        """(const, slope) of the total spend's piece at `lam`: `SpendCurve.piece` of the
+        future cells plus each current cell, the same float operations in the same order."""
+        future = self._future
+        breaks = future.breaks
+        if not breaks or lam < breaks[0]:
+            const, slope = future.floor_spend, 0.0
+        else:
+            i = bisect.bisect_right(future._leave, lam)
+            j = bisect.bisect_right(future._cap, lam)
+            cum_d, cum_dw = future._cum_d, future._cum_dw
+            const = (
+                future._zero_spend
+                + future.min_rate * (cum_d[-1] - cum_d[i])
+                + future.max_rate * cum_d[j]
+            )
+            slope = cum_dw[i] - cum_dw[j]
+        const += self._floor_now
+        d0 = self._d0
+        for leave, cap, w in self.now:
+            if lam >= cap:
+                const += d0 * self._max_rate
+            elif lam >= leave:
+                slope += d0 * w
+            else:
+                const += d0 * self._min_rate
+        return const, slope
