@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from optimizer.backtest.price_source import DayAheadReplay
+from optimizer.planning.plan import SlotMode
 from optimizer.planning.record import ReplanReason
+from optimizer.policies.base import PolicyContext
 from optimizer.policies.least_cost_plan import (
     FAR_DEADLINE_S,
     FORECAST_MOVED_SHARE,
@@ -20,6 +22,7 @@ from optimizer.policies.least_cost_plan import (
     REPLAN_MAX_S,
     forecast_moved,
     periodic_replan_s,
+    planned_by,
     sun_left_wh,
     usable_sun_wh,
 )
@@ -304,3 +307,61 @@ def test_only_a_reading_shows_the_car_strayed_from_the_plan() -> None:
     policy.decide(context(960, pv_w=4000.0))
     assert policy.least_cost.solves == 2
     assert policy.least_cost.reason is ReplanReason.STRAYED
+
+
+def _weak_sun_then(later_w: float) -> tuple[TargetPolicy, PolicyContext]:
+    """A plan of 6 kWh by 23:00 made at 18:00 on 700 W of surplus for three hours (below
+    the minimum power, 1380 W: fixed blocks at the minimum current take it, the grid
+    paying the rest), then an hour of `later_w` of PV; and the context it was made in."""
+    pv = np.array([1200.0] * 12 + [later_w] * 4 + [0.0] * 80)
+    made = replace(context(0, pv_w=1200.0), forecast=forecast(pv))
+    policy = least_cost(6.0, departure="23:00", import_price_per_kwh=0.30)
+    policy.decide(made)
+    return policy, made
+
+
+def _reading(made: PolicyContext, t_s: float, pv_w: float, house_w: float) -> PolicyContext:
+    """A fresh reading `t_s` after `made` (same forecast), the car on the plan."""
+    return replace(
+        made,
+        now=T0 + timedelta(seconds=t_s),
+        pv_w=pv_w,
+        household_w=house_w,
+        surplus_w=pv_w - house_w,
+    )
+
+
+def test_a_household_load_taking_the_sun_planned_under_a_fixed_current_replans() -> None:
+    policy, made = _weak_sun_then(4000.0)
+    plan = policy.least_cost.plan
+    assert plan is not None
+    slot = plan.slot_at(T0 + timedelta(seconds=900))
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh > 0.0
+    assert any(s.mode is SlotMode.SOLAR for s in plan.slots)  # the later sun, in the PV mode
+
+    def at(t_s: float, pv_w: float, house_w: float) -> PolicyContext:
+        ctx = _reading(made, t_s, pv_w, house_w)
+        return replace(ctx, session_energy_wh=planned_by(plan, ctx.now))
+
+    policy.decide(at(900, 1200.0, 500.0))
+    assert policy.least_cost.solves == 1  # the sun is there: the plan holds
+    policy.decide(at(1200, 200.0, 500.0))
+    assert policy.least_cost.solves == 1  # a cloud: the forecast's to see, not the house's
+    cooking = at(1800, 1200.0, 1500.0)
+    policy.decide(replace(cooking, fresh=False, reading_age_s=60.0))
+    assert policy.least_cost.solves == 1  # no reading shows the sun missing yet
+    policy.decide(cooking)
+    assert policy.least_cost.solves == 2
+    assert policy.least_cost.reason is ReplanReason.SUN_MISSING
+
+
+def test_a_household_load_under_a_fixed_current_without_later_sun_keeps_the_plan() -> None:
+    # no sun after the weak evening: the block's grid is bought either way
+    policy, made = _weak_sun_then(0.0)
+    plan = policy.least_cost.plan
+    assert plan is not None and not any(s.mode is SlotMode.SOLAR for s in plan.slots)
+    slot = plan.slot_at(T0 + timedelta(seconds=1800))
+    assert slot is not None and slot.mode is SlotMode.FIXED and slot.from_solar_wh > 0.0
+    cooking = _reading(made, 1800, 1200.0, 1500.0)
+    policy.decide(replace(cooking, session_energy_wh=planned_by(plan, cooking.now)))
+    assert policy.least_cost.solves == 1

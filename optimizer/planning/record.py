@@ -33,6 +33,9 @@ class ReplanReason(StrEnum):
     STRAYED = "energy strayed from the plan"
     """The car's energy since the plan was made differs from what the plan put in by more
     than the planner's `deviation_wh` (a car that tapers, a sun the forecast missed)."""
+    SUN_MISSING = "sun missing under a fixed current"
+    """A reading showed the sun the plan counted on under its fixed slot in force missing
+    (see `optimizer.policies.least_cost_plan.sun_missing_under_fixed`)."""
     ENDED = "plan ran out"
     """The clock passed the last plan's deadline with energy still wanted."""
     PERIODIC = "periodic"

@@ -24,7 +24,7 @@ The slot in force then decides: a fixed current, the charger's own PV mode (the
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -33,7 +33,7 @@ import numpy as np
 
 from optimizer.interfaces import PvForecast, PvMode
 from optimizer.limits import ChargerLimits
-from optimizer.planning.plan import ChargePlan
+from optimizer.planning.plan import ChargePlan, SlotMode
 from optimizer.planning.record import PlanRecord, ReplanReason
 from optimizer.planning.request import ChargerNow, PlanRequest
 from optimizer.planning.slots import slot_means, slot_prices
@@ -184,6 +184,8 @@ class LeastCostPlanner:
         self._unrecorded: PlanRecord | None = None
         self._delivered_at_plan = 0.0
         """The car's energy (Wh) when the plan in force was made."""
+        self._house_at_plan: float | None = None
+        """The household load (W) of the reading the plan in force was made on."""
         self._looked_at: datetime | None = None
         """When the plan in force was last confirmed (made, or found on track)."""
         self.solves = 0
@@ -224,6 +226,7 @@ class LeastCostPlanner:
         self.solves += 1
         self.plan, self.reason = plan, reason or ReplanReason.PLUG_IN
         self._delivered_at_plan = delivered
+        self._house_at_plan = ctx.household_w
         self._looked_at = ctx.now
         self._forecast_checked = ctx.forecast
         self._inputs = PlanInputs(
@@ -266,6 +269,8 @@ class LeastCostPlanner:
         strayed = self._strayed_wh(ctx, plan)
         if strayed is not None and abs(strayed) > self.deviation_wh:
             return ReplanReason.STRAYED
+        if sun_missing_under_fixed(ctx, plan, lambda: self._planned_house_w(ctx, plan)):
+            return ReplanReason.SUN_MISSING
         if not periodic:
             return None
         near = to_deadline_s <= FAR_DEADLINE_S
@@ -273,6 +278,14 @@ class LeastCostPlanner:
             self._looked_at = ctx.now
             return None
         return ReplanReason.PERIODIC
+
+    def _planned_house_w(self, ctx: PolicyContext, plan: ChargePlan) -> float:
+        """The household load (W) the plan in force counted for the slot at `ctx.now`:
+        the reading it was made on for `HOUSE_NOW_S`, the usual load of the hour beyond
+        (`HouseholdProfile.per_slot`)."""
+        if (ctx.now - plan.start).total_seconds() < HOUSE_NOW_S and self._house_at_plan is not None:
+            return self._house_at_plan
+        return float(self.house.by_hour()[ctx.now.astimezone(ctx.timezone).hour])
 
     def _on_track(
         self,
@@ -612,6 +625,54 @@ def sun_left_wh(plan: ChargePlan, now: datetime) -> float:
     against 12.36, March 0.29 dearer); a plan whose rest takes no sun (a night's grid
     plan) depends only on the prices, compared at each look, and the car's energy."""
     return sum(slot.from_solar_wh for slot in plan.slots_from(now))
+
+
+SUN_MISSING_SHARE = 0.5
+"""Share of the charger's minimum power (W) by which a reading's household load must
+exceed what the plan counted, and its surplus fall short of the sun the plan counted,
+under the plan's fixed slot in force to remake the plan (`sun_missing_under_fixed`)."""
+
+
+def sun_missing_under_fixed(
+    ctx: PolicyContext, plan: ChargePlan, planned_house_w: Callable[[], float]
+) -> bool:
+    """Whether a fresh reading shows the household taking the sun the plan counted on
+    under its fixed slot in force: its load (W) above what the plan counted there
+    (`planned_house_w`, asked only for such a slot), and the surplus below that slot's
+    planned sun power, each by more than `SUN_MISSING_SHARE` of the minimum power.
+
+    A fixed current draws its power whatever the sun does, so sun taken away under it
+    leaves the car's energy on plan (no `STRAYED`) while the grid pays for all of it; the
+    block was bought because its sun made it cheap. An August Sunday's 17:18 plan put the
+    car at 6 A under the evening's last sun (half of the block's energy, 0.5 kWh); the
+    household then cooked (1.3-1.5 kW) and the block bought 0.9 kWh at 0.218 EUR/kWh that
+    a sunny Monday morning would have given, while the plan, made again only at 18:18,
+    kept it. A plan made on such a reading counts that load for `HOUSE_NOW_S`.
+
+    Only a slot whose planned sun is material (at least that share of the minimum power)
+    and only where the plan counts later sun in the PV mode (at least one slot at the
+    minimum power) that can stand in for it: where none can (a commuter's weekday
+    evening before a night of grid) the block's grid is bought either way, and a plan
+    remade on a passing load, which it counts for an hour, moved it into the night and
+    lost the sun after the cooking (an August Wednesday: 0.26 kWh, +4 ct). Sun that
+    fades by itself is not looked at either: the plan sees no more of it than its
+    forecast, which refreshes on its own (a March Saturday's replan in the evening's
+    fading sun moved the last 0.2 kWh into a dull Sunday morning at a dearer price).
+    """
+    if not ctx.fresh or ctx.surplus_w is None or ctx.household_w is None:
+        return False
+    slot = plan.slot_at(ctx.now)
+    if slot is None or slot.mode is not SlotMode.FIXED or slot.from_solar_wh <= 0.0:
+        return False
+    margin_w = SUN_MISSING_SHARE * ctx.limits.min_power_w
+    planned_w = slot.from_solar_wh / (plan.step_s / 3600.0)
+    if planned_w < margin_w or ctx.surplus_w >= planned_w - margin_w:
+        return False
+    if ctx.household_w <= planned_house_w() + margin_w:
+        return False  # the sun itself faded: the forecast's to see
+    later = plan.slots_from(ctx.now)[1:]
+    later_sun_wh = sum(s.from_solar_wh for s in later if s.mode is SlotMode.SOLAR)
+    return later_sun_wh >= ctx.limits.min_power_w * plan.step_s / 3600.0
 
 
 def stays_idle(plan: ChargePlan, missing_wh: float, now: datetime) -> bool:
