@@ -6,10 +6,10 @@
 Runs `target` alone (no baselines) through `run_backtest` with `[policy.target] planner =
 "least_cost"`, the real-2017 prices, and the forecast modes offline, oracle and
 file:ARCHIVE (make the archive with `optimizer.backtest.persistence_forecasts`). The
-product's solver stops at 0.4 s (`DEFAULT_TIME_LIMIT_S`), so on a busy machine how far
-HiGHS gets, and with it the cost, changes from run to run (BENCHMARKS.md section 12);
-`--time-limit` gives every solve of this benchmark more time, so the numbers depend on
-the forecasts and not on the load. Prints one row per mode and the solver's verdicts.
+product's solves stop at HiGHS's node limit, with a wall-clock guard
+(`DEFAULT_TIME_LIMIT_S`); `--time-limit` sets that guard for every solve of this
+benchmark (section 12 ran it when the limit was 0.4 s and the load moved the costs).
+Prints one row per mode and the solver's verdicts.
 """
 
 from __future__ import annotations

@@ -100,12 +100,6 @@ the last day alone with sun 0.38 EUR, 12.74: the cost came from plans of sun, se
 `sun_left_wh`. Far night plans kept on track were not measured apart.)"""
 
 
-PLAN_TIME_LIMIT_S = 5.0
-"""The policy's solves stop at HiGHS's node limit (`DEFAULT_NODE_LIMIT`), this only
-guards against a stuck solve (s). At the planner's default 0.4 s, on this 2-core
-machine shared by a dozen jobs, February's first week cost 12.27 EUR against 10.21 EUR
-alone: solves cut short by the load returned poor plans (grid before a sunny weekend)."""
-
 REPLAN_DEVIATION_WH = 500.0
 """A plan is remade when the car's energy strays this far from what it planned (Wh)."""
 
@@ -222,7 +216,7 @@ class LeastCostPlanner:
 
         series = self._series(ctx, deadline)
         request = self.request(ctx, target_wh, deadline, series, delivered)
-        plan = least_cost_schedule(request, time_limit_s=PLAN_TIME_LIMIT_S)
+        plan = least_cost_schedule(request)
         self.solves += 1
         self.plan, self.reason = plan, reason or ReplanReason.PLUG_IN
         self._delivered_at_plan = delivered
