@@ -14,9 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.cycle.settings import ControllerSettings
+from optimizer.frozen import quick_init
 from optimizer.interfaces import ChargerReading, Forecaster, PvForecast
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForecastLookup:
     """The forecast to use now (None before the first success) and why a refresh failed."""

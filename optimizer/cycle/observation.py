@@ -16,6 +16,7 @@ from datetime import datetime
 from optimizer.budget.scheduler import ReadContext, ReadScheduler
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.forecast_cache import value_at
+from optimizer.frozen import quick_init
 from optimizer.interfaces import (
     Charger,
     ChargerAuthError,
@@ -26,6 +27,7 @@ from optimizer.interfaces import (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LastReading:
     """The most recent successful reading and what was known when it was taken.
@@ -57,6 +59,7 @@ class LastReading:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReadOutcome:
     """One cycle's read: the reading (None if none), whether one was tried, its error.
