@@ -427,7 +427,7 @@ class PvForecast:
     def index_at(self, time: datetime) -> int:
         """Grid index of `time`, clipped to the forecast's range."""
         i = int((time - self.start).total_seconds() // self.step_s)
-        return min(max(i, 0), len(self))
+        return min(max(i, 0), self.central_w.shape[0])
 
     def energy_wh(self, until: datetime, *, pessimistic: bool = False) -> float:
         """PV energy expected from `start` to `until` (Wh)."""
