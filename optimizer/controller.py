@@ -44,6 +44,7 @@ from optimizer.cycle.price import ImportPrice
 from optimizer.cycle.sessions import SessionTracker
 from optimizer.cycle.settings import ControllerSettings
 from optimizer.cycle.wake import WakePlanner
+from optimizer.frozen import quick_init
 from optimizer.interfaces import (
     Charger,
     ChargerReading,
@@ -65,6 +66,7 @@ from optimizer.prices.port import PriceSource
 __all__ = ["Controller", "ControllerSettings", "CycleResult", "SessionTracker"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CycleResult:
     """What one cycle saw, decided and did, and when the next one should run."""

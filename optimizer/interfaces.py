@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from optimizer.frozen import quick_init
+
 if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
 
@@ -281,6 +283,7 @@ class Command:
     ended during it (`error` says so): the charger may or may not have applied it."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What a policy wants the charger to do, and why.
@@ -309,6 +312,7 @@ class Decision:
     energy_cap_wh: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     """One plug-in session, closed or still open (`end` None)."""
@@ -399,6 +403,7 @@ class Store(Protocol):
     def commit(self) -> None: ...
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PvForecast:
     """PV power expected from `start` on, on a regular grid of `step_s` seconds.
@@ -422,7 +427,7 @@ class PvForecast:
     def index_at(self, time: datetime) -> int:
         """Grid index of `time`, clipped to the forecast's range."""
         i = int((time - self.start).total_seconds() // self.step_s)
-        return min(max(i, 0), len(self))
+        return min(max(i, 0), self.central_w.shape[0])
 
     def energy_wh(self, until: datetime, *, pessimistic: bool = False) -> float:
         """PV energy expected from `start` to `until` (Wh)."""

@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from optimizer.cycle.estimate import estimate
+from optimizer.cycle.estimate import CLEAR_SKY_MIN_W, MAX_PV_SCALE, estimate, pv_now_w
+from optimizer.cycle.forecast_cache import value_at
 from optimizer.cycle.observation import LastReading
 from optimizer.interfaces import ChargerReading, PvForecast
 from optimizer.limits import ChargerLimits
@@ -157,3 +160,55 @@ def test_the_battery_is_never_surplus_by_default(battery_w: float) -> None:
 def test_battery_to_car_counts_the_discharge_as_surplus() -> None:
     assert _battery_estimate(1200.0, battery_to_car=True).surplus_w == pytest.approx(3600.0)
     assert _battery_estimate(-1500.0, battery_to_car=True).surplus_w == pytest.approx(2400.0)
+
+
+def _pv_now_w_first_formulation(
+    now: datetime, last: LastReading, forecast: PvForecast, *, fresh: bool
+) -> float:
+    """`pv_now_w` as first written: each series looked up on its own (`value_at`)."""
+    pv = last.reading.pv_power_w
+    if fresh:
+        return pv
+    cs_then = last.clear_sky_w
+    cs_now = value_at(forecast.clear_sky_w, forecast, now)
+    if cs_then is not None and cs_now is not None and cs_then >= CLEAR_SKY_MIN_W:
+        return pv * min(cs_now / cs_then, MAX_PV_SCALE)
+    central = value_at(forecast.central_w, forecast, now)
+    if central is not None and cs_now is not None and cs_now < CLEAR_SKY_MIN_W:
+        return central
+    return pv
+
+
+_power = st.floats(0.0, 10_000.0) | st.sampled_from([0.0, 49.999, 50.0, 50.001])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    clear=st.lists(_power, min_size=1, max_size=6),
+    central=st.lists(_power, min_size=6, max_size=6),
+    cs_then=st.none() | _power,
+    pv_w=_power,
+    offset_s=st.integers(-400, 2200) | st.floats(-400.0, 2200.0),
+    fresh=st.booleans(),
+)
+def test_pv_now_is_the_first_formulation_to_the_bit(
+    clear: list[float],
+    central: list[float],
+    cs_then: float | None,
+    pv_w: float,
+    offset_s: float,
+    fresh: bool,
+) -> None:
+    fc = PvForecast(
+        start=T0,
+        step_s=300.0,
+        central_w=np.array(central[: len(clear)], dtype=np.float64),
+        pessimistic_w=np.zeros(len(clear)),
+        clear_sky_w=np.array(clear, dtype=np.float64),
+        variability=0.3,
+    )
+    last = LastReading(_reading(pv_w=pv_w), T0, True, True, cs_then)
+    now = T0 + timedelta(seconds=offset_s)
+    got = pv_now_w(now, last, fc, fresh=fresh)
+    want = _pv_now_w_first_formulation(now, last, fc, fresh=fresh)
+    assert type(got) is float and np.float64(got).view(np.int64) == np.float64(want).view(np.int64)

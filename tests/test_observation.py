@@ -89,3 +89,19 @@ def test_last_reading_knows_the_plug_state_and_the_clear_sky_at_its_time() -> No
     assert (unplugged.plugged_in, unplugged.clear_sky_w) == (False, None)
     fault = replace(charger.read(), charge_state=ChargeState.FAULT)
     assert LastReading.of(T0, fault, None).plugged_in is None  # unknown in a fault
+
+
+def test_a_moments_read_context_is_built_once_and_is_the_fresh_one() -> None:
+    obs, _ = _rig()
+    fc = flat_forecast(T0, 4, central=2500.0, variability=0.4)
+    first = obs.read_context(T0, fc)
+    assert obs.read_context(T0, fc) is first  # the gate, the next read, the sleep
+    obs.read(T0, fc, None)  # a reading changes it at the same moment
+    after = obs.read_context(T0, fc)
+    assert after.plugged_in is True and after.last_read == T0
+    assert after == obs._build_read_context(T0, fc)
+    later = T0 + timedelta(seconds=30)
+    assert obs.read_context(later, fc) == obs._build_read_context(later, fc)
+    other = flat_forecast(T0, 4, central=1000.0, variability=0.4)
+    assert obs.read_context(later, other).pv_expected_w == 1000.0  # another forecast
+    assert obs.read_context(later, None).pv_expected_w == 0.0

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-from optimizer.cycle.forecast_cache import value_at
+from optimizer.cycle.forecast_cache import step_at
 from optimizer.cycle.observation import LastReading
 from optimizer.interfaces import PvForecast
 from optimizer.limits import ChargerLimits
@@ -47,13 +47,15 @@ def pv_now_w(
     pv = last.reading.pv_power_w
     if fresh or forecast is None:
         return pv
+    i = step_at(forecast, now)  # the clear sky's and the central power's step (equal lengths)
+    if i is None:
+        return pv
     cs_then = last.clear_sky_w
-    cs_now = value_at(forecast.clear_sky_w, forecast, now)
-    if cs_then is not None and cs_now is not None and cs_then >= CLEAR_SKY_MIN_W:
+    cs_now = float(forecast.clear_sky_w.item(i))
+    if cs_then is not None and cs_then >= CLEAR_SKY_MIN_W:
         return pv * min(cs_now / cs_then, MAX_PV_SCALE)
-    central = value_at(forecast.central_w, forecast, now)
-    if central is not None and cs_now is not None and cs_now < CLEAR_SKY_MIN_W:
-        return central  # dawn/dusk/night: the forecast knows better than a ratio
+    if cs_now < CLEAR_SKY_MIN_W:
+        return float(forecast.central_w.item(i))  # dawn/dusk/night: the forecast knows better
     return pv
 
 

@@ -14,9 +14,11 @@ import numpy as np
 import numpy.typing as npt
 
 from optimizer.cycle.settings import ControllerSettings
+from optimizer.frozen import quick_init
 from optimizer.interfaces import ChargerReading, Forecaster, PvForecast
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForecastLookup:
     """The forecast to use now (None before the first success) and why a refresh failed."""
@@ -25,11 +27,17 @@ class ForecastLookup:
     error: str | None = None
 
 
+def step_at(fc: PvForecast, when: datetime) -> int | None:
+    """The index of the forecast step containing `when`, None outside the forecast."""
+    i = int((when - fc.start).total_seconds() // fc.step_s)
+    return i if 0 <= i < fc.central_w.shape[0] else None
+
+
 def value_at(series: npt.NDArray[np.float64], fc: PvForecast, when: datetime) -> float | None:
     """`series`' value (W) for the forecast step containing `when`, None outside the forecast."""
     i = int((when - fc.start).total_seconds() // fc.step_s)
     if 0 <= i < series.shape[0]:
-        return float(series[i])
+        return float(series.item(i))  # a Python float without a numpy scalar in between
     return None
 
 

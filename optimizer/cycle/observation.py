@@ -16,6 +16,7 @@ from datetime import datetime
 from optimizer.budget.scheduler import ReadContext, ReadScheduler
 from optimizer.cycle.backoff import Backoff
 from optimizer.cycle.forecast_cache import value_at
+from optimizer.frozen import quick_init
 from optimizer.interfaces import (
     Charger,
     ChargerAuthError,
@@ -26,6 +27,7 @@ from optimizer.interfaces import (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LastReading:
     """The most recent successful reading and what was known when it was taken.
@@ -57,6 +59,7 @@ class LastReading:
         )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ReadOutcome:
     """One cycle's read: the reading (None if none), whether one was tried, its error.
@@ -86,9 +89,33 @@ class Observation:
         self.last: LastReading | None = None
         self.read_at: datetime | None = None
         """Clock time of the last successful read, None before the first."""
+        self._read_context: (
+            tuple[datetime, PvForecast | None, LastReading | None, datetime | None, ReadContext]
+            | None
+        ) = None
+        """The last read context with what it was built from (`read_context`)."""
 
     def read_context(self, now: datetime, forecast: PvForecast | None) -> ReadContext:
-        """What the read scheduler is told about this charger at `now`."""
+        """What the read scheduler is told about this charger at `now`.
+
+        A cycle asks up to three times (the read gate, the next read, the sleep); the
+        context is a function of `now`, the forecast and the last reading, so while
+        those are the same objects the one built first is handed out again.
+        """
+        memo = self._read_context
+        if (
+            memo is not None
+            and memo[0] == now
+            and memo[1] is forecast
+            and memo[2] is self.last
+            and memo[3] == self.read_at
+        ):
+            return memo[4]
+        ctx = self._build_read_context(now, forecast)
+        self._read_context = (now, forecast, self.last, self.read_at, ctx)
+        return ctx
+
+    def _build_read_context(self, now: datetime, forecast: PvForecast | None) -> ReadContext:
         pv_expected = 0.0
         variability = 0.0
         if forecast is not None:

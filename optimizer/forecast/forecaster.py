@@ -28,6 +28,7 @@ from optimizer.forecast.clearsky import ClearSkyCache, ClearSkyUnavailable
 from optimizer.forecast.clearsky_compute import ClearSkyDays, in_process
 from optimizer.forecast.nowcast import Z_PESSIMISTIC, Nowcast
 from optimizer.forecast.sources import ForecastSource, SourcePower
+from optimizer.frozen import quick_init
 from optimizer.interfaces import Forecaster, PvForecast
 from optimizer.site import INVERTER_EFFICIENCY, SiteConfig
 
@@ -69,6 +70,7 @@ time while the calibration ratio stays (a day, on the 5-min grid)."""
 MINUTE_S = 60.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _StepsAhead:
     """Arrays computed from `start_s` every `step_s` (epoch s) for the state `key` (what

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from optimizer.frozen import quick_init
 from optimizer.interfaces import Decision, PvForecast, PvMode
 from optimizer.limits import ChargerLimits, whole_amps
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from optimizer.planning.record import PlanRecord
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CommandedState:
     """What the controller last told the charger; None where it does not know yet.
@@ -38,6 +40,7 @@ class CommandedState:
     """The session energy limit set on the charger (Wh); None: none set this session."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PolicyContext:
     """Everything a policy may use for one decision.

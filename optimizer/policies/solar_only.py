@@ -256,6 +256,7 @@ class SolarOnlyPolicy(Policy):
         self._tapering = False
         self._read_surplus_w: float | None = None
         self._cheap = False
+        self._bridge_horizon = timedelta(seconds=p.bridge_horizon_s)
         self._mean_pv: tuple[PvForecast, tuple[int, int], float | None] | None = None
         """The last forecast window's mean PV (W) per forecast and window (`expected_surplus_w`)."""
 
@@ -455,7 +456,7 @@ class SolarOnlyPolicy(Policy):
         if fc is None or ctx.household_w is None:
             return None
         i0 = fc.index_at(ctx.now)
-        i1 = max(fc.index_at(ctx.now + timedelta(seconds=self.params.bridge_horizon_s)), i0 + 1)
+        i1 = max(fc.index_at(ctx.now + self._bridge_horizon), i0 + 1)
         cached = self._mean_pv
         if cached is not None and cached[0] is fc and cached[1] == (i0, i1):
             mean_w = cached[2]
