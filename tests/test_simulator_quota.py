@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -40,6 +40,28 @@ def test_quota_resets_exactly_at_utc_midnight(t: datetime) -> None:
     assert not quota.consume("k", just_before).allowed
     assert quota.consume("k", midnight).allowed
     assert quota.peek("other", midnight).remaining == 1
+
+
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=datetime(2020, 1, 1),
+            max_value=datetime(2030, 1, 1),
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5.5))]
+            ),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_seconds_to_midnight_is_the_distance_to_the_end_of_the_utc_day(ts: list[datetime]) -> None:
+    """The UTC midnight is kept per day: the distance still is the datetime arithmetic's,
+    to the microsecond, for any offset and any order of days."""
+    for t in ts:
+        utc = t.astimezone(UTC)
+        midnight = datetime(utc.year, utc.month, utc.day, tzinfo=UTC) + timedelta(days=1)
+        assert seconds_to_utc_midnight(t) == (midnight - utc).total_seconds()
 
 
 def test_quota_day_is_utc_even_for_other_offsets() -> None:

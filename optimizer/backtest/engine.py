@@ -484,17 +484,20 @@ def drive(
         clock.set(t)
         for controller in site.controllers:
             controller.set_session_target(*active.at(t))
+        if progress is None:
+            return
         done_s = (t - inputs.start).total_seconds()
-        if progress is not None and done_s >= next_progress[0]:
+        if done_s >= next_progress[0]:
             progress(min(1.0, done_s / span_s))
             next_progress[0] += 86400.0
 
     def on_cycle(result: CycleResult) -> None:
         t_s.append(result.time.timestamp())
-        sent = [c for c in result.commands if c.ok]
+        # most cycles send nothing and meet no error: no list or generator built for them
+        sent = [c for c in result.commands if c.ok] if result.commands else []
         commands.append(len(sent))
-        writes.append(sum(1 for c in sent if c.kind == "set_current"))
-        deferred.append(sum(1 for e in result.errors if "deferred" in e))
+        writes.append(sum(1 for c in sent if c.kind == "set_current") if sent else 0)
+        deferred.append(sum(1 for e in result.errors if "deferred" in e) if result.errors else 0)
 
     daemon = build_daemon(site, on_cycle=on_cycle)
     daemon.run_cycles(inputs.end, advance)

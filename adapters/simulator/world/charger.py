@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from operator import sub
 
 import numpy as np
 import numpy.typing as npt
@@ -477,12 +478,15 @@ class SimCharger:
         reached (the step at which the session's energy or charging time has got there);
         the steps after that idle."""
         car, session, totals = self.car, self.session, self.totals
-        rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         assert car is not None and session is not None
+        if not any(offer):  # nothing offered (a PV mode without sun): the steps idle
+            self._draw_nothing(pv, house, dt)
+            return
+        rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         wpa = min(self.phases, car.phases) * self.voltage_v
         h = dt / 3600.0
         per_wh = car.soc_per_wh()
-        until_e, until_s = self.until_energy_wh, self.until_seconds
+        until_e = self.until_energy_wh
         power = 0.0
         # running sums, one step at a time (see `bookkeeping`): session, then totals
         se, ss, sg, sx, secs = (
@@ -496,9 +500,7 @@ class SimCharger:
         tp, th = totals.pv_wh, totals.household_wh
         stop = len(offer)
         for i, offered in enumerate(offer):
-            if (until_e is not None and se >= until_e - LIMIT_TOL_WH) or (
-                until_s is not None and secs >= until_s
-            ):
+            if self._at_limit(se, secs):
                 self.limit_reached = True
                 stop = i
                 break
@@ -545,6 +547,28 @@ class SimCharger:
         if stop < len(offer):
             self.idle_short(pv[stop:], house[stop:], dt)
 
+    def _at_limit(self, session_wh: float, session_s: float) -> bool:
+        """Whether a session at `session_wh` (Wh) and `session_s` (s of charging) has
+        reached its energy or time limit: the car takes nothing more."""
+        until_e, until_s = self.until_energy_wh, self.until_seconds
+        return (until_e is not None and session_wh >= until_e - LIMIT_TOL_WH) or (
+            until_s is not None and session_s >= until_s
+        )
+
+    def _draw_nothing(self, pv: list[float], house: list[float], dt: float) -> None:
+        """`_draw` of offers that are all 0 A, without its per-step work.
+
+        The car draws nothing, so its SoC and the session's counters stay and every
+        step adds exactly 0.0 to the car's energy sums (left out, see `bookkeeping`):
+        the steps idle, as `idle_short` folds them, and the recorder's steps stay 0.
+        A session already at its limit is noted as `_draw`'s first step notes it.
+        """
+        session = self.session
+        assert session is not None
+        if self._at_limit(session.energy_wh, session.seconds):
+            self.limit_reached = True
+        self.idle_short(pv, house, dt)
+
     def charge_short(
         self,
         pv: list[float],
@@ -585,6 +609,13 @@ class SimCharger:
         if self._fresh_plug and mode == PvMode.EXCLUSIVE_PV:
             on, timer, self._fresh_plug = floor((pv[0] - house[0]) / wpa) >= minimum, 0.0, False
         offers = [0.0] * len(pv)
+        # Stopped, and no step's surplus covers the minimum (floor is monotonic): each
+        # regulation keeps it stopped with its timer at 0 (`exclusive_pv_gate`) and offers
+        # 0 A, whatever the room. The night of a car left in exclusive PV.
+        stopped = mode == PvMode.EXCLUSIVE_PV and not on and every == 1
+        if stopped and floor(max(map(sub, pv, house)) / wpa) < minimum:
+            self._pv_on, self._pv_timer_s, self._regulated_a = False, 0.0, 0.0
+            return offers
         for i, p in enumerate(pv):
             hh = house[i]
             if mode == PvMode.MAX_POWER:
