@@ -4,8 +4,8 @@
 no step's surplus covers the minimum (a night), and `_draw` skips its per-step loop where
 nothing is offered: both must leave every offer, counter and regulation state exactly
 as the per-step formulations do. The offers are checked against the vectorized `_offer`
-(the same regulation over numpy arrays, with no skip); the draw against `_draw` as it
-was before the skip (`_draw_reference` below, its per-step loop verbatim).
+(the same regulation over numpy arrays, with no skip); the draw against `_draw_steps`,
+the per-step loop `_draw` runs unless every offer is 0 A.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from adapters.simulator.world.car import Car
 from adapters.simulator.world.charger import LIMIT_TOL_WH, SimCharger
 from adapters.simulator.world.recording import StepRecorder
 from adapters.simulator.world.scenario import CarConfig, DeviceConfig
-from optimizer.charging import drawn_current_a
 from optimizer.interfaces import PvMode
 
 START = datetime(2017, 6, 1, tzinfo=UTC)
@@ -134,85 +133,6 @@ def test_a_night_in_exclusive_pv_offers_nothing_and_resets_the_restart_timer() -
     assert (vectorized._pv_on, vectorized._pv_timer_s) == (False, 0.0)
 
 
-def _draw_reference(
-    charger: SimCharger, offer: list[float], pv: list[float], house: list[float], k0: int, dt: float
-) -> None:
-    """`SimCharger._draw` before it skipped offers of 0 A: the per-step loop, verbatim."""
-    self = charger
-    car, session, totals = self.car, self.session, self.totals
-    recorder = self.recorder
-    rec_w, rec_a, i0 = (
-        (None, None, 0)
-        if recorder is None
-        else (recorder.car_w, recorder.current_a, k0 - recorder.first_k)
-    )
-    assert car is not None and session is not None
-    wpa = min(self.phases, car.phases) * self.voltage_v
-    h = dt / 3600.0
-    per_wh = car.soc_per_wh()
-    until_e, until_s = self.until_energy_wh, self.until_seconds
-    power = 0.0
-    se, ss, sg, sx, secs = (
-        session.energy_wh,
-        session.solar_wh,
-        session.grid_wh,
-        session.pv_exported_wh,
-        session.seconds,
-    )
-    te, ts, tg, tx = totals.energy_wh, totals.solar_wh, totals.grid_wh, totals.pv_exported_wh
-    tp, th = totals.pv_wh, totals.household_wh
-    stop = len(offer)
-    for i, offered in enumerate(offer):
-        if (until_e is not None and se >= until_e - LIMIT_TOL_WH) or (
-            until_s is not None and secs >= until_s
-        ):
-            self.limit_reached = True
-            stop = i
-            break
-        accepted = car.accepted_current_a()
-        if accepted <= 0.0:
-            stop = i
-            break
-        amps = drawn_current_a(offered, accepted)
-        power = amps * wpa
-        if until_e is not None and se + power * h > until_e:
-            power = (until_e - se) / h
-            amps = power / wpa
-        if rec_w is not None and rec_a is not None:
-            rec_w[i0 + i] = power
-            rec_a[i0 + i] = amps
-        p, q = pv[i], house[i]
-        surplus = p - q
-        pos = surplus if surplus > 0.0 else 0.0
-        e = power * h
-        s = (power if power < pos else pos) * h
-        x = (surplus - power if surplus > power else 0.0) * h
-        g = e - s
-        se += e
-        ss += s
-        sg += g
-        sx += x
-        te += e
-        ts += s
-        tg += g
-        tx += x
-        tp += p * h
-        th += q * h
-        if power > 0.0:
-            secs += dt
-            car.soc = min(1.0, car.soc + e * per_wh)
-    session.energy_wh, session.solar_wh, session.grid_wh = se, ss, sg
-    session.pv_exported_wh, session.seconds = sx, secs
-    totals.energy_wh, totals.solar_wh, totals.grid_wh, totals.pv_exported_wh = te, ts, tg, tx
-    totals.pv_wh, totals.household_wh = tp, th
-    if stop:
-        self.car_power_w = power
-        self.pv_w = pv[stop - 1]
-        self.household_w = house[stop - 1]
-    if stop < len(offer):
-        self.idle_short(pv[stop:], house[stop:], dt)
-
-
 @settings(max_examples=300, deadline=None)
 @given(segment=_segments(), nothing=st.booleans(), record=st.booleans())
 def test_the_draw_is_its_per_step_formulation(
@@ -230,7 +150,7 @@ def test_the_draw_is_its_per_step_formulation(
         reference.recorder = StepRecorder(k0, len(pv))
     offers = [0.0] * len(pv) if nothing else _twin(charger)._offer_short(pv, house, k0, dt)
     charger._draw(list(offers), pv, house, k0, dt)
-    _draw_reference(reference, list(offers), pv, house, k0, dt)
+    reference._draw_steps(list(offers), pv, house, k0, dt)
     assert charger.car == reference.car
     assert charger.session == reference.session
     assert charger.totals == reference.totals

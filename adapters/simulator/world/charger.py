@@ -477,11 +477,18 @@ class SimCharger:
         """The car draws the offers (A) one step at a time, until it is full or a limit is
         reached (the step at which the session's energy or charging time has got there);
         the steps after that idle."""
-        car, session, totals = self.car, self.session, self.totals
-        assert car is not None and session is not None
         if not any(offer):  # nothing offered (a PV mode without sun): the steps idle
             self._draw_nothing(pv, house, dt)
             return
+        self._draw_steps(offer, pv, house, k0, dt)
+
+    def _draw_steps(
+        self, offer: list[float], pv: list[float], house: list[float], k0: int, dt: float
+    ) -> None:
+        """`_draw`'s per-step loop, for any offers (A): what `_draw_nothing` must equal
+        where they are all 0 A."""
+        car, session, totals = self.car, self.session, self.totals
+        assert car is not None and session is not None
         rec_w, rec_a, i0 = _record_arrays(self.recorder, k0)
         wpa = min(self.phases, car.phases) * self.voltage_v
         h = dt / 3600.0
