@@ -290,21 +290,15 @@ def _water_level(
     The breakpoints are the future curve's and the current cells' own; the total
     spend is nondecreasing in `lam`, so binary-search the future breakpoints,
     then place the current cells' few breakpoints, then solve the linear piece.
-    A level's spend is one call (`_Cells.piece`): this runs at every read cycle.
+    A level's total spend is kept per moment (`_Cells.total`): this runs at every read cycle.
     """
-    cells = _Cells(future, weights_now, d0, min_rate, max_rate)
-    memo: dict[float, float] = {} if totals is None else totals
-    piece = cells.piece
+    cells = _Cells(future, weights_now, d0, min_rate, max_rate, {} if totals is None else totals)
+    total = cells.total
     breaks = future.breaks
     lo_i, hi_i = 0, len(breaks)  # find the last future break with total <= budget
     while lo_i < hi_i:
         mid = (lo_i + hi_i) // 2
-        lam = breaks[mid]
-        value = memo.get(lam)
-        if value is None:
-            const, slope = piece(lam)
-            value = memo[lam] = const + lam * slope
-        if value <= budget:
+        if total(breaks[mid]) <= budget:
             lo_i = mid + 1
         else:
             hi_i = mid
@@ -316,11 +310,7 @@ def _water_level(
             continue
         if b >= hi:
             break
-        value = memo.get(b)
-        if value is None:
-            const, slope = piece(b)
-            value = memo[b] = const + b * slope
-        if value <= budget:
+        if total(b) <= budget:
             lo = b
         else:
             hi = b
@@ -328,7 +318,7 @@ def _water_level(
     if lo == -math.inf:  # the budget is below the spend at every breakpoint
         first = [*breaks[:1], *(leave for leave, _, _ in cells.now)]
         return min(first)
-    const, slope = piece(lo)
+    const, slope = cells.piece(lo)
     if slope <= 0:
         return lo
     if hi == math.inf:
@@ -343,7 +333,7 @@ class _Cells:
     at the floor (`floor_now`, reads).
     """
 
-    __slots__ = ("_d0", "_floor_now", "_future", "_max_rate", "_min_rate", "now")
+    __slots__ = ("_d0", "_floor_now", "_future", "_max_rate", "_min_rate", "memo", "now")
 
     def __init__(
         self,
@@ -352,12 +342,14 @@ class _Cells:
         d0: float,
         min_rate: float,
         max_rate: float,
+        memo: dict[float, float],
     ) -> None:
         future.solve()
         self.now = [(min_rate / w, max_rate / w, w) for w in weights_now if w > 0]
         self._floor_now = d0 * min_rate * (len(weights_now) - len(self.now))
         self._future, self._d0 = future, d0
         self._min_rate, self._max_rate = min_rate, max_rate
+        self.memo = memo
 
     def breaks(self) -> list[float]:
         """The current cells' breakpoints, ascending (one cell's are: leave <= cap)."""
@@ -369,20 +361,7 @@ class _Cells:
     def piece(self, lam: float) -> tuple[float, float]:
         """(const, slope) of the total spend's piece at `lam`: `SpendCurve.piece` of the
         future cells plus each current cell, the same float operations in the same order."""
-        future = self._future
-        breaks = future.breaks
-        if not breaks or lam < breaks[0]:
-            const, slope = future.floor_spend, 0.0
-        else:
-            i = bisect.bisect_right(future._leave, lam)
-            j = bisect.bisect_right(future._cap, lam)
-            cum_d, cum_dw = future._cum_d, future._cum_dw
-            const = (
-                future._zero_spend
-                + future.min_rate * (cum_d[-1] - cum_d[i])
-                + future.max_rate * cum_d[j]
-            )
-            slope = cum_dw[i] - cum_dw[j]
+        const, slope = self._future.piece(lam)
         const += self._floor_now
         d0 = self._d0
         for leave, cap, w in self.now:
@@ -393,3 +372,12 @@ class _Cells:
             else:
                 const += d0 * self._min_rate
         return const, slope
+
+    def total(self, lam: float) -> float:
+        """The total spend (reads) at water level `lam`, kept in `memo` (the moment's
+        `totals`: valid for its cells whatever the budget)."""
+        value = self.memo.get(lam)
+        if value is None:
+            const, slope = self.piece(lam)
+            value = self.memo[lam] = const + lam * slope
+        return value
